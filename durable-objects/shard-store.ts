@@ -1,0 +1,145 @@
+// A LivenessShard's own SQLite: node rows, the D1 outbox, used token ids, checkpoints and counters.
+import type { FlipReason } from "../workers/domain/flips.ts";
+import type { NodeStatus } from "../workers/domain/status.ts";
+
+export type Transport = "ws" | "http";
+
+export interface ShardNode {
+	node_id: string;
+	status: NodeStatus;
+	/** When the current status began (ms). */
+	since: number;
+	last_seen_at: number | null;
+	maintenance: number;
+	ever_online: number;
+	transport: Transport | null;
+	/** Flip sequence number of this node; flip ids are `${node_id}:${seq}`. */
+	seq: number;
+}
+
+export interface ChallengeCounts {
+	issued: number;
+	passed: number;
+	failed: number;
+	missed: number;
+}
+
+/** One thing the shard must still write to D1; kept until D1 acknowledges it. */
+export type OutboxOp =
+	| { kind: "flips"; flips: import("../workers/domain/flips.ts").Flip[] }
+	| { kind: "incident"; id: string; scope: string; reason: "mass_drop" | "coordinator_restart"; started_at: number; ended_at: number | null; nodes_affected: number }
+	| { kind: "tag"; incident_id: string; flip_ids: string[]; intervals: { node_id: string; started_at: number }[] };
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS node (
+  node_id TEXT PRIMARY KEY, status TEXT NOT NULL, since INTEGER NOT NULL, last_seen_at INTEGER,
+  maintenance INTEGER NOT NULL DEFAULT 0, ever_online INTEGER NOT NULL DEFAULT 0, transport TEXT,
+  seq INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS node_by_status ON node (status);
+CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, op TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS used_jti (jti TEXT PRIMARY KEY, exp INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS challenge_counts (epoch INTEGER PRIMARY KEY, counts TEXT NOT NULL);
+`;
+
+/** Typed access to the shard's tables; every write counts its rows for the cost benchmark. */
+export class ShardStore {
+	rowsWritten = 0;
+
+	constructor(private readonly sql: SqlStorage) {
+		sql.exec(SCHEMA);
+	}
+
+	private run(query: string, ...params: SqlStorageValue[]): SqlStorageCursor<Record<string, SqlStorageValue>> {
+		const cursor = this.sql.exec(query, ...params);
+		cursor.toArray();
+		this.rowsWritten += cursor.rowsWritten;
+		return cursor;
+	}
+
+	node(nodeId: string): ShardNode | null {
+		return (this.sql.exec("SELECT * FROM node WHERE node_id = ?", nodeId).toArray()[0] as ShardNode | undefined) ?? null;
+	}
+
+	nodeOrNew(nodeId: string, now: number): ShardNode {
+		return this.node(nodeId) ?? {
+			node_id: nodeId, status: "new", since: now, last_seen_at: null, maintenance: 0, ever_online: 0, transport: null, seq: 0,
+		};
+	}
+
+	saveNode(n: ShardNode): void {
+		this.run(
+			`INSERT INTO node (node_id, status, since, last_seen_at, maintenance, ever_online, transport, seq)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			 ON CONFLICT (node_id) DO UPDATE SET status = excluded.status, since = excluded.since,
+			   last_seen_at = excluded.last_seen_at, maintenance = excluded.maintenance,
+			   ever_online = excluded.ever_online, transport = excluded.transport, seq = excluded.seq`,
+			n.node_id, n.status, n.since, n.last_seen_at, n.maintenance, n.ever_online, n.transport, n.seq,
+		);
+	}
+
+	deleteNode(nodeId: string): void {
+		this.run("DELETE FROM node WHERE node_id = ?", nodeId);
+	}
+
+	onlineNodes(transport?: Transport): ShardNode[] {
+		return (transport
+			? this.sql.exec("SELECT * FROM node WHERE status = 'online' AND transport = ?", transport)
+			: this.sql.exec("SELECT * FROM node WHERE status = 'online'")
+		).toArray() as unknown as ShardNode[];
+	}
+
+	enqueue(op: OutboxOp): void {
+		this.run("INSERT INTO outbox (op) VALUES (?)", JSON.stringify(op));
+	}
+
+	outbox(limit = 200): { id: number; op: OutboxOp }[] {
+		return this.sql
+			.exec("SELECT id, op FROM outbox ORDER BY id LIMIT ?", limit)
+			.toArray()
+			.map((r) => ({ id: r.id as number, op: JSON.parse(r.op as string) as OutboxOp }));
+	}
+
+	outboxSize(): number {
+		return this.sql.exec("SELECT count(*) AS n FROM outbox").one().n as number;
+	}
+
+	ack(upToId: number): void {
+		this.run("DELETE FROM outbox WHERE id <= ?", upToId);
+	}
+
+	/** Records a node token id; false when it was already used (a replay). */
+	useJti(jti: string, exp: number): boolean {
+		const cursor = this.run("INSERT OR IGNORE INTO used_jti (jti, exp) VALUES (?, ?)", jti, exp);
+		return cursor.rowsWritten > 0;
+	}
+
+	pruneJti(now: number): void {
+		this.run("DELETE FROM used_jti WHERE exp < ?", now);
+	}
+
+	meta<T>(key: string): T | null {
+		const row = this.sql.exec("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
+		return row ? (JSON.parse(row.value as string) as T) : null;
+	}
+
+	setMeta(key: string, value: unknown): void {
+		this.run("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, JSON.stringify(value));
+	}
+
+	challengeCounts(epoch: number): Record<string, ChallengeCounts> {
+		const row = this.sql.exec("SELECT counts FROM challenge_counts WHERE epoch = ?", epoch).toArray()[0];
+		return row ? (JSON.parse(row.counts as string) as Record<string, ChallengeCounts>) : {};
+	}
+
+	/** One row per epoch holds every node's counters: one write per checkpoint, however many nodes. */
+	saveChallengeCounts(epoch: number, counts: Record<string, ChallengeCounts>): void {
+		this.run(
+			"INSERT INTO challenge_counts (epoch, counts) VALUES (?, ?) ON CONFLICT (epoch) DO UPDATE SET counts = excluded.counts",
+			epoch, JSON.stringify(counts),
+		);
+	}
+}
+
+export type { FlipReason };

@@ -1,0 +1,96 @@
+// Who is calling: accounts by API key, the admin by secret, nodes by a short-lived EdDSA JWT signed with their own key.
+import { decodeProtectedHeader, importJWK, jwtVerify, errors as joseErrors } from "jose";
+import { ApiError, clientIp } from "./http.ts";
+import { secretsEqual, sha256Hex } from "./ids.ts";
+import { findAccountByKeyHash, type Account } from "./services/accounts.ts";
+import { getNodeRow, type NodeRow } from "./services/nodes.ts";
+
+export const NODE_TOKEN_AUDIENCE = "pulsegrid";
+/** A node token may live at most this long (DESIGN §4); a little clock skew is tolerated on top. */
+export const NODE_TOKEN_MAX_LIFETIME_S = 300;
+export const CLOCK_SKEW_S = 30;
+
+function bearer(request: Request): string | null {
+	const h = request.headers.get("authorization");
+	const m = h && /^Bearer\s+(\S+)$/i.exec(h);
+	return m ? (m[1] as string) : null;
+}
+
+/** Counts a failed authentication against the caller's IP; past the limit the answer becomes 429. */
+async function authFailure(env: Env, request: Request, message: string): Promise<ApiError> {
+	const { success } = await env.AUTH_FAIL_LIMITER.limit({ key: clientIp(request) });
+	if (!success) return new ApiError(429, "rate_limited", "Too many failed authentications from this address; wait a minute.", { "retry-after": "60" });
+	return new ApiError(401, "unauthorized", message);
+}
+
+export async function requireAccount(request: Request, env: Env): Promise<Account> {
+	const token = bearer(request);
+	if (!token) throw await authFailure(env, request, "Send your API key as 'Authorization: Bearer <api_key>'.");
+	const account = token.startsWith("pgk_") ? await findAccountByKeyHash(env.DB, await sha256Hex(token)) : null;
+	if (!account) throw await authFailure(env, request, "The API key is not valid.");
+	return account;
+}
+
+/** The account if a valid key was sent, null if none was sent; a wrong key is still an error. */
+export async function optionalAccount(request: Request, env: Env): Promise<Account | null> {
+	return bearer(request) ? requireAccount(request, env) : null;
+}
+
+export async function requireAdmin(request: Request, env: Env): Promise<void> {
+	const token = bearer(request);
+	if (!token || !env.ADMIN_TOKEN || !(await secretsEqual(token, env.ADMIN_TOKEN))) {
+		throw await authFailure(env, request, "This route needs the admin token.");
+	}
+}
+
+export interface NodeCaller {
+	node: NodeRow;
+	jti: string;
+	/** Seconds since the epoch, as in the token. */
+	iat: number;
+	exp: number;
+}
+
+/**
+ * Verifies a node token for the node named in the path: EdDSA only, signed by that node's registered key,
+ * `sub` = node id, `aud` = "pulsegrid", `exp` at most 5 minutes ahead, `iat` and `jti` present.
+ * Replays are refused by the node's shard, which remembers used `jti`s.
+ */
+export async function requireNode(request: Request, env: Env, nodeId: string, now: number): Promise<NodeCaller> {
+	const token = bearer(request);
+	if (!token) throw await authFailure(env, request, "Send a node token as 'Authorization: Bearer <jwt>'.");
+	let alg: unknown;
+	try {
+		alg = decodeProtectedHeader(token).alg;
+	} catch {
+		throw await authFailure(env, request, "The node token is not a JWT.");
+	}
+	if (alg !== "EdDSA" && alg !== "Ed25519") throw await authFailure(env, request, "Node tokens must be signed with EdDSA (Ed25519).");
+	const node = await getNodeRow(env.DB, nodeId);
+	if (!node) throw new ApiError(404, "not_found", `No node '${nodeId}'.`);
+	try {
+		const key = await importJWK({ kty: "OKP", crv: "Ed25519", x: node.public_key }, "EdDSA");
+		const { payload } = await jwtVerify(token, key, {
+			algorithms: ["EdDSA", "Ed25519"],
+			subject: nodeId,
+			audience: NODE_TOKEN_AUDIENCE,
+			requiredClaims: ["exp", "iat", "jti", "sub"],
+			clockTolerance: CLOCK_SKEW_S,
+			currentDate: new Date(now),
+		});
+		const exp = payload.exp as number;
+		if (exp * 1000 - now > (NODE_TOKEN_MAX_LIFETIME_S + CLOCK_SKEW_S) * 1000) {
+			throw await authFailure(env, request, `Node tokens may expire at most ${NODE_TOKEN_MAX_LIFETIME_S} s ahead.`);
+		}
+		if (typeof payload.jti !== "string" || payload.jti.length < 8 || payload.jti.length > 128) {
+			throw await authFailure(env, request, "The node token needs a unique 'jti' of 8 to 128 characters.");
+		}
+		return { node, jti: payload.jti, iat: payload.iat as number, exp };
+	} catch (err) {
+		if (err instanceof ApiError) throw err;
+		const why = err instanceof joseErrors.JWTExpired ? "The node token has expired."
+			: err instanceof joseErrors.JWTClaimValidationFailed ? `The node token's '${err.claim}' claim is not valid.`
+			: "The node token's signature does not match this node's key.";
+		throw await authFailure(env, request, why);
+	}
+}

@@ -1,0 +1,31 @@
+// The agent ⇄ coordinator WebSocket protocol: every message type, shared by the shard and the agent.
+import { z } from "zod";
+
+/** Keepalive frames: answered by the runtime without waking the shard. */
+export const KEEPALIVE_PING = "ping";
+export const KEEPALIVE_PONG = "pong";
+
+/** Close codes the coordinator uses (4000–4999 are application codes). */
+export const CLOSE = {
+	normal: 1000,
+	keepaliveTimeout: 4000,
+	replaced: 4001,
+	deleted: 4002,
+	badMessage: 4003,
+} as const;
+
+export const AgentMessage = z.discriminatedUnion("type", [
+	z.object({ type: z.literal("challenge_response"), id: z.string().max(64), answer: z.string().max(256) }).strict(),
+	z.object({ type: z.literal("bye"), reason: z.string().max(200).optional() }).strict(),
+]);
+export type AgentMessage = z.infer<typeof AgentMessage>;
+
+export type CoordinatorMessage =
+	| { type: "welcome"; node_id: string; heartbeat_interval_s: number; offline_after_s: number; server_time: string; status: string }
+	| { type: "challenge"; id: string; kind: string; nonce: string; deadline: string }
+	| { type: "challenge_result"; id: string; passed: boolean }
+	| { type: "status"; status: string }
+	| { type: "error"; code: string; message: string };
+
+/** Largest agent message the shard reads; anything bigger closes the socket. */
+export const MAX_AGENT_MESSAGE_BYTES = 4096;

@@ -1,0 +1,63 @@
+// Liveness and epoch settings: parsed once from wrangler vars, with the defaults that meet DESIGN §6.
+
+export interface Settings {
+	/** How often an agent sends its keepalive ("ping"). */
+	heartbeatIntervalS: number;
+	/** Silence longer than this marks a node offline. */
+	offlineAfterS: number;
+	/** How often a shard's alarm sweeps its nodes. */
+	sweepIntervalS: number;
+	/** Mean seconds between two availability challenges to the same node. */
+	challengeEveryS: number;
+	/** Seconds a node has to answer a challenge. */
+	challengeTimeoutS: number;
+	/** How often a shard checkpoints its clock and challenge counters. */
+	checkpointS: number;
+	/** Number of liveness shards per region. */
+	shardCount: number;
+	/** A shard incident opens when at least this many nodes drop within one window… */
+	incidentMinNodes: number;
+	/** …and they are at least this fraction of the nodes that were online. */
+	incidentFraction: number;
+	epochSeconds: number;
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+	heartbeatIntervalS: 10,
+	offlineAfterS: 30,
+	sweepIntervalS: 5,
+	challengeEveryS: 900,
+	challengeTimeoutS: 10,
+	checkpointS: 30,
+	shardCount: 16,
+	incidentMinNodes: 10,
+	incidentFraction: 0.5,
+	epochSeconds: 3600,
+};
+
+const VARS: Record<keyof Settings, string> = {
+	heartbeatIntervalS: "HEARTBEAT_INTERVAL_S",
+	offlineAfterS: "OFFLINE_AFTER_S",
+	sweepIntervalS: "SWEEP_INTERVAL_S",
+	challengeEveryS: "CHALLENGE_EVERY_S",
+	challengeTimeoutS: "CHALLENGE_TIMEOUT_S",
+	checkpointS: "CHECKPOINT_S",
+	shardCount: "SHARD_COUNT",
+	incidentMinNodes: "INCIDENT_MIN_NODES",
+	incidentFraction: "INCIDENT_FRACTION",
+	epochSeconds: "EPOCH_SECONDS",
+};
+
+/** Reads settings from an env-like record; a missing or non-positive value falls back to its default. */
+export function readSettings(vars: Record<string, unknown>): Settings {
+	const out = { ...DEFAULT_SETTINGS };
+	for (const key of Object.keys(VARS) as (keyof Settings)[]) {
+		const raw = vars[VARS[key]];
+		const n = typeof raw === "number" ? raw : typeof raw === "string" ? Number(raw) : NaN;
+		if (Number.isFinite(n) && n > 0) out[key] = n;
+	}
+	if (out.offlineAfterS <= out.heartbeatIntervalS) {
+		throw new Error(`OFFLINE_AFTER_S (${out.offlineAfterS}) must exceed HEARTBEAT_INTERVAL_S (${out.heartbeatIntervalS})`);
+	}
+	return out;
+}

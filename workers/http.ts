@@ -1,0 +1,112 @@
+// The HTTP edge: one JSON error shape, JSON responses, and bounded, strictly validated request bodies.
+import type { z } from "zod";
+
+export const MAX_BODY_BYTES = 16 * 1024;
+
+export type ErrorCode =
+	| "invalid_json" | "validation_failed" | "payload_too_large" | "unsupported_media_type"
+	| "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict"
+	| "unprocessable" | "rate_limited" | "upgrade_required" | "internal";
+
+/** A failure the client caused or may see; anything else becomes a generic 500. */
+export class ApiError extends Error {
+	constructor(
+		readonly status: number,
+		readonly code: ErrorCode,
+		message: string,
+		readonly headers: Record<string, string> = {},
+	) {
+		super(message);
+	}
+}
+
+export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+	return new Response(JSON.stringify(body), {
+		status,
+		headers: { "content-type": "application/json; charset=utf-8", ...headers },
+	});
+}
+
+export function errorResponse(err: unknown): Response {
+	if (err instanceof ApiError) {
+		return json({ error: { code: err.code, message: err.message } }, err.status, err.headers);
+	}
+	console.error("unhandled error", err instanceof Error ? `${err.name}: ${err.message}\n${err.stack}` : err);
+	return json({ error: { code: "internal", message: "Something went wrong on our side; it has been logged." } }, 500);
+}
+
+/** Reads at most MAX_BODY_BYTES of a JSON body, then validates it; unknown fields are refused by the strict schemas. */
+export async function readJson<S extends z.ZodType>(request: Request, schema: S): Promise<z.infer<S>> {
+	const type = request.headers.get("content-type") ?? "";
+	if (!/^application\/json\b/i.test(type)) {
+		throw new ApiError(415, "unsupported_media_type", "Send the body as JSON with 'Content-Type: application/json'.");
+	}
+	const text = await readBounded(request, MAX_BODY_BYTES);
+	let value: unknown;
+	try {
+		value = JSON.parse(text);
+	} catch {
+		throw new ApiError(400, "invalid_json", "The body is not valid JSON.");
+	}
+	return validate(schema, value);
+}
+
+export function validate<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+	const parsed = schema.safeParse(value);
+	if (!parsed.success) throw new ApiError(400, "validation_failed", describeIssues(parsed.error.issues));
+	return parsed.data;
+}
+
+function describeIssues(issues: z.core.$ZodIssue[]): string {
+	return issues
+		.slice(0, 5)
+		.map((i) => {
+			const where = i.path.length ? i.path.join(".") : "body";
+			if (i.code === "unrecognized_keys") return `${where}: unknown field(s) ${i.keys.map((k) => `'${k}'`).join(", ")}`;
+			return `${where}: ${i.message}`;
+		})
+		.join("; ");
+}
+
+async function readBounded(request: Request, limit: number): Promise<string> {
+	const declared = Number(request.headers.get("content-length") ?? "0");
+	if (declared > limit) throw tooLarge(limit);
+	if (!request.body) return "";
+	const reader = request.body.getReader();
+	const chunks: Uint8Array[] = [];
+	let size = 0;
+	for (;;) {
+		const { done, value } = await reader.read();
+		if (done) break;
+		size += value.byteLength;
+		if (size > limit) {
+			await reader.cancel();
+			throw tooLarge(limit);
+		}
+		chunks.push(value);
+	}
+	const all = new Uint8Array(size);
+	let offset = 0;
+	for (const c of chunks) {
+		all.set(c, offset);
+		offset += c.byteLength;
+	}
+	try {
+		return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(all);
+	} catch {
+		throw new ApiError(400, "invalid_json", "The body is not valid UTF-8.");
+	}
+}
+
+function tooLarge(limit: number): ApiError {
+	return new ApiError(413, "payload_too_large", `The body is larger than ${limit} bytes.`);
+}
+
+export function iso(ms: number | null | undefined): string | null {
+	return ms === null || ms === undefined ? null : new Date(ms).toISOString();
+}
+
+/** The client's IP as Cloudflare reports it; "local" when absent (tests, wrangler dev without a proxy). */
+export function clientIp(request: Request): string {
+	return request.headers.get("cf-connecting-ip") ?? "local";
+}

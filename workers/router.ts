@@ -1,0 +1,27 @@
+// Every public route, one line each, delegating to a named handler (the contract is in /openapi.json).
+import { Router } from "itty-router";
+import { ApiError, errorResponse } from "./http.ts";
+import { getMe, postAccount } from "./routes/accounts.ts";
+import { connectNode, heartbeatNode } from "./routes/node-link.ts";
+import { deleteNode, getFlips, getNode, getUptime, listNodes, patchNode, postNode } from "./routes/nodes.ts";
+import { getOpenApi } from "./routes/openapi.ts";
+import { getIncidents, getStats } from "./routes/stats.ts";
+
+export const router = Router<import("itty-router").IRequest, [Env, ExecutionContext]>({ catch: errorResponse })
+	.post("/v1/accounts", postAccount)
+	.get("/v1/me", getMe)
+	.post("/v1/nodes", postNode)
+	.get("/v1/nodes", listNodes)
+	.get("/v1/nodes/:id", getNode)
+	.patch("/v1/nodes/:id", patchNode)
+	.delete("/v1/nodes/:id", deleteNode)
+	.get("/v1/nodes/:id/uptime", getUptime)
+	.get("/v1/nodes/:id/flips", getFlips)
+	.get("/v1/nodes/:id/connect", connectNode)
+	.post("/v1/nodes/:id/heartbeat", heartbeatNode)
+	.get("/v1/stats", getStats)
+	.get("/v1/incidents", getIncidents)
+	.get("/openapi.json", getOpenApi)
+	.all("*", (request) => {
+		throw new ApiError(404, "not_found", `No route ${request.method} ${new URL(request.url).pathname}; see /openapi.json.`);
+	});

@@ -1,0 +1,102 @@
+// Routes for nodes: registration, the owner's list, public and owner views, edits, deletion, uptime and flips.
+import type { IRequest } from "itty-router";
+import { optionalAccount, requireAccount } from "../auth.ts";
+import type { Account } from "../services/accounts.ts";
+import { ApiError, iso, json, readJson, validate } from "../http.ts";
+import { readSettings } from "../domain/settings.ts";
+import { uptime } from "../domain/uptime.ts";
+import { CreateNode, FlipsQuery, PatchNode, UptimeQuery } from "../schemas.ts";
+import { liveStatus, shard } from "../services/liveness.ts";
+import {
+	DAY_MS, createNode, getNodeRow, intervalsFor, listNodeRows, ownerNodeView, publicKeyTaken, publicNodeView,
+	renameNode, setMaintenanceFlag, softDeleteNode, uptime24h, type NodeRow,
+} from "../services/nodes.ts";
+import { listFlips } from "../services/history.ts";
+
+async function views(env: Env, rows: NodeRow[], caller: Account | null, now: number) {
+	const [live, intervals] = await Promise.all([liveStatus(env, rows), intervalsFor(env.DB, rows.map((r) => r.id), now - DAY_MS, now)]);
+	return rows.map((r) => {
+		const l = live.get(r.id) ?? { status: r.status, last_seen_at: r.last_seen_at };
+		const u = uptime24h(r, intervals.get(r.id) ?? [], now);
+		return caller?.id === r.account_id ? ownerNodeView(r, l, u) : publicNodeView(r, l, u);
+	});
+}
+
+async function existing(env: Env, id: string): Promise<NodeRow> {
+	const row = await getNodeRow(env.DB, id);
+	if (!row) throw new ApiError(404, "not_found", `No node '${id}'.`);
+	return row;
+}
+
+/** The node, if the caller owns it: 404 when it does not exist, 403 when it is someone else's. */
+async function owned(env: Env, id: string, account: Account): Promise<NodeRow> {
+	const row = await existing(env, id);
+	if (row.account_id !== account.id) throw new ApiError(403, "forbidden", "This node belongs to another account.");
+	return row;
+}
+
+export async function postNode(request: IRequest, env: Env): Promise<Response> {
+	const account = await requireAccount(request, env);
+	const body = await readJson(request, CreateNode);
+	if (await publicKeyTaken(env.DB, body.public_key)) {
+		throw new ApiError(409, "conflict", "This public key is already registered; every node needs its own key pair.");
+	}
+	const now = Date.now();
+	const row = await createNode(env.DB, account.id, body, readSettings(env as unknown as Record<string, unknown>).shardCount, now);
+	const [view] = await views(env, [row], account, now);
+	return json({ node: view }, 201);
+}
+
+export async function listNodes(request: IRequest, env: Env): Promise<Response> {
+	const account = await requireAccount(request, env);
+	return json({ nodes: await views(env, await listNodeRows(env.DB, account.id), account, Date.now()) });
+}
+
+export async function getNode(request: IRequest, env: Env): Promise<Response> {
+	const caller = await optionalAccount(request, env);
+	const [view] = await views(env, [await existing(env, request.params.id as string)], caller, Date.now());
+	return json({ node: view });
+}
+
+export async function patchNode(request: IRequest, env: Env): Promise<Response> {
+	const account = await requireAccount(request, env);
+	const row = await owned(env, request.params.id as string, account);
+	const body = await readJson(request, PatchNode);
+	if (body.name !== undefined) await renameNode(env.DB, row.id, body.name);
+	if (body.maintenance !== undefined) {
+		await setMaintenanceFlag(env.DB, row.id, body.maintenance);
+		await shard(env, row.shard).setMaintenance(row.id, body.maintenance);
+	}
+	const [view] = await views(env, [await existing(env, row.id)], account, Date.now());
+	return json({ node: view });
+}
+
+export async function deleteNode(request: IRequest, env: Env): Promise<Response> {
+	const account = await requireAccount(request, env);
+	const row = await owned(env, request.params.id as string, account);
+	await shard(env, row.shard).forget(row.id);
+	await softDeleteNode(env.DB, row.id, Date.now());
+	return new Response(null, { status: 204 });
+}
+
+export async function getUptime(request: IRequest, env: Env): Promise<Response> {
+	const row = await existing(env, request.params.id as string);
+	const q = validate(UptimeQuery, Object.fromEntries(new URL(request.url).searchParams));
+	const now = Date.now();
+	const to = q.to ?? now;
+	const from = q.from ?? to - DAY_MS;
+	if (!(from < to)) throw new ApiError(400, "validation_failed", "'from' must be before 'to'.");
+	if (to - from > 31 * DAY_MS) throw new ApiError(400, "validation_failed", "The window may span at most 31 days.");
+	const rows = (await intervalsFor(env.DB, [row.id], from, to)).get(row.id) ?? [];
+	const u = uptime(rows, from, to, now);
+	return json({
+		node_id: row.id, from: iso(from), to: iso(to), online_seconds: u.online_seconds, ratio: Math.round(u.ratio * 10000) / 10000,
+		intervals: u.intervals.map((i) => ({ started_at: iso(i.started_at), ended_at: i.open && i.ended_at >= Math.min(to, now) ? null : iso(i.ended_at) })),
+	});
+}
+
+export async function getFlips(request: IRequest, env: Env): Promise<Response> {
+	const row = await existing(env, request.params.id as string);
+	const q = validate(FlipsQuery, Object.fromEntries(new URL(request.url).searchParams));
+	return json({ node_id: row.id, flips: await listFlips(env.DB, row.id, q.limit ?? 100) });
+}

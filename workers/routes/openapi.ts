@@ -1,0 +1,107 @@
+// The OpenAPI 3.1 document; request bodies are generated from the same zod schemas the routes validate with.
+import type { IRequest } from "itty-router";
+import { z } from "zod";
+import { json } from "../http.ts";
+import { CreateAccount, CreateNode, Heartbeat, PatchNode } from "../schemas.ts";
+import { STAT_DEFINITIONS } from "./stats.ts";
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const body = (schema: z.ZodType) => ({ required: true, content: { "application/json": { schema: z.toJSONSchema(schema, { io: "input" }) } } });
+const ok = (description: string, schema?: object) => ({ description, ...(schema ? { content: { "application/json": { schema } } } : {}) });
+const err = (description: string) => ({ description, content: { "application/json": { schema: ref("Error") } } });
+const E = {
+	400: err("Malformed JSON, wrong types or unknown fields (`invalid_json`, `validation_failed`)."),
+	401: err("No or invalid credentials (`unauthorized`)."),
+	403: err("The thing exists but is not the caller's (`forbidden`)."),
+	404: err("Unknown id (`not_found`)."),
+	409: err("Conflict (`conflict`)."),
+	413: err("Body larger than 16 KiB (`payload_too_large`)."),
+	415: err("Body not sent as application/json (`unsupported_media_type`)."),
+	429: err("Rate limited (`rate_limited`); see Retry-After."),
+};
+const account = [{ apiKey: [] }];
+const nodeToken = [{ nodeToken: [] }];
+const idParam = { name: "id", in: "path", required: true, schema: { type: "string", pattern: "^node_" } };
+
+const NodeStatus = { type: "string", enum: ["new", "online", "offline", "maintenance"] };
+const NodePublic = {
+	type: "object",
+	properties: {
+		id: { type: "string" }, name: { type: "string" }, status: NodeStatus,
+		status_since: { type: "string", format: "date-time" },
+		last_seen_at: { type: ["string", "null"], format: "date-time", description: "Last time the coordinator heard from the node (keepalive, message or heartbeat), measured by its shard." },
+		uptime_24h: { type: "number", description: "Share of the last 24 h (or of the node's life, if younger) spent online, from recorded online intervals." },
+		region: { type: ["string", "null"] },
+		hardware: { type: "object", properties: { gpu_model: { type: "string" }, gpu_count: { type: "integer" }, vram_gb: { type: "number" }, verified: { type: "boolean" } } },
+		created_at: { type: "string", format: "date-time" },
+	},
+};
+const NodeOwner = {
+	allOf: [NodePublic, {
+		type: "object",
+		properties: { account_id: { type: "string" }, public_key: { type: "string" }, shard: { type: "string" }, maintenance: { type: "boolean" } },
+	}],
+};
+
+export const openApiDocument = {
+	openapi: "3.1.0",
+	info: {
+		title: "pulsegrid coordinator",
+		version: "1.0.0",
+		description: "Coordinator of a decentralized GPU network. Errors are always `{\"error\": {\"code\", \"message\"}}`. Times are ISO-8601 UTC. The node protocol is in docs/PROTOCOL.md.",
+	},
+	components: {
+		securitySchemes: {
+			apiKey: { type: "http", scheme: "bearer", description: "The account's API key from POST /v1/accounts." },
+			nodeToken: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "EdDSA JWT signed by the node's own key: sub = node id, aud = \"pulsegrid\", iat, exp ≤ 5 min ahead, unique jti." },
+			admin: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN." },
+		},
+		schemas: {
+			Error: { type: "object", required: ["error"], properties: { error: { type: "object", required: ["code", "message"], properties: { code: { type: "string" }, message: { type: "string" } } } } },
+			Account: { type: "object", properties: { id: { type: "string" }, name: { type: "string" }, role: { type: "string", enum: ["user", "staff"] }, created_at: { type: "string", format: "date-time" } } },
+			NodePublic, NodeOwner,
+		},
+	},
+	paths: {
+		"/v1/accounts": { post: { summary: "Create an account; the API key is shown once and stored hashed", requestBody: body(CreateAccount), responses: { 201: ok("Created", { type: "object", properties: { account: ref("Account"), api_key: { type: "string" } } }), 400: E[400], 413: E[413], 415: E[415], 429: E[429] } } },
+		"/v1/me": { get: { summary: "The caller's account", security: account, responses: { 200: ok("The account", { type: "object", properties: { account: ref("Account") } }), 401: E[401] } } },
+		"/v1/nodes": {
+			post: { summary: "Register a node with its Ed25519 public key and hardware claims", security: account, requestBody: body(CreateNode), responses: { 201: ok("Registered", { type: "object", properties: { node: ref("NodeOwner") } }), 400: E[400], 401: E[401], 409: E[409], 413: E[413] } },
+			get: { summary: "The caller's nodes with status, last_seen_at and uptime_24h", security: account, responses: { 200: ok("Nodes", { type: "object", properties: { nodes: { type: "array", items: ref("NodeOwner") } } }), 401: E[401] } },
+		},
+		"/v1/nodes/{id}": {
+			parameters: [idParam],
+			get: { summary: "A node: the owner sees everything, others the public fields", security: [{}, ...account], responses: { 200: ok("The node", { type: "object", properties: { node: { oneOf: [ref("NodeOwner"), ref("NodePublic")] } } }), 401: E[401], 404: E[404] } },
+			patch: { summary: "Rename or toggle maintenance (owner only)", security: account, requestBody: body(PatchNode), responses: { 200: ok("Updated", { type: "object", properties: { node: ref("NodeOwner") } }), 400: E[400], 401: E[401], 403: E[403], 404: E[404] } },
+			delete: { summary: "Delete a node (owner only); its history is kept", security: account, responses: { 204: ok("Deleted"), 401: E[401], 403: E[403], 404: E[404] } },
+		},
+		"/v1/nodes/{id}/uptime": {
+			parameters: [idParam, { name: "from", in: "query", schema: { type: "string", format: "date-time" } }, { name: "to", in: "query", schema: { type: "string", format: "date-time" } }],
+			get: { summary: "Online intervals and ratio in [from, to] (default the last 24 h, at most 31 days)", responses: { 200: ok("Uptime", { type: "object", properties: { node_id: { type: "string" }, from: { type: "string" }, to: { type: "string" }, online_seconds: { type: "number" }, ratio: { type: "number" }, intervals: { type: "array", items: { type: "object", properties: { started_at: { type: "string" }, ended_at: { type: ["string", "null"] } } } } } }), 400: E[400], 404: E[404] } },
+		},
+		"/v1/nodes/{id}/flips": {
+			parameters: [idParam, { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 500 } }],
+			get: { summary: "Recorded status flips, newest first", responses: { 200: ok("Flips", { type: "object", properties: { flips: { type: "array", items: { type: "object", properties: { from: NodeStatus, to: NodeStatus, at: { type: "string" }, reason: { type: "string" }, last_seen_at: { type: ["string", "null"] }, incident_id: { type: ["string", "null"] } } } } } }), 404: E[404] } },
+		},
+		"/v1/nodes/{id}/connect": {
+			parameters: [idParam],
+			get: { summary: "WebSocket upgrade for the node agent (docs/PROTOCOL.md)", security: nodeToken, responses: { 101: ok("Switching protocols"), 401: E[401], 404: E[404], 426: err("Not a WebSocket upgrade (`upgrade_required`).") } },
+		},
+		"/v1/nodes/{id}/heartbeat": {
+			parameters: [idParam],
+			post: { summary: "HTTP heartbeat fallback for networks that block WebSockets; writes no storage per beat", security: nodeToken, requestBody: body(Heartbeat), responses: { 200: ok("Status, next interval and maybe a challenge", { type: "object", properties: { status: NodeStatus, next_heartbeat_s: { type: "integer" }, challenge: { type: ["object", "null"] }, results: { type: "array" } } }), 400: E[400], 401: E[401], 404: E[404] } },
+		},
+		"/v1/stats": {
+			get: {
+				summary: "Network statistics derived from recorded state",
+				responses: { 200: ok("Statistics", { type: "object", properties: Object.fromEntries(Object.entries(STAT_DEFINITIONS).map(([k, d]) => [k, { description: d }])) }) },
+			},
+		},
+		"/v1/incidents": { get: { summary: "Coordinator incidents (mass drops and restarts we attribute to ourselves), newest first", responses: { 200: ok("Incidents") } } },
+		"/openapi.json": { get: { summary: "This document", responses: { 200: ok("OpenAPI 3.1") } } },
+	},
+};
+
+export function getOpenApi(_request: IRequest): Response {
+	return json(openApiDocument);
+}

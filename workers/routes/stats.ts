@@ -1,0 +1,38 @@
+// Network statistics, each derived from recorded state with a stated definition (see /openapi.json).
+import type { IRequest } from "itty-router";
+import { json } from "../http.ts";
+import { listIncidents } from "../services/history.ts";
+
+export const STAT_DEFINITIONS = {
+	nodes_registered: "Nodes registered and not deleted.",
+	nodes_online: "Nodes whose recorded status is 'online': connected, and heard from within OFFLINE_AFTER_S, as measured by the coordinator.",
+	gpus_online: "Sum of the claimed gpu_count of online nodes (claims are unverified until hardware challenges exist).",
+	by_model: "Online nodes and GPUs grouped by the claimed gpu_model string.",
+	incidents_open: "Coordinator incidents not yet ended (see GET /v1/incidents).",
+} as const;
+
+export async function getStats(_request: IRequest, env: Env): Promise<Response> {
+	const [totals, models, open] = await env.DB.batch([
+		env.DB.prepare(`SELECT count(*) AS nodes_registered,
+		                       coalesce(sum(status = 'online'), 0) AS nodes_online,
+		                       coalesce(sum(CASE WHEN status = 'online' THEN gpu_count END), 0) AS gpus_online
+		                FROM nodes WHERE deleted_at IS NULL`),
+		env.DB.prepare(`SELECT gpu_model, count(*) AS nodes, sum(gpu_count) AS gpus FROM nodes
+		                WHERE deleted_at IS NULL AND status = 'online' GROUP BY gpu_model ORDER BY gpus DESC, gpu_model`),
+		env.DB.prepare("SELECT count(*) AS n FROM incidents WHERE ended_at IS NULL"),
+	]);
+	const t = totals?.results[0] as { nodes_registered: number; nodes_online: number; gpus_online: number };
+	return json({
+		as_of: new Date().toISOString(),
+		nodes_registered: t.nodes_registered,
+		nodes_online: t.nodes_online,
+		gpus_online: t.gpus_online,
+		by_model: models?.results ?? [],
+		incidents_open: (open?.results[0] as { n: number }).n,
+		definitions: STAT_DEFINITIONS,
+	});
+}
+
+export async function getIncidents(_request: IRequest, env: Env): Promise<Response> {
+	return json({ incidents: await listIncidents(env.DB, 100) });
+}

@@ -1,0 +1,42 @@
+// Request schemas: strict (unknown fields refused), bounded, validated at the edge before anything runs.
+import { z } from "zod";
+
+const name = z.string().trim().min(1).max(64);
+
+export const CreateAccount = z.object({ name }).strict();
+
+/** A raw 32-byte Ed25519 public key in base64url is exactly 43 characters without padding. */
+export const PublicKey = z
+	.string()
+	.regex(/^[A-Za-z0-9_-]{43}$/, "must be a raw 32-byte Ed25519 public key, base64url without padding (43 characters)");
+
+export const Hardware = z
+	.object({
+		gpu_model: z.string().trim().min(1).max(64),
+		gpu_count: z.number().int().min(1).max(64),
+		vram_gb: z.number().positive().max(1024),
+		cpu_cores: z.number().int().min(1).max(1024),
+		ram_gb: z.number().positive().max(65536),
+	})
+	.strict();
+
+export const Region = z.string().regex(/^[a-z0-9][a-z0-9-]{1,31}$/, "must be 2–32 lowercase letters, digits or dashes");
+
+export const CreateNode = z.object({ name, public_key: PublicKey, hardware: Hardware, region: Region.optional() }).strict();
+
+export const PatchNode = z
+	.object({ name: name.optional(), maintenance: z.boolean().optional() })
+	.strict()
+	.refine((v) => v.name !== undefined || v.maintenance !== undefined, "send at least one of 'name' or 'maintenance'");
+
+export const Heartbeat = z
+	.object({ answers: z.array(z.object({ id: z.string().max(64), answer: z.string().max(256) }).strict()).max(4).optional() })
+	.strict();
+
+const isoTime = z.string().datetime({ offset: true }).transform((s) => Date.parse(s));
+
+export const UptimeQuery = z
+	.object({ from: isoTime.optional(), to: isoTime.optional() })
+	.strict();
+
+export const FlipsQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).optional() }).strict();
