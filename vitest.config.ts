@@ -2,7 +2,7 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
+import { TEST_ADMIN_TOKEN } from "./test/constants.ts";
 
 export default defineConfig({
 	test: {
@@ -19,6 +19,14 @@ export default defineConfig({
 								DISCORD_BOT_TOKEN: "",
 								TELEGRAM_BOT_TOKEN: "",
 								TELEGRAM_WEBHOOK_SECRET: "test-webhook-secret",
+								// Short timings so liveness tests take seconds; the defaults are measured by `npm run bench`.
+								HEARTBEAT_INTERVAL_S: "1",
+								OFFLINE_AFTER_S: "3",
+								SWEEP_INTERVAL_S: "1",
+								CHALLENGE_EVERY_S: "1",
+								CHALLENGE_TIMEOUT_S: "2",
+								CHECKPOINT_S: "1",
+								INCIDENT_MIN_NODES: "3",
 							},
 						},
 					})),
@@ -27,7 +35,11 @@ export default defineConfig({
 					name: "worker",
 					include: ["test/unit/**/*.test.ts", "test/worker/**/*.test.ts"],
 					setupFiles: ["./test/worker/setup.ts"],
+					testTimeout: 30_000,
 				},
+			},
+			{
+				test: { name: "agent", include: ["test/agent/**/*.test.ts"], environment: "node" },
 			},
 			{
 				test: {

@@ -2,6 +2,7 @@
 import { Router } from "itty-router";
 import { ApiError, errorResponse } from "./http.ts";
 import { getMe, postAccount } from "./routes/accounts.ts";
+import { getLivenessMetrics } from "./routes/admin.ts";
 import { connectNode, heartbeatNode } from "./routes/node-link.ts";
 import { deleteNode, getFlips, getNode, getUptime, listNodes, patchNode, postNode } from "./routes/nodes.ts";
 import { getOpenApi } from "./routes/openapi.ts";
@@ -21,6 +22,7 @@ export const router = Router<import("itty-router").IRequest, [Env, ExecutionCont
 	.post("/v1/nodes/:id/heartbeat", heartbeatNode)
 	.get("/v1/stats", getStats)
 	.get("/v1/incidents", getIncidents)
+	.get("/v1/admin/liveness", getLivenessMetrics)
 	.get("/openapi.json", getOpenApi)
 	.all("*", (request) => {
 		throw new ApiError(404, "not_found", `No route ${request.method} ${new URL(request.url).pathname}; see /openapi.json.`);

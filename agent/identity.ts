@@ -1,0 +1,40 @@
+// A node's identity: its Ed25519 key pair, and the short-lived EdDSA tokens it signs to prove it is itself.
+import { generateKeyPairSync, randomUUID } from "node:crypto";
+import { SignJWT, importJWK, type JWK } from "jose";
+
+export const TOKEN_AUDIENCE = "pulsegrid";
+/** Tokens live two minutes: well inside the coordinator's five-minute cap. */
+export const TOKEN_LIFETIME_S = 120;
+
+export interface Identity {
+	/** Raw 32-byte Ed25519 public key, base64url: what POST /v1/nodes takes. */
+	publicKey: string;
+	privateJwk: JWK;
+}
+
+export function generateIdentity(): Identity {
+	const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+	const jwk = privateKey.export({ format: "jwk" }) as JWK;
+	return { publicKey: (publicKey.export({ format: "jwk" }) as JWK).x as string, privateJwk: jwk };
+}
+
+/** Signs tokens for one node; the private key is imported once. */
+export class TokenSigner {
+	private key: Promise<CryptoKey | Uint8Array>;
+
+	constructor(identity: Identity, private readonly nodeId: string) {
+		this.key = importJWK(identity.privateJwk, "EdDSA") as Promise<CryptoKey | Uint8Array>;
+	}
+
+	async mint(now = Date.now()): Promise<string> {
+		const iat = Math.floor(now / 1000);
+		return new SignJWT({})
+			.setProtectedHeader({ alg: "EdDSA", typ: "JWT" })
+			.setSubject(this.nodeId)
+			.setAudience(TOKEN_AUDIENCE)
+			.setIssuedAt(iat)
+			.setExpirationTime(iat + TOKEN_LIFETIME_S)
+			.setJti(randomUUID())
+			.sign(await this.key);
+	}
+}

@@ -1,0 +1,81 @@
+// Starts a real local coordinator (wrangler dev: workerd, local D1 and Durable Objects) for e2e tests and the benchmark.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, openSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+/** Wrangler needs Node ≥ 22.12: run it with the Node that runs us (the repo's own, under npm scripts). */
+const NODE = process.execPath;
+
+export interface CoordinatorOptions {
+	port?: number;
+	/** Where local D1 and Durable Object state live; a fresh temp dir by default. Reuse it to restart with state. */
+	persistDir?: string;
+	/** Extra wrangler vars (settings), e.g. { OFFLINE_AFTER_S: "6" }. */
+	vars?: Record<string, string>;
+	/** File that receives wrangler's output (default: a file in the persist dir). */
+	logFile?: string;
+}
+
+export interface Coordinator {
+	url: string;
+	port: number;
+	persistDir: string;
+	adminToken: string;
+	logFile: string;
+	process: ChildProcess;
+	/** Stops the coordinator; SIGKILL simulates a crash. */
+	stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const srv = createServer();
+		srv.listen(0, "127.0.0.1", () => {
+			const port = (srv.address() as { port: number }).port;
+			srv.close(() => resolve(port));
+		});
+		srv.on("error", reject);
+	});
+}
+
+export async function startCoordinator(o: CoordinatorOptions = {}): Promise<Coordinator> {
+	const persistDir = o.persistDir ?? mkdtempSync(join(tmpdir(), "pulsegrid-"));
+	const port = o.port ?? (await freePort());
+	const adminToken = o.vars?.ADMIN_TOKEN ?? randomBytes(24).toString("base64url");
+	const logFile = o.logFile ?? join(persistDir, `wrangler-${port}.log`);
+	const env = { ...process.env, PATH: `${join(ROOT, "node_modules/.bin")}:${process.env.PATH}`, CI: "1", WRANGLER_SEND_METRICS: "false", NO_D1_WARNING: "true" };
+	const migrate = spawnSync(NODE, [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], { cwd: ROOT, env, encoding: "utf8" });
+	if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
+	const vars = { ADMIN_TOKEN: adminToken, TELEGRAM_WEBHOOK_SECRET: "e2e-webhook-secret", ...o.vars };
+	const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir, "--show-interactive-dev-session=false", "--log-level", "warn"];
+	for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+	const out = openSync(logFile, "a");
+	const child = spawn(NODE, [WRANGLER, ...args], { cwd: ROOT, env, stdio: ["ignore", out, out], detached: true });
+	const url = `http://127.0.0.1:${port}`;
+	const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+	const coordinator: Coordinator = {
+		url, port, persistDir, adminToken, logFile, process: child,
+		async stop(signal = "SIGTERM") {
+			if (child.exitCode !== null || child.signalCode !== null) return;
+			try {
+				process.kill(-(child.pid as number), signal); // the whole group: wrangler and its workerd
+			} catch { /* already gone */ }
+			await exited;
+		},
+	};
+	for (let i = 0; i < 600; i++) {
+		if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}; see ${logFile}`);
+		try {
+			const res = await fetch(`${url}/openapi.json`);
+			if (res.ok) return coordinator;
+		} catch { /* not up yet */ }
+		await new Promise((r) => setTimeout(r, 100));
+	}
+	await coordinator.stop("SIGKILL");
+	throw new Error(`coordinator did not start within 60 s; see ${logFile}`);
+}

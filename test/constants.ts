@@ -1,0 +1,2 @@
+// Constants shared by the vitest config (Node) and the tests (workerd): importing the config itself would pull Node-only code into workerd.
+export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";

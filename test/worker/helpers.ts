@@ -1,0 +1,144 @@
+// Test helpers for the Workers runtime: real requests through the Worker's own fetch, real Ed25519 keys and tokens.
+import { exports } from "cloudflare:workers";
+import { SignJWT } from "jose";
+import { TEST_ADMIN_TOKEN } from "../constants.ts";
+
+export { TEST_ADMIN_TOKEN };
+
+let ipCounter = 0;
+/** Each helper call comes from its own IP unless told otherwise, so per-IP rate limits do not couple tests. */
+export function freshIp(): string {
+	ipCounter++;
+	return `198.51.${(ipCounter >> 8) & 255}.${ipCounter & 255}`;
+}
+
+export interface CallOptions {
+	method?: string;
+	body?: unknown;
+	rawBody?: string;
+	auth?: string;
+	headers?: Record<string, string>;
+}
+
+export async function call(path: string, o: CallOptions = {}): Promise<Response> {
+	const headers: Record<string, string> = { "cf-connecting-ip": freshIp(), ...o.headers };
+	if (o.auth) headers.authorization = `Bearer ${o.auth}`;
+	let body: string | undefined = o.rawBody;
+	if (o.body !== undefined) body = JSON.stringify(o.body);
+	if (body !== undefined && !headers["content-type"]) headers["content-type"] = "application/json";
+	return exports.default.fetch(new Request(`http://coordinator.test${path}`, { method: o.method ?? (body !== undefined ? "POST" : "GET"), headers, body }));
+}
+
+export async function callJson<T = Record<string, unknown>>(path: string, o: CallOptions = {}): Promise<{ status: number; body: T }> {
+	const res = await call(path, o);
+	const text = await res.text();
+	return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+}
+
+export async function newAccount(name = "alice"): Promise<{ id: string; key: string }> {
+	const { status, body } = await callJson<{ account: { id: string }; api_key: string }>("/v1/accounts", { body: { name } });
+	if (status !== 201) throw new Error(`account creation failed: ${status}`);
+	return { id: body.account.id, key: body.api_key };
+}
+
+export interface NodeKeys {
+	publicKey: string;
+	privateKey: CryptoKey;
+}
+
+export async function newNodeKeys(): Promise<NodeKeys> {
+	const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
+	const raw = new Uint8Array((await crypto.subtle.exportKey("raw", pair.publicKey)) as ArrayBuffer);
+	let bin = "";
+	for (const b of raw) bin += String.fromCharCode(b);
+	return { publicKey: btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, ""), privateKey: pair.privateKey };
+}
+
+export const HARDWARE = { gpu_model: "RTX 4090", gpu_count: 1, vram_gb: 24, cpu_cores: 16, ram_gb: 64 };
+
+export interface TestNode {
+	id: string;
+	keys: NodeKeys;
+	owner: { id: string; key: string };
+}
+
+export async function registerNode(owner: { id: string; key: string }, extra: Record<string, unknown> = {}): Promise<TestNode> {
+	const keys = await newNodeKeys();
+	const { status, body } = await callJson<{ node: { id: string } }>("/v1/nodes", {
+		auth: owner.key, body: { name: "rig-1", public_key: keys.publicKey, hardware: HARDWARE, ...extra },
+	});
+	if (status !== 201) throw new Error(`node registration failed: ${status} ${JSON.stringify(body)}`);
+	return { id: body.node.id, keys, owner };
+}
+
+export interface TokenOverrides {
+	sub?: string;
+	aud?: string;
+	iat?: number;
+	exp?: number;
+	jti?: string | null;
+	key?: CryptoKey;
+}
+
+export async function nodeToken(node: TestNode, o: TokenOverrides = {}): Promise<string> {
+	const now = Math.floor(Date.now() / 1000);
+	const jwt = new SignJWT({})
+		.setProtectedHeader({ alg: "EdDSA" })
+		.setSubject(o.sub ?? node.id)
+		.setAudience(o.aud ?? "pulsegrid")
+		.setIssuedAt(o.iat ?? now)
+		.setExpirationTime(o.exp ?? now + 120);
+	if (o.jti !== null) jwt.setJti(o.jti ?? crypto.randomUUID());
+	return jwt.sign(o.key ?? node.keys.privateKey);
+}
+
+/** A connected node: its socket and every message the coordinator sent it, in order. */
+export interface Link {
+	ws: WebSocket;
+	messages: Record<string, unknown>[];
+	next(type: string): Promise<Record<string, unknown>>;
+	closed: Promise<{ code: number; reason: string }>;
+}
+
+export async function connect(node: TestNode, token?: string): Promise<Link> {
+	const res = await call(`/v1/nodes/${node.id}/connect`, { auth: token ?? (await nodeToken(node)), headers: { upgrade: "websocket" } });
+	if (res.status !== 101 || !res.webSocket) throw new Error(`connect failed: ${res.status} ${await res.text()}`);
+	const ws = res.webSocket;
+	ws.accept();
+	const messages: Record<string, unknown>[] = [];
+	const waiters: { type: string; resolve: (m: Record<string, unknown>) => void }[] = [];
+	ws.addEventListener("message", (e) => {
+		if (typeof e.data !== "string" || e.data === "pong") return;
+		const m = JSON.parse(e.data) as Record<string, unknown>;
+		messages.push(m);
+		for (const w of waiters.filter((w) => w.type === m.type)) {
+			waiters.splice(waiters.indexOf(w), 1);
+			w.resolve(m);
+		}
+	});
+	const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.addEventListener("close", (e) => resolve({ code: e.code, reason: e.reason })));
+	return {
+		ws, messages, closed,
+		next: (type) => {
+			const seen = messages.find((m) => m.type === type && !(m as { _taken?: boolean })._taken);
+			if (seen) {
+				(seen as { _taken?: boolean })._taken = true;
+				return Promise.resolve(seen);
+			}
+			return new Promise((resolve) => waiters.push({ type, resolve: (m) => { (m as { _taken?: boolean })._taken = true; resolve(m); } }));
+		},
+	};
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until `check` returns a truthy value (or gives up after `tries`), returning it. */
+export async function eventually<T>(check: () => Promise<T>, tries = 100, everyMs = 100): Promise<T> {
+	let last: T | undefined;
+	for (let i = 0; i < tries; i++) {
+		last = await check();
+		if (last) return last;
+		await sleep(everyMs);
+	}
+	throw new Error(`condition not met; last value ${JSON.stringify(last)}`);
+}

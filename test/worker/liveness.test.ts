@@ -1,0 +1,140 @@
+// LivenessShard behaviour in the real runtime: real sockets, keepalives answered without waking, sweeps by alarm.
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { echoAnswer } from "../../workers/domain/challenge.ts";
+import { callJson, connect, eventually, newAccount, nodeToken, registerNode, sleep, type TestNode } from "./helpers.ts";
+
+async function status(node: TestNode): Promise<string> {
+	return (await callJson<{ node: { status: string } }>(`/v1/nodes/${node.id}`, { auth: node.owner.key })).body.node.status;
+}
+
+async function flips(node: TestNode) {
+	return (await callJson<{ flips: { from: string; to: string; reason: string; incident_id: string | null }[] }>(`/v1/nodes/${node.id}/flips`)).body.flips;
+}
+
+async function shardOf(node: TestNode) {
+	const { body } = await callJson<{ node: { shard: string } }>(`/v1/nodes/${node.id}`, { auth: node.owner.key });
+	return env.LIVENESS.getByName(body.node.shard);
+}
+
+describe("LivenessShard", () => {
+	it("marks a new node online when it connects and says welcome", async () => {
+		const node = await registerNode(await newAccount());
+		expect(await status(node)).toBe("new");
+		const link = await connect(node);
+		const welcome = await link.next("welcome");
+		expect(welcome).toMatchObject({ node_id: node.id, heartbeat_interval_s: 1, offline_after_s: 3, status: "online" });
+		expect(await status(node)).toBe("online");
+		expect(await flips(node)).toEqual([expect.objectContaining({ from: "new", to: "online", reason: "connected" })]);
+	});
+
+	it("answers keepalive pings with pong", async () => {
+		const link = await connect(await registerNode(await newAccount()));
+		const pong = new Promise<string>((resolve) => link.ws.addEventListener("message", (e) => e.data === "pong" && resolve(e.data)));
+		link.ws.send("ping");
+		expect(await pong).toBe("pong");
+	});
+
+	it("marks a node offline at once when its socket closes cleanly", async () => {
+		const node = await registerNode(await newAccount());
+		const link = await connect(node);
+		await link.next("welcome");
+		link.ws.close(1000, "shutting down");
+		await eventually(async () => (await status(node)) === "offline");
+		const [last] = await flips(node);
+		expect(last).toMatchObject({ from: "online", to: "offline", reason: "disconnected" });
+	});
+
+	it("marks a silent node offline once OFFLINE_AFTER_S passes without a keepalive, and closes its socket", async () => {
+		const node = await registerNode(await newAccount());
+		const link = await connect(node);
+		await link.next("welcome");
+		const stub = await shardOf(node);
+		await runDurableObjectAlarm(stub);
+		expect(await status(node)).toBe("online");
+		await sleep(3500); // no keepalives: the node has gone silent without closing
+		await runDurableObjectAlarm(stub);
+		expect(await status(node)).toBe("offline");
+		expect((await flips(node))[0]).toMatchObject({ to: "offline", reason: "keepalive_timeout" });
+		expect((await link.closed).code).toBe(4000);
+	});
+
+	it("keeps a node online while it sends keepalives", async () => {
+		const node = await registerNode(await newAccount());
+		const link = await connect(node);
+		await link.next("welcome");
+		const stub = await shardOf(node);
+		for (let i = 0; i < 5; i++) {
+			link.ws.send("ping");
+			await sleep(1000);
+			await runDurableObjectAlarm(stub);
+		}
+		expect(await status(node)).toBe("online");
+		expect(await flips(node)).toHaveLength(1);
+	});
+
+	it("records uptime intervals that close when the node leaves", async () => {
+		const node = await registerNode(await newAccount());
+		const link = await connect(node);
+		await link.next("welcome");
+		await sleep(300);
+		link.ws.close(1000);
+		await eventually(async () => (await status(node)) === "offline");
+		const { body } = await callJson<{ online_seconds: number; intervals: { started_at: string; ended_at: string | null }[] }>(`/v1/nodes/${node.id}/uptime`);
+		expect(body.intervals).toHaveLength(1);
+		expect(body.intervals[0]?.ended_at).not.toBeNull();
+		expect(body.online_seconds).toBeGreaterThan(0.2);
+	});
+
+	it("issues challenges and counts a correct answer as passed", async () => {
+		const node = await registerNode(await newAccount());
+		const link = await connect(node);
+		await link.next("welcome");
+		await runDurableObjectAlarm(await shardOf(node));
+		const ch = (await link.next("challenge")) as { id: string; nonce: string; kind: string };
+		expect(ch.kind).toBe("echo-sha256");
+		link.ws.send(JSON.stringify({ type: "challenge_response", id: ch.id, answer: await echoAnswer(node.id, ch.nonce) }));
+		expect(await link.next("challenge_result")).toMatchObject({ id: ch.id, passed: true });
+	});
+
+	it("counts a wrong answer as failed", async () => {
+		const node = await registerNode(await newAccount());
+		const link = await connect(node);
+		await link.next("welcome");
+		await runDurableObjectAlarm(await shardOf(node));
+		const ch = (await link.next("challenge")) as { id: string };
+		link.ws.send(JSON.stringify({ type: "challenge_response", id: ch.id, answer: "wrong" }));
+		expect(await link.next("challenge_result")).toMatchObject({ id: ch.id, passed: false });
+	});
+
+	it("refuses a replayed connect token", async () => {
+		const node = await registerNode(await newAccount());
+		const token = await nodeToken(node);
+		await connect(node, token);
+		await expect(connect(node, token)).rejects.toThrow(/401/);
+	});
+
+	it("replaces an older connection by a newer one without flipping the node offline", async () => {
+		const node = await registerNode(await newAccount());
+		const first = await connect(node);
+		await first.next("welcome");
+		const second = await connect(node);
+		await second.next("welcome");
+		expect((await first.closed).code).toBe(4001);
+		await runDurableObjectAlarm(await shardOf(node));
+		expect(await status(node)).toBe("online");
+		expect(await flips(node)).toHaveLength(1);
+	});
+
+	it("puts a node in maintenance and back, recording both flips", async () => {
+		const node = await registerNode(await newAccount());
+		const link = await connect(node);
+		await link.next("welcome");
+		expect((await callJson(`/v1/nodes/${node.id}`, { method: "PATCH", auth: node.owner.key, body: { maintenance: true } })).status).toBe(200);
+		expect(await status(node)).toBe("maintenance");
+		await callJson(`/v1/nodes/${node.id}`, { method: "PATCH", auth: node.owner.key, body: { maintenance: false } });
+		expect(await status(node)).toBe("online");
+		expect((await flips(node)).map((f) => f.reason)).toEqual(["maintenance_off", "maintenance_on", "connected"]);
+	});
+});
