@@ -20,9 +20,12 @@ export function generateIdentity(): Identity {
 
 /** Signs tokens for one node; the private key is imported once. */
 export class TokenSigner {
-	private key: Promise<CryptoKey | Uint8Array>;
+	private readonly key: Promise<CryptoKey | Uint8Array>;
+	// A plain field, not a parameter property: Node runs this file by stripping types, which cannot rewrite those.
+	private readonly nodeId: string;
 
-	constructor(identity: Identity, private readonly nodeId: string) {
+	constructor(identity: Identity, nodeId: string) {
+		this.nodeId = nodeId;
 		this.key = importJWK(identity.privateJwk, "EdDSA") as Promise<CryptoKey | Uint8Array>;
 	}
 

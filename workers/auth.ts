@@ -36,11 +36,14 @@ export async function optionalAccount(request: Request, env: Env): Promise<Accou
 	return bearer(request) ? requireAccount(request, env) : null;
 }
 
+/** The admin token, compared in constant time; an account key gets 403 (known caller, not allowed). */
 export async function requireAdmin(request: Request, env: Env): Promise<void> {
 	const token = bearer(request);
-	if (!token || !env.ADMIN_TOKEN || !(await secretsEqual(token, env.ADMIN_TOKEN))) {
-		throw await authFailure(env, request, "This route needs the admin token.");
+	if (token && env.ADMIN_TOKEN && (await secretsEqual(token, env.ADMIN_TOKEN))) return;
+	if (token?.startsWith("pgk_") && (await findAccountByKeyHash(env.DB, await sha256Hex(token)))) {
+		throw new ApiError(403, "forbidden", "This route is for the coordinator's admin only.");
 	}
+	throw await authFailure(env, request, "This route needs the admin token.");
 }
 
 export interface NodeCaller {
