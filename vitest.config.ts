@@ -27,6 +27,7 @@ export default defineConfig({
 								CHALLENGE_TIMEOUT_S: "2",
 								CHECKPOINT_S: "1",
 								INCIDENT_MIN_NODES: "3",
+								SHARD_COUNT: "1", // one shard per region, so a test owns its shard by picking a region
 							},
 						},
 					})),

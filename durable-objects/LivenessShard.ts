@@ -44,7 +44,8 @@ export interface ShardMetrics {
 	rowsWrittenD1: number;
 }
 
-interface OpenIncident { id: string; startedAt: number; lastDropAt: number; affected: number }
+type IncidentReason = "mass_drop" | "coordinator_restart";
+interface OpenIncident { id: string; reason: IncidentReason; startedAt: number; lastDropAt: number; affected: number }
 
 export class LivenessShard extends DurableObject<Env> {
 	private readonly s: Settings;
@@ -57,6 +58,7 @@ export class LivenessShard extends DurableObject<Env> {
 	private readonly drops: DropWindow;
 	/** Nodes stored online with a WebSocket when this instance started but holding none: a restart lost them. */
 	private missingAtBoot = new Set<string>();
+	private missingAtBootCount = 0;
 	private graceDone = false;
 	private incident: OpenIncident | null = null;
 	private counts: { epoch: number; byNode: Record<string, ChallengeCounts>; dirty: boolean } | null = null;
@@ -74,6 +76,7 @@ export class LivenessShard extends DurableObject<Env> {
 			this.incident = this.store.meta<OpenIncident>("incident");
 			const held = new Set(ctx.getWebSockets().map((ws) => this.state(ws)?.nodeId));
 			this.missingAtBoot = new Set(this.store.onlineNodes("ws").map((n) => n.node_id).filter((id) => !held.has(id)));
+			this.missingAtBootCount = this.missingAtBoot.size;
 		});
 	}
 
@@ -324,8 +327,8 @@ export class LivenessShard extends DurableObject<Env> {
 		this.graceDone = true;
 		const lastCheckpoint = this.store.meta<number>("checkpoint_at") ?? this.bootedAt;
 		const lost = this.store.onlineNodes().filter((n) => !this.isConnected(n.node_id, now));
-		if (this.missingAtBoot.size >= this.s.incidentMinNodes) {
-			this.openIncident("coordinator_restart", lastCheckpoint, this.missingAtBoot.size, now);
+		if (this.missingAtBootCount >= this.s.incidentMinNodes) {
+			this.openIncident("coordinator_restart", lastCheckpoint, this.missingAtBootCount, now);
 		}
 		for (const n of lost) {
 			const reason = this.missingAtBoot.has(n.node_id) ? "coordinator_restart" : n.transport === "http" ? "heartbeat_timeout" : "keepalive_timeout";
@@ -370,15 +373,15 @@ export class LivenessShard extends DurableObject<Env> {
 		}
 	}
 
-	private openIncident(reason: "mass_drop" | "coordinator_restart", startedAt: number, affected: number, now: number): void {
-		this.incident = { id: `inc_${randomToken(9)}`, startedAt, lastDropAt: now, affected };
+	private openIncident(reason: IncidentReason, startedAt: number, affected: number, now: number): void {
+		this.incident = { id: `inc_${randomToken(9)}`, reason, startedAt, lastDropAt: now, affected };
 		this.store.setMeta("incident", this.incident);
-		this.enqueueIncident(this.incident, null, reason);
+		this.enqueueIncident(this.incident, null);
 	}
 
-	private enqueueIncident(inc: OpenIncident, endedAt: number | null, reason: "mass_drop" | "coordinator_restart" = "mass_drop"): void {
+	private enqueueIncident(inc: OpenIncident, endedAt: number | null): void {
 		this.store.enqueue({
-			kind: "incident", id: inc.id, scope: `shard:${this.ctx.id.name ?? this.ctx.id.toString()}`, reason,
+			kind: "incident", id: inc.id, scope: `shard:${this.ctx.id.name ?? this.ctx.id.toString()}`, reason: inc.reason,
 			started_at: inc.startedAt, ended_at: endedAt, nodes_affected: inc.affected,
 		});
 	}

@@ -142,3 +142,13 @@ export async function eventually<T>(check: () => Promise<T>, tries = 100, everyM
 	}
 	throw new Error(`condition not met; last value ${JSON.stringify(last)}`);
 }
+
+/** Sends keepalives every `everyMs` until the returned function is called. */
+export function keepAlive(link: Link, everyMs = 500): () => void {
+	const timer = setInterval(() => {
+		try {
+			link.ws.send("ping");
+		} catch { /* closed */ }
+	}, everyMs);
+	return () => clearInterval(timer);
+}

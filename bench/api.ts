@@ -1,0 +1,109 @@
+// The bench's HTTP calls to the coordinator: sign-ups, node registration with bounded concurrency, admin counters.
+import { generateIdentity, type Identity } from "../agent/identity.ts";
+
+export interface BenchAccount {
+	id: string;
+	apiKey: string;
+}
+
+export interface RegisteredNode {
+	id: string;
+	accountIndex: number;
+	identity: Identity;
+}
+
+export interface LivenessCounters {
+	alarms: number;
+	socketsSwept: number;
+	messagesIn: number;
+	connects: number;
+	heartbeats: number;
+	rowsWrittenDO: number;
+	rowsWrittenD1: number;
+}
+
+/** Runs `fn` over `count` indexes with at most `limit` in flight. */
+export async function pool(count: number, limit: number, fn: (i: number) => Promise<void>): Promise<void> {
+	let next = 0;
+	const worker = async () => {
+		while (next < count) await fn(next++);
+	};
+	await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
+}
+
+/** A POST with a few retries on network errors and 5xx (the worker may be busy); anything else is a setup failure. */
+async function postJson(url: string, body: unknown, headers: Record<string, string>): Promise<{ status: number; json: unknown }> {
+	let lastError = "";
+	for (let attempt = 0; attempt < 4; attempt++) {
+		try {
+			const res = await fetch(url, {
+				method: "POST", body: JSON.stringify(body), signal: AbortSignal.timeout(30_000),
+				headers: { "content-type": "application/json", ...headers },
+			});
+			const text = await res.text();
+			if (res.status < 500) return { status: res.status, json: text ? JSON.parse(text) : null };
+			lastError = `${res.status} ${text.slice(0, 200)}`;
+		} catch (err) {
+			lastError = String(err);
+		}
+		await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+	}
+	throw new Error(`POST ${url} kept failing: ${lastError}`);
+}
+
+/** Sign-ups from distinct client addresses (the per-IP limit is 20 a minute); the header is all the local runtime looks at. */
+export async function createAccounts(baseUrl: string, count: number): Promise<BenchAccount[]> {
+	const out: BenchAccount[] = [];
+	await pool(count, 8, async (i) => {
+		const ip = `10.77.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+		const r = await postJson(`${baseUrl}/v1/accounts`, { name: `bench operator ${i}` }, { "cf-connecting-ip": ip });
+		const j = r.json as { account?: { id: string }; api_key?: string };
+		if (r.status !== 201 || !j.account || !j.api_key) throw new Error(`sign-up ${i} answered ${r.status}: ${JSON.stringify(r.json)}`);
+		out[i] = { id: j.account.id, apiKey: j.api_key };
+	});
+	return out;
+}
+
+const GPUS = ["RTX 4090", "RTX 3090", "A100", "H100", "L40S", "M2 Ultra"];
+
+/** Registers `count` nodes, each with its own Ed25519 key, spread round-robin over the accounts. */
+export async function registerNodes(
+	baseUrl: string, accounts: BenchAccount[], count: number, concurrency: number, progress: (done: number) => void,
+): Promise<RegisteredNode[]> {
+	const out: RegisteredNode[] = new Array(count);
+	let done = 0;
+	await pool(count, concurrency, async (i) => {
+		const accountIndex = i % accounts.length;
+		const identity = generateIdentity();
+		const body = {
+			name: `bench-node-${i}`, public_key: identity.publicKey,
+			hardware: { gpu_model: GPUS[i % GPUS.length] as string, gpu_count: 1 + (i % 8), vram_gb: 24, cpu_cores: 16, ram_gb: 64 },
+		};
+		const r = await postJson(`${baseUrl}/v1/nodes`, body, { authorization: `Bearer ${(accounts[accountIndex] as BenchAccount).apiKey}` });
+		const j = r.json as { node?: { id: string } };
+		if (r.status !== 201 || !j.node) throw new Error(`registering node ${i} answered ${r.status}: ${JSON.stringify(r.json)}`);
+		out[i] = { id: j.node.id, accountIndex, identity };
+		progress(++done);
+	});
+	return out;
+}
+
+export async function livenessCounters(baseUrl: string, adminToken: string): Promise<{ shards: number; total: LivenessCounters }> {
+	const res = await fetch(`${baseUrl}/v1/admin/liveness`, { headers: { authorization: `Bearer ${adminToken}` }, signal: AbortSignal.timeout(30_000) });
+	if (!res.ok) throw new Error(`GET /v1/admin/liveness answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+	const j = (await res.json()) as { shards: number; total: Partial<LivenessCounters> };
+	const t = j.total;
+	return {
+		shards: j.shards,
+		total: {
+			alarms: t.alarms ?? 0, socketsSwept: t.socketsSwept ?? 0, messagesIn: t.messagesIn ?? 0, connects: t.connects ?? 0,
+			heartbeats: t.heartbeats ?? 0, rowsWrittenDO: t.rowsWrittenDO ?? 0, rowsWrittenD1: t.rowsWrittenD1 ?? 0,
+		},
+	};
+}
+
+export function counterDelta(after: LivenessCounters, before: LivenessCounters): LivenessCounters {
+	const out = { ...after };
+	for (const k of Object.keys(out) as (keyof LivenessCounters)[]) out[k] = after[k] - before[k];
+	return out;
+}

@@ -1,0 +1,83 @@
+// Coordinator-side failures: mass drops become incidents, and a shard restart loses no history.
+import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { callJson, connect, eventually, keepAlive, newAccount, registerNode, sleep, type Link, type TestNode } from "./helpers.ts";
+
+interface FlipView { from: string; to: string; reason: string; incident_id: string | null }
+
+async function flips(node: TestNode): Promise<FlipView[]> {
+	return (await callJson<{ flips: FlipView[] }>(`/v1/nodes/${node.id}/flips`)).body.flips;
+}
+
+async function status(node: TestNode): Promise<string> {
+	return (await callJson<{ node: { status: string } }>(`/v1/nodes/${node.id}`)).body.node.status;
+}
+
+async function fleet(region: string, n: number): Promise<{ nodes: TestNode[]; links: Link[] }> {
+	const owner = await newAccount();
+	const nodes: TestNode[] = [];
+	for (let i = 0; i < n; i++) nodes.push(await registerNode(owner, { region }));
+	const links = await Promise.all(nodes.map((node) => connect(node)));
+	await Promise.all(links.map((l) => l.next("welcome")));
+	return { nodes, links };
+}
+
+describe("coordinator incidents", () => {
+	it("records a mass drop as one incident and stamps it on every flip of that drop", async () => {
+		const { nodes, links } = await fleet("massdrop", 4);
+		for (const l of links) l.ws.close(1001, "network gone");
+		await eventually(async () => (await Promise.all(nodes.map(status))).every((s) => s === "offline"));
+		await runDurableObjectAlarm(env.LIVENESS.getByName("massdrop-0"));
+		const { body } = await callJson<{ incidents: { id: string; reason: string; scope: string; nodes_affected: number }[] }>("/v1/incidents");
+		const incident = body.incidents.find((i) => i.scope === "shard:massdrop-0");
+		expect(incident).toMatchObject({ reason: "mass_drop", nodes_affected: 4 });
+		for (const node of nodes) expect((await flips(node))[0]).toMatchObject({ to: "offline", incident_id: incident?.id });
+	});
+
+	it("does not call one node's drop an incident", async () => {
+		const { nodes, links } = await fleet("single", 4);
+		links[0]?.ws.close(1001);
+		await eventually(async () => (await status(nodes[0] as TestNode)) === "offline");
+		await runDurableObjectAlarm(env.LIVENESS.getByName("single-0"));
+		expect((await flips(nodes[0] as TestNode))[0]?.incident_id).toBeNull();
+	});
+
+	it("never counts nodes that said bye toward an incident", async () => {
+		const { nodes, links } = await fleet("byes", 4);
+		for (const l of links) l.ws.send(JSON.stringify({ type: "bye" }));
+		await eventually(async () => (await Promise.all(nodes.map(status))).every((s) => s === "offline"));
+		await runDurableObjectAlarm(env.LIVENESS.getByName("byes-0"));
+		for (const node of nodes) expect((await flips(node))[0]).toMatchObject({ to: "offline", reason: "disconnected", incident_id: null });
+	});
+});
+
+describe("shard restart", () => {
+	it("keeps nodes that reconnect within the grace period online, and marks the rest offline as our incident", async () => {
+		const { nodes } = await fleet("restart", 4);
+		const stub = env.LIVENESS.getByName("restart-0");
+		await runDurableObjectAlarm(stub); // checkpoint
+		await evictDurableObject(stub, { webSockets: "close" }); // the process holding the sockets is gone
+		const [a, b, c, d] = nodes as [TestNode, TestNode, TestNode, TestNode];
+		const back = await Promise.all([connect(a), connect(b)]);
+		await Promise.all(back.map((l) => l.next("welcome")));
+		const stops = back.map((l) => keepAlive(l));
+		await sleep(3500); // OFFLINE_AFTER_S of grace
+		await runDurableObjectAlarm(stub);
+		stops.forEach((stop) => stop());
+		for (const n of [a, b]) {
+			expect(await status(n)).toBe("online");
+			expect((await flips(n)).map((f) => f.reason)).toEqual(["connected"]);
+		}
+		const { body } = await callJson<{ incidents: { id: string; reason: string; scope: string }[] }>("/v1/incidents");
+		const incident = body.incidents.find((i) => i.scope === "shard:restart-0");
+		expect(incident?.reason).toBe("coordinator_restart");
+		for (const n of [c, d]) {
+			expect(await status(n)).toBe("offline");
+			expect((await flips(n))[0]).toMatchObject({ reason: "coordinator_restart", incident_id: incident?.id });
+		}
+		const uptime = await callJson<{ intervals: { ended_at: string | null }[] }>(`/v1/nodes/${a.id}/uptime`);
+		expect(uptime.body.intervals).toHaveLength(1);
+		expect(uptime.body.intervals[0]?.ended_at).toBeNull();
+	});
+});
