@@ -40,9 +40,14 @@ export interface ShardMetrics {
 	messagesIn: number;
 	connects: number;
 	heartbeats: number;
+	/** Rows written by events (flips, outbox, token ids): zero for a beat that changes nothing. */
 	rowsWrittenDO: number;
+	/** Rows written by periodic checkpoints: a few per CHECKPOINT_S, whatever the node count. */
+	rowsWrittenCheckpoint: number;
 	rowsWrittenD1: number;
 }
+
+const NO_METRICS: ShardMetrics = { alarms: 0, socketsSwept: 0, messagesIn: 0, connects: 0, heartbeats: 0, rowsWrittenDO: 0, rowsWrittenCheckpoint: 0, rowsWrittenD1: 0 };
 
 type IncidentReason = "mass_drop" | "coordinator_restart";
 interface OpenIncident { id: string; reason: IncidentReason; startedAt: number; lastDropAt: number; affected: number }
@@ -62,7 +67,7 @@ export class LivenessShard extends DurableObject<Env> {
 	private graceDone = false;
 	private incident: OpenIncident | null = null;
 	private counts: { epoch: number; byNode: Record<string, ChallengeCounts>; dirty: boolean } | null = null;
-	private metrics: ShardMetrics = { alarms: 0, socketsSwept: 0, messagesIn: 0, connects: 0, heartbeats: 0, rowsWrittenDO: 0, rowsWrittenD1: 0 };
+	private metrics: ShardMetrics = { ...NO_METRICS };
 	private flushing: Promise<void> | null = null;
 
 	constructor(ctx: DurableObjectState, env: Env) {
@@ -408,20 +413,24 @@ export class LivenessShard extends DurableObject<Env> {
 		this.counts.dirty = true;
 	}
 
-	/** Challenge counters and the shard clock go to storage at most once per CHECKPOINT_S: one or two rows. */
+	/** Challenge counters and the shard clock go to storage at most once per CHECKPOINT_S: a few rows. */
 	private checkpoint(now: number): void {
 		const last = this.store.meta<number>("checkpoint_at") ?? 0;
 		if (now - last < this.s.checkpointS * 1000) return;
+		this.metrics.rowsWrittenDO += this.store.rowsWritten;
+		this.store.rowsWritten = 0;
 		if (this.counts?.dirty) {
 			this.store.saveChallengeCounts(this.counts.epoch, this.counts.byNode);
 			this.counts.dirty = false;
 		}
 		this.store.pruneJti(now);
 		this.store.setMeta("checkpoint_at", now);
-		const total = this.totalMetrics();
-		this.metrics = { alarms: 0, socketsSwept: 0, messagesIn: 0, connects: 0, heartbeats: 0, rowsWrittenDO: 0, rowsWrittenD1: 0 };
+		this.metrics.rowsWrittenCheckpoint += this.store.rowsWritten + 1; // + the metrics row itself
 		this.store.rowsWritten = 0;
-		this.store.setMeta("metrics", total); // counted with the next checkpoint
+		const total = this.totalMetrics();
+		this.metrics = { ...NO_METRICS };
+		this.store.setMeta("metrics", total);
+		this.store.rowsWritten = 0;
 	}
 
 	// --- Flips and the outbox ---

@@ -1,0 +1,37 @@
+// What a running agent reports: one event per thing that happened, printed by the reporter (names are public: --json).
+
+export type Transport = "ws" | "http";
+
+export type AgentEvent =
+	| { event: "starting"; node_id: string; transport: Transport; coordinator: string }
+	| { event: "connecting"; attempt: number }
+	| { event: "connected"; transport: Transport }
+	| { event: "welcome"; heartbeat_interval_s: number; offline_after_s: number; status: string; server_time: string | null }
+	| { event: "pong" }
+	| { event: "status"; status: string }
+	| { event: "challenge"; id: string; kind: string; answered: boolean }
+	| { event: "challenge_result"; id: string; passed: boolean }
+	| { event: "server_error"; code: string; message: string }
+	| { event: "keepalive_timeout"; silent_ms: number }
+	| { event: "connect_failed"; status: number | null; code: string | null; message: string }
+	| { event: "disconnected"; code: number; reason: string; up_ms: number }
+	| { event: "heartbeat"; status: string; next_heartbeat_s: number }
+	| { event: "heartbeat_failed"; status: number | null; code: string | null; message: string }
+	| { event: "reconnecting"; in_ms: number; attempt: number }
+	| { event: "stopping"; signal: string }
+	| { event: "stopped"; reason: StopReason; exit_code: number };
+
+/** Why the agent stopped: a signal (exit 0), or something that retrying cannot fix (exit 1). */
+export type StopReason = "signal" | "node_deleted" | "replaced" | "unknown_node" | "fatal";
+
+export type Emit = (e: AgentEvent) => void;
+
+/** How a link ended; `message` is printed on stderr. */
+export interface LinkOutcome {
+	reason: StopReason;
+	exitCode: number;
+	message?: string;
+}
+
+/** Events too frequent to print one line each; they only feed the live status line. */
+export const QUIET_EVENTS: ReadonlySet<AgentEvent["event"]> = new Set(["pong"]);

@@ -1,0 +1,55 @@
+// The HTTP heartbeat fallback: online on a beat, offline after silence, challenges carried in the replies.
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { echoAnswer } from "../../workers/domain/challenge.ts";
+import { callJson, newAccount, nodeToken, registerNode, sleep, type TestNode } from "./helpers.ts";
+
+interface Beat { status: string; next_heartbeat_s: number; challenge: { id: string; nonce: string; kind: string } | null; results: { id: string; passed: boolean }[] }
+
+async function beat(node: TestNode, answers?: { id: string; answer: string }[]) {
+	return callJson<Beat>(`/v1/nodes/${node.id}/heartbeat`, { auth: await nodeToken(node), body: answers ? { answers } : {} });
+}
+
+async function status(node: TestNode): Promise<string> {
+	return (await callJson<{ node: { status: string } }>(`/v1/nodes/${node.id}`)).body.node.status;
+}
+
+describe("HTTP heartbeat fallback", () => {
+	it("puts a node online on its first beat and tells it when to beat next", async () => {
+		const node = await registerNode(await newAccount());
+		const { status: code, body } = await beat(node);
+		expect(code).toBe(200);
+		expect(body).toMatchObject({ status: "online", next_heartbeat_s: 1 });
+		expect(await status(node)).toBe("online");
+	});
+
+	it("writes nothing to storage for a beat that changes no status", async () => {
+		const node = await registerNode(await newAccount(), { region: "beats" });
+		await beat(node);
+		const stub = env.LIVENESS.getByName("beats-0");
+		const before = (await stub.metricsSnapshot()).rowsWrittenDO;
+		for (let i = 0; i < 5; i++) await beat(node);
+		expect((await stub.metricsSnapshot()).rowsWrittenDO).toBe(before);
+	});
+
+	it("marks a node offline when its beats stop for OFFLINE_AFTER_S", async () => {
+		const node = await registerNode(await newAccount(), { region: "silent-http" });
+		await beat(node);
+		await sleep(3500);
+		await runDurableObjectAlarm(env.LIVENESS.getByName("silent-http-0"));
+		expect(await status(node)).toBe("offline");
+		const { body } = await callJson<{ flips: { reason: string }[] }>(`/v1/nodes/${node.id}/flips`);
+		expect(body.flips[0]?.reason).toBe("heartbeat_timeout");
+	});
+
+	it("carries a challenge in a reply and grades the answer sent with the next beat", async () => {
+		const node = await registerNode(await newAccount());
+		let challenge: Beat["challenge"] = null;
+		for (let i = 0; i < 5 && !challenge; i++) challenge = (await beat(node)).body.challenge;
+		expect(challenge?.kind).toBe("echo-sha256");
+		const c = challenge as NonNullable<Beat["challenge"]>;
+		const { body } = await beat(node, [{ id: c.id, answer: await echoAnswer(node.id, c.nonce) }]);
+		expect(body.results).toEqual([{ id: c.id, passed: true }]);
+	});
+});
