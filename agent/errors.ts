@@ -27,7 +27,8 @@ type ParseArgsConfig = NonNullable<Parameters<typeof parseArgs>[0]>;
 /** node:util parseArgs with strict flags and no positionals; its errors become usage errors. */
 export function parseFlags<T extends ParseArgsConfig>(argv: string[], config: T): ReturnType<typeof parseArgs<T>> {
 	try {
-		return parseArgs({ ...config, args: argv, strict: true, allowPositionals: false });
+		// Same options as T, with strict on and positionals off: the defaults ParsedResults<T> assumes.
+		return parseArgs({ ...config, args: argv, strict: true, allowPositionals: false }) as ReturnType<typeof parseArgs<T>>;
 	} catch (err) {
 		throw new UsageError(err instanceof Error ? err.message : String(err));
 	}

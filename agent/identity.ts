@@ -20,13 +20,13 @@ export function generateIdentity(): Identity {
 
 /** Signs tokens for one node; the private key is imported once. */
 export class TokenSigner {
-	private readonly key: Promise<CryptoKey | Uint8Array>;
+	private readonly key: ReturnType<typeof importJWK>;
 	// A plain field, not a parameter property: Node runs this file by stripping types, which cannot rewrite those.
 	private readonly nodeId: string;
 
 	constructor(identity: Identity, nodeId: string) {
 		this.nodeId = nodeId;
-		this.key = importJWK(identity.privateJwk, "EdDSA") as Promise<CryptoKey | Uint8Array>;
+		this.key = importJWK(identity.privateJwk, "EdDSA");
 	}
 
 	async mint(now = Date.now()): Promise<string> {

@@ -1,0 +1,74 @@
+// `run`: keeps this node online over a WebSocket (or HTTP heartbeats) until Ctrl-C, SIGTERM or a fatal close.
+import { defaultConfigPath, identityOf, looseModeWarning, readConfig } from "../config.ts";
+import { CliError, parseFlags, UsageError } from "../errors.ts";
+import type { AgentEvent, Transport } from "../events.ts";
+import { HttpLink } from "../http-link.ts";
+import { TokenSigner } from "../identity.ts";
+import { createReporter, type ReportMode } from "../reporter.ts";
+import { WsLink } from "../ws-link.ts";
+import { CONFIG_FLAG, CONFIG_HELP, HELP_FLAG, say, warn, type Command } from "./command.ts";
+
+export const run: Command = {
+	name: "run",
+	summary: "Connect to the coordinator and stay online",
+	help: `Usage: pulsegrid-agent run [--transport ws|http] [--json] [--config PATH]
+
+Connects to the coordinator and keeps this node online: keepalive pings, availability challenges,
+and reconnects with exponential backoff and full jitter (1 s base, doubling, 60 s cap; reset after a
+connection stayed up 30 s). Ctrl-C or SIGTERM says goodbye and exits 0.
+
+Output: on a terminal, a status line redrawn every second; otherwise one line per event, or with
+--json one JSON object per line ({"event": ..., "at": ...}; see agent/README.md for the names).
+
+Exit codes: 0 stopped by a signal; 1 the node was deleted (close 4002), replaced by another agent
+(close 4001), unknown to the coordinator (404), or the config is missing/invalid; 2 bad flags.
+
+Options:
+  --transport ws|http  WebSocket (default), or HTTP heartbeats for networks that block WebSockets
+  --json               One JSON object per event on stdout
+${CONFIG_HELP}
+  -h, --help           Show this help
+`,
+	async run(argv) {
+		const { values } = parseFlags(argv, { options: { ...CONFIG_FLAG, ...HELP_FLAG, transport: { type: "string", default: "ws" }, json: { type: "boolean" } } });
+		if (values.help) {
+			say(this.help);
+			return 0;
+		}
+		const transport = values.transport;
+		if (transport !== "ws" && transport !== "http") throw new UsageError(`--transport must be 'ws' or 'http' (got '${transport}').`);
+		const path = values.config ?? defaultConfigPath();
+		const config = await readConfig(path);
+		const loose = await looseModeWarning(path);
+		if (loose) warn(loose);
+		const nodeId = config.node_id;
+		if (!nodeId) throw new CliError("This node is not registered yet; run `pulsegrid-agent register --api-key KEY` first.");
+
+		const mode: ReportMode = values.json ? "json" : process.stdout.isTTY ? "tty" : "lines";
+		const reporter = createReporter(mode);
+		const emit = (e: AgentEvent) => reporter.emit(e);
+		const signer = new TokenSigner(identityOf(config), nodeId);
+		const options = { coordinatorUrl: config.coordinator_url, nodeId, mintToken: () => signer.mint(), emit };
+		const link = transport === "ws" ? new WsLink(options) : new HttpLink(options);
+
+		let signals = 0;
+		const onSignal = (signal: NodeJS.Signals) => {
+			if (++signals > 1) {
+				warn("\nforced exit");
+				process.exit(130);
+			}
+			emit({ event: "stopping", signal });
+			void link.stop();
+		};
+		process.on("SIGINT", onSignal);
+		process.on("SIGTERM", onSignal);
+
+		emit({ event: "starting", node_id: nodeId, transport: transport satisfies Transport, coordinator: config.coordinator_url });
+		const outcome = await link.run();
+		process.off("SIGINT", onSignal);
+		process.off("SIGTERM", onSignal);
+		reporter.close();
+		if (outcome.message) warn(outcome.message);
+		return outcome.exitCode;
+	},
+};

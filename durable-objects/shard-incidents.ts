@@ -1,0 +1,77 @@
+// A shard's coordinator incidents: recent drops, the open incident, and its records in the outbox.
+import type { Flip } from "../workers/domain/flips.ts";
+import { DropWindow, incidentWindowMs, isIncident } from "../workers/domain/incident.ts";
+import { randomToken } from "../workers/domain/challenge.ts";
+import type { Settings } from "../workers/domain/settings.ts";
+import type { ShardStore } from "./shard-store.ts";
+
+export type IncidentReason = "mass_drop" | "coordinator_restart";
+interface OpenIncident { id: string; reason: IncidentReason; startedAt: number; lastDropAt: number; affected: number }
+
+export class IncidentTracker {
+	private readonly drops: DropWindow;
+	private open: OpenIncident | null;
+
+	constructor(private readonly store: ShardStore, private readonly s: Settings, private readonly scope: string) {
+		this.drops = new DropWindow(incidentWindowMs(s));
+		this.open = store.meta<OpenIncident>("incident");
+	}
+
+	/** The id to stamp on a drop happening now, if an incident is open. */
+	get currentId(): string | null {
+		return this.open?.id ?? null;
+	}
+
+	get isOpen(): boolean {
+		return this.open !== null;
+	}
+
+	/** An unannounced drop (not a "bye"): it may be part of a mass drop. */
+	dropped(at: number, flip: Flip): void {
+		this.drops.add(at, flip);
+	}
+
+	/** A restarted shard lost `affected` sockets: our outage from the last checkpoint until now. */
+	restarted(lastCheckpoint: number, affected: number, now: number): void {
+		if (affected >= this.s.incidentMinNodes) this.begin("coordinator_restart", lastCheckpoint, affected, now);
+	}
+
+	/** Called each sweep: opens an incident when most nodes dropped together, closes it once drops stop for a window. */
+	watch(now: number, onlineNow: number): void {
+		const recent = this.drops.recent(now);
+		if (!this.open) {
+			if (!isIncident(recent.length, onlineNow + recent.length, this.s)) return;
+			const id = this.begin("mass_drop", recent[0]?.at ?? now, recent.length, now);
+			// The drops that revealed the incident were recorded before it opened: stamp them now.
+			this.store.enqueue({
+				kind: "tag", incident_id: id, flip_ids: recent.map((d) => d.flipId),
+				intervals: recent.flatMap((d) => (d.intervalStart === null ? [] : [{ node_id: d.nodeId, started_at: d.intervalStart }])),
+			});
+			return;
+		}
+		const latest = recent[recent.length - 1];
+		if (latest) {
+			this.open.lastDropAt = Math.max(this.open.lastDropAt, latest.at);
+			this.open.affected = Math.max(this.open.affected, recent.length);
+		}
+		if (now - this.open.lastDropAt > incidentWindowMs(this.s)) {
+			this.record(this.open, this.open.lastDropAt);
+			this.open = null;
+		}
+		this.store.setMeta("incident", this.open);
+	}
+
+	private begin(reason: IncidentReason, startedAt: number, affected: number, now: number): string {
+		this.open = { id: `inc_${randomToken(9)}`, reason, startedAt, lastDropAt: now, affected };
+		this.store.setMeta("incident", this.open);
+		this.record(this.open, null);
+		return this.open.id;
+	}
+
+	private record(inc: OpenIncident, endedAt: number | null): void {
+		this.store.enqueue({
+			kind: "incident", id: inc.id, scope: this.scope, reason: inc.reason,
+			started_at: inc.startedAt, ended_at: endedAt, nodes_affected: inc.affected,
+		});
+	}
+}
