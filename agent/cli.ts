@@ -1,4 +1,5 @@
 // The command line: picks the subcommand, prints help, and maps failures to exit codes (0 ok, 1 runtime, 2 usage).
+import { ApiError } from "./api.ts";
 import { init } from "./commands/init.ts";
 import { register } from "./commands/register.ts";
 import { run } from "./commands/run.ts";
@@ -37,7 +38,8 @@ export async function main(argv: string[]): Promise<number> {
 		return await command.run(rest);
 	} catch (err) {
 		if (err instanceof CliError) {
-			process.stderr.write(`pulsegrid-agent ${name}: ${err.message}\n`);
+			const from = err instanceof ApiError ? ` (coordinator answered ${err.status} ${err.code})` : "";
+			process.stderr.write(`pulsegrid-agent ${name}: ${err.message}${from}\n`);
 			if (err.exitCode === EXIT_USAGE) process.stderr.write(`Run \`pulsegrid-agent ${name} --help\` for usage.\n`);
 			return err.exitCode;
 		}

@@ -1,6 +1,52 @@
-// Starts the real coordinator for the bench (scripts/local-coordinator.ts) and finds its inner workerd entry, past wrangler's proxy.
-import { startCoordinator, type Coordinator } from "../scripts/local-coordinator.ts";
+// Starts the real coordinator for the bench from a frozen copy of the code, and finds its inner workerd entry past wrangler's proxy.
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import type { Coordinator, CoordinatorOptions } from "../scripts/local-coordinator.ts";
 import { fdCount, listeningPorts, processTree, treeCpuMs } from "./proc.ts";
+
+export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+/** What was benchmarked: a commit, and whether uncommitted changes were included. */
+export interface CodeSnapshot {
+	root: string;
+	source: "worktree" | "head";
+	commit: string;
+	dirtyFiles: string[];
+	remove(): void;
+}
+
+function git(args: string[]): string {
+	const r = spawnSync("git", args, { cwd: REPO, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+	if (r.status !== 0) throw new Error(`git ${args.join(" ")} failed: ${r.stderr}`);
+	return r.stdout;
+}
+
+/**
+ * `wrangler dev` rebuilds and restarts the worker whenever a source file changes, which drops every
+ * WebSocket. Others edit this tree while a 20-minute bench runs, so the coordinator runs from a copy:
+ * the working tree as it was at start (default) or the committed HEAD (`--head`). node_modules is linked.
+ */
+export function snapshotCode(source: "worktree" | "head"): CodeSnapshot {
+	const commit = git(["rev-parse", "HEAD"]).trim();
+	const dirtyFiles = git(["status", "--porcelain", "--untracked-files=all"]).split("\n").filter(Boolean).map((l) => l.slice(3));
+	const root = mkdtempSync(join(tmpdir(), "pulsegrid-bench-code-"));
+	if (source === "head") {
+		const tar = spawnSync("sh", ["-c", `git archive HEAD | tar -x -C '${root}'`], { cwd: REPO, encoding: "utf8" });
+		if (tar.status !== 0) throw new Error(`git archive failed: ${tar.stderr}`);
+	} else {
+		for (const file of git(["ls-files", "-z", "--cached", "--others", "--exclude-standard"]).split("\0").filter(Boolean)) {
+			if (file.startsWith("node_modules/")) continue;
+			mkdirSync(join(root, dirname(file)), { recursive: true });
+			try {
+				copyFileSync(join(REPO, file), join(root, file));
+			} catch { /* deleted in the working tree */ }
+		}
+	}
+	symlinkSync(join(REPO, "node_modules"), join(root, "node_modules"));
+	return { root, source, commit, dirtyFiles: source === "head" ? [] : dirtyFiles, remove: () => rmSync(root, { recursive: true, force: true }) };
+}
 
 /**
  * `wrangler dev` runs two workerd processes: a ProxyWorker on the public port, which forwards every
@@ -35,8 +81,11 @@ async function isOurEntry(port: number): Promise<boolean> {
 	}
 }
 
-export async function startBenchCoordinator(opts: { viaProxy: boolean; logFile?: string }): Promise<BenchCoordinator> {
-	const coordinator = await startCoordinator(opts.logFile ? { logFile: opts.logFile } : {});
+export async function startBenchCoordinator(code: CodeSnapshot, opts: { viaProxy: boolean; persistDir?: string }): Promise<BenchCoordinator> {
+	const { startCoordinator } = (await import(join(code.root, "scripts/local-coordinator.ts"))) as {
+		startCoordinator(o?: CoordinatorOptions): Promise<Coordinator>;
+	};
+	const coordinator = await startCoordinator(opts.persistDir ? { persistDir: opts.persistDir } : {});
 	const rootPid = coordinator.process.pid as number;
 	try {
 		const workerds = processTree(rootPid).filter((p) => p.comm === "workerd");

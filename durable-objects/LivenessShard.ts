@@ -9,7 +9,7 @@ import { writeOutbox } from "../workers/services/liveness-writes.ts";
 import { HttpBeats } from "./shard-beats.ts";
 import { Counters, type ShardMetrics } from "./shard-counters.ts";
 import { IncidentTracker } from "./shard-incidents.ts";
-import { ShardStore, type ShardNode, type Transport } from "./shard-store.ts";
+import { ShardStore, type ChallengeCounts, type ShardNode, type Transport } from "./shard-store.ts";
 
 export type { ShardMetrics };
 
@@ -28,6 +28,8 @@ export interface NodeLiveness {
 	last_seen_at: number | null;
 	connected: boolean;
 	transport: Transport | null;
+	/** Availability challenges of the current epoch. */
+	challenges: ChallengeCounts & { epoch: number };
 }
 
 export interface HeartbeatResult {
@@ -201,7 +203,10 @@ export class LivenessShard extends DurableObject<Env> {
 			const ws = this.ctx.getWebSockets(id).find((w) => !this.state(w)?.done);
 			const st = ws && this.state(ws);
 			const last = ws && st ? this.lastSeen(ws, st) : this.http.last.get(id) ?? node?.last_seen_at ?? null;
-			out[id] = { status: node?.status ?? "new", last_seen_at: last, connected: this.isConnected(id, now), transport: node?.transport ?? null };
+			out[id] = {
+				status: node?.status ?? "new", last_seen_at: last, connected: this.isConnected(id, now), transport: node?.transport ?? null,
+				challenges: this.counters.challengesOf(id, now),
+			};
 		}
 		return out;
 	}

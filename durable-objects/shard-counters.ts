@@ -35,6 +35,13 @@ export class Counters {
 		this.challenges.dirty = true;
 	}
 
+	/** A node's challenge counts in the epoch containing `now`. */
+	challengesOf(nodeId: string, now: number): ChallengeCounts & { epoch: number } {
+		const epoch = Math.floor(now / (this.epochSeconds * 1000));
+		const byNode = this.challenges?.epoch === epoch ? this.challenges.byNode : this.store.challengeCounts(epoch);
+		return { epoch, ...(byNode[nodeId] ?? { issued: 0, passed: 0, failed: 0, missed: 0 }) };
+	}
+
 	/** Everything since the shard was created: the checkpointed total plus this instance's count. */
 	total(): ShardMetrics {
 		const saved = this.store.meta<ShardMetrics>("metrics");

@@ -8,6 +8,8 @@ import { createReporter, type ReportMode } from "../reporter.ts";
 import { WsLink } from "../ws-link.ts";
 import { CONFIG_FLAG, CONFIG_HELP, HELP_FLAG, say, warn, type Command } from "./command.ts";
 
+const STOP_SIGNALS: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
 export const run: Command = {
 	name: "run",
 	summary: "Connect to the coordinator and stay online",
@@ -15,7 +17,7 @@ export const run: Command = {
 
 Connects to the coordinator and keeps this node online: keepalive pings, availability challenges,
 and reconnects with exponential backoff and full jitter (1 s base, doubling, 60 s cap; reset after a
-connection stayed up 30 s). Ctrl-C or SIGTERM says goodbye and exits 0.
+connection stayed up 30 s). Ctrl-C, SIGTERM or SIGHUP says goodbye and exits 0 (twice: exit at once).
 
 Output: on a terminal, a status line redrawn every second; otherwise one line per event, or with
 --json one JSON object per line ({"event": ..., "at": ...}; see agent/README.md for the names).
@@ -60,13 +62,12 @@ ${CONFIG_HELP}
 			emit({ event: "stopping", signal });
 			void link.stop();
 		};
-		process.on("SIGINT", onSignal);
-		process.on("SIGTERM", onSignal);
+		// SIGHUP too: a closed terminal should say goodbye rather than leave the coordinator to time the node out.
+		for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
 
 		emit({ event: "starting", node_id: nodeId, transport: transport satisfies Transport, coordinator: config.coordinator_url });
 		const outcome = await link.run();
-		process.off("SIGINT", onSignal);
-		process.off("SIGTERM", onSignal);
+		for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
 		reporter.close();
 		if (outcome.message) warn(outcome.message);
 		return outcome.exitCode;

@@ -96,6 +96,10 @@ describe("LivenessShard", () => {
 		expect(ch.kind).toBe("echo-sha256");
 		link.ws.send(JSON.stringify({ type: "challenge_response", id: ch.id, answer: await echoAnswer(node.id, ch.nonce) }));
 		expect(await link.next("challenge_result")).toMatchObject({ id: ch.id, passed: true });
+		const { body } = await callJson<{ node: { challenges: { issued: number; passed: number; failed: number } } }>(`/v1/nodes/${node.id}`);
+		expect(body.node.challenges.passed).toBe(1);
+		expect(body.node.challenges.issued).toBeGreaterThanOrEqual(1);
+		expect(body.node.challenges.failed).toBe(0);
 	});
 
 	it("counts a wrong answer as failed", async () => {

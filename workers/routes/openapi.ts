@@ -32,6 +32,11 @@ const NodePublic = {
 		last_seen_at: { type: ["string", "null"], format: "date-time", description: "Last time the coordinator heard from the node (keepalive, message or heartbeat), measured by its shard." },
 		uptime_24h: { type: "number", description: "Share of the last 24 h (or of the node's life, if younger) spent online, from recorded online intervals." },
 		region: { type: ["string", "null"] },
+		challenges: {
+			type: ["object", "null"],
+			description: "Availability challenges in the current epoch: issued, passed (right answer in time), failed (wrong answer), missed (no answer by the deadline, or the node left).",
+			properties: { epoch: { type: "integer" }, issued: { type: "integer" }, passed: { type: "integer" }, failed: { type: "integer" }, missed: { type: "integer" } },
+		},
 		hardware: { type: "object", properties: { gpu_model: { type: "string" }, gpu_count: { type: "integer" }, vram_gb: { type: "number" }, verified: { type: "boolean" } } },
 		created_at: { type: "string", format: "date-time" },
 	},

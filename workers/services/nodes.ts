@@ -97,13 +97,15 @@ export function uptime24h(row: NodeRow, intervals: Interval[], now: number): num
 export interface Live {
 	status: NodeStatus;
 	last_seen_at: number | null;
+	/** This epoch's availability challenges, when the shard answered. */
+	challenges?: { epoch: number; issued: number; passed: number; failed: number; missed: number };
 }
 
 /** What anyone may see of a node. */
 export function publicNodeView(row: NodeRow, live: Live, uptimeRatio: number) {
 	return {
 		id: row.id, name: row.name, status: live.status, status_since: iso(row.status_since), last_seen_at: iso(live.last_seen_at),
-		uptime_24h: uptimeRatio, region: row.region,
+		uptime_24h: uptimeRatio, region: row.region, challenges: live.challenges ?? null,
 		hardware: { gpu_model: row.gpu_model, gpu_count: row.gpu_count, vram_gb: row.vram_gb, verified: false },
 		created_at: iso(row.created_at),
 	};
