@@ -1,0 +1,91 @@
+// Command-line flags of `npm run bench` (pass them after `--`), with the defaults that make the headline run.
+import { parseArgs } from "node:util";
+
+export interface BenchOptions {
+	quick: boolean;
+	nodes: number;
+	accounts: number;
+	soakMinutes: number;
+	silent: number;
+	clean: number;
+	steadySeconds: number;
+	settleSeconds: number;
+	registerConcurrency: number;
+	connectConcurrency: number;
+	viaProxy: boolean;
+	code: "worktree" | "head";
+	out: string;
+	keepState: boolean;
+	model: { nodes: number; nodesPerShard: number; reconnectsPerNodePerDay: number; keepaliveS: number };
+}
+
+export const USAGE = `npm run bench -- [flags]
+  --quick                 500 nodes, 1-minute soak, short windows (~2–3 min)
+  --nodes N               simulated nodes (default 10000)
+  --accounts N            operator accounts (default 50)
+  --soak-minutes M        soak length (default 10)
+  --silent K              nodes that die silently during the soak (default 200; quick 25)
+  --clean K               nodes that close cleanly during the soak (default 200; quick 25)
+  --steady-seconds S      steady-state CPU/counter window (default 60; quick 20)
+  --settle-seconds S      wait after connecting, so token-id prunes land before the steady window (default 150; quick 10)
+  --register-concurrency  parallel POST /v1/nodes (default 32)
+  --connect-concurrency   parallel WebSocket handshakes (default 200)
+  --via-proxy             go through wrangler's dev proxy (doubles descriptors; fails above ~4,000 sockets here)
+  --head                  run the committed HEAD instead of the working tree (both are copied first)
+  --out FILE              results file (default bench/results.json)
+  --keep-state            keep the coordinator's persist dir (D1/DO files, wrangler log)
+  --model-nodes N         cost model fleet size (default 1000000)
+  --model-nodes-per-shard N  (default 10000)
+  --model-reconnects-per-day R  (default 1)
+  --model-keepalive-s S   (default 30)`;
+
+function int(v: string | undefined, name: string, fallback: number, min = 0): number {
+	if (v === undefined) return fallback;
+	const n = Number(v);
+	if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}, got '${v}'`);
+	return n;
+}
+
+export function parseBenchArgs(argv: string[]): BenchOptions {
+	const { values } = parseArgs({
+		args: argv,
+		strict: true,
+		options: {
+			quick: { type: "boolean" }, nodes: { type: "string" }, accounts: { type: "string" }, "soak-minutes": { type: "string" },
+			silent: { type: "string" }, clean: { type: "string" }, "steady-seconds": { type: "string" }, "settle-seconds": { type: "string" },
+			"register-concurrency": { type: "string" }, "connect-concurrency": { type: "string" }, "via-proxy": { type: "boolean" },
+			head: { type: "boolean" }, out: { type: "string" }, "keep-state": { type: "boolean" }, help: { type: "boolean" },
+			"model-nodes": { type: "string" }, "model-nodes-per-shard": { type: "string" }, "model-reconnects-per-day": { type: "string" },
+			"model-keepalive-s": { type: "string" },
+		},
+	});
+	if (values.help) {
+		console.log(USAGE);
+		process.exit(0);
+	}
+	const quick = values.quick === true;
+	const nodes = int(values.nodes, "nodes", quick ? 500 : 10_000, 1);
+	const o: BenchOptions = {
+		quick, nodes,
+		accounts: int(values.accounts, "accounts", 50, 1),
+		soakMinutes: int(values["soak-minutes"], "soak-minutes", quick ? 1 : 10, 0.5),
+		silent: int(values.silent, "silent", quick ? 25 : 200),
+		clean: int(values.clean, "clean", quick ? 25 : 200),
+		steadySeconds: int(values["steady-seconds"], "steady-seconds", quick ? 20 : 60, 5),
+		settleSeconds: int(values["settle-seconds"], "settle-seconds", quick ? 10 : 150),
+		registerConcurrency: int(values["register-concurrency"], "register-concurrency", 32, 1),
+		connectConcurrency: int(values["connect-concurrency"], "connect-concurrency", 200, 1),
+		viaProxy: values["via-proxy"] === true,
+		code: values.head ? "head" : "worktree",
+		out: values.out ?? new URL("./results.json", import.meta.url).pathname,
+		keepState: values["keep-state"] === true,
+		model: {
+			nodes: int(values["model-nodes"], "model-nodes", 1_000_000, 1),
+			nodesPerShard: int(values["model-nodes-per-shard"], "model-nodes-per-shard", 10_000, 1),
+			reconnectsPerNodePerDay: int(values["model-reconnects-per-day"], "model-reconnects-per-day", 1),
+			keepaliveS: int(values["model-keepalive-s"], "model-keepalive-s", 30, 1),
+		},
+	};
+	if (o.silent + o.clean > o.nodes / 2) throw new Error(`--silent + --clean (${o.silent + o.clean}) must be at most half of --nodes (${o.nodes})`);
+	return o;
+}

@@ -1,0 +1,129 @@
+// The WebSocket link against a fake coordinator: tokens, keepalive, challenges, close codes, reconnects and goodbye.
+import { afterEach, describe, expect, it } from "vitest";
+import { echoAnswer } from "../../workers/domain/challenge.ts";
+import type { AgentEvent } from "../../agent/events.ts";
+import { TokenSigner, generateIdentity } from "../../agent/identity.ts";
+import { WsLink } from "../../agent/ws-link.ts";
+import { startFakeCoordinator, type FakeCoordinator, type FakeOptions } from "./fake-coordinator.ts";
+
+const NODE = "node_test0000000001";
+let fake: FakeCoordinator | null = null;
+let link: WsLink | null = null;
+
+afterEach(async () => {
+	await link?.stop();
+	await fake?.close();
+	link = fake = null;
+});
+
+async function setup(opts: Partial<FakeOptions> = {}) {
+	const identity = generateIdentity();
+	fake = await startFakeCoordinator({ nodeId: NODE, publicKey: identity.publicKey, ...opts });
+	const signer = new TokenSigner(identity, NODE);
+	const events: AgentEvent[] = [];
+	const waiters: { match: (e: AgentEvent) => boolean; resolve: (e: AgentEvent) => void }[] = [];
+	link = new WsLink({
+		coordinatorUrl: fake.url, nodeId: NODE, mintToken: () => signer.mint(), random: () => 0,
+		emit: (e) => {
+			events.push(e);
+			for (const w of waiters.splice(0)) (w.match(e) ? w.resolve(e) : waiters.push(w));
+		},
+	});
+	const event = <K extends AgentEvent["event"]>(name: K, match: (e: Extract<AgentEvent, { event: K }>) => boolean = () => true) =>
+		new Promise<Extract<AgentEvent, { event: K }>>((resolve) => {
+			const m = (e: AgentEvent) => e.event === name && match(e as Extract<AgentEvent, { event: K }>);
+			const seen = events.find(m);
+			if (seen) resolve(seen as Extract<AgentEvent, { event: K }>);
+			else waiters.push({ match: m, resolve: resolve as (e: AgentEvent) => void });
+		});
+	return { fake, link, events, event };
+}
+
+describe("WsLink", () => {
+	it("answers an echo challenge with SHA-256 of the node id and nonce", async () => {
+		const { fake, link, event } = await setup();
+		void link.run();
+		const sock = await fake.nextSocket();
+		sock.ws.send(JSON.stringify({ type: "challenge", id: "chl_1", kind: "echo-sha256", nonce: "n0nce", deadline: new Date(Date.now() + 5000).toISOString() }));
+		const reply = JSON.parse(await sock.frame((f) => f.includes("challenge_response")));
+		expect(reply).toEqual({ type: "challenge_response", id: "chl_1", answer: await echoAnswer(NODE, "n0nce") });
+		sock.ws.send(JSON.stringify({ type: "challenge_result", id: "chl_1", passed: true }));
+		expect(await event("challenge_result")).toMatchObject({ id: "chl_1", passed: true });
+	});
+
+	it("ignores message types it does not know and stays connected", async () => {
+		const { fake, link, events, event } = await setup();
+		void link.run();
+		const sock = await fake.nextSocket();
+		sock.ws.send(JSON.stringify({ type: "assign", cluster_id: "clu_1" }));
+		sock.ws.send("not json at all");
+		sock.ws.send(JSON.stringify({ type: "status", status: "maintenance" }));
+		expect(await event("status")).toMatchObject({ status: "maintenance" });
+		expect(events.map((e) => e.event)).not.toContain("disconnected");
+		expect(sock.frames.filter((f) => f !== "ping")).toEqual([]);
+	});
+
+	it("sends \"ping\" every heartbeat interval named in the welcome", async () => {
+		const { fake, link } = await setup({ welcome: { heartbeat_interval_s: 0.04, offline_after_s: 1 } });
+		void link.run();
+		const sock = await fake.nextSocket();
+		await new Promise((r) => setTimeout(r, 300));
+		const pings = sock.frames.filter((f) => f === "ping").length;
+		expect(pings).toBeGreaterThanOrEqual(4);
+		expect(pings).toBeLessThanOrEqual(8);
+	});
+
+	it("drops a socket that stops answering pings and reconnects with a new token", async () => {
+		const { fake, link, event } = await setup({ pong: false, welcome: { heartbeat_interval_s: 0.05, offline_after_s: 1 } });
+		void link.run();
+		const first = await fake.nextSocket();
+		const timeout = await event("keepalive_timeout");
+		expect(timeout.silent_ms).toBeGreaterThanOrEqual(150);
+		const second = await fake.nextSocket();
+		expect(second.jti).not.toBe(first.jti);
+		expect((await first.closed).code).toBe(1006);
+	});
+
+	it("retries a refused upgrade (401) with a fresh token after a backoff", async () => {
+		const { fake, link, event } = await setup({ refuse: (n) => (n < 2 ? 401 : null) });
+		void link.run();
+		await fake.nextSocket();
+		const failed = await event("connect_failed");
+		expect(failed).toMatchObject({ status: 401, code: "unauthorized", message: "refused with 401" });
+		expect(await event("reconnecting", (e) => e.attempt === 2)).toBeTruthy();
+		expect(new Set(fake.jtis).size).toBe(3);
+	});
+
+	it("stops with exit code 1 when the coordinator says the node was deleted (4002)", async () => {
+		const { fake, link } = await setup();
+		const outcome = link.run();
+		const sock = await fake.nextSocket();
+		sock.ws.close(4002, "node deleted");
+		expect(await outcome).toMatchObject({ reason: "node_deleted", exitCode: 1, message: expect.stringMatching(/deleted/) });
+		await new Promise((r) => setTimeout(r, 100));
+		expect(fake.sockets).toHaveLength(1);
+	});
+
+	it("reconnects after an ordinary drop", async () => {
+		const { fake, link, event } = await setup();
+		void link.run();
+		const first = await fake.nextSocket();
+		first.ws.close(1001, "going away");
+		expect(await event("disconnected")).toMatchObject({ code: 1001, reason: "going away" });
+		await fake.nextSocket();
+		expect(fake.sockets).toHaveLength(2);
+	});
+
+	it("says bye and closes with 1000 when stopped", async () => {
+		const { fake, link, events, event } = await setup();
+		const outcome = link.run();
+		const sock = await fake.nextSocket();
+		await event("welcome");
+		sock.ws.on("message", (d) => { if (String(d).includes("bye")) sock.ws.close(1000, "bye"); });
+		await link.stop();
+		expect(await outcome).toEqual({ reason: "signal", exitCode: 0 });
+		expect(sock.frames.map((f) => (f === "ping" ? f : JSON.parse(f)))).toContainEqual({ type: "bye" });
+		expect((await sock.closed).code).toBe(1000);
+		expect(events.at(-1)).toMatchObject({ event: "stopped", reason: "signal", exit_code: 0 });
+	});
+});
