@@ -48,7 +48,8 @@ export class LivenessShard extends DurableObject<Env> {
 	private readonly incidents: IncidentTracker;
 	/** Nodes stored online with a WebSocket when this instance started but holding none: a restart lost them. */
 	private readonly missingAtBoot: Set<string>;
-	private readonly lostByRestart: number;
+	/** The incident recorded when this instance found sockets lost by a restart, if it did. */
+	private readonly restartIncident: string | null;
 	private graceDone = false;
 	private flushing: Promise<void> | null = null;
 
@@ -62,7 +63,8 @@ export class LivenessShard extends DurableObject<Env> {
 		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE_PING, KEEPALIVE_PONG));
 		const held = new Set(ctx.getWebSockets().map((ws) => this.state(ws)?.nodeId));
 		this.missingAtBoot = new Set(this.store.onlineNodes("ws").map((n) => n.node_id).filter((id) => !held.has(id)));
-		this.lostByRestart = this.missingAtBoot.size;
+		const lastCheckpoint = this.store.meta<number>("checkpoint_at") ?? this.bootedAt;
+		this.restartIncident = this.incidents.restarted(lastCheckpoint, this.missingAtBoot.size, this.bootedAt);
 	}
 
 	// --- WebSocket upgrade: the Worker has verified the node's token and passes its claims in headers ---
@@ -267,11 +269,12 @@ export class LivenessShard extends DurableObject<Env> {
 		if (this.graceDone || now < this.bootedAt + this.s.offlineAfterS * 1000) return;
 		this.graceDone = true;
 		const lastCheckpoint = this.store.meta<number>("checkpoint_at") ?? this.bootedAt;
-		this.incidents.restarted(lastCheckpoint, this.lostByRestart, now);
 		for (const n of this.store.onlineNodes()) {
 			if (this.isConnected(n.node_id, now)) continue;
-			const reason = this.missingAtBoot.has(n.node_id) ? "coordinator_restart" : n.transport === "http" ? "heartbeat_timeout" : "keepalive_timeout";
-			this.drop(n.node_id, now, reason, Math.min(n.last_seen_at ?? lastCheckpoint, lastCheckpoint), flips, false);
+			const lost = this.missingAtBoot.has(n.node_id);
+			const reason = lost ? "coordinator_restart" : n.transport === "http" ? "heartbeat_timeout" : "keepalive_timeout";
+			const flip = this.drop(n.node_id, now, reason, Math.min(n.last_seen_at ?? lastCheckpoint, lastCheckpoint), flips, false);
+			if (flip && lost) flip.incidentId = this.restartIncident;
 		}
 	}
 
@@ -310,16 +313,17 @@ export class LivenessShard extends DurableObject<Env> {
 	}
 
 	/** The node's connection is gone (or silent): offline unless in maintenance; unannounced drops may be an incident. */
-	private drop(nodeId: string, now: number, reason: FlipReason, lastSeen: number, flips: Flip[], unannounced: boolean): void {
+	private drop(nodeId: string, now: number, reason: FlipReason, lastSeen: number, flips: Flip[], unannounced: boolean): Flip | null {
 		this.http.forget(nodeId);
 		const node = this.store.node(nodeId);
-		if (!node) return;
+		if (!node) return null;
 		node.last_seen_at = lastSeen;
 		const flip = this.flipTo(node, this.statusOf(node, false, now), now, reason, lastSeen);
 		this.store.saveNode(node);
-		if (!flip) return;
+		if (!flip) return null;
 		flips.push(flip);
 		if (unannounced) this.incidents.dropped(now, flip);
+		return flip;
 	}
 
 	private statusOf(node: ShardNode, connected: boolean, now: number): NodeStatus {

@@ -31,9 +31,9 @@ export class IncidentTracker {
 		this.drops.add(at, flip);
 	}
 
-	/** A restarted shard lost `affected` sockets: our outage from the last checkpoint until now. */
-	restarted(lastCheckpoint: number, affected: number, now: number): void {
-		if (affected >= this.s.incidentMinNodes) this.begin("coordinator_restart", lastCheckpoint, affected, now);
+	/** A restarted shard lost `affected` sockets: our outage from its last checkpoint until now. Returns the incident id. */
+	restarted(lastCheckpoint: number, affected: number, now: number): string | null {
+		return affected >= this.s.incidentMinNodes ? this.begin("coordinator_restart", lastCheckpoint, affected, now) : null;
 	}
 
 	/** Called each sweep: opens an incident when most nodes dropped together, closes it once drops stop for a window. */
