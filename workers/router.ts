@@ -5,6 +5,7 @@ import { getMe, postAccount } from "./routes/accounts.ts";
 import { getLivenessMetrics } from "./routes/admin.ts";
 import { connectNode, heartbeatNode } from "./routes/node-link.ts";
 import { deleteNode, getFlips, getNode, getUptime, listNodes, patchNode, postNode } from "./routes/nodes.ts";
+import { postLink } from "./routes/links.ts";
 import { getOpenApi } from "./routes/openapi.ts";
 import { getIncidents, getStats } from "./routes/stats.ts";
 
@@ -20,6 +21,7 @@ export const router = Router<import("itty-router").IRequest, [Env, ExecutionCont
 	.get("/v1/nodes/:id/flips", getFlips)
 	.get("/v1/nodes/:id/connect", connectNode)
 	.post("/v1/nodes/:id/heartbeat", heartbeatNode)
+	.post("/v1/links", postLink)
 	.get("/v1/stats", getStats)
 	.get("/v1/incidents", getIncidents)
 	.get("/v1/admin/liveness", getLivenessMetrics)

@@ -32,6 +32,7 @@ const TABLE: Route[] = [
 	{ method: "GET", path: "/v1/nodes/:id/flips", expect: all(200) },
 	{ method: "GET", path: "/v1/nodes/:id/connect", expect: { anonymous: 401, owner: 401, other: 401, node: 101, admin: 401 }, headers: { upgrade: "websocket" } },
 	{ method: "POST", path: "/v1/nodes/:id/heartbeat", expect: { anonymous: 401, owner: 401, other: 401, node: 200, admin: 401 }, body: () => ({}) },
+	{ method: "POST", path: "/v1/links", expect: accountOnly(201, 201) },
 	{ method: "GET", path: "/v1/stats", expect: all(200) },
 	{ method: "GET", path: "/v1/incidents", expect: all(200) },
 	{ method: "GET", path: "/v1/admin/liveness", expect: { anonymous: 401, owner: 403, other: 403, node: 401, admin: 200 } },
