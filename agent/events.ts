@@ -14,7 +14,7 @@ export type AgentEvent =
 	| { event: "server_error"; code: string; message: string }
 	| { event: "keepalive_timeout"; silent_ms: number }
 	| { event: "connect_failed"; status: number | null; code: string | null; message: string }
-	| { event: "disconnected"; code: number; reason: string; up_ms: number }
+	| { event: "disconnected"; code: number; reason: string; up_ms: number; error?: string }
 	| { event: "heartbeat"; status: string; next_heartbeat_s: number }
 	| { event: "heartbeat_failed"; status: number | null; code: string | null; message: string }
 	| { event: "reconnecting"; in_ms: number; attempt: number }
@@ -32,6 +32,9 @@ export interface LinkOutcome {
 	exitCode: number;
 	message?: string;
 }
+
+export const UNKNOWN_NODE = (nodeId: string): string =>
+	`The coordinator does not know node ${nodeId}: it was deleted, or registered with another coordinator. Run \`pulsegrid-agent init --force\`, then \`register\`.`;
 
 /** Events too frequent to print one line each; they only feed the live status line. */
 export const QUIET_EVENTS: ReadonlySet<AgentEvent["event"]> = new Set(["pong"]);

@@ -3,7 +3,7 @@ import { ECHO_KIND, echoAnswer } from "../workers/domain/challenge.ts";
 import { ApiError, callApi } from "./api.ts";
 import { BACKOFF, nextBackoff, type BackoffPolicy } from "./backoff.ts";
 import { messageOf } from "./errors.ts";
-import type { LinkOutcome } from "./events.ts";
+import { UNKNOWN_NODE, type LinkOutcome } from "./events.ts";
 import type { LinkOptions } from "./ws-link.ts";
 
 /** POST /v1/nodes/:id/heartbeat's answer. */
@@ -65,9 +65,9 @@ export class HttpLink {
 			} catch (err) {
 				if (this.stopping) break;
 				const api = err instanceof ApiError ? err : null;
-				this.o.emit({ event: "heartbeat_failed", status: api?.status ?? null, code: api?.code ?? null, message: messageOf(err) });
+				this.o.emit({ event: "heartbeat_failed", status: api?.status ?? null, code: api?.code ?? null, message: api ? api.message : messageOf(err) });
 				if (api?.status === 404) {
-					return { reason: "unknown_node", exitCode: 1, message: `The coordinator does not know node ${this.o.nodeId} (${api.message}). It was deleted, or registered with another coordinator; run \`pulsegrid-agent init --force\` then \`register\`.` };
+					return { reason: "unknown_node", exitCode: 1, message: UNKNOWN_NODE(this.o.nodeId) };
 				}
 				const next = nextBackoff(failures, upSince === null ? 0 : Date.now() - upSince, this.random, this.policy);
 				failures = next.attempt;

@@ -6,7 +6,7 @@ import { CLOSE, KEEPALIVE_PING, KEEPALIVE_PONG } from "../workers/domain/protoco
 import { describeErrorBody, retryAfterSeconds, websocketUrl } from "./api.ts";
 import { BACKOFF, nextBackoff, type BackoffPolicy } from "./backoff.ts";
 import { messageOf } from "./errors.ts";
-import type { Emit, LinkOutcome } from "./events.ts";
+import { UNKNOWN_NODE, type Emit, type LinkOutcome } from "./events.ts";
 
 /** The socket is dead when nothing (not even a pong) came back for this many keepalive intervals. */
 export const MISSED_KEEPALIVES = 3;
@@ -60,7 +60,7 @@ export class WsLink {
 
 	/** Connects, and keeps reconnecting until stop() or a failure retrying cannot fix. */
 	run(): Promise<LinkOutcome> {
-		void this.connect();
+		this.tryConnect();
 		return this.outcome;
 	}
 
@@ -81,6 +81,10 @@ export class WsLink {
 			a.ws.terminate();
 		}
 		this.end({ reason: "signal", exitCode: 0 });
+	}
+
+	private tryConnect(): void {
+		this.connect().catch((err: unknown) => this.end({ reason: "fatal", exitCode: 1, message: `Cannot connect to ${this.url}: ${messageOf(err)}` }));
 	}
 
 	private async connect(): Promise<void> {
@@ -205,17 +209,15 @@ export class WsLink {
 			const f = a.failure ?? { status: null, code: null, message: `closed before opening (code ${code})`, retryAfterS: null };
 			this.o.emit({ event: "connect_failed", status: f.status, code: f.code, message: f.message });
 		} else {
-			this.o.emit({ event: "disconnected", code, reason, up_ms: upMs });
+			// A socket error (e.g. a malformed frame) closes with 1006; its message says why.
+			this.o.emit({ event: "disconnected", code, reason, up_ms: upMs, ...(a.failure ? { error: a.failure.message } : {}) });
 		}
 		if (this.stopping) {
 			this.closed?.();
 			return;
 		}
 		if (a.failure?.status === 404) {
-			this.end({
-				reason: "unknown_node", exitCode: 1,
-				message: `The coordinator does not know node ${this.o.nodeId} (${a.failure.message}). It was deleted, or registered with another coordinator; run \`pulsegrid-agent init --force\` then \`register\`.`,
-			});
+			this.end({ reason: "unknown_node", exitCode: 1, message: UNKNOWN_NODE(this.o.nodeId) });
 			return;
 		}
 		if (code === CLOSE.deleted) {
@@ -230,7 +232,7 @@ export class WsLink {
 		this.failures = next.attempt;
 		const delay = Math.max(next.delayMs, (a.failure?.retryAfterS ?? 0) * 1000);
 		this.o.emit({ event: "reconnecting", in_ms: delay, attempt: this.failures });
-		this.reconnectTimer = setTimeout(() => void this.connect(), delay);
+		this.reconnectTimer = setTimeout(() => this.tryConnect(), delay);
 	}
 
 	private end(outcome: LinkOutcome): void {

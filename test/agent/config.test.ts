@@ -1,14 +1,17 @@
 // The config file: written owner-only, never silently replacing an identity, and read back with clear errors.
-import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { defaultConfigPath, newConfig, readConfig, writeConfig } from "../../agent/config.ts";
 import { generateIdentity } from "../../agent/identity.ts";
 
 let dir: string;
 beforeEach(async () => {
 	dir = await mkdtemp(join(tmpdir(), "pulsegrid-agent-config-"));
+});
+afterEach(async () => {
+	await rm(dir, { recursive: true, force: true });
 });
 
 const fresh = () => newConfig(generateIdentity(), "http://127.0.0.1:8787", "box");

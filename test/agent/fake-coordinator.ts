@@ -23,6 +23,8 @@ export interface FakeOptions {
 	pong?: boolean;
 	/** Sent on accept; null sends no welcome. */
 	welcome?: Record<string, unknown> | null;
+	/** POST /v1/nodes accepts this API key and registers the node as `nodeId`. */
+	apiKey?: string;
 	/** Handles POST /v1/nodes/:id/heartbeat; receives the parsed body. */
 	heartbeat?: (body: unknown, n: number) => { status: number; body: unknown };
 }
@@ -33,6 +35,8 @@ export interface FakeCoordinator {
 	jtis: string[];
 	sockets: FakeSocket[];
 	beats: unknown[];
+	/** Bodies of POST /v1/nodes. */
+	registrations: unknown[];
 	nextSocket(): Promise<FakeSocket>;
 	close(): Promise<void>;
 }
@@ -43,6 +47,7 @@ export async function startFakeCoordinator(o: FakeOptions): Promise<FakeCoordina
 	const jtis: string[] = [];
 	const sockets: FakeSocket[] = [];
 	const beats: unknown[] = [];
+	const registrations: unknown[] = [];
 	const waiters: ((s: FakeSocket) => void)[] = [];
 	let attempts = 0;
 
@@ -78,6 +83,16 @@ export async function startFakeCoordinator(o: FakeOptions): Promise<FakeCoordina
 			beats.push(body);
 			const answer = o.heartbeat?.(body, beats.length - 1) ?? { status: 200, body: { status: "online", next_heartbeat_s: 0.05, challenge: null, results: [] } };
 			res.writeHead(answer.status, { "content-type": "application/json" }).end(JSON.stringify(answer.body));
+			return;
+		}
+		if (req.method === "POST" && req.url === "/v1/nodes") {
+			let text = "";
+			for await (const chunk of req) text += chunk;
+			if (!o.apiKey || req.headers.authorization !== `Bearer ${o.apiKey}`) return refuse(res, 401, "unauthorized", "The API key is not valid.");
+			const body = JSON.parse(text) as { name: string; hardware: unknown; region?: string };
+			registrations.push(body);
+			const node = { id: o.nodeId, name: body.name, status: "new", region: body.region ?? null, hardware: body.hardware };
+			res.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify({ node }));
 			return;
 		}
 		refuse(res, 404, "not_found", `No route ${req.method} ${req.url}`);
@@ -121,7 +136,7 @@ export async function startFakeCoordinator(o: FakeOptions): Promise<FakeCoordina
 	let handed = 0;
 	return {
 		url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-		jtis, sockets, beats,
+		jtis, sockets, beats, registrations,
 		nextSocket() {
 			const i = handed++;
 			const s = sockets[i];

@@ -104,6 +104,19 @@ describe("WsLink", () => {
 		expect(fake.sockets).toHaveLength(1);
 	});
 
+	it("stops with exit code 1 when another agent took over the node (4001) instead of fighting it", async () => {
+		const { fake, link } = await setup();
+		const outcome = link.run();
+		(await fake.nextSocket()).ws.close(4001, "replaced by a newer connection");
+		expect(await outcome).toMatchObject({ reason: "replaced", exitCode: 1 });
+	});
+
+	it("stops with exit code 1 when the coordinator does not know the node (404 on upgrade)", async () => {
+		const { link, events } = await setup({ refuse: () => 404 });
+		expect(await link.run()).toMatchObject({ reason: "unknown_node", exitCode: 1, message: expect.stringMatching(/init --force/) });
+		expect(events.map((e) => e.event)).not.toContain("reconnecting");
+	});
+
 	it("reconnects after an ordinary drop", async () => {
 		const { fake, link, event } = await setup();
 		void link.run();

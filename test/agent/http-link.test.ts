@@ -1,0 +1,66 @@
+// The HTTP heartbeat fallback against a fake coordinator: signed beats, challenge answers in the next beat, fatal 404.
+import { afterEach, describe, expect, it } from "vitest";
+import { echoAnswer } from "../../workers/domain/challenge.ts";
+import type { AgentEvent } from "../../agent/events.ts";
+import { HttpLink } from "../../agent/http-link.ts";
+import { TokenSigner, generateIdentity } from "../../agent/identity.ts";
+import { startFakeCoordinator, type FakeCoordinator, type FakeOptions } from "./fake-coordinator.ts";
+
+const NODE = "node_http000000001";
+let fake: FakeCoordinator | null = null;
+
+afterEach(async () => {
+	await fake?.close();
+	fake = null;
+});
+
+async function setup(heartbeat: FakeOptions["heartbeat"]) {
+	const identity = generateIdentity();
+	fake = await startFakeCoordinator({ nodeId: NODE, publicKey: identity.publicKey, heartbeat });
+	const signer = new TokenSigner(identity, NODE);
+	const events: AgentEvent[] = [];
+	const link = new HttpLink({ coordinatorUrl: fake.url, nodeId: NODE, mintToken: () => signer.mint(), random: () => 0, emit: (e) => events.push(e) });
+	return { fake, link, events };
+}
+
+const until = async (cond: () => boolean) => {
+	for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+	expect(cond()).toBe(true);
+};
+
+describe("HttpLink", () => {
+	it("answers a challenge in the next beat, each beat signed with a new token", async () => {
+		const challenge = { id: "chl_h1", kind: "echo-sha256", nonce: "abc", deadline: new Date(Date.now() + 5000).toISOString() };
+		const { fake, link, events } = await setup((_body, n) => ({
+			status: 200,
+			body: { status: "online", next_heartbeat_s: 0.02, challenge: n === 0 ? challenge : null, results: n === 1 ? [{ id: "chl_h1", passed: true }] : [] },
+		}));
+		const outcome = link.run();
+		await until(() => fake.beats.length >= 3);
+		await link.stop();
+		expect(await outcome).toEqual({ reason: "signal", exitCode: 0 });
+		expect(fake.beats[0]).toEqual({ answers: [] });
+		expect(fake.beats[1]).toEqual({ answers: [{ id: "chl_h1", answer: await echoAnswer(NODE, "abc") }] });
+		expect(fake.beats[2]).toEqual({ answers: [] });
+		expect(new Set(fake.jtis).size).toBe(fake.jtis.length);
+		expect(events).toContainEqual({ event: "challenge_result", id: "chl_h1", passed: true });
+	});
+
+	it("backs off and retries after a server error", async () => {
+		const { fake, link, events } = await setup((_b, n) => (n === 0
+			? { status: 503, body: { error: { code: "internal", message: "busy" } } }
+			: { status: 200, body: { status: "online", next_heartbeat_s: 0.02, challenge: null, results: [] } }));
+		const outcome = link.run();
+		await until(() => events.some((e) => e.event === "heartbeat"));
+		await link.stop();
+		await outcome;
+		expect(events.map((e) => e.event).slice(0, 5)).toEqual(["connecting", "heartbeat_failed", "reconnecting", "connecting", "connected"]);
+		expect(events[1]).toMatchObject({ status: 503, message: "busy" });
+		expect(fake.beats.length).toBeGreaterThanOrEqual(2);
+	});
+
+	it("stops with exit code 1 when the coordinator does not know the node", async () => {
+		const { link } = await setup(() => ({ status: 404, body: { error: { code: "not_found", message: "No node." } } }));
+		expect(await link.run()).toMatchObject({ reason: "unknown_node", exitCode: 1 });
+	});
+});
