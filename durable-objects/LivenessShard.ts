@@ -28,8 +28,8 @@ export interface NodeLiveness {
 	last_seen_at: number | null;
 	connected: boolean;
 	transport: Transport | null;
-	/** Availability challenges of the current epoch. */
-	challenges: ChallengeCounts & { epoch: number };
+	/** Availability challenges of the open epoch. */
+	challenges: ChallengeCounts;
 }
 
 export interface HeartbeatResult {
@@ -57,7 +57,7 @@ export class LivenessShard extends DurableObject<Env> {
 		super(ctx, env);
 		this.s = readSettings(env as unknown as Record<string, unknown>);
 		this.store = new ShardStore(ctx.storage.sql);
-		this.counters = new Counters(this.store, this.s.epochSeconds);
+		this.counters = new Counters(this.store);
 		this.incidents = new IncidentTracker(this.store, this.s, `shard:${ctx.id.name ?? ctx.id.toString()}`);
 		// Keepalives are answered by the runtime without waking this object: no CPU, no billing per keepalive.
 		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE_PING, KEEPALIVE_PONG));
@@ -109,7 +109,7 @@ export class LivenessShard extends DurableObject<Env> {
 			return this.disconnected(ws, false);
 		} else if (st.challenge?.id === msg.id) {
 			const passed = now <= st.challenge.deadline && msg.answer === (await echoAnswer(st.nodeId, st.challenge.nonce));
-			this.counters.challenge(st.nodeId, passed ? "passed" : "failed", now);
+			this.counters.challenge(st.nodeId, passed ? "passed" : "failed");
 			st.challenge = null;
 			this.send(ws, { type: "challenge_result", id: msg.id, passed });
 		}
@@ -133,7 +133,7 @@ export class LivenessShard extends DurableObject<Env> {
 		if (!st || st.done) return;
 		const now = Date.now();
 		this.finish(ws);
-		if (st.challenge) this.counters.challenge(st.nodeId, "missed", now);
+		if (st.challenge) this.counters.challenge(st.nodeId, "missed");
 		if (this.isConnected(st.nodeId, now)) return;
 		const flips: Flip[] = [];
 		this.drop(st.nodeId, now, "disconnected", now, flips, unannounced); // the close itself is the last sign of life
@@ -153,7 +153,7 @@ export class LivenessShard extends DurableObject<Env> {
 		const answer = pending && answers.find((a) => a.id === pending.id);
 		if (pending && answer) {
 			const passed = now <= pending.deadline && answer.answer === (await echoAnswer(nodeId, pending.nonce));
-			this.counters.challenge(nodeId, passed ? "passed" : "failed", now);
+			this.counters.challenge(nodeId, passed ? "passed" : "failed");
 			this.http.challenges.delete(nodeId);
 			results.push({ id: pending.id, passed });
 		}
@@ -164,7 +164,7 @@ export class LivenessShard extends DurableObject<Env> {
 			// The answer comes with the next beat, so the deadline allows one heartbeat interval more.
 			challenge = newChallenge(now + this.s.heartbeatIntervalS * 1000, this.s);
 			this.http.challenges.set(nodeId, challenge);
-			this.counters.challenge(nodeId, "issued", now);
+			this.counters.challenge(nodeId, "issued");
 		}
 		await this.commit(flip ? [flip] : []);
 		await this.ensureAlarm();
@@ -207,7 +207,7 @@ export class LivenessShard extends DurableObject<Env> {
 			const last = ws && st ? this.lastSeen(ws, st) : this.http.last.get(id) ?? node?.last_seen_at ?? null;
 			out[id] = {
 				status: node?.status ?? "new", last_seen_at: last, connected: this.isConnected(id, now), transport: node?.transport ?? null,
-				challenges: this.counters.challengesOf(id, now),
+				challenges: this.counters.challengesOf(id),
 			};
 		}
 		return out;
@@ -216,6 +216,11 @@ export class LivenessShard extends DurableObject<Env> {
 	/** Makes sure the sweep runs (the cron calls this so a restarted coordinator settles every shard). */
 	async wake(): Promise<void> {
 		await this.ensureAlarm();
+	}
+
+	/** Settlement closes epoch `n` here: the challenge counts of its nodes (idempotent). */
+	closeEpoch(n: number): Record<string, ChallengeCounts> {
+		return this.counters.closeEpoch(n);
 	}
 
 	metricsSnapshot(): ShardMetrics {
@@ -235,12 +240,12 @@ export class LivenessShard extends DurableObject<Env> {
 			this.counters.metrics.socketsSwept++;
 			const last = this.lastSeen(ws, st);
 			if (isSilent(last, now, this.s)) {
-				if (st.challenge) this.counters.challenge(st.nodeId, "missed", now);
+				if (st.challenge) this.counters.challenge(st.nodeId, "missed");
 				this.finish(ws, CLOSE.keepaliveTimeout, "no keepalive");
 				this.drop(st.nodeId, now, "keepalive_timeout", last, flips, true);
 			} else {
 				if (st.challenge && st.challenge.deadline < now) {
-					this.counters.challenge(st.nodeId, "missed", now);
+					this.counters.challenge(st.nodeId, "missed");
 					this.setState(ws, { ...st, challenge: null });
 				}
 				live.push(ws);
@@ -252,7 +257,7 @@ export class LivenessShard extends DurableObject<Env> {
 		for (const [nodeId, c] of this.http.challenges) {
 			if (c.deadline >= now) continue;
 			this.http.challenges.delete(nodeId);
-			this.counters.challenge(nodeId, "missed", now);
+			this.counters.challenge(nodeId, "missed");
 		}
 		this.settleAfterBoot(now, flips);
 		this.incidents.watch(now, live.length + this.http.last.size);
@@ -284,7 +289,7 @@ export class LivenessShard extends DurableObject<Env> {
 			const st = this.state(ws) as SocketState;
 			const c = newChallenge(now, this.s);
 			this.setState(ws, { ...st, challenge: c });
-			this.counters.challenge(st.nodeId, "issued", now);
+			this.counters.challenge(st.nodeId, "issued");
 			this.send(ws, { type: "challenge", id: c.id, kind: c.kind, nonce: c.nonce, deadline: new Date(c.deadline).toISOString() });
 		}
 	}

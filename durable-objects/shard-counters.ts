@@ -17,29 +17,45 @@ export interface ShardMetrics {
 
 const ZERO: ShardMetrics = { alarms: 0, socketsSwept: 0, messagesIn: 0, connects: 0, heartbeats: 0, rowsWrittenDO: 0, rowsWrittenCheckpoint: 0, rowsWrittenD1: 0 };
 
+/** The open epoch's bucket; closed buckets are stored under their epoch number. */
+const OPEN = -1;
+
 export class Counters {
 	/** Counted by this instance since its last checkpoint. */
 	metrics: ShardMetrics = { ...ZERO };
-	private challenges: { epoch: number; byNode: Record<string, ChallengeCounts>; dirty: boolean } | null = null;
+	private open: { byNode: Record<string, ChallengeCounts>; dirty: boolean } | null = null;
 
-	constructor(private readonly store: ShardStore, private readonly epochSeconds: number) {}
+	constructor(private readonly store: ShardStore) {}
 
-	challenge(nodeId: string, what: keyof ChallengeCounts, now: number): void {
-		const epoch = Math.floor(now / (this.epochSeconds * 1000));
-		if (this.challenges?.epoch !== epoch) {
-			this.saveChallenges();
-			this.challenges = { epoch, byNode: this.store.challengeCounts(epoch), dirty: false };
-		}
-		const c = (this.challenges.byNode[nodeId] ??= { issued: 0, passed: 0, failed: 0, missed: 0 });
-		c[what]++;
-		this.challenges.dirty = true;
+	private bucket(): { byNode: Record<string, ChallengeCounts>; dirty: boolean } {
+		return (this.open ??= { byNode: this.store.challengeCounts(OPEN), dirty: false });
 	}
 
-	/** A node's challenge counts in the epoch containing `now`. */
-	challengesOf(nodeId: string, now: number): ChallengeCounts & { epoch: number } {
-		const epoch = Math.floor(now / (this.epochSeconds * 1000));
-		const byNode = this.challenges?.epoch === epoch ? this.challenges.byNode : this.store.challengeCounts(epoch);
-		return { epoch, ...(byNode[nodeId] ?? { issued: 0, passed: 0, failed: 0, missed: 0 }) };
+	/** Counts a challenge result in the open epoch. */
+	challenge(nodeId: string, what: keyof ChallengeCounts): void {
+		const b = this.bucket();
+		const c = (b.byNode[nodeId] ??= { issued: 0, passed: 0, failed: 0, missed: 0 });
+		c[what]++;
+		b.dirty = true;
+	}
+
+	/** A node's challenge counts in the open epoch. */
+	challengesOf(nodeId: string): ChallengeCounts {
+		return this.bucket().byNode[nodeId] ?? { issued: 0, passed: 0, failed: 0, missed: 0 };
+	}
+
+	/**
+	 * Closes epoch `n`: everything counted so far belongs to it and counting starts afresh. Asking again
+	 * for a closed epoch returns what was stored, so settlement can retry.
+	 */
+	closeEpoch(n: number): Record<string, ChallengeCounts> {
+		if (this.store.hasChallengeCounts(n)) return this.store.challengeCounts(n);
+		const closed = this.bucket().byNode;
+		this.store.saveChallengeCounts(n, closed);
+		this.store.saveChallengeCounts(OPEN, {});
+		this.store.pruneChallengeCounts(n - 48);
+		this.open = { byNode: {}, dirty: false };
+		return closed;
 	}
 
 	/** Everything since the shard was created: the checkpointed total plus this instance's count. */
@@ -50,23 +66,20 @@ export class Counters {
 		return m;
 	}
 
-	/** Runs the checkpoint's own `writes`, saves challenge counts (one row for all nodes) and the running totals. */
+	/** Runs the checkpoint's own `writes`, saves the open epoch's counts (one row for all nodes) and the running totals. */
 	checkpoint(writes: () => void): void {
 		this.metrics.rowsWrittenDO += this.store.rowsWritten;
 		this.store.rowsWritten = 0;
 		writes();
-		this.saveChallenges();
+		if (this.open?.dirty) {
+			this.store.saveChallengeCounts(OPEN, this.open.byNode);
+			this.open.dirty = false;
+		}
 		this.metrics.rowsWrittenCheckpoint += this.store.rowsWritten + 1; // + the metrics row below
 		this.store.rowsWritten = 0;
 		const total = this.total();
 		this.metrics = { ...ZERO };
 		this.store.setMeta("metrics", total);
 		this.store.rowsWritten = 0;
-	}
-
-	private saveChallenges(): void {
-		if (!this.challenges?.dirty) return;
-		this.store.saveChallengeCounts(this.challenges.epoch, this.challenges.byNode);
-		this.challenges.dirty = false;
 	}
 }

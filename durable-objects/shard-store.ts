@@ -133,6 +133,14 @@ export class ShardStore {
 		return row ? (JSON.parse(row.counts as string) as Record<string, ChallengeCounts>) : {};
 	}
 
+	hasChallengeCounts(epoch: number): boolean {
+		return this.sql.exec("SELECT 1 FROM challenge_counts WHERE epoch = ?", epoch).toArray().length > 0;
+	}
+
+	pruneChallengeCounts(beforeEpoch: number): void {
+		this.run("DELETE FROM challenge_counts WHERE epoch >= 0 AND epoch < ?", beforeEpoch);
+	}
+
 	/** One row per epoch holds every node's counters: one write per checkpoint, however many nodes. */
 	saveChallengeCounts(epoch: number, counts: Record<string, ChallengeCounts>): void {
 		this.run(

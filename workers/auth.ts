@@ -46,6 +46,15 @@ export async function requireAdmin(request: Request, env: Env): Promise<void> {
 	throw await authFailure(env, request, "This route needs the admin token.");
 }
 
+/** Staff actions: the admin token (actor "admin") or an account whose role is staff (actor = its id). */
+export async function requireStaff(request: Request, env: Env): Promise<string> {
+	const token = bearer(request);
+	if (token && env.ADMIN_TOKEN && (await secretsEqual(token, env.ADMIN_TOKEN))) return "admin";
+	const account = await requireAccount(request, env);
+	if (account.role !== "staff") throw new ApiError(403, "forbidden", "This route is for staff.");
+	return account.id;
+}
+
 export interface NodeCaller {
 	node: NodeRow;
 	jti: string;

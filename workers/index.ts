@@ -2,14 +2,19 @@
 import { router } from "./router.ts";
 import { shard } from "./services/liveness.ts";
 
+export { EpochSettler } from "../durable-objects/EpochSettler.ts";
 export { LivenessShard } from "../durable-objects/LivenessShard.ts";
 
 export default {
 	fetch: (request, env, ctx) => router.fetch(request, env, ctx),
 
-	/** A restarted coordinator resumes by itself: every shard that D1 says holds online nodes is woken to sweep. */
-	async scheduled(_controller, env) {
+	/**
+	 * Settles every epoch whose EPOCH_SECONDS are up, and wakes every shard that D1 says holds online nodes,
+	 * so a restarted coordinator resumes by itself.
+	 */
+	async scheduled(controller, env) {
 		const { results } = await env.DB.prepare("SELECT DISTINCT shard FROM nodes WHERE status = 'online' AND deleted_at IS NULL").all<{ shard: string }>();
 		await Promise.all(results.map((r) => shard(env, r.shard).wake()));
+		await env.SETTLER.getByName("global").tick(controller.scheduledTime);
 	},
 } satisfies ExportedHandler<Env>;

@@ -2,11 +2,12 @@
 import { Router } from "itty-router";
 import { ApiError, errorResponse } from "./http.ts";
 import { getMe, postAccount } from "./routes/accounts.ts";
-import { getLivenessMetrics } from "./routes/admin.ts";
+import { deleteFlag, getAudit, getLivenessMetrics, postAdjustment, postFlag, postSettle, putRole } from "./routes/admin.ts";
 import { connectNode, heartbeatNode } from "./routes/node-link.ts";
 import { deleteNode, getFlips, getNode, getUptime, listNodes, patchNode, postNode } from "./routes/nodes.ts";
 import { postLink } from "./routes/links.ts";
 import { getOpenApi } from "./routes/openapi.ts";
+import { getAccountPoints, getEpochRoute, getLeaderboard, getNodePoints, getProof } from "./routes/points.ts";
 import { getIncidents, getStats } from "./routes/stats.ts";
 
 export const router = Router<import("itty-router").IRequest, [Env, ExecutionContext]>({ catch: errorResponse })
@@ -24,7 +25,18 @@ export const router = Router<import("itty-router").IRequest, [Env, ExecutionCont
 	.post("/v1/links", postLink)
 	.get("/v1/stats", getStats)
 	.get("/v1/incidents", getIncidents)
+	.get("/v1/nodes/:id/points", getNodePoints)
+	.get("/v1/points", getAccountPoints)
+	.get("/v1/leaderboard", getLeaderboard)
+	.get("/v1/epochs/:n", getEpochRoute)
+	.get("/v1/epochs/:n/proof/:node_id", getProof)
 	.get("/v1/admin/liveness", getLivenessMetrics)
+	.post("/v1/admin/epochs/settle", postSettle)
+	.post("/v1/admin/adjustments", postAdjustment)
+	.post("/v1/admin/flags", postFlag)
+	.delete("/v1/admin/flags/:id", deleteFlag)
+	.get("/v1/admin/audit", getAudit)
+	.put("/v1/admin/accounts/:id/role", putRole)
 	.get("/openapi.json", getOpenApi)
 	.all("*", (request) => {
 		throw new ApiError(404, "not_found", `No route ${request.method} ${new URL(request.url).pathname}; see /openapi.json.`);

@@ -40,3 +40,24 @@ export const UptimeQuery = z
 	.strict();
 
 export const FlipsQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).optional() }).strict();
+
+export const EpochParam = z.coerce.number().int().min(1).max(1e9);
+
+export const PointsQuery = z.object({ epoch: EpochParam.optional() }).strict();
+
+export const LeaderboardQuery = z
+	.object({ epoch: EpochParam.optional(), window: z.enum(["7d"]).optional() })
+	.strict()
+	.refine((q) => !(q.epoch && q.window), "send either 'epoch' or 'window', not both");
+
+const reason = z.string().trim().min(5, "say why, in at least 5 characters").max(500);
+
+export const Adjustment = z
+	.object({ node_id: z.string().max(64), epoch: z.number().int().min(1), points: z.number().int().min(-1e9).max(1e9).refine((p) => p !== 0, "must not be 0"), reason })
+	.strict();
+
+export const NewFlag = z
+	.object({ node_id: z.string().max(64), code: z.string().regex(/^[a-z][a-z0-9_]{2,40}$/, "must be snake_case, 3–41 characters"), reason, share: z.number().gt(0).max(1) })
+	.strict();
+
+export const RoleChange = z.object({ role: z.enum(["user", "staff"]) }).strict();

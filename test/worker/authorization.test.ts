@@ -15,7 +15,22 @@ interface Route {
 	headers?: Record<string, string>;
 	/** The route changes state: a refusal must leave the node as it was. */
 	mutates?: boolean;
+	/** Prepares what the route needs; returns path parameters (default: id = the node's id). */
+	setup?: (n: TestNode, other: { id: string }) => Promise<Record<string, string>>;
 }
+
+async function admin<T = Record<string, unknown>>(path: string, body?: unknown): Promise<T> {
+	const { status, body: out } = await callJson<T>(path, { method: "POST", auth: TEST_ADMIN_TOKEN, body: body ?? {} });
+	if (status >= 300) throw new Error(`${path}: ${status} ${JSON.stringify(out)}`);
+	return out;
+}
+
+/** Settles an epoch that contains the node; its number. */
+async function settled(): Promise<string> {
+	return String((await admin<{ epoch: number }>("/v1/admin/epochs/settle")).epoch);
+}
+
+const adminOnly = (ok: number): Record<Role, number> => ({ anonymous: 401, owner: 403, other: 403, node: 401, admin: ok });
 
 const all = (s: number): Record<Role, number> => ({ anonymous: s, owner: s, other: s, node: s, admin: s });
 const accountOnly = (owner: number, other: number): Record<Role, number> => ({ anonymous: 401, owner, other, node: 401, admin: 401 });
@@ -37,6 +52,17 @@ const TABLE: Route[] = [
 	{ method: "GET", path: "/v1/incidents", expect: all(200) },
 	{ method: "GET", path: "/v1/admin/liveness", expect: { anonymous: 401, owner: 403, other: 403, node: 401, admin: 200 } },
 	{ method: "GET", path: "/openapi.json", expect: all(200) },
+	{ method: "GET", path: "/v1/nodes/:id/points", expect: all(200), setup: async (n) => ({ id: n.id, q: await settled() }) },
+	{ method: "GET", path: "/v1/points", expect: accountOnly(200, 200) },
+	{ method: "GET", path: "/v1/leaderboard", expect: all(200), setup: async () => ({ q: await settled() }) },
+	{ method: "GET", path: "/v1/epochs/:n", expect: all(200), setup: async () => ({ n: await settled() }) },
+	{ method: "GET", path: "/v1/epochs/:n/proof/:node_id", expect: all(200), setup: async (n) => ({ n: await settled(), node_id: n.id }) },
+	{ method: "POST", path: "/v1/admin/epochs/settle", expect: adminOnly(200), body: () => ({}) },
+	{ method: "POST", path: "/v1/admin/adjustments", expect: adminOnly(201), setup: async (n) => ({ epoch: await settled(), node: n.id }), body: (n) => ({ node_id: n.id, epoch: 0, points: 5, reason: "test adjustment" }) },
+	{ method: "POST", path: "/v1/admin/flags", expect: adminOnly(201), body: (n) => ({ node_id: n.id, code: "duplicate_fingerprint", reason: "shares a GPU with another node", share: 1 }) },
+	{ method: "DELETE", path: "/v1/admin/flags/:id", expect: adminOnly(200), setup: async (n) => ({ id: (await admin<{ flag: { id: string } }>("/v1/admin/flags", { node_id: n.id, code: "test_flag", reason: "for the table", share: 0.5 })).flag.id }) },
+	{ method: "GET", path: "/v1/admin/audit", expect: adminOnly(200) },
+	{ method: "PUT", path: "/v1/admin/accounts/:id/role", expect: adminOnly(200), setup: async (_n, other) => ({ id: other.id }), body: () => ({ role: "user" }) },
 ];
 
 async function credentialFor(role: Role, node: TestNode, other: { key: string }): Promise<string | undefined> {
@@ -60,10 +86,12 @@ describe("authorization table", () => {
 			it(`${route.method} ${route.path} as ${role} → ${route.expect[role]}`, async () => {
 				const node = await registerNode(await newAccount("owner"));
 				const other = await newAccount("other");
+				const params = (await route.setup?.(node, other)) ?? { id: node.id };
 				const auth = await credentialFor(role, node, other);
-				const res = await call(route.path.replace(":id", node.id), {
-					method: route.method, auth, headers: route.headers, body: await route.body?.(node),
-				});
+				const path = route.path.replace(/:(\w+)/g, (_, k: string) => params[k] ?? node.id);
+				let body = await route.body?.(node);
+				if (body && typeof body === "object" && "epoch" in body) body = { ...body, epoch: Number(params.epoch) };
+				const res = await call(path, { method: route.method, auth, headers: route.headers, body });
 				expect(res.status).toBe(route.expect[role]);
 				if (res.status >= 400) {
 					const body = (await res.json()) as { error: { code: string; message: string } };

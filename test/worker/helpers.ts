@@ -152,3 +152,21 @@ export function keepAlive(link: Link, everyMs = 500): () => void {
 	}, everyMs);
 	return () => clearInterval(timer);
 }
+
+/** Behaves like a healthy agent: keepalives, and a right answer to every challenge. Returns a stop function. */
+export function healthyAgent(link: Link, node: TestNode): () => void {
+	const stopPings = keepAlive(link);
+	let stopped = false;
+	const onMessage = async (e: MessageEvent) => {
+		if (stopped || typeof e.data !== "string" || !e.data.startsWith("{")) return;
+		const m = JSON.parse(e.data) as { type: string; id: string; nonce: string };
+		if (m.type !== "challenge") return;
+		const { echoAnswer } = await import("../../workers/domain/challenge.ts");
+		link.ws.send(JSON.stringify({ type: "challenge_response", id: m.id, answer: await echoAnswer(node.id, m.nonce) }));
+	};
+	link.ws.addEventListener("message", onMessage);
+	return () => {
+		stopped = true;
+		stopPings();
+	};
+}

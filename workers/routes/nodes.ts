@@ -8,17 +8,19 @@ import { uptime } from "../domain/uptime.ts";
 import { CreateNode, FlipsQuery, PatchNode, UptimeQuery } from "../schemas.ts";
 import { liveStatus, shard } from "../services/liveness.ts";
 import {
-	DAY_MS, createNode, getNodeRow, intervalsFor, listNodeRows, ownerNodeView, publicKeyTaken, publicNodeView,
+	DAY_MS, createNode, flagsFor, getNodeRow, intervalsFor, listNodeRows, ownerNodeView, publicKeyTaken, publicNodeView,
 	renameNode, setMaintenanceFlag, softDeleteNode, uptime24h, type NodeRow,
 } from "../services/nodes.ts";
 import { listFlips } from "../services/history.ts";
 
 async function views(env: Env, rows: NodeRow[], caller: Account | null, now: number) {
-	const [live, intervals] = await Promise.all([liveStatus(env, rows), intervalsFor(env.DB, rows.map((r) => r.id), now - DAY_MS, now)]);
+	const ids = rows.map((r) => r.id);
+	const [live, intervals, flags] = await Promise.all([liveStatus(env, rows), intervalsFor(env.DB, ids, now - DAY_MS, now), flagsFor(env.DB, ids)]);
 	return rows.map((r) => {
 		const l = live.get(r.id) ?? { status: r.status, last_seen_at: r.last_seen_at };
 		const u = uptime24h(r, intervals.get(r.id) ?? [], now);
-		return caller?.id === r.account_id ? ownerNodeView(r, l, u) : publicNodeView(r, l, u);
+		const f = flags.get(r.id) ?? [];
+		return caller?.id === r.account_id ? ownerNodeView(r, l, u, f) : publicNodeView(r, l, u, f);
 	});
 }
 

@@ -2,7 +2,8 @@
 import type { IRequest } from "itty-router";
 import { z } from "zod";
 import { json } from "../http.ts";
-import { CreateAccount, CreateNode, Heartbeat, PatchNode } from "../schemas.ts";
+import { Adjustment, CreateAccount, CreateNode, Heartbeat, NewFlag, PatchNode, RoleChange } from "../schemas.ts";
+import { LEAF_FIELDS } from "../domain/merkle.ts";
 import { STAT_DEFINITIONS } from "./stats.ts";
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -21,6 +22,9 @@ const E = {
 };
 const account = [{ apiKey: [] }];
 const nodeToken = [{ nodeToken: [] }];
+const staff = [{ admin: [] }, { apiKey: [] }];
+const epochParam = { name: "n", in: "path", required: true, schema: { type: "integer", minimum: 1 } };
+const E409 = err("Not settled yet, or another conflict (`conflict`).");
 const idParam = { name: "id", in: "path", required: true, schema: { type: "string", pattern: "^node_" } };
 
 const NodeStatus = { type: "string", enum: ["new", "online", "offline", "maintenance"] };
@@ -34,8 +38,8 @@ const NodePublic = {
 		region: { type: ["string", "null"] },
 		challenges: {
 			type: ["object", "null"],
-			description: "Availability challenges in the current epoch: issued, passed (right answer in time), failed (wrong answer), missed (no answer by the deadline, or the node left).",
-			properties: { epoch: { type: "integer" }, issued: { type: "integer" }, passed: { type: "integer" }, failed: { type: "integer" }, missed: { type: "integer" } },
+			description: "Availability challenges in the open (not yet settled) epoch: issued, passed (right answer in time), failed (wrong answer), missed (no answer by the deadline, or the node left).",
+			properties: { issued: { type: "integer" }, passed: { type: "integer" }, failed: { type: "integer" }, missed: { type: "integer" } },
 		},
 		hardware: { type: "object", properties: { gpu_model: { type: "string" }, gpu_count: { type: "integer" }, vram_gb: { type: "number" }, verified: { type: "boolean" } } },
 		created_at: { type: "string", format: "date-time" },
@@ -104,6 +108,26 @@ export const openApiDocument = {
 			},
 		},
 		"/v1/incidents": { get: { summary: "Coordinator incidents (mass drops and restarts we attribute to ourselves), newest first", responses: { 200: ok("Incidents") } } },
+		"/v1/nodes/{id}/points": {
+			parameters: [idParam, { name: "epoch", in: "query", schema: { type: "integer", minimum: 1 }, description: "Default: the newest settled epoch." }],
+			get: { summary: "The node's ledger row in an epoch with every input and term, the formula, and staff adjustments", responses: { 200: ok("Breakdown"), 400: E[400], 404: E[404], 409: E409 } },
+		},
+		"/v1/points": { get: { summary: "The caller's points and rewards per settled epoch (newest 48) and lifetime", security: account, responses: { 200: ok("Summary"), 401: E[401] } } },
+		"/v1/leaderboard": {
+			parameters: [{ name: "epoch", in: "query", schema: { type: "integer" } }, { name: "window", in: "query", schema: { type: "string", enum: ["7d"] } }],
+			get: { summary: "Top 100 accounts by points (with adjustments) in one settled epoch (default the newest) or over the settled epochs of the last 7 days", responses: { 200: ok("Leaders"), 400: E[400], 404: E[404], 409: E409 } },
+		},
+		"/v1/epochs/{n}": { parameters: [epochParam], get: { summary: "An epoch: status (open, closing, settled), window, Merkle root, node count, total points, emission (micro-tokens)", responses: { 200: ok("Epoch"), 400: E[400], 404: E[404] } } },
+		"/v1/epochs/{n}/proof/{node_id}": {
+			parameters: [epochParam, { name: "node_id", in: "path", required: true, schema: { type: "string" } }],
+			get: { summary: "A node's ledger row (the leaf) and its Merkle inclusion proof against the epoch root", responses: { 200: ok("Leaf and proof", { type: "object", properties: { epoch: { type: "integer" }, root: { type: "string" }, index: { type: "integer" }, leaf: { type: "object", description: `Fields, hashed in this order: ${LEAF_FIELDS.join(", ")}` }, leaf_hash: { type: "string" }, proof: { type: "array", items: { type: "object", properties: { side: { enum: ["left", "right"] }, hash: { type: "string" } } } } } }), 404: E[404], 409: E409 } },
+		},
+		"/v1/admin/epochs/settle": { post: { summary: "Ends the open epoch now and settles it (idempotent per epoch); audited", security: [{ admin: [] }], responses: { 200: ok("Settled", { type: "object", properties: { epoch: { type: "integer" }, root: { type: "string" } } }), 401: E[401], 403: E[403], 409: E409 } } },
+		"/v1/admin/adjustments": { post: { summary: "A staff adjustment of a node's points in a settled epoch: a new row with a reason and an author, never an edit; audited", security: staff, requestBody: body(Adjustment), responses: { 201: ok("Adjustment"), 400: E[400], 401: E[401], 403: E[403], 404: E[404], 409: E409 } } },
+		"/v1/admin/flags": { post: { summary: "Flag a node: cuts its points by `share` while active, shown publicly with the reason; audited", security: staff, requestBody: body(NewFlag), responses: { 201: ok("Flag"), 400: E[400], 401: E[401], 403: E[403], 404: E[404] } } },
+		"/v1/admin/flags/{id}": { parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], delete: { summary: "Clear a flag; audited", security: staff, responses: { 200: ok("Cleared"), 401: E[401], 403: E[403], 404: E[404] } } },
+		"/v1/admin/audit": { get: { summary: "The newest 200 audit entries", security: staff, responses: { 200: ok("Entries"), 401: E[401], 403: E[403] } } },
+		"/v1/admin/accounts/{id}/role": { parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], put: { summary: "Make an account staff (or user again); audited", security: [{ admin: [] }], requestBody: body(RoleChange), responses: { 200: ok("Role"), 400: E[400], 401: E[401], 403: E[403], 404: E[404] } } },
 		"/v1/admin/liveness": { get: { summary: "Billable-operation counters summed over every shard (alarms, sockets swept, messages, connects, heartbeats, rows written); the benchmark's cost model reads it", security: [{ admin: [] }], responses: { 200: ok("Counters"), 401: E[401], 403: E[403] } } },
 		"/openapi.json": { get: { summary: "This document", responses: { 200: ok("OpenAPI 3.1") } } },
 	},

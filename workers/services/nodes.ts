@@ -94,26 +94,40 @@ export function uptime24h(row: NodeRow, intervals: Interval[], now: number): num
 	return Math.round(u.ratio * 10000) / 10000;
 }
 
+export interface FlagView { id: string; code: string; reason: string; share: number; created_at: string | null }
+
+/** Active flags of the given nodes: public, each with its reason (appeal through a support ticket). */
+export async function flagsFor(db: D1Database, nodeIds: string[]): Promise<Map<string, FlagView[]>> {
+	const out = new Map<string, FlagView[]>();
+	if (nodeIds.length === 0) return out;
+	const { results } = await db
+		.prepare("SELECT node_id, id, code, reason, share, created_at FROM flags WHERE node_id IN (SELECT value FROM json_each(?1)) AND cleared_at IS NULL ORDER BY created_at")
+		.bind(JSON.stringify(nodeIds)).all<{ node_id: string; id: string; code: string; reason: string; share: number; created_at: number }>();
+	for (const { node_id, ...f } of results) out.set(node_id, [...(out.get(node_id) ?? []), { ...f, created_at: iso(f.created_at) }]);
+	return out;
+}
+
 export interface Live {
 	status: NodeStatus;
 	last_seen_at: number | null;
 	/** This epoch's availability challenges, when the shard answered. */
-	challenges?: { epoch: number; issued: number; passed: number; failed: number; missed: number };
+	challenges?: { issued: number; passed: number; failed: number; missed: number };
 }
 
 /** What anyone may see of a node. */
-export function publicNodeView(row: NodeRow, live: Live, uptimeRatio: number) {
+export function publicNodeView(row: NodeRow, live: Live, uptimeRatio: number, flags: FlagView[] = []) {
 	return {
 		id: row.id, name: row.name, status: live.status, status_since: iso(row.status_since), last_seen_at: iso(live.last_seen_at),
 		uptime_24h: uptimeRatio, region: row.region, challenges: live.challenges ?? null,
 		hardware: { gpu_model: row.gpu_model, gpu_count: row.gpu_count, vram_gb: row.vram_gb, verified: false },
+		flags,
 		created_at: iso(row.created_at),
 	};
 }
 
 /** What the owner sees: everything, including the key and shard. */
-export function ownerNodeView(row: NodeRow, live: Live, uptimeRatio: number) {
-	const pub = publicNodeView(row, live, uptimeRatio);
+export function ownerNodeView(row: NodeRow, live: Live, uptimeRatio: number, flags: FlagView[] = []) {
+	const pub = publicNodeView(row, live, uptimeRatio, flags);
 	return {
 		...pub, account_id: row.account_id, public_key: row.public_key, shard: row.shard, maintenance: row.maintenance === 1,
 		hardware: { ...pub.hardware, cpu_cores: row.cpu_cores, ram_gb: row.ram_gb },

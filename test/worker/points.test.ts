@@ -1,0 +1,185 @@
+// Settlement in the real runtime: rows from measured inputs, roots and proofs, idempotence, resumption, adjustments and flags.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { leafHash, merkleRoot, verifyProof, type LeafRow, type ProofStep } from "../../workers/domain/merkle.ts";
+import { computePoints } from "../../workers/domain/points.ts";
+import { TEST_ADMIN_TOKEN, callJson, connect, eventually, healthyAgent, newAccount, registerNode, sleep, type TestNode } from "./helpers.ts";
+
+interface Breakdown {
+	epoch: number; points: number; reward: number; points_after_adjustments: number;
+	inputs: { online_seconds: number; incident_seconds: number; gpu_model: string; gpu_count: number; challenges: { issued: number; passed: number; failed: number; missed: number } };
+	terms: { availability_points: number; penalty_points: number; penalties: { code: string; reason: string }[] };
+	adjustments: { points: number; reason: string; author: string }[];
+}
+interface Proof { epoch: number; root: string; leaf: LeafRow; proof: ProofStep[] }
+
+async function settle(): Promise<{ epoch: number; root: string }> {
+	const { status, body } = await callJson<{ epoch: number; root: string }>("/v1/admin/epochs/settle", { method: "POST", auth: TEST_ADMIN_TOKEN, body: {} });
+	expect(status).toBe(200);
+	return body;
+}
+
+async function points(node: TestNode, epoch: number): Promise<Breakdown> {
+	const { status, body } = await callJson<Breakdown>(`/v1/nodes/${node.id}/points?epoch=${epoch}`);
+	expect(status).toBe(200);
+	return body;
+}
+
+async function proof(epoch: number, nodeId: string): Promise<Proof> {
+	return (await callJson<Proof>(`/v1/epochs/${epoch}/proof/${nodeId}`)).body;
+}
+
+describe("epoch settlement", () => {
+	it("gives a node online for part of the epoch the points the formula gives for its measured seconds", async () => {
+		await settle(); // start a fresh epoch for this test
+		const node = await registerNode(await newAccount());
+		const link = await connect(node);
+		await link.next("welcome");
+		const stop = healthyAgent(link, node);
+		await sleep(2500);
+		link.ws.close(1000);
+		stop();
+		await eventually(async () => (await callJson<{ node: { status: string } }>(`/v1/nodes/${node.id}`)).body.node.status === "offline");
+		const { epoch } = await settle();
+		const b = await points(node, epoch);
+		expect(b.inputs.online_seconds).toBeGreaterThanOrEqual(2);
+		expect(b.inputs.online_seconds).toBeLessThanOrEqual(4);
+		const expected = computePoints({ gpu_model: b.inputs.gpu_model, gpu_count: b.inputs.gpu_count, verified: false, online_seconds: b.inputs.online_seconds, incident_seconds: 0, rented_gpu_seconds: 0, challenges: b.inputs.challenges, penalties: [] });
+		expect(b.points).toBe(expected.points);
+		expect(b.points).toBeGreaterThan(0);
+	});
+
+	it("publishes a root that every row's proof verifies against, and a changed field fails its proof", async () => {
+		const owner = await newAccount();
+		const nodes = [await registerNode(owner), await registerNode(owner), await registerNode(owner)];
+		const { epoch, root } = await settle();
+		const e = await callJson<{ status: string; root: string; nodes: number }>(`/v1/epochs/${epoch}`);
+		expect(e.body).toMatchObject({ status: "settled", root });
+		for (const n of nodes) {
+			const p = await proof(epoch, n.id);
+			expect(p.root).toBe(root);
+			expect(await verifyProof(p.leaf, p.proof, root)).toBe(true);
+		}
+		// Someone edits a stored row: its proof no longer matches the published root.
+		await env.DB.prepare("UPDATE points_ledger SET online_seconds = online_seconds + 3600 WHERE epoch = ? AND node_id = ?").bind(epoch, nodes[0]?.id).run();
+		const tampered = await proof(epoch, nodes[0]?.id as string);
+		expect(await verifyProof(tampered.leaf, tampered.proof, root)).toBe(false);
+	});
+
+	it("changes nothing when a settled epoch is settled again", async () => {
+		await registerNode(await newAccount());
+		const { epoch, root } = await settle();
+		const count = async () => (await env.DB.prepare("SELECT count(*) AS n FROM points_ledger WHERE epoch = ?").bind(epoch).first<{ n: number }>())?.n;
+		const before = await count();
+		const again = await env.SETTLER.getByName("global").resume();
+		expect(again).toEqual({ settled: [], done: true });
+		expect(await count()).toBe(before);
+		expect((await callJson<{ root: string }>(`/v1/epochs/${epoch}`)).body.root).toBe(root);
+	});
+
+	it("finishes a settlement interrupted half-way on the next try, without duplicates", async () => {
+		await settle();
+		const owner = await newAccount();
+		for (let i = 0; i < 7; i++) await registerNode(owner);
+		const settler = env.SETTLER.getByName("global");
+		const first = await settler.settleNow(Date.now(), { maxPages: 2, pageSize: 3 });
+		expect(first.done).toBe(false);
+		const epoch = (await env.DB.prepare("SELECT max(n) - 1 AS n FROM epochs").first<{ n: number }>())?.n as number;
+		expect((await callJson<{ status: string }>(`/v1/epochs/${epoch}`)).body.status).toBe("closing");
+		await expect(callJson(`/v1/epochs/${epoch}/proof/x`)).resolves.toMatchObject({ status: 409 });
+		const rest = await settler.resume({ pageSize: 3 });
+		expect(rest.done).toBe(true);
+		const rows = await env.DB.prepare("SELECT node_id, leaf FROM points_ledger WHERE epoch = ? ORDER BY node_id").bind(epoch).all<{ node_id: string; leaf: string }>();
+		expect(new Set(rows.results.map((r) => r.node_id)).size).toBe(rows.results.length);
+		const e = await callJson<{ root: string; nodes: number }>(`/v1/epochs/${epoch}`);
+		expect(e.body.nodes).toBe(rows.results.length);
+		expect(e.body.root).toBe(await merkleRoot(rows.results.map((r) => r.leaf)));
+		for (const r of rows.results) {
+			const p = await proof(epoch, r.node_id);
+			expect(await leafHash(p.leaf)).toBe(r.leaf);
+		}
+	});
+
+	it("shows staff adjustments as new rows with reason and author, leaving the settled row as it was", async () => {
+		const node = await registerNode(await newAccount());
+		const { epoch, root } = await settle();
+		const before = await points(node, epoch);
+		const adj = await callJson("/v1/admin/adjustments", { auth: TEST_ADMIN_TOKEN, body: { node_id: node.id, epoch, points: 250, reason: "missed challenges during our DNS outage" } });
+		expect(adj.status).toBe(201);
+		const after = await points(node, epoch);
+		expect(after.points).toBe(before.points);
+		expect(after.adjustments).toEqual([expect.objectContaining({ points: 250, author: "admin", reason: "missed challenges during our DNS outage" })]);
+		expect(after.points_after_adjustments).toBe(before.points + 250);
+		expect((await callJson<{ root: string }>(`/v1/epochs/${epoch}`)).body.root).toBe(root);
+		const audit = await callJson<{ entries: { action: string; target: string }[] }>("/v1/admin/audit", { auth: TEST_ADMIN_TOKEN });
+		expect(audit.body.entries).toContainEqual(expect.objectContaining({ action: "points.adjust", target: `node:${node.id}` }));
+	});
+
+	it("refuses adjustments without a reason, and for unsettled epochs", async () => {
+		const node = await registerNode(await newAccount());
+		const { epoch } = await settle();
+		expect((await callJson("/v1/admin/adjustments", { auth: TEST_ADMIN_TOKEN, body: { node_id: node.id, epoch, points: 5 } })).status).toBe(400);
+		expect((await callJson("/v1/admin/adjustments", { auth: TEST_ADMIN_TOKEN, body: { node_id: node.id, epoch: epoch + 1, points: 5, reason: "too early" } })).status).toBe(409);
+	});
+
+	it("gives a flagged node zero points with the flag's reason in its breakdown", async () => {
+		const node = await registerNode(await newAccount());
+		const link = await connect(node);
+		await link.next("welcome");
+		const stop = healthyAgent(link, node);
+		await settle();
+		await callJson("/v1/admin/flags", { auth: TEST_ADMIN_TOKEN, body: { node_id: node.id, code: "shared_gpu", reason: "answers co-scheduled challenges with another node's GPU", share: 1 } });
+		await sleep(3000);
+		const { epoch } = await settle();
+		stop();
+		const b = await points(node, epoch);
+		expect(b.terms.availability_points).toBeGreaterThan(0);
+		expect(b.points).toBe(0);
+		expect(b.terms.penalties).toEqual([expect.objectContaining({ code: "shared_gpu", reason: "answers co-scheduled challenges with another node's GPU" })]);
+		const view = await callJson<{ node: { flags: { code: string }[] } }>(`/v1/nodes/${node.id}`);
+		expect(view.body.node.flags.map((f) => f.code)).toEqual(["shared_gpu"]);
+	});
+
+	it("credits offline time inside a coordinator incident as online", async () => {
+		const owner = await newAccount();
+		const nodes: TestNode[] = [];
+		for (let i = 0; i < 4; i++) nodes.push(await registerNode(owner, { region: "incident-pts" }));
+		await settle();
+		const links = await Promise.all(nodes.map((n) => connect(n)));
+		await Promise.all(links.map((l) => l.next("welcome")));
+		for (const l of links) l.ws.close(1001, "edge outage");
+		await sleep(300);
+		await env.LIVENESS.getByName("incident-pts-0").wake();
+		await eventually(async () => ((await env.DB.prepare("SELECT count(*) AS n FROM incidents WHERE scope = 'shard:incident-pts-0'").first<{ n: number }>())?.n ?? 0) > 0);
+		await sleep(1200);
+		const { epoch } = await settle();
+		const b = await points(nodes[0] as TestNode, epoch);
+		expect(b.inputs.incident_seconds).toBeGreaterThanOrEqual(1);
+	});
+
+	it("ranks accounts on the leaderboard and sums an account's points", async () => {
+		const owner = await newAccount("leader");
+		const node = await registerNode(owner);
+		const link = await connect(node);
+		await link.next("welcome");
+		const stop = healthyAgent(link, node);
+		await settle();
+		await sleep(3000);
+		const { epoch } = await settle();
+		stop();
+		const board = await callJson<{ leaders: { account_id: string; points: number; rank: number }[] }>(`/v1/leaderboard?epoch=${epoch}`);
+		const mine = board.body.leaders.find((l) => l.account_id === owner.id);
+		expect(mine?.points).toBeGreaterThan(0);
+		const summary = await callJson<{ epochs: { epoch: number; points: number }[] }>("/v1/points", { auth: owner.key });
+		expect(summary.body.epochs.find((e) => e.epoch === epoch)?.points).toBe(mine?.points);
+		expect((await callJson(`/v1/leaderboard?window=7d`)).status).toBe(200);
+		expect((await callJson(`/v1/leaderboard?window=1y`)).status).toBe(400);
+	});
+
+	it("answers unknown epochs with 404 and open ones with a pending status", async () => {
+		expect((await callJson("/v1/epochs/999999")).status).toBe(404);
+		expect((await callJson("/v1/epochs/abc")).status).toBe(400);
+		const open = await env.DB.prepare("SELECT max(n) AS n FROM epochs").first<{ n: number }>();
+		expect((await callJson<{ status: string }>(`/v1/epochs/${open?.n}`)).body.status).toBe("open");
+	});
+});

@@ -1,0 +1,75 @@
+// Routes for points: epochs and their roots, inclusion proofs, a node's breakdown, an account's summary, leaderboards.
+import type { IRequest } from "itty-router";
+import { requireAccount } from "../auth.ts";
+import { ApiError, json, validate } from "../http.ts";
+import { merkleProof } from "../domain/merkle.ts";
+import { EpochParam, LeaderboardQuery, PointsQuery } from "../schemas.ts";
+import { epochStatus, epochView, getEpoch, latestSettled, ledgerLeaves, ledgerRow, type EpochRow } from "../services/epochs.ts";
+import { getNodeRow } from "../services/nodes.ts";
+import { accountPoints, breakdown, leaderboard, leafOf } from "../services/points.ts";
+
+function query(request: IRequest): Record<string, string> {
+	return Object.fromEntries(new URL(request.url).searchParams);
+}
+
+async function epochOr404(env: Env, raw: unknown): Promise<EpochRow> {
+	const n = validate(EpochParam, raw);
+	const e = await getEpoch(env.DB, n);
+	if (!e) throw new ApiError(404, "not_found", `No epoch ${n}.`);
+	return e;
+}
+
+function requireSettled(e: EpochRow): void {
+	if (epochStatus(e) !== "settled") throw new ApiError(409, "conflict", `Epoch ${e.n} is not settled yet (status: ${epochStatus(e)}); its rows and root appear when it is.`);
+}
+
+/** The given epoch, or the newest settled one when none is given. */
+async function settledEpoch(env: Env, n: number | undefined): Promise<EpochRow> {
+	const e = n === undefined ? await latestSettled(env.DB) : await epochOr404(env, n);
+	if (!e) throw new ApiError(409, "conflict", "No epoch has been settled yet.");
+	requireSettled(e);
+	return e;
+}
+
+export async function getEpochRoute(request: IRequest, env: Env): Promise<Response> {
+	return json(epochView(await epochOr404(env, request.params.n)));
+}
+
+export async function getProof(request: IRequest, env: Env): Promise<Response> {
+	const e = await epochOr404(env, request.params.n);
+	requireSettled(e);
+	const nodeId = request.params.node_id as string;
+	const leaves = await ledgerLeaves(env.DB, e.n);
+	const index = leaves.findIndex((l) => l.node_id === nodeId);
+	const row = index >= 0 ? await ledgerRow(env.DB, e.n, nodeId) : null;
+	if (!row) throw new ApiError(404, "not_found", `Node '${nodeId}' has no row in epoch ${e.n}.`);
+	return json({
+		epoch: e.n, root: e.root, index, leaf: leafOf(row), leaf_hash: row.leaf,
+		proof: await merkleProof(leaves.map((l) => l.leaf), index),
+		encoding: "leaf = SHA-256(0x00 ‖ JSON array of the leaf fields in order); node = SHA-256(0x01 ‖ left ‖ right); see docs/POINTS.md",
+	});
+}
+
+export async function getNodePoints(request: IRequest, env: Env): Promise<Response> {
+	const node = await getNodeRow(env.DB, request.params.id as string);
+	if (!node) throw new ApiError(404, "not_found", `No node '${request.params.id}'.`);
+	const e = await settledEpoch(env, validate(PointsQuery, query(request)).epoch);
+	const row = await ledgerRow(env.DB, e.n, node.id);
+	if (!row) throw new ApiError(404, "not_found", `Node '${node.id}' has no row in epoch ${e.n} (it did not exist then).`);
+	return json(await breakdown(env.DB, row));
+}
+
+export async function getAccountPoints(request: IRequest, env: Env): Promise<Response> {
+	const account = await requireAccount(request, env);
+	return json({ account_id: account.id, ...(await accountPoints(env.DB, account.id, 48)) });
+}
+
+export async function getLeaderboard(request: IRequest, env: Env): Promise<Response> {
+	const q = validate(LeaderboardQuery, query(request));
+	const latest = await settledEpoch(env, q.window ? undefined : q.epoch);
+	// Rolling 7 days: the settled epochs that ended within 7 days of the newest one.
+	const from = q.window
+		? ((await env.DB.prepare("SELECT min(n) AS n FROM epochs WHERE settled_at IS NOT NULL AND ended_at > ?").bind((latest.ended_at as number) - 7 * 86400_000).first<{ n: number }>())?.n ?? latest.n)
+		: latest.n;
+	return json({ from_epoch: from, to_epoch: latest.n, window: q.window ?? null, leaders: await leaderboard(env.DB, from, latest.n) });
+}

@@ -1,0 +1,15 @@
+// The audit log: every admin or staff action, who did it, to what, with its details.
+import { iso } from "../http.ts";
+
+export function auditStatement(db: D1Database, actor: string, action: string, target: string | null, details: unknown, now: number): D1PreparedStatement {
+	return db.prepare("INSERT INTO audit_log (at, actor, action, target, details) VALUES (?, ?, ?, ?, ?)").bind(now, actor, action, target, JSON.stringify(details));
+}
+
+export async function audit(db: D1Database, actor: string, action: string, target: string | null, details: unknown, now: number): Promise<void> {
+	await auditStatement(db, actor, action, target, details, now).run();
+}
+
+export async function listAudit(db: D1Database, limit: number) {
+	const { results } = await db.prepare("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?").bind(limit).all<{ id: number; at: number; actor: string; action: string; target: string | null; details: string }>();
+	return results.map((r) => ({ ...r, at: iso(r.at), details: JSON.parse(r.details) as unknown }));
+}
