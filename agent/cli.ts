@@ -1,13 +1,14 @@
 // The command line: picks the subcommand, prints help, and maps failures to exit codes (0 ok, 1 runtime, 2 usage).
 import { ApiError } from "./api.ts";
 import { init } from "./commands/init.ts";
+import { points } from "./commands/points.ts";
 import { register } from "./commands/register.ts";
 import { run } from "./commands/run.ts";
 import { status } from "./commands/status.ts";
 import type { Command } from "./commands/command.ts";
 import { CliError, EXIT_RUNTIME, EXIT_USAGE, messageOf } from "./errors.ts";
 
-const COMMANDS: Command[] = [init, register, run, status];
+const COMMANDS: Command[] = [init, register, run, status, points];
 
 export const HELP = `pulsegrid-agent: connects this machine to a pulsegrid coordinator as a GPU node.
 
