@@ -107,6 +107,9 @@ export class LivenessShard extends DurableObject<Env> {
 			this.setState(ws, st);
 			ws.close(CLOSE.normal, "bye");
 			return this.disconnected(ws, false);
+		} else if (msg.type === "ready") {
+			// The agent started the work it was assigned; the cluster checks the node is its member.
+			await this.env.CLUSTERS.getByName(msg.cluster_id).ready(st.nodeId);
 		} else if (st.challenge?.id === msg.id) {
 			const passed = now <= st.challenge.deadline && msg.answer === (await echoAnswer(st.nodeId, st.challenge.nonce));
 			this.counters.challenge(st.nodeId, passed ? "passed" : "failed");
@@ -216,6 +219,17 @@ export class LivenessShard extends DurableObject<Env> {
 	/** Makes sure the sweep runs (the cron calls this so a restarted coordinator settles every shard). */
 	async wake(): Promise<void> {
 		await this.ensureAlarm();
+	}
+
+	/** Sends messages to connected nodes (cluster assignments); returns the nodes that are not connected. */
+	deliver(messages: { nodeId: string; message: CoordinatorMessage }[]): string[] {
+		const missed: string[] = [];
+		for (const { nodeId, message } of messages) {
+			const ws = this.ctx.getWebSockets(nodeId).find((w) => !this.state(w)?.done && w.readyState === WebSocket.OPEN);
+			if (ws) this.send(ws, message);
+			else missed.push(nodeId);
+		}
+		return missed;
 	}
 
 	/** Settlement closes epoch `n` here: the challenge counts of its nodes (idempotent). */
@@ -360,12 +374,16 @@ export class LivenessShard extends DurableObject<Env> {
 		await this.flushing;
 	}
 
+	/** D1 first, then the scheduler's capacity index; both are idempotent, so a retry after a failure is safe. */
 	private async flush(): Promise<void> {
 		for (let batch = this.store.outbox(); batch.length; batch = this.store.outbox()) {
+			const ops = batch.map((b) => b.op);
 			try {
-				this.counters.metrics.rowsWrittenD1 += await writeOutbox(this.env.DB, batch.map((b) => b.op));
+				this.counters.metrics.rowsWrittenD1 += await writeOutbox(this.env.DB, ops);
+				const changes = ops.flatMap((op) => (op.kind === "flips" ? op.flips.map((f) => ({ nodeId: f.nodeId, to: f.to, at: f.at, seq: Number(f.id.slice(f.id.lastIndexOf(":") + 1)) })) : []));
+				if (changes.length) await this.env.SCHEDULER.getByName("global").onChanges(changes);
 			} catch (err) {
-				console.error("D1 write failed; the outbox keeps it for the next sweep", err);
+				console.error("writing flips failed; the outbox keeps them for the next sweep", err);
 				return;
 			}
 			this.store.ack(batch[batch.length - 1]?.id ?? 0);

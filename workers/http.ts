@@ -6,7 +6,7 @@ export const MAX_BODY_BYTES = 16 * 1024;
 export type ErrorCode =
 	| "invalid_json" | "validation_failed" | "payload_too_large" | "unsupported_media_type"
 	| "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict"
-	| "unprocessable" | "rate_limited" | "upgrade_required" | "internal";
+	| "unprocessable" | "payment_required" | "rate_limited" | "upgrade_required" | "internal";
 
 /** A failure the client caused or may see; anything else becomes a generic 500. */
 export class ApiError extends Error {

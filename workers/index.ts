@@ -2,7 +2,9 @@
 import { router } from "./router.ts";
 import { shard } from "./services/liveness.ts";
 
+export { Cluster } from "../durable-objects/Cluster.ts";
 export { EpochSettler } from "../durable-objects/EpochSettler.ts";
+export { Scheduler } from "../durable-objects/Scheduler.ts";
 export { LivenessShard } from "../durable-objects/LivenessShard.ts";
 
 export default {

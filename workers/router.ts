@@ -7,6 +7,7 @@ import { connectNode, heartbeatNode } from "./routes/node-link.ts";
 import { deleteNode, getFlips, getNode, getUptime, listNodes, patchNode, postNode } from "./routes/nodes.ts";
 import { postLink } from "./routes/links.ts";
 import { getOpenApi } from "./routes/openapi.ts";
+import { deleteCluster, getBilling, getCluster, getPrices, listClusters, postCluster, postCredits, postQuote } from "./routes/renting.ts";
 import { getAccountPoints, getEpochRoute, getLeaderboard, getNodePoints, getProof } from "./routes/points.ts";
 import { getIncidents, getStats } from "./routes/stats.ts";
 
@@ -30,6 +31,14 @@ export const router = Router<import("itty-router").IRequest, [Env, ExecutionCont
 	.get("/v1/leaderboard", getLeaderboard)
 	.get("/v1/epochs/:n", getEpochRoute)
 	.get("/v1/epochs/:n/proof/:node_id", getProof)
+	.get("/v1/prices", getPrices)
+	.post("/v1/quotes", postQuote)
+	.post("/v1/clusters", postCluster)
+	.get("/v1/clusters", listClusters)
+	.get("/v1/clusters/:id", getCluster)
+	.delete("/v1/clusters/:id", deleteCluster)
+	.get("/v1/billing", getBilling)
+	.post("/v1/admin/credits", postCredits)
 	.get("/v1/admin/liveness", getLivenessMetrics)
 	.post("/v1/admin/epochs/settle", postSettle)
 	.post("/v1/admin/adjustments", postAdjustment)

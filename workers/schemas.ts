@@ -1,5 +1,6 @@
 // Request schemas: strict (unknown fields refused), bounded, validated at the edge before anything runs.
 import { z } from "zod";
+import { SKUS, skuByName } from "./domain/pricing.ts";
 
 const name = z.string().trim().min(1).max(64);
 
@@ -61,3 +62,24 @@ export const NewFlag = z
 	.strict();
 
 export const RoleChange = z.object({ role: z.enum(["user", "staff"]) }).strict();
+
+const knownModel = z.string().trim().min(1).max(64).refine((m) => skuByName(m) !== null, { message: `must be one of: ${SKUS.map((s) => s.name).join(", ")}` });
+
+export const QuoteRequest = z
+	.object({ gpu_model: knownModel, gpu_count: z.number().int().min(1).max(4096), hours: z.number().min(0.01).max(720) })
+	.strict();
+
+export const CreateCluster = z
+	.object({
+		gpu_model: knownModel,
+		gpu_count: z.number().int().min(1).max(4096),
+		hours: z.number().min(0.01).max(720),
+		region: Region.optional(),
+		/** In US dollars per GPU-hour. */
+		max_price_per_gpu_hour: z.number().positive().max(1000).optional(),
+	})
+	.strict();
+
+export const IdempotencyKey = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, "must be 1–64 letters, digits or _ . : -");
+
+export const CreditGrant = z.object({ account_id: z.string().max(64), amount_cents: z.number().int().min(1).max(1e9), memo: z.string().max(200).optional() }).strict();

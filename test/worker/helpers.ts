@@ -56,6 +56,25 @@ export async function newNodeKeys(): Promise<NodeKeys> {
 
 export const HARDWARE = { gpu_model: "RTX 4090", gpu_count: 1, vram_gb: 24, cpu_cores: 16, ram_gb: 64 };
 
+/** Grants credits to an account through the admin route. */
+export async function grant(accountId: string, cents: number): Promise<void> {
+	const { status } = await callJson("/v1/admin/credits", { auth: TEST_ADMIN_TOKEN, body: { account_id: accountId, amount_cents: cents } });
+	if (status !== 201) throw new Error(`grant failed: ${status}`);
+}
+
+/** Registers `n` nodes of a model, connects them as healthy agents; returns them with a stop-all function. */
+export async function onlineFleet(n: number, hardware: Partial<typeof HARDWARE> = {}, region?: string) {
+	const owner = await newAccount("operator");
+	const fleet: { node: TestNode; link: Link; stop: () => void }[] = [];
+	for (let i = 0; i < n; i++) {
+		const node = await registerNode(owner, { hardware: { ...HARDWARE, ...hardware }, ...(region ? { region } : {}) });
+		const link = await connect(node);
+		await link.next("welcome");
+		fleet.push({ node, link, stop: healthyAgent(link, node) });
+	}
+	return { owner, fleet, stopAll: () => fleet.forEach((f) => f.stop()) };
+}
+
 export interface TestNode {
 	id: string;
 	keys: NodeKeys;
@@ -153,13 +172,14 @@ export function keepAlive(link: Link, everyMs = 500): () => void {
 	return () => clearInterval(timer);
 }
 
-/** Behaves like a healthy agent: keepalives, and a right answer to every challenge. Returns a stop function. */
+/** Behaves like a healthy agent: keepalives, a right answer to every challenge, `ready` for every assignment. Returns a stop function. */
 export function healthyAgent(link: Link, node: TestNode): () => void {
 	const stopPings = keepAlive(link);
 	let stopped = false;
 	const onMessage = async (e: MessageEvent) => {
 		if (stopped || typeof e.data !== "string" || !e.data.startsWith("{")) return;
-		const m = JSON.parse(e.data) as { type: string; id: string; nonce: string };
+		const m = JSON.parse(e.data) as { type: string; id: string; nonce: string; cluster_id: string };
+		if (m.type === "assign") return link.ws.send(JSON.stringify({ type: "ready", cluster_id: m.cluster_id }));
 		if (m.type !== "challenge") return;
 		const { echoAnswer } = await import("../../workers/domain/challenge.ts");
 		link.ws.send(JSON.stringify({ type: "challenge_response", id: m.id, answer: await echoAnswer(node.id, m.nonce) }));

@@ -17,6 +17,7 @@ export const CLOSE = {
 export const AgentMessage = z.discriminatedUnion("type", [
 	z.object({ type: z.literal("challenge_response"), id: z.string().max(64), answer: z.string().max(256) }).strict(),
 	z.object({ type: z.literal("bye"), reason: z.string().max(200).optional() }).strict(),
+	z.object({ type: z.literal("ready"), cluster_id: z.string().max(64) }).strict(),
 ]);
 export type AgentMessage = z.infer<typeof AgentMessage>;
 
@@ -25,6 +26,8 @@ export type CoordinatorMessage =
 	| { type: "challenge"; id: string; kind: string; nonce: string; deadline: string }
 	| { type: "challenge_result"; id: string; passed: boolean }
 	| { type: "status"; status: string }
+	| { type: "assign"; cluster_id: string; gpu_count: number; peers: string[]; duration_s: number }
+	| { type: "release"; cluster_id: string }
 	| { type: "error"; code: string; message: string };
 
 /** Largest agent message the shard reads; anything bigger closes the socket. */

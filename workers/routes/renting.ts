@@ -1,0 +1,90 @@
+// Routes for renters: prices, quotes, clusters (deploy, read, terminate), billing, and admin credit grants.
+import type { IRequest } from "itty-router";
+import { requireAccount, requireAdmin } from "../auth.ts";
+import { ApiError, iso, json, readJson, validate } from "../http.ts";
+import { newId, sha256Hex } from "../ids.ts";
+import { SKUS, multiplier, quote, skuByName } from "../domain/pricing.ts";
+import { CreateCluster, CreditGrant, IdempotencyKey, QuoteRequest } from "../schemas.ts";
+import { audit } from "../services/audit.ts";
+import { balance, entries, entryByKey, record } from "../services/credits.ts";
+
+const scheduler = (env: Env) => env.SCHEDULER.getByName("global");
+
+export async function getPrices(_request: IRequest, env: Env): Promise<Response> {
+	const prices = await Promise.all(SKUS.map(async (s) => {
+		const u = await scheduler(env).usage(s.name);
+		const m = multiplier(u.reserved_gpus, u.online_gpus);
+		return { gpu_model: s.name, base_price_per_gpu_hour_cents: s.base_cents, online_gpus: u.online_gpus, reserved_gpus: u.reserved_gpus, multiplier: m, price_per_gpu_hour_cents: Math.ceil(s.base_cents * m) };
+	}));
+	return json({ currency: "USD", prices, rule: "price = ceil(base × (1 + reserved / online GPUs of the model)), between 1× and 2× the base" });
+}
+
+export async function postQuote(request: IRequest, env: Env): Promise<Response> {
+	const body = await readJson(request, QuoteRequest);
+	const sku = skuByName(body.gpu_model);
+	if (!sku) throw new ApiError(400, "validation_failed", "Unknown model.");
+	const u = await scheduler(env).usage(sku.name);
+	return json({ quote: { ...quote(sku, body.gpu_count, body.hours, u.reserved_gpus + body.gpu_count, u.online_gpus), available_gpus: u.online_gpus - u.reserved_gpus } });
+}
+
+export async function postCluster(request: IRequest, env: Env): Promise<Response> {
+	const account = await requireAccount(request, env);
+	const rawKey = request.headers.get("idempotency-key");
+	const key = rawKey === null ? null : validate(IdempotencyKey, rawKey);
+	const body = await readJson(request, CreateCluster);
+	// The same key always names the same cluster, so its object serializes retries and races of that key.
+	const id = key ? `clu_${(await sha256Hex(`${account.id}:${key}`)).slice(0, 24)}` : newId("clu");
+	const requestHash = await sha256Hex(JSON.stringify([body.gpu_model, body.gpu_count, body.hours, body.region ?? null, body.max_price_per_gpu_hour ?? null]));
+	const result = await env.CLUSTERS.getByName(id).create(id, {
+		account_id: account.id, gpu_model: body.gpu_model, gpu_count: body.gpu_count, hours: body.hours, region: body.region ?? null,
+		max_price_per_gpu_hour_cents: body.max_price_per_gpu_hour === undefined ? null : Math.round(body.max_price_per_gpu_hour * 100),
+	}, requestHash, Date.now());
+	if (!result.ok) {
+		const extra = { ...(result.available_gpus !== undefined ? { available_gpus: result.available_gpus } : {}), ...(result.quote ? { quote: result.quote } : {}) };
+		return json({ error: { code: result.code, message: result.message, ...extra } }, result.status);
+	}
+	return json({ cluster: result.cluster }, result.created ? 201 : 200);
+}
+
+async function ownedCluster(request: IRequest, env: Env) {
+	const account = await requireAccount(request, env);
+	const id = request.params.id as string;
+	if (!/^clu_[A-Za-z0-9_-]{8,40}$/.test(id)) throw new ApiError(404, "not_found", `No cluster '${id}'.`);
+	const row = await env.DB.prepare("SELECT account_id FROM clusters WHERE id = ?").bind(id).first<{ account_id: string }>();
+	if (!row) throw new ApiError(404, "not_found", `No cluster '${id}'.`);
+	if (row.account_id !== account.id) throw new ApiError(403, "forbidden", "This cluster belongs to another account.");
+	return env.CLUSTERS.getByName(id);
+}
+
+export async function getCluster(request: IRequest, env: Env): Promise<Response> {
+	return json({ cluster: await (await ownedCluster(request, env)).view() });
+}
+
+export async function deleteCluster(request: IRequest, env: Env): Promise<Response> {
+	return json({ cluster: await (await ownedCluster(request, env)).terminate() });
+}
+
+export async function listClusters(request: IRequest, env: Env): Promise<Response> {
+	const account = await requireAccount(request, env);
+	const { results } = await env.DB.prepare("SELECT * FROM clusters WHERE account_id = ? ORDER BY created_at DESC LIMIT 100").bind(account.id)
+		.all<{ id: string; gpu_model: string; gpu_count: number; hours: number; status: string; price_cents: number; created_at: number; ended_at: number | null }>();
+	return json({ clusters: results.map((c) => ({ id: c.id, gpu_model: c.gpu_model, gpu_count: c.gpu_count, hours: c.hours, status: c.status, price_per_gpu_hour_cents: c.price_cents, created_at: iso(c.created_at), ended_at: iso(c.ended_at) })) });
+}
+
+export async function getBilling(request: IRequest, env: Env): Promise<Response> {
+	const account = await requireAccount(request, env);
+	return json({ account_id: account.id, currency: "USD", ...(await balance(env.DB, account.id)), entries: await entries(env.DB, account.id, 200) });
+}
+
+/** Grants credits; payment rails are outside this project (see README: plugging in payments). */
+export async function postCredits(request: IRequest, env: Env): Promise<Response> {
+	await requireAdmin(request, env);
+	const rawKey = request.headers.get("idempotency-key");
+	const body = await readJson(request, CreditGrant);
+	if (!(await env.DB.prepare("SELECT 1 FROM accounts WHERE id = ?").bind(body.account_id).first())) throw new ApiError(404, "not_found", `No account '${body.account_id}'.`);
+	const key = `grant:${rawKey === null ? crypto.randomUUID() : validate(IdempotencyKey, rawKey)}`;
+	const now = Date.now();
+	await record(env.DB, [{ key, account_id: body.account_id, kind: "grant", available_delta: body.amount_cents, held_delta: 0, memo: body.memo ?? null }], now);
+	await audit(env.DB, "admin", "credits.grant", `account:${body.account_id}`, { amount_cents: body.amount_cents, key }, now);
+	return json({ entry: await entryByKey(env.DB, key) }, 201);
+}
