@@ -65,8 +65,45 @@ export class Cluster extends DurableObject<Env> {
 		`);
 	}
 
+	/**
+	 * Every change runs one at a time: the object's input gate opens while it awaits other objects and D1,
+	 * and two racing deploys with the same Idempotency-Key must not both create.
+	 */
+	private chain: Promise<unknown> = Promise.resolve();
+	private serial<T>(fn: () => Promise<T>): Promise<T> {
+		const next = this.chain.then(fn, fn);
+		this.chain = next.catch(() => undefined);
+		return next;
+	}
+
 	/** Reserves nodes, holds credits and tells every agent; the same request again returns the same cluster. */
-	async create(id: string, spec: ClusterSpec, requestHash: string, now: number): Promise<CreateResult> {
+	create(id: string, spec: ClusterSpec, requestHash: string, now: number): Promise<CreateResult> {
+		return this.serial(() => this.doCreate(id, spec, requestHash, now));
+	}
+
+	ready(nodeId: string, now = Date.now()): Promise<boolean> {
+		return this.serial(() => this.doReady(nodeId, now));
+	}
+
+	nodeLost(nodeId: string, at: number, why = "node_offline"): Promise<void> {
+		return this.serial(() => this.lose(nodeId, at, why));
+	}
+
+	/** DELETE by the owner: release every node, charge what was delivered, refund the rest of the hold. */
+	terminate(now = Date.now()): Promise<ReturnType<Cluster["view"]> | null> {
+		return this.serial(async () => {
+			const st = this.state();
+			if (!st) return null;
+			if (!isOver(st.status)) await this.finish(st, "terminated", now);
+			return this.view();
+		});
+	}
+
+	override alarm(): Promise<void> {
+		return this.serial(() => this.onAlarm());
+	}
+
+	private async doCreate(id: string, spec: ClusterSpec, requestHash: string, now: number): Promise<CreateResult> {
 		const existing = this.state();
 		if (existing) {
 			if (existing.request_hash !== requestHash) return { ok: false, status: 409, code: "conflict", message: "This Idempotency-Key was used for a different request." };
@@ -101,7 +138,7 @@ export class Cluster extends DurableObject<Env> {
 	}
 
 	/** An agent acknowledged its assignment: it is working for the cluster from now. */
-	async ready(nodeId: string, now = Date.now()): Promise<boolean> {
+	private async doReady(nodeId: string, now: number): Promise<boolean> {
 		const st = this.state();
 		const m = this.member(nodeId);
 		if (!st || !m || m.state !== "assigned" || isOver(st.status)) return false;
@@ -130,7 +167,7 @@ export class Cluster extends DurableObject<Env> {
 	}
 
 	/** A member went offline (the scheduler says so) or never acknowledged: replace it, refunding the gap. */
-	async nodeLost(nodeId: string, at: number, why = "node_offline"): Promise<void> {
+	private async lose(nodeId: string, at: number, why: string): Promise<void> {
 		const st = this.state();
 		const m = this.member(nodeId);
 		if (!st || !m || (m.state !== "assigned" && m.state !== "ready") || isOver(st.status)) return;
@@ -143,14 +180,6 @@ export class Cluster extends DurableObject<Env> {
 		this.save(st);
 		await this.replace(st, Date.now());
 		await this.schedule(Date.now());
-	}
-
-	/** DELETE by the owner: release every node, charge what was delivered, refund the rest of the hold. */
-	async terminate(now = Date.now()): Promise<ReturnType<Cluster["view"]> | null> {
-		const st = this.state();
-		if (!st) return null;
-		if (!isOver(st.status)) await this.finish(st, "terminated", now);
-		return this.view();
 	}
 
 	view() {
@@ -167,11 +196,11 @@ export class Cluster extends DurableObject<Env> {
 	}
 
 	/** Deadlines: acknowledgements, replacements, the hourly bill and the end of the term. */
-	override async alarm(): Promise<void> {
+	private async onAlarm(): Promise<void> {
 		const st = this.state();
 		if (!st || isOver(st.status)) return;
 		const now = Date.now();
-		for (const m of this.members()) if (m.state === "assigned" && now >= m.assigned_at + ACK_TIMEOUT_MS) await this.nodeLost(m.node_id, now, "no_ack");
+		for (const m of this.members()) if (m.state === "assigned" && now >= m.assigned_at + ACK_TIMEOUT_MS) await this.lose(m.node_id, now, "no_ack");
 		const fresh = this.state() as State;
 		if (fresh.ends_at !== null && now >= fresh.ends_at) return this.finish(fresh, "completed", fresh.ends_at);
 		if (fresh.status === "pending" && now >= fresh.created_at + START_TIMEOUT_MS && (fresh.gaps.length || this.members().some((m) => m.state === "assigned"))) {
@@ -195,7 +224,7 @@ export class Cluster extends DurableObject<Env> {
 		}
 		const undelivered = (await Promise.all([...byShard].map(([name, msgs]) => shard(this.env, name).deliver(msgs)))).flat();
 		this.event(now, "assigned", { nodes: nodes.map((n) => n.node_id) });
-		for (const id of undelivered) await this.nodeLost(id, now, "not_connected");
+		for (const id of undelivered) await this.lose(id, now, "not_connected");
 	}
 
 	private async replace(st: State, now: number): Promise<void> {
