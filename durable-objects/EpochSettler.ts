@@ -7,7 +7,7 @@ import { computePoints } from "../workers/domain/points.ts";
 import { readSettings, type Settings } from "../workers/domain/settings.ts";
 import {
 	activeFlags, closeEpoch, distinctShards, epochNodes, firstEpoch, incidentEnds, insertLedgerRows, ledgerLeaves, markSettled,
-	openEpoch, unsettledClosedEpochs, windowIntervals, type EpochRow, type LedgerRow,
+	openEpoch, rentedGpuSeconds, unsettledClosedEpochs, windowIntervals, type EpochRow, type LedgerRow,
 } from "../workers/services/epochs.ts";
 import { shard } from "../workers/services/liveness.ts";
 import type { ChallengeCounts } from "./shard-store.ts";
@@ -111,16 +111,17 @@ export class EpochSettler extends DurableObject<Env> {
 			if (budget.pages-- <= 0) return null;
 			const nodes = await epochNodes(this.env.DB, from, to, p.cursor, budget.size);
 			const ids = nodes.map((n) => n.id);
-			const [intervals, flags] = await Promise.all([windowIntervals(this.env.DB, ids, from, to), activeFlags(this.env.DB, ids, from, to)]);
+			const [intervals, flags, rented] = await Promise.all([windowIntervals(this.env.DB, ids, from, to), activeFlags(this.env.DB, ids, from, to), rentedGpuSeconds(this.env.DB, ids, from, to)]);
 			const incidents = await incidentEnds(this.env.DB, [...new Set([...intervals.values()].flat().flatMap((i) => (i.incident_id ? [i.incident_id] : [])))]);
 			for (const n of nodes) {
 				const a = accrue(intervals.get(n.id) ?? [], incidents, from, to);
 				const c = counts.get(n.id) ?? { issued: 0, passed: 0, failed: 0, missed: 0 };
 				const penalties = flags.get(n.id) ?? [];
-				const t = computePoints({ gpu_model: n.gpu_model, gpu_count: n.gpu_count, verified: false, ...a, rented_gpu_seconds: 0, challenges: c, penalties });
+				const rented_gpu_seconds = rented.get(n.id) ?? 0;
+				const t = computePoints({ gpu_model: n.gpu_model, gpu_count: n.gpu_count, verified: false, ...a, rented_gpu_seconds, challenges: c, penalties });
 				const row: Staged = {
 					epoch: e.n, node_id: n.id, account_id: n.account_id, gpu_model: n.gpu_model, gpu_count: n.gpu_count,
-					tier: t.tier, tier_weight_bp: t.tier_weight_bp, verified: 0, ...a, rented_gpu_seconds: 0,
+					tier: t.tier, tier_weight_bp: t.tier_weight_bp, verified: 0, ...a, rented_gpu_seconds,
 					challenges_issued: c.issued, challenges_passed: c.passed, challenges_failed: c.failed, challenges_missed: c.missed,
 					availability_points: t.availability_points, compute_points: t.compute_points, penalty_points: t.penalty_points,
 					points: t.points, penalties: JSON.stringify(penalties),

@@ -1,7 +1,7 @@
 // Every route × every role: who may call what, and a refused mutation changes nothing.
 import { describe, expect, it } from "vitest";
 import { router } from "../../workers/router.ts";
-import { HARDWARE, TEST_ADMIN_TOKEN, call, callJson, newAccount, newNodeKeys, nodeToken, registerNode, type TestNode } from "./helpers.ts";
+import { HARDWARE, TEST_ADMIN_TOKEN, call, callJson, newAccount, newNodeKeys, nodeToken, onlineFleet, registerNode, type TestNode } from "./helpers.ts";
 
 type Role = "anonymous" | "owner" | "other" | "node" | "admin";
 const ROLES: Role[] = ["anonymous", "owner", "other", "node", "admin"];
@@ -31,6 +31,16 @@ async function settled(): Promise<string> {
 }
 
 const adminOnly = (ok: number): Record<Role, number> => ({ anonymous: 401, owner: 403, other: 403, node: 401, admin: ok });
+
+/** A cluster deployed by the node's owner (on a fresh online node of another operator); its id. */
+async function clusterOf(n: TestNode): Promise<string> {
+	const { stopAll } = await onlineFleet(1, { gpu_model: "RTX 3090" });
+	await admin("/v1/admin/credits", { account_id: n.owner.id, amount_cents: 100_000 });
+	const { status, body } = await callJson<{ cluster: { id: string } }>("/v1/clusters", { auth: n.owner.key, body: { gpu_model: "RTX 3090", gpu_count: 1, hours: 1 } });
+	if (status !== 201) throw new Error(`deploy failed: ${status}`);
+	stopAll();
+	return body.cluster.id;
+}
 
 const all = (s: number): Record<Role, number> => ({ anonymous: s, owner: s, other: s, node: s, admin: s });
 const accountOnly = (owner: number, other: number): Record<Role, number> => ({ anonymous: 401, owner, other, node: 401, admin: 401 });
@@ -62,6 +72,14 @@ const TABLE: Route[] = [
 	{ method: "POST", path: "/v1/admin/flags", expect: adminOnly(201), body: (n) => ({ node_id: n.id, code: "duplicate_fingerprint", reason: "shares a GPU with another node", share: 1 }) },
 	{ method: "DELETE", path: "/v1/admin/flags/:id", expect: adminOnly(200), setup: async (n) => ({ id: (await admin<{ flag: { id: string } }>("/v1/admin/flags", { node_id: n.id, code: "test_flag", reason: "for the table", share: 0.5 })).flag.id }) },
 	{ method: "GET", path: "/v1/admin/audit", expect: adminOnly(200) },
+	{ method: "GET", path: "/v1/prices", expect: all(200) },
+	{ method: "POST", path: "/v1/quotes", expect: all(200), body: () => ({ gpu_model: "RTX 4090", gpu_count: 1, hours: 1 }) },
+	{ method: "POST", path: "/v1/clusters", expect: accountOnly(402, 402), body: () => ({ gpu_model: "RTX 4090", gpu_count: 1, hours: 1 }), setup: async (n) => { (await onlineFleet(1)).stopAll(); return { id: n.id }; } },
+	{ method: "GET", path: "/v1/clusters", expect: accountOnly(200, 200) },
+	{ method: "GET", path: "/v1/clusters/:id", expect: accountOnly(200, 403), setup: async (n) => ({ id: await clusterOf(n) }) },
+	{ method: "DELETE", path: "/v1/clusters/:id", expect: accountOnly(200, 403), setup: async (n) => ({ id: await clusterOf(n) }) },
+	{ method: "GET", path: "/v1/billing", expect: accountOnly(200, 200) },
+	{ method: "POST", path: "/v1/admin/credits", expect: adminOnly(201), body: (n) => ({ account_id: n.owner.id, amount_cents: 100 }) },
 	{ method: "PUT", path: "/v1/admin/accounts/:id/role", expect: adminOnly(200), setup: async (_n, other) => ({ id: other.id }), body: () => ({ role: "user" }) },
 ];
 

@@ -2,7 +2,7 @@
 import type { IRequest } from "itty-router";
 import { z } from "zod";
 import { json } from "../http.ts";
-import { Adjustment, CreateAccount, CreateNode, Heartbeat, NewFlag, PatchNode, RoleChange } from "../schemas.ts";
+import { Adjustment, CreateAccount, CreateCluster, CreateNode, CreditGrant, Heartbeat, NewFlag, PatchNode, QuoteRequest, RoleChange } from "../schemas.ts";
 import { LEAF_FIELDS } from "../domain/merkle.ts";
 import { STAT_DEFINITIONS } from "./stats.ts";
 
@@ -128,6 +128,23 @@ export const openApiDocument = {
 		"/v1/admin/flags/{id}": { parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], delete: { summary: "Clear a flag; audited", security: staff, responses: { 200: ok("Cleared"), 401: E[401], 403: E[403], 404: E[404] } } },
 		"/v1/admin/audit": { get: { summary: "The newest 200 audit entries", security: staff, responses: { 200: ok("Entries"), 401: E[401], 403: E[403] } } },
 		"/v1/admin/accounts/{id}/role": { parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], put: { summary: "Make an account staff (or user again); audited", security: [{ admin: [] }], requestBody: body(RoleChange), responses: { 200: ok("Role"), 400: E[400], 401: E[401], 403: E[403], 404: E[404] } } },
+		"/v1/prices": { get: { summary: "Price per GPU-hour of every model now: base × (1 + utilisation), between 1× and 2× the base; online and reserved GPUs", responses: { 200: ok("Prices") } } },
+		"/v1/quotes": { post: { summary: "Price, hold and network fee (5 %) for a cluster, at the current utilisation", requestBody: body(QuoteRequest), responses: { 200: ok("Quote"), 400: E[400] } } },
+		"/v1/clusters": {
+			post: {
+				summary: "Deploy a cluster: reserves whole idle online nodes (reliability first, then locality, then price), holds the credits, tells every agent. An optional `Idempotency-Key` header makes retries return the same cluster (409 if reused with another body).",
+				security: account, parameters: [{ name: "Idempotency-Key", in: "header", schema: { type: "string", maxLength: 64 } }], requestBody: body(CreateCluster),
+				responses: { 201: ok("Created"), 200: ok("Replayed: the cluster created earlier with this key"), 400: E[400], 401: E[401], 402: err("Not enough credits for the hold (`payment_required`), with the quote."), 409: E409, 422: err("Not enough idle capacity (with `available_gpus`), or the price is above `max_price_per_gpu_hour` (`unprocessable`).") },
+			},
+			get: { summary: "The caller's clusters, newest first", security: account, responses: { 200: ok("Clusters"), 401: E[401] } },
+		},
+		"/v1/clusters/{id}": {
+			parameters: [{ name: "id", in: "path", required: true, schema: { type: "string", pattern: "^clu_" } }],
+			get: { summary: "A cluster with its nodes, money and event list: pending → running (→ degraded) → completed | terminated | failed", security: account, responses: { 200: ok("Cluster"), 401: E[401], 403: E[403], 404: E[404] } },
+			delete: { summary: "Terminate: release the nodes, charge what was delivered, refund the unused hold", security: account, responses: { 200: ok("Cluster"), 401: E[401], 403: E[403], 404: E[404] } },
+		},
+		"/v1/billing": { get: { summary: "The caller's balances (available, held) in cents and ledger entries (grant, hold, charge, refund, payout, fee)", security: account, responses: { 200: ok("Billing"), 401: E[401] } } },
+		"/v1/admin/credits": { post: { summary: "Grant credits (payment rails are outside this project); an optional Idempotency-Key makes the grant happen once; audited", security: [{ admin: [] }], requestBody: body(CreditGrant), responses: { 201: ok("The ledger entry"), 400: E[400], 401: E[401], 403: E[403], 404: E[404] } } },
 		"/v1/admin/liveness": { get: { summary: "Billable-operation counters summed over every shard (alarms, sockets swept, messages, connects, heartbeats, rows written); the benchmark's cost model reads it", security: [{ admin: [] }], responses: { 200: ok("Counters"), 401: E[401], 403: E[403] } } },
 		"/openapi.json": { get: { summary: "This document", responses: { 200: ok("OpenAPI 3.1") } } },
 	},

@@ -87,6 +87,16 @@ export async function windowIntervals(db: D1Database, nodeIds: string[], from: n
 	return out;
 }
 
+/** GPU-seconds each node worked for clusters within [from, to) (rental intervals clipped to the window). */
+export async function rentedGpuSeconds(db: D1Database, nodeIds: string[], from: number, to: number): Promise<Map<string, number>> {
+	const { results } = await db
+		.prepare(`SELECT node_id, sum((min(coalesce(ended_at, ?3), ?3) - max(started_at, ?2)) * gpu_count) / 1000 AS s FROM rentals
+		          WHERE node_id IN (SELECT value FROM json_each(?1)) AND started_at < ?3 AND (ended_at IS NULL OR ended_at > ?2)
+		          GROUP BY node_id`)
+		.bind(JSON.stringify(nodeIds), from, to).all<{ node_id: string; s: number }>();
+	return new Map(results.map((r) => [r.node_id, Math.floor(Math.max(0, r.s))]));
+}
+
 export async function incidentEnds(db: D1Database, ids: string[]): Promise<Map<string, number | null>> {
 	if (ids.length === 0) return new Map();
 	const { results } = await db.prepare("SELECT id, ended_at FROM incidents WHERE id IN (SELECT value FROM json_each(?1))").bind(JSON.stringify(ids)).all<{ id: string; ended_at: number | null }>();
