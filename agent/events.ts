@@ -11,6 +11,9 @@ export type AgentEvent =
 	| { event: "status"; status: string }
 	| { event: "challenge"; id: string; kind: string; answered: boolean }
 	| { event: "challenge_result"; id: string; passed: boolean }
+	| { event: "assign"; cluster_id: string; gpu_count: number; duration_s: number; peers: number }
+	| { event: "ready"; cluster_id: string }
+	| { event: "release"; cluster_id: string }
 	| { event: "server_error"; code: string; message: string }
 	| { event: "keepalive_timeout"; silent_ms: number }
 	| { event: "connect_failed"; status: number | null; code: string | null; message: string }

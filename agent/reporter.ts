@@ -46,6 +46,8 @@ export class LiveState {
 	reconnectAt: number | null = null;
 	answered = 0;
 	passed = 0;
+	/** Clusters this node is working for. */
+	jobs = new Set<string>();
 
 	apply(e: AgentEvent, now: number): void {
 		switch (e.event) {
@@ -58,6 +60,8 @@ export class LiveState {
 			case "pong": this.lastPongAt = now; break;
 			case "challenge": if (e.answered) this.answered++; break;
 			case "challenge_result": if (e.passed) this.passed++; break;
+			case "ready": this.jobs.add(e.cluster_id); break;
+			case "release": this.jobs.delete(e.cluster_id); break;
 			case "disconnected": case "connect_failed": case "heartbeat_failed": this.state = "disconnected"; this.connectedAt = null; break;
 			case "reconnecting": this.state = "reconnecting"; this.reconnectAt = now + e.in_ms; break;
 			case "stopping": this.state = "stopping"; break;
@@ -72,12 +76,13 @@ export class LiveState {
 			: this.state;
 		const up = this.connectedAt === null ? "not connected" : `up ${duration(now - this.connectedAt)}`;
 		const seen = this.lastPongAt === null ? "" : `  ${this.transport === "http" ? "beat" : "pong"} ${duration(now - this.lastPongAt)} ago`;
-		return `${state}  ${this.nodeId}  ${up}${seen}  challenges ${this.passed}/${this.answered} passed`;
+		const work = this.jobs.size ? `  rented to ${[...this.jobs].join(", ")}` : "";
+		return `${state}  ${this.nodeId}  ${up}${seen}  challenges ${this.passed}/${this.answered} passed${work}`;
 	}
 }
 
 /** Events worth a permanent line above the TTY status line. */
-const NOTABLE = new Set<AgentEvent["event"]>(["connect_failed", "disconnected", "keepalive_timeout", "server_error", "heartbeat_failed", "stopped"]);
+const NOTABLE = new Set<AgentEvent["event"]>(["connect_failed", "disconnected", "keepalive_timeout", "server_error", "heartbeat_failed", "stopped", "assign", "release"]);
 
 export function createReporter(mode: ReportMode, out: Out = process.stdout, now: () => number = Date.now): Reporter {
 	if (mode === "json") {

@@ -5,6 +5,7 @@ import { ECHO_KIND, echoAnswer } from "../workers/domain/challenge.ts";
 import { CLOSE, KEEPALIVE_PING, KEEPALIVE_PONG } from "../workers/domain/protocol.ts";
 import { describeErrorBody, retryAfterSeconds, websocketUrl } from "./api.ts";
 import { BACKOFF, nextBackoff, type BackoffPolicy } from "./backoff.ts";
+import { SimulatedDriver, parseAssignment, type WorkloadDriver } from "./drivers.ts";
 import { messageOf } from "./errors.ts";
 import { UNKNOWN_NODE, type Emit, type LinkOutcome } from "./events.ts";
 
@@ -22,6 +23,8 @@ export interface LinkOptions {
 	/** Mints a fresh node token; called once per connection attempt (tokens are single-use). */
 	mintToken: () => Promise<string>;
 	emit: Emit;
+	/** Runs assigned work (default: the simulated driver). */
+	driver?: WorkloadDriver;
 	random?: () => number;
 	backoff?: BackoffPolicy;
 }
@@ -41,6 +44,7 @@ export class WsLink {
 	private readonly url: string;
 	private readonly random: () => number;
 	private readonly policy: BackoffPolicy;
+	private readonly driver: WorkloadDriver;
 	private current: Attempt | null = null;
 	private failures = 0;
 	private stopping = false;
@@ -55,6 +59,7 @@ export class WsLink {
 		this.url = websocketUrl(o.coordinatorUrl, `/v1/nodes/${encodeURIComponent(o.nodeId)}/connect`);
 		this.random = o.random ?? Math.random;
 		this.policy = o.backoff ?? BACKOFF;
+		this.driver = o.driver ?? new SimulatedDriver();
 		this.outcome = new Promise((r) => (this.resolve = r));
 	}
 
@@ -195,8 +200,23 @@ export class WsLink {
 			case "error":
 				this.o.emit({ event: "server_error", code: String(msg.code ?? "unknown"), message: String(msg.message ?? "") });
 				return;
+			case "assign": {
+				const job = parseAssignment(msg);
+				if (!job) return;
+				this.o.emit({ event: "assign", cluster_id: job.cluster_id, gpu_count: job.gpu_count, duration_s: job.duration_s, peers: job.peers.length });
+				await this.driver.start(job);
+				if (a.ws.readyState !== WebSocket.OPEN) return;
+				a.ws.send(JSON.stringify({ type: "ready", cluster_id: job.cluster_id }));
+				this.o.emit({ event: "ready", cluster_id: job.cluster_id });
+				return;
+			}
+			case "release":
+				if (typeof msg.cluster_id !== "string") return;
+				await this.driver.stop(msg.cluster_id);
+				this.o.emit({ event: "release", cluster_id: msg.cluster_id });
+				return;
 			default:
-				return; // newer message types ("assign", "release", ...) are ignored by this version
+				return; // message types newer than this agent are ignored
 		}
 	}
 

@@ -2,6 +2,7 @@
 import { defaultConfigPath, identityOf, looseModeWarning, readConfig } from "../config.ts";
 import { CliError, parseFlags, UsageError } from "../errors.ts";
 import type { AgentEvent, Transport } from "../events.ts";
+import { DRIVERS } from "../drivers.ts";
 import { HttpLink } from "../http-link.ts";
 import { TokenSigner } from "../identity.ts";
 import { createReporter, type ReportMode } from "../reporter.ts";
@@ -27,12 +28,13 @@ Exit codes: 0 stopped by a signal; 1 the node was deleted (close 4002), replaced
 
 Options:
   --transport ws|http  WebSocket (default), or HTTP heartbeats for networks that block WebSockets
+  --driver NAME        Workload driver for rented work (default: simulated; see agent/README.md)
   --json               One JSON object per event on stdout
 ${CONFIG_HELP}
   -h, --help           Show this help
 `,
 	async run(argv) {
-		const { values } = parseFlags(argv, { options: { ...CONFIG_FLAG, ...HELP_FLAG, transport: { type: "string", default: "ws" }, json: { type: "boolean" } } });
+		const { values } = parseFlags(argv, { options: { ...CONFIG_FLAG, ...HELP_FLAG, transport: { type: "string", default: "ws" }, driver: { type: "string", default: "simulated" }, json: { type: "boolean" } } });
 		if (values.help) {
 			say(this.help);
 			return 0;
@@ -50,7 +52,9 @@ ${CONFIG_HELP}
 		const reporter = createReporter(mode);
 		const emit = (e: AgentEvent) => reporter.emit(e);
 		const signer = new TokenSigner(identityOf(config), nodeId);
-		const options = { coordinatorUrl: config.coordinator_url, nodeId, mintToken: () => signer.mint(), emit };
+		const makeDriver = DRIVERS[values.driver];
+		if (!makeDriver) throw new UsageError(`--driver must be one of: ${Object.keys(DRIVERS).join(", ")} (got '${values.driver}').`);
+		const options = { coordinatorUrl: config.coordinator_url, nodeId, mintToken: () => signer.mint(), emit, driver: makeDriver() };
 		const link = transport === "ws" ? new WsLink(options) : new HttpLink(options);
 
 		let signals = 0;
