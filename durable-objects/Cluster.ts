@@ -62,6 +62,8 @@ export class Cluster extends DurableObject<Env> {
 			CREATE TABLE IF NOT EXISTS state (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 			CREATE TABLE IF NOT EXISTS members (node_id TEXT PRIMARY KEY, v TEXT NOT NULL);
 			CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL);
+			-- Rental starts not yet in D1: written in batches, since a 1,000-node cluster says "ready" 1,000 times at once.
+			CREATE TABLE IF NOT EXISTS pending_rentals (node_id TEXT PRIMARY KEY, gpu_count INTEGER NOT NULL, started_at INTEGER NOT NULL);
 		`);
 	}
 
@@ -143,7 +145,7 @@ export class Cluster extends DurableObject<Env> {
 		const m = this.member(nodeId);
 		if (!st || !m || m.state !== "assigned" || isOver(st.status)) return false;
 		this.saveMember({ ...m, state: "ready", ready_at: now, seg_start: now });
-		await this.env.DB.prepare("INSERT OR IGNORE INTO rentals (node_id, cluster_id, gpu_count, started_at) VALUES (?, ?, ?, ?)").bind(nodeId, st.id, m.gpu_count, now).run();
+		this.sql.exec("INSERT OR REPLACE INTO pending_rentals (node_id, gpu_count, started_at) VALUES (?, ?, ?)", nodeId, m.gpu_count, now);
 		this.event(now, "node_ready", { node_id: nodeId });
 		// A replacement closes the oldest open gap of its size.
 		const gap = st.gaps.find((g) => g.gpu_count === m.gpu_count) ?? st.gaps[0];
@@ -151,7 +153,8 @@ export class Cluster extends DurableObject<Env> {
 			st.billing.gapMs += (now - gap.since) * gap.gpu_count;
 			st.gaps = st.gaps.filter((g) => g !== gap);
 		}
-		if (this.members().every((x) => x.state !== "assigned") && st.gaps.length === 0) {
+		const waiting = this.sql.exec("SELECT count(*) AS n FROM members WHERE json_extract(v, '$.state') = 'assigned'").one().n as number;
+		if (waiting === 0 && st.gaps.length === 0 && st.status !== "running") {
 			if (st.status === "pending") {
 				st.started_at = now;
 				st.ends_at = now + st.spec.hours * HOUR_MS;
@@ -159,9 +162,9 @@ export class Cluster extends DurableObject<Env> {
 				this.event(now, "running", {});
 			} else if (st.status === "degraded") this.event(now, "recovered", {});
 			await this.setStatus(st, "running", now);
-		}
-		this.save(st);
-		await this.bill(st, now, false);
+		} else if (gap) this.save(st);
+		// The gap a replacement closed is refunded now, not at the end.
+		if (gap) await this.bill(st, now, false);
 		await this.schedule(now);
 		return true;
 	}
@@ -173,6 +176,7 @@ export class Cluster extends DurableObject<Env> {
 		if (!st || !m || (m.state !== "assigned" && m.state !== "ready") || isOver(st.status)) return;
 		this.closeSegment(st, m, at);
 		this.saveMember({ ...m, state: "lost", ended_at: at, seg_start: null });
+		await this.flushRentals(st);
 		await this.env.DB.prepare("UPDATE rentals SET ended_at = ? WHERE node_id = ? AND cluster_id = ? AND ended_at IS NULL").bind(at, nodeId, st.id).run();
 		st.gaps.push({ node_id: nodeId, gpu_count: m.gpu_count, since: at });
 		this.event(at, "node_lost", { node_id: nodeId, reason: why });
@@ -200,6 +204,7 @@ export class Cluster extends DurableObject<Env> {
 		const st = this.state();
 		if (!st || isOver(st.status)) return;
 		const now = Date.now();
+		await this.flushRentals(st);
 		for (const m of this.members()) if (m.state === "assigned" && now >= m.assigned_at + ACK_TIMEOUT_MS) await this.lose(m.node_id, now, "no_ack");
 		const fresh = this.state() as State;
 		if (fresh.ends_at !== null && now >= fresh.ends_at) return this.finish(fresh, "completed", fresh.ends_at);
@@ -262,6 +267,7 @@ export class Cluster extends DurableObject<Env> {
 		for (const m of active) byShard.set(m.shard, [...(byShard.get(m.shard) ?? []), { nodeId: m.node_id, message: { type: "release", cluster_id: st.id } }]);
 		await Promise.all([...byShard].map(([name, msgs]) => shard(this.env, name).deliver(msgs)));
 		await this.env.SCHEDULER.getByName("global").release(st.id);
+		await this.flushRentals(st);
 		await this.env.DB.prepare("UPDATE rentals SET ended_at = ? WHERE cluster_id = ? AND ended_at IS NULL").bind(at, st.id).run();
 	}
 
@@ -309,6 +315,15 @@ export class Cluster extends DurableObject<Env> {
 		this.event(now, "billed", p.summary);
 	}
 
+	/** Writes pending rental starts to D1 in one statement (idempotent), then forgets them. */
+	private async flushRentals(st: State): Promise<void> {
+		const rows = this.sql.exec("SELECT node_id, gpu_count, started_at FROM pending_rentals").toArray();
+		if (!rows.length) return;
+		await this.env.DB.prepare(`INSERT OR IGNORE INTO rentals (node_id, cluster_id, gpu_count, started_at)
+			SELECT value->>'node_id', ?1, value->>'gpu_count', value->>'started_at' FROM json_each(?2)`).bind(st.id, JSON.stringify(rows)).run();
+		for (const r of rows) this.sql.exec("DELETE FROM pending_rentals WHERE node_id = ? AND started_at = ?", r.node_id, r.started_at);
+	}
+
 	private async setStatus(st: State, status: ClusterStatus, now: number): Promise<void> {
 		st.status = status;
 		this.save(st);
@@ -320,9 +335,11 @@ export class Cluster extends DurableObject<Env> {
 		if (!st || isOver(st.status)) return void (await this.ctx.storage.deleteAlarm());
 		const times = [st.last_billed_at + HOUR_MS];
 		if (st.ends_at !== null) times.push(st.ends_at);
-		for (const m of this.members()) if (m.state === "assigned") times.push(m.assigned_at + ACK_TIMEOUT_MS);
+		const firstAck = this.sql.exec("SELECT min(json_extract(v, '$.assigned_at')) AS t FROM members WHERE json_extract(v, '$.state') = 'assigned'").one().t;
+		if (typeof firstAck === "number") times.push(firstAck + ACK_TIMEOUT_MS);
 		if (st.gaps.length) times.push(now + RETRY_MS);
 		if (st.status === "pending") times.push(st.created_at + START_TIMEOUT_MS);
+		if (this.sql.exec("SELECT 1 FROM pending_rentals LIMIT 1").toArray().length) times.push(now + 500);
 		await this.ctx.storage.setAlarm(Math.max(now + 100, Math.min(...times)));
 	}
 
