@@ -18,5 +18,7 @@ export default {
 		const { results } = await env.DB.prepare("SELECT DISTINCT shard FROM nodes WHERE status = 'online' AND deleted_at IS NULL").all<{ shard: string }>();
 		await Promise.all(results.map((r) => shard(env, r.shard).wake()));
 		await env.SETTLER.getByName("global").tick(controller.scheduledTime);
+		// Hourly, the scheduler's capacity index is rebuilt from D1: a safety net under the flip feed.
+		if (new Date(controller.scheduledTime).getUTCMinutes() === 0) await env.SCHEDULER.getByName("global").reconcile();
 	},
 } satisfies ExportedHandler<Env>;
