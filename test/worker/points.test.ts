@@ -1,5 +1,7 @@
 // Settlement in the real runtime: rows from measured inputs, roots and proofs, idempotence, resumption, adjustments and flags.
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import worker from "../../workers/index.ts";
 import { describe, expect, it } from "vitest";
 import { leafHash, merkleRoot, verifyProof, type LeafRow, type ProofStep } from "../../workers/domain/merkle.ts";
 import { computePoints } from "../../workers/domain/points.ts";
@@ -181,5 +183,23 @@ describe("epoch settlement", () => {
 		expect((await callJson("/v1/epochs/abc")).status).toBe(400);
 		const open = await env.DB.prepare("SELECT max(n) AS n FROM epochs").first<{ n: number }>();
 		expect((await callJson<{ status: string }>(`/v1/epochs/${open?.n}`)).body.status).toBe("open");
+	});
+});
+
+describe("the cron", () => {
+	it("closes epochs at their exact EPOCH_SECONDS boundaries and settles them, catching up after downtime", async () => {
+		const { epoch: before } = await settle();
+		const open = await env.DB.prepare("SELECT n, started_at FROM epochs WHERE n = ?").bind(before + 1).first<{ n: number; started_at: number }>();
+		const hour = 3600_000;
+		const ctx = createExecutionContext();
+		await worker.scheduled(createScheduledController({ scheduledTime: (open?.started_at as number) + 2.5 * hour }), env, ctx);
+		await waitOnExecutionContext(ctx);
+		const rows = await env.DB.prepare("SELECT n, started_at, ended_at, settled_at, root FROM epochs WHERE n > ? ORDER BY n").bind(before).all<{ n: number; started_at: number; ended_at: number | null; settled_at: number | null; root: string | null }>();
+		const [first, second, third] = rows.results;
+		expect(first?.ended_at).toBe((open?.started_at as number) + hour);
+		expect(second?.ended_at).toBe((open?.started_at as number) + 2 * hour);
+		expect(first?.settled_at).not.toBeNull();
+		expect(second?.root).toMatch(/^[0-9a-f]{64}$/);
+		expect(third?.ended_at).toBeNull(); // the epoch now running
 	});
 });
