@@ -17,7 +17,7 @@ export const CLOSE = {
 export const AgentMessage = z.discriminatedUnion("type", [
 	z.object({ type: z.literal("challenge_response"), id: z.string().max(64), answer: z.string().max(256) }).strict(),
 	z.object({ type: z.literal("bye"), reason: z.string().max(200).optional() }).strict(),
-	z.object({ type: z.literal("ready"), cluster_id: z.string().max(64) }).strict(),
+	z.object({ type: z.literal("ready"), cluster_id: z.string().regex(/^clu_[A-Za-z0-9_-]{8,40}$/) }).strict(),
 ]);
 export type AgentMessage = z.infer<typeof AgentMessage>;
 
