@@ -37,6 +37,10 @@ export default defineConfig({
 								CHECKPOINT_S: "1",
 								INCIDENT_MIN_NODES: "3",
 								SHARD_COUNT: "1", // one shard per region, so a test owns its shard by picking a region
+								ALERT_GROUP_WINDOW_S: "2",
+								ALERT_EDIT_WINDOW_S: "5",
+								ALERT_FLAP_COUNT: "3",
+								ALERT_FLAP_WINDOW_S: "60",
 							},
 						},
 					})),

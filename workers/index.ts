@@ -2,7 +2,9 @@
 import { router } from "./router.ts";
 import { shard } from "./services/liveness.ts";
 
+export { DeliveryGate } from "../durable-objects/DeliveryGate.ts";
 export { LivenessShard } from "../durable-objects/LivenessShard.ts";
+export { OperatorAlerts } from "../durable-objects/OperatorAlerts.ts";
 
 export default {
 	fetch: (request, env, ctx) => router.fetch(request, env, ctx),

@@ -1,33 +1,9 @@
 // A local fake of the Telegram Bot API and of Discord channel webhooks: records every message, enforces the real limits, answers 429 on cue.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { FakeMessage, FakeRequest, FakeState } from "./bot-api-types.ts";
 
-/** One message as the fake holds it: its latest text, and every version it had. */
-export interface FakeMessage {
-	/** "tg:<chat_id>" or "dc:<webhook id>". */
-	dest: string;
-	message_id: number;
-	text: string;
-	versions: string[];
-	sent_at: number;
-	edited_at: number | null;
-}
-
-/** Every request that reached a messaging method, answered or refused. */
-export interface FakeRequest {
-	dest: string;
-	method: "sendMessage" | "editMessageText" | "discordExecute" | "discordEdit";
-	at: number;
-	status: number;
-	text: string;
-}
-
-export interface FakeState {
-	messages: FakeMessage[];
-	requests: FakeRequest[];
-	/** Requests that broke a limit the real API enforces, or came before a retry_after had passed. */
-	violations: string[];
-}
+export type { FakeMessage, FakeRequest, FakeState };
 
 /** Telegram: about one message per second per chat and 30 per second overall (group chats: 20 per minute). */
 export const LIMITS = { perChatGapMs: 900, globalPerSecond: 30, discordGapMs: 1800 };
