@@ -3,11 +3,13 @@ import { Router } from "itty-router";
 import { ApiError, errorResponse } from "./http.ts";
 import { getMe, postAccount } from "./routes/accounts.ts";
 import { getLivenessMetrics } from "./routes/admin.ts";
+import { deleteMute, getAlertSettings, patchAlertSettings, postMute } from "./routes/alerts.ts";
 import { connectNode, heartbeatNode } from "./routes/node-link.ts";
 import { deleteNode, getFlips, getNode, getUptime, listNodes, patchNode, postNode } from "./routes/nodes.ts";
 import { postLink } from "./routes/links.ts";
 import { getOpenApi } from "./routes/openapi.ts";
 import { getIncidents, getStats } from "./routes/stats.ts";
+import { telegramWebhook } from "./routes/telegram.ts";
 
 export const router = Router<import("itty-router").IRequest, [Env, ExecutionContext]>({ catch: errorResponse })
 	.post("/v1/accounts", postAccount)
@@ -24,6 +26,11 @@ export const router = Router<import("itty-router").IRequest, [Env, ExecutionCont
 	.post("/v1/links", postLink)
 	.get("/v1/stats", getStats)
 	.get("/v1/incidents", getIncidents)
+	.get("/v1/alerts/settings", getAlertSettings)
+	.patch("/v1/alerts/settings", patchAlertSettings)
+	.post("/v1/alerts/mutes", postMute)
+	.delete("/v1/alerts/mutes/:target", deleteMute)
+	.post("/telegram/webhook", telegramWebhook)
 	.get("/v1/admin/liveness", getLivenessMetrics)
 	.get("/openapi.json", getOpenApi)
 	.all("*", (request) => {

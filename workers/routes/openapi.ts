@@ -3,6 +3,7 @@ import type { IRequest } from "itty-router";
 import { z } from "zod";
 import { json } from "../http.ts";
 import { CreateAccount, CreateNode, Heartbeat, PatchNode } from "../schemas.ts";
+import { ALERT_PATHS } from "./openapi-alerts.ts";
 import { STAT_DEFINITIONS } from "./stats.ts";
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -106,6 +107,7 @@ export const openApiDocument = {
 		"/v1/incidents": { get: { summary: "Coordinator incidents (mass drops and restarts we attribute to ourselves), newest first", responses: { 200: ok("Incidents") } } },
 		"/v1/admin/liveness": { get: { summary: "Billable-operation counters summed over every shard (alarms, sockets swept, messages, connects, heartbeats, rows written); the benchmark's cost model reads it", security: [{ admin: [] }], responses: { 200: ok("Counters"), 401: E[401], 403: E[403] } } },
 		"/openapi.json": { get: { summary: "This document", responses: { 200: ok("OpenAPI 3.1") } } },
+		...ALERT_PATHS,
 	},
 };
 

@@ -89,17 +89,18 @@ export async function findOwnNode(db: D1Database, accountId: string, ref: string
 	return { error: `You have no node '${ref}'.` };
 }
 
-export type MuteResult = { ok: true; target: string; label: string; until: number } | { ok: false; reason: string };
+export type Refusal = { ok: false; code: "not_found" | "invalid"; reason: string };
+export type MuteResult = { ok: true; target: string; label: string; until: number } | Refusal;
 
 /** Mutes one of the account's nodes (by id or name) or "all" for a typed duration (30m, 2h, 1d; at most 30 days). */
 export async function muteAlerts(env: Env, accountId: string, target: string, duration: string, now: number): Promise<MuteResult> {
 	const d = parseDuration(duration);
-	if (!d.ok) return { ok: false, reason: d.reason };
+	if (!d.ok) return { ok: false, code: "invalid", reason: d.reason };
 	let id = "all";
 	let label = "all nodes";
 	if (target.toLowerCase() !== "all") {
 		const found = await findOwnNode(env.DB, accountId, target);
-		if ("error" in found) return { ok: false, reason: found.error };
+		if ("error" in found) return { ok: false, code: "not_found", reason: found.error };
 		id = found.node.id;
 		label = found.node.name;
 	}
@@ -109,11 +110,11 @@ export async function muteAlerts(env: Env, accountId: string, target: string, du
 }
 
 /** Lifts the mute on a node (id or name) or "all", or every mute when no target is given; returns what was lifted. */
-export async function unmuteAlerts(env: Env, accountId: string, target: string | undefined): Promise<{ ok: true; lifted: string[] } | { ok: false; reason: string }> {
+export async function unmuteAlerts(env: Env, accountId: string, target: string | undefined): Promise<{ ok: true; lifted: string[] } | Refusal> {
 	let id: string | undefined = target;
 	if (target && target.toLowerCase() !== "all") {
 		const found = await findOwnNode(env.DB, accountId, target);
-		if ("error" in found) return { ok: false, reason: found.error };
+		if ("error" in found) return { ok: false, code: "not_found", reason: found.error };
 		id = found.node.id;
 	} else if (target) id = "all";
 	return { ok: true, lifted: await operatorAlerts(env, accountId).unmute(accountId, id) };
