@@ -95,6 +95,13 @@ describe("alert rules", () => {
 		expect(sends(outs).length).toBeLessThanOrEqual(R.flapCount * 2 + 2);
 	});
 
+	it("keeps the flapping alert when the node comes straight back", () => {
+		const flips: AlertFlip[] = [];
+		for (let i = 0; i < 6; i++) flips.push(down("q", T + i * 200), up("q", T + i * 200 + 100));
+		const outs = run(emptyState(), flips, T + 3_600_000);
+		expect(outs.map((o) => [o.out.notice.flapping.length, o.out.notice.stable.length])).toEqual([[1, 0], [0, 1]]);
+	});
+
 	it("suppresses a muted node, and tells when the mute ends what is still offline", () => {
 		const s = emptyState();
 		mute(s, "all", T + 3_600_000);

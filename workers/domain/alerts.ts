@@ -92,16 +92,18 @@ function pending(s: AlertState, now: number): Notice {
 	return s.pending.notice;
 }
 
-/** Removes a node from every section of the pending notice; true when it was waiting there as down or incident. */
-function withdraw(s: AlertState, nodeId: string): boolean {
+/** Removes a node's pending down and incident entries (all its entries with `everything`); true when it was waiting as down or incident. */
+function withdraw(s: AlertState, nodeId: string, everything = true): boolean {
 	const n = s.pending?.notice;
 	if (!n) return false;
 	const wasDown = n.down.some((d) => d.nodeId === nodeId) || n.incident.some((d) => d.nodeId === nodeId);
 	n.down = n.down.filter((d) => d.nodeId !== nodeId);
 	n.incident = n.incident.filter((d) => d.nodeId !== nodeId);
-	n.up = n.up.filter((d) => d.nodeId !== nodeId);
-	n.flapping = n.flapping.filter((d) => d.nodeId !== nodeId);
-	n.stable = n.stable.filter((d) => d.nodeId !== nodeId);
+	if (everything) {
+		n.up = n.up.filter((d) => d.nodeId !== nodeId);
+		n.flapping = n.flapping.filter((d) => d.nodeId !== nodeId);
+		n.stable = n.stable.filter((d) => d.nodeId !== nodeId);
+	}
 	if (isEmpty(n)) s.pending = null;
 	return wasDown;
 }
@@ -143,7 +145,7 @@ export function receiveFlip(s: AlertState, f: AlertFlip, now: number, r: AlertRu
 	if (f.to === "online" && f.from === "offline") {
 		const since = n.downSince ?? f.at;
 		n.downSince = null;
-		if (withdraw(s, f.nodeId)) return true; // back within the group window: nothing to say
+		if (withdraw(s, f.nodeId, false)) return true; // back within the group window: nothing to say
 		if (n.told && !n.flapping && !isMuted(s, f.nodeId, now)) {
 			pending(s, now).up.push({ nodeId: f.nodeId, downtimeMs: Math.max(0, f.at - since), afterIncident: n.told === "incident" });
 		}
