@@ -1,5 +1,5 @@
 // The alert pipeline in the real runtime: real sockets drop, the shard hands flips to the owner's OperatorAlerts, the gate delivers to the fake Bot API.
-import { evictDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, callJson, connect, eventually, keepAlive, newAccount, registerNode, sleep, type Link, type TestNode } from "./helpers.ts";
@@ -17,7 +17,8 @@ function bye(link: Link): void {
 	link.ws.send(JSON.stringify({ type: "bye" }));
 }
 
-describe("alert pipeline", () => {
+// Each test owns its region (shard), account and chat, so they run side by side; only the gate restart runs alone.
+describe.concurrent("alert pipeline", () => {
 	it("sends one message when one node goes down", async () => {
 		const owner = await newAccount();
 		const chat = await linkChat(owner);
@@ -104,6 +105,8 @@ describe("alert pipeline", () => {
 		const chat = await linkChat(owner);
 		const { links } = await fleet(owner, "mass-drop", 4);
 		for (const l of links) l.ws.close(1001, "network gone"); // unannounced: the shard calls it our incident
+		await Promise.all(links.map((l) => l.closed));
+		await runDurableObjectAlarm(env.LIVENESS.getByName("mass-drop-0")); // the sweep that sees the mass drop, as in recovery.test.ts
 		const [m, ...rest] = await exactlyMessages(chat, 1, 4000);
 		expect(rest).toEqual([]);
 		expect(m?.text).toMatch(/^⚠️ pulsegrid incident on our side: 4 of your nodes lost the connection/);
@@ -139,20 +142,6 @@ describe("alert pipeline", () => {
 		expect(violations.filter((v) => v.startsWith(`tg:${chat}`))).toEqual([]);
 	});
 
-	it("loses nothing and repeats nothing when the gate restarts while a message waits out a 429", async () => {
-		const owner = await newAccount();
-		const chat = await linkChat(owner);
-		await throttle(`tg:${chat}`, 1, 3);
-		const { links } = await fleet(owner, "gate-restart", 1);
-		bye(links[0] as Link);
-		await eventually(async () => (await received(`tg:${chat}`)).requests.length === 1, 100, 100);
-		await evictDurableObject(env.GATE.getByName("global")); // the queued message lives in the gate's storage, not its memory
-		const [m, ...rest] = await exactlyMessages(chat, 1);
-		expect(rest).toEqual([]);
-		expect(m?.text).toMatch(/^🔴 1 node offline/);
-		expect((await received(`tg:${chat}`)).requests.map((r) => r.status)).toEqual([429, 200]);
-	});
-
 	it("delivers to a Discord channel webhook as well, and refuses a URL that is not Discord's", async () => {
 		const owner = await newAccount();
 		const chat = await linkChat(owner);
@@ -169,5 +158,21 @@ describe("alert pipeline", () => {
 		const [dc, ...rest] = await exactlyMessages(`dc:${hook}`, 1, 0);
 		expect(rest).toEqual([]);
 		expect(dc?.text).toBe(tg?.text);
+	});
+});
+
+describe("alert delivery across a gate restart", () => {
+	it("loses nothing and repeats nothing when the gate restarts while a message waits out a 429", async () => {
+		const owner = await newAccount();
+		const chat = await linkChat(owner);
+		await throttle(`tg:${chat}`, 1, 3);
+		const { links } = await fleet(owner, "gate-restart", 1);
+		bye(links[0] as Link);
+		await eventually(async () => (await received(`tg:${chat}`)).requests.length === 1, 100, 100);
+		await evictDurableObject(env.GATE.getByName("global")); // the queued message lives in the gate's storage, not its memory
+		const [m, ...rest] = await exactlyMessages(chat, 1);
+		expect(rest).toEqual([]);
+		expect(m?.text).toMatch(/^🔴 1 node offline/);
+		expect((await received(`tg:${chat}`)).requests.map((r) => r.status)).toEqual([429, 200]);
 	});
 });
