@@ -2,25 +2,30 @@
 import WebSocket from "ws";
 import { generateIdentity, TokenSigner } from "../../agent/identity.ts";
 import { startFakeBotApi, type FakeBotApiServer, type FakeMessage } from "../fakes/bot-api.ts";
-import { coordinator, type Coordinator } from "./support.ts";
+import { startCoordinator, type Coordinator } from "../../scripts/local-coordinator.ts";
 
 export const BOT_TOKEN = "4242:e2e-bot-token";
 export const WEBHOOK_SECRET = "e2e-webhook-secret";
 
-/** Alert timings for tests: a short group window so a drop is reported within seconds. */
+/** Short liveness timings (as in support.ts's E2E_VARS) and a short group window, so a drop is reported within seconds. */
 export const ALERT_VARS: Record<string, string> = {
+	HEARTBEAT_INTERVAL_S: "1", OFFLINE_AFTER_S: "4", SWEEP_INTERVAL_S: "1", CHALLENGE_EVERY_S: "2", CHALLENGE_TIMEOUT_S: "3",
+	CHECKPOINT_S: "1", SHARD_COUNT: "1", INCIDENT_MIN_NODES: "2",
 	TELEGRAM_BOT_TOKEN: BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
 	ALERT_GROUP_WINDOW_S: "2", ALERT_EDIT_WINDOW_S: "5", ALERT_FLAP_COUNT: "3", ALERT_FLAP_WINDOW_S: "60",
 };
 
-export { startFakeBotApi, type FakeBotApiServer, type FakeMessage };
+export { startFakeBotApi, type Coordinator, type FakeBotApiServer, type FakeMessage };
 
 export function alertsCoordinator(fake: FakeBotApiServer, o: { port?: number; persistDir?: string; vars?: Record<string, string> } = {}): Promise<Coordinator> {
-	return coordinator({ ...o, vars: { ...ALERT_VARS, TELEGRAM_API_ROOT: fake.url, DISCORD_API_ROOT: fake.url, ...o.vars } });
+	return startCoordinator({ ...o, vars: { ...ALERT_VARS, TELEGRAM_API_ROOT: fake.url, DISCORD_API_ROOT: fake.url, ...o.vars } });
 }
 
+/** Where requests go: a Coordinator, or `{ url }` of its inner entry. */
+export type Target = { url: string };
+
 let ipCounter = 0;
-async function post<T>(c: Coordinator, path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+async function post<T>(c: Target, path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
 	ipCounter++;
 	const res = await fetch(`${c.url}${path}`, {
 		method: "POST", body: JSON.stringify(body),
@@ -31,7 +36,7 @@ async function post<T>(c: Coordinator, path: string, body: unknown, headers: Rec
 	return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
 }
 
-export async function signUp(c: Coordinator, name: string): Promise<string> {
+export async function signUp(c: Target, name: string): Promise<string> {
 	const r = await post<{ api_key: string }>(c, "/v1/accounts", { name });
 	if (r.status !== 201) throw new Error(`sign-up failed: ${r.status}`);
 	return r.body.api_key;
@@ -39,7 +44,7 @@ export async function signUp(c: Coordinator, name: string): Promise<string> {
 
 let updateId = 1;
 /** Sends a Telegram update to the coordinator's webhook, as Telegram would. */
-export async function telegramUpdate(c: Coordinator, chat: number, text: string): Promise<number> {
+export async function telegramUpdate(c: Target, chat: number, text: string): Promise<number> {
 	const command = /^\/\S+/.exec(text)?.[0];
 	const update = {
 		update_id: updateId++,
@@ -52,7 +57,7 @@ export async function telegramUpdate(c: Coordinator, chat: number, text: string)
 }
 
 /** POST /v1/links, then /start CODE from `chat` through the webhook; resolves once the bot confirmed at the fake. */
-export async function linkChat(c: Coordinator, fake: FakeBotApiServer, apiKey: string, chat: number): Promise<void> {
+export async function linkChat(c: Target, fake: FakeBotApiServer, apiKey: string, chat: number): Promise<void> {
 	const { body } = await post<{ code: string }>(c, "/v1/links", {}, { authorization: `Bearer ${apiKey}` });
 	if ((await telegramUpdate(c, chat, `/start ${body.code}`)) !== 200) throw new Error("webhook refused /start");
 	const reply = fake.fake.messagesTo(`tg:${chat}`).at(-1)?.text ?? "";
@@ -71,12 +76,14 @@ export class SimNode {
 		this.signer = signer;
 	}
 
-	async connect(c: Coordinator, everyMs = 1000): Promise<void> {
+	/** `base`: the coordinator's URL, or its inner entry (see inner-entry.ts) for thousands of sockets. */
+	async connect(base: string, everyMs = 1000): Promise<void> {
 		const token = await this.signer.mint();
-		const ws = new WebSocket(`${c.url.replace(/^http/, "ws")}/v1/nodes/${this.id}/connect`, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
+		const ws = new WebSocket(`${base.replace(/^http/, "ws")}/v1/nodes/${this.id}/connect`, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
 		this.ws = ws;
 		await new Promise<void>((resolve, reject) => {
 			ws.once("error", reject);
+			ws.once("close", (code) => reject(new Error(`closed before welcome: ${code}`)));
 			ws.on("message", (data) => {
 				if (String(data).includes("\"welcome\"")) resolve();
 			});
@@ -99,7 +106,7 @@ export class SimNode {
 }
 
 /** Registers `n` nodes for the account (bounded concurrency) and returns them, not yet connected. */
-export async function registerNodes(c: Coordinator, apiKey: string, n: number, prefix = "rig"): Promise<SimNode[]> {
+export async function registerNodes(c: Target, apiKey: string, n: number, prefix = "rig"): Promise<SimNode[]> {
 	const out: SimNode[] = new Array(n);
 	let next = 0;
 	const worker = async () => {
@@ -118,12 +125,13 @@ export async function registerNodes(c: Coordinator, apiKey: string, n: number, p
 	return out;
 }
 
-/** Connects every node with at most `limit` handshakes in flight. */
-export async function connectAll(c: Coordinator, nodes: SimNode[], limit = 64): Promise<void> {
+/** Connects every node with at most `limit` handshakes in flight; `everyMs` between keepalives. */
+export async function connectAll(base: string, nodes: SimNode[], o: { limit?: number; everyMs?: number } = {}): Promise<void> {
 	let next = 0;
 	const worker = async () => {
-		while (next < nodes.length) await (nodes[next++] as SimNode).connect(c);
+		while (next < nodes.length) await (nodes[next++] as SimNode).connect(base, o.everyMs);
 	};
+	const limit = o.limit ?? 32;
 	await Promise.all(Array.from({ length: limit }, worker));
 }
 

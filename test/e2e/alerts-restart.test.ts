@@ -1,7 +1,6 @@
 // The coordinator is killed (SIGKILL) while alerts are in flight: after it starts again every alert arrives, and none twice.
 import { afterAll, describe, expect, it } from "vitest";
-import type { Coordinator } from "./support.ts";
-import { alertsCoordinator, connectAll, linkChat, registerNodes, signUp, sleep, startFakeBotApi, until, type FakeBotApiServer, type SimNode } from "./alert-support.ts";
+import { alertsCoordinator, type Coordinator, connectAll, linkChat, registerNodes, signUp, sleep, startFakeBotApi, until, type FakeBotApiServer, type SimNode } from "./alert-support.ts";
 
 let fake: FakeBotApiServer | undefined;
 let c: Coordinator | undefined;
@@ -20,7 +19,7 @@ async function operators(count: number, nodesEach: number, firstChat: number): P
 		const chat = firstChat + i;
 		await linkChat(c as Coordinator, fake as FakeBotApiServer, key, chat);
 		const nodes = await registerNodes(c as Coordinator, key, nodesEach);
-		await connectAll(c as Coordinator, nodes);
+		await connectAll((c as Coordinator).url, nodes);
 		out.push({ key, chat, nodes });
 	}
 	return out;
