@@ -71,4 +71,28 @@ describe("alert delivery across a coordinator crash", () => {
 		}
 		expect(fake.fake.state.violations).toEqual([]);
 	});
+
+	it("turns a crash that loses every node into one coordinator-incident notice per operator, not a per-node storm", async () => {
+		await c?.stop();
+		await fake?.close();
+		fake = await startFakeBotApi();
+		c = await alertsCoordinator(fake);
+		const ops = await operators(4, 5, 7_000_300);
+		await sleep(2500); // a checkpoint records the shard's clock
+		const { port, persistDir, adminToken } = c;
+		await c.stop("SIGKILL"); // every socket is gone, and these simulated agents do not come back
+		for (const op of ops) op.nodes.forEach((n) => n.kill());
+		c = await alertsCoordinator(fake, { port, persistDir, vars: { ADMIN_TOKEN: adminToken } });
+
+		await until("every operator told", () => ops.every((op) => alerts(op.chat).length >= 1), 120_000);
+		await sleep(6000);
+		for (const op of ops) {
+			const [m, ...rest] = alerts(op.chat);
+			expect(rest).toEqual([]);
+			expect(m?.text).toMatch(/^⚠️ pulsegrid incident on our side: 5 of your nodes lost the connection to the coordinator\./);
+			expect(m?.text).not.toContain("🔴");
+		}
+		const flips = await (await fetch(`${c.url}/v1/nodes/${ops[0]?.nodes[0]?.id}/flips`)).json() as { flips: { reason: string; incident_id: string | null }[] };
+		expect(flips.flips[0]).toMatchObject({ reason: "coordinator_restart", incident_id: expect.stringMatching(/^inc_/) });
+	});
 });
