@@ -2,7 +2,14 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-import { TEST_ADMIN_TOKEN } from "./test/constants.ts";
+import { TEST_ADMIN_TOKEN, TEST_BOT_TOKEN, TEST_WEBHOOK_SECRET } from "./test/constants.ts";
+import { startFakeBotApi } from "./test/fakes/bot-api.ts";
+
+/** One fake Bot API server for the worker project's tests; it must not keep the test process alive. */
+async function fakeApiRoots(): Promise<Record<string, string>> {
+	const { url } = await startFakeBotApi({ unref: true });
+	return { TELEGRAM_API_ROOT: url, DISCORD_API_ROOT: url, FAKE_BOT_API: url };
+}
 
 export default defineConfig({
 	test: {
@@ -10,6 +17,7 @@ export default defineConfig({
 			{
 				plugins: [
 					cloudflareTest(async () => ({
+						// Outbound Telegram and Discord calls go over real HTTP to a local fake of both APIs (the network boundary).
 						wrangler: { configPath: "./wrangler.toml" },
 						miniflare: {
 							bindings: {
@@ -17,8 +25,9 @@ export default defineConfig({
 								ADMIN_TOKEN: TEST_ADMIN_TOKEN,
 								DISCORD_PUBLIC_KEY: "",
 								DISCORD_BOT_TOKEN: "",
-								TELEGRAM_BOT_TOKEN: "",
-								TELEGRAM_WEBHOOK_SECRET: "test-webhook-secret",
+								TELEGRAM_BOT_TOKEN: TEST_BOT_TOKEN,
+								TELEGRAM_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+								...(await fakeApiRoots()),
 								// Short timings so liveness tests take seconds; the defaults are measured by `npm run bench`.
 								HEARTBEAT_INTERVAL_S: "1",
 								OFFLINE_AFTER_S: "3",
@@ -28,6 +37,10 @@ export default defineConfig({
 								CHECKPOINT_S: "1",
 								INCIDENT_MIN_NODES: "3",
 								SHARD_COUNT: "1", // one shard per region, so a test owns its shard by picking a region
+								ALERT_GROUP_WINDOW_S: "2",
+								ALERT_EDIT_WINDOW_S: "5",
+								ALERT_FLAP_COUNT: "3",
+								ALERT_FLAP_WINDOW_S: "60",
 							},
 						},
 					})),

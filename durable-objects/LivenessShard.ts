@@ -6,6 +6,7 @@ import { AgentMessage, CLOSE, KEEPALIVE_PING, KEEPALIVE_PONG, MAX_AGENT_MESSAGE_
 import { readSettings, type Settings } from "../workers/domain/settings.ts";
 import { deriveStatus, isSilent, type NodeStatus } from "../workers/domain/status.ts";
 import { writeOutbox } from "../workers/services/liveness-writes.ts";
+import { AlertHandoff } from "./shard-alerts.ts";
 import { HttpBeats } from "./shard-beats.ts";
 import { Counters, type ShardMetrics } from "./shard-counters.ts";
 import { IncidentTracker } from "./shard-incidents.ts";
@@ -46,6 +47,7 @@ export class LivenessShard extends DurableObject<Env> {
 	private readonly http = new HttpBeats(this.bootedAt);
 	private readonly counters: Counters;
 	private readonly incidents: IncidentTracker;
+	private readonly alerts: AlertHandoff;
 	/** Nodes stored online with a WebSocket when this instance started but holding none: a restart lost them. */
 	private readonly missingAtBoot: Set<string>;
 	/** The incident recorded when this instance found sockets lost by a restart, if it did. */
@@ -59,6 +61,7 @@ export class LivenessShard extends DurableObject<Env> {
 		this.store = new ShardStore(ctx.storage.sql);
 		this.counters = new Counters(this.store);
 		this.incidents = new IncidentTracker(this.store, this.s, `shard:${ctx.id.name ?? ctx.id.toString()}`);
+		this.alerts = new AlertHandoff(ctx.storage.sql, env);
 		// Keepalives are answered by the runtime without waking this object: no CPU, no billing per keepalive.
 		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE_PING, KEEPALIVE_PONG));
 		const held = new Set(ctx.getWebSockets().map((ws) => this.state(ws)?.nodeId));
@@ -277,8 +280,9 @@ export class LivenessShard extends DurableObject<Env> {
 		this.incidents.watch(now, live.length + this.http.last.size);
 		this.issueChallenges(live, now);
 		await this.commit(flips);
+		await this.alerts.deliver(); // retries what an owner's OperatorAlerts did not take last time
 		this.checkpoint(now);
-		if (live.length > 0 || this.http.last.size > 0 || !this.graceDone || this.incidents.isOpen || this.store.outboxSize() > 0) {
+		if (live.length > 0 || this.http.last.size > 0 || !this.graceDone || this.incidents.isOpen || this.store.outboxSize() > 0 || this.alerts.pending() > 0) {
 			await this.ctx.storage.setAlarm(now + this.s.sweepIntervalS * 1000);
 		}
 	}
@@ -374,20 +378,25 @@ export class LivenessShard extends DurableObject<Env> {
 		await this.flushing;
 	}
 
-	/** D1 first, then the scheduler's capacity index; both are idempotent, so a retry after a failure is safe. */
+	/** D1 first, then the scheduler's capacity index, then the alert queue; each step is idempotent, so a retry after a failure is safe. */
 	private async flush(): Promise<void> {
 		for (let batch = this.store.outbox(); batch.length; batch = this.store.outbox()) {
 			const ops = batch.map((b) => b.op);
+			let owners: Map<string, string>;
 			try {
 				this.counters.metrics.rowsWrittenD1 += await writeOutbox(this.env.DB, ops);
 				const changes = ops.flatMap((op) => (op.kind === "flips" ? op.flips.map((f) => ({ nodeId: f.nodeId, to: f.to, at: f.at, seq: Number(f.id.slice(f.id.lastIndexOf(":") + 1)) })) : []));
 				if (changes.length) await this.env.SCHEDULER.getByName("global").onChanges(changes);
+				owners = await this.alerts.owners(ops);
 			} catch (err) {
 				console.error("writing flips failed; the outbox keeps them for the next sweep", err);
 				return;
 			}
+			// Queued for the alert pipeline in the same step as the ack: a restart in between neither loses nor repeats anything.
+			this.alerts.queue(ops, owners);
 			this.store.ack(batch[batch.length - 1]?.id ?? 0);
 		}
+		this.alerts.deliver().catch((err) => console.error("alert hand-off failed; retrying next sweep", err));
 	}
 
 	// --- Sockets ---

@@ -3,9 +3,11 @@ import { router } from "./router.ts";
 import { shard } from "./services/liveness.ts";
 
 export { Cluster } from "../durable-objects/Cluster.ts";
+export { DeliveryGate } from "../durable-objects/DeliveryGate.ts";
 export { EpochSettler } from "../durable-objects/EpochSettler.ts";
 export { Scheduler } from "../durable-objects/Scheduler.ts";
 export { LivenessShard } from "../durable-objects/LivenessShard.ts";
+export { OperatorAlerts } from "../durable-objects/OperatorAlerts.ts";
 
 export default {
 	fetch: (request, env, ctx) => router.fetch(request, env, ctx),
@@ -14,7 +16,7 @@ export default {
 	 * Settles every epoch whose EPOCH_SECONDS are up, and wakes every shard that D1 says holds online nodes,
 	 * so a restarted coordinator resumes by itself.
 	 */
-	async scheduled(controller, env) {
+	async scheduled(controller, env, _ctx) {
 		const { results } = await env.DB.prepare("SELECT DISTINCT shard FROM nodes WHERE status = 'online' AND deleted_at IS NULL").all<{ shard: string }>();
 		await Promise.all(results.map((r) => shard(env, r.shard).wake()));
 		await env.SETTLER.getByName("global").tick(controller.scheduledTime);

@@ -3,6 +3,7 @@ import { Router } from "itty-router";
 import { ApiError, errorResponse } from "./http.ts";
 import { getMe, postAccount } from "./routes/accounts.ts";
 import { deleteFlag, getAudit, getLivenessMetrics, postAdjustment, postFlag, postSettle, putRole } from "./routes/admin.ts";
+import { deleteMute, getAlertSettings, patchAlertSettings, postMute } from "./routes/alerts.ts";
 import { connectNode, heartbeatNode } from "./routes/node-link.ts";
 import { deleteNode, getFlips, getNode, getUptime, listNodes, patchNode, postNode } from "./routes/nodes.ts";
 import { postLink } from "./routes/links.ts";
@@ -10,6 +11,7 @@ import { getOpenApi } from "./routes/openapi.ts";
 import { deleteCluster, getBilling, getCluster, getPrices, listClusters, postCluster, postCredits, postQuote } from "./routes/renting.ts";
 import { getAccountPoints, getEpochRoute, getLeaderboard, getNodePoints, getProof } from "./routes/points.ts";
 import { getIncidents, getStats } from "./routes/stats.ts";
+import { telegramWebhook } from "./routes/telegram.ts";
 
 export const router = Router<import("itty-router").IRequest, [Env, ExecutionContext]>({ catch: errorResponse })
 	.post("/v1/accounts", postAccount)
@@ -39,6 +41,11 @@ export const router = Router<import("itty-router").IRequest, [Env, ExecutionCont
 	.delete("/v1/clusters/:id", deleteCluster)
 	.get("/v1/billing", getBilling)
 	.post("/v1/admin/credits", postCredits)
+	.get("/v1/alerts/settings", getAlertSettings)
+	.patch("/v1/alerts/settings", patchAlertSettings)
+	.post("/v1/alerts/mutes", postMute)
+	.delete("/v1/alerts/mutes/:target", deleteMute)
+	.post("/telegram/webhook", telegramWebhook)
 	.get("/v1/admin/liveness", getLivenessMetrics)
 	.post("/v1/admin/epochs/settle", postSettle)
 	.post("/v1/admin/adjustments", postAdjustment)

@@ -9,9 +9,10 @@ import { CreateNode, FlipsQuery, PatchNode, UptimeQuery } from "../schemas.ts";
 import { liveStatus, shard } from "../services/liveness.ts";
 import {
 	DAY_MS, createNode, flagsFor, getNodeRow, intervalsFor, listNodeRows, ownerNodeView, publicKeyTaken, publicNodeView,
-	renameNode, setMaintenanceFlag, softDeleteNode, uptime24h, type NodeRow,
+	renameNode, softDeleteNode, uptime24h, type NodeRow,
 } from "../services/nodes.ts";
 import { listFlips } from "../services/history.ts";
+import { setNodeMaintenance } from "../services/maintenance.ts";
 
 async function views(env: Env, rows: NodeRow[], caller: Account | null, now: number) {
 	const ids = rows.map((r) => r.id);
@@ -65,10 +66,7 @@ export async function patchNode(request: IRequest, env: Env): Promise<Response> 
 	const row = await owned(env, request.params.id as string, account);
 	const body = await readJson(request, PatchNode);
 	if (body.name !== undefined) await renameNode(env.DB, row.id, body.name);
-	if (body.maintenance !== undefined) {
-		await setMaintenanceFlag(env.DB, row.id, body.maintenance);
-		await shard(env, row.shard).setMaintenance(row.id, body.maintenance);
-	}
+	if (body.maintenance !== undefined) await setNodeMaintenance(env, row, body.maintenance);
 	const [view] = await views(env, [await existing(env, row.id)], account, Date.now());
 	return json({ node: view });
 }

@@ -1,0 +1,57 @@
+// Alert settings and mutes over HTTP (owner only): the same service the Telegram bot's /alerts, /mute and /unmute use.
+import type { IRequest } from "itty-router";
+import { z } from "zod";
+import { requireAccount } from "../auth.ts";
+import { ApiError, iso, json, readJson } from "../http.ts";
+import { muteAlerts, operatorAlerts, settingsView, telegramChatsOf, unmuteAlerts } from "../services/alerts.ts";
+
+export const PatchAlertSettings = z
+	.object({
+		alerts: z.boolean().optional(),
+		digest: z.boolean().optional(),
+		digest_hour_utc: z.number().int().min(0).max(23).optional(),
+		discord_webhook_url: z.string().max(300).nullable().optional(),
+	})
+	.strict()
+	.refine((v) => Object.keys(v).length > 0, "send at least one setting");
+
+export const PostMute = z
+	.object({
+		target: z.string().trim().min(1).max(64).describe("A node id or name of yours, or \"all\""),
+		duration: z.string().trim().min(2).max(8).describe("30m, 2h, 1d… at most 30d"),
+	})
+	.strict();
+
+async function view(env: Env, accountId: string) {
+	const snap = await operatorAlerts(env, accountId).snapshot(accountId);
+	return settingsView(snap, (await telegramChatsOf(env.DB, accountId)).length, Date.now());
+}
+
+export async function getAlertSettings(request: IRequest, env: Env): Promise<Response> {
+	const account = await requireAccount(request, env);
+	return json({ settings: await view(env, account.id) });
+}
+
+export async function patchAlertSettings(request: IRequest, env: Env): Promise<Response> {
+	const account = await requireAccount(request, env);
+	const body = await readJson(request, PatchAlertSettings);
+	const r = await operatorAlerts(env, account.id).updateSettings(account.id, body);
+	if (!r.ok) throw new ApiError(400, "validation_failed", r.reason);
+	return json({ settings: await view(env, account.id) });
+}
+
+export async function postMute(request: IRequest, env: Env): Promise<Response> {
+	const account = await requireAccount(request, env);
+	const body = await readJson(request, PostMute);
+	const r = await muteAlerts(env, account.id, body.target, body.duration, Date.now());
+	if (!r.ok) throw r.code === "not_found" ? new ApiError(404, "not_found", r.reason) : new ApiError(400, "validation_failed", r.reason);
+	return json({ mute: { target: r.target, until: iso(r.until) } }, 201);
+}
+
+export async function deleteMute(request: IRequest, env: Env): Promise<Response> {
+	const account = await requireAccount(request, env);
+	const r = await unmuteAlerts(env, account.id, decodeURIComponent(request.params.target as string));
+	if (!r.ok) throw new ApiError(404, "not_found", r.reason);
+	if (!r.lifted.length) throw new ApiError(404, "not_found", "Nothing is muted under that name.");
+	return json({ lifted: r.lifted });
+}

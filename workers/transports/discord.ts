@@ -1,0 +1,55 @@
+// Sends and edits alert messages through a Discord channel webhook (DISCORD_API_ROOT, the public API by default).
+import type { Delivery, Dest, Transport } from "./delivery.ts";
+
+/** Only Discord's own webhook URLs are accepted: https://discord.com/api/webhooks/<id>/<token>. */
+const WEBHOOK_URL = /^https:\/\/(?:canary\.|ptb\.)?discord(?:app)?\.com\/api(?:\/v\d+)?\/webhooks\/(\d{5,25})\/([\w-]{20,100})\/?$/;
+
+export interface DiscordWebhook { id: string; token: string }
+
+export function parseDiscordWebhook(url: string): DiscordWebhook | null {
+	const m = WEBHOOK_URL.exec(url.trim());
+	return m ? { id: m[1] as string, token: m[2] as string } : null;
+}
+
+export function discordDest(w: DiscordWebhook): Dest {
+	return `dc:${w.id}/${w.token}`;
+}
+
+/** The URL an operator sees: the id, never the token. */
+export function maskedWebhook(w: DiscordWebhook): string {
+	return `https://discord.com/api/webhooks/${w.id}/…`;
+}
+
+export class DiscordTransport implements Transport {
+	constructor(private readonly root: string) {}
+
+	async send(dest: Dest, text: string): Promise<Delivery> {
+		return this.call("POST", `${this.url(dest)}?wait=true`, text);
+	}
+
+	async edit(dest: Dest, messageId: string, text: string): Promise<Delivery> {
+		return this.call("PATCH", `${this.url(dest)}/messages/${messageId}`, text);
+	}
+
+	private url(dest: Dest): string {
+		return `${this.root.replace(/\/$/, "")}/webhooks/${dest.slice(3)}`;
+	}
+
+	private async call(method: string, url: string, content: string): Promise<Delivery> {
+		let res: Response;
+		try {
+			res = await fetch(url, {
+				method, headers: { "content-type": "application/json" },
+				// Names are the operator's own text: no mention may ping anyone.
+				body: JSON.stringify({ content, allowed_mentions: { parse: [] } }),
+			});
+		} catch (err) {
+			return { ok: false, transient: err instanceof Error ? err.message : String(err) };
+		}
+		const body = (await res.json().catch(() => ({}))) as { id?: string; retry_after?: number; message?: string };
+		if (res.ok) return { ok: true, messageId: String(body.id ?? "") };
+		if (res.status === 429) return { ok: false, retryAfterMs: Math.ceil((body.retry_after ?? Number(res.headers.get("retry-after") ?? 5)) * 1000) };
+		if (res.status >= 500) return { ok: false, transient: `${res.status} ${body.message ?? ""}` };
+		return { ok: false, permanent: `${res.status} ${body.message ?? ""}` };
+	}
+}
