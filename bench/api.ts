@@ -12,15 +12,9 @@ export interface RegisteredNode {
 	identity: Identity;
 }
 
-export interface LivenessCounters {
-	alarms: number;
-	socketsSwept: number;
-	messagesIn: number;
-	connects: number;
-	heartbeats: number;
-	rowsWrittenDO: number;
-	rowsWrittenD1: number;
-}
+/** The summed shard counters of GET /v1/admin/liveness; keys the coordinator does not send read as 0. */
+export const COUNTER_KEYS = ["alarms", "socketsSwept", "messagesIn", "connects", "heartbeats", "rowsWrittenDO", "rowsWrittenCheckpoint", "rowsWrittenD1"] as const;
+export type LivenessCounters = Record<(typeof COUNTER_KEYS)[number], number>;
 
 /** Runs `fn` over `count` indexes with at most `limit` in flight. */
 export async function pool(count: number, limit: number, fn: (i: number) => Promise<void>): Promise<void> {
@@ -88,22 +82,15 @@ export async function registerNodes(
 	return out;
 }
 
-export async function livenessCounters(baseUrl: string, adminToken: string): Promise<{ shards: number; total: LivenessCounters }> {
+export async function livenessCounters(baseUrl: string, adminToken: string): Promise<{ shards: number; total: LivenessCounters; extra: Record<string, number> }> {
 	const res = await fetch(`${baseUrl}/v1/admin/liveness`, { headers: { authorization: `Bearer ${adminToken}` }, signal: AbortSignal.timeout(30_000) });
 	if (!res.ok) throw new Error(`GET /v1/admin/liveness answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
-	const j = (await res.json()) as { shards: number; total: Partial<LivenessCounters> };
-	const t = j.total;
-	return {
-		shards: j.shards,
-		total: {
-			alarms: t.alarms ?? 0, socketsSwept: t.socketsSwept ?? 0, messagesIn: t.messagesIn ?? 0, connects: t.connects ?? 0,
-			heartbeats: t.heartbeats ?? 0, rowsWrittenDO: t.rowsWrittenDO ?? 0, rowsWrittenD1: t.rowsWrittenD1 ?? 0,
-		},
-	};
+	const j = (await res.json()) as { shards: number; total: Record<string, unknown> };
+	const total = Object.fromEntries(COUNTER_KEYS.map((k) => [k, typeof j.total[k] === "number" ? j.total[k] : 0])) as LivenessCounters;
+	const extra = Object.fromEntries(Object.entries(j.total).filter(([k, v]) => typeof v === "number" && !(COUNTER_KEYS as readonly string[]).includes(k))) as Record<string, number>;
+	return { shards: j.shards, total, extra };
 }
 
 export function counterDelta(after: LivenessCounters, before: LivenessCounters): LivenessCounters {
-	const out = { ...after };
-	for (const k of Object.keys(out) as (keyof LivenessCounters)[]) out[k] = after[k] - before[k];
-	return out;
+	return Object.fromEntries(COUNTER_KEYS.map((k) => [k, after[k] - before[k]])) as LivenessCounters;
 }

@@ -13,6 +13,7 @@ export interface BenchOptions {
 	registerConcurrency: number;
 	connectConcurrency: number;
 	viaProxy: boolean;
+	fdReserve: number;
 	code: "worktree" | "head";
 	out: string;
 	keepState: boolean;
@@ -27,9 +28,10 @@ export const USAGE = `npm run bench -- [flags]
   --silent K              nodes that die silently during the soak (default 200; quick 25)
   --clean K               nodes that close cleanly during the soak (default 200; quick 25)
   --steady-seconds S      steady-state CPU/counter window (default 60; quick 20)
-  --settle-seconds S      wait after connecting, so token-id prunes land before the steady window (default 150; quick 10)
+  --settle-seconds S      wait after connecting, so token-id prunes land before the steady window (default 150; quick 45)
   --register-concurrency  parallel POST /v1/nodes (default 32)
   --connect-concurrency   parallel WebSocket handshakes (default 200)
+  --fd-reserve N          descriptors left free in the worker's workerd when connecting (default 300)
   --via-proxy             go through wrangler's dev proxy (doubles descriptors; fails above ~4,000 sockets here)
   --head                  run the committed HEAD instead of the working tree (both are copied first)
   --out FILE              results file (default bench/results.json)
@@ -53,7 +55,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
 		options: {
 			quick: { type: "boolean" }, nodes: { type: "string" }, accounts: { type: "string" }, "soak-minutes": { type: "string" },
 			silent: { type: "string" }, clean: { type: "string" }, "steady-seconds": { type: "string" }, "settle-seconds": { type: "string" },
-			"register-concurrency": { type: "string" }, "connect-concurrency": { type: "string" }, "via-proxy": { type: "boolean" },
+			"register-concurrency": { type: "string" }, "connect-concurrency": { type: "string" }, "via-proxy": { type: "boolean" }, "fd-reserve": { type: "string" },
 			head: { type: "boolean" }, out: { type: "string" }, "keep-state": { type: "boolean" }, help: { type: "boolean" },
 			"model-nodes": { type: "string" }, "model-nodes-per-shard": { type: "string" }, "model-reconnects-per-day": { type: "string" },
 			"model-keepalive-s": { type: "string" },
@@ -72,10 +74,11 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
 		silent: int(values.silent, "silent", quick ? 25 : 200),
 		clean: int(values.clean, "clean", quick ? 25 : 200),
 		steadySeconds: int(values["steady-seconds"], "steady-seconds", quick ? 20 : 60, 5),
-		settleSeconds: int(values["settle-seconds"], "settle-seconds", quick ? 10 : 150),
+		settleSeconds: int(values["settle-seconds"], "settle-seconds", quick ? 45 : 150),
 		registerConcurrency: int(values["register-concurrency"], "register-concurrency", 32, 1),
 		connectConcurrency: int(values["connect-concurrency"], "connect-concurrency", 200, 1),
 		viaProxy: values["via-proxy"] === true,
+		fdReserve: int(values["fd-reserve"], "fd-reserve", 300),
 		code: values.head ? "head" : "worktree",
 		out: values.out ?? new URL("./results.json", import.meta.url).pathname,
 		keepState: values["keep-state"] === true,

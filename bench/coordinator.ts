@@ -1,10 +1,10 @@
 // Starts the real coordinator for the bench from a frozen copy of the code, and finds its inner workerd entry past wrangler's proxy.
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Coordinator, CoordinatorOptions } from "../scripts/local-coordinator.ts";
-import { fdCount, listeningPorts, processTree, treeCpuMs } from "./proc.ts";
+import { fdCount, fdLimit, listeningPorts, processTree, treeCpuMs } from "./proc.ts";
 
 export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -67,6 +67,12 @@ export interface BenchCoordinator {
 	rootPid: number;
 	cpuMs(): number;
 	fds(): { user: number; proxy: number | null; tree: number };
+	/**
+	 * How many more WebSockets the coordinator can accept before a workerd runs out of descriptors, keeping
+	 * `reserve` free. workerd holds every accepted socket twice (accept4, then fcntl F_DUPFD_CLOEXEC: seen with
+	 * strace), and the dev proxy holds four per proxied WebSocket; past its limit the worker's workerd dies.
+	 */
+	socketBudget(reserve: number): number;
 	stop(): Promise<void>;
 }
 
@@ -112,10 +118,30 @@ export async function startBenchCoordinator(code: CodeSnapshot, opts: { viaProxy
 				proxy: proxyPid === null ? null : fdCount(proxyPid),
 				tree: processTree(rootPid).reduce((s, p) => s + fdCount(p.pid), 0),
 			}),
+			socketBudget: (reserve) => {
+				const room = (pid: number, perSocket: number) => Math.floor(((fdLimit(pid) ?? Infinity) - reserve - fdCount(pid)) / perSocket);
+				return Math.min(room(userPid, 2), opts.viaProxy && proxyPid !== null ? room(proxyPid, 4) : Infinity);
+			},
 			stop: () => coordinator.stop(),
 		};
 	} catch (err) {
 		await coordinator.stop();
 		throw err;
 	}
+}
+
+/** The [vars] of the snapshot's wrangler.toml (string values only): the settings the coordinator runs with. */
+export function wranglerVars(root: string): Record<string, string> {
+	const text = readFileSync(join(root, "wrangler.toml"), "utf8");
+	const vars: Record<string, string> = {};
+	let inVars = false;
+	for (const raw of text.split("\n")) {
+		const line = raw.trim();
+		if (line.startsWith("[")) inVars = line === "[vars]";
+		else if (inVars) {
+			const m = /^([A-Z0-9_]+)\s*=\s*"([^"]*)"/.exec(line);
+			if (m) vars[m[1] as string] = m[2] as string;
+		}
+	}
+	return vars;
 }

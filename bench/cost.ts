@@ -1,5 +1,6 @@
-// The liveness cost model: measured billable operations per node-hour and per shard-hour, priced for 1M nodes a month.
+// The liveness cost model: measured billable operations per node-hour and per shard-hour, priced for 1M nodes a month, as table figures.
 import type { LivenessCounters } from "./api.ts";
+import type { Figure } from "./report.ts";
 
 /** Workers Paid list prices and monthly allowances, from Cloudflare's pricing pages (Workers, Durable Objects, D1). */
 export const PRICES = {
@@ -24,12 +25,11 @@ export const HOURS_PER_MONTH = 730;
 export interface CostInputs {
 	/** The steady-state window: all nodes online, no churn. */
 	steady: { seconds: number; nodeHours: number; shards: number; counters: LivenessCounters; cpuMs: number };
-	/** A window with keepalives paused (shorter than OFFLINE_AFTER_S): coordinator CPU without auto-responses. */
+	/** Windows with keepalives paused (each shorter than OFFLINE_AFTER_S): coordinator CPU without auto-responses, idle baseline removed. */
 	quiet: { nodeHours: number; cpuMs: number } | null;
-	/** Connect phase (plus the settle after it, which holds the deferred token-id prunes). */
-	connect: { connects: number; counters: LivenessCounters; cpuMs: number };
-	/** Churn: the soak's disconnects, with the steady-state share of its counters removed. */
-	disconnect: { disconnects: number; doRows: number; d1Rows: number };
+	/** Measured per connect (connect phase + settle, steady checkpoint share removed) and per disconnect (soak). */
+	perConnect: { doRowsWritten: number; d1RowsWritten: number; coordinatorCpuMs: number };
+	perDisconnect: { doRowsWritten: number; d1RowsWritten: number };
 	settings: { sweepIntervalS: number; heartbeatIntervalS: number };
 	model: { nodes: number; nodesPerShard: number; reconnectsPerNodePerDay: number; keepaliveS: number };
 }
@@ -42,19 +42,26 @@ export interface CostLine {
 	usdPerMillion: number;
 	monthlyUsd: number;
 	arithmetic: string;
-	measured: "counters" | "cpu" | "modelled-from-code" | "settings";
+	measured: "counters" | "cpu" | "modelled-from-code";
+}
+
+export interface Scenario {
+	reconnectsPerMonth: number;
+	lines: CostLine[];
+	totalUsd: number;
 }
 
 export interface CostModel {
+	perConnect: CostInputs["perConnect"];
+	perDisconnect: CostInputs["perDisconnect"];
 	perNodeHour: Record<string, { value: number; unit: string; how: string }>;
 	perShardHour: Record<string, { value: number; unit: string; how: string }>;
-	perConnect: Record<string, number>;
-	perDisconnect: Record<string, number>;
+	shardsAtModel: number;
 	assumptions: string[];
-	lines: CostLine[];
-	totalUsd: number;
-	totalUsdAllCpu: number;
-	totalUsdMeasuredKindsOnly: number;
+	steady: Scenario;
+	withChurn: Scenario;
+	/** DO duration priced from all coordinator CPU (keepalive handling included): the loosest bound. */
+	durationAllCpu: CostLine;
 }
 
 const fmt = (x: number, d = 0) => x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -77,81 +84,102 @@ export function costModel(i: CostInputs): CostModel {
 	const sweepsPerHour = 3600 / i.settings.sweepIntervalS;
 	const cpuPerNodeHour = steady.cpuMs / nh;
 	const quietCpuPerNodeHour = i.quiet ? i.quiet.cpuMs / i.quiet.nodeHours : cpuPerNodeHour;
-	const connects = Math.max(1, i.connect.connects);
-	const perConnect = {
-		doRowsWritten: i.connect.counters.rowsWrittenDO / connects,
-		d1RowsWritten: i.connect.counters.rowsWrittenD1 / connects,
-		coordinatorCpuMs: i.connect.cpuMs / connects,
-	};
-	const disconnects = Math.max(1, i.disconnect.disconnects);
-	const perDisconnect = { doRowsWritten: Math.max(0, i.disconnect.doRows / disconnects), d1RowsWritten: i.disconnect.d1Rows / disconnects };
 
 	const perNodeHour = {
 		workerRequests: { value: (c.connects + c.heartbeats) / nh, unit: "requests/node-hour", how: "(connects + HTTP heartbeats) in the steady window ÷ node-hours" },
-		wsMessagesIn: { value: c.messagesIn / nh, unit: "messages/node-hour", how: "messagesIn counter ÷ node-hours (challenge answers; keepalives never reach the object)" },
-		doRequests: { value: (c.connects + c.heartbeats + c.alarms + c.messagesIn / 20) / nh, unit: "requests/node-hour", how: "(connects + heartbeat RPCs + alarms + messagesIn ÷ 20) ÷ node-hours" },
-		doRowsWritten: { value: c.rowsWrittenDO / nh, unit: "rows/node-hour", how: "rowsWrittenDO counter ÷ node-hours (SQL rows; setAlarm writes not included)" },
-		d1RowsWritten: { value: c.rowsWrittenD1 / nh, unit: "rows/node-hour", how: "rowsWrittenD1 counter ÷ node-hours" },
+		wsMessagesIn: { value: c.messagesIn / nh, unit: "messages/node-hour", how: "messagesIn ÷ node-hours (challenge answers; keepalives never reach the object)" },
+		doRequests: { value: (c.connects + c.heartbeats + c.alarms + c.messagesIn / 20) / nh, unit: "requests/node-hour", how: "(connects + heartbeat RPCs + alarms + messagesIn ÷ 20) ÷ node-hours, at this bench's nodes per shard" },
+		doRowsWrittenEvents: { value: c.rowsWrittenDO / nh, unit: "rows/node-hour", how: "rowsWrittenDO (event writes) ÷ node-hours" },
+		d1RowsWritten: { value: c.rowsWrittenD1 / nh, unit: "rows/node-hour", how: "rowsWrittenD1 ÷ node-hours" },
 		coordinatorCpuMs: { value: cpuPerNodeHour, unit: "CPU-ms/node-hour", how: "utime+stime of the wrangler/workerd process tree ÷ node-hours" },
-		coordinatorCpuMsNoKeepalive: { value: quietCpuPerNodeHour, unit: "CPU-ms/node-hour", how: "same, in a window with keepalives paused (auto-responses excluded)" },
+		coordinatorCpuMsNoKeepalive: { value: quietCpuPerNodeHour, unit: "CPU-ms/node-hour", how: i.quiet ? "same, with keepalives paused (no auto-responses) and the idle coordinator's CPU removed" : "no paused window in this run: same as above" },
 	};
 	const perShardHour = {
-		alarms: { value: c.alarms / shardHours, unit: "alarms/shard-hour", how: "alarms counter ÷ (shards × hours)" },
-		doRowsWritten: { value: c.rowsWrittenDO / shardHours, unit: "rows/shard-hour", how: "rowsWrittenDO ÷ (shards × hours): checkpoints are per shard" },
+		alarms: { value: c.alarms / shardHours, unit: "alarms/shard-hour", how: "alarms ÷ (shards × hours)" },
+		doRowsWrittenCheckpoint: { value: c.rowsWrittenCheckpoint / shardHours, unit: "rows/shard-hour", how: "rowsWrittenCheckpoint ÷ (shards × hours): checkpoints are per shard" },
 	};
 
 	const N = model.nodes;
 	const S = Math.ceil(N / model.nodesPerShard);
 	const H = HOURS_PER_MONTH;
-	const nodeHoursMonth = N * H;
-	const R = N * model.reconnectsPerNodePerDay * (H / 24);
+	const NH = N * H;
 	const alarmsMonth = perShardHour.alarms.value * S * H;
 	const cronWakes = S * 60 * H;
+	const gbS = (cpu: number) => ((cpu * NH) / 1000) * DO_MEMORY_GB;
+
+	const scenario = (R: number): Scenario => {
+		const churn = (what: string) => (R > 0 ? ` + reconnects ${fmt(R)} × ${what}` : "");
+		const lines: CostLine[] = [];
+		lines.push(price("Workers requests", perNodeHour.workerRequests.value * NH + R + 60 * H, "requests", PRICES.workersRequests,
+			`steady ${fmt(perNodeHour.workerRequests.value, 4)}/node-hour × ${fmt(NH)} + cron 60 × ${fmt(H)}${churn("1 upgrade")}`, "counters"));
+		lines.push(price("Workers CPU", R * i.perConnect.coordinatorCpuMs, "CPU-ms", PRICES.workersCpuMs,
+			R > 0 ? `${fmt(R)} upgrades × ${fmt(i.perConnect.coordinatorCpuMs, 2)} CPU-ms (the whole coordinator's CPU per connect: an upper bound)` : "no upgrades without reconnects", "cpu"));
+		const msgReq = (perNodeHour.wsMessagesIn.value * NH) / 20;
+		const beatReq = (c.heartbeats / nh) * NH;
+		lines.push(price("DO requests", alarmsMonth + cronWakes + msgReq + beatReq + 2 * R, "requests", PRICES.doRequests,
+			`alarms ${fmt(perShardHour.alarms.value, 1)}/shard-hour × ${fmt(S)} shards × ${fmt(H)} h (${fmt(alarmsMonth)}) + cron wakes ${fmt(S)} × 60 × ${fmt(H)} (${fmt(cronWakes)}) + WebSocket messages ${fmt(perNodeHour.wsMessagesIn.value, 2)}/node-hour × ${fmt(NH)} ÷ 20 (${fmt(msgReq)})${churn("2 (connect + close)")}`, "counters"));
+		lines.push(price("DO duration", gbS(quietCpuPerNodeHour), "GB-s", PRICES.doDurationGbS,
+			`${fmt(quietCpuPerNodeHour, 2)} CPU-ms/node-hour${i.quiet ? " (keepalives paused, idle baseline removed)" : ""} × ${fmt(NH)} node-hours ÷ 1000 × 0.128 GB`, "cpu"));
+		const ckpt = perShardHour.doRowsWrittenCheckpoint.value * S * H;
+		const events = perNodeHour.doRowsWrittenEvents.value * NH;
+		const perCycleDo = i.perConnect.doRowsWritten + i.perDisconnect.doRowsWritten;
+		lines.push(price("DO SQLite rows written", ckpt + events + alarmsMonth + R * perCycleDo, "rows", PRICES.doRowsWritten,
+			`checkpoints ${fmt(perShardHour.doRowsWrittenCheckpoint.value, 1)}/shard-hour × ${fmt(S)} × ${fmt(H)} (${fmt(ckpt)}) + events ${fmt(perNodeHour.doRowsWrittenEvents.value, 4)}/node-hour × ${fmt(NH)} + setAlarm 1 per alarm (${fmt(alarmsMonth)})${churn(`(${fmt(i.perConnect.doRowsWritten, 2)} per connect + ${fmt(i.perDisconnect.doRowsWritten, 2)} per disconnect)`)}`, "counters"));
+		const rowsRead = NH * sweepsPerHour + alarmsMonth;
+		lines.push(price("DO SQLite rows read", rowsRead, "rows", PRICES.doRowsRead,
+			`1 node row per live node per sweep × ${fmt(sweepsPerHour)} sweeps/h × ${fmt(NH)} node-hours + 1 meta row per alarm`, "modelled-from-code"));
+		const perCycleD1 = i.perConnect.d1RowsWritten + i.perDisconnect.d1RowsWritten;
+		lines.push(price("D1 rows written", perNodeHour.d1RowsWritten.value * NH + R * perCycleD1, "rows", PRICES.d1RowsWritten,
+			`steady ${fmt(perNodeHour.d1RowsWritten.value, 4)}/node-hour × ${fmt(NH)}${churn(`(${fmt(i.perConnect.d1RowsWritten, 2)} per connect + ${fmt(i.perDisconnect.d1RowsWritten, 2)} per disconnect)`)}`, "counters"));
+		return { reconnectsPerMonth: R, lines, totalUsd: lines.reduce((sum, l) => sum + l.monthlyUsd, 0) };
+	};
+
+	const R = N * model.reconnectsPerNodePerDay * (H / 24);
 	const assumptions = [
-		`${fmt(N)} nodes, ${fmt(H)} h/month → ${fmt(nodeHoursMonth)} node-hours.`,
-		`Shards scale with the fleet: ${fmt(model.nodesPerShard)} nodes per shard → S = ${fmt(S)} shards (16 shards of 62,500 would each sweep too many sockets per alarm); per-shard costs (alarms, checkpoints) scale with S × hours.`,
-		`Keepalive every ${model.keepaliveS} s: keepalives are answered by setWebSocketAutoResponse, which the Durable Objects pricing footnote says "will not incur additional wall-clock time, and will not be charged", so the keepalive rate does not enter the bill (the bench ran the default ${i.settings.heartbeatIntervalS} s).`,
-		`Churn: each node reconnects ${model.reconnectsPerNodePerDay}×/day (operators restart daily, DESIGN §1) → ${fmt(R)} connects and as many disconnects a month, each priced with the per-connect and per-disconnect costs measured here.`,
+		`${fmt(N)} nodes × ${fmt(H)} h/month = ${fmt(NH)} node-hours.`,
+		`Shards scale with the fleet: ${fmt(model.nodesPerShard)} nodes per shard → ${fmt(S)} shards (16 shards would hold 62,500 sockets each, too many for one object's sweep); alarms and checkpoints scale with shards × hours.`,
+		`Keepalive every ${model.keepaliveS} s. Keepalives are answered by setWebSocketAutoResponse; Cloudflare's Durable Objects pricing footnote: "Application-level auto-response messages handled by state.setWebSocketAutoResponse() will not incur additional wall-clock time, and will not be charged." So the keepalive rate is not in the bill (the bench ran the default ${i.settings.heartbeatIntervalS} s).`,
+		"Incoming WebSocket messages (challenge answers, ~4 per node-hour) count as DO requests at 20:1.",
+		`Steady state has no reconnects. The churn scenario adds ${model.reconnectsPerNodePerDay} reconnect per node per day (operators restart daily, DESIGN §1) = ${fmt(R)} connects and as many disconnects a month, each with the per-connect and per-disconnect writes measured here.`,
 		"The cron (every minute) is 1 Worker request plus one wake() RPC per shard.",
-		"DO duration is bounded by coordinator CPU time × 128 MB: conservative, since the local figure includes workerd's networking, the Worker, D1 and wrangler; the real bill is wall-clock of active handlers only, and idle hibernatable shards are not billed. Handler wall-clock can exceed CPU when a handler awaits D1 (flip writes), which happens only on churn.",
-		"Each alarm also writes its next alarm (setAlarm): counted as one DO row written per alarm.",
-		"DO rows read have no counter; they are modelled from the code: the sweep reads each live node's row once (issueChallenges → store.node()), i.e. one row per node per sweep.",
+		"DO duration ≈ coordinator CPU time × 128 MB, measured with keepalives paused (auto-responses are not billed) and the idle coordinator's own CPU removed. Still conservative: that CPU includes workerd's socket handling, D1 and wrangler, while the bill is wall-clock of running handlers only, and idle hibernatable shards are not billed. (A handler awaiting D1 bills wall-clock beyond its CPU: only flip writes do, i.e. churn, not counted here.)",
+		"Each alarm writes its next alarm (setAlarm): counted as one DO row written per alarm.",
+		"DO rows read have no counter: modelled from the code (the sweep's issueChallenges reads every live node's row, store.node(), once per sweep).",
 		"Included allowances are applied once, as if liveness were the account's only use; the $5/month Workers Paid subscription is not counted.",
 	];
-
-	const workerReqMonth = perNodeHour.workerRequests.value * nodeHoursMonth + R + 60 * H;
-	const lines: CostLine[] = [];
-	lines.push(price("Workers requests", workerReqMonth, "requests", PRICES.workersRequests,
-		`steady ${fmt(perNodeHour.workerRequests.value, 4)}/node-hour × ${fmt(nodeHoursMonth)} + reconnect upgrades ${fmt(R)} + cron ${fmt(60 * H)}`, "counters"));
-	const workerCpu = R * perConnect.coordinatorCpuMs;
-	lines.push(price("Workers CPU", workerCpu, "CPU-ms", PRICES.workersCpuMs,
-		`${fmt(R)} upgrades × ${fmt(perConnect.coordinatorCpuMs, 2)} CPU-ms (whole coordinator's CPU per connect, an upper bound)`, "cpu"));
-	const msgReq = (perNodeHour.wsMessagesIn.value * nodeHoursMonth) / 20;
-	const doReq = alarmsMonth + cronWakes + 2 * R + msgReq + (c.heartbeats / nh) * nodeHoursMonth;
-	lines.push(price("DO requests", doReq, "requests", PRICES.doRequests,
-		`alarms ${fmt(perShardHour.alarms.value, 1)}/shard-hour × ${fmt(S)} × ${fmt(H)} (${fmt(alarmsMonth)}) + cron wakes ${fmt(S)} × 60 × ${fmt(H)} (${fmt(cronWakes)}) + connects and closes 2 × ${fmt(R)} + messages ${fmt(perNodeHour.wsMessagesIn.value, 2)}/node-hour × ${fmt(nodeHoursMonth)} ÷ 20 (${fmt(msgReq)})`, "counters"));
-	const gbS = (cpu: number) => (cpu * nodeHoursMonth / 1000) * DO_MEMORY_GB;
-	const durationLine = price("DO duration", gbS(quietCpuPerNodeHour), "GB-s", PRICES.doDurationGbS,
-		`${fmt(quietCpuPerNodeHour, 2)} CPU-ms/node-hour (keepalives paused) × ${fmt(nodeHoursMonth)} ÷ 1000 × 0.128 GB`, "cpu");
-	lines.push(durationLine);
-	const allCpuDuration = price("DO duration (all coordinator CPU)", gbS(cpuPerNodeHour), "GB-s", PRICES.doDurationGbS,
-		`${fmt(cpuPerNodeHour, 2)} CPU-ms/node-hour (with ${i.settings.heartbeatIntervalS} s keepalives) × ${fmt(nodeHoursMonth)} ÷ 1000 × 0.128 GB`, "cpu");
-	const doRows = perShardHour.doRowsWritten.value * S * H + alarmsMonth + R * (perConnect.doRowsWritten + perDisconnect.doRowsWritten);
-	lines.push(price("DO SQLite rows written", doRows, "rows", PRICES.doRowsWritten,
-		`checkpoints ${fmt(perShardHour.doRowsWritten.value, 1)}/shard-hour × ${fmt(S)} × ${fmt(H)} + setAlarm ${fmt(alarmsMonth)} + ${fmt(R)} × (${fmt(perConnect.doRowsWritten, 2)} per connect + ${fmt(perDisconnect.doRowsWritten, 2)} per disconnect)`, "counters"));
-	const d1Rows = perNodeHour.d1RowsWritten.value * nodeHoursMonth + R * (perConnect.d1RowsWritten + perDisconnect.d1RowsWritten);
-	lines.push(price("D1 rows written", d1Rows, "rows", PRICES.d1RowsWritten,
-		`steady ${fmt(perNodeHour.d1RowsWritten.value, 4)}/node-hour × ${fmt(nodeHoursMonth)} + ${fmt(R)} × (${fmt(perConnect.d1RowsWritten, 2)} per connect + ${fmt(perDisconnect.d1RowsWritten, 2)} per disconnect)`, "counters"));
-	const rowsRead = nodeHoursMonth * sweepsPerHour;
-	lines.push(price("DO SQLite rows read", rowsRead, "rows", PRICES.doRowsRead,
-		`1 row per live node per sweep × ${fmt(sweepsPerHour)} sweeps/h × ${fmt(nodeHoursMonth)} node-hours`, "modelled-from-code"));
-
-	const totalUsd = lines.reduce((s, l) => s + l.monthlyUsd, 0);
 	return {
-		perNodeHour, perShardHour, perConnect, perDisconnect, assumptions, lines, totalUsd,
-		totalUsdAllCpu: totalUsd - durationLine.monthlyUsd + allCpuDuration.monthlyUsd,
-		totalUsdMeasuredKindsOnly: totalUsd - lines.filter((l) => l.measured === "modelled-from-code").reduce((s, l) => s + l.monthlyUsd, 0),
+		perConnect: i.perConnect, perDisconnect: i.perDisconnect, perNodeHour, perShardHour, shardsAtModel: S, assumptions, steady: scenario(0), withChurn: scenario(R),
+		durationAllCpu: price("DO duration (all coordinator CPU)", gbS(cpuPerNodeHour), "GB-s", PRICES.doDurationGbS,
+			`${fmt(cpuPerNodeHour, 2)} CPU-ms/node-hour (with ${i.settings.heartbeatIntervalS} s keepalives) × ${fmt(NH)} ÷ 1000 × 0.128 GB`, "cpu"),
 	};
+}
+
+const r2 = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** The model as table rows: its inputs, the steady-state month (goal ≤ $100), and what churn adds. */
+export function costFigures(m: CostModel, model: CostInputs["model"], disconnects: number): Figure[] {
+	const out: Figure[] = [];
+	for (const [k, v] of Object.entries(m.perNodeHour)) out.push({ section: "cost inputs (steady)", name: k, value: r2(v.value, 4), unit: v.unit, how: v.how });
+	for (const [k, v] of Object.entries(m.perShardHour)) out.push({ section: "cost inputs (steady)", name: k, value: r2(v.value, 2), unit: v.unit, how: v.how });
+	const churn = "cost inputs (churn)";
+	out.push({ section: churn, name: "DO rows per connect", value: r2(m.perConnect.doRowsWritten, 2), unit: "rows", how: "rowsWrittenDO + rowsWrittenCheckpoint over connect + settle (token id, node row, outbox, later token prune), steady checkpoint share removed, ÷ connects" });
+	out.push({ section: churn, name: "D1 rows per connect", value: r2(m.perConnect.d1RowsWritten, 2), unit: "rows", how: "rowsWrittenD1 over connect + settle ÷ connects (flip, interval, node row, with their indexes)" });
+	out.push({ section: churn, name: "coordinator CPU per connect", value: r2(m.perConnect.coordinatorCpuMs, 2), unit: "CPU-ms", how: "process-tree CPU during the connect phase ÷ connects (Worker JWT check + DO + D1)" });
+	out.push({ section: churn, name: "DO rows per disconnect", value: r2(m.perDisconnect.doRowsWritten, 2), unit: "rows", how: `DO rows over soak + drain, steady share removed, ÷ ${disconnects} offline flips` });
+	out.push({ section: churn, name: "D1 rows per disconnect", value: r2(m.perDisconnect.d1RowsWritten, 2), unit: "rows", how: "rowsWrittenD1 over soak + drain ÷ offline flips" });
+	const sec = `cost/month, ${fmt(model.nodes)} nodes, steady`;
+	for (const l of m.steady.lines) out.push({ section: sec, name: l.kind, value: r2(l.monthlyUsd, 2), unit: "USD", how: l.arithmetic + (l.measured === "modelled-from-code" ? " [modelled from code: no counter]" : "") });
+	out.push({ section: sec, name: "(DO duration from all CPU)", value: r2(m.durationAllCpu.monthlyUsd, 2), unit: "USD", how: `${m.durationAllCpu.arithmetic} — not in the total: keepalive auto-responses are not billed` });
+	const modelled = m.steady.lines.filter((l) => l.measured === "modelled-from-code").reduce((a, l) => a + l.monthlyUsd, 0);
+	out.push({ section: sec, name: "total without rows read", value: r2(m.steady.totalUsd - modelled, 2), unit: "USD", how: "the kinds measured by counters and CPU only" });
+	out.push({ section: sec, name: "total", value: r2(m.steady.totalUsd, 2), unit: "USD", how: "sum of the lines above (rows read included)", goal: "≤ $100", pass: m.steady.totalUsd <= 100 });
+	const churnSec = `cost/month, + ${model.reconnectsPerNodePerDay} reconnect/node/day`;
+	m.withChurn.lines.forEach((l, idx) => {
+		const base = m.steady.lines[idx] as CostLine;
+		if (Math.abs(l.monthlyUsd - base.monthlyUsd) >= 0.005) out.push({ section: churnSec, name: l.kind, value: r2(l.monthlyUsd, 2), unit: "USD", how: l.arithmetic });
+	});
+	out.push({ section: churnSec, name: "total", value: r2(m.withChurn.totalUsd, 2), unit: "USD", how: `steady + ${fmt(m.withChurn.reconnectsPerMonth)} reconnects/month`, goal: "≤ $100", pass: m.withChurn.totalUsd <= 100 });
+	return out;
 }
 
 export { fmt, usd };

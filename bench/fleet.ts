@@ -17,6 +17,7 @@ export interface SimNode {
 	welcomeAt: number | null;
 	heartbeatMs: number;
 	lastPingAt: number | null;
+	pings: number;
 	silentAt: number | null;
 	closedAt: number | null;
 	serverClose: { code: number; at: number } | null;
@@ -43,7 +44,7 @@ export class Fleet {
 		this.baseUrl = baseUrl;
 		this.nodes = registered.map((r) => ({
 			id: r.id, signer: new TokenSigner(r.identity, r.id), ws: null, mode: "healthy", attempts: 0,
-			connectStartedAt: null, welcomeAt: null, heartbeatMs: 0, lastPingAt: null, silentAt: null, closedAt: null,
+			connectStartedAt: null, welcomeAt: null, heartbeatMs: 0, lastPingAt: null, pings: 0, silentAt: null, closedAt: null,
 			serverClose: null, challenges: { received: 0, answered: 0, passed: 0, failed: 0 },
 		}));
 	}
@@ -157,8 +158,9 @@ export class Fleet {
 		return r;
 	}
 
+	/** Slots are walked once, so a due time in a slot already walked goes to the next one (else the node would never ping). */
 	private schedule(n: SimNode, at: number): void {
-		const slot = Math.floor(at / SLOT_MS);
+		const slot = Math.max(Math.floor(at / SLOT_MS), this.lastSlot + 1);
 		const list = this.wheel.get(slot);
 		if (list) list.push(n);
 		else this.wheel.set(slot, [n]);
@@ -174,13 +176,13 @@ export class Fleet {
 			this.wheel.delete(slot);
 			for (const n of due) {
 				if (n.mode !== "healthy" || n.ws?.readyState !== WebSocket.OPEN) continue; // leaves the wheel
-				if (this.paused) {
-					this.schedule(n, (slot + 1) * SLOT_MS);
-					continue;
+				// Paused: this ping is skipped and the node keeps its phase (silence ≤ pause + one interval).
+				if (!this.paused) {
+					n.ws.send("ping");
+					n.lastPingAt = Date.now();
+					n.pings++;
+					this.counts.pingsSent++;
 				}
-				n.ws.send("ping");
-				n.lastPingAt = Date.now();
-				this.counts.pingsSent++;
 				this.schedule(n, slot * SLOT_MS + n.heartbeatMs);
 			}
 		}

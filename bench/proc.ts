@@ -111,3 +111,14 @@ export function listeningPorts(pid: number): number[] {
 	}
 	return [...ports];
 }
+
+/** The process's soft limit on open descriptors, from /proc/<pid>/limits (null when unreadable or unlimited). */
+export function fdLimit(pid: number): number | null {
+	try {
+		const line = readFileSync(`/proc/${pid}/limits`, "utf8").split("\n").find((l) => l.startsWith("Max open files"));
+		const soft = Number(line?.trim().split(/\s+/)[3]);
+		return Number.isFinite(soft) ? soft : null;
+	} catch {
+		return null;
+	}
+}

@@ -1,0 +1,372 @@
+// `npm run bench`: starts a local coordinator and a simulated fleet, measures liveness (DESIGN §6), prints a table, writes bench/results.json.
+import { cpus, totalmem, release } from "node:os";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { counterDelta, createAccounts, livenessCounters, registerNodes, type LivenessCounters } from "./api.ts";
+import { parseBenchArgs, type BenchOptions } from "./args.ts";
+import { REPO, snapshotCode, startBenchCoordinator, wranglerVars, type BenchCoordinator, type CodeSnapshot } from "./coordinator.ts";
+import { costFigures, costModel, fmt, PRICES } from "./cost.ts";
+import { detection, wrongFlips } from "./detection.ts";
+import { FlipReader } from "./flips.ts";
+import { connectAll } from "./connect.ts";
+import { Fleet } from "./fleet.ts";
+import { awaitFlips, planDeaths, runSoak } from "./soak.ts";
+import { fdLimit, loadAverage, machineCpuMs } from "./proc.ts";
+import { Report } from "./report.ts";
+import { round, summarize } from "./stats.ts";
+
+const T0 = Date.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+function log(msg: string): void {
+	const s = Math.floor((Date.now() - T0) / 1000);
+	console.log(`[${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}] ${msg}`);
+}
+
+/** A failure of the bench's own setup: reported loudly, exit code 1. */
+class SetupError extends Error {}
+
+interface Settings { heartbeatIntervalS: number; offlineAfterS: number; sweepIntervalS: number; challengeEveryS: number; shardCount: number }
+
+interface Snapshot { at: number; counters: LivenessCounters; shards: number; cpuMs: number; simCpu: NodeJS.CpuUsage; machine: { busy: number; total: number } }
+
+class Bench {
+	readonly o: BenchOptions;
+	readonly report = new Report();
+	code: CodeSnapshot | null = null;
+	bc: BenchCoordinator | null = null;
+	fleet: Fleet | null = null;
+	flips: FlipReader | null = null;
+	settings: Settings | null = null;
+	private stopping = false;
+
+	constructor(o: BenchOptions) {
+		this.o = o;
+	}
+
+	private get c(): BenchCoordinator {
+		if (!this.bc) throw new SetupError("coordinator not started");
+		return this.bc;
+	}
+
+	/** The worker's workerd must stay the same process all run: a restart drops every socket and voids the figures. */
+	private assertAlive(): void {
+		const c = this.c;
+		if (c.coordinator.process.exitCode !== null || c.coordinator.process.signalCode !== null) {
+			throw new SetupError(`wrangler dev exited mid-run; see ${c.coordinator.logFile}`);
+		}
+		if (!existsSync(`/proc/${c.userWorkerdPid}`)) {
+			throw new SetupError(`the worker's workerd (pid ${c.userWorkerdPid}) restarted mid-run (a reload?); see ${c.coordinator.logFile}`);
+		}
+	}
+
+	private async snap(): Promise<Snapshot> {
+		const { shards, total } = await livenessCounters(this.c.url, this.c.coordinator.adminToken);
+		return { at: Date.now(), counters: total, shards, cpuMs: this.c.cpuMs(), simCpu: process.cpuUsage(), machine: machineCpuMs() };
+	}
+
+	/** Waits `ms`, printing a progress line every `everyMs`; bounded by construction. */
+	private async wait(ms: number, everyMs: number, line: () => string): Promise<void> {
+		const end = Date.now() + ms;
+		while (Date.now() < end) {
+			await sleep(Math.min(everyMs, end - Date.now()));
+			this.assertAlive();
+			if (Date.now() < end - 500) log(line());
+		}
+	}
+
+	async run(): Promise<void> {
+		const o = this.o;
+		const r = this.report;
+		log(`pulsegrid bench: ${fmt(o.nodes)} nodes, ${o.accounts} accounts, soak ${o.soakMinutes} min, ${o.silent} silent + ${o.clean} clean deaths${o.quick ? " (quick)" : ""}`);
+		this.code = snapshotCode(o.code);
+		log(`code: ${o.code === "head" ? "HEAD" : "working tree"} at ${this.code.commit.slice(0, 12)}${this.code.dirtyFiles.length ? ` + ${this.code.dirtyFiles.length} uncommitted file(s)` : ""}, copied to ${this.code.root}`);
+		const vars = wranglerVars(this.code.root);
+		const settingsModule = (await import(join(this.code.root, "workers/domain/settings.ts"))) as { readSettings(v: Record<string, unknown>): Settings };
+		this.settings = settingsModule.readSettings(vars);
+		const s = this.settings;
+		log(`settings (wrangler.toml defaults): heartbeat ${s.heartbeatIntervalS} s, offline after ${s.offlineAfterS} s, sweep ${s.sweepIntervalS} s, challenge every ${s.challengeEveryS} s, ${s.shardCount} shards`);
+
+		log("starting the coordinator (wrangler dev)…");
+		this.bc = await startBenchCoordinator(this.code, { viaProxy: o.viaProxy });
+		const c = this.bc;
+		this.flips = new FlipReader(c.coordinator.persistDir, this.code.root);
+		log(`coordinator up: public ${c.publicUrl}, bench talks to ${c.url} (${c.viaProxy ? "through the dev proxy" : "the worker's own workerd entry, no dev proxy"}), log ${c.coordinator.logFile}`);
+
+		// Idle baseline: the coordinator's CPU with no node at all (wrangler, workerd, its timers): not a billed cost.
+		const idle0 = { at: Date.now(), cpu: c.cpuMs() };
+		await sleep((o.quick ? 5 : 15) * 1000);
+		const idleCpuPerMs = (c.cpuMs() - idle0.cpu) / (Date.now() - idle0.at);
+		log(`idle coordinator: ${(idleCpuPerMs * 100).toFixed(1)} % of one core`);
+		r.add({ section: "registration", name: "idle coordinator CPU", value: round(idleCpuPerMs * 100, 2), unit: "% of one core", how: `process-tree CPU over ${o.quick ? 5 : 15} s before any account or node exists (wrangler + workerd baseline)` });
+
+		// 1. Registration
+		let t = Date.now();
+		const accounts = await createAccounts(c.url, o.accounts);
+		const accountsS = (Date.now() - t) / 1000;
+		log(`${accounts.length} accounts created in ${accountsS.toFixed(1)} s`);
+		t = Date.now();
+		let lastLog = Date.now();
+		const registered = await registerNodes(c.url, accounts, o.nodes, o.registerConcurrency, (done) => {
+			if (Date.now() - lastLog > 5000) {
+				lastLog = Date.now();
+				log(`registered ${fmt(done)}/${fmt(o.nodes)} nodes (${Math.round(done / ((Date.now() - t) / 1000))}/s)`);
+			}
+		});
+		const registerS = (Date.now() - t) / 1000;
+		log(`registered ${fmt(registered.length)} nodes in ${registerS.toFixed(1)} s`);
+		r.add({ section: "registration", name: "operator accounts", value: accounts.length, unit: "accounts", how: `POST /v1/accounts, 8 in flight, a distinct cf-connecting-ip each (sign-up limit 20/min per IP); took ${accountsS.toFixed(1)} s` });
+		r.add({ section: "registration", name: "nodes registered", value: registered.length, unit: "nodes", how: `POST /v1/nodes with a fresh Ed25519 key each, ${o.registerConcurrency} in flight` });
+		r.add({ section: "registration", name: "registration wall time", value: round(registerS, 1), unit: "s", how: "first POST /v1/nodes sent → last 201 received (key generation included)" });
+		r.add({ section: "registration", name: "registration rate", value: round(registered.length / registerS, 0), unit: "nodes/s", how: "nodes ÷ wall time" });
+
+		// 2. Connect
+		this.fleet = new Fleet(c.url, registered);
+		const fleet = this.fleet;
+		fleet.start();
+		const beforeConnect = await this.snap();
+		const fdsBeforeConnect = c.fds();
+		lastLog = Date.now();
+		const outcome = await connectAll(fleet, c, { concurrency: o.connectConcurrency, fdReserve: o.fdReserve, timeoutMs: 60_000 }, (connected) => {
+			if (Date.now() - lastLog > 5000) {
+				lastLog = Date.now();
+				log(`connected ${fmt(connected)}/${fmt(o.nodes)} (welcome received); worker's workerd holds ${fmt(c.fds().user)} descriptors`);
+			}
+		});
+		const { budgetCapped, firstPassS } = outcome;
+		if (outcome.retried) log(`${outcome.retried} connections failed in the first pass and were retried once with a fresh token`);
+		const cpuAfterConnect = c.cpuMs();
+		const welcomed = fleet.nodes.filter((n) => n.welcomeAt !== null);
+		const connectWallS = (welcomed.reduce((m, n) => Math.max(m, n.welcomeAt as number), 0) - outcome.startedAt) / 1000;
+		const lat = summarize(welcomed.map((n) => (n.welcomeAt as number) - (n.connectStartedAt as number)));
+		const fdsConnected = c.fds();
+		log(`${fmt(welcomed.length)}/${fmt(o.nodes)} nodes connected in ${connectWallS.toFixed(1)} s (first pass ${firstPassS.toFixed(1)} s); per connection p50 ${lat.p50} ms, p99 ${lat.p99} ms; workerd fds: worker ${fdsConnected.user}, proxy ${fdsConnected.proxy}`);
+		const userFdLimit = fdLimit(c.userWorkerdPid);
+		const fdsPerSocket = (fdsConnected.user - fdsBeforeConnect.user) / Math.max(1, welcomed.length);
+		if (budgetCapped) log(`stopped at ${fmt(welcomed.length)} sockets: the worker's workerd holds ${fmt(fdsConnected.user)} of its ${fmt(userFdLimit ?? 0)} descriptors (${fdsPerSocket.toFixed(2)} per socket); more would kill it`);
+		if (welcomed.length < Math.min(o.nodes, 1000) * 0.5) throw new SetupError(`only ${welcomed.length} of ${o.nodes} nodes could connect; see ${c.coordinator.logFile}`);
+		r.add({ section: "connect", name: "nodes connected", value: welcomed.length, unit: "nodes", how: `each node: a freshly minted EdDSA JWT, GET /v1/nodes/:id/connect upgrade, until its "welcome"; ${o.connectConcurrency} handshakes in flight${budgetCapped ? `; STOPPED by the descriptor budget: workerd holds ${fdsPerSocket.toFixed(2)} fds per socket against a limit of ${fmt(userFdLimit ?? 0)}` : ""}`, goal: `≥ ${fmt(Math.min(o.nodes, 10_000))} live`, pass: welcomed.length >= Math.min(o.nodes, 10_000) });
+		r.add({ section: "connect", name: "connect wall time", value: round(connectWallS, 1), unit: "s", how: "first handshake started → last welcome received (token minting included, retries included)" });
+		r.add({ section: "connect", name: "connect latency p50", value: lat.p50, unit: "ms", how: "socket created (token already minted) → welcome, per connection" });
+		r.add({ section: "connect", name: "connect latency p99", value: lat.p99, unit: "ms", how: "as above" });
+		r.add({ section: "connect", name: "connect latency max", value: lat.max, unit: "ms", how: "as above" });
+		r.add({ section: "connect", name: "connection attempts failed", value: fleet.nodes.reduce((a, n) => a + n.attempts, 0) - welcomed.length, unit: "attempts", how: "attempts that got no welcome (HTTP error, reset or 60 s timeout)" });
+		r.add({ section: "connect", name: "descriptors, worker's workerd", value: fdsConnected.user, unit: "fds", how: `ls /proc/<pid>/fd | wc -l for the workerd running the worker and its DOs, all sockets open (limit ${fmt(userFdLimit ?? 0)})` });
+		r.add({ section: "connect", name: "descriptors per socket", value: round(fdsPerSocket, 2), unit: "fds/socket", how: "(worker's workerd fds after − before connecting) ÷ sockets; workerd dups each accepted socket (accept4 + fcntl F_DUPFD_CLOEXEC)" });
+		r.add({ section: "connect", name: "descriptors, dev-proxy workerd", value: fdsConnected.proxy, unit: "fds", how: c.viaProxy ? "the proxy holds 2+ descriptors per proxied socket" : "not used by the bench (sockets go straight to the worker's entry)" });
+
+		// Settle: token ids expire (120 s) and are pruned at a checkpoint. Meanwhile, windows with keepalives paused measure
+		// the CPU without auto-responses. A pause of Q s skips up to ceil(Q/H) pings of a node, so its silence reaches
+		// (ceil(Q/H) + 1) × H: Q is the longest pause that keeps that 5 s under OFFLINE_AFTER_S (8 s with the defaults: 20 s of silence).
+		const settleEnd = Date.now() + o.settleSeconds * 1000;
+		const skippable = Math.floor((s.offlineAfterS - 5) / s.heartbeatIntervalS) - 1;
+		const quietS = Math.min(12, skippable * s.heartbeatIntervalS - 2);
+		const gapS = 2 * s.heartbeatIntervalS + 5;
+		const quietWindows = quietS >= 3 ? Math.min(4, Math.floor((o.settleSeconds - 5) / (quietS + gapS))) : 0;
+		const acc = { nodeHours: 0, cpuMs: 0, seconds: 0, windows: 0 };
+		for (let w = 0; w < quietWindows; w++) {
+			await this.wait(gapS * 1000, 15_000, () => `settling: ${fmt(fleet.online().length)} online, ${fmt(fleet.counts.pingsSent)} pings sent, ${fleet.counts.healthyClosedByServer} healthy sockets closed by the coordinator`);
+			const q0 = { at: Date.now(), cpu: c.cpuMs() };
+			fleet.pauseKeepalives(true);
+			await sleep(quietS * 1000);
+			fleet.pauseKeepalives(false);
+			const q1 = { at: Date.now(), cpu: c.cpuMs() };
+			acc.nodeHours += fleet.nodeHours(q0.at, q1.at);
+			acc.cpuMs += q1.cpu - q0.cpu;
+			acc.seconds += (q1.at - q0.at) / 1000;
+			acc.windows++;
+			log(`keepalives paused ${quietS} s (window ${w + 1}/${quietWindows}): coordinator CPU ${(((q1.cpu - q0.cpu) / (q1.at - q0.at)) * 100).toFixed(1)} % of one core`);
+		}
+		const quiet = acc.windows > 0 ? acc : null;
+		await this.wait(Math.max(0, settleEnd - Date.now()), 15_000, () => `settling: ${fmt(fleet.online().length)} online`);
+		const afterSettle = await this.snap();
+
+		// 3. Steady state
+		log(`steady-state window: ${o.steadySeconds} s with ${fmt(fleet.online().length)} nodes online`);
+		fleet.takeRtts();
+		const st0 = afterSettle;
+		const pings0 = fleet.counts.pingsSent;
+		await this.wait(o.steadySeconds * 1000, 15_000, () => `steady: ${fmt(fleet.online().length)} online, coordinator CPU so far ${(((c.cpuMs() - st0.cpuMs) / (Date.now() - st0.at)) * 100).toFixed(1)} % of one core`);
+		const st1 = await this.snap();
+		const stS = (st1.at - st0.at) / 1000;
+		const stNH = fleet.nodeHours(st0.at, st1.at);
+		const stCpu = st1.cpuMs - st0.cpuMs;
+		const simCpu = (st1.simCpu.user + st1.simCpu.system - st0.simCpu.user - st0.simCpu.system) / 1000;
+		const machineBusy = st1.machine.busy - st0.machine.busy;
+		const rtt = summarize(fleet.takeRtts());
+		const stCounters = counterDelta(st1.counters, st0.counters);
+		const fdsSteady = c.fds();
+		log(`steady: coordinator ${((stCpu / (stS * 1000)) * 100).toFixed(1)} % of a core, simulator ${((simCpu / (stS * 1000)) * 100).toFixed(1)} %, keepalive RTT p50 ${rtt.p50} ms p99 ${rtt.p99} ms`);
+		r.add({ section: "steady state", name: "nodes online", value: fleet.online().length, unit: "nodes", how: "healthy sockets open at the end of the window" });
+		r.add({ section: "steady state", name: "window", value: round(stS, 1), unit: "s", how: `${round(stNH, 2)} node-hours` });
+		r.add({ section: "steady state", name: "coordinator CPU", value: round((stCpu / (stS * 1000)) * 100, 1), unit: "% of one core", how: "Σ utime+stime over the wrangler/workerd process tree (/proc/<pid>/stat), over the window" });
+		r.add({ section: "steady state", name: "coordinator CPU per node-hour", value: round(stCpu / stNH, 2), unit: "CPU-ms/node-hour", how: "CPU over the window ÷ node-hours" });
+		if (quiet) {
+			r.add({ section: "steady state", name: "coordinator CPU, keepalives paused", value: round((quiet.cpuMs / (quiet.seconds * 1000)) * 100, 1), unit: "% of one core", how: `${quiet.windows} window(s), ${quiet.seconds.toFixed(0)} s in all, with no ping sent (a node stays silent ≤ ${(Math.ceil(quietS / s.heartbeatIntervalS) + 1) * s.heartbeatIntervalS} s, under offline_after ${s.offlineAfterS} s): sweeps, challenges, idle runtime` });
+			r.add({ section: "steady state", name: "…above idle, per node-hour", value: round(Math.max(0, quiet.cpuMs - idleCpuPerMs * quiet.seconds * 1000) / quiet.nodeHours, 2), unit: "CPU-ms/node-hour", how: "(paused-window CPU − idle baseline × its length) ÷ its node-hours: what the shards themselves spend" });
+		}
+		r.add({ section: "steady state", name: "simulator CPU", value: round((simCpu / (stS * 1000)) * 100, 1), unit: "% of one core", how: "process.cpuUsage() of this process (all N agents' sockets, pings, answers)" });
+		r.add({ section: "steady state", name: "simulator CPU per node-hour", value: round(simCpu / stNH, 2), unit: "CPU-ms/node-hour", how: "as above ÷ node-hours" });
+		r.add({ section: "steady state", name: "other CPU on the machine", value: round((Math.max(0, machineBusy - stCpu - simCpu) / (stS * 1000)) * 100, 1), unit: "% of one core", how: "/proc/stat busy time − coordinator − simulator (other processes competing for the 2 cores)" });
+		r.add({ section: "steady state", name: "keepalives sent", value: round((fleet.counts.pingsSent - pings0) / stS, 0), unit: "pings/s", how: `"ping" every heartbeat_interval_s (${s.heartbeatIntervalS} s, from welcome), random phase per node` });
+		r.add({ section: "steady state", name: "keepalive RTT p50", value: rtt.p50, unit: "ms", how: "ping sent → auto-response \"pong\" received" });
+		r.add({ section: "steady state", name: "keepalive RTT p99", value: rtt.p99, unit: "ms", how: "as above" });
+		r.add({ section: "steady state", name: "descriptors, worker's workerd", value: fdsSteady.user, unit: "fds", how: "at the end of the window" });
+
+		// 4–6. Soak with silent deaths and clean disconnects spread over it.
+		const soakMs = o.soakMinutes * 60_000;
+		const plan = planDeaths(fleet, o.silent, o.clean, soakMs, (s.offlineAfterS + 2 * s.sweepIntervalS + 5) * 1000);
+		const { silent: silentNodes, clean: cleanNodes } = plan;
+		log(`soak: ${o.soakMinutes} min; ${silentNodes.length} nodes will go silent and ${cleanNodes.length} close cleanly between 5 s and ${(plan.lastEventMs / 1000).toFixed(0)} s`);
+		const soak0 = await this.snap();
+		const challenges0 = fleet.challengeTotals();
+		const reader = this.flips as FlipReader;
+		await runSoak(fleet, plan, soak0.at, soakMs, 30_000, async (done) => {
+			this.assertAlive();
+			const recorded = await reader.since(soak0.at);
+			const ch = fleet.challengeTotals();
+			log(`soak ${((Date.now() - soak0.at) / 60_000).toFixed(1)}/${o.soakMinutes} min: ${fmt(fleet.online().length)} healthy online, ${done}/${plan.events.length} deaths done, ${recorded.filter((f) => f.to_status === "offline").length} offline flips recorded, challenges answered ${ch.answered - challenges0.answered}, ${fleet.counts.healthyClosedByServer} healthy sockets closed by the coordinator`);
+		});
+		const soak1 = await this.snap();
+		// Drain: let the last deaths be detected (bounded).
+		const drainEnd = Date.now() + (s.offlineAfterS + 3 * s.sweepIntervalS + 30) * 1000;
+		const flips = await awaitFlips([...silentNodes, ...cleanNodes], () => reader.since(beforeConnect.at - 1000), drainEnd, () => this.assertAlive());
+		const drained = await this.snap();
+		log(`soak done; ${flips.length} flips recorded since connect (read via ${reader.method})`);
+
+		const silent = detection(silentNodes, flips, "silent");
+		const clean = detection(cleanNodes, flips, "closed");
+		const wrong = wrongFlips(fleet.nodes, flips);
+		const ch = fleet.challengeTotals();
+		const healthyNodes = fleet.nodes.filter((n) => n.welcomeAt !== null && n.silentAt === null && n.closedAt === null).length;
+		r.add({ section: "silent death", name: "nodes", value: silent.count, unit: "nodes", how: "stopped pinging and answering at a random moment of the soak, TCP socket left open" });
+		r.add({ section: "silent death", name: "→ offline p50", value: round(silent.latencyS.p50, 2), unit: "s", how: "flip.at (online→offline, D1 flips table) − moment the node went silent" });
+		r.add({ section: "silent death", name: "→ offline p99", value: round(silent.latencyS.p99, 2), unit: "s", how: "as above", goal: "≤ 45 s", pass: silent.latencyS.p99 !== null && silent.latencyS.p99 <= 45 && silent.neverFlipped.length === 0 });
+		r.add({ section: "silent death", name: "→ offline max", value: round(silent.latencyS.max, 2), unit: "s", how: "as above" });
+		r.add({ section: "silent death", name: "never flipped", value: silent.neverFlipped.length, unit: "nodes", how: `no online→offline flip by the end of the drain (${s.offlineAfterS + 3 * s.sweepIntervalS + 30} s after the soak)` });
+		r.add({ section: "silent death", name: "from last keepalive p99", value: round(silent.sinceLastKeepaliveS?.p99 ?? null, 2), unit: "s", how: `flip.at − last ping sent (bounded by offline_after ${s.offlineAfterS} s + one sweep ${s.sweepIntervalS} s)` });
+		r.add({ section: "silent death", name: "socket closed by coordinator p50", value: round(silent.serverCloseS?.p50 ?? null, 2), unit: "s", how: `silence → close frame received; codes ${JSON.stringify(silent.serverCloseCodes)}` });
+		r.add({ section: "clean disconnect", name: "nodes", value: clean.count, unit: "nodes", how: "ws.close(1000) at a random moment of the soak" });
+		r.add({ section: "clean disconnect", name: "→ offline p50", value: round(clean.latencyS.p50, 3), unit: "s", how: "flip.at − moment close(1000) was called" });
+		r.add({ section: "clean disconnect", name: "→ offline p99", value: round(clean.latencyS.p99, 3), unit: "s", how: "as above" });
+		r.add({ section: "clean disconnect", name: "→ offline max", value: round(clean.latencyS.max, 3), unit: "s", how: "as above", goal: "≤ 5 s", pass: clean.latencyS.max !== null && clean.latencyS.max <= 5 && clean.neverFlipped.length === 0 });
+		r.add({ section: "clean disconnect", name: "never flipped", value: clean.neverFlipped.length, unit: "nodes", how: "no online→offline flip by the end of the drain" });
+		r.add({ section: "soak", name: "duration", value: o.soakMinutes, unit: "min", how: "plus the drain after it" });
+		r.add({ section: "soak", name: "nodes kept healthy", value: healthyNodes, unit: "nodes", how: "connected and never silenced or closed by the simulator" });
+		r.add({ section: "soak", name: "wrong flips", value: wrong.count, unit: "flips", how: "online→offline flips (D1) of nodes the simulator kept healthy at that moment, from connect to the end of the drain", goal: "0", pass: wrong.count === 0 });
+		r.add({ section: "soak", name: "healthy sockets closed by coordinator", value: fleet.counts.healthyClosedByServer, unit: "sockets", how: `close frames received by healthy nodes; codes ${JSON.stringify(Object.fromEntries(fleet.closeCodesOfHealthy))}` });
+		r.add({ section: "soak", name: "challenges received", value: ch.received, unit: "challenges", how: `{"type":"challenge"} messages, whole run (expected ≈ node-seconds ÷ ${s.challengeEveryS})` });
+		r.add({ section: "soak", name: "challenges answered", value: ch.answered, unit: "challenges", how: "challenge_response sent with echoAnswer(node_id, nonce)" });
+		r.add({ section: "soak", name: "challenges passed", value: ch.passed, unit: "challenges", how: `challenge_result passed=true (failed: ${ch.failed})` });
+
+		// 7. Cost model
+		const ckptPerShardMs = stCounters.rowsWrittenCheckpoint / (st1.shards * stS * 1000);
+		const connectDelta = counterDelta(afterSettle.counters, beforeConnect.counters);
+		const perConnect = {
+			doRowsWritten: Math.max(0, connectDelta.rowsWrittenDO + connectDelta.rowsWrittenCheckpoint - ckptPerShardMs * afterSettle.shards * (afterSettle.at - beforeConnect.at)) / welcomed.length,
+			d1RowsWritten: connectDelta.rowsWrittenD1 / welcomed.length,
+			coordinatorCpuMs: (cpuAfterConnect - beforeConnect.cpuMs) / welcomed.length,
+		};
+		const soakDelta = counterDelta(drained.counters, soak0.counters);
+		const soakNH = fleet.nodeHours(soak0.at, drained.at);
+		const disconnects = Math.max(1, flips.filter((f) => f.from_status === "online" && f.to_status !== "online" && f.at >= soak0.at && f.at <= drained.at).length);
+		const perDisconnect = {
+			doRowsWritten: Math.max(0, soakDelta.rowsWrittenDO + soakDelta.rowsWrittenCheckpoint - ckptPerShardMs * drained.shards * (drained.at - soak0.at) - (stCounters.rowsWrittenDO / stNH) * soakNH) / disconnects,
+			d1RowsWritten: Math.max(0, soakDelta.rowsWrittenD1 - (stCounters.rowsWrittenD1 / stNH) * soakNH) / disconnects,
+		};
+		const model = costModel({
+			steady: { seconds: stS, nodeHours: stNH, shards: st1.shards, counters: stCounters, cpuMs: stCpu },
+			quiet: quiet ? { nodeHours: quiet.nodeHours, cpuMs: Math.max(0, quiet.cpuMs - idleCpuPerMs * quiet.seconds * 1000) } : null,
+			perConnect, perDisconnect,
+			settings: { sweepIntervalS: s.sweepIntervalS, heartbeatIntervalS: s.heartbeatIntervalS },
+			model: o.model,
+		});
+		for (const f of costFigures(model, o.model, disconnects)) r.add(f);
+
+		r.data.raw = {
+			counters: { beforeConnect: beforeConnect.counters, afterSettle: afterSettle.counters, steadyStart: st0.counters, steadyEnd: st1.counters, soakStart: soak0.counters, soakEnd: soak1.counters, drained: drained.counters, shards: drained.shards },
+			steady: { seconds: stS, nodeHours: stNH, coordinatorCpuMs: stCpu, simulatorCpuMs: simCpu, machineBusyMs: machineBusy, keepaliveRttMs: rtt, counters: stCounters },
+			quiet, connectLatencyMs: lat, silent: { ...silent, neverFlipped: silent.neverFlipped.slice(0, 50) }, clean: { ...clean, neverFlipped: clean.neverFlipped.slice(0, 50) },
+			wrongFlips: wrong, challenges: ch, fleetCounts: fleet.counts, flipsReadVia: (this.flips as FlipReader).method,
+			descriptors: { connected: fdsConnected, steady: fdsSteady },
+		};
+		r.data.cost = { prices: PRICES, model: o.model, ...model };
+	}
+
+	async cleanup(): Promise<void> {
+		if (this.stopping) return;
+		this.stopping = true;
+		this.fleet?.stop();
+		await this.bc?.stop().catch(() => undefined);
+		if (this.bc && !this.o.keepState) rmSync(this.bc.coordinator.persistDir, { recursive: true, force: true });
+		this.code?.remove();
+	}
+}
+
+function machine(): Record<string, unknown> {
+	const limits = readFileSync("/proc/self/limits", "utf8").split("\n").find((l) => l.startsWith("Max open files")) ?? "";
+	return {
+		nproc: cpus().length, cpu_model: cpus()[0]?.model ?? null, memory_gib: round(totalmem() / 2 ** 30, 1), kernel: release(),
+		node_version: process.version, fd_limit: limits.replace(/\s+/g, " ").trim(),
+		wrangler_version: (JSON.parse(readFileSync(join(REPO, "node_modules/wrangler/package.json"), "utf8")) as { version: string }).version,
+	};
+}
+
+async function main(): Promise<number> {
+	let o: BenchOptions;
+	try {
+		o = parseBenchArgs(process.argv.slice(2));
+	} catch (err) {
+		console.error(`bench: ${(err as Error).message}`);
+		return 2;
+	}
+	const bench = new Bench(o);
+	const startedAt = new Date().toISOString();
+	const load0 = loadAverage();
+	let interrupted = false;
+	const onSignal = (sig: NodeJS.Signals) => {
+		if (interrupted) return;
+		interrupted = true;
+		console.error(`\nbench: ${sig}; stopping the coordinator…`);
+		void bench.cleanup().finally(() => process.exit(130));
+	};
+	process.once("SIGINT", onSignal);
+	process.once("SIGTERM", onSignal);
+	// Whole-run watchdog: registration, connect and soak are all bounded, this catches anything that is not.
+	const budgetMs = (25 + o.soakMinutes + o.nodes / 500) * 60_000;
+	const watchdog = setTimeout(() => {
+		console.error(`bench: FAILED — did not finish within ${Math.round(budgetMs / 60_000)} min`);
+		void bench.cleanup().finally(() => process.exit(1));
+	}, budgetMs);
+	watchdog.unref();
+	try {
+		await bench.run();
+	} catch (err) {
+		console.error(`\nbench: FAILED — ${err instanceof SetupError ? "" : "unexpected error: "}${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+		if (bench.bc) console.error(`coordinator log: ${bench.bc.coordinator.logFile} (kept)`);
+		if (bench.bc) o.keepState = true;
+		await bench.cleanup();
+		return 1;
+	}
+	const table = bench.report.table();
+	console.log(`\n${table}\n`);
+	for (const l of (bench.report.data.cost as { assumptions: string[] }).assumptions) console.log(`  · ${l}`);
+	const goals = bench.report.goals();
+	console.log(`\ngoals: ${goals.filter((g) => g.pass).length}/${goals.length} pass${goals.some((g) => !g.pass) ? ` — missed: ${goals.filter((g) => !g.pass).map((g) => `${g.section} ${g.name} (${g.value} ${g.unit}, goal ${g.goal})`).join("; ")}` : ""}`);
+	const code = bench.code as CodeSnapshot;
+	bench.report.write(o.out, {
+		bench: "pulsegrid liveness benchmark (DESIGN §6)", started_at: startedAt, finished_at: new Date().toISOString(),
+		command: `node bench/run.ts ${process.argv.slice(2).join(" ")}`.trim(), options: o,
+		machine: { ...machine(), loadavg_start: load0, loadavg_end: loadAverage() },
+		code: { commit: code.commit, source: code.source, uncommitted_files: code.dirtyFiles },
+		coordinator: {
+			how: bench.bc?.viaProxy ? "wrangler dev (scripts/local-coordinator.ts), through its dev proxy" : "wrangler dev (scripts/local-coordinator.ts); the bench connects to the worker's own workerd entry, skipping the dev proxy hop",
+			settings: bench.settings,
+		},
+		table,
+	});
+	console.log(`results written to ${o.out}`);
+	await bench.cleanup();
+	return 0;
+}
+
+process.exit(await main());
