@@ -3,6 +3,28 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 import { TEST_ADMIN_TOKEN } from "./test/constants.ts";
+import { DISCORD_TEST } from "./test/discord-constants.ts";
+import { discordTestKey, startFakeDiscordApi } from "./test/fakes/discord-api.ts";
+
+/**
+ * The Discord side of the worker tests: a fresh Ed25519 key whose public half the Worker verifies interactions with (tests
+ * sign with the private half), and one local fake of Discord's REST API that every outbound bot call reaches over HTTP.
+ */
+async function discordBindings(): Promise<Record<string, string>> {
+	const key = discordTestKey();
+	const { url } = await startFakeDiscordApi({ botToken: DISCORD_TEST.botToken, unref: true });
+	return {
+		DISCORD_PUBLIC_KEY: key.publicKeyHex,
+		TEST_DISCORD_SIGNING_JWK: key.privateJwk,
+		DISCORD_API_ROOT: url,
+		FAKE_DISCORD_API: url,
+		DISCORD_APPLICATION_ID: DISCORD_TEST.applicationId,
+		DISCORD_BOT_TOKEN: DISCORD_TEST.botToken,
+		DISCORD_STAFF_CHANNEL_ID: DISCORD_TEST.staffChannelId,
+		DISCORD_STAFF_ROLE_IDS: DISCORD_TEST.staffRoleId,
+		DISCORD_STAFF_USER_IDS: DISCORD_TEST.staffUserId,
+	};
+}
 
 export default defineConfig({
 	test: {
@@ -15,8 +37,7 @@ export default defineConfig({
 							bindings: {
 								TEST_MIGRATIONS: await readD1Migrations("schema/migrations"),
 								ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-								DISCORD_PUBLIC_KEY: "",
-								DISCORD_BOT_TOKEN: "",
+								...(await discordBindings()),
 								TELEGRAM_BOT_TOKEN: "",
 								TELEGRAM_WEBHOOK_SECRET: "test-webhook-secret",
 								// Short timings so liveness tests take seconds; the defaults are measured by `npm run bench`.

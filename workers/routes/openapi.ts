@@ -5,6 +5,7 @@ import { json } from "../http.ts";
 import { Adjustment, CreateAccount, CreateNode, Heartbeat, NewFlag, PatchNode, RoleChange } from "../schemas.ts";
 import { LEAF_FIELDS } from "../domain/merkle.ts";
 import { STAT_DEFINITIONS } from "./stats.ts";
+import { ticketPaths } from "./openapi-tickets.ts";
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const body = (schema: z.ZodType) => ({ required: true, content: { "application/json": { schema: z.toJSONSchema(schema, { io: "input" }) } } });
@@ -129,6 +130,7 @@ export const openApiDocument = {
 		"/v1/admin/audit": { get: { summary: "The newest 200 audit entries", security: staff, responses: { 200: ok("Entries"), 401: E[401], 403: E[403] } } },
 		"/v1/admin/accounts/{id}/role": { parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], put: { summary: "Make an account staff (or user again); audited", security: [{ admin: [] }], requestBody: body(RoleChange), responses: { 200: ok("Role"), 400: E[400], 401: E[401], 403: E[403], 404: E[404] } } },
 		"/v1/admin/liveness": { get: { summary: "Billable-operation counters summed over every shard (alarms, sockets swept, messages, connects, heartbeats, rows written); the benchmark's cost model reads it", security: [{ admin: [] }], responses: { 200: ok("Counters"), 401: E[401], 403: E[403] } } },
+		...ticketPaths({ ok, err, body, E }),
 		"/openapi.json": { get: { summary: "This document", responses: { 200: ok("OpenAPI 3.1") } } },
 	},
 };
