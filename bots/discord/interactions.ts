@@ -1,7 +1,7 @@
 // Answers a verified Discord interaction: PING, then each slash command at once or deferred (type 5) and completed by a follow-up.
 import { InteractionResponseFlags, InteractionResponseType, InteractionType } from "discord-interactions";
 import { z } from "zod";
-import { ApiError } from "../../workers/http.ts";
+import { ApiError, validate } from "../../workers/http.ts";
 import { linkedAccount } from "../../workers/services/links.ts";
 import { alertsCommand, helpCommand, linkCommand, unlinkCommand } from "./account-commands.ts";
 import type { CommandContext, Handler } from "./context.ts";
@@ -34,6 +34,12 @@ export const Interaction = z.object({
 	user: User.optional(),
 });
 export type Interaction = z.infer<typeof Interaction>;
+
+/** A PING is answered whatever else it carries (Discord checks the endpoint with it); anything else must be a full interaction. */
+export function readInteraction(body: unknown): Interaction | "ping" {
+	if (z.object({ type: z.literal(InteractionType.PING) }).safeParse(body).success) return "ping";
+	return validate(Interaction, body);
+}
 
 export interface InteractionResponse {
 	type: InteractionResponseType;
@@ -104,8 +110,8 @@ async function followUp(env: Env, i: Interaction, content: Promise<string>): Pro
 	}
 }
 
-export async function handleInteraction(i: Interaction, env: Env, ctx: ExecutionContext, now: number): Promise<InteractionResponse> {
-	if (i.type === InteractionType.PING) return { type: InteractionResponseType.PONG };
+export async function handleInteraction(i: Interaction | "ping", env: Env, ctx: ExecutionContext, now: number): Promise<InteractionResponse> {
+	if (i === "ping") return { type: InteractionResponseType.PONG };
 	if (i.type === InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE) return { type: InteractionResponseType.APPLICATION_COMMAND_AUTOCOMPLETE_RESULT, data: { choices: [] } };
 	if (i.type !== InteractionType.APPLICATION_COMMAND || !i.data) return message("I only answer slash commands. Try `/help`.", true);
 	const user = i.member?.user ?? i.user;

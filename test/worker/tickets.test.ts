@@ -1,8 +1,8 @@
 // Support tickets: one store behind /v1/tickets and /ticket, the documented status transitions, privacy, bounds, and staff-channel posts.
 import { describe, expect, it } from "vitest";
-import { BODY_MAX, OPEN_TICKETS_MAX, SUBJECT_MAX } from "../../workers/domain/tickets.ts";
+import { BODY_MAX, OPENED_PER_HOUR_MAX, OPEN_TICKETS_MAX, OWNER_REPLIES_PER_MINUTE_MAX, SUBJECT_MAX } from "../../workers/domain/tickets.ts";
 import { DISCORD_TEST } from "../discord-constants.ts";
-import { TEST_ADMIN_TOKEN, callJson, newAccount, registerNode } from "./helpers.ts";
+import { TEST_ADMIN_TOKEN, call, callJson, newAccount, registerNode } from "./helpers.ts";
 import { discordUser, linkedUser, opt, slash, staffByRole, staffPosts, sub } from "./discord-helpers.ts";
 
 interface Ticket { id: string; account_id: string; subject: string; node_id: string | null; status: string; opened_via: string; closed_by: string | null }
@@ -139,6 +139,27 @@ describe("tickets over the API", () => {
 		expect((await open(a.key, { subject: "one more", body: "b" })).status).toBe(422);
 		await close(a.key, ids[0] as string);
 		expect((await open(a.key, { subject: "one more", body: "b" })).status).toBe(201);
+	});
+
+	it(`allows ${OPENED_PER_HOUR_MAX} tickets opened an hour, closed ones included, then answers 429 with Retry-After`, async () => {
+		const a = await newAccount();
+		for (let i = 0; i < OPENED_PER_HOUR_MAX; i++) {
+			const t = await open(a.key, { subject: `t${i}`, body: "b" });
+			expect(t.status).toBe(201);
+			await close(a.key, t.body.ticket.id);
+		}
+		const res = await call("/v1/tickets", { auth: a.key, body: { subject: "again", body: "b" } });
+		expect(res.status).toBe(429);
+		expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+	});
+
+	it(`lets an owner add ${OWNER_REPLIES_PER_MINUTE_MAX} messages a minute to a ticket (the opening one included), and staff any number`, async () => {
+		const a = await newAccount();
+		const t = (await open(a.key, { subject: "s", body: "b" })).body.ticket;
+		for (let i = 1; i < OWNER_REPLIES_PER_MINUTE_MAX; i++) expect((await reply(a.key, t.id, `more ${i}`)).status).toBe(201);
+		expect((await reply(a.key, t.id, "and more")).status).toBe(429);
+		for (let i = 0; i < OWNER_REPLIES_PER_MINUTE_MAX + 1; i++) expect((await reply(TEST_ADMIN_TOKEN, t.id, `staff ${i}`)).status).toBe(201);
+		expect((await view(a.key, t.id)).body.messages).toHaveLength(OWNER_REPLIES_PER_MINUTE_MAX + OWNER_REPLIES_PER_MINUTE_MAX + 1);
 	});
 
 	it("refuses to open a ticket with the admin token, which is no account", async () => {

@@ -9,6 +9,10 @@ export const BODY_MAX = 4000;
 export const OPEN_TICKETS_MAX = 10;
 /** Messages in one ticket, the opening one included; past this, open a new ticket. */
 export const MESSAGES_MAX = 200;
+/** Tickets one account may open in an hour, closed ones included: open-and-close cycles cannot flood the staff channel. */
+export const OPENED_PER_HOUR_MAX = 20;
+/** Owner messages to one ticket per minute (each is posted to the staff channel); staff are not limited. */
+export const OWNER_REPLIES_PER_MINUTE_MAX = 5;
 
 export type TicketEvent = "owner_reply" | "staff_reply" | "close";
 

@@ -1,8 +1,8 @@
 // POST /discord/interactions: verified on the raw body before anything is parsed (401 otherwise), then answered by the bot.
 import type { IRequest } from "itty-router";
-import { Interaction, handleInteraction } from "../../bots/discord/interactions.ts";
+import { handleInteraction, readInteraction } from "../../bots/discord/interactions.ts";
 import { verifyInteraction } from "../../bots/discord/verify.ts";
-import { ApiError, json, readBoundedBytes, validate } from "../http.ts";
+import { ApiError, json, readBoundedBytes } from "../http.ts";
 
 /** Interactions are small; resolved users and roles stay well under this. */
 const MAX_INTERACTION_BYTES = 64 * 1024;
@@ -19,5 +19,5 @@ export async function discordInteractions(request: IRequest, env: Env, ctx: Exec
 	} catch {
 		throw new ApiError(400, "invalid_json", "The body is not valid JSON.");
 	}
-	return json(await handleInteraction(validate(Interaction, body), env, ctx, now));
+	return json(await handleInteraction(readInteraction(body), env, ctx, now));
 }

@@ -7,7 +7,7 @@ interface Helpers {
 	ok(description: string, schema?: object): object;
 	err(description: string): object;
 	body(schema: z.ZodType): object;
-	E: Record<400 | 401 | 403 | 404 | 409 | 413 | 415, object>;
+	E: Record<400 | 401 | 403 | 404 | 409 | 413 | 415 | 429, object>;
 }
 
 const TicketStatus = { type: "string", enum: Object.keys(TRANSITIONS) };
@@ -40,9 +40,9 @@ export function ticketPaths({ ok, err, body, E }: Helpers) {
 	return {
 		"/v1/tickets": {
 			post: {
-				summary: "Open a support ticket (an account; at most 10 open at once). `node_id` must be one of the caller's nodes.",
+				summary: "Open a support ticket (an account; at most 10 open at once and 20 opened an hour). `node_id` must be one of the caller's nodes.",
 				description: TRANSITION_DOC, security: [{ apiKey: [] }], requestBody: body(NewTicket),
-				responses: { 201: one, 400: E[400], 401: E[401], 403: err("The node is another account's, or the admin token (no account) was used (`forbidden`)."), 404: E[404], 413: E[413], 415: E[415], 422: err("Too many open tickets (`unprocessable`).") },
+				responses: { 201: one, 400: E[400], 401: E[401], 403: err("The node is another account's, or the admin token (no account) was used (`forbidden`)."), 404: E[404], 413: E[413], 415: E[415], 422: err("10 tickets already open (`unprocessable`)."), 429: err("20 tickets opened in the last hour (`rate_limited`); see Retry-After.") },
 			},
 			get: {
 				summary: "Tickets, newest activity first: an account's own (default status `all`); staff see everyone's (default `active`, i.e. not closed)",
@@ -59,7 +59,7 @@ export function ticketPaths({ ok, err, body, E }: Helpers) {
 			parameters: [idParam],
 			post: {
 				summary: "Reply to a ticket (its owner, or staff); moves its status as documented", description: TRANSITION_DOC, security: both, requestBody: body(TicketReply),
-				responses: { 201: ok("The ticket and the new message", { type: "object", properties: { ticket: Ticket, message: Message } }), 400: E[400], 401: E[401], 404: missing, 409: err("The ticket is closed, or changed meanwhile (`conflict`)."), 413: E[413], 415: E[415], 422: err("The ticket has 200 messages (`unprocessable`).") },
+				responses: { 201: ok("The ticket and the new message", { type: "object", properties: { ticket: Ticket, message: Message } }), 400: E[400], 401: E[401], 404: missing, 409: err("The ticket is closed, or changed meanwhile (`conflict`)."), 413: E[413], 415: E[415], 422: err("The ticket has 200 messages (`unprocessable`)."), 429: err("The owner added 5 messages in the last minute (`rate_limited`).") },
 			},
 		},
 		"/v1/tickets/{id}/close": {

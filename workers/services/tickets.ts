@@ -4,7 +4,8 @@ import { closedPost, newTicketPost, replyPost } from "../../bots/discord/staff-p
 import { ApiError, iso } from "../http.ts";
 import { newId } from "../ids.ts";
 import {
-	BODY_MAX, MESSAGES_MAX, OPEN_TICKETS_MAX, SUBJECT_MAX, TICKET_STATUSES, authorRole, canSee, transition,
+	BODY_MAX, MESSAGES_MAX, OPENED_PER_HOUR_MAX, OPEN_TICKETS_MAX, OWNER_REPLIES_PER_MINUTE_MAX, SUBJECT_MAX, TICKET_STATUSES,
+	authorRole, canSee, transition,
 	type TicketStatus, type TicketViewer,
 } from "../domain/tickets.ts";
 import type { Account } from "./accounts.ts";
@@ -90,17 +91,28 @@ export async function openTicket(env: Env, actor: TicketActor, input: z.infer<ty
 	};
 	const m: Omit<MessageRow, "id"> = { ticket_id: t.id, author_role: "owner", author_account_id: account.id, author_name: actor.name, via: actor.via, body: input.body, created_at: now };
 	const [inserted, message] = await env.DB.batch([
-		// The open-ticket limit is checked inside the insert, so two requests at once cannot both slip under it.
+		// The limits are checked inside the insert, so two requests at once cannot both slip under them.
 		env.DB.prepare(`INSERT INTO tickets (id, account_id, subject, node_id, status, opened_via, created_at, updated_at)
-		                SELECT ?1, ?2, ?3, ?4, 'open', ?5, ?6, ?6 WHERE (SELECT count(*) FROM tickets WHERE account_id = ?2 AND status != 'closed') < ?7`)
-			.bind(t.id, t.account_id, t.subject, t.node_id, t.opened_via, now, OPEN_TICKETS_MAX),
+		                SELECT ?1, ?2, ?3, ?4, 'open', ?5, ?6, ?6
+		                WHERE (SELECT count(*) FROM tickets WHERE account_id = ?2 AND status != 'closed') < ?7
+		                  AND (SELECT count(*) FROM tickets WHERE account_id = ?2 AND created_at > ?6 - 3600000) < ?8`)
+			.bind(t.id, t.account_id, t.subject, t.node_id, t.opened_via, now, OPEN_TICKETS_MAX, OPENED_PER_HOUR_MAX),
 		messageStatement(env.DB, t, m),
 		...announce(env, newTicketPost(t, account.name, m), t, now),
 	]);
-	if (!inserted?.meta.changes) {
-		throw new ApiError(422, "unprocessable", `You already have ${OPEN_TICKETS_MAX} open tickets; add to one of them or close one first.`);
-	}
+	if (!inserted?.meta.changes) throw await openRefusal(env.DB, account.id, now);
 	return { ticket: t, messages: [{ ...m, id: (message?.results[0] as { id: number }).id }] };
+}
+
+/** Why a ticket could not be opened: too many open (close one), or too many opened this hour (wait). */
+async function openRefusal(db: D1Database, accountId: string, now: number): Promise<ApiError> {
+	const r = await db
+		.prepare(`SELECT (SELECT count(*) FROM tickets WHERE account_id = ?1 AND status != 'closed') AS open,
+		                 (SELECT min(created_at) FROM tickets WHERE account_id = ?1 AND created_at > ?2 - 3600000) AS oldest`)
+		.bind(accountId, now).first<{ open: number; oldest: number | null }>();
+	if ((r?.open ?? 0) >= OPEN_TICKETS_MAX) return new ApiError(422, "unprocessable", `You already have ${OPEN_TICKETS_MAX} open tickets; add to one of them or close one first.`);
+	const wait = Math.max(1, Math.ceil(((r?.oldest ?? now) + 3600_000 - now) / 1000));
+	return new ApiError(429, "rate_limited", `You opened ${OPENED_PER_HOUR_MAX} tickets in the last hour; try again in ${Math.ceil(wait / 60)} min.`, { "retry-after": String(wait) });
 }
 
 export async function listTickets(db: D1Database, actor: TicketActor, q: z.infer<typeof TicketListQuery>) {
@@ -135,8 +147,13 @@ export async function replyToTicket(env: Env, actor: TicketActor, id: string, bo
 	if (!role) throw new ApiError(404, "not_found", `No ticket '${id}' that you can see.`);
 	const next = transition(t.status, role === "owner" ? "owner_reply" : "staff_reply");
 	if (!next.ok) throw new ApiError(409, "conflict", next.reason);
-	const count = await env.DB.prepare("SELECT count(*) AS n FROM ticket_messages WHERE ticket_id = ?").bind(id).first<{ n: number }>();
+	const count = await env.DB
+		.prepare("SELECT count(*) AS n, coalesce(sum(author_role = 'owner' AND created_at > ?2 - 60000), 0) AS recent FROM ticket_messages WHERE ticket_id = ?1")
+		.bind(id, now).first<{ n: number; recent: number }>();
 	if ((count?.n ?? 0) >= MESSAGES_MAX) throw new ApiError(422, "unprocessable", `This ticket has ${MESSAGES_MAX} messages; open a new ticket to continue.`);
+	if (role === "owner" && (count?.recent ?? 0) >= OWNER_REPLIES_PER_MINUTE_MAX) {
+		throw new ApiError(429, "rate_limited", `You added ${OWNER_REPLIES_PER_MINUTE_MAX} messages to this ticket in the last minute; wait a moment.`, { "retry-after": "60" });
+	}
 	const after: TicketRow = { ...t, status: next.status, updated_at: now };
 	const m: Omit<MessageRow, "id"> = { ticket_id: id, author_role: role, author_account_id: actor.accountId, author_name: actor.name, via: actor.via, body, created_at: now };
 	const [updated, message] = await env.DB.batch([
