@@ -11,7 +11,7 @@ export interface CommandContext {
 	user: { id: string; name: string };
 	/** The linked account, or null when this Discord user has not linked one. */
 	account: Account | null;
-	/** A configured staff role or user id (DISCORD_STAFF_ROLE_IDS / DISCORD_STAFF_USER_IDS), or a staff account. */
+	/** A configured staff role or user id (DISCORD_STAFF_ROLE_IDS / DISCORD_STAFF_USER_IDS), or a linked staff account. */
 	staff: boolean;
 	command: CommandSpec;
 	sub: Subcommand | null;

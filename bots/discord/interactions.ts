@@ -87,7 +87,8 @@ function message(content: string, ephemeral: boolean): InteractionResponse {
 /** Runs a handler; a failure the user can act on becomes its message, anything else a generic one and a log line. */
 async function run(handler: Handler, c: Omit<CommandContext, "account">): Promise<string> {
 	try {
-		return await handler({ ...c, account: await linkedAccount(c.env.DB, "discord", c.user.id) });
+		const account = await linkedAccount(c.env.DB, "discord", c.user.id);
+		return await handler({ ...c, account, staff: c.staff || account?.role === "staff" });
 	} catch (err) {
 		if (err instanceof ApiError) return err.message;
 		console.error(`discord /${c.command.name}${c.sub ? ` ${c.sub.name}` : ""} failed`, err);

@@ -241,6 +241,18 @@ describe("tickets from Discord and the API meet in one store", () => {
 		expect((await slash(staffByRole(), "ticket", [sub("open", opt("subject", "s"), opt("body", "b"))])).content).toContain("Link first");
 	});
 
+	it("makes a linked staff account staff in Discord too, even in a DM", async () => {
+		const owner = await newAccount();
+		const t = (await open(owner.key, { subject: "seen by staff", body: "b" })).body.ticket;
+		const helper = await newAccount("helper2");
+		await callJson(`/v1/admin/accounts/${helper.id}/role`, { method: "PUT", auth: TEST_ADMIN_TOKEN, body: { role: "staff" } });
+		const user = await linkedUser(helper);
+		expect((await slash(user, "ticket", [sub("view", opt("id", t.id))])).content).toContain("seen by staff");
+		expect((await slash(user, "help")).content).toContain("You are staff here");
+		expect((await slash(user, "ticket", [sub("reply", opt("id", t.id), opt("message", "hello"))])).content).toContain("now `waiting_on_user`");
+		expect((await view(owner.key, t.id)).body.messages[1]?.author).toEqual({ role: "staff", account_id: helper.id, name: "helper2" });
+	});
+
 	it("answers Discord input beyond the limits with the reason, before anything is stored", async () => {
 		const user = await linkedUser(await newAccount());
 		const long = await slash(user, "ticket", [sub("open", opt("subject", "x".repeat(SUBJECT_MAX + 1)), opt("body", "b"))]);
