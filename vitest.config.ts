@@ -3,12 +3,34 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 import { TEST_ADMIN_TOKEN, TEST_BOT_TOKEN, TEST_WEBHOOK_SECRET } from "./test/constants.ts";
+import { DISCORD_TEST } from "./test/discord-constants.ts";
+import { startApiRouter } from "./test/fakes/api-router.ts";
 import { startFakeBotApi } from "./test/fakes/bot-api.ts";
+import { discordTestKey, startFakeDiscordApi } from "./test/fakes/discord-api.ts";
 
-/** One fake Bot API server for the worker project's tests; it must not keep the test process alive. */
-async function fakeApiRoots(): Promise<Record<string, string>> {
-	const { url } = await startFakeBotApi({ unref: true });
-	return { TELEGRAM_API_ROOT: url, DISCORD_API_ROOT: url, FAKE_BOT_API: url };
+/**
+ * The outside world of the worker tests, faked at the network boundary: a fake Bot API (Telegram and alert webhooks) and a
+ * fake of Discord's REST API behind one address, and a fresh Ed25519 key whose public half the Worker verifies Discord
+ * interactions with (tests sign with the private half). The servers must not keep the test process alive.
+ */
+async function fakeOutsideWorld(): Promise<Record<string, string>> {
+	const bot = await startFakeBotApi({ unref: true });
+	const discord = await startFakeDiscordApi({ botToken: DISCORD_TEST.botToken, unref: true });
+	const { url } = await startApiRouter({ bot: bot.url, discord: discord.url, unref: true });
+	const key = discordTestKey();
+	return {
+		TELEGRAM_API_ROOT: bot.url,
+		FAKE_BOT_API: bot.url,
+		DISCORD_PUBLIC_KEY: key.publicKeyHex,
+		TEST_DISCORD_SIGNING_JWK: key.privateJwk,
+		DISCORD_API_ROOT: url,
+		FAKE_DISCORD_API: discord.url,
+		DISCORD_APPLICATION_ID: DISCORD_TEST.applicationId,
+		DISCORD_BOT_TOKEN: DISCORD_TEST.botToken,
+		DISCORD_STAFF_CHANNEL_ID: DISCORD_TEST.staffChannelId,
+		DISCORD_STAFF_ROLE_IDS: DISCORD_TEST.staffRoleId,
+		DISCORD_STAFF_USER_IDS: DISCORD_TEST.staffUserId,
+	};
 }
 
 export default defineConfig({
@@ -23,11 +45,9 @@ export default defineConfig({
 							bindings: {
 								TEST_MIGRATIONS: await readD1Migrations("schema/migrations"),
 								ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-								DISCORD_PUBLIC_KEY: "",
-								DISCORD_BOT_TOKEN: "",
 								TELEGRAM_BOT_TOKEN: TEST_BOT_TOKEN,
 								TELEGRAM_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
-								...(await fakeApiRoots()),
+								...(await fakeOutsideWorld()),
 								// Short timings so liveness tests take seconds; the defaults are measured by `npm run bench`.
 								HEARTBEAT_INTERVAL_S: "1",
 								OFFLINE_AFTER_S: "3",

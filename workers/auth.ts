@@ -46,6 +46,12 @@ export async function requireAdmin(request: Request, env: Env): Promise<void> {
 	throw await authFailure(env, request, "This route needs the admin token.");
 }
 
+/** True when the caller sent the admin token (compared in constant time); for routes that also serve accounts. */
+export async function isAdminToken(request: Request, env: Env): Promise<boolean> {
+	const token = bearer(request);
+	return Boolean(token && env.ADMIN_TOKEN && (await secretsEqual(token, env.ADMIN_TOKEN)));
+}
+
 /** Staff actions: the admin token (actor "admin") or an account whose role is staff (actor = its id). */
 export async function requireStaff(request: Request, env: Env): Promise<string> {
 	const token = bearer(request);

@@ -69,9 +69,19 @@ function describeIssues(issues: z.core.$ZodIssue[]): string {
 }
 
 async function readBounded(request: Request, limit: number): Promise<string> {
+	const all = await readBoundedBytes(request, limit);
+	try {
+		return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(all);
+	} catch {
+		throw new ApiError(400, "invalid_json", "The body is not valid UTF-8.");
+	}
+}
+
+/** The raw body, at most `limit` bytes (413 beyond): what a signature is checked against before anything is parsed. */
+export async function readBoundedBytes(request: Request, limit: number): Promise<Uint8Array> {
 	const declared = Number(request.headers.get("content-length") ?? "0");
 	if (declared > limit) throw tooLarge(limit);
-	if (!request.body) return "";
+	if (!request.body) return new Uint8Array();
 	const reader = request.body.getReader();
 	const chunks: Uint8Array[] = [];
 	let size = 0;
@@ -91,11 +101,7 @@ async function readBounded(request: Request, limit: number): Promise<string> {
 		all.set(c, offset);
 		offset += c.byteLength;
 	}
-	try {
-		return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(all);
-	} catch {
-		throw new ApiError(400, "invalid_json", "The body is not valid UTF-8.");
-	}
+	return all;
 }
 
 function tooLarge(limit: number): ApiError {

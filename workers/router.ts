@@ -12,6 +12,8 @@ import { deleteCluster, getBilling, getCluster, getPrices, listClusters, postClu
 import { getAccountPoints, getEpochRoute, getLeaderboard, getNodePoints, getProof } from "./routes/points.ts";
 import { getIncidents, getStats } from "./routes/stats.ts";
 import { telegramWebhook } from "./routes/telegram.ts";
+import { discordInteractions } from "./routes/discord.ts";
+import { getTicket, getTickets, postTicket, postTicketClose, postTicketMessage } from "./routes/tickets.ts";
 
 export const router = Router<import("itty-router").IRequest, [Env, ExecutionContext]>({ catch: errorResponse })
 	.post("/v1/accounts", postAccount)
@@ -53,6 +55,12 @@ export const router = Router<import("itty-router").IRequest, [Env, ExecutionCont
 	.delete("/v1/admin/flags/:id", deleteFlag)
 	.get("/v1/admin/audit", getAudit)
 	.put("/v1/admin/accounts/:id/role", putRole)
+	.post("/v1/tickets", postTicket)
+	.get("/v1/tickets", getTickets)
+	.get("/v1/tickets/:id", getTicket)
+	.post("/v1/tickets/:id/messages", postTicketMessage)
+	.post("/v1/tickets/:id/close", postTicketClose)
+	.post("/discord/interactions", discordInteractions)
 	.get("/openapi.json", getOpenApi)
 	.all("*", (request) => {
 		throw new ApiError(404, "not_found", `No route ${request.method} ${new URL(request.url).pathname}; see /openapi.json.`);

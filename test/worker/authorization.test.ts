@@ -47,6 +47,15 @@ async function clusterOf(n: TestNode): Promise<string> {
 const all = (s: number): Record<Role, number> => ({ anonymous: s, owner: s, other: s, node: s, admin: s });
 const accountOnly = (owner: number, other: number): Record<Role, number> => ({ anonymous: 401, owner, other, node: 401, admin: 401 });
 
+/** Someone else's ticket is 404 (its existence is not revealed); staff see every ticket. */
+const ticketOwnerOrStaff = (ok: number): Record<Role, number> => ({ anonymous: 401, owner: ok, other: 404, node: 401, admin: ok });
+
+async function ownersTicket(n: TestNode): Promise<Record<string, string>> {
+	const { status, body } = await callJson<{ ticket: { id: string } }>("/v1/tickets", { auth: n.owner.key, body: { subject: "table", body: "a ticket of the owner's" } });
+	if (status !== 201) throw new Error(`ticket: ${status}`);
+	return { id: body.ticket.id };
+}
+
 const TABLE: Route[] = [
 	{ method: "POST", path: "/v1/accounts", expect: all(201), body: () => ({ name: "someone" }) },
 	{ method: "GET", path: "/v1/me", expect: accountOnly(200, 200) },
@@ -89,6 +98,14 @@ const TABLE: Route[] = [
 	{ method: "GET", path: "/v1/billing", expect: accountOnly(200, 200) },
 	{ method: "POST", path: "/v1/admin/credits", expect: adminOnly(201), body: (n) => ({ account_id: n.owner.id, amount_cents: 100 }) },
 	{ method: "PUT", path: "/v1/admin/accounts/:id/role", expect: adminOnly(200), setup: async (_n, other) => ({ id: other.id }), body: () => ({ role: "user" }) },
+	// Tickets: the node in the body is the owner's, so another account may not name it; the admin token is staff but no account.
+	{ method: "POST", path: "/v1/tickets", expect: { anonymous: 401, owner: 201, other: 403, node: 401, admin: 403 }, body: (n) => ({ subject: "help", body: "my node", node_id: n.id }) },
+	{ method: "GET", path: "/v1/tickets", expect: { anonymous: 401, owner: 200, other: 200, node: 401, admin: 200 } },
+	{ method: "GET", path: "/v1/tickets/:id", expect: ticketOwnerOrStaff(200), setup: ownersTicket },
+	{ method: "POST", path: "/v1/tickets/:id/messages", expect: ticketOwnerOrStaff(201), setup: ownersTicket, body: () => ({ body: "more details" }) },
+	{ method: "POST", path: "/v1/tickets/:id/close", expect: ticketOwnerOrStaff(200), setup: ownersTicket },
+	// Only Discord can call this: nobody's credentials replace its signature.
+	{ method: "POST", path: "/discord/interactions", expect: all(401), body: () => ({ type: 1 }) },
 ];
 
 async function credentialFor(role: Role, node: TestNode, other: { key: string }): Promise<string | undefined> {

@@ -6,23 +6,16 @@ import { ApiError, iso, json, readJson, validate } from "../http.ts";
 import { readSettings } from "../domain/settings.ts";
 import { uptime } from "../domain/uptime.ts";
 import { CreateNode, FlipsQuery, PatchNode, UptimeQuery } from "../schemas.ts";
-import { liveStatus, shard } from "../services/liveness.ts";
+import { shard } from "../services/liveness.ts";
 import {
-	DAY_MS, createNode, flagsFor, getNodeRow, intervalsFor, listNodeRows, ownerNodeView, publicKeyTaken, publicNodeView,
-	renameNode, softDeleteNode, uptime24h, type NodeRow,
+	DAY_MS, createNode, getNodeRow, intervalsFor, listNodeRows, publicKeyTaken, renameNode, softDeleteNode, type NodeRow,
 } from "../services/nodes.ts";
 import { listFlips } from "../services/history.ts";
 import { setNodeMaintenance } from "../services/maintenance.ts";
+import { nodeViews } from "../services/node-views.ts";
 
 async function views(env: Env, rows: NodeRow[], caller: Account | null, now: number) {
-	const ids = rows.map((r) => r.id);
-	const [live, intervals, flags] = await Promise.all([liveStatus(env, rows), intervalsFor(env.DB, ids, now - DAY_MS, now), flagsFor(env.DB, ids)]);
-	return rows.map((r) => {
-		const l = live.get(r.id) ?? { status: r.status, last_seen_at: r.last_seen_at };
-		const u = uptime24h(r, intervals.get(r.id) ?? [], now);
-		const f = flags.get(r.id) ?? [];
-		return caller?.id === r.account_id ? ownerNodeView(r, l, u, f) : publicNodeView(r, l, u, f);
-	});
+	return nodeViews(env, rows, caller?.id ?? null, now);
 }
 
 async function existing(env: Env, id: string): Promise<NodeRow> {

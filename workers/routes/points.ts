@@ -3,8 +3,9 @@ import type { IRequest } from "itty-router";
 import { requireAccount } from "../auth.ts";
 import { ApiError, json, validate } from "../http.ts";
 import { merkleProof } from "../domain/merkle.ts";
-import { EpochParam, LeaderboardQuery, PointsQuery } from "../schemas.ts";
-import { epochStatus, epochView, getEpoch, latestSettled, ledgerLeaves, ledgerRow, type EpochRow } from "../services/epochs.ts";
+import { LeaderboardQuery, PointsQuery } from "../schemas.ts";
+import { epochView, ledgerLeaves, ledgerRow } from "../services/epochs.ts";
+import { epochOr404, requireSettled, settledEpoch } from "../services/points-reads.ts";
 import { getNodeRow } from "../services/nodes.ts";
 import { accountPoints, breakdown, leaderboard, leafOf } from "../services/points.ts";
 
@@ -12,31 +13,12 @@ function query(request: IRequest): Record<string, string> {
 	return Object.fromEntries(new URL(request.url).searchParams);
 }
 
-async function epochOr404(env: Env, raw: unknown): Promise<EpochRow> {
-	const n = validate(EpochParam, raw);
-	const e = await getEpoch(env.DB, n);
-	if (!e) throw new ApiError(404, "not_found", `No epoch ${n}.`);
-	return e;
-}
-
-function requireSettled(e: EpochRow): void {
-	if (epochStatus(e) !== "settled") throw new ApiError(409, "conflict", `Epoch ${e.n} is not settled yet (status: ${epochStatus(e)}); its rows and root appear when it is.`);
-}
-
-/** The given epoch, or the newest settled one when none is given. */
-async function settledEpoch(env: Env, n: number | undefined): Promise<EpochRow> {
-	const e = n === undefined ? await latestSettled(env.DB) : await epochOr404(env, n);
-	if (!e) throw new ApiError(409, "conflict", "No epoch has been settled yet.");
-	requireSettled(e);
-	return e;
-}
-
 export async function getEpochRoute(request: IRequest, env: Env): Promise<Response> {
-	return json(epochView(await epochOr404(env, request.params.n)));
+	return json(epochView(await epochOr404(env.DB, request.params.n)));
 }
 
 export async function getProof(request: IRequest, env: Env): Promise<Response> {
-	const e = await epochOr404(env, request.params.n);
+	const e = await epochOr404(env.DB, request.params.n);
 	requireSettled(e);
 	const nodeId = request.params.node_id as string;
 	const leaves = await ledgerLeaves(env.DB, e.n);
@@ -53,7 +35,7 @@ export async function getProof(request: IRequest, env: Env): Promise<Response> {
 export async function getNodePoints(request: IRequest, env: Env): Promise<Response> {
 	const node = await getNodeRow(env.DB, request.params.id as string);
 	if (!node) throw new ApiError(404, "not_found", `No node '${request.params.id}'.`);
-	const e = await settledEpoch(env, validate(PointsQuery, query(request)).epoch);
+	const e = await settledEpoch(env.DB, validate(PointsQuery, query(request)).epoch);
 	const row = await ledgerRow(env.DB, e.n, node.id);
 	if (!row) throw new ApiError(404, "not_found", `Node '${node.id}' has no row in epoch ${e.n} (it did not exist then).`);
 	return json(await breakdown(env.DB, row));
@@ -66,7 +48,7 @@ export async function getAccountPoints(request: IRequest, env: Env): Promise<Res
 
 export async function getLeaderboard(request: IRequest, env: Env): Promise<Response> {
 	const q = validate(LeaderboardQuery, query(request));
-	const latest = await settledEpoch(env, q.window ? undefined : q.epoch);
+	const latest = await settledEpoch(env.DB, q.window ? undefined : q.epoch);
 	// Rolling 7 days: the settled epochs that ended within 7 days of the newest one.
 	const from = q.window
 		? ((await env.DB.prepare("SELECT min(n) AS n FROM epochs WHERE settled_at IS NOT NULL AND ended_at > ?").bind((latest.ended_at as number) - 7 * 86400_000).first<{ n: number }>())?.n ?? latest.n)

@@ -1,0 +1,47 @@
+// What the bot posts to the staff channel about tickets: pure text, always within Discord's 2000 characters.
+import { clip } from "../../workers/domain/tickets.ts";
+import { CONTENT_MAX } from "./rest.ts";
+
+export interface PostTicket { id: string; subject: string; status: string; node_id: string | null; account_id: string }
+export interface PostMessage { author_name: string; author_role: "owner" | "staff"; via: "api" | "discord"; body: string }
+
+const VIA = { api: "the API", discord: "Discord" } as const;
+
+/** Quotes a user's text as a Discord block quote, every line, cut to fit. */
+export function quote(text: string, max: number): string {
+	return clip(text, max).split("\n").map((l) => `> ${l}`).join("\n");
+}
+
+/** Inline code that stays inline code whatever the text holds. */
+export function code(text: string): string {
+	return `\`${text.replaceAll("`", "'")}\``;
+}
+
+function withBody(head: string[], body: string, tail: string[]): string {
+	const fixed = [...head, ...tail].join("\n").length + 2;
+	return [...head, quote(body, Math.max(100, CONTENT_MAX - fixed - 200)), ...tail].join("\n").slice(0, CONTENT_MAX);
+}
+
+export function newTicketPost(t: PostTicket, accountName: string, m: PostMessage): string {
+	return withBody(
+		[
+			`🎫 **New ticket** ${code(t.id)} from **${clip(accountName, 64)}** (${code(t.account_id)}) via ${VIA[m.via]}`,
+			`**Subject:** ${t.subject}${t.node_id ? `\n**Node:** ${code(t.node_id)}` : ""}`,
+		],
+		m.body,
+		[`Answer with \`/ticket reply id:${t.id}\` or POST /v1/tickets/${t.id}/messages`],
+	);
+}
+
+export function replyPost(t: PostTicket, m: PostMessage): string {
+	const who = m.author_role === "staff" ? "staff" : "owner";
+	return withBody(
+		[`💬 ${code(t.id)} **${clip(t.subject, 120)}** — ${who} **${clip(m.author_name, 64)}** replied via ${VIA[m.via]}; now \`${t.status}\``],
+		m.body,
+		[],
+	);
+}
+
+export function closedPost(t: PostTicket, by: string, via: "api" | "discord"): string {
+	return `🔒 ${code(t.id)} **${clip(t.subject, 120)}** — closed by **${clip(by, 64)}** via ${VIA[via]}`;
+}

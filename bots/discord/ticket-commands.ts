@@ -1,0 +1,79 @@
+// /ticket open|list|view|reply|close: the same ticket service as /v1/tickets, so both doors meet in one store.
+import { clip } from "../../workers/domain/tickets.ts";
+import { validate } from "../../workers/http.ts";
+import { drainDiscordOutbox } from "../../workers/services/discord-outbox.ts";
+import {
+	NewTicket, TicketListQuery, TicketReply, closeTicket, listTickets, openTicket, readTicket, replyToTicket,
+	type MessageRow, type TicketRow,
+} from "../../workers/services/tickets.ts";
+import { NOT_LINKED, actorOf, text, type CommandContext } from "./context.ts";
+import { fitLines, when } from "./format.ts";
+import { CONTENT_MAX } from "./rest.ts";
+import { code, quote } from "./staff-posts.ts";
+
+/** Delivers the staff-channel post after the answer; the cron retries it if Discord is down. */
+function deliver(c: CommandContext): void {
+	c.after(drainDiscordOutbox(c.env, Date.now()));
+}
+
+export async function ticketOpen(c: CommandContext): Promise<string> {
+	if (!c.account) return NOT_LINKED;
+	const input = validate(NewTicket, { subject: text(c, "subject"), body: text(c, "body"), ...(text(c, "node") ? { node_id: text(c, "node") } : {}) });
+	const { ticket } = await openTicket(c.env, actorOf(c), input, c.now);
+	deliver(c);
+	return `🎫 Opened ${code(ticket.id)} — **${ticket.subject}**. Staff have been told; follow it with \`/ticket view id:${ticket.id}\`.`;
+}
+
+function listLine(t: TicketRow & { account_name: string; messages: number }, staff: boolean): string {
+	return `${code(t.id)} **${clip(t.subject, 80)}** — \`${t.status}\` · updated ${when(t.updated_at)} · ${t.messages} message${t.messages === 1 ? "" : "s"}${staff ? ` · ${t.account_name}` : ""}`;
+}
+
+export async function ticketList(c: CommandContext): Promise<string> {
+	if (!c.account && !c.staff) return NOT_LINKED;
+	const q = validate(TicketListQuery, text(c, "status") ? { status: text(c, "status") } : {});
+	const actor = actorOf(c);
+	const { status, tickets } = await listTickets(c.env.DB, actor, q);
+	const whose = actor.staff ? "All" : "Your";
+	if (!tickets.length) return `${whose} tickets (${status}): none. Open one with \`/ticket open\`.`;
+	return fitLines([`**${whose} tickets** (${status}, newest activity first):`], tickets.map((t) => listLine(t, actor.staff)), (left) => `…and ${left} more (\`GET /v1/tickets\`).`);
+}
+
+function messageBlock(m: MessageRow): string {
+	return `**${m.author_name}**${m.author_role === "staff" ? " (staff)" : ""} ${when(m.created_at)}:\n${quote(m.body, 900)}`;
+}
+
+export async function ticketView(c: CommandContext): Promise<string> {
+	if (!c.account && !c.staff) return NOT_LINKED;
+	const { ticket: t, messages } = await readTicket(c.env.DB, actorOf(c), text(c, "id") as string);
+	const head = [
+		`🎫 ${code(t.id)} **${t.subject}** — \`${t.status}\`${t.node_id ? ` · node ${code(t.node_id)}` : ""}`,
+		`Opened ${when(t.created_at)} via ${t.opened_via}${t.closed_at ? ` · closed ${when(t.closed_at)} by ${t.closed_by}` : ""}`,
+		"",
+	];
+	// The newest messages matter most: fill from the end, then say how many earlier ones did not fit.
+	const budget = CONTENT_MAX - head.join("\n").length - 80;
+	const chosen: string[] = [];
+	let size = 0;
+	for (const block of messages.map(messageBlock).reverse()) {
+		if (size + block.length + 1 > budget) break;
+		chosen.unshift(block);
+		size += block.length + 1;
+	}
+	const left = messages.length - chosen.length;
+	return [...head, ...(left ? [`…${left} earlier message${left === 1 ? "" : "s"}: \`GET /v1/tickets/${t.id}\``] : []), ...chosen].join("\n");
+}
+
+export async function ticketReply(c: CommandContext): Promise<string> {
+	if (!c.account && !c.staff) return NOT_LINKED;
+	const { body } = validate(TicketReply, { body: text(c, "message") });
+	const { ticket } = await replyToTicket(c.env, actorOf(c), text(c, "id") as string, body, c.now);
+	deliver(c);
+	return `💬 Added to ${code(ticket.id)}; it is now \`${ticket.status}\`.`;
+}
+
+export async function ticketClose(c: CommandContext): Promise<string> {
+	if (!c.account && !c.staff) return NOT_LINKED;
+	const { ticket } = await closeTicket(c.env, actorOf(c), text(c, "id") as string, c.now);
+	deliver(c);
+	return `🔒 Closed ${code(ticket.id)} — **${ticket.subject}**. Open a new ticket any time with \`/ticket open\`.`;
+}

@@ -1,0 +1,22 @@
+// Nodes as every reader shows them (GET /v1/nodes, GET /v1/nodes/:id, the bots): live status from the shard, 24 h uptime, flags.
+import { liveStatus } from "./liveness.ts";
+import { DAY_MS, flagsFor, intervalsFor, ownerNodeView, publicNodeView, uptime24h, type NodeRow } from "./nodes.ts";
+
+export type OwnerNodeView = ReturnType<typeof ownerNodeView>;
+export type PublicNodeView = ReturnType<typeof publicNodeView>;
+
+/** The owner's view of the caller's own rows, the public view of everyone else's, in the order given. */
+export async function nodeViews(env: Env, rows: NodeRow[], callerId: string | null, now: number): Promise<(OwnerNodeView | PublicNodeView)[]> {
+	const ids = rows.map((r) => r.id);
+	const [live, intervals, flags] = await Promise.all([liveStatus(env, rows), intervalsFor(env.DB, ids, now - DAY_MS, now), flagsFor(env.DB, ids)]);
+	return rows.map((r) => {
+		const l = live.get(r.id) ?? { status: r.status, last_seen_at: r.last_seen_at };
+		const u = uptime24h(r, intervals.get(r.id) ?? [], now);
+		const f = flags.get(r.id) ?? [];
+		return callerId === r.account_id ? ownerNodeView(r, l, u, f) : publicNodeView(r, l, u, f);
+	});
+}
+
+export function isOwnerView(v: OwnerNodeView | PublicNodeView): v is OwnerNodeView {
+	return "account_id" in v;
+}
