@@ -1,4 +1,5 @@
 // /link, /unlink, /help and /alerts: tying a Discord user to an account with the shared one-time codes, and what the bot can do.
+import { operatorAlerts, settingsView, telegramChatsOf } from "../../workers/services/alerts.ts";
 import { linkedAccount, redeemLinkCode, unlink } from "../../workers/services/links.ts";
 import { helpText } from "./commands.ts";
 import { NOT_LINKED, needAccount, text, type CommandContext } from "./context.ts";
@@ -29,15 +30,22 @@ export async function helpCommand(c: CommandContext): Promise<string> {
 }
 
 /**
- * Alert delivery belongs to the alert pipeline (issue 6), which owns where alerts go; until it is merged this answers
- * honestly and stores nothing (a webhook URL is a secret, so it is never echoed either).
+ * Where this account's alerts go, through the same service as `GET|PATCH /v1/alerts/settings`: `/alerts` shows it,
+ * `/alerts webhook:<url>` points alerts at a Discord channel webhook. The URL is a secret: it is stored, never echoed.
  */
 export async function alertsCommand(c: CommandContext): Promise<string> {
-	needAccount(c);
-	const sent = text(c, "webhook") !== undefined;
+	const account = needAccount(c);
+	const webhook = text(c, "webhook");
+	const alerts = operatorAlerts(c.env, account.id);
+	if (webhook !== undefined) {
+		const r = await alerts.updateSettings(account.id, { discord_webhook_url: webhook });
+		if (!r.ok) return `❌ ${r.reason}`;
+	}
+	const v = settingsView(await alerts.snapshot(account.id), (await telegramChatsOf(c.env.DB, account.id)).length, c.now);
 	return [
-		"🔔 **Alert delivery is not live on this coordinator yet**: it arrives with the alert pipeline.",
-		"Once it lands, `/alerts webhook:<url>` will point your node alerts at that Discord channel webhook (the same setting as `PATCH /v1/alerts/settings`), and `/alerts` will show where they go.",
-		sent ? "The URL you sent was **not stored**. A webhook URL is a secret: anyone holding it can post to your channel, so keep it out of public channels." : "",
-	].filter(Boolean).join("\n");
+		webhook !== undefined ? "✅ Alerts now also go to that Discord channel webhook. Keep its URL private: anyone holding it can post there." : "🔔 **Where your alerts go**",
+		`Node alerts: **${v.alerts ? "on" : "off"}** · daily digest: **${v.digest ? `on, ${v.digest_hour_utc}:00 UTC` : "off"}**`,
+		`Discord webhook: ${v.discord_webhook ?? "none (set one with `/alerts webhook:<url>`)"} · Telegram chats linked: ${v.telegram_chats}`,
+		...v.mutes.map((m) => `Muted: ${m.target} until ${m.until}`),
+	].join("\n");
 }

@@ -196,13 +196,25 @@ describe("Discord commands: points, leaderboard, network", () => {
 });
 
 describe("Discord commands: alerts", () => {
-	it("says honestly that alert delivery is not live, stores nothing and never echoes the webhook", async () => {
-		const user = await linkedUser(await newAccount());
+	it("points alerts at a Discord channel webhook through the same settings as the API, never echoing the secret", async () => {
+		const account = await newAccount();
+		const user = await linkedUser(account);
 		const url = "https://discord.com/api/webhooks/123456789012345678/SECRET-token-abcdefghijklmnop";
 		const answer = await slash(user, "alerts", [opt("webhook", url)]);
 		expect(answer.flags).toBe(EPHEMERAL);
-		expect(answer.content).toContain("not live");
-		expect(answer.content).toContain("not stored");
+		expect(answer.content).toContain("Discord channel webhook");
 		expect(answer.content).not.toContain("SECRET");
+		const api = await callJson<{ settings: { discord_webhook: string | null } }>("/v1/alerts/settings", { auth: account.key });
+		expect(api.body.settings.discord_webhook).toMatch(/123456789012345678/);
+		expect(api.body.settings.discord_webhook).not.toContain("SECRET");
+	});
+
+	it("refuses a URL that is not a Discord webhook and changes nothing", async () => {
+		const account = await newAccount();
+		const user = await linkedUser(account);
+		const answer = await slash(user, "alerts", [opt("webhook", "https://evil.example/hook")]);
+		expect(answer.content).toMatch(/must be a Discord webhook URL/);
+		const api = await callJson<{ settings: { discord_webhook: string | null } }>("/v1/alerts/settings", { auth: account.key });
+		expect(api.body.settings.discord_webhook).toBeNull();
 	});
 });
