@@ -13,7 +13,7 @@ export interface RegisteredNode {
 }
 
 /** The summed shard counters of GET /v1/admin/liveness; keys the coordinator does not send read as 0. */
-export const COUNTER_KEYS = ["alarms", "socketsSwept", "messagesIn", "connects", "heartbeats", "rowsWrittenDO", "rowsWrittenCheckpoint", "rowsWrittenD1"] as const;
+export const COUNTER_KEYS = ["alarms", "socketsSwept", "messagesIn", "connects", "heartbeats", "rowsWrittenDO", "rowsWrittenCheckpoint", "rowsWrittenD1", "rowsReadDO"] as const;
 export type LivenessCounters = Record<(typeof COUNTER_KEYS)[number], number>;
 
 /** Runs `fn` over `count` indexes with at most `limit` in flight. */
@@ -82,13 +82,13 @@ export async function registerNodes(
 	return out;
 }
 
-export async function livenessCounters(baseUrl: string, adminToken: string): Promise<{ shards: number; total: LivenessCounters; extra: Record<string, number> }> {
+export async function livenessCounters(baseUrl: string, adminToken: string): Promise<{ shards: number; total: LivenessCounters; extra: Record<string, number>; present: string[] }> {
 	const res = await fetch(`${baseUrl}/v1/admin/liveness`, { headers: { authorization: `Bearer ${adminToken}` }, signal: AbortSignal.timeout(30_000) });
 	if (!res.ok) throw new Error(`GET /v1/admin/liveness answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
 	const j = (await res.json()) as { shards: number; total: Record<string, unknown> };
 	const total = Object.fromEntries(COUNTER_KEYS.map((k) => [k, typeof j.total[k] === "number" ? j.total[k] : 0])) as LivenessCounters;
 	const extra = Object.fromEntries(Object.entries(j.total).filter(([k, v]) => typeof v === "number" && !(COUNTER_KEYS as readonly string[]).includes(k))) as Record<string, number>;
-	return { shards: j.shards, total, extra };
+	return { shards: j.shards, total, extra, present: Object.keys(j.total) };
 }
 
 export function counterDelta(after: LivenessCounters, before: LivenessCounters): LivenessCounters {

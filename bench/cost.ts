@@ -24,7 +24,7 @@ export const HOURS_PER_MONTH = 730;
 
 export interface CostInputs {
 	/** The steady-state window: all nodes online, no churn. */
-	steady: { seconds: number; nodeHours: number; shards: number; counters: LivenessCounters; cpuMs: number };
+	steady: { seconds: number; nodeHours: number; shards: number; counters: LivenessCounters; cpuMs: number; rowsReadCounted: boolean };
 	/** Windows with keepalives paused (each shorter than OFFLINE_AFTER_S): coordinator CPU without auto-responses, idle baseline removed. */
 	quiet: { nodeHours: number; cpuMs: number } | null;
 	/** Measured per connect (connect phase + settle, steady checkpoint share removed) and per disconnect (soak). */
@@ -89,6 +89,7 @@ export function costModel(i: CostInputs): CostModel {
 		workerRequests: { value: (c.connects + c.heartbeats) / nh, unit: "requests/node-hour", how: "(connects + HTTP heartbeats) in the steady window ÷ node-hours" },
 		wsMessagesIn: { value: c.messagesIn / nh, unit: "messages/node-hour", how: "messagesIn ÷ node-hours (challenge answers; keepalives never reach the object)" },
 		doRequests: { value: (c.connects + c.heartbeats + c.alarms + c.messagesIn / 20) / nh, unit: "requests/node-hour", how: "(connects + heartbeat RPCs + alarms + messagesIn ÷ 20) ÷ node-hours, at this bench's nodes per shard" },
+		doRowsRead: { value: c.rowsReadDO / nh, unit: "rows/node-hour", how: steady.rowsReadCounted ? "rowsReadDO ÷ node-hours" : "no rowsReadDO counter in this coordinator: 0 here, modelled below" },
 		doRowsWrittenEvents: { value: c.rowsWrittenDO / nh, unit: "rows/node-hour", how: "rowsWrittenDO (event writes) ÷ node-hours" },
 		d1RowsWritten: { value: c.rowsWrittenD1 / nh, unit: "rows/node-hour", how: "rowsWrittenD1 ÷ node-hours" },
 		coordinatorCpuMs: { value: cpuPerNodeHour, unit: "CPU-ms/node-hour", how: "utime+stime of the wrangler/workerd process tree ÷ node-hours" },
@@ -125,9 +126,12 @@ export function costModel(i: CostInputs): CostModel {
 		const perCycleDo = i.perConnect.doRowsWritten + i.perDisconnect.doRowsWritten;
 		lines.push(price("DO SQLite rows written", ckpt + events + alarmsMonth + R * perCycleDo, "rows", PRICES.doRowsWritten,
 			`checkpoints ${fmt(perShardHour.doRowsWrittenCheckpoint.value, 1)}/shard-hour × ${fmt(S)} × ${fmt(H)} (${fmt(ckpt)}) + events ${fmt(perNodeHour.doRowsWrittenEvents.value, 4)}/node-hour × ${fmt(NH)} + setAlarm 1 per alarm (${fmt(alarmsMonth)})${churn(`(${fmt(i.perConnect.doRowsWritten, 2)} per connect + ${fmt(i.perDisconnect.doRowsWritten, 2)} per disconnect)`)}`, "counters"));
-		const rowsRead = NH * sweepsPerHour + alarmsMonth;
-		lines.push(price("DO SQLite rows read", rowsRead, "rows", PRICES.doRowsRead,
-			`1 node row per live node per sweep × ${fmt(sweepsPerHour)} sweeps/h × ${fmt(NH)} node-hours + 1 meta row per alarm`, "modelled-from-code"));
+		// Measured when the shards count rows read (rowsReadDO); modelled from the code otherwise.
+		const readPerNodeHour = c.rowsReadDO / nh;
+		lines.push(steady.rowsReadCounted
+			? price("DO SQLite rows read", readPerNodeHour * NH, "rows", PRICES.doRowsRead, `${fmt(readPerNodeHour, 2)}/node-hour (rowsReadDO) × ${fmt(NH)} node-hours`, "counters")
+			: price("DO SQLite rows read", NH * sweepsPerHour + alarmsMonth, "rows", PRICES.doRowsRead,
+				`1 node row per live node per sweep × ${fmt(sweepsPerHour)} sweeps/h × ${fmt(NH)} node-hours + 1 meta row per alarm`, "modelled-from-code"));
 		const perCycleD1 = i.perConnect.d1RowsWritten + i.perDisconnect.d1RowsWritten;
 		lines.push(price("D1 rows written", perNodeHour.d1RowsWritten.value * NH + R * perCycleD1, "rows", PRICES.d1RowsWritten,
 			`steady ${fmt(perNodeHour.d1RowsWritten.value, 4)}/node-hour × ${fmt(NH)}${churn(`(${fmt(i.perConnect.d1RowsWritten, 2)} per connect + ${fmt(i.perDisconnect.d1RowsWritten, 2)} per disconnect)`)}`, "counters"));
@@ -144,7 +148,9 @@ export function costModel(i: CostInputs): CostModel {
 		"The cron (every minute) is 1 Worker request plus one wake() RPC per shard.",
 		"DO duration ≈ coordinator CPU time × 128 MB, measured with keepalives paused (auto-responses are not billed) and the idle coordinator's own CPU removed. Still conservative: that CPU includes workerd's socket handling, D1 and wrangler, while the bill is wall-clock of running handlers only, and idle hibernatable shards are not billed. (A handler awaiting D1 bills wall-clock beyond its CPU: only flip writes do, i.e. churn, not counted here.)",
 		"Each alarm writes its next alarm (setAlarm): counted as one DO row written per alarm.",
-		"DO rows read have no counter: modelled from the code (the sweep's issueChallenges reads every live node's row, store.node(), once per sweep).",
+		steady.rowsReadCounted
+			? "DO rows read come from the shards' rowsReadDO counter."
+			: "DO rows read have no counter: modelled from the code (the sweep's issueChallenges reads every live node's row, store.node(), once per sweep).",
 		"Included allowances are applied once, as if liveness were the account's only use; the $5/month Workers Paid subscription is not counted.",
 	];
 	return {

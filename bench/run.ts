@@ -27,7 +27,7 @@ class SetupError extends Error {}
 
 interface Settings { heartbeatIntervalS: number; offlineAfterS: number; sweepIntervalS: number; challengeEveryS: number; shardCount: number }
 
-interface Snapshot { at: number; counters: LivenessCounters; shards: number; cpuMs: number; simCpu: NodeJS.CpuUsage; machine: { busy: number; total: number } }
+interface Snapshot { at: number; counters: LivenessCounters; present: string[]; shards: number; cpuMs: number; simCpu: NodeJS.CpuUsage; machine: { busy: number; total: number } }
 
 class Bench {
 	readonly o: BenchOptions;
@@ -60,8 +60,8 @@ class Bench {
 	}
 
 	private async snap(): Promise<Snapshot> {
-		const { shards, total } = await livenessCounters(this.c.url, this.c.coordinator.adminToken);
-		return { at: Date.now(), counters: total, shards, cpuMs: this.c.cpuMs(), simCpu: process.cpuUsage(), machine: machineCpuMs() };
+		const { shards, total, present } = await livenessCounters(this.c.url, this.c.coordinator.adminToken);
+		return { at: Date.now(), counters: total, present, shards, cpuMs: this.c.cpuMs(), simCpu: process.cpuUsage(), machine: machineCpuMs() };
 	}
 
 	/** Waits `ms`, printing a progress line every `everyMs`; bounded by construction. */
@@ -274,7 +274,7 @@ class Bench {
 			d1RowsWritten: Math.max(0, soakDelta.rowsWrittenD1 - (stCounters.rowsWrittenD1 / stNH) * soakNH) / disconnects,
 		};
 		const model = costModel({
-			steady: { seconds: stS, nodeHours: stNH, shards: st1.shards, counters: stCounters, cpuMs: stCpu },
+			steady: { seconds: stS, nodeHours: stNH, shards: st1.shards, counters: stCounters, cpuMs: stCpu, rowsReadCounted: st1.present.includes("rowsReadDO") },
 			quiet: quiet ? { nodeHours: quiet.nodeHours, cpuMs: Math.max(0, quiet.cpuMs - idleCpuPerMs * quiet.seconds * 1000) } : null,
 			perConnect, perDisconnect,
 			settings: { sweepIntervalS: s.sweepIntervalS, heartbeatIntervalS: s.heartbeatIntervalS },
