@@ -301,10 +301,12 @@ export class LivenessShard extends DurableObject<Env> {
 		}
 	}
 
+	/** Samples first, then reads the node rows of the sampled few only: a sweep reads no row per healthy node. */
 	private issueChallenges(live: WebSocket[], now: number): void {
-		const idle = live.filter((ws) => !this.state(ws)?.challenge && this.store.node(this.state(ws)?.nodeId ?? "")?.status === "online");
+		const idle = live.filter((ws) => !this.state(ws)?.challenge);
 		for (const ws of sample(idle, challengeSampleSize(idle.length, this.s, Math.random), Math.random)) {
 			const st = this.state(ws) as SocketState;
+			if (this.store.node(st.nodeId)?.status !== "online") continue; // in maintenance: not challenged
 			const c = newChallenge(now, this.s);
 			this.setState(ws, { ...st, challenge: c });
 			this.counters.challenge(st.nodeId, "issued");
@@ -421,12 +423,23 @@ export class LivenessShard extends DurableObject<Env> {
 		} catch { /* already closed */ }
 	}
 
+	/**
+	 * Per-socket state: the attachment is the durable copy (it survives hibernation); this instance keeps a
+	 * cache so that a sweep does not deserialize every socket's attachment every time.
+	 */
+	private readonly attachments = new WeakMap<WebSocket, SocketState>();
+
 	private state(ws: WebSocket): SocketState | null {
-		return (ws.deserializeAttachment() as SocketState | null) ?? null;
+		const cached = this.attachments.get(ws);
+		if (cached) return cached;
+		const st = (ws.deserializeAttachment() as SocketState | null) ?? null;
+		if (st) this.attachments.set(ws, st);
+		return st;
 	}
 
 	private setState(ws: WebSocket, st: SocketState): void {
 		ws.serializeAttachment(st);
+		this.attachments.set(ws, st);
 	}
 
 	private send(ws: WebSocket, msg: CoordinatorMessage): void {

@@ -13,9 +13,11 @@ export interface ShardMetrics {
 	/** Rows written by periodic checkpoints: a few per CHECKPOINT_S, whatever the node count. */
 	rowsWrittenCheckpoint: number;
 	rowsWrittenD1: number;
+	/** Rows read from the shard's SQLite (billed too): a healthy sweep reads none per node. */
+	rowsReadDO: number;
 }
 
-const ZERO: ShardMetrics = { alarms: 0, socketsSwept: 0, messagesIn: 0, connects: 0, heartbeats: 0, rowsWrittenDO: 0, rowsWrittenCheckpoint: 0, rowsWrittenD1: 0 };
+const ZERO: ShardMetrics = { alarms: 0, socketsSwept: 0, messagesIn: 0, connects: 0, heartbeats: 0, rowsWrittenDO: 0, rowsWrittenCheckpoint: 0, rowsWrittenD1: 0, rowsReadDO: 0 };
 
 /** The open epoch's bucket; closed buckets are stored under their epoch number. */
 const OPEN = -1;
@@ -61,7 +63,7 @@ export class Counters {
 	/** Everything since the shard was created: the checkpointed total plus this instance's count. */
 	total(): ShardMetrics {
 		const saved = this.store.meta<ShardMetrics>("metrics");
-		const m: ShardMetrics = { ...this.metrics, rowsWrittenDO: this.metrics.rowsWrittenDO + this.store.rowsWritten };
+		const m: ShardMetrics = { ...this.metrics, rowsWrittenDO: this.metrics.rowsWrittenDO + this.store.rowsWritten, rowsReadDO: this.metrics.rowsReadDO + this.store.rowsRead };
 		for (const k of Object.keys(m) as (keyof ShardMetrics)[]) m[k] += saved?.[k] ?? 0;
 		return m;
 	}
@@ -69,7 +71,9 @@ export class Counters {
 	/** Runs the checkpoint's own `writes`, saves the open epoch's counts (one row for all nodes) and the running totals. */
 	checkpoint(writes: () => void): void {
 		this.metrics.rowsWrittenDO += this.store.rowsWritten;
+		this.metrics.rowsReadDO += this.store.rowsRead;
 		this.store.rowsWritten = 0;
+		this.store.rowsRead = 0;
 		writes();
 		if (this.open?.dirty) {
 			this.store.saveChallengeCounts(OPEN, this.open.byNode);
@@ -81,5 +85,6 @@ export class Counters {
 		this.metrics = { ...ZERO };
 		this.store.setMeta("metrics", total);
 		this.store.rowsWritten = 0;
+		this.store.rowsRead = 0;
 	}
 }

@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS challenge_counts (epoch INTEGER PRIMARY KEY, counts T
 /** Typed access to the shard's tables; every write counts its rows for the cost benchmark. */
 export class ShardStore {
 	rowsWritten = 0;
+	rowsRead = 0;
 
 	constructor(private readonly sql: SqlStorage) {
 		sql.exec(SCHEMA);
@@ -55,11 +56,20 @@ export class ShardStore {
 		const cursor = this.sql.exec(query, ...params);
 		cursor.toArray();
 		this.rowsWritten += cursor.rowsWritten;
+		this.rowsRead += cursor.rowsRead;
 		return cursor;
 	}
 
+	/** A query's rows; every read is counted too (rows read are billed). */
+	private read(query: string, ...params: SqlStorageValue[]): Record<string, SqlStorageValue>[] {
+		const cursor = this.sql.exec(query, ...params);
+		const rows = cursor.toArray();
+		this.rowsRead += cursor.rowsRead;
+		return rows;
+	}
+
 	node(nodeId: string): ShardNode | null {
-		return (this.sql.exec("SELECT * FROM node WHERE node_id = ?", nodeId).toArray()[0] as ShardNode | undefined) ?? null;
+		return (this.read("SELECT * FROM node WHERE node_id = ?", nodeId)[0] as ShardNode | undefined) ?? null;
 	}
 
 	nodeOrNew(nodeId: string, now: number): ShardNode {
@@ -85,9 +95,8 @@ export class ShardStore {
 
 	onlineNodes(transport?: Transport): ShardNode[] {
 		return (transport
-			? this.sql.exec("SELECT * FROM node WHERE status = 'online' AND transport = ?", transport)
-			: this.sql.exec("SELECT * FROM node WHERE status = 'online'")
-		).toArray() as unknown as ShardNode[];
+			? this.read("SELECT * FROM node WHERE status = 'online' AND transport = ?", transport)
+			: this.read("SELECT * FROM node WHERE status = 'online'")) as unknown as ShardNode[];
 	}
 
 	enqueue(op: OutboxOp): void {
@@ -95,14 +104,12 @@ export class ShardStore {
 	}
 
 	outbox(limit = 200): { id: number; op: OutboxOp }[] {
-		return this.sql
-			.exec("SELECT id, op FROM outbox ORDER BY id LIMIT ?", limit)
-			.toArray()
+		return this.read("SELECT id, op FROM outbox ORDER BY id LIMIT ?", limit)
 			.map((r) => ({ id: r.id as number, op: JSON.parse(r.op as string) as OutboxOp }));
 	}
 
 	outboxSize(): number {
-		return this.sql.exec("SELECT count(*) AS n FROM outbox").one().n as number;
+		return this.read("SELECT count(*) AS n FROM outbox")[0]?.n as number;
 	}
 
 	ack(upToId: number): void {
@@ -120,7 +127,7 @@ export class ShardStore {
 	}
 
 	meta<T>(key: string): T | null {
-		const row = this.sql.exec("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
+		const row = this.read("SELECT value FROM meta WHERE key = ?", key)[0];
 		return row ? (JSON.parse(row.value as string) as T) : null;
 	}
 
@@ -129,12 +136,12 @@ export class ShardStore {
 	}
 
 	challengeCounts(epoch: number): Record<string, ChallengeCounts> {
-		const row = this.sql.exec("SELECT counts FROM challenge_counts WHERE epoch = ?", epoch).toArray()[0];
+		const row = this.read("SELECT counts FROM challenge_counts WHERE epoch = ?", epoch)[0];
 		return row ? (JSON.parse(row.counts as string) as Record<string, ChallengeCounts>) : {};
 	}
 
 	hasChallengeCounts(epoch: number): boolean {
-		return this.sql.exec("SELECT 1 FROM challenge_counts WHERE epoch = ?", epoch).toArray().length > 0;
+		return this.read("SELECT 1 FROM challenge_counts WHERE epoch = ?", epoch).length > 0;
 	}
 
 	pruneChallengeCounts(beforeEpoch: number): void {

@@ -25,7 +25,7 @@ export interface Settings {
 export const DEFAULT_SETTINGS: Settings = {
 	heartbeatIntervalS: 10,
 	offlineAfterS: 30,
-	sweepIntervalS: 5,
+	sweepIntervalS: 10,
 	challengeEveryS: 900,
 	challengeTimeoutS: 10,
 	checkpointS: 30,
