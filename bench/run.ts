@@ -12,7 +12,9 @@ import { connectAll } from "./connect.ts";
 import { Fleet } from "./fleet.ts";
 import { awaitFlips, planDeaths, runSoak } from "./soak.ts";
 import { fdLimit, loadAverage, machineCpuMs } from "./proc.ts";
+import { benchCluster } from "./cluster.ts";
 import { Report } from "./report.ts";
+import { benchSettlement } from "./settlement.ts";
 import { round, summarize } from "./stats.ts";
 
 const T0 = Date.now();
@@ -311,6 +313,34 @@ function machine(): Record<string, unknown> {
 	};
 }
 
+/** The points and renting goals (DESIGN §6), each on a fresh local coordinator of its own. */
+async function extraScenarios(r: Report, o: BenchOptions): Promise<void> {
+	const { startCoordinator } = await import("../scripts/local-coordinator.ts");
+	const nodeEpochs = o.quick ? 10_000 : 100_000;
+	const gpus = o.quick ? 200 : 1000;
+	let c = await startCoordinator();
+	try {
+		const s = await benchSettlement(c, nodeEpochs, log);
+		r.add({ section: "settlement", name: "node-epochs settled", value: s.rows_written, unit: "rows", how: `${nodeEpochs} nodes with one epoch of online intervals seeded into local D1 (wrangler d1 execute), then POST /v1/admin/epochs/settle` });
+		r.add({ section: "settlement", name: "settle time", value: round(s.settle_seconds, 2), unit: "s", how: "wall time of POST /v1/admin/epochs/settle: shards' challenge counts, every row computed, written to D1, Merkle root from D1", goal: nodeEpochs === 100_000 ? "≤ 30 s" : undefined, pass: nodeEpochs === 100_000 ? s.settle_seconds <= 30 : undefined });
+		r.add({ section: "settlement", name: "a proof verifies", value: s.proof_checked ? "yes" : "NO", unit: "", how: "GET /v1/epochs/1/proof/<a middle node> checked against the published root with workers/domain/merkle.ts" });
+		r.data.settlement = s;
+	} finally {
+		await c.stop();
+	}
+	c = await startCoordinator();
+	try {
+		const k = await benchCluster(c, gpus, log);
+		r.add({ section: "renting", name: `${gpus}-GPU cluster reserved and every agent told`, value: k.reserve_and_tell_ms, unit: "ms", how: `${gpus} simulated agents (1 GPU each, real WebSockets); POST /v1/clusters sent → the last member's socket received "assign"`, goal: gpus === 1000 ? "≤ 2000 ms" : undefined, pass: gpus === 1000 ? k.reserve_and_tell_ms <= 2000 : undefined });
+		r.add({ section: "renting", name: "deploy response", value: k.response_ms, unit: "ms", how: "POST /v1/clusters sent → 201 received" });
+		r.add({ section: "renting", name: "cluster running", value: k.running_ms, unit: "ms", how: "POST sent → status running (every agent said ready)" });
+		r.add({ section: "renting", name: "double bookings in a 20-deploy race", value: k.race.double_booked, unit: "nodes", how: `20 simultaneous deploys of ${Math.floor(gpus / 10)} GPUs each on the ${gpus}-GPU pool: ${k.race.won} won, ${k.race.nodes_booked} nodes booked`, goal: "0", pass: k.race.double_booked === 0 && !k.race.over_capacity });
+		r.data.renting = k;
+	} finally {
+		await c.stop();
+	}
+}
+
 async function main(): Promise<number> {
 	let o: BenchOptions;
 	try {
@@ -344,6 +374,13 @@ async function main(): Promise<number> {
 		console.error(`\nbench: FAILED — ${err instanceof SetupError ? "" : "unexpected error: "}${err instanceof Error ? err.stack ?? err.message : String(err)}`);
 		if (bench.bc) console.error(`coordinator log: ${bench.bc.coordinator.logFile} (kept)`);
 		if (bench.bc) o.keepState = true;
+		await bench.cleanup();
+		return 1;
+	}
+	try {
+		await extraScenarios(bench.report, o);
+	} catch (err) {
+		console.error(`\nbench: FAILED in the settlement/cluster scenarios — ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
 		await bench.cleanup();
 		return 1;
 	}
