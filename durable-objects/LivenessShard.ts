@@ -79,7 +79,8 @@ export class LivenessShard extends DurableObject<Env> {
 		if (!nodeId || !jti || !Number.isFinite(exp) || request.headers.get("upgrade") !== "websocket") {
 			return new Response("bad upgrade", { status: 400 });
 		}
-		if (!this.store.useJti(jti, exp)) return replayed();
+		// A token is good for one use on either transport: a heartbeat's token cannot open a socket afterwards.
+		if (this.http.seen(jti) || !this.store.useJti(jti, exp)) return replayed();
 		const now = Date.now();
 		for (const old of this.ctx.getWebSockets(nodeId)) this.finish(old, CLOSE.replaced, "replaced by a newer connection");
 		const { 0: client, 1: server } = new WebSocketPair();
@@ -103,6 +104,11 @@ export class LivenessShard extends DurableObject<Env> {
 		if (!st || st.done) return;
 		const now = Date.now();
 		st.lastMessageAt = now;
+		if (messageBytes(message) > MAX_AGENT_MESSAGE_BYTES) {
+			this.setState(ws, st);
+			ws.close(CLOSE.badMessage, `messages are at most ${MAX_AGENT_MESSAGE_BYTES} bytes`);
+			return this.disconnected(ws, false); // a misbehaving agent, not an outage
+		}
 		const msg = parseAgentMessage(message);
 		if (!msg) {
 			this.send(ws, { type: "error", code: "bad_message", message: "Unknown or malformed message; see docs/PROTOCOL.md." });
@@ -149,10 +155,11 @@ export class LivenessShard extends DurableObject<Env> {
 	// --- RPC called by the Worker ---
 
 	/** HTTP fallback: a beat is remembered in memory only; a status change is the only write. */
-	async heartbeat(nodeId: string, jti: string, iat: number, exp: number, answers: { id: string; answer: string }[]): Promise<HeartbeatResult | "replayed"> {
+	async heartbeat(nodeId: string, jti: string, iat: number, exp: number, answers: { id: string; answer: string }[], bye = false): Promise<HeartbeatResult | "replayed"> {
 		const now = Date.now();
-		if (!this.http.accept(jti, iat, exp * 1000, now)) return "replayed";
+		if (this.store.jtiUsed(jti) || !this.http.accept(jti, iat, exp * 1000, now)) return "replayed";
 		this.counters.metrics.heartbeats++;
+		if (bye) return this.heartbeatBye(nodeId, now);
 		this.http.last.set(nodeId, now);
 		const results: { id: string; passed: boolean }[] = [];
 		const pending = this.http.challenges.get(nodeId);
@@ -178,6 +185,16 @@ export class LivenessShard extends DurableObject<Env> {
 			status, next_heartbeat_s: this.s.heartbeatIntervalS, results,
 			challenge: challenge && { id: challenge.id, kind: challenge.kind, nonce: challenge.nonce, deadline: new Date(challenge.deadline).toISOString() },
 		};
+	}
+
+	/** The HTTP agent's clean shutdown: offline at once (unless a socket still holds the node), never an incident. */
+	private async heartbeatBye(nodeId: string, now: number): Promise<HeartbeatResult> {
+		this.http.forget(nodeId);
+		const flips: Flip[] = [];
+		if (!this.isConnected(nodeId, now)) this.drop(nodeId, now, "disconnected", now, flips, false);
+		await this.commit(flips);
+		const status = this.store.node(nodeId)?.status ?? "new";
+		return { status, next_heartbeat_s: this.s.heartbeatIntervalS, challenge: null, results: [] };
 	}
 
 	async setMaintenance(nodeId: string, on: boolean): Promise<NodeStatus> {
@@ -292,13 +309,17 @@ export class LivenessShard extends DurableObject<Env> {
 		if (this.graceDone || now < this.bootedAt + this.s.offlineAfterS * 1000) return;
 		this.graceDone = true;
 		const lastCheckpoint = this.store.meta<number>("checkpoint_at") ?? this.bootedAt;
+		const lostFlips: Flip[] = [];
 		for (const n of this.store.onlineNodes()) {
 			if (this.isConnected(n.node_id, now)) continue;
 			const lost = this.missingAtBoot.has(n.node_id);
 			const reason = lost ? "coordinator_restart" : n.transport === "http" ? "heartbeat_timeout" : "keepalive_timeout";
 			const flip = this.drop(n.node_id, now, reason, Math.min(n.last_seen_at ?? lastCheckpoint, lastCheckpoint), flips, false);
-			if (flip && lost) flip.incidentId = this.restartIncident;
+			if (flip && lost) lostFlips.push(flip);
 		}
+		if (lostFlips.length === 0) return;
+		const incidentId = this.restartIncident ?? this.incidents.lostInRestart(lastCheckpoint, lostFlips.length, now);
+		for (const flip of lostFlips) flip.incidentId = incidentId;
 	}
 
 	/** Samples first, then reads the node rows of the sampled few only: a sweep reads no row per healthy node. */
@@ -453,8 +474,12 @@ export class LivenessShard extends DurableObject<Env> {
 	}
 }
 
+function messageBytes(message: string | ArrayBuffer): number {
+	return typeof message === "string" ? new TextEncoder().encode(message).byteLength : message.byteLength;
+}
+
 function parseAgentMessage(message: string | ArrayBuffer): AgentMessage | null {
-	if (typeof message !== "string" || message.length > MAX_AGENT_MESSAGE_BYTES) return null;
+	if (typeof message !== "string") return null;
 	try {
 		const r = AgentMessage.safeParse(JSON.parse(message));
 		return r.success ? r.data : null;

@@ -19,6 +19,11 @@ export class HttpBeats {
 		return true;
 	}
 
+	/** True when a beat already used this token id (a connect must not reuse it). */
+	seen(jti: string): boolean {
+		return this.jtis.has(jti);
+	}
+
 	forget(nodeId: string): void {
 		this.last.delete(nodeId);
 		this.challenges.delete(nodeId);

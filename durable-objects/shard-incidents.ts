@@ -31,9 +31,22 @@ export class IncidentTracker {
 		this.drops.add(at, flip);
 	}
 
-	/** A restarted shard lost `affected` sockets: our outage from its last checkpoint until now. Returns the incident id. */
+	/**
+	 * A restarted shard lost `affected` sockets: our outage from its last checkpoint until now. Enough of them open
+	 * an incident that later drops in its window join; fewer wait for `lostInRestart` (returns the id if opened).
+	 */
 	restarted(lastCheckpoint: number, affected: number, now: number): string | null {
 		return affected >= this.s.incidentMinNodes ? this.begin("coordinator_restart", lastCheckpoint, affected, now) : null;
+	}
+
+	/**
+	 * Nodes a restart lost that did not come back within the grace, on a shard too small for `restarted` to open an
+	 * incident: still our outage, so it is recorded (already closed) and stamped on those nodes' flips only.
+	 */
+	lostInRestart(lastCheckpoint: number, affected: number, now: number): string {
+		const inc: OpenIncident = { id: `inc_${randomToken(9)}`, reason: "coordinator_restart", startedAt: lastCheckpoint, lastDropAt: now, affected };
+		this.record(inc, now);
+		return inc.id;
 	}
 
 	/** Called each sweep: opens an incident when most nodes dropped together, closes it once drops stop for a window. */

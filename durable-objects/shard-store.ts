@@ -122,6 +122,11 @@ export class ShardStore {
 		return cursor.rowsWritten > 0;
 	}
 
+	/** True when a WebSocket connect already used this token id (a read: heartbeats write nothing). */
+	jtiUsed(jti: string): boolean {
+		return this.read("SELECT 1 FROM used_jti WHERE jti = ?", jti).length > 0;
+	}
+
 	pruneJti(now: number): void {
 		this.run("DELETE FROM used_jti WHERE exp < ?", now);
 	}

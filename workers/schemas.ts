@@ -31,7 +31,11 @@ export const PatchNode = z
 	.refine((v) => v.name !== undefined || v.maintenance !== undefined, "send at least one of 'name' or 'maintenance'");
 
 export const Heartbeat = z
-	.object({ answers: z.array(z.object({ id: z.string().max(64), answer: z.string().max(256) }).strict()).max(4).optional() })
+	.object({
+		answers: z.array(z.object({ id: z.string().max(64), answer: z.string().max(256) }).strict()).max(4).optional(),
+		/** The agent is shutting down: the node goes offline now instead of after OFFLINE_AFTER_S. */
+		bye: z.literal(true).optional(),
+	})
 	.strict();
 
 const isoTime = z.string().datetime({ offset: true }).transform((s) => Date.parse(s));

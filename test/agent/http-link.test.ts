@@ -42,6 +42,7 @@ describe("HttpLink", () => {
 		expect(fake.beats[0]).toEqual({ answers: [] });
 		expect(fake.beats[1]).toEqual({ answers: [{ id: "chl_h1", answer: await echoAnswer(NODE, "abc") }] });
 		expect(fake.beats[2]).toEqual({ answers: [] });
+		expect(fake.beats.at(-1)).toEqual({ bye: true });
 		expect(new Set(fake.jtis).size).toBe(fake.jtis.length);
 		expect(events).toContainEqual({ event: "challenge_result", id: "chl_h1", passed: true });
 	});
@@ -57,6 +58,15 @@ describe("HttpLink", () => {
 		expect(events.map((e) => e.event).slice(0, 5)).toEqual(["connecting", "heartbeat_failed", "reconnecting", "connecting", "connected"]);
 		expect(events[1]).toMatchObject({ status: 503, message: "busy" });
 		expect(fake.beats.length).toBeGreaterThanOrEqual(2);
+	});
+
+	it("says no bye when stopped before the coordinator ever answered a beat", async () => {
+		const { fake, link } = await setup(() => ({ status: 503, body: { error: { code: "internal", message: "busy" } } }));
+		const outcome = link.run();
+		await until(() => fake.beats.length >= 1);
+		await link.stop();
+		await outcome;
+		expect(fake.beats.some((b) => "bye" in (b as object))).toBe(false);
 	});
 
 	it("stops with exit code 1 when the coordinator does not know the node", async () => {

@@ -80,4 +80,25 @@ describe("shard restart", () => {
 		expect(uptime.body.intervals).toHaveLength(1);
 		expect(uptime.body.intervals[0]?.ended_at).toBeNull();
 	});
+
+	it("calls a lost node our incident even when the shard is below INCIDENT_MIN_NODES", async () => {
+		const { nodes } = await fleet("smallrestart", 2); // INCIDENT_MIN_NODES is 3 in the tests
+		const stub = env.LIVENESS.getByName("smallrestart-0");
+		await runDurableObjectAlarm(stub); // checkpoint
+		await evictDurableObject(stub, { webSockets: "close" });
+		const [a, b] = nodes as [TestNode, TestNode];
+		const back = await connect(a);
+		await back.next("welcome");
+		const stop = keepAlive(back);
+		await sleep(3500); // OFFLINE_AFTER_S of grace
+		await runDurableObjectAlarm(stub);
+		stop();
+		expect(await status(a)).toBe("online");
+		const { body } = await callJson<{ incidents: { id: string; reason: string; scope: string; nodes_affected: number; ended_at: string | null }[] }>("/v1/incidents");
+		const incident = body.incidents.find((i) => i.scope === "shard:smallrestart-0");
+		expect(incident).toMatchObject({ reason: "coordinator_restart", nodes_affected: 1 });
+		expect(incident?.ended_at).not.toBeNull();
+		expect(await status(b)).toBe("offline");
+		expect((await flips(b))[0]).toMatchObject({ reason: "coordinator_restart", incident_id: incident?.id });
+	});
 });

@@ -8,7 +8,7 @@ import { uptime } from "../domain/uptime.ts";
 import { CreateNode, FlipsQuery, PatchNode, UptimeQuery } from "../schemas.ts";
 import { shard } from "../services/liveness.ts";
 import {
-	DAY_MS, createNode, getNodeRow, intervalsFor, listNodeRows, publicKeyTaken, renameNode, softDeleteNode, type NodeRow,
+	DAY_MS, createNode, getNodeRow, intervalsFor, listNodeRows, renameNode, softDeleteNode, type NodeRow,
 } from "../services/nodes.ts";
 import { listFlips } from "../services/history.ts";
 import { setNodeMaintenance } from "../services/maintenance.ts";
@@ -34,11 +34,9 @@ async function owned(env: Env, id: string, account: Account): Promise<NodeRow> {
 export async function postNode(request: IRequest, env: Env): Promise<Response> {
 	const account = await requireAccount(request, env);
 	const body = await readJson(request, CreateNode);
-	if (await publicKeyTaken(env.DB, body.public_key)) {
-		throw new ApiError(409, "conflict", "This public key is already registered; every node needs its own key pair.");
-	}
 	const now = Date.now();
 	const row = await createNode(env.DB, account.id, body, readSettings(env as unknown as Record<string, unknown>).shardCount, now);
+	if (!row) throw new ApiError(409, "conflict", "This public key is already registered; every node needs its own key pair.");
 	const [view] = await views(env, [row], account, now);
 	return json({ node: view }, 201);
 }

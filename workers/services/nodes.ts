@@ -33,7 +33,8 @@ export interface NewNode {
 
 export const DAY_MS = 24 * 3600 * 1000;
 
-export async function createNode(db: D1Database, accountId: string, input: NewNode, shardCount: number, now: number): Promise<NodeRow> {
+/** Inserts the node; null when its public key is already registered (one check, so racing sign-ups cannot both pass). */
+export async function createNode(db: D1Database, accountId: string, input: NewNode, shardCount: number, now: number): Promise<NodeRow | null> {
 	const id = newId("node");
 	const h = input.hardware;
 	const row: NodeRow = {
@@ -42,16 +43,12 @@ export async function createNode(db: D1Database, accountId: string, input: NewNo
 		shard: assignShard(id, input.region ?? null, shardCount), status: "new", status_since: now, last_seen_at: null,
 		maintenance: 0, created_at: now,
 	};
-	await db
+	const { meta } = await db
 		.prepare(`INSERT INTO nodes (id, account_id, name, public_key, gpu_model, gpu_count, vram_gb, cpu_cores, ram_gb, region, shard, status, status_since, created_at)
-		          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?)`)
+		          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?) ON CONFLICT (public_key) DO NOTHING`)
 		.bind(row.id, accountId, row.name, row.public_key, row.gpu_model, row.gpu_count, row.vram_gb, row.cpu_cores, row.ram_gb, row.region, row.shard, now, now)
 		.run();
-	return row;
-}
-
-export async function publicKeyTaken(db: D1Database, publicKey: string): Promise<boolean> {
-	return (await db.prepare("SELECT 1 FROM nodes WHERE public_key = ?").bind(publicKey).first()) !== null;
+	return meta.changes > 0 ? row : null;
 }
 
 export async function getNodeRow(db: D1Database, id: string): Promise<NodeRow | null> {
