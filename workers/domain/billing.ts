@@ -7,9 +7,9 @@ export function centsFor(gpuMs: number, priceCents: number): number {
 }
 
 export interface BillingState {
-	/** Cumulative GPU-ms delivered per node (ready and online while assigned). */
+	/** Cumulative GPU-ms delivered per node (ready while the cluster runs; integers). */
 	deliveredMs: Record<string, number>;
-	/** Cumulative GPU-ms of gaps: a member lost and not yet replaced. */
+	/** Cumulative GPU-ms missing while the cluster runs: GPUs asked for × time running − delivered. */
 	gapMs: number;
 	charged: number;
 	refunded: number;
@@ -25,30 +25,48 @@ export interface BillingStep {
 }
 
 /**
- * What to move now, given the cumulative measures: charge = price × delivered so far − charged already;
- * each node's payout = 95 % of its own delivered value − paid already; the fee is the rest of the charge;
- * gap refunds the same way. Applying a step's amounts to the state makes the next call return zeros.
+ * What to move now, given the cumulative measures. Whatever the measures, by construction:
+ * - charged ≤ hold − refunded and refunded ≤ hold − charged; the final step refunds the rest (charged + refunded = hold);
+ * - operators share floor(95 % of charged) in proportion to their delivered GPU-time, and a step never pays out more
+ *   than it charges, so every step's fee = charge − payouts ≥ 0 and the network keeps at least 5 % overall.
+ * Applying a step's amounts to the state makes the next call return zeros.
  */
 export function billingStep(s: BillingState, priceCents: number, holdCents: number, final: boolean): BillingStep {
-	const delivered = Object.values(s.deliveredMs).reduce((a, b) => a + b, 0);
-	const charge = Math.max(0, Math.min(holdCents - s.refunded, centsFor(delivered, priceCents)) - s.charged);
+	const delivered = total(s.deliveredMs);
+	const charged = Math.max(s.charged, Math.min(holdCents - s.refunded, centsFor(delivered, priceCents)));
+	const charge = charged - s.charged;
+	const pool = Math.floor((charged * (10000 - NETWORK_FEE_BP)) / 10000);
+	let budget = Math.min(charge, pool - total(s.paid));
 	const payouts: Record<string, number> = {};
-	let paidNow = 0;
-	for (const [node, ms] of Object.entries(s.deliveredMs)) {
-		const due = Math.floor((centsFor(ms, priceCents) * (10000 - NETWORK_FEE_BP)) / 10000) - (s.paid[node] ?? 0);
-		if (due > 0) payouts[node] = due;
-		paidNow += Math.max(0, due);
+	for (const [node, share] of Object.entries(shares(s.deliveredMs, pool))) {
+		const due = Math.min(budget, share - (s.paid[node] ?? 0));
+		if (due <= 0) continue;
+		payouts[node] = due;
+		budget -= due;
 	}
-	// Payouts can never exceed what was charged: the fee absorbs rounding and is never negative.
-	const totalPaid = Object.values(s.paid).reduce((a, b) => a + b, 0) + paidNow;
-	const fee = s.charged + charge - totalPaid - s.fees;
-	const gapRefund = Math.max(0, Math.min(holdCents - s.charged - charge, centsFor(s.gapMs, priceCents)) - s.refunded);
-	const refund = final ? holdCents - s.charged - charge - s.refunded : gapRefund;
-	return { charge, fee: Math.max(0, fee), payouts, refund: Math.max(0, refund) };
+	const refunded = final ? holdCents - charged : Math.max(s.refunded, Math.min(holdCents - charged, centsFor(s.gapMs, priceCents)));
+	return { charge, fee: charge - total(payouts), payouts, refund: refunded - s.refunded };
 }
 
 export function applyStep(s: BillingState, step: BillingStep): BillingState {
 	const paid = { ...s.paid };
 	for (const [n, v] of Object.entries(step.payouts)) paid[n] = (paid[n] ?? 0) + v;
 	return { ...s, charged: s.charged + step.charge, refunded: s.refunded + step.refund, fees: s.fees + step.fee, paid };
+}
+
+/** `pool` shared in proportion to delivered GPU-time by largest remainder (exact in BigInt), so the shares add up to the pool. */
+function shares(deliveredMs: Record<string, number>, pool: number): Record<string, number> {
+	const sum = BigInt(total(deliveredMs));
+	if (sum === 0n) return {};
+	const parts = Object.entries(deliveredMs).sort(([a], [b]) => a.localeCompare(b)).map(([node, ms]) => {
+		const x = BigInt(pool) * BigInt(ms);
+		return { node, share: Number(x / sum), rest: x % sum };
+	});
+	let left = pool - parts.reduce((a, p) => a + p.share, 0);
+	for (const p of parts.slice().sort((a, b) => (a.rest === b.rest ? 0 : a.rest > b.rest ? -1 : 1))) if (left-- > 0) p.share++;
+	return Object.fromEntries(parts.map((p) => [p.node, p.share]));
+}
+
+function total(r: Record<string, number>): number {
+	return Object.values(r).reduce((a, b) => a + b, 0);
 }
