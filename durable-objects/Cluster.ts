@@ -102,7 +102,12 @@ export class Cluster extends DurableObject<Env> {
 	}
 
 	override alarm(): Promise<void> {
-		return this.serial(() => this.onAlarm());
+		return this.tick(Date.now());
+	}
+
+	/** The alarm's work as of `now`: the alarm passes the clock, tests pass their own. */
+	tick(now: number): Promise<void> {
+		return this.serial(() => this.onAlarm(now));
 	}
 
 	private async doCreate(id: string, spec: ClusterSpec, requestHash: string, now: number): Promise<CreateResult> {
@@ -139,7 +144,7 @@ export class Cluster extends DurableObject<Env> {
 		return { ok: true, created: true, cluster: this.view() };
 	}
 
-	/** An agent acknowledged its assignment: it is working for the cluster from now. */
+	/** An agent acknowledged its assignment: it is working for the cluster from now, billed once the cluster runs. */
 	private async doReady(nodeId: string, now: number): Promise<boolean> {
 		const st = this.state();
 		const m = this.member(nodeId);
@@ -147,12 +152,9 @@ export class Cluster extends DurableObject<Env> {
 		this.saveMember({ ...m, state: "ready", ready_at: now, seg_start: now });
 		this.sql.exec("INSERT OR REPLACE INTO pending_rentals (node_id, gpu_count, started_at) VALUES (?, ?, ?)", nodeId, m.gpu_count, now);
 		this.event(now, "node_ready", { node_id: nodeId });
-		// A replacement closes the oldest open gap of its size.
+		// A replacement closes the oldest open gap of its size (what was missing is refunded by the bill below).
 		const gap = st.gaps.find((g) => g.gpu_count === m.gpu_count) ?? st.gaps[0];
-		if (gap) {
-			st.billing.gapMs += (now - gap.since) * gap.gpu_count;
-			st.gaps = st.gaps.filter((g) => g !== gap);
-		}
+		if (gap) st.gaps = st.gaps.filter((g) => g !== gap);
 		const waiting = this.sql.exec("SELECT count(*) AS n FROM members WHERE json_extract(v, '$.state') = 'assigned'").one().n as number;
 		if (waiting === 0 && st.gaps.length === 0 && st.status !== "running") {
 			if (st.status === "pending") {
@@ -200,10 +202,9 @@ export class Cluster extends DurableObject<Env> {
 	}
 
 	/** Deadlines: acknowledgements, replacements, the hourly bill and the end of the term. */
-	private async onAlarm(): Promise<void> {
+	private async onAlarm(now: number): Promise<void> {
 		const st = this.state();
 		if (!st || isOver(st.status)) return;
-		const now = Date.now();
 		await this.flushRentals(st);
 		for (const m of this.members()) if (m.state === "assigned" && now >= m.assigned_at + ACK_TIMEOUT_MS) await this.lose(m.node_id, now, "no_ack");
 		const fresh = this.state() as State;
@@ -254,7 +255,7 @@ export class Cluster extends DurableObject<Env> {
 	private async finish(st: State, status: ClusterStatus, at: number): Promise<void> {
 		const members = this.members();
 		for (const m of members) if (m.state === "ready" || m.state === "assigned") this.closeSegment(st, m, at);
-		for (const g of st.gaps) st.billing.gapMs += Math.max(0, at - g.since) * g.gpu_count;
+		this.measureGap(st, at);
 		st.gaps = [];
 		st.ended_at = at;
 		const active = members.filter((m) => m.state === "ready" || m.state === "assigned");
@@ -271,12 +272,27 @@ export class Cluster extends DurableObject<Env> {
 		await this.env.DB.prepare("UPDATE rentals SET ended_at = ? WHERE cluster_id = ? AND ended_at IS NULL").bind(at, st.id).run();
 	}
 
-	/** Adds a member's delivered GPU-time up to `at` (capped at the term's end) to the billing state. */
+	/**
+	 * Adds a member's delivered GPU-time up to `at` to the billing state. Billing runs from the cluster's start to the
+	 * term's end: a member that was ready while others were still coming is not billed for the wait.
+	 */
 	private closeSegment(st: State, m: Member, at: number): void {
-		if (m.state !== "ready" || m.seg_start === null) return;
-		const end = Math.min(at, st.ends_at ?? at);
-		st.billing.deliveredMs[m.node_id] = (st.billing.deliveredMs[m.node_id] ?? 0) + Math.max(0, end - m.seg_start) * m.gpu_count;
+		if (m.state !== "ready" || m.seg_start === null || st.started_at === null || st.ends_at === null) return;
+		const start = Math.max(m.seg_start, st.started_at);
+		const end = Math.max(start, Math.min(at, st.ends_at));
+		st.billing.deliveredMs[m.node_id] = (st.billing.deliveredMs[m.node_id] ?? 0) + (end - start) * m.gpu_count;
 		this.saveMember({ ...m, seg_start: end });
+	}
+
+	/**
+	 * GPU-time missing since the start (asked-for GPUs × time running − delivered), to be refunded; call after closing
+	 * every ready member's segment at `at`. It only grows, and delivered + missing never exceed what was held.
+	 */
+	private measureGap(st: State, at: number): void {
+		if (st.started_at === null || st.ends_at === null) return;
+		const asked = st.spec.gpu_count * (Math.min(at, st.ends_at) - st.started_at);
+		const delivered = Object.values(st.billing.deliveredMs).reduce((a, b) => a + b, 0);
+		st.billing.gapMs = Math.max(st.billing.gapMs, asked - delivered);
 	}
 
 	/**
@@ -286,7 +302,10 @@ export class Cluster extends DurableObject<Env> {
 	 */
 	private async bill(st: State, now: number, final: boolean): Promise<void> {
 		if (st.pending) await this.flushPending(st, now);
-		if (!final) for (const m of this.members()) if (m.state === "ready") this.closeSegment(st, this.member(m.node_id) as Member, now);
+		if (!final) {
+			for (const m of this.members()) if (m.state === "ready") this.closeSegment(st, m, now);
+			this.measureGap(st, now);
+		}
 		const step = billingStep(st.billing, st.price_cents, st.hold_cents, final);
 		const n = this.sql.exec("SELECT count(*) AS c FROM events WHERE kind = 'billed'").one().c as number;
 		const acct = st.spec.account_id;

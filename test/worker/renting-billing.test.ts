@@ -1,0 +1,131 @@
+// Money on an injected clock: hourly charges and payouts in cents, pro-rata refunds, and a ledger that always balances.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ACK_TIMEOUT_MS, START_TIMEOUT_MS } from "../../durable-objects/Cluster.ts";
+import { callJson, grant, keepAlive, newAccount, onlineFleet } from "./helpers.ts";
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+
+/** Online nodes whose agents keep alive but never say `ready` themselves: the test says it, at times of its choosing. */
+async function quietFleet(n: number, gpuModel: string) {
+	const f = await onlineFleet(n, { gpu_model: gpuModel });
+	const stops = f.fleet.map((x) => {
+		x.stop();
+		return keepAlive(x.link);
+	});
+	return { ...f, stopAll: () => stops.forEach((s) => s()) };
+}
+
+/** Deploys through the API; every member says `ready` at `at` (when given), so the cluster starts then. */
+async function deploy(body: { gpu_model: string; gpu_count: number; hours: number }, at?: number) {
+	const renter = await newAccount("renter");
+	await grant(renter.id, 1_000_000);
+	const res = await callJson<{ cluster: { id: string; nodes: { node_id: string }[] } }>("/v1/clusters", { auth: renter.key, body });
+	expect(res.status).toBe(201);
+	const stub = env.CLUSTERS.getByName(res.body.cluster.id);
+	if (at !== undefined) for (const n of res.body.cluster.nodes) await stub.ready(n.node_id, at);
+	const c = await stub.view();
+	if (!c) throw new Error("no cluster");
+	return { renter, stub, c, price: c.price_per_gpu_hour_cents };
+}
+
+interface Row { kind: string; account_id: string; node_id: string | null; available_delta: number; held_delta: number }
+
+/**
+ * The ledger balances: the renter's balances are the sums of its entries; the cluster's charges and refunds never exceed
+ * its hold (and equal it once over); payouts and fees add up to the charges, the fee at least 5 %; every granted cent is
+ * somewhere. Returns the cluster's entries in cents, by kind.
+ */
+async function expectBalanced(renter: { id: string; key: string }, clusterId: string, over: boolean) {
+	const rows = (await env.DB.prepare("SELECT kind, account_id, node_id, available_delta, held_delta FROM credit_entries WHERE cluster_id = ? ORDER BY id").bind(clusterId).all<Row>()).results;
+	const cents = (kind: string) => rows.filter((r) => r.kind === kind).map((r) => (kind === "charge" || kind === "hold" ? Math.abs(r.held_delta) : r.available_delta));
+	const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+	const [hold, charges, refunds, payouts, fees] = ["hold", "charge", "refund", "payout", "fee"].map((k) => sum(cents(k))) as [number, number, number, number, number];
+	if (over) expect(charges + refunds).toBe(hold);
+	else expect(charges + refunds).toBeLessThanOrEqual(hold);
+	expect(payouts + fees).toBe(charges);
+	expect(fees * 20).toBeGreaterThanOrEqual(charges);
+	const b = (await callJson<{ available_cents: number; held_cents: number; entries: { available_delta_cents: number; held_delta_cents: number }[] }>("/v1/billing", { auth: renter.key })).body;
+	expect([b.available_cents, b.held_cents]).toEqual([sum(b.entries.map((e) => e.available_delta_cents)), sum(b.entries.map((e) => e.held_delta_cents))]);
+	expect(b.held_cents).toBe(hold - charges - refunds);
+	const all = await env.DB.prepare("SELECT sum(CASE WHEN kind = 'grant' THEN available_delta ELSE 0 END) AS granted, sum(available_delta + held_delta) AS total FROM credit_entries").first<{ granted: number; total: number }>();
+	expect(all?.total).toBe(all?.granted);
+	return { rows, cents };
+}
+
+describe("hourly billing", () => {
+	it("charges each hour for the GPU-hours delivered, pays operators 95 % and the network the rest", async () => {
+		const { owner, stopAll } = await quietFleet(2, "H100");
+		const start = Date.now();
+		const { renter, stub, c, price } = await deploy({ gpu_model: "H100", gpu_count: 2, hours: 2 }, start);
+		expect(c.status).toBe("running");
+		expect(c.hold_cents).toBe(4 * price);
+		await stub.tick(start + HOUR);
+		const { rows, cents } = await expectBalanced(renter, c.id, false);
+		const pool = Math.floor((2 * price * 95) / 100);
+		expect(cents("charge")).toEqual([2 * price]);
+		expect(cents("payout").sort((a, b) => a - b)).toEqual([Math.floor(pool / 2), Math.ceil(pool / 2)]);
+		expect(rows.filter((r) => r.kind === "payout").map((r) => [r.account_id, r.node_id]).sort()).toEqual(c.nodes.map((n) => [owner.id, n.node_id]).sort());
+		expect(cents("fee")).toEqual([2 * price - pool]);
+		expect(cents("refund")).toEqual([]);
+		// Terminated half an hour later: one more GPU-hour is charged and the last one refunded.
+		const done = await stub.terminate(start + 90 * MIN);
+		expect(done).toMatchObject({ status: "terminated", charged_cents: 3 * price, refunded_cents: price });
+		expect((await expectBalanced(renter, c.id, true)).cents("charge")).toEqual([2 * price, price]);
+		stopAll();
+	});
+
+	it("charges nothing for a cluster that never ran, whether it failed to start or was deleted while pending", async () => {
+		const { stopAll } = await quietFleet(2, "RTX 4080");
+		const start = Date.now();
+		const failed = await deploy({ gpu_model: "RTX 4080", gpu_count: 2, hours: 1 });
+		await failed.stub.ready(failed.c.nodes[0]?.node_id as string, start);
+		await failed.stub.tick(start + ACK_TIMEOUT_MS); // the other member never acknowledged; there is no spare
+		await failed.stub.tick(Date.parse(failed.c.created_at as string) + START_TIMEOUT_MS);
+		expect(await failed.stub.view()).toMatchObject({ status: "failed", charged_cents: 0, refunded_cents: failed.c.hold_cents });
+		expect((await expectBalanced(failed.renter, failed.c.id, true)).cents("charge")).toEqual([]);
+
+		const deleted = await deploy({ gpu_model: "RTX 4080", gpu_count: 2, hours: 1 });
+		await deleted.stub.ready(deleted.c.nodes[0]?.node_id as string, start);
+		expect(await deleted.stub.terminate(start + 4 * MIN)).toMatchObject({ status: "terminated", charged_cents: 0, refunded_cents: deleted.c.hold_cents });
+		await expectBalanced(deleted.renter, deleted.c.id, true);
+		stopAll();
+	});
+});
+
+describe("refunds for missing GPUs", () => {
+	it("refunds the gap pro rata when the replacement is ready, and the ledger balances after failover", async () => {
+		const { stopAll } = await quietFleet(3, "A100");
+		const start = Date.now();
+		const { renter, stub, c, price } = await deploy({ gpu_model: "A100", gpu_count: 2, hours: 2 }, start);
+		const victim = c.nodes[0]?.node_id as string;
+		await stub.nodeLost(victim, start + 10 * MIN);
+		const spare = (await stub.view())?.nodes.find((n) => n.state === "assigned")?.node_id as string;
+		expect(spare).toBeDefined();
+		await stub.ready(spare, start + 30 * MIN);
+		// 30 min × 2 GPUs asked for; delivered 30 (survivor) + 10 (victim) GPU-minutes; 20 GPU-minutes missing.
+		expect(await stub.view()).toMatchObject({ status: "running", charged_cents: Math.floor((price * 40) / 60), refunded_cents: Math.floor((price * 20) / 60) });
+		expect((await expectBalanced(renter, c.id, false)).cents("refund")).toEqual([Math.floor((price * 20) / 60)]);
+		const done = await stub.terminate(start + 45 * MIN); // + 15 min × 2 GPUs delivered
+		expect(done).toMatchObject({ charged_cents: Math.floor((price * 70) / 60), refunded_cents: c.hold_cents - Math.floor((price * 70) / 60) });
+		await expectBalanced(renter, c.id, true);
+		stopAll();
+	});
+
+	it("runs degraded without a spare, refunds what is missing each hour, and the ledger balances", async () => {
+		const { stopAll } = await quietFleet(2, "L40S");
+		const start = Date.now();
+		const { renter, stub, c, price } = await deploy({ gpu_model: "L40S", gpu_count: 2, hours: 2 }, start);
+		await stub.nodeLost(c.nodes[0]?.node_id as string, start + 15 * MIN);
+		expect((await stub.view())?.status).toBe("degraded");
+		await stub.tick(start + HOUR);
+		// First hour: 60 + 15 GPU-minutes delivered, 45 missing.
+		expect(await stub.view()).toMatchObject({ status: "degraded", charged_cents: Math.floor((price * 75) / 60), refunded_cents: Math.floor((price * 45) / 60) });
+		await expectBalanced(renter, c.id, false);
+		await stub.tick(start + 2 * HOUR);
+		expect(await stub.view()).toMatchObject({ status: "completed", charged_cents: Math.floor((price * 135) / 60), refunded_cents: c.hold_cents - Math.floor((price * 135) / 60) });
+		await expectBalanced(renter, c.id, true);
+		stopAll();
+	});
+});
