@@ -139,3 +139,70 @@ describe("emission", () => {
 		}));
 	});
 });
+
+describe("shareRewards", () => {
+	const emission = fc.integer({ min: 0, max: 2 ** 40 });
+	const someoneEarned = fc.array(fc.nat(10 ** 7), { minLength: 1, maxLength: 50 }).filter((pts) => pts.some((p) => p > 0));
+
+	it("gives every row floor(emission × points / total points): its share to within one micro-token", () => {
+		fc.assert(fc.property(emission, someoneEarned, (e, pts) => {
+			const total = BigInt(pts.reduce((s, p) => s + p, 0));
+			return shareRewards(e, pts).every((x, i) => {
+				const exact = BigInt(e) * BigInt(pts[i] as number); // share × total, exactly
+				return BigInt(x) * total <= exact && exact < BigInt(x + 1) * total;
+			});
+		}));
+	});
+
+	it("hands out the whole emission when any points exist, less at most one micro-token per earning row", () => {
+		fc.assert(fc.property(emission, someoneEarned, (e, pts) => {
+			const sum = shareRewards(e, pts).reduce((s, x) => s + x, 0);
+			const earning = pts.filter((p) => p > 0).length;
+			return sum <= e && e - sum <= earning - 1;
+		}));
+	});
+
+	it("never gives fewer points a larger share", () => {
+		fc.assert(fc.property(emission, someoneEarned, (e, pts) => {
+			const shares = shareRewards(e, pts);
+			return pts.every((p, i) => pts.every((q, j) => p < q ? (shares[i] as number) <= (shares[j] as number) : true));
+		}));
+	});
+
+	it("gives nothing when nobody earned points, and splits small emissions as documented", () => {
+		expect(shareRewards(1000, [0, 0])).toEqual([0, 0]);
+		expect(shareRewards(10, [3, 1])).toEqual([7, 2]); // 7.5 and 2.5, floored; 1 micro-token not emitted
+		expect(shareRewards(1000, [1, 1, 1])).toEqual([333, 333, 333]);
+		expect(shareRewards(2 ** 40, [2 ** 23, 2 ** 23])).toEqual([2 ** 39, 2 ** 39]); // exact past 2^53 intermediate products
+	});
+});
+
+/** The worked examples of docs/POINTS.md ("Checking your row"): the leaves and hashes written there. */
+const DOC_LEAF: LeafRow = {
+	epoch: 7, node_id: "node_ab12cd34ef56", account_id: "acc_0123456789ab", gpu_model: "RTX 4090", gpu_count: 2, tier: "consumer-high",
+	tier_weight_bp: 10000, verified: 0, online_seconds: 3000, incident_seconds: 300, rented_gpu_seconds: 0, challenges_issued: 4,
+	challenges_passed: 3, challenges_failed: 0, challenges_missed: 1, availability_points: 2475, compute_points: 0, penalty_points: 0,
+	points: 2475, penalties: "[]", reward: 1234567,
+};
+const DOC_FLAGGED: LeafRow = {
+	...DOC_LEAF, gpu_model: "GeForce RTX 4090 \u201cTi\u201d \u00e9\t/\u0001", penalty_points: 618, points: 1857,
+	penalties: JSON.stringify([{ code: "shared_gpu", reason: 'same "GPU" as node_x \u2014 see ticket', share: 0.25 }]),
+};
+
+describe("the documented leaf encoding", () => {
+	it("gives the worked example of docs/POINTS.md the points, leaf and hash written there", async () => {
+		const t = computePoints({ gpu_model: "RTX 4090", gpu_count: 2, verified: false, online_seconds: 3000, incident_seconds: 300, rented_gpu_seconds: 0, challenges: { issued: 4, passed: 3, failed: 0, missed: 1 }, penalties: [] });
+		expect(t).toMatchObject({ availability_points: 2475, compute_points: 0, penalty_points: 0, points: 2475, tier: "consumer-high", tier_weight_bp: 10000 });
+		expect(canonicalLeaf(DOC_LEAF)).toBe('[7,"node_ab12cd34ef56","acc_0123456789ab","RTX 4090",2,"consumer-high",10000,0,3000,300,0,4,3,0,1,2475,0,0,2475,"[]",1234567]');
+		expect(await leafHash(DOC_LEAF)).toBe("b51034fde034e20ccce64d3cc368e0fdf8e5e3415acb389ea554ffbc8225b4f0");
+	});
+
+	it("escapes strings exactly as documented: quote, backslash and control characters; non-ASCII and '/' raw", async () => {
+		const t = computePoints({ gpu_model: DOC_FLAGGED.gpu_model as string, gpu_count: 2, verified: false, online_seconds: 3000, incident_seconds: 300, rented_gpu_seconds: 0, challenges: { issued: 4, passed: 3, failed: 0, missed: 1 }, penalties: [{ code: "shared_gpu", reason: "x", share: 0.25 }] });
+		expect(t).toMatchObject({ penalty_points: 618, points: 1857 });
+		expect(canonicalLeaf(DOC_FLAGGED)).toBe(String.raw`[7,"node_ab12cd34ef56","acc_0123456789ab","GeForce RTX 4090 “Ti” é\t/\u0001",2,"consumer-high",10000,0,3000,300,0,4,3,0,1,2475,0,618,1857,"[{\"code\":\"shared_gpu\",\"reason\":\"same \\\"GPU\\\" as node_x — see ticket\",\"share\":0.25}]",1234567]`);
+		expect(await leafHash(DOC_FLAGGED)).toBe("6a825aeef84ce5e6f9df8bcf218a856d8a018272cd5a840594e73333c4e8ec27");
+		const every = canonicalLeaf({ ...DOC_LEAF, gpu_model: "\b\f\n\r\t\u0000\u001f\u007f\\\"/\u2028\u00e9" });
+		expect(every).toContain(String.raw`"\b\f\n\r\t\u0000\u001f` + "\u007f" + String.raw`\\\"/` + "\u2028\u00e9" + '"');
+	});
+});
