@@ -85,13 +85,15 @@ export async function ledgerStats(db: D1Database, now: number) {
 	const row = await db
 		.prepare(`SELECT count(DISTINCT e.n) AS epochs,
 		                 coalesce(sum(l.online_seconds * l.gpu_count), 0) / 3600.0 AS gpu_hours,
+		                 coalesce(sum(l.rented_gpu_seconds), 0) / 3600.0 AS rented_gpu_hours,
 		                 coalesce(sum(l.points), 0) AS points, coalesce(sum(l.reward), 0) AS reward
 		          FROM epochs e LEFT JOIN points_ledger l ON l.epoch = e.n
 		          WHERE e.settled_at IS NOT NULL AND e.ended_at > ?`)
 		.bind(now - 24 * 3600 * 1000)
-		.first<{ epochs: number; gpu_hours: number; points: number; reward: number }>();
+		.first<{ epochs: number; gpu_hours: number; rented_gpu_hours: number; points: number; reward: number }>();
 	return {
 		gpu_hours_24h: Math.round((row?.gpu_hours ?? 0) * 1000) / 1000,
+		rented_gpu_hours_24h: Math.round((row?.rented_gpu_hours ?? 0) * 1000) / 1000,
 		points_24h: row?.points ?? 0,
 		rewards_24h: (row?.reward ?? 0) / 1e6,
 		settled_epochs_24h: row?.epochs ?? 0,
