@@ -1,27 +1,18 @@
 // /link, /unlink, /help and /alerts: tying a Discord user to an account with the shared one-time codes, and what the bot can do.
-import { operatorAlerts, settingsView, telegramChatsOf } from "../../workers/services/alerts.ts";
-import { linkedAccount, redeemLinkCode, unlink } from "../../workers/services/links.ts";
+import { alertSettings, changeAlertSettings, type SettingsView } from "../../workers/services/alerts.ts";
+import { linkWithCode, unlinkText } from "../shared/linking.ts";
 import { helpText } from "./commands.ts";
-import { NOT_LINKED, needAccount, text, type CommandContext } from "./context.ts";
-
-const REDEEM_FAILED = {
-	unknown: "❌ That code is not valid. Create a new one with `POST /v1/links` and run `/link code:<code>`.",
-	expired: "⌛ That code has expired (codes last 10 minutes). Create a new one with `POST /v1/links`.",
-	used: "❌ That code has already been used. Create a new one with `POST /v1/links`.",
-} as const;
+import { DISCORD_LINKING, NOT_LINKED, needAccount, text, type CommandContext } from "./context.ts";
 
 export async function linkCommand(c: CommandContext): Promise<string> {
-	const r = await redeemLinkCode(c.env.DB, text(c, "code") as string, "discord", c.user.id, c.now);
-	if (!r.ok) return REDEEM_FAILED[r.reason];
-	const account = await linkedAccount(c.env.DB, "discord", c.user.id);
-	const before = c.account && c.account.id !== r.accountId ? ` (it was linked to ${c.account.name} before)` : "";
-	return `✅ Your Discord user is now linked to **${account?.name ?? r.accountId}**${before}. Try \`/status\`, \`/points\` or \`/ticket open\`.`;
+	const r = await linkWithCode(c.env.DB, DISCORD_LINKING, c.user.id, text(c, "code") as string, c.now);
+	if (!r.ok) return r.message;
+	const before = r.before ? ` (it was linked to ${r.before.name} before)` : "";
+	return `✅ Your Discord user is now linked to **${r.account.name}**${before}. Try \`/status\`, \`/points\` or \`/ticket open\`.`;
 }
 
 export async function unlinkCommand(c: CommandContext): Promise<string> {
-	return (await unlink(c.env.DB, "discord", c.user.id))
-		? "Unlinked: this Discord user no longer speaks for your account. Link again any time with `/link code:<code>`."
-		: NOT_LINKED;
+	return unlinkText(c.env.DB, DISCORD_LINKING, c.user.id);
 }
 
 export async function helpCommand(c: CommandContext): Promise<string> {
@@ -36,14 +27,15 @@ export async function helpCommand(c: CommandContext): Promise<string> {
 export async function alertsCommand(c: CommandContext): Promise<string> {
 	const account = needAccount(c);
 	const webhook = text(c, "webhook");
-	const alerts = operatorAlerts(c.env, account.id);
-	if (webhook !== undefined) {
-		const r = await alerts.updateSettings(account.id, { discord_webhook_url: webhook });
-		if (!r.ok) return `❌ ${r.reason}`;
-	}
-	const v = settingsView(await alerts.snapshot(account.id), (await telegramChatsOf(c.env.DB, account.id)).length, c.now);
+	if (webhook === undefined) return settingsText("🔔 **Where your alerts go**", await alertSettings(c.env, account.id, c.now));
+	const r = await changeAlertSettings(c.env, account.id, { discord_webhook_url: webhook }, c.now);
+	if (!r.ok) return `❌ ${r.reason}`;
+	return settingsText("✅ Alerts now also go to that Discord channel webhook. Keep its URL private: anyone holding it can post there.", r.settings);
+}
+
+function settingsText(head: string, v: SettingsView): string {
 	return [
-		webhook !== undefined ? "✅ Alerts now also go to that Discord channel webhook. Keep its URL private: anyone holding it can post there." : "🔔 **Where your alerts go**",
+		head,
 		`Node alerts: **${v.alerts ? "on" : "off"}** · daily digest: **${v.digest ? `on, ${v.digest_hour_utc}:00 UTC` : "off"}**`,
 		`Discord webhook: ${v.discord_webhook ?? "none (set one with `/alerts webhook:<url>`)"} · Telegram chats linked: ${v.telegram_chats}`,
 		...v.mutes.map((m) => `Muted: ${m.target} until ${m.until}`),

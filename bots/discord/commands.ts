@@ -30,7 +30,11 @@ export interface CommandSpec {
 	options?: ValueOption[] | Subcommand[];
 	/** Answered so only the caller sees it (ephemeral, flag 64): anything about their account. */
 	private: boolean;
-	/** Reads more than one row or calls a Durable Object: acknowledged at once (type 5) and completed by a follow-up. */
+	/**
+	 * Calls a Durable Object (a shard, an operator's alerts) or reads more than a few rows by key: acknowledged at once
+	 * (type 5) and completed by a follow-up, since Discord waits only 3 s for the first answer. Commands that run a few
+	 * single-row D1 statements by primary key (/link, /unlink, /help) answer at once.
+	 */
 	defer: boolean;
 }
 
@@ -69,7 +73,7 @@ export const COMMANDS: readonly CommandSpec[] = [
 			] },
 			{ type: OPTION.SUB_COMMAND, name: "close", description: "Close a ticket", options: [ticketId] },
 		] },
-	{ name: "alerts", description: "Send your node alerts to a Discord channel webhook", private: true, defer: false,
+	{ name: "alerts", description: "Send your node alerts to a Discord channel webhook", private: true, defer: true,
 		options: [str("webhook", "A channel webhook URL (https://discord.com/api/webhooks/…)", { max_length: 300 })] },
 	{ name: "help", description: "What this bot can do", private: true, defer: false },
 ];

@@ -2,6 +2,7 @@
 import { ApiError } from "../../workers/http.ts";
 import type { Account } from "../../workers/services/accounts.ts";
 import { ticketActor, type TicketActor } from "../../workers/services/tickets.ts";
+import { notLinkedText, type LinkSurface } from "../shared/linking.ts";
 import type { CommandSpec, Subcommand } from "./commands.ts";
 import type { OptionValues } from "./options.ts";
 
@@ -22,10 +23,17 @@ export interface CommandContext {
 
 export type Handler = (c: CommandContext) => Promise<string>;
 
-export const NOT_LINKED = [
-	"🔗 **Link first.** Your Discord user is not linked to a pulsegrid account yet.",
-	"Get a one-time code with `POST /v1/links` (send your API key as `Authorization: Bearer pgk_…`), then run `/link code:<code>` here.",
-].join("\n");
+/** How linking reads in Discord. */
+export const DISCORD_LINKING: LinkSurface = {
+	kind: "discord",
+	subject: "Your Discord user",
+	redeem: "run `/link code:<code>` here",
+	unlinked: "This Discord user no longer speaks for your account.",
+	code: (t) => `\`${t}\``,
+	bold: (t) => `**${t}**`,
+};
+
+export const NOT_LINKED = notLinkedText(DISCORD_LINKING);
 
 /** The linked account; an unlinked user gets the "link first" answer instead of the command's. */
 export function needAccount(c: CommandContext): Account {

@@ -1,15 +1,16 @@
 // Answers a verified Discord interaction: PING, then each slash command at once or deferred (type 5) and completed by a follow-up.
 import { InteractionResponseFlags, InteractionResponseType, InteractionType } from "discord-interactions";
 import { z } from "zod";
+import { isStaff } from "../../workers/domain/tickets.ts";
 import { ApiError, validate } from "../../workers/http.ts";
 import { linkedAccount } from "../../workers/services/links.ts";
+import { editOriginalResponse } from "../../workers/transports/discord-rest.ts";
 import { alertsCommand, helpCommand, linkCommand, unlinkCommand } from "./account-commands.ts";
 import type { CommandContext, Handler } from "./context.ts";
 import { fit } from "./format.ts";
 import { nodeCommand, statusCommand } from "./node-commands.ts";
 import { parseCommand, type OptionData } from "./options.ts";
 import { leaderboardCommand, networkCommand, pointsCommand } from "./points-commands.ts";
-import { editOriginalResponse } from "./rest.ts";
 import { ticketClose, ticketList, ticketOpen, ticketReply, ticketView } from "./ticket-commands.ts";
 
 const Snowflake = z.string().regex(/^\d{1,25}$/);
@@ -88,7 +89,7 @@ function message(content: string, ephemeral: boolean): InteractionResponse {
 async function run(handler: Handler, c: Omit<CommandContext, "account">): Promise<string> {
 	try {
 		const account = await linkedAccount(c.env.DB, "discord", c.user.id);
-		return await handler({ ...c, account, staff: c.staff || account?.role === "staff" });
+		return await handler({ ...c, account, staff: isStaff(c.staff, account) });
 	} catch (err) {
 		if (err instanceof ApiError) return err.message;
 		console.error(`discord /${c.command.name}${c.sub ? ` ${c.sub.name}` : ""} failed`, err);

@@ -1,25 +1,16 @@
 // /status and /node: the same node views GET /v1/nodes and GET /v1/nodes/:id return, written for a chat window.
-import { getNodeRow, listNodeRows } from "../../workers/services/nodes.ts";
-import { isOwnerView, nodeViews, type OwnerNodeView, type PublicNodeView } from "../../workers/services/node-views.ts";
+import { STATUS_ICON, statusSummary } from "../../workers/domain/node-text.ts";
+import { percent, plural } from "../../workers/domain/text.ts";
+import { code } from "../../workers/domain/ticket-text.ts";
+import { accountNodes, isOwnerView, nodeViews, type OwnerNodeView, type PublicNodeView } from "../../workers/services/node-views.ts";
+import { getNodeRow } from "../../workers/services/nodes.ts";
 import { needAccount, text, type CommandContext } from "./context.ts";
-import { fitLines, percent, when } from "./format.ts";
-import { code } from "./staff-posts.ts";
-
-const ICON = { offline: "🔴", maintenance: "🛠️", new: "⚪", online: "🟢" } as const;
-const RANK = { offline: 0, maintenance: 1, new: 2, online: 3 } as const;
+import { fitLines, when } from "./format.ts";
 
 type View = PublicNodeView | OwnerNodeView;
 
-/** Worst first: offline (longest offline first), then maintenance, never connected, and online (lowest uptime first). */
-export function worstFirst<V extends Pick<View, "status" | "status_since" | "uptime_24h" | "name">>(views: V[]): V[] {
-	return [...views].sort((a, b) =>
-		RANK[a.status] - RANK[b.status]
-		|| (a.status === "online" ? a.uptime_24h - b.uptime_24h : Date.parse(a.status_since ?? "") - Date.parse(b.status_since ?? ""))
-		|| a.name.localeCompare(b.name));
-}
-
 export function statusLine(v: View): string {
-	const head = `${ICON[v.status]} **${v.name}** ${code(v.id)}`;
+	const head = `${STATUS_ICON[v.status]} **${v.name}** ${code(v.id)}`;
 	switch (v.status) {
 		case "offline": return `${head} — offline since ${when(v.status_since)}, last seen ${when(v.last_seen_at)}`;
 		case "maintenance": return `${head} — in maintenance since ${when(v.status_since)}`;
@@ -30,12 +21,10 @@ export function statusLine(v: View): string {
 
 export async function statusCommand(c: CommandContext): Promise<string> {
 	const account = needAccount(c);
-	const rows = await listNodeRows(c.env.DB, account.id);
-	if (!rows.length) return "You have no nodes yet. Register one with `npx pulsegrid-agent register --api-key pgk_…`.";
-	const views = worstFirst(await nodeViews(c.env, rows, account.id, c.now));
-	const n = (s: View["status"]) => views.filter((v) => v.status === s).length;
+	const views = await accountNodes(c.env, account.id, c.now);
+	if (!views.length) return "You have no nodes yet. Register one with `npx pulsegrid-agent register --api-key pgk_…`.";
 	return fitLines(
-		[`**${account.name}** — ${views.length} node${views.length === 1 ? "" : "s"}: ${n("online")} online · ${n("offline")} offline · ${n("maintenance")} in maintenance · ${n("new")} never connected`, ""],
+		[`**${account.name}** — ${plural(views.length, "node")}: ${statusSummary(views, " · ")}`, ""],
 		views.map(statusLine),
 		(left) => `…and ${left} more (\`GET /v1/nodes\` lists them all).`,
 	);

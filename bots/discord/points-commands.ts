@@ -1,16 +1,16 @@
 // /points, /leaderboard and /network: the ledger's breakdown, the leaderboard and the network statistics the HTTP API serves.
+import { tokens } from "../../workers/domain/text.ts";
+import { code } from "../../workers/domain/ticket-text.ts";
 import { ledgerRow } from "../../workers/services/epochs.ts";
-import { accountEpochRows, settledEpoch } from "../../workers/services/points-reads.ts";
+import { settledEpoch } from "../../workers/services/points-reads.ts";
 import { breakdown, leaderboard } from "../../workers/services/points.ts";
 import { networkStats } from "../../workers/services/stats.ts";
+import { epochPoints, type Breakdown } from "../shared/points.ts";
 import { integer, needAccount, text, type CommandContext } from "./context.ts";
-import { fitLines, tokens, when } from "./format.ts";
-import { code } from "./staff-posts.ts";
+import { fitLines, when } from "./format.ts";
 
 /** Nodes shown with their full breakdown in one answer; the rest are named with where to look. */
 const DETAILED = 3;
-
-type Breakdown = Awaited<ReturnType<typeof breakdown>>;
 
 /** One node's row: every input and term, as GET /v1/nodes/:id/points returns them. */
 export function breakdownText(b: Breakdown): string {
@@ -34,20 +34,19 @@ function formulaText(b: Breakdown): string {
 
 export async function pointsCommand(c: CommandContext): Promise<string> {
 	const account = needAccount(c);
-	const e = await settledEpoch(c.env.DB, integer(c, "epoch"));
 	const nodeId = text(c, "node");
 	if (nodeId) {
+		const e = await settledEpoch(c.env.DB, integer(c, "epoch"));
 		const row = await ledgerRow(c.env.DB, e.n, nodeId);
 		if (!row || row.account_id !== account.id) return `None of your nodes is ${code(nodeId)} in epoch ${e.n}. \`/status\` lists your nodes.`;
 		const b = await breakdown(c.env.DB, row);
 		return [`**Epoch ${e.n}** (settled ${when(e.settled_at)})`, breakdownText(b), formulaText(b)].join("\n");
 	}
-	const { rows, totals } = await accountEpochRows(c.env.DB, account.id, e.n, DETAILED);
+	const { epoch: e, totals, details } = await epochPoints(c.env.DB, account.id, integer(c, "epoch"), DETAILED);
 	if (!totals.nodes) return `You had no nodes in epoch ${e.n} (settled ${when(e.settled_at)}), so no points in it.`;
-	const details = await Promise.all(rows.map((r) => breakdown(c.env.DB, r)));
 	const adj = totals.adjustments ? ` (${totals.adjustments > 0 ? "+" : ""}${totals.adjustments} in adjustments)` : "";
 	const head = [`**Epoch ${e.n}** (settled ${when(e.settled_at)}): **${totals.points}** points${adj} from ${totals.nodes} node${totals.nodes === 1 ? "" : "s"}, reward ${tokens(totals.reward)}`, ""];
-	const more = totals.nodes - rows.length;
+	const more = totals.nodes - details.length;
 	return fitLines(
 		head,
 		[...details.map(breakdownText), ...(details[0] ? [formulaText(details[0])] : []), ...(more > 0 ? [`…and ${more} more node${more === 1 ? "" : "s"}: \`/points epoch:${e.n} node:<id>\` or \`GET /v1/nodes/<id>/points?epoch=${e.n}\``] : [])],

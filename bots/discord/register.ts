@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs, parseEnv } from "node:util";
 import { registrationPayload } from "./commands.ts";
-import { apiRoot } from "./rest.ts";
+import { apiRoot } from "../../workers/transports/discord-rest.ts";
 
 const HELP = `Registers pulsegrid's Discord slash commands (bots/discord/commands.ts), replacing the registered set.
 

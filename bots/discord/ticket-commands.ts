@@ -1,26 +1,18 @@
 // /ticket open|list|view|reply|close: the same ticket service as /v1/tickets, so both doors meet in one store.
-import { clip } from "../../workers/domain/tickets.ts";
+import { DISCORD_CONTENT_MAX as CONTENT_MAX, clip } from "../../workers/domain/text.ts";
+import { code, quote } from "../../workers/domain/ticket-text.ts";
 import { validate } from "../../workers/http.ts";
-import { drainDiscordOutbox } from "../../workers/services/discord-outbox.ts";
 import {
 	NewTicket, TicketListQuery, TicketReply, closeTicket, listTickets, openTicket, readTicket, replyToTicket,
 	type MessageRow, type TicketRow,
 } from "../../workers/services/tickets.ts";
 import { NOT_LINKED, actorOf, text, type CommandContext } from "./context.ts";
 import { fitLines, when } from "./format.ts";
-import { CONTENT_MAX } from "./rest.ts";
-import { code, quote } from "./staff-posts.ts";
-
-/** Delivers the staff-channel post after the answer; the cron retries it if Discord is down. */
-function deliver(c: CommandContext): void {
-	c.after(drainDiscordOutbox(c.env, Date.now()));
-}
 
 export async function ticketOpen(c: CommandContext): Promise<string> {
 	if (!c.account) return NOT_LINKED;
 	const input = validate(NewTicket, { subject: text(c, "subject"), body: text(c, "body"), ...(text(c, "node") ? { node_id: text(c, "node") } : {}) });
-	const { ticket } = await openTicket(c.env, actorOf(c), input, c.now);
-	deliver(c);
+	const { ticket } = await openTicket(c.env, actorOf(c), input, c.now, c.after);
 	return `🎫 Opened ${code(ticket.id)} — **${ticket.subject}**. Staff have been told; follow it with \`/ticket view id:${ticket.id}\`.`;
 }
 
@@ -66,14 +58,12 @@ export async function ticketView(c: CommandContext): Promise<string> {
 export async function ticketReply(c: CommandContext): Promise<string> {
 	if (!c.account && !c.staff) return NOT_LINKED;
 	const { body } = validate(TicketReply, { body: text(c, "message") });
-	const { ticket } = await replyToTicket(c.env, actorOf(c), text(c, "id") as string, body, c.now);
-	deliver(c);
+	const { ticket } = await replyToTicket(c.env, actorOf(c), text(c, "id") as string, body, c.now, c.after);
 	return `💬 Added to ${code(ticket.id)}; it is now \`${ticket.status}\`.`;
 }
 
 export async function ticketClose(c: CommandContext): Promise<string> {
 	if (!c.account && !c.staff) return NOT_LINKED;
-	const { ticket } = await closeTicket(c.env, actorOf(c), text(c, "id") as string, c.now);
-	deliver(c);
+	const { ticket } = await closeTicket(c.env, actorOf(c), text(c, "id") as string, c.now, c.after);
 	return `🔒 Closed ${code(ticket.id)} — **${ticket.subject}**. Open a new ticket any time with \`/ticket open\`.`;
 }

@@ -1,36 +1,41 @@
 // The Telegram bot (grammY): built per update with `botInfo` preset, so nothing calls Telegram at cold start; replies go to TELEGRAM_API_ROOT.
 import { Bot, type Context } from "grammy";
 import type { UserFromGetMe } from "grammy/types";
+import { ApiError } from "../../workers/http.ts";
 import type { Account } from "../../workers/services/accounts.ts";
-import { linkedAccount, redeemLinkCode, unlink } from "../../workers/services/links.ts";
-import { COMMANDS, NOT_LINKED, helpText } from "./commands.ts";
+import { linkedAccount, telegramBotUsername } from "../../workers/services/links.ts";
+import { linkWithCode, unlinkText } from "../shared/linking.ts";
+import { COMMANDS, NOT_LINKED, TELEGRAM_LINKING, helpText } from "./commands.ts";
 import { alertsCommand, maintenanceCommand, muteCommand, nodesText, pointsText, statusText, unmuteCommand } from "./handlers.ts";
 
 /** What getMe would answer, from configuration: the bot id is the token's first part. */
 export function botInfo(env: Env): UserFromGetMe {
 	return {
 		id: Number(env.TELEGRAM_BOT_TOKEN.split(":")[0]) || 0, is_bot: true, first_name: "pulsegrid",
-		username: env.TELEGRAM_BOT_USERNAME || "pulsegrid_bot", can_join_groups: true, can_read_all_group_messages: false,
+		username: telegramBotUsername(env), can_join_groups: true, can_read_all_group_messages: false,
 		supports_inline_queries: false, can_connect_to_business: false, has_main_web_app: false, has_topics_enabled: false,
 		allows_users_to_create_topics: false, can_manage_bots: false, supports_join_request_queries: false,
 	};
 }
 
-const REDEEM_FAILED = {
-	unknown: "That code is not valid. Create a new one with POST /v1/links and send /start CODE.",
-	expired: "That code has expired (codes last 10 minutes). Create a new one with POST /v1/links.",
-	used: "That code has already been used. Create a new one with POST /v1/links.",
-};
+const GENERIC_FAILURE = "Something went wrong on our side; it has been logged. Try again in a moment.";
 
 export function createBot(env: Env): Bot {
 	const bot = new Bot(env.TELEGRAM_BOT_TOKEN, { botInfo: botInfo(env), client: { apiRoot: env.TELEGRAM_API_ROOT || "https://api.telegram.org" } });
 	const chatId = (ctx: Context) => String(ctx.chat?.id ?? "");
 
-	/** Runs `handler` for the account this chat is linked to; other chats are told how to link. */
+	/** Runs `handler` for the account this chat is linked to; other chats are told how to link. A refusal the user can act on is the answer. */
 	const linked = (handler: (ctx: Context, account: Account, args: string) => Promise<string>) => async (ctx: Context) => {
 		const account = await linkedAccount(env.DB, "telegram", chatId(ctx));
 		if (!account) return void (await ctx.reply(NOT_LINKED));
-		await ctx.reply(await handler(ctx, account, typeof ctx.match === "string" ? ctx.match : ""));
+		let answer: string;
+		try {
+			answer = await handler(ctx, account, typeof ctx.match === "string" ? ctx.match : "");
+		} catch (err) {
+			if (!(err instanceof ApiError)) console.error(`telegram update ${ctx.update.update_id} failed`, err);
+			answer = err instanceof ApiError ? err.message : GENERIC_FAILURE;
+		}
+		await ctx.reply(answer);
 	};
 
 	bot.command("start", async (ctx) => {
@@ -39,22 +44,20 @@ export function createBot(env: Env): Bot {
 			const account = await linkedAccount(env.DB, "telegram", chatId(ctx));
 			return void (await ctx.reply(account ? `This chat is linked to ${account.name}.\n\n${helpText()}` : `${NOT_LINKED}\n\n${helpText()}`));
 		}
-		const r = await redeemLinkCode(env.DB, code, "telegram", chatId(ctx), Date.now());
-		if (!r.ok) return void (await ctx.reply(REDEEM_FAILED[r.reason]));
-		const account = await linkedAccount(env.DB, "telegram", chatId(ctx));
-		await ctx.reply(`✅ Linked to ${account?.name ?? r.accountId}. Alerts about your nodes will come here.\n\n${helpText()}`);
+		const r = await linkWithCode(env.DB, TELEGRAM_LINKING, chatId(ctx), code, Date.now());
+		if (!r.ok) return void (await ctx.reply(r.message));
+		const before = r.before ? ` (it was linked to ${r.before.name} before)` : "";
+		await ctx.reply(`✅ Linked to ${r.account.name}${before}. Alerts about your nodes will come here.\n\n${helpText()}`);
 	});
 	bot.command("help", (ctx) => ctx.reply(helpText()));
 	bot.command("status", linked((_ctx, account) => statusText(env, account, Date.now())));
 	bot.command("nodes", linked((_ctx, account) => nodesText(env, account, Date.now())));
-	bot.command("points", linked(async () => pointsText()));
+	bot.command("points", linked((_ctx, account, args) => pointsText(env, account, args)));
 	bot.command("mute", linked((_ctx, account, args) => muteCommand(env, account, args, Date.now())));
 	bot.command("unmute", linked((_ctx, account, args) => unmuteCommand(env, account, args)));
 	bot.command("maintenance", linked((_ctx, account, args) => maintenanceCommand(env, account, args)));
 	bot.command("alerts", linked((_ctx, account, args) => alertsCommand(env, account, args, Date.now())));
-	bot.command("unlink", async (ctx) => {
-		await ctx.reply((await unlink(env.DB, "telegram", chatId(ctx))) ? "Unlinked: no more alerts here. Link again any time with /start CODE." : NOT_LINKED);
-	});
+	bot.command("unlink", async (ctx) => void (await ctx.reply(await unlinkText(env.DB, TELEGRAM_LINKING, chatId(ctx)))));
 
 	// Anything else: an unknown command (addressed to us) or, in a private chat, plain text → help.
 	bot.on("message:text", async (ctx) => {

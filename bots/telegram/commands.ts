@@ -1,4 +1,5 @@
 // The Telegram bot's commands, in one place: the handlers, /help and `npm run telegram:setup` (setMyCommands) all read this list.
+import { notLinkedText, type LinkSurface } from "../shared/linking.ts";
 
 export interface CommandSpec {
 	command: string;
@@ -11,7 +12,7 @@ export const COMMANDS: CommandSpec[] = [
 	{ command: "start", description: "Link this chat to your pulsegrid account", usage: "/start CODE — the code from POST /v1/links" },
 	{ command: "status", description: "Your nodes at a glance", usage: "/status" },
 	{ command: "nodes", description: "Every node with its status and 24 h uptime", usage: "/nodes" },
-	{ command: "points", description: "Your points", usage: "/points" },
+	{ command: "points", description: "Your points in a settled epoch, with each term", usage: "/points [epoch] — default the newest settled epoch" },
 	{ command: "mute", description: "Silence alerts for a node or for all, for a while", usage: "/mute <node|all> <30m|2h|1d> — at most 30d" },
 	{ command: "unmute", description: "Lift a mute (or all mutes)", usage: "/unmute [node|all]" },
 	{ command: "maintenance", description: "Put a node in maintenance, or take it out", usage: "/maintenance <node> on|off" },
@@ -34,7 +35,19 @@ export function usageOf(command: string): string {
 	return COMMANDS.find((c) => c.command === command)?.usage ?? "/help";
 }
 
-export const NOT_LINKED = [
-	"This chat is not linked to a pulsegrid account yet.",
-	"Get a code with POST /v1/links (with your API key), then send /start CODE here.",
-].join("\n");
+/** The command menu as setMyCommands takes it. */
+export function menuPayload(): { command: string; description: string }[] {
+	return COMMANDS.map(({ command, description }) => ({ command, description }));
+}
+
+/** How linking reads in Telegram: plain text (messages are sent without a parse mode). */
+export const TELEGRAM_LINKING: LinkSurface = {
+	kind: "telegram",
+	subject: "This chat",
+	redeem: "send /start CODE here",
+	unlinked: "No more alerts here, and this chat no longer speaks for your account.",
+	code: (t) => t,
+	bold: (t) => t,
+};
+
+export const NOT_LINKED = notLinkedText(TELEGRAM_LINKING);

@@ -1,53 +1,80 @@
-// What each linked-chat command answers: thin shells over the services the HTTP API uses (nodes, maintenance, alert settings, mutes).
+// What each linked-chat command answers: thin shells over the services the HTTP API uses (nodes, points, maintenance, alert settings, mutes).
 import { formatDuration } from "../../workers/domain/duration.ts";
+import { STATUS_ICON, STATUS_LABEL, statusSummary } from "../../workers/domain/node-text.ts";
+import { TELEGRAM_TEXT_MAX, fitLines, percent, plural, tokens } from "../../workers/domain/text.ts";
 import { iso } from "../../workers/http.ts";
 import type { Account } from "../../workers/services/accounts.ts";
 import {
-	findOwnNode, muteAlerts, operatorAlerts, settingsView, telegramChatsOf, unmuteAlerts, type SettingsPatch,
+	alertSettings, changeAlertSettings, findOwnNode, muteAlerts, operatorAlerts, unmuteAlerts, type SettingsPatch, type SettingsView,
 } from "../../workers/services/alerts.ts";
 import { setNodeMaintenance } from "../../workers/services/maintenance.ts";
-import { nodeSummaries, type NodeSummary } from "../../workers/services/node-summary.ts";
+import { accountNodes } from "../../workers/services/node-views.ts";
+import { epochPoints } from "../shared/points.ts";
 import { usageOf } from "./commands.ts";
 
-const ICON: Record<NodeSummary["status"], string> = { online: "🟢", offline: "🔴", maintenance: "🛠", new: "⚪️" };
+/** Nodes listed in one answer; the rest are counted, with where to see them all. */
 const MAX_LISTED = 40;
+/** Nodes whose points are broken down term by term in /points. */
+const DETAILED = 5;
 
-function ago(ms: number | null, now: number): string {
-	return ms === null ? "never" : `${formatDuration(now - ms)} ago`;
+function ago(at: string | null, now: number): string {
+	return at === null ? "never" : `${formatDuration(now - Date.parse(at))} ago`;
+}
+
+function utc(ms: number | string | null): string {
+	return `${(typeof ms === "string" ? ms : iso(ms) ?? "").slice(0, 16).replace("T", " ")} UTC`;
 }
 
 function args(text: string): string[] {
 	return text.trim().split(/\s+/).filter(Boolean);
 }
 
+function listed(head: string[], lines: string[], where: string): string {
+	return fitLines(head, lines, (left) => `…and ${left} more (${where}).`, { maxLines: MAX_LISTED, maxChars: TELEGRAM_TEXT_MAX });
+}
+
 export async function statusText(env: Env, account: Account, now: number): Promise<string> {
-	const nodes = await nodeSummaries(env, account.id, now);
-	const count = (s: NodeSummary["status"]) => nodes.filter((n) => n.status === s).length;
-	const snap = await operatorAlerts(env, account.id).snapshot(account.id);
-	const flapping = new Set(await operatorAlerts(env, account.id).flapping());
-	const mutes = settingsView(snap, 0, now).mutes;
+	const [nodes, settings, flapping] = await Promise.all([
+		accountNodes(env, account.id, now), alertSettings(env, account.id, now), operatorAlerts(env, account.id).flapping(),
+	]);
 	const name = (id: string) => (id === "all" ? "all nodes" : nodes.find((n) => n.id === id)?.name ?? id);
-	const lines = [
-		`${account.name}: ${nodes.length} node${nodes.length === 1 ? "" : "s"} — ${count("online")} online, ${count("offline")} offline, ${count("maintenance")} in maintenance, ${count("new")} never connected`,
-		`Alerts: ${snap.settings.alerts ? "on" : "off"}${mutes.length ? `; muted: ${mutes.map((m) => `${name(m.target)} until ${m.until?.slice(11, 16)} UTC`).join(", ")}` : ""}`,
+	const mutes = settings.mutes.map((m) => `${name(m.target)} until ${m.until?.slice(11, 16)} UTC`);
+	const paused = new Set(flapping);
+	const head = [
+		`${account.name}: ${plural(nodes.length, "node")} — ${statusSummary(nodes)}`,
+		`Alerts: ${settings.alerts ? "on" : "off"}${mutes.length ? `; muted: ${mutes.join(", ")}` : ""}`,
 	];
+	if (paused.size) head.push(`Flapping (alerts paused until stable): ${nodes.filter((n) => paused.has(n.id)).map((n) => n.name).join(", ")}`);
 	const down = nodes.filter((n) => n.status === "offline");
-	if (down.length) lines.push(`Offline: ${down.slice(0, MAX_LISTED).map((n) => `${n.name} (last seen ${ago(n.last_seen_at, now)})`).join(", ")}`);
-	if (flapping.size) lines.push(`Flapping (alerts paused until stable): ${nodes.filter((n) => flapping.has(n.id)).map((n) => n.name).join(", ")}`);
-	return lines.join("\n");
+	if (!down.length) return head.join("\n");
+	return listed([...head, "Offline:"], down.map((n) => `${STATUS_ICON.offline} ${n.name} — last seen ${ago(n.last_seen_at, now)}`), "/nodes");
 }
 
 export async function nodesText(env: Env, account: Account, now: number): Promise<string> {
-	const nodes = await nodeSummaries(env, account.id, now);
+	const nodes = await accountNodes(env, account.id, now);
 	if (!nodes.length) return "You have no nodes yet. Register one with: npx pulsegrid-agent register";
-	const lines = nodes.slice(0, MAX_LISTED).map((n) =>
-		`${ICON[n.status]} ${n.name} (${n.id}) — ${n.status}, last seen ${ago(n.last_seen_at, now)}, 24 h uptime ${(n.uptime_24h * 100).toFixed(1)}%`);
-	if (nodes.length > MAX_LISTED) lines.push(`…and ${nodes.length - MAX_LISTED} more (GET /v1/nodes lists them all).`);
-	return lines.join("\n");
+	return listed([], nodes.map((n) =>
+		`${STATUS_ICON[n.status]} ${n.name} (${n.id}) — ${STATUS_LABEL[n.status]}, last seen ${ago(n.last_seen_at, now)}, 24 h uptime ${percent(n.uptime_24h)}`), "GET /v1/nodes lists them all");
 }
 
-export function pointsText(): string {
-	return "The points ledger is not live yet: points for availability and rented work arrive with it, per epoch, with a breakdown for each node. Until then nothing is being withheld — nothing is being counted.";
+/** /points [epoch]: the account's totals in a settled epoch and each node's terms, from the ledger. */
+export async function pointsText(env: Env, account: Account, text: string): Promise<string> {
+	const [raw, extra] = args(text);
+	if (extra || (raw !== undefined && !/^\d{1,9}$/.test(raw))) return `Usage: ${usageOf("points")}`;
+	const { epoch: e, totals, details, lifetimePoints } = await epochPoints(env.DB, account.id, raw === undefined ? undefined : Number(raw), DETAILED);
+	const settled = `Epoch ${e.n} (settled ${utc(e.settled_at)})`;
+	if (!totals.nodes) return `${settled}: you had no nodes in it, so no points.`;
+	const adj = totals.adjustments ? ` (${totals.adjustments > 0 ? "+" : ""}${totals.adjustments} in adjustments)` : "";
+	const head = [`${settled}: ${totals.points} points${adj} from ${plural(totals.nodes, "node")}, reward ${tokens(totals.reward)} tokens`];
+	const lines = details.map((b) => {
+		const t = b.terms;
+		const c = b.inputs.challenges;
+		return `• ${b.node_id}: ${b.points} points = availability ${t.availability_points} + compute ${t.compute_points} − penalty ${t.penalty_points}; online ${b.inputs.online_seconds} s, incident credit ${b.inputs.incident_seconds} s, challenges ${c.passed}/${c.issued} passed`;
+	});
+	const more = totals.nodes - details.length;
+	if (more > 0) lines.push(`…and ${plural(more, "more node")}: GET /v1/nodes/<id>/points?epoch=${e.n}`);
+	lines.push(`Lifetime: ${lifetimePoints} points. The formula: docs/POINTS.md; check a row against the epoch's root with GET /v1/epochs/${e.n}/proof/<node_id>.`);
+	return [...head, ...lines].join("\n");
 }
 
 export async function muteCommand(env: Env, account: Account, text: string, now: number): Promise<string> {
@@ -55,7 +82,7 @@ export async function muteCommand(env: Env, account: Account, text: string, now:
 	if (!target || !duration || extra) return `Usage: ${usageOf("mute")}`;
 	const r = await muteAlerts(env, account.id, target, duration, now);
 	if (!r.ok) return `${r.reason}\nUsage: ${usageOf("mute")}`;
-	return `🔕 Muted ${r.label} for ${formatDuration(r.until - now)} (until ${iso(r.until)?.slice(0, 16).replace("T", " ")} UTC). I will say when the mute ends.`;
+	return `🔕 Muted ${r.label} for ${formatDuration(r.until - now)} (until ${utc(r.until)}). I will say when the mute ends.`;
 }
 
 export async function unmuteCommand(env: Env, account: Account, text: string): Promise<string> {
@@ -77,21 +104,9 @@ export async function maintenanceCommand(env: Env, account: Account, text: strin
 		: `${found.node.name} is out of maintenance and ${status}. Alerts for it are back on.`;
 }
 
-export async function alertsCommand(env: Env, account: Account, text: string, now: number): Promise<string> {
-	const a = args(text);
-	const patch: SettingsPatch = {};
-	if (a.length === 1 && (a[0] === "on" || a[0] === "off")) patch.alerts = a[0] === "on";
-	else if (a.length === 2 && a[0] === "digest" && (a[1] === "on" || a[1] === "off")) patch.digest = a[1] === "on";
-	else if (a.length === 2 && a[0] === "digest-hour" && /^\d{1,2}$/.test(a[1] as string) && Number(a[1]) <= 23) patch.digest_hour_utc = Number(a[1]);
-	else if (a.length) return `Usage: ${usageOf("alerts")}`;
-	const stub = operatorAlerts(env, account.id);
-	if (Object.keys(patch).length) {
-		const r = await stub.updateSettings(account.id, patch);
-		if (!r.ok) return r.reason;
-	}
-	const v = settingsView(await stub.snapshot(account.id), (await telegramChatsOf(env.DB, account.id)).length, now);
+function settingsText(head: string, v: SettingsView): string {
 	return [
-		Object.keys(patch).length ? "Saved." : "Alert settings:",
+		head,
 		`Alerts: ${v.alerts ? "on" : "off"}`,
 		`Daily digest: ${v.digest ? "on" : "off"} (${String(v.digest_hour_utc).padStart(2, "0")}:00 UTC)`,
 		`Telegram chats linked: ${v.telegram_chats}`,
@@ -99,4 +114,16 @@ export async function alertsCommand(env: Env, account: Account, text: string, no
 		`Mutes: ${v.mutes.length ? v.mutes.map((m) => `${m.target} until ${m.until}`).join(", ") : "none"}`,
 		`Change: ${usageOf("alerts")}`,
 	].join("\n");
+}
+
+export async function alertsCommand(env: Env, account: Account, text: string, now: number): Promise<string> {
+	const a = args(text);
+	const patch: SettingsPatch = {};
+	if (a.length === 1 && (a[0] === "on" || a[0] === "off")) patch.alerts = a[0] === "on";
+	else if (a.length === 2 && a[0] === "digest" && (a[1] === "on" || a[1] === "off")) patch.digest = a[1] === "on";
+	else if (a.length === 2 && a[0] === "digest-hour" && /^\d{1,2}$/.test(a[1] as string) && Number(a[1]) <= 23) patch.digest_hour_utc = Number(a[1]);
+	else if (a.length) return `Usage: ${usageOf("alerts")}`;
+	if (!Object.keys(patch).length) return settingsText("Alert settings:", await alertSettings(env, account.id, now));
+	const r = await changeAlertSettings(env, account.id, patch, now);
+	return r.ok ? settingsText("Saved.", r.settings) : r.reason;
 }

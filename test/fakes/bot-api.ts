@@ -5,12 +5,20 @@ import type { FakeMessage, FakeRequest, FakeState } from "./bot-api-types.ts";
 
 export type { FakeMessage, FakeRequest, FakeState };
 
+/** One call of any Bot API method (getMe, setWebhook, setMyCommands, sendMessage…), as it arrived. */
+export interface FakeCall { method: string; token: string; body: Record<string, unknown>; at: number }
+
+/** What a Bot API token looks like (`<bot id>:<secret>`); Telegram answers 401 to anything else. */
+const TOKEN = /^\d{1,20}:[\w-]{1,100}$/;
+
 /** Telegram: about one message per second per chat and 30 per second overall (group chats: 20 per minute). */
 export const LIMITS = { perChatGapMs: 900, globalPerSecond: 30, discordGapMs: 1800 };
 
 /** The fake itself, independent of any server: `handle` answers one request. */
 export class FakeBotApi {
 	readonly state: FakeState = { messages: [], requests: [], violations: [] };
+	/** Every Bot API method call, in order: a bot built without `botInfo` would show up here as a getMe per update. */
+	readonly calls: FakeCall[] = [];
 	private nextId = 1;
 	/** dest ("*" for every chat) → how many more requests get a 429, and the retry_after to announce. */
 	private throttles = new Map<string, { times: number; retryAfterS: number }>();
@@ -28,11 +36,20 @@ export class FakeBotApi {
 		return this.state.messages.filter((m) => m.dest === dest);
 	}
 
+	callsOf(method: string): FakeCall[] {
+		return this.calls.filter((c) => c.method === method);
+	}
+
 	async handle(method: string, path: string, body: Record<string, unknown>): Promise<{ status: number; body: unknown }> {
 		const control = this.control(method, path, body);
 		if (control) return control;
-		const tg = /^\/bot[^/]+\/(\w+)$/.exec(path);
-		if (tg) return this.telegram(tg[1] as string, body);
+		const tg = /^\/bot([^/]+)\/(\w+)$/.exec(path);
+		if (tg) {
+			const [token, name] = [decodeURIComponent(tg[1] as string), tg[2] as string];
+			this.calls.push({ method: name, token, body, at: Date.now() });
+			if (!TOKEN.test(token)) return { status: 401, body: { ok: false, error_code: 401, description: "Unauthorized" } };
+			return this.telegram(name, body);
+		}
 		const dc = /^\/webhooks\/(\d+)\/[\w-]+(?:\/messages\/(\d+))?$/.exec(path.split("?")[0] as string);
 		if (dc) return this.discord(`dc:${dc[1]}`, method, dc[2] ? Number(dc[2]) : null, body);
 		return { status: 404, body: { ok: false, error_code: 404, description: "Not Found" } };
@@ -45,6 +62,10 @@ export class FakeBotApi {
 		if (url.pathname === "/__fake/messages") {
 			const dest = url.searchParams.get("dest");
 			return { status: 200, body: { messages: dest ? this.messagesTo(dest) : this.state.messages, requests: this.state.requests.filter((r) => !dest || r.dest === dest), violations: this.state.violations } };
+		}
+		if (url.pathname === "/__fake/calls") {
+			const name = url.searchParams.get("method");
+			return { status: 200, body: { calls: name ? this.callsOf(name) : this.calls } };
 		}
 		if (url.pathname === "/__fake/throttle" && method === "POST") {
 			this.throttle(String(body.dest), Number(body.times), Number(body.retry_after));

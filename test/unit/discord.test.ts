@@ -3,8 +3,11 @@ import { describe, expect, it } from "vitest";
 import { COMMANDS, isSubcommands, registrationPayload, usage } from "../../bots/discord/commands.ts";
 import { parseCommand } from "../../bots/discord/options.ts";
 import { idList } from "../../bots/discord/interactions.ts";
-import { worstFirst } from "../../bots/discord/node-commands.ts";
 import { MAX_SIGNATURE_AGE_S, timestampFresh } from "../../bots/discord/verify.ts";
+import { STATUS_ICON, STATUS_LABEL, statusSummary } from "../../workers/domain/node-text.ts";
+import { fitLines } from "../../workers/domain/text.ts";
+import { isStaff } from "../../workers/domain/tickets.ts";
+import { worstFirst } from "../../workers/services/node-views.ts";
 
 const NAME = /^[-_a-z0-9]{1,32}$/;
 
@@ -99,5 +102,56 @@ describe("worstFirst", () => {
 			v("off-long", "offline", "2026-01-01T00:00:00Z"), v("on-flaky", "online", "2026-01-01T00:00:00Z", 0.5),
 		]);
 		expect(sorted.map((s) => s.name)).toEqual(["off-long", "off-recent", "maint", "new", "on-flaky", "on-good"]);
+	});
+});
+
+describe("deferral", () => {
+	it("defers every command that calls a Durable Object or reads many rows; only single-row lookups answer at once", () => {
+		expect(COMMANDS.filter((c) => !c.defer).map((c) => c.name).sort()).toEqual(["help", "link", "unlink"]);
+		expect(COMMANDS.find((c) => c.name === "alerts")?.defer).toBe(true);
+	});
+});
+
+describe("staff", () => {
+	it("is granted by the door (admin token, Discord role or user) or by a staff account, whichever door it uses", () => {
+		expect(isStaff(true, null)).toBe(true);
+		expect(isStaff(false, { role: "staff" })).toBe(true);
+		expect(isStaff(false, { role: "user" })).toBe(false);
+		expect(isStaff(false, null)).toBe(false);
+	});
+});
+
+describe("node status words", () => {
+	it("has one icon and one label for every status, and names every status in the summary", () => {
+		for (const s of ["online", "offline", "maintenance", "new"] as const) {
+			expect(STATUS_ICON[s]).toBeTruthy();
+			expect(STATUS_LABEL[s]).toBeTruthy();
+		}
+		expect(statusSummary([{ status: "online" }, { status: "offline" }, { status: "online" }])).toBe("2 online, 1 offline, 0 in maintenance, 0 never connected");
+		expect(statusSummary([], " · ")).toBe("0 online · 0 offline · 0 in maintenance · 0 never connected");
+	});
+});
+
+describe("fitLines", () => {
+	const lines = Array.from({ length: 30 }, (_, i) => `line ${i + 1}`);
+	const more = (left: number) => `…and ${left} more`;
+
+	it("keeps every line that fits and adds nothing", () => {
+		expect(fitLines(["head"], lines.slice(0, 25), more, { maxLines: 25 })).toBe(["head", ...lines.slice(0, 25)].join("\n"));
+	});
+
+	it("ends a list that is too long with how many were left out, counting that line against the limit", () => {
+		const out = fitLines(["head"], lines, more, { maxLines: 25 }).split("\n");
+		expect(out).toHaveLength(26);
+		expect(out.at(-2)).toBe("line 24");
+		expect(out.at(-1)).toBe("…and 6 more");
+	});
+
+	it("stops at a character budget, with room left for the last line", () => {
+		const out = fitLines([], lines, more, { maxChars: 50 });
+		expect(out.length).toBeLessThanOrEqual(50);
+		expect(out).toMatch(/…and \d+ more$/);
+		const shown = out.split("\n").length - 1;
+		expect(out).toContain(`…and ${30 - shown} more`);
 	});
 });

@@ -1,8 +1,9 @@
 // Pure ticket rules: every status × event, who sees a ticket and who writes as whom, and the retry schedule of staff posts.
 import { describe, expect, it } from "vitest";
-import { TICKET_STATUSES, authorRole, canSee, clip, transition, type TicketEvent } from "../../workers/domain/tickets.ts";
+import { TICKET_STATUSES, authorRole, canSee, transition, type TicketEvent } from "../../workers/domain/tickets.ts";
+import { clip } from "../../workers/domain/text.ts";
 import { MAX_ATTEMPTS, RETRY_BASE_MS, RETRY_CAP_MS, retryDelayMs, shouldGiveUp } from "../../workers/domain/retry.ts";
-import { closedPost, code, newTicketPost, replyPost } from "../../bots/discord/staff-posts.ts";
+import { closedPost, code, newTicketPost, replyPost } from "../../workers/domain/ticket-text.ts";
 
 describe("ticket transitions", () => {
 	const expected: Record<string, Record<TicketEvent, string | null>> = {

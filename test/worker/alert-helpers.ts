@@ -1,9 +1,10 @@
 // Helpers for alert tests: linked chats, and what the local fake Bot API received (read over HTTP, as Telegram would have).
 import { env } from "cloudflare:workers";
 import { redeemLinkCode } from "../../workers/services/links.ts";
+import type { FakeCall } from "../fakes/bot-api.ts";
 import type { FakeMessage, FakeRequest } from "../fakes/bot-api-types.ts";
 import { TEST_WEBHOOK_SECRET } from "../constants.ts";
-import { call, callJson, eventually, sleep } from "./helpers.ts";
+import { TEST_ADMIN_TOKEN, call, callJson, connect, eventually, healthyAgent, registerNode, sleep, type TestNode } from "./helpers.ts";
 
 export const FAKE = (env as unknown as { FAKE_BOT_API: string }).FAKE_BOT_API;
 
@@ -36,6 +37,11 @@ export async function exactlyMessages(chat: number | string, n: number, settleMs
 	await eventually(async () => (await messagesTo(chat)).length >= n, 150, 100);
 	await sleep(settleMs);
 	return messagesTo(chat);
+}
+
+/** Every call of one Bot API method the fake received (from any test: filter by what only yours sends). */
+export async function callsOf(method: string): Promise<FakeCall[]> {
+	return ((await (await fetch(`${FAKE}/__fake/calls?method=${encodeURIComponent(method)}`)).json()) as { calls: FakeCall[] }).calls;
 }
 
 export async function throttle(dest: string, times: number, retryAfterS: number): Promise<void> {
@@ -78,4 +84,25 @@ export async function linkViaBot(account: { key: string }): Promise<number> {
 	const reply = await ask(chat, `/start ${body.code}`);
 	if (!reply.startsWith("✅")) throw new Error(`link failed: ${reply}`);
 	return chat;
+}
+
+/** Ends the open epoch now and settles it, as the cron would; returns its number. */
+export async function settleEpoch(): Promise<number> {
+	const { status, body } = await callJson<{ epoch: number }>("/v1/admin/epochs/settle", { method: "POST", auth: TEST_ADMIN_TOKEN, body: {} });
+	if (status !== 200) throw new Error(`settling failed: ${status}`);
+	return body.epoch;
+}
+
+/** A node of the account that is online for a whole epoch (then disconnected), and that settled epoch's number. */
+export async function nodeWithPoints(account: { id: string; key: string }, name?: string, onlineMs = 2500): Promise<{ node: TestNode; epoch: number }> {
+	const node = await registerNode(account, name ? { name } : {});
+	const link = await connect(node);
+	await link.next("welcome");
+	const stop = healthyAgent(link, node);
+	await settleEpoch(); // the node's epoch starts with it online
+	await sleep(onlineMs);
+	const epoch = await settleEpoch();
+	stop();
+	link.ws.close(1000);
+	return { node, epoch };
 }

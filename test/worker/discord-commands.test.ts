@@ -4,16 +4,11 @@ import { InteractionResponseFlags, InteractionResponseType } from "discord-inter
 import { describe, expect, it } from "vitest";
 import { COMMANDS, isSubcommands } from "../../bots/discord/commands.ts";
 import { linkedAccount } from "../../workers/services/links.ts";
-import { TEST_ADMIN_TOKEN, call, callJson, connect, eventually, healthyAgent, newAccount, registerNode } from "./helpers.ts";
+import { call, callJson, connect, eventually, healthyAgent, newAccount, registerNode } from "./helpers.ts";
 import { DISCORD_TEST, discordUser, fakeState, linkedUser, opt, slash, sub } from "./discord-helpers.ts";
+import { nodeWithPoints, settleEpoch } from "./alert-helpers.ts";
 
 const EPHEMERAL = InteractionResponseFlags.EPHEMERAL;
-
-async function settle(): Promise<number> {
-	const { status, body } = await callJson<{ epoch: number }>("/v1/admin/epochs/settle", { method: "POST", auth: TEST_ADMIN_TOKEN, body: {} });
-	expect(status).toBe(200);
-	return body.epoch;
-}
 
 async function nodeStatus(id: string): Promise<string> {
 	return (await callJson<{ node: { status: string } }>(`/v1/nodes/${id}`)).body.node.status;
@@ -150,14 +145,7 @@ describe("Discord commands: points, leaderboard, network", () => {
 	it("breaks down the account's points in a settled epoch with every term, as GET /v1/nodes/:id/points does", async () => {
 		const account = await newAccount("earner");
 		const user = await linkedUser(account);
-		const node = await registerNode(account);
-		const link = await connect(node);
-		await link.next("welcome");
-		const stop = healthyAgent(link, node);
-		await settle(); // the node's epoch starts with it online
-		const epoch = await settle();
-		stop();
-		link.ws.close(1000);
+		const { node, epoch } = await nodeWithPoints(account, undefined, 0);
 		const api = (await callJson<{ points: number; terms: { availability_points: number; compute_points: number; penalty_points: number } }>(`/v1/nodes/${node.id}/points?epoch=${epoch}`)).body;
 
 		const answer = await slash(user, "points", [opt("epoch", epoch)]);
@@ -178,7 +166,7 @@ describe("Discord commands: points, leaderboard, network", () => {
 		const account = await newAccount("leader");
 		const user = await linkedUser(account);
 		await registerNode(account);
-		const epoch = await settle();
+		const epoch = await settleEpoch();
 		const answer = await slash(user, "leaderboard", [opt("epoch", epoch)]);
 		expect(answer.type).toBe(InteractionResponseType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE);
 		expect(answer.flags).toBe(0);
@@ -207,6 +195,26 @@ describe("Discord commands: alerts", () => {
 		const api = await callJson<{ settings: { discord_webhook: string | null } }>("/v1/alerts/settings", { auth: account.key });
 		expect(api.body.settings.discord_webhook).toMatch(/123456789012345678/);
 		expect(api.body.settings.discord_webhook).not.toContain("SECRET");
+	});
+
+	it("defers /alerts (it asks the account's alerts object) and completes it with the settings GET /v1/alerts/settings serves", async () => {
+		const account = await newAccount();
+		const user = await linkedUser(account);
+		await call("/v1/alerts/settings", { method: "PATCH", auth: account.key, body: { digest: true, digest_hour_utc: 6 } });
+		const answer = await slash(user, "alerts");
+		expect(answer.type).toBe(InteractionResponseType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE);
+		expect(answer.flags).toBe(EPHEMERAL);
+		expect(answer.content).toContain("Node alerts: **on** · daily digest: **on, 6:00 UTC**");
+		expect(answer.content).toContain("Telegram chats linked: 0");
+	});
+
+	it("answers /link, /unlink and /help at once: they only read and write single rows", async () => {
+		const account = await newAccount("quick");
+		const { body } = await callJson<{ code: string }>("/v1/links", { method: "POST", auth: account.key });
+		const user = discordUser();
+		for (const [name, options] of [["link", [opt("code", body.code)]], ["help", []], ["unlink", []]] as const) {
+			expect((await slash(user, name, [...options])).type, name).toBe(InteractionResponseType.CHANNEL_MESSAGE_WITH_SOURCE);
+		}
 	});
 
 	it("refuses a URL that is not a Discord webhook and changes nothing", async () => {

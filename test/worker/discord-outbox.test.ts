@@ -121,7 +121,9 @@ describe("discord outbox", () => {
 		const a = await newAccount("quiet");
 		const account = { id: a.id, name: "quiet", role: "user" as const, created_at: 0 };
 		const before = (await env.DB.prepare("SELECT count(*) AS n FROM discord_outbox").first<{ n: number }>())?.n;
-		await openTicket({ ...env, DISCORD_STAFF_CHANNEL_ID: "" }, ticketActor(account, false, "quiet", "api"), { subject: "s", body: "b" }, Date.now());
+		const ctx = createExecutionContext();
+		await openTicket({ ...env, DISCORD_STAFF_CHANNEL_ID: "" }, ticketActor(account, false, "quiet", "api"), { subject: "s", body: "b" }, Date.now(), (w) => ctx.waitUntil(w));
+		await waitOnExecutionContext(ctx);
 		expect((await env.DB.prepare("SELECT count(*) AS n FROM discord_outbox").first<{ n: number }>())?.n).toBe(before);
 	});
 });

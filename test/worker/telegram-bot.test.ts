@@ -1,9 +1,11 @@
 // The Telegram bot on POST /telegram/webhook: the secret first, then linking, commands, and a chat confined to its own account.
 import { env } from "cloudflare:workers";
+import { Api } from "grammy";
 import { describe, expect, it } from "vitest";
+import { TEST_BOT_TOKEN } from "../constants.ts";
 import { LINK_CODE_TTL_MS, createLinkCode } from "../../workers/services/links.ts";
 import { callJson, newAccount, registerNode } from "./helpers.ts";
-import { ask, linkViaBot, messagesTo, newChatId, sendUpdate } from "./alert-helpers.ts";
+import { FAKE, ask, callsOf, linkViaBot, messagesTo, newChatId, nodeWithPoints, sendUpdate } from "./alert-helpers.ts";
 
 describe("POST /telegram/webhook", () => {
 	it("answers 401 without the secret token, or with a wrong one, and does nothing", async () => {
@@ -107,9 +109,34 @@ describe("POST /telegram/webhook", () => {
 		expect(body.settings).toMatchObject({ alerts: true, digest: true, digest_hour_utc: 6, telegram_chats: 1 });
 	});
 
-	it("answers /points honestly while the points ledger is not live", async () => {
-		const chat = await linkViaBot(await newAccount());
-		expect(await ask(chat, "/points")).toMatch(/points ledger is not live yet/);
+	it("answers /points with the ledger's figures for a settled epoch, the same as GET /v1/nodes/:id/points and GET /v1/points", async () => {
+		const owner = await newAccount("earner");
+		const chat = await linkViaBot(owner);
+		expect(await ask(chat, "/points")).toBe("No epoch has been settled yet.");
+		const { node, epoch } = await nodeWithPoints(owner, "rig-p");
+		const row = (await callJson<{ points: number; reward: number; terms: { availability_points: number; compute_points: number; penalty_points: number } }>(`/v1/nodes/${node.id}/points?epoch=${epoch}`)).body;
+		expect(row.points).toBeGreaterThan(0);
+		const lifetime = (await callJson<{ lifetime: { points: number; adjustments: number } }>("/v1/points", { auth: owner.key })).body.lifetime;
+
+		const answer = await ask(chat, "/points");
+		expect(answer).toMatch(new RegExp(`^Epoch ${epoch} \\(settled \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\): ${row.points} points from 1 node, reward `));
+		expect(answer).toContain(`• ${node.id}: ${row.points} points = availability ${row.terms.availability_points} + compute ${row.terms.compute_points} − penalty ${row.terms.penalty_points}; online `);
+		expect(answer).toContain(`Lifetime: ${lifetime.points + lifetime.adjustments} points.`);
+		expect(answer).not.toMatch(/not live/);
+		expect(await ask(chat, `/points ${epoch}`)).toBe(answer);
+		expect(await ask(chat, "/points 999999")).toBe("No epoch 999999.");
+		expect(await ask(chat, "/points soon")).toMatch(/^Usage: \/points/);
+	});
+
+	it("handles updates without ever calling getMe: the bot's identity is preset (botInfo)", async () => {
+		const chat = newChatId();
+		const before = (await callsOf("getMe")).length;
+		// The fake does record getMe: a client that asks is counted.
+		await new Api(TEST_BOT_TOKEN, { apiRoot: FAKE }).getMe();
+		expect((await callsOf("getMe")).length).toBe(before + 1);
+		for (const text of ["/help", "/status", "hello", "/frobnicate"]) await ask(chat, text);
+		expect((await callsOf("getMe")).length).toBe(before + 1);
+		expect((await callsOf("sendMessage")).filter((c) => c.body.chat_id === chat)).toHaveLength(4);
 	});
 
 	it("unlinks a chat with /unlink", async () => {

@@ -49,6 +49,11 @@ export interface TicketViewer {
 	staff: boolean;
 }
 
+/** Staff: granted by the door (the admin token, a configured Discord role or user), or a staff account whichever door it uses. */
+export function isStaff(granted: boolean, account: { role: string } | null): boolean {
+	return granted || account?.role === "staff";
+}
+
 /** Owners see their own tickets; staff see every ticket. */
 export function canSee(ticket: { account_id: string }, viewer: TicketViewer): boolean {
 	return viewer.staff || (viewer.accountId !== null && viewer.accountId === ticket.account_id);
@@ -58,9 +63,4 @@ export function canSee(ticket: { account_id: string }, viewer: TicketViewer): bo
 export function authorRole(ticket: { account_id: string }, viewer: TicketViewer): "owner" | "staff" | null {
 	if (viewer.accountId !== null && viewer.accountId === ticket.account_id) return "owner";
 	return viewer.staff ? "staff" : null;
-}
-
-/** Shortens text to at most `max` characters, marking the cut with an ellipsis. */
-export function clip(text: string, max: number): string {
-	return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}…`;
 }

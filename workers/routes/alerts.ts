@@ -3,7 +3,7 @@ import type { IRequest } from "itty-router";
 import { z } from "zod";
 import { requireAccount } from "../auth.ts";
 import { ApiError, iso, json, readJson } from "../http.ts";
-import { muteAlerts, operatorAlerts, settingsView, telegramChatsOf, unmuteAlerts } from "../services/alerts.ts";
+import { alertSettings, changeAlertSettings, muteAlerts, unmuteAlerts } from "../services/alerts.ts";
 
 export const PatchAlertSettings = z
 	.object({
@@ -22,22 +22,17 @@ export const PostMute = z
 	})
 	.strict();
 
-async function view(env: Env, accountId: string) {
-	const snap = await operatorAlerts(env, accountId).snapshot(accountId);
-	return settingsView(snap, (await telegramChatsOf(env.DB, accountId)).length, Date.now());
-}
-
 export async function getAlertSettings(request: IRequest, env: Env): Promise<Response> {
 	const account = await requireAccount(request, env);
-	return json({ settings: await view(env, account.id) });
+	return json({ settings: await alertSettings(env, account.id, Date.now()) });
 }
 
 export async function patchAlertSettings(request: IRequest, env: Env): Promise<Response> {
 	const account = await requireAccount(request, env);
 	const body = await readJson(request, PatchAlertSettings);
-	const r = await operatorAlerts(env, account.id).updateSettings(account.id, body);
+	const r = await changeAlertSettings(env, account.id, body, Date.now());
 	if (!r.ok) throw new ApiError(400, "validation_failed", r.reason);
-	return json({ settings: await view(env, account.id) });
+	return json({ settings: r.settings });
 }
 
 export async function postMute(request: IRequest, env: Env): Promise<Response> {

@@ -2,7 +2,6 @@
 import type { IRequest } from "itty-router";
 import { isAdminToken, requireAccount } from "../auth.ts";
 import { json, readJson, validate } from "../http.ts";
-import { drainDiscordOutbox } from "../services/discord-outbox.ts";
 import {
 	NewTicket, TicketListQuery, TicketReply, closeTicket, listTickets, messageView, openTicket, readTicket, replyToTicket,
 	ticketActor, ticketView, type TicketActor,
@@ -14,16 +13,10 @@ async function caller(request: IRequest, env: Env): Promise<TicketActor> {
 	return ticketActor(account, false, account.name, "api");
 }
 
-/** Posts the staff-channel announcement right after the response; the cron retries whatever this misses. */
-function deliver(env: Env, ctx: ExecutionContext): void {
-	ctx.waitUntil(drainDiscordOutbox(env, Date.now()).catch((err) => console.error("discord outbox drain failed", err)));
-}
-
 export async function postTicket(request: IRequest, env: Env, ctx: ExecutionContext): Promise<Response> {
 	const actor = await caller(request, env);
 	const body = await readJson(request, NewTicket);
-	const { ticket, messages } = await openTicket(env, actor, body, Date.now());
-	deliver(env, ctx);
+	const { ticket, messages } = await openTicket(env, actor, body, Date.now(), (w) => ctx.waitUntil(w));
 	return json({ ticket: ticketView(ticket), messages: messages.map(messageView) }, 201);
 }
 
@@ -41,14 +34,12 @@ export async function getTicket(request: IRequest, env: Env): Promise<Response> 
 export async function postTicketMessage(request: IRequest, env: Env, ctx: ExecutionContext): Promise<Response> {
 	const actor = await caller(request, env);
 	const body = await readJson(request, TicketReply);
-	const { ticket, message } = await replyToTicket(env, actor, request.params.id as string, body.body, Date.now());
-	deliver(env, ctx);
+	const { ticket, message } = await replyToTicket(env, actor, request.params.id as string, body.body, Date.now(), (w) => ctx.waitUntil(w));
 	return json({ ticket: ticketView(ticket), message: messageView(message) }, 201);
 }
 
 export async function postTicketClose(request: IRequest, env: Env, ctx: ExecutionContext): Promise<Response> {
 	const actor = await caller(request, env);
-	const { ticket } = await closeTicket(env, actor, request.params.id as string, Date.now());
-	deliver(env, ctx);
+	const { ticket } = await closeTicket(env, actor, request.params.id as string, Date.now(), (w) => ctx.waitUntil(w));
 	return json({ ticket: ticketView(ticket) });
 }

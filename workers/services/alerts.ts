@@ -73,6 +73,21 @@ export function settingsView(snap: SettingsSnapshot, telegramChats: number, now:
 	};
 }
 
+export type SettingsView = ReturnType<typeof settingsView>;
+
+/** The account's alert settings and active mutes, as `GET /v1/alerts/settings` returns them and the bots' /alerts show them. */
+export async function alertSettings(env: Env, accountId: string, now: number): Promise<SettingsView> {
+	const [snap, chats] = await Promise.all([operatorAlerts(env, accountId).snapshot(accountId), telegramChatsOf(env.DB, accountId)]);
+	return settingsView(snap, chats.length, now);
+}
+
+/** Applies a change (refused whole if any part is invalid) and returns the settings as they now are. */
+export async function changeAlertSettings(env: Env, accountId: string, patch: SettingsPatch, now: number): Promise<{ ok: true; settings: SettingsView } | { ok: false; reason: string }> {
+	const r = await operatorAlerts(env, accountId).updateSettings(accountId, patch);
+	if (!r.ok) return r;
+	return { ok: true, settings: await alertSettings(env, accountId, now) };
+}
+
 export async function telegramChatsOf(db: D1Database, accountId: string): Promise<string[]> {
 	const { results } = await db.prepare("SELECT external_id FROM chat_links WHERE kind = 'telegram' AND account_id = ? ORDER BY linked_at").bind(accountId).all<{ external_id: string }>();
 	return results.map((r) => r.external_id);

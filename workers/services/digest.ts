@@ -1,6 +1,13 @@
-// The daily digest of one operator: nodes by status, 24 h uptime, drops, and the parts of the network that exist so far.
-import { clip } from "../domain/alert-text.ts";
-import { DAY_MS, intervalsFor, listNodeRows, uptime24h } from "./nodes.ts";
+// The daily digest of one operator: nodes by status, 24 h uptime and drops, points from the ledger, active flags, open tickets.
+import { MAX_TEXT } from "../domain/alert-text.ts";
+import { statusSummary } from "../domain/node-text.ts";
+import { clip, fitLines, percent, plural, tokens } from "../domain/text.ts";
+import { accountNodes } from "./node-views.ts";
+import { DAY_MS } from "./nodes.ts";
+import { openTicketCount } from "./tickets.ts";
+
+/** Nodes named in the digest for low uptime or drops. */
+const WORST_LISTED = 5;
 
 /** The next time (ms) the digest is due at `hourUtc`, strictly after `now`. */
 export function nextDigestAt(hourUtc: number, now: number): number {
@@ -9,43 +16,52 @@ export function nextDigestAt(hourUtc: number, now: number): number {
 	return today > now ? today : today + DAY_MS;
 }
 
-/** A count from a table that may not exist yet on this deployment (points, flags and tickets arrive with their own issues). */
-async function optionalCount(db: D1Database, sql: string, ...params: unknown[]): Promise<number | null> {
-	try {
-		return (await db.prepare(sql).bind(...params).first<{ n: number }>())?.n ?? 0;
-	} catch {
-		return null;
-	}
-}
-
-export async function buildDigest(env: Env, accountId: string, now: number): Promise<string> {
-	const rows = await listNodeRows(env.DB, accountId);
-	const ids = rows.map((r) => r.id);
-	const intervals = await intervalsFor(env.DB, ids, now - DAY_MS, now);
-	const { results: drops } = await env.DB
+/** Drops (online → offline) of each node in the last 24 h, not counting those inside our own incidents. */
+async function dropsOf(db: D1Database, ids: string[], now: number): Promise<Map<string, number>> {
+	const { results } = await db
 		.prepare(`SELECT node_id, count(*) AS n FROM flips WHERE node_id IN (SELECT value FROM json_each(?1)) AND to_status = 'offline'
 		          AND from_status = 'online' AND at > ?2 AND incident_id IS NULL GROUP BY node_id`)
 		.bind(JSON.stringify(ids), now - DAY_MS)
 		.all<{ node_id: string; n: number }>();
-	const dropsOf = new Map(drops.map((d) => [d.node_id, d.n]));
-	const by = (s: string) => rows.filter((r) => r.status === s).length;
-	const uptimes = rows.map((r) => ({ name: r.name, u: uptime24h(r, intervals.get(r.id) ?? [], now), drops: dropsOf.get(r.id) ?? 0 }));
-	const avg = uptimes.length ? uptimes.reduce((s, x) => s + x.u, 0) / uptimes.length : 0;
-	const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-	const lines = [
-		`📋 Daily digest — ${new Date(now).toISOString().slice(0, 10)}`,
-		`Nodes: ${rows.length} (${by("online")} online, ${by("offline")} offline, ${by("maintenance")} in maintenance, ${by("new")} never connected)`,
-	];
-	if (rows.length) {
-		lines.push(`Uptime, last 24 h: ${pct(avg)} on average; ${drops.reduce((s, d) => s + d.n, 0)} drops (coordinator incidents not counted)`);
-		const worst = uptimes.filter((x) => x.u < 1 || x.drops > 0).sort((a, b) => a.u - b.u).slice(0, 5);
-		for (const w of worst) lines.push(`• ${w.name}: ${pct(w.u)}${w.drops ? `, ${w.drops} drop${w.drops === 1 ? "" : "s"}` : ""}`);
+	return new Map(results.map((d) => [d.node_id, d.n]));
+}
+
+/** The account's ledger in the epochs settled in the last 24 h: points (staff adjustments included) and rewards. */
+async function pointsOfDay(db: D1Database, accountId: string, now: number): Promise<{ epochs: number; points: number; reward: number }> {
+	const row = await db
+		.prepare(`WITH recent AS (SELECT n FROM epochs WHERE settled_at IS NOT NULL AND settled_at > ?2)
+		          SELECT (SELECT count(*) FROM recent) AS epochs,
+		                 coalesce((SELECT sum(points) FROM points_ledger WHERE account_id = ?1 AND epoch IN (SELECT n FROM recent)), 0)
+		               + coalesce((SELECT sum(a.points) FROM points_adjustments a JOIN nodes n ON n.id = a.node_id
+		                           WHERE n.account_id = ?1 AND a.epoch IN (SELECT n FROM recent)), 0) AS points,
+		                 coalesce((SELECT sum(reward) FROM points_ledger WHERE account_id = ?1 AND epoch IN (SELECT n FROM recent)), 0) AS reward`)
+		.bind(accountId, now - DAY_MS)
+		.first<{ epochs: number; points: number; reward: number }>();
+	return row ?? { epochs: 0, points: 0, reward: 0 };
+}
+
+export async function buildDigest(env: Env, accountId: string, now: number): Promise<string> {
+	const nodes = await accountNodes(env, accountId, now);
+	const [drops, points, tickets] = await Promise.all([
+		dropsOf(env.DB, nodes.map((n) => n.id), now), pointsOfDay(env.DB, accountId, now), openTicketCount(env.DB, accountId),
+	]);
+	const more = (left: number) => `…and ${left} more (GET /v1/nodes)`;
+	const parts = [`📋 Daily digest — ${new Date(now).toISOString().slice(0, 10)}\nNodes: ${nodes.length} (${statusSummary(nodes)})`];
+	if (nodes.length) {
+		const avg = nodes.reduce((s, n) => s + n.uptime_24h, 0) / nodes.length;
+		const total = [...drops.values()].reduce((s, n) => s + n, 0);
+		const worst = nodes
+			.map((n) => ({ name: n.name, u: n.uptime_24h, drops: drops.get(n.id) ?? 0 }))
+			.filter((x) => x.u < 1 || x.drops > 0)
+			.sort((a, b) => a.u - b.u || b.drops - a.drops)
+			.map((w) => `• ${w.name}: ${percent(w.u)}${w.drops ? `, ${plural(w.drops, "drop")}` : ""}`);
+		parts.push(fitLines([`Uptime, last 24 h: ${percent(avg)} on average; ${plural(total, "drop")} (coordinator incidents not counted)`], worst, more, { maxLines: WORST_LISTED }));
 	}
-	const flags = await optionalCount(env.DB, "SELECT count(*) AS n FROM flags WHERE node_id IN (SELECT value FROM json_each(?1)) AND cleared_at IS NULL", JSON.stringify(ids));
-	const tickets = await optionalCount(env.DB, "SELECT count(*) AS n FROM tickets WHERE account_id = ?1 AND status != 'closed'", accountId);
-	lines.push("Points: the points ledger is not live yet; your points will show here once it is.");
-	if (flags !== null) lines.push(`Flags: ${flags === 0 ? "none" : `${flags} active (see GET /v1/nodes)`}`);
-	if (tickets !== null) lines.push(`Open support tickets: ${tickets}`);
-	lines.push("Turn this off with /alerts digest off.");
-	return clip(lines.join("\n"));
+	parts.push(points.epochs
+		? `Points, last 24 h: ${points.points} in ${plural(points.epochs, "settled epoch")}, reward ${tokens(points.reward)} tokens (GET /v1/points)`
+		: "Points, last 24 h: no epoch was settled.");
+	const flags = nodes.flatMap((n) => n.flags.map((f) => `• ${n.name}: ${f.code} (−${Math.round(f.share * 100)}% points) — ${f.reason}`));
+	parts.push(fitLines([`Flags: ${flags.length ? `${flags.length} active (appeal with a support ticket)` : "none"}`], flags, more, { maxLines: WORST_LISTED }));
+	parts.push(`Open support tickets: ${tickets}`, "Turn this off with /alerts digest off.");
+	return clip(parts.join("\n"), MAX_TEXT);
 }

@@ -1,7 +1,7 @@
 // The outbox of bot posts to Discord channels: written with the change it announces, delivered at once or by the cron, never lost.
-import { postChannelMessage } from "../../bots/discord/rest.ts";
 import { randomToken } from "../domain/challenge.ts";
 import { retryDelayMs, shouldGiveUp } from "../domain/retry.ts";
+import { postChannelMessage } from "../transports/discord-rest.ts";
 
 /** How long a drain may hold claimed rows before another drain may take them (a crashed drain frees them by itself). */
 export const LEASE_MS = 60_000;

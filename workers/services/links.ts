@@ -3,6 +3,8 @@ import { sha256Hex } from "../ids.ts";
 import type { Account } from "./accounts.ts";
 
 export type ChatKind = "telegram" | "discord";
+/** The bot's @username when TELEGRAM_BOT_USERNAME is not set. */
+export const DEFAULT_TELEGRAM_BOT_USERNAME = "pulsegrid_bot";
 export const LINK_CODE_TTL_MS = 10 * 60 * 1000;
 /** No 0/O, 1/I/L: codes are typed by hand. */
 const ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
@@ -10,6 +12,15 @@ const ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 export function newLinkCode(): string {
 	const bytes = crypto.getRandomValues(new Uint8Array(10));
 	return [...bytes].map((b) => ALPHABET[b % ALPHABET.length]).join("");
+}
+
+export function telegramBotUsername(env: { TELEGRAM_BOT_USERNAME?: string }): string {
+	return env.TELEGRAM_BOT_USERNAME?.replace(/^@/, "") || DEFAULT_TELEGRAM_BOT_USERNAME;
+}
+
+/** Telegram's deep link: opening it starts a chat with the bot and sends `/start <code>` (codes use only A–Z and 2–9, as Telegram requires). */
+export function telegramStartUrl(env: { TELEGRAM_BOT_USERNAME?: string }, code: string): string {
+	return `https://t.me/${telegramBotUsername(env)}?start=${encodeURIComponent(code)}`;
 }
 
 export async function createLinkCode(db: D1Database, accountId: string, now: number): Promise<{ code: string; expires_at: number }> {

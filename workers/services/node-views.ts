@@ -1,6 +1,6 @@
-// Nodes as every reader shows them (GET /v1/nodes, GET /v1/nodes/:id, the bots): live status from the shard, 24 h uptime, flags.
+// Nodes as every reader shows them (GET /v1/nodes, GET /v1/nodes/:id, the bots, the digest): live status from the shard, 24 h uptime, flags.
 import { liveStatus } from "./liveness.ts";
-import { DAY_MS, flagsFor, intervalsFor, ownerNodeView, publicNodeView, uptime24h, type NodeRow } from "./nodes.ts";
+import { DAY_MS, flagsFor, intervalsFor, listNodeRows, ownerNodeView, publicNodeView, uptime24h, type NodeRow } from "./nodes.ts";
 
 export type OwnerNodeView = ReturnType<typeof ownerNodeView>;
 export type PublicNodeView = ReturnType<typeof publicNodeView>;
@@ -19,4 +19,20 @@ export async function nodeViews(env: Env, rows: NodeRow[], callerId: string | nu
 
 export function isOwnerView(v: OwnerNodeView | PublicNodeView): v is OwnerNodeView {
 	return "account_id" in v;
+}
+
+const RANK = { offline: 0, maintenance: 1, new: 2, online: 3 } as const;
+
+/** Worst first: offline (longest offline first), then maintenance, never connected, and online (lowest uptime first). */
+export function worstFirst<V extends Pick<PublicNodeView, "status" | "status_since" | "uptime_24h" | "name">>(views: V[]): V[] {
+	return [...views].sort((a, b) =>
+		RANK[a.status] - RANK[b.status]
+		|| (a.status === "online" ? a.uptime_24h - b.uptime_24h : Date.parse(a.status_since ?? "") - Date.parse(b.status_since ?? ""))
+		|| a.name.localeCompare(b.name));
+}
+
+/** An account's nodes as their owner sees them, worst first: what the bots' node lists and the daily digest show. */
+export async function accountNodes(env: Env, accountId: string, now: number): Promise<OwnerNodeView[]> {
+	const views = await nodeViews(env, await listNodeRows(env.DB, accountId), accountId, now);
+	return worstFirst(views.filter(isOwnerView));
 }

@@ -1,15 +1,15 @@
 // Support tickets in D1, shared by the HTTP API and the Discord bot: open, list, read, reply and close, each checked against the caller.
 import { z } from "zod";
-import { closedPost, newTicketPost, replyPost } from "../../bots/discord/staff-posts.ts";
 import { ApiError, iso } from "../http.ts";
 import { newId } from "../ids.ts";
 import {
 	BODY_MAX, MESSAGES_MAX, OPENED_PER_HOUR_MAX, OPEN_TICKETS_MAX, OWNER_REPLIES_PER_MINUTE_MAX, SUBJECT_MAX, TICKET_STATUSES,
-	authorRole, canSee, transition,
+	authorRole, canSee, isStaff, transition,
 	type TicketStatus, type TicketViewer,
 } from "../domain/tickets.ts";
+import { closedPost, newTicketPost, replyPost } from "../domain/ticket-text.ts";
 import type { Account } from "./accounts.ts";
-import { enqueueStatement, staffChannel, type Guard } from "./discord-outbox.ts";
+import { drainDiscordOutbox, enqueueStatement, staffChannel, type Guard } from "./discord-outbox.ts";
 import { getNodeRow } from "./nodes.ts";
 
 const text = (max: number) => z.string().trim().min(1, "must not be empty").max(max, `must be at most ${max} characters`);
@@ -34,7 +34,7 @@ export interface TicketActor extends TicketViewer {
 }
 
 export function ticketActor(account: Account | null, staff: boolean, name: string, via: Via): TicketActor {
-	return { account, accountId: account?.id ?? null, staff: staff || account?.role === "staff", name, via };
+	return { account, accountId: account?.id ?? null, staff: isStaff(staff, account), name, via };
 }
 
 export interface TicketRow {
@@ -71,13 +71,22 @@ function stateGuard(t: TicketRow): Guard {
 	return { sql: "EXISTS (SELECT 1 FROM tickets WHERE id = ? AND status = ? AND updated_at = ?)", params: [t.id, t.status, t.updated_at] };
 }
 
+/** Work a request finishes after its answer (`ctx.waitUntil`). */
+export type Background = (work: Promise<unknown>) => void;
+
+/** Sends the staff-channel post a write just queued, after the answer; the cron retries whatever this misses. */
+function deliverSoon(env: Env, background: Background, now: number): void {
+	if (!staffChannel(env)) return;
+	background(drainDiscordOutbox(env, now).catch((err) => console.error("discord outbox drain failed", err)));
+}
+
 /** Statements that announce a change in the staff channel, when one is configured. */
 function announce(env: Env, content: string, t: TicketRow, now: number): D1PreparedStatement[] {
 	const channel = staffChannel(env);
 	return channel ? [enqueueStatement(env.DB, channel, content, now, stateGuard(t))] : [];
 }
 
-export async function openTicket(env: Env, actor: TicketActor, input: z.infer<typeof NewTicket>, now: number) {
+export async function openTicket(env: Env, actor: TicketActor, input: z.infer<typeof NewTicket>, now: number, background: Background) {
 	const account = actor.account;
 	if (!account) throw new ApiError(403, "forbidden", "Tickets belong to an account: open one with an account's API key, or link your Discord user first.");
 	if (input.node_id) {
@@ -101,6 +110,7 @@ export async function openTicket(env: Env, actor: TicketActor, input: z.infer<ty
 		...announce(env, newTicketPost(t, account.name, m), t, now),
 	]);
 	if (!inserted?.meta.changes) throw await openRefusal(env.DB, account.id, now);
+	deliverSoon(env, background, now);
 	return { ticket: t, messages: [{ ...m, id: (message?.results[0] as { id: number }).id }] };
 }
 
@@ -113,6 +123,11 @@ async function openRefusal(db: D1Database, accountId: string, now: number): Prom
 	if ((r?.open ?? 0) >= OPEN_TICKETS_MAX) return new ApiError(422, "unprocessable", `You already have ${OPEN_TICKETS_MAX} open tickets; add to one of them or close one first.`);
 	const wait = Math.max(1, Math.ceil(((r?.oldest ?? now) + 3600_000 - now) / 1000));
 	return new ApiError(429, "rate_limited", `You opened ${OPENED_PER_HOUR_MAX} tickets in the last hour; try again in ${Math.ceil(wait / 60)} min.`, { "retry-after": String(wait) });
+}
+
+/** Tickets of the account that are not closed yet (for the daily digest). */
+export async function openTicketCount(db: D1Database, accountId: string): Promise<number> {
+	return (await db.prepare("SELECT count(*) AS n FROM tickets WHERE account_id = ? AND status != 'closed'").bind(accountId).first<{ n: number }>())?.n ?? 0;
 }
 
 export async function listTickets(db: D1Database, actor: TicketActor, q: z.infer<typeof TicketListQuery>) {
@@ -141,7 +156,7 @@ export async function readTicket(db: D1Database, actor: TicketViewer, id: string
 	return { ticket: t, messages: results };
 }
 
-export async function replyToTicket(env: Env, actor: TicketActor, id: string, body: string, now: number) {
+export async function replyToTicket(env: Env, actor: TicketActor, id: string, body: string, now: number, background: Background) {
 	const t = await visibleTicket(env.DB, actor, id);
 	const role = authorRole(t, actor);
 	if (!role) throw new ApiError(404, "not_found", `No ticket '${id}' that you can see.`);
@@ -162,10 +177,11 @@ export async function replyToTicket(env: Env, actor: TicketActor, id: string, bo
 		...announce(env, replyPost(after, m), after, now),
 	]);
 	if (!updated?.meta.changes) throw new ApiError(409, "conflict", "The ticket changed while you were replying; look at it again and retry.");
+	deliverSoon(env, background, now);
 	return { ticket: after, message: { ...m, id: (message?.results[0] as { id: number }).id } };
 }
 
-export async function closeTicket(env: Env, actor: TicketActor, id: string, now: number) {
+export async function closeTicket(env: Env, actor: TicketActor, id: string, now: number, background: Background) {
 	const t = await visibleTicket(env.DB, actor, id);
 	const next = transition(t.status, "close");
 	if (!next.ok) throw new ApiError(409, "conflict", next.reason);
@@ -176,5 +192,6 @@ export async function closeTicket(env: Env, actor: TicketActor, id: string, now:
 		...announce(env, closedPost(after, actor.name, actor.via), after, now),
 	]);
 	if (!updated?.meta.changes) throw new ApiError(409, "conflict", "The ticket changed meanwhile; look at it again.");
+	deliverSoon(env, background, now);
 	return { ticket: after };
 }

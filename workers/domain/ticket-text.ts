@@ -1,6 +1,5 @@
-// What the bot posts to the staff channel about tickets: pure text, always within Discord's 2000 characters.
-import { clip } from "../../workers/domain/tickets.ts";
-import { CONTENT_MAX } from "./rest.ts";
+// What the bot posts to the staff channel about tickets, in Discord markdown: pure text, always within Discord's 2000 characters.
+import { DISCORD_CONTENT_MAX as CONTENT_MAX, clip } from "./text.ts";
 
 export interface PostTicket { id: string; subject: string; status: string; node_id: string | null; account_id: string }
 export interface PostMessage { author_name: string; author_role: "owner" | "staff"; via: "api" | "discord"; body: string }

@@ -1,8 +1,6 @@
 // The bot's calls to Discord's REST API (DISCORD_API_ROOT): channel posts with the bot token, and interaction follow-ups.
 
 export const DEFAULT_API_ROOT = "https://discord.com/api/v10";
-/** Discord's limit on a message's content. */
-export const CONTENT_MAX = 2000;
 const USER_AGENT = "DiscordBot (https://github.com/pulsegrid/pulsegrid, 0.1.0)";
 
 export type RestResult =

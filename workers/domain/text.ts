@@ -1,0 +1,54 @@
+// Text every chat message uses: clipping to a limit, lists that end in "…and N more" when they do not fit, plurals, percentages, tokens.
+
+/** Discord's limit on a message's content. */
+export const DISCORD_CONTENT_MAX = 2000;
+/** Telegram's limit on a message's text. */
+export const TELEGRAM_TEXT_MAX = 4096;
+
+/** Shortens text to at most `max` characters, marking the cut with an ellipsis. */
+export function clip(text: string, max: number): string {
+	return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}…`;
+}
+
+export interface FitLimits {
+	/** Characters of the whole text, head and "more" line included. */
+	maxChars?: number;
+	/** Lines after the head, the "more" line included. */
+	maxLines?: number;
+}
+
+/**
+ * The head, then as many lines as fit both limits; when some do not fit, the last line is `more(left)` and says how
+ * many were left out (and where to see them).
+ */
+export function fitLines(head: string[], lines: string[], more: (left: number) => string, limits: FitLimits): string {
+	const maxChars = limits.maxChars ?? Infinity;
+	const maxLines = limits.maxLines ?? Infinity;
+	const out = [...head];
+	let size = out.join("\n").length;
+	for (const [i, line] of lines.entries()) {
+		const after = lines.length - i - 1;
+		const tail = after > 0 ? more(after).length + 1 : 0;
+		if (size + line.length + 1 + tail > maxChars || i + 1 + (after > 0 ? 1 : 0) > maxLines) {
+			out.push(more(lines.length - i));
+			return out.join("\n");
+		}
+		out.push(line);
+		size += line.length + 1;
+	}
+	return out.join("\n");
+}
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+	return `${n} ${n === 1 ? one : many}`;
+}
+
+/** 0.987 → "98.7%". */
+export function percent(ratio: number): string {
+	return `${(ratio * 100).toFixed(1)}%`;
+}
+
+/** Reward units (1e-6 token) as tokens, without trailing zeros. */
+export function tokens(units: number): string {
+	return (units / 1e6).toFixed(6).replace(/\.?0+$/, "");
+}
