@@ -102,7 +102,7 @@ export const openApiDocument = {
 			parameters: [idParam],
 			post: { summary: "HTTP heartbeat fallback for networks that block WebSockets; writes no storage per beat", security: nodeToken, requestBody: body(Heartbeat), responses: { 200: ok("Status, next interval and maybe a challenge", { type: "object", properties: { status: NodeStatus, next_heartbeat_s: { type: "integer" }, challenge: { type: ["object", "null"] }, results: { type: "array" } } }), 400: E[400], 401: E[401], 404: E[404] } },
 		},
-		"/v1/links": { post: { summary: "A one-time code (10 minutes, single use) to link a Telegram chat (`/start CODE`) or a Discord user (`/link code:CODE`) to the caller's account", security: account, responses: { 201: ok("The code", { type: "object", properties: { code: { type: "string" }, expires_at: { type: "string", format: "date-time" }, telegram: { type: "string" }, discord: { type: "string" } } }), 401: E[401] } } },
+		"/v1/links": { post: { summary: "A one-time code (10 minutes, single use) to link a Telegram chat (`/start CODE`, or open `telegram_url`) or a Discord user (`/link code:CODE`) to the caller's account", security: account, responses: { 201: ok("The code", { type: "object", properties: { code: { type: "string" }, expires_at: { type: "string", format: "date-time" }, telegram: { type: "string", description: "What to send the Telegram bot: /start CODE" }, telegram_url: { type: "string", format: "uri", description: "https://t.me/<TELEGRAM_BOT_USERNAME>?start=CODE: opens the bot and sends /start CODE" }, discord: { type: "string", description: "The Discord command: /link code:CODE" } } }), 401: E[401] } } },
 		"/v1/stats": {
 			get: {
 				summary: "Network statistics derived from recorded state",
