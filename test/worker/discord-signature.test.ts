@@ -50,6 +50,14 @@ describe("POST /discord/interactions signature", () => {
 		}
 	});
 
+	it("refuses a body that is not JSON with 401 when it is unsigned or badly signed: the signature is checked before parsing", async () => {
+		const unsigned = await call("/discord/interactions", { rawBody: "{not json", headers: { "content-type": "application/json" } });
+		expect(unsigned.status).toBe(401);
+		expect(await unsigned.json()).toEqual({ error: { code: "unauthorized", message: "Invalid request signature." } });
+		expect((await signedPost("{not json", { key: await otherKey() })).status).toBe(401);
+		expect((await signedPost("{not json", { signed: "{not json}" })).status).toBe(401);
+	});
+
 	it("answers a signed body that is not JSON with 400", async () => {
 		const res = await signedPost("{not json");
 		expect(res.status).toBe(400);
