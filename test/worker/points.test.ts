@@ -186,6 +186,120 @@ describe("epoch settlement", () => {
 	});
 });
 
+describe("bad input on the points reads", () => {
+	it("answers unknown nodes and epochs with 404 and unsettled epochs with 409", async () => {
+		const node = await registerNode(await newAccount());
+		const { epoch } = await settle();
+		const open = epoch + 1;
+		expect((await callJson<{ status: string }>(`/v1/epochs/${open}`)).body.status).toBe("open");
+		const cases: [string, number][] = [
+			["/v1/nodes/node_nobodyhasthis/points", 404],
+			[`/v1/nodes/node_nobodyhasthis/points?epoch=${epoch}`, 404],
+			[`/v1/nodes/${node.id}/points?epoch=999999`, 404],
+			[`/v1/epochs/${epoch}/proof/node_nobodyhasthis`, 404],
+			[`/v1/epochs/999999/proof/${node.id}`, 404],
+			[`/v1/leaderboard?epoch=999999`, 404],
+			[`/v1/nodes/${node.id}/points?epoch=${open}`, 409],
+			[`/v1/epochs/${open}/proof/${node.id}`, 409],
+			[`/v1/leaderboard?epoch=${open}`, 409],
+			[`/v1/leaderboard?epoch=${epoch}&window=7d`, 400],
+		];
+		for (const [path, status] of cases) {
+			const res = await callJson<{ error: { code: string } }>(path);
+			expect({ path, status: res.status, code: res.body.error.code }).toEqual({ path, status, code: { 400: "validation_failed", 404: "not_found", 409: "conflict" }[status] });
+		}
+		const later = await registerNode(await newAccount()); // did not exist in `epoch`: no row
+		expect((await callJson(`/v1/nodes/${later.id}/points?epoch=${epoch}`)).status).toBe(404);
+	});
+});
+
+interface AuditEntry { id: number; actor: string; action: string; target: string | null; details: Record<string, unknown> }
+
+async function auditOf(target: string): Promise<AuditEntry[]> {
+	const { status, body } = await callJson<{ entries: AuditEntry[] }>("/v1/admin/audit", { auth: TEST_ADMIN_TOKEN });
+	expect(status).toBe(200);
+	return body.entries.filter((e) => e.target === target).reverse(); // oldest first
+}
+
+const auditRows = async () => (await env.DB.prepare("SELECT count(*) AS n FROM audit_log").first<{ n: number }>())?.n as number;
+
+async function makeStaff(account: { id: string }, role: "staff" | "user" = "staff"): Promise<void> {
+	expect((await callJson(`/v1/admin/accounts/${account.id}/role`, { method: "PUT", auth: TEST_ADMIN_TOKEN, body: { role } })).status).toBe(200);
+}
+
+describe("the audit log", () => {
+	it("records every admin and staff action with its actor, target and details", async () => {
+		const owner = await newAccount("audited");
+		const node = await registerNode(owner);
+		const staff = await newAccount("staffer");
+		const before = await auditRows();
+		await makeStaff(staff);
+		expect((await callJson("/v1/admin/credits", { auth: TEST_ADMIN_TOKEN, body: { account_id: owner.id, amount_cents: 500 } })).status).toBe(201);
+		const { epoch, root } = await settle();
+		const flag = await callJson<{ flag: { id: string } }>("/v1/admin/flags", { auth: staff.key, body: { node_id: node.id, code: "audit_flag", reason: "checking the audit log", share: 0.5 } });
+		expect(flag.status).toBe(201);
+		expect((await callJson(`/v1/admin/flags/${flag.body.flag.id}`, { method: "DELETE", auth: TEST_ADMIN_TOKEN })).status).toBe(200);
+		expect((await callJson("/v1/admin/adjustments", { auth: staff.key, body: { node_id: node.id, epoch, points: -10, reason: "double-counted reconnect" } })).status).toBe(201);
+
+		expect(await auditRows()).toBe(before + 6);
+		expect(await auditOf(`account:${staff.id}`)).toEqual([expect.objectContaining({ actor: "admin", action: "account.role", details: { role: "staff" } })]);
+		expect(await auditOf(`account:${owner.id}`)).toEqual([expect.objectContaining({ actor: "admin", action: "credits.grant", details: expect.objectContaining({ amount_cents: 500 }) })]);
+		expect(await auditOf(`epoch:${epoch}`)).toEqual([expect.objectContaining({ actor: "admin", action: "epoch.settle", details: expect.objectContaining({ settled: expect.arrayContaining([{ epoch, root }]) }) })]);
+		expect(await auditOf(`node:${node.id}`)).toEqual([
+			expect.objectContaining({ actor: staff.id, action: "flag.add", details: expect.objectContaining({ id: flag.body.flag.id, code: "audit_flag", reason: "checking the audit log", share: 0.5 }) }),
+			expect.objectContaining({ actor: staff.id, action: "points.adjust", details: expect.objectContaining({ epoch, points: -10, reason: "double-counted reconnect", author: staff.id }) }),
+		]);
+		expect(await auditOf(`flag:${flag.body.flag.id}`)).toEqual([expect.objectContaining({ actor: "admin", action: "flag.clear", details: { id: flag.body.flag.id } })]);
+	});
+
+	it("writes no entry for an action that was refused or found nothing to act on", async () => {
+		const owner = await newAccount("refused");
+		const node = await registerNode(owner);
+		const { epoch } = await settle();
+		const flag = (await callJson<{ flag: { id: string } }>("/v1/admin/flags", { auth: TEST_ADMIN_TOKEN, body: { node_id: node.id, code: "once_only", reason: "cleared once below", share: 0.1 } })).body.flag;
+		expect((await callJson(`/v1/admin/flags/${flag.id}`, { method: "DELETE", auth: TEST_ADMIN_TOKEN })).status).toBe(200);
+		const before = await auditRows();
+		const refused: [string, { method?: string; auth?: string; body?: unknown }, number][] = [
+			["/v1/admin/flags/flg_nosuchflag", { method: "DELETE", auth: TEST_ADMIN_TOKEN }, 404],
+			[`/v1/admin/flags/${flag.id}`, { method: "DELETE", auth: TEST_ADMIN_TOKEN }, 404], // already cleared
+			["/v1/admin/accounts/acc_nosuchaccount/role", { method: "PUT", auth: TEST_ADMIN_TOKEN, body: { role: "staff" } }, 404],
+			["/v1/admin/credits", { auth: TEST_ADMIN_TOKEN, body: { account_id: "acc_nosuchaccount", amount_cents: 5 } }, 404],
+			["/v1/admin/flags", { auth: TEST_ADMIN_TOKEN, body: { node_id: "node_nosuchnode", code: "no_node", reason: "there is no such node", share: 1 } }, 404],
+			["/v1/admin/adjustments", { auth: TEST_ADMIN_TOKEN, body: { node_id: node.id, epoch, points: 5 } }, 400],
+			["/v1/admin/adjustments", { auth: TEST_ADMIN_TOKEN, body: { node_id: node.id, epoch: epoch + 1, points: 5, reason: "not settled yet" } }, 409],
+			["/v1/admin/adjustments", { auth: TEST_ADMIN_TOKEN, body: { node_id: "node_nosuchnode", epoch, points: 5, reason: "no such row" } }, 404],
+			["/v1/admin/adjustments", { auth: owner.key, body: { node_id: node.id, epoch, points: 5, reason: "my own node, please" } }, 403],
+			[`/v1/admin/flags/${flag.id}`, { method: "DELETE", auth: owner.key }, 403],
+		];
+		for (const [path, o, status] of refused) expect({ path, status: (await callJson(path, o)).status }).toEqual({ path, status });
+		expect(await auditRows()).toBe(before);
+		expect((await points(node, epoch)).adjustments).toEqual([]);
+	});
+});
+
+describe("staff accounts", () => {
+	// DESIGN §2: staff "adjusts points with an audit trail"; settling, credits and roles stay with the admin token.
+	it("adjust points and flag nodes as themselves, but cannot settle, grant credits or change roles", async () => {
+		const node = await registerNode(await newAccount());
+		const staff = await newAccount("staffer");
+		await makeStaff(staff);
+		const { epoch } = await settle();
+		const adj = await callJson<{ adjustment: { author: string } }>("/v1/admin/adjustments", { auth: staff.key, body: { node_id: node.id, epoch, points: 40, reason: "challenge server outage" } });
+		expect(adj.status).toBe(201);
+		expect(adj.body.adjustment.author).toBe(staff.id);
+		expect((await points(node, epoch)).adjustments).toEqual([expect.objectContaining({ points: 40, author: staff.id, reason: "challenge server outage" })]);
+		expect((await callJson("/v1/admin/flags", { auth: staff.key, body: { node_id: node.id, code: "staff_flag", reason: "flagged by staff", share: 0.2 } })).status).toBe(201);
+		const before = await auditRows();
+		expect((await callJson("/v1/admin/epochs/settle", { auth: staff.key, body: {} })).status).toBe(403);
+		expect((await callJson("/v1/admin/credits", { auth: staff.key, body: { account_id: staff.id, amount_cents: 100 } })).status).toBe(403);
+		expect((await callJson(`/v1/admin/accounts/${staff.id}/role`, { method: "PUT", auth: staff.key, body: { role: "staff" } })).status).toBe(403);
+		expect(await auditRows()).toBe(before);
+		await makeStaff(staff, "user"); // the role is checked on every call
+		expect((await callJson("/v1/admin/adjustments", { auth: staff.key, body: { node_id: node.id, epoch, points: 40, reason: "once more, as a user" } })).status).toBe(403);
+		expect((await points(node, epoch)).adjustments).toHaveLength(1);
+	});
+});
+
 describe("the cron", () => {
 	it("closes epochs at their exact EPOCH_SECONDS boundaries and settles them, catching up after downtime", async () => {
 		const { epoch: before } = await settle();

@@ -5,7 +5,7 @@ import { requireAdmin, requireStaff } from "../auth.ts";
 import { ApiError, iso, json, readJson } from "../http.ts";
 import { randomToken } from "../domain/challenge.ts";
 import { Adjustment, NewFlag, RoleChange } from "../schemas.ts";
-import { audit, auditStatement, listAudit } from "../services/audit.ts";
+import { audit, auditStatement, auditStatementIf, listAudit } from "../services/audit.ts";
 import { getEpoch, ledgerRow } from "../services/epochs.ts";
 import { getNodeRow } from "../services/nodes.ts";
 import { shard } from "../services/liveness.ts";
@@ -67,9 +67,10 @@ export async function deleteFlag(request: IRequest, env: Env): Promise<Response>
 	const actor = await requireStaff(request, env);
 	const id = request.params.id as string;
 	const now = Date.now();
-	const [cleared] = await env.DB.batch([
+	// The entry is written only if the flag is there to clear: a 404 leaves no trace in the audit log.
+	const [, cleared] = await env.DB.batch([
+		auditStatementIf(env.DB, { sql: "SELECT 1 FROM flags WHERE id = ? AND cleared_at IS NULL", params: [id] }, actor, "flag.clear", `flag:${id}`, { id }, now),
 		env.DB.prepare("UPDATE flags SET cleared_at = ? WHERE id = ? AND cleared_at IS NULL RETURNING node_id").bind(now, id),
-		auditStatement(env.DB, actor, "flag.clear", `flag:${id}`, { id }, now),
 	]);
 	if (!cleared?.results.length) throw new ApiError(404, "not_found", `No active flag '${id}'.`);
 	return json({ flag: { id, cleared_at: iso(now) } });
@@ -85,9 +86,9 @@ export async function putRole(request: IRequest, env: Env): Promise<Response> {
 	const body = await readJson(request, RoleChange);
 	const id = request.params.id as string;
 	const now = Date.now();
-	const [updated] = await env.DB.batch([
+	const [, updated] = await env.DB.batch([
+		auditStatementIf(env.DB, { sql: "SELECT 1 FROM accounts WHERE id = ?", params: [id] }, "admin", "account.role", `account:${id}`, body, now),
 		env.DB.prepare("UPDATE accounts SET role = ? WHERE id = ? RETURNING id").bind(body.role, id),
-		auditStatement(env.DB, "admin", "account.role", `account:${id}`, body, now),
 	]);
 	if (!updated?.results.length) throw new ApiError(404, "not_found", `No account '${id}'.`);
 	return json({ account: { id, role: body.role } });
