@@ -45,21 +45,30 @@ export class Scheduler extends DurableObject<Env> {
 		this.sql.exec(SCHEMA);
 	}
 
-	/** Status changes from the shards (idempotent: an older `seq` never overrides a newer one). Nodes lost by a cluster are reported to it. */
+	/**
+	 * Status changes from the shards (idempotent: an older `seq` never overrides a newer one). Nodes lost by a cluster are
+	 * reported to it, and their `seq` is stored only once it was told: if telling fails this throws, and the shard's
+	 * retry of the same change reaches the cluster again (which ignores a loss it already knows).
+	 */
 	async onChanges(changes: CapacityChange[]): Promise<void> {
 		await this.ready();
 		const unknown = changes.filter((c) => !this.row(c.nodeId)).map((c) => c.nodeId);
 		if (unknown.length) await this.load(await this.nodeInfo(unknown));
-		const lost: { clusterId: string; nodeId: string; at: number }[] = [];
+		const lost: { clusterId: string; change: CapacityChange }[] = [];
 		for (const c of changes) {
 			const row = this.row(c.nodeId);
 			if (!row || row.seq >= c.seq) continue;
 			const online = c.to === "online" ? 1 : 0;
-			this.sql.exec("UPDATE capacity SET online = ?, seq = ? WHERE node_id = ?", online, c.seq, c.nodeId);
-			if (!online && row.cluster_id) lost.push({ clusterId: row.cluster_id, nodeId: c.nodeId, at: c.at });
+			if (!online && row.cluster_id) {
+				this.sql.exec("UPDATE capacity SET online = 0 WHERE node_id = ?", c.nodeId);
+				lost.push({ clusterId: row.cluster_id, change: c });
+			} else this.sql.exec("UPDATE capacity SET online = ?, seq = ? WHERE node_id = ?", online, c.seq, c.nodeId);
 		}
 		if (changes.some((c) => c.to === "online")) await this.refreshReliability(changes.filter((c) => c.to === "online").map((c) => c.nodeId));
-		await Promise.all(lost.map((l) => this.env.CLUSTERS.getByName(l.clusterId).nodeLost(l.nodeId, l.at)));
+		const told = await Promise.allSettled(lost.map((l) => this.env.CLUSTERS.getByName(l.clusterId).nodeLost(l.change.nodeId, l.change.at)));
+		lost.forEach((l, i) => told[i]?.status === "fulfilled" && this.sql.exec("UPDATE capacity SET seq = max(seq, ?) WHERE node_id = ?", l.change.seq, l.change.nodeId));
+		const failed = told.find((t) => t.status === "rejected");
+		if (failed) throw failed.reason;
 	}
 
 	/** Reserves whole idle online nodes of the model for a cluster, all or nothing, in one synchronous step. */
