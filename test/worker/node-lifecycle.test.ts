@@ -14,6 +14,17 @@ async function flips(node: TestNode): Promise<FlipView[]> {
 	return (await callJson<{ flips: FlipView[] }>(`/v1/nodes/${node.id}/flips`)).body.flips;
 }
 
+/** A new node that was online for about `ms`, then left cleanly. */
+async function onlineFor(ms: number): Promise<TestNode> {
+	const node = await registerNode(await newAccount());
+	const link = await connect(node);
+	await link.next("welcome");
+	await sleep(ms);
+	link.ws.close(1000);
+	await eventually(async () => (await status(node)) === "offline");
+	return node;
+}
+
 const beat = async (node: TestNode, token: string, body: unknown = {}) => call(`/v1/nodes/${node.id}/heartbeat`, { auth: token, body });
 
 describe("node tokens across transports", () => {
@@ -122,12 +133,7 @@ describe("deleting a node", () => {
 
 describe("uptime", () => {
 	it("clips intervals to the asked window and gives the online ratio of that window", async () => {
-		const node = await registerNode(await newAccount());
-		const link = await connect(node);
-		await link.next("welcome");
-		await sleep(400);
-		link.ws.close(1000);
-		await eventually(async () => (await status(node)) === "offline");
+		const node = await onlineFor(400);
 		const all = await callJson<{ intervals: { started_at: string; ended_at: string }[] }>(`/v1/nodes/${node.id}/uptime`);
 		const [iv] = all.body.intervals;
 		const start = Date.parse(iv?.started_at ?? ""), end = Date.parse(iv?.ended_at ?? "");
@@ -144,12 +150,7 @@ describe("uptime", () => {
 	});
 
 	it("gives uptime_24h as the online share of the node's life when it is younger than a day", async () => {
-		const node = await registerNode(await newAccount());
-		const link = await connect(node);
-		await link.next("welcome");
-		await sleep(300);
-		link.ws.close(1000);
-		await eventually(async () => (await status(node)) === "offline");
+		const node = await onlineFor(300);
 		await sleep(300); // offline for a while: the share must fall below 1
 		const created = await env.DB.prepare("SELECT created_at FROM nodes WHERE id = ?").bind(node.id).first<number>("created_at");
 		const before = Date.now();
