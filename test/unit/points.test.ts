@@ -177,7 +177,7 @@ describe("shareRewards", () => {
 	});
 });
 
-/** The worked examples of docs/POINTS.md ("Checking your row"): the leaves and hashes written there. */
+/** The examples of docs/POINTS.md ("Worked example of a leaf"): the leaves and hashes written there. */
 const DOC_LEAF: LeafRow = {
 	epoch: 7, node_id: "node_ab12cd34ef56", account_id: "acc_0123456789ab", gpu_model: "RTX 4090", gpu_count: 2, tier: "consumer-high",
 	tier_weight_bp: 10000, verified: 0, online_seconds: 3000, incident_seconds: 300, rented_gpu_seconds: 0, challenges_issued: 4,
