@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run discord:register [-- --guild ID] [--dry-run]`: registers the slash commands with Discord from the metadata the handler uses.
-import { existsSync, readFileSync } from "node:fs";
-import { parseArgs, parseEnv } from "node:util";
+import { parseArgs } from "node:util";
+import { failWith, reach, settings, type Fail } from "../cli.ts";
 import { registrationPayload } from "./commands.ts";
 import { apiRoot } from "../../workers/transports/discord-rest.ts";
 
@@ -14,16 +14,7 @@ const HELP = `Registers pulsegrid's Discord slash commands (bots/discord/command
 Reads DISCORD_BOT_TOKEN and DISCORD_APPLICATION_ID from the environment, else from ./.dev.vars;
 DISCORD_API_ROOT (default ${apiRoot({})}) may point elsewhere.`;
 
-function fail(message: string, code = 2): never {
-	console.error(`discord:register: ${message}`);
-	process.exit(code);
-}
-
-/** The environment wins over .dev.vars, so a token exported for one run is the one used. */
-function settings(): Record<string, string | undefined> {
-	const file = existsSync(".dev.vars") ? parseEnv(readFileSync(".dev.vars", "utf8")) : {};
-	return { ...file, ...process.env };
-}
+const fail: Fail = failWith("discord:register");
 
 async function main(): Promise<void> {
 	const { values } = parseArgs({
@@ -43,12 +34,7 @@ async function main(): Promise<void> {
 
 	const where = values.guild ? `/guilds/${values.guild}` : "";
 	const url = `${apiRoot(env)}/applications/${appId}${where}/commands`;
-	let res: Response;
-	try {
-		res = await fetch(url, { method: "PUT", headers: { authorization: `Bot ${token}`, "content-type": "application/json" }, body: JSON.stringify(commands) });
-	} catch (err) {
-		fail(`could not reach ${apiRoot(env)}: ${err instanceof Error ? err.message : String(err)}`, 1);
-	}
+	const res = await reach(fail, apiRoot(env), url, { method: "PUT", headers: { authorization: `Bot ${token}`, "content-type": "application/json" }, body: JSON.stringify(commands) });
 	const text = await res.text();
 	if (!res.ok) fail(`Discord answered ${res.status}: ${text.slice(0, 500)}${res.status === 401 ? " (is the bot token right?)" : ""}`, 1);
 	const names = commands.map((c) => `/${String(c.name)}`).join(" ");

@@ -4,8 +4,8 @@ import type { UserFromGetMe } from "grammy/types";
 import { ApiError } from "../../workers/http.ts";
 import type { Account } from "../../workers/services/accounts.ts";
 import { linkedAccount, telegramBotUsername } from "../../workers/services/links.ts";
-import { linkWithCode, unlinkText } from "../shared/linking.ts";
-import { COMMANDS, NOT_LINKED, TELEGRAM_LINKING, helpText } from "./commands.ts";
+import { linkWithCode, notLinkedText, unlinkText, type LinkSurface } from "../shared/linking.ts";
+import { COMMANDS, helpText } from "./commands.ts";
 import { alertsCommand, maintenanceCommand, muteCommand, nodesText, pointsText, statusText, unmuteCommand } from "./handlers.ts";
 
 /** What getMe would answer, from configuration: the bot id is the token's first part. */
@@ -17,6 +17,17 @@ export function botInfo(env: Env): UserFromGetMe {
 		allows_users_to_create_topics: false, can_manage_bots: false, supports_join_request_queries: false,
 	};
 }
+
+/** How linking reads in Telegram: plain text (messages are sent without a parse mode). */
+const TELEGRAM_LINKING: LinkSurface = {
+	kind: "telegram",
+	subject: "This chat",
+	redeem: "send /start CODE here",
+	unlinked: "No more alerts here, and this chat no longer speaks for your account.",
+	code: (t) => t,
+	bold: (t) => t,
+};
+const NOT_LINKED = notLinkedText(TELEGRAM_LINKING);
 
 const GENERIC_FAILURE = "Something went wrong on our side; it has been logged. Try again in a moment.";
 

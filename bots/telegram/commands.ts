@@ -1,5 +1,4 @@
 // The Telegram bot's commands, in one place: the handlers, /help and `npm run telegram:setup` (setMyCommands) all read this list.
-import { notLinkedText, type LinkSurface } from "../shared/linking.ts";
 
 export interface CommandSpec {
 	command: string;
@@ -39,15 +38,3 @@ export function usageOf(command: string): string {
 export function menuPayload(): { command: string; description: string }[] {
 	return COMMANDS.map(({ command, description }) => ({ command, description }));
 }
-
-/** How linking reads in Telegram: plain text (messages are sent without a parse mode). */
-export const TELEGRAM_LINKING: LinkSurface = {
-	kind: "telegram",
-	subject: "This chat",
-	redeem: "send /start CODE here",
-	unlinked: "No more alerts here, and this chat no longer speaks for your account.",
-	code: (t) => t,
-	bold: (t) => t,
-};
-
-export const NOT_LINKED = notLinkedText(TELEGRAM_LINKING);
