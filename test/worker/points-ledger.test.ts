@@ -213,7 +213,7 @@ describe("a crash in the write phase", () => {
 		try {
 			await settler().settleNow(open.started_at + H, { pageSize: 3 });
 		} catch (err) {
-			fault = err; // (awaited here rather than with expect().rejects, which leaves the RPC promise's rejection unhandled)
+			fault = err; // caught here, not with expect().rejects, which leaves the RPC promise's rejection unhandled (workerd still logs it leaving the object)
 		}
 		expect(String(fault)).toMatch(/injected fault/);
 		const n = open.n;

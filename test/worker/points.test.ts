@@ -68,7 +68,7 @@ describe("epoch settlement", () => {
 		expect(await verifyProof(tampered.leaf, tampered.proof, root)).toBe(false);
 	});
 
-	it("changes nothing when a settled epoch is settled again", async () => {
+	it("has nothing to do when a settled epoch is asked to settle again (the guards themselves: points-ledger.test.ts)", async () => {
 		await registerNode(await newAccount());
 		const { epoch, root } = await settle();
 		const count = async () => (await env.DB.prepare("SELECT count(*) AS n FROM points_ledger WHERE epoch = ?").bind(epoch).first<{ n: number }>())?.n;

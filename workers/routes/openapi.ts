@@ -117,7 +117,7 @@ export const openApiDocument = {
 		"/v1/points": { get: { summary: "The caller's points and rewards per settled epoch (newest 48) and lifetime", security: account, responses: { 200: ok("Summary"), 401: E[401] } } },
 		"/v1/leaderboard": {
 			parameters: [{ name: "epoch", in: "query", schema: { type: "integer" } }, { name: "window", in: "query", schema: { type: "string", enum: ["7d"] } }],
-			get: { summary: "Top 100 accounts by points (with adjustments) in one settled epoch (default the newest) or over the settled epochs of the last 7 days", responses: { 200: ok("Leaders"), 400: E[400], 404: E[404], 409: E409 } },
+			get: { summary: "Top 100 accounts by points (with adjustments) and rewards in one settled epoch (default the newest), or with `window=7d` over every settled epoch that ended less than 7 days before the newest settled one ended (`from_epoch`..`to_epoch`)", responses: { 200: ok("Leaders"), 400: E[400], 404: E[404], 409: E409 } },
 		},
 		"/v1/epochs/{n}": { parameters: [epochParam], get: { summary: "An epoch: status (open, closing, settled), window, Merkle root, node count, total points, emission (micro-tokens)", responses: { 200: ok("Epoch"), 400: E[400], 404: E[404] } } },
 		"/v1/epochs/{n}/proof/{node_id}": {
