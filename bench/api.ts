@@ -58,6 +58,11 @@ export async function createAccounts(baseUrl: string, count: number): Promise<Be
 	return out;
 }
 
+/** The name node `i` is registered under: what alert messages call it. */
+export function nodeName(i: number): string {
+	return `bench-node-${i}`;
+}
+
 const GPUS = ["RTX 4090", "RTX 3090", "A100", "H100", "L40S", "M2 Ultra"];
 
 /** Registers `count` nodes, each with its own Ed25519 key, spread round-robin over the accounts. */
@@ -70,7 +75,7 @@ export async function registerNodes(
 		const accountIndex = i % accounts.length;
 		const identity = generateIdentity();
 		const body = {
-			name: `bench-node-${i}`, public_key: identity.publicKey,
+			name: nodeName(i), public_key: identity.publicKey,
 			hardware: { gpu_model: GPUS[i % GPUS.length] as string, gpu_count: 1 + (i % 8), vram_gb: 24, cpu_cores: 16, ram_gb: 64 },
 		};
 		const r = await postJson(`${baseUrl}/v1/nodes`, body, { authorization: `Bearer ${(accounts[accountIndex] as BenchAccount).apiKey}` });

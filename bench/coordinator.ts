@@ -87,11 +87,15 @@ async function isOurEntry(port: number): Promise<boolean> {
 	}
 }
 
-export async function startBenchCoordinator(code: CodeSnapshot, opts: { viaProxy: boolean; persistDir?: string }): Promise<BenchCoordinator> {
+/**
+ * `vars` are only ever where the outside world is and its credentials (the fake Bot API's address, the bot
+ * token, the webhook secret): every coordinator setting stays at its wrangler.toml default.
+ */
+export async function startBenchCoordinator(code: CodeSnapshot, opts: { viaProxy: boolean; persistDir?: string; vars?: Record<string, string> }): Promise<BenchCoordinator> {
 	const { startCoordinator } = (await import(join(code.root, "scripts/local-coordinator.ts"))) as {
 		startCoordinator(o?: CoordinatorOptions): Promise<Coordinator>;
 	};
-	const coordinator = await startCoordinator(opts.persistDir ? { persistDir: opts.persistDir } : {});
+	const coordinator = await startCoordinator({ ...(opts.persistDir ? { persistDir: opts.persistDir } : {}), ...(opts.vars ? { vars: opts.vars } : {}) });
 	const rootPid = coordinator.process.pid as number;
 	try {
 		const workerds = processTree(rootPid).filter((p) => p.comm === "workerd");

@@ -1,4 +1,4 @@
-// Reads the recorded status flips straight from the local D1 database file (read-only), with wrangler's CLI as a fallback.
+// Reads the recorded status flips and incidents straight from the local D1 database file (read-only), with wrangler's CLI as a fallback.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -11,9 +11,22 @@ export interface FlipRow {
 	at: number;
 	reason: string;
 	last_seen_at: number | null;
+	/** Set when the flip is part of a coordinator incident (stamped at the flip, or tagged once the incident opened). */
+	incident_id: string | null;
 }
 
-const QUERY = "SELECT node_id, from_status, to_status, at, reason, last_seen_at FROM flips WHERE at >= ? ORDER BY at";
+/** A coordinator incident a shard recorded: most of its nodes dropped together, or it restarted. */
+export interface IncidentRow {
+	id: string;
+	scope: string;
+	reason: string;
+	started_at: number;
+	ended_at: number | null;
+	nodes_affected: number;
+}
+
+const QUERY = "SELECT node_id, from_status, to_status, at, reason, last_seen_at, incident_id FROM flips WHERE at >= ? ORDER BY at";
+const INCIDENTS = "SELECT id, scope, reason, started_at, ended_at, nodes_affected FROM incidents WHERE started_at >= ? ORDER BY started_at";
 
 /** node:sqlite prints an ExperimentalWarning when loaded; this bench knows, so that one warning is dropped. */
 async function loadSqlite(): Promise<typeof import("node:sqlite")> {
@@ -56,14 +69,23 @@ export class FlipReader {
 	}
 
 	/** Flips recorded at or after `since` (ms), oldest first. */
-	async since(since: number): Promise<FlipRow[]> {
+	since(since: number): Promise<FlipRow[]> {
+		return this.read<FlipRow>(QUERY, since);
+	}
+
+	/** Incidents that started at or after `since` (ms), oldest first. */
+	incidents(since: number): Promise<IncidentRow[]> {
+		return this.read<IncidentRow>(INCIDENTS, since);
+	}
+
+	private async read<T>(query: string, since: number): Promise<T[]> {
 		try {
 			this.file ??= await findD1File(this.persistDirPath);
 			if (this.file) {
 				const { DatabaseSync } = await loadSqlite();
 				const db = new DatabaseSync(this.file, { readOnly: true });
 				try {
-					return db.prepare(QUERY).all(since) as unknown as FlipRow[];
+					return db.prepare(query).all(since) as unknown as T[];
 				} finally {
 					db.close();
 				}
@@ -72,17 +94,17 @@ export class FlipReader {
 			console.warn(`reading the D1 file directly failed (${String(err)}); using wrangler d1 execute`);
 		}
 		this.method = "wrangler-d1-execute";
-		return this.viaWrangler(since);
+		return this.viaWrangler<T>(query, since);
 	}
 
-	private viaWrangler(since: number): FlipRow[] {
-		const sql = QUERY.replace("?", String(Math.floor(since)));
+	private viaWrangler<T>(query: string, since: number): T[] {
+		const sql = query.replace("?", String(Math.floor(since)));
 		const r = spawnSync(process.execPath, [
 			join(this.codeRoot, "node_modules/wrangler/bin/wrangler.js"), "d1", "execute", "DB", "--local",
 			"--persist-to", this.persistDirPath, "--json", "--command", sql,
 		], { cwd: this.codeRoot, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, env: { ...process.env, CI: "1", WRANGLER_SEND_METRICS: "false" }, timeout: 120_000 });
 		if (r.status !== 0) throw new Error(`wrangler d1 execute failed: ${r.stderr.slice(0, 500)}`);
-		const parsed = JSON.parse(r.stdout) as { results: FlipRow[] }[];
+		const parsed = JSON.parse(r.stdout) as { results: T[] }[];
 		return parsed[0]?.results ?? [];
 	}
 }
