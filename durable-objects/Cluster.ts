@@ -3,13 +3,13 @@ import { DurableObject } from "cloudflare:workers";
 import { applyStep, billingStep, type BillingState } from "../workers/domain/billing.ts";
 import { NETWORK_FEE_BP, quote, skuByName, type Quote } from "../workers/domain/pricing.ts";
 import type { CoordinatorMessage } from "../workers/domain/protocol.ts";
-import { NETWORK_ACCOUNT, hold, record, type Entry } from "../workers/services/credits.ts";
+import { NETWORK_ACCOUNT, hold, record, releaseHold, type Entry } from "../workers/services/credits.ts";
 import { shard } from "../workers/services/liveness.ts";
 import type { Reserved } from "./Scheduler.ts";
 
 /** A member that has not said `ready` this long after `assign` is replaced. */
 export const ACK_TIMEOUT_MS = 30_000;
-/** While members are missing, look for replacements this often. */
+/** While GPUs are missing or a step is unfinished, try again this often. */
 export const RETRY_MS = 10_000;
 /** A cluster that cannot start (members missing) for this long fails and is refunded. */
 export const START_TIMEOUT_MS = 5 * 60_000;
@@ -27,13 +27,22 @@ export interface ClusterSpec {
 	max_price_per_gpu_hour_cents: number | null;
 }
 
-interface Member extends Reserved { state: MemberState; assigned_at: number; ready_at: number | null; ended_at: number | null; seg_start: number | null }
+interface Member extends Reserved {
+	state: MemberState;
+	assigned_at: number;
+	ready_at: number | null;
+	ended_at: number | null;
+	seg_start: number | null;
+	/** Dropped (lost or released), but not yet told to stop, freed in the scheduler and its rental closed. */
+	unfreed?: true;
+}
 
 interface State {
 	id: string;
 	spec: ClusterSpec;
 	request_hash: string;
 	status: ClusterStatus;
+	quote: Quote;
 	price_cents: number;
 	hold_cents: number;
 	created_at: number;
@@ -41,11 +50,13 @@ interface State {
 	ends_at: number | null;
 	ended_at: number | null;
 	last_billed_at: number;
-	/** Since when GPUs have been missing (lost members not yet replaced): start of the current gap, per lost member. */
-	gaps: { node_id: string; gpu_count: number; since: number }[];
 	billing: BillingState;
 	/** A money movement saved but not yet confirmed written to D1. */
 	pending?: { entries: Entry[]; billing: BillingState; summary: Record<string, unknown> } | null;
+	/** Deploying: nodes may be reserved and credits held, unconfirmed. A retry of the request resumes; the alarm undoes. */
+	setup?: true;
+	/** Over, but the final bill or the freeing of its nodes is unconfirmed: the alarm or a DELETE completes it. */
+	settling?: true;
 }
 
 export type CreateResult =
@@ -69,36 +80,48 @@ export class Cluster extends DurableObject<Env> {
 
 	/**
 	 * Every change runs one at a time: the object's input gate opens while it awaits other objects and D1,
-	 * and two racing deploys with the same Idempotency-Key must not both create.
+	 * and two racing deploys with the same Idempotency-Key must not both create. Each change reads the state
+	 * it changes afresh and saves it before awaiting, and the alarm is set for what is left, even when it throws.
 	 */
 	private chain: Promise<unknown> = Promise.resolve();
-	private serial<T>(fn: () => Promise<T>): Promise<T> {
-		const next = this.chain.then(fn, fn);
+	private step<T>(fn: () => Promise<T>, now = Date.now()): Promise<T> {
+		const run = async () => {
+			try {
+				return await fn();
+			} finally {
+				await this.schedule(now);
+			}
+		};
+		const next = this.chain.then(run, run);
 		this.chain = next.catch(() => undefined);
 		return next;
 	}
 
 	/** Reserves nodes, holds credits and tells every agent; the same request again returns the same cluster. */
 	create(id: string, spec: ClusterSpec, requestHash: string, now: number): Promise<CreateResult> {
-		return this.serial(() => this.doCreate(id, spec, requestHash, now));
+		return this.step(() => this.doCreate(id, spec, requestHash, now), now);
 	}
 
 	ready(nodeId: string, now = Date.now()): Promise<boolean> {
-		return this.serial(() => this.doReady(nodeId, now));
+		return this.step(() => this.doReady(nodeId, now), now);
 	}
 
 	nodeLost(nodeId: string, at: number, why = "node_offline"): Promise<void> {
-		return this.serial(() => this.lose(nodeId, at, why));
+		return this.step(async () => {
+			await this.lose(nodeId, at, why);
+			await this.replace(Date.now());
+		});
 	}
 
 	/** DELETE by the owner: release every node, charge what was delivered, refund the rest of the hold. */
 	terminate(now = Date.now()): Promise<ReturnType<Cluster["view"]> | null> {
-		return this.serial(async () => {
+		return this.step(async () => {
 			const st = this.state();
 			if (!st) return null;
-			if (!isOver(st.status)) await this.finish(st, "terminated", now);
+			if (!isOver(st.status)) await this.finish("terminated", now);
+			else if (st.settling) await this.settle();
 			return this.view();
-		});
+		}, now);
 	}
 
 	override alarm(): Promise<void> {
@@ -107,41 +130,60 @@ export class Cluster extends DurableObject<Env> {
 
 	/** The alarm's work as of `now`: the alarm passes the clock, tests pass their own. */
 	tick(now: number): Promise<void> {
-		return this.serial(() => this.onAlarm(now));
+		return this.step(() => this.onAlarm(now), now);
 	}
 
 	private async doCreate(id: string, spec: ClusterSpec, requestHash: string, now: number): Promise<CreateResult> {
-		const existing = this.state();
-		if (existing) {
-			if (existing.request_hash !== requestHash) return { ok: false, status: 409, code: "conflict", message: "This Idempotency-Key was used for a different request." };
-			return { ok: true, created: false, cluster: this.view() };
-		}
+		let st = this.state();
+		if (st && st.request_hash !== requestHash) return { ok: false, status: 409, code: "conflict", message: "This Idempotency-Key was used for a different request." };
+		if (st && !st.setup) return { ok: true, created: false, cluster: this.view() };
 		const scheduler = this.env.SCHEDULER.getByName("global");
-		const sku = skuByName(spec.gpu_model);
-		if (!sku) return { ok: false, status: 422, code: "unprocessable", message: `Unknown model '${spec.gpu_model}'.` };
-		const usage = await scheduler.usage(sku.name);
-		const q = quote(sku, spec.gpu_count, spec.hours, usage.reserved_gpus + spec.gpu_count, usage.online_gpus);
-		if (spec.max_price_per_gpu_hour_cents !== null && q.price_per_gpu_hour_cents > spec.max_price_per_gpu_hour_cents) {
-			return { ok: false, status: 422, code: "unprocessable", message: `The price is ${q.price_per_gpu_hour_cents}¢ per GPU-hour, above your cap of ${spec.max_price_per_gpu_hour_cents}¢.`, quote: q };
+		if (!st) {
+			const sku = skuByName(spec.gpu_model);
+			if (!sku) return { ok: false, status: 422, code: "unprocessable", message: `Unknown model '${spec.gpu_model}'.` };
+			const usage = await scheduler.usage(sku.name);
+			const q = quote(sku, spec.gpu_count, spec.hours, usage.reserved_gpus + spec.gpu_count, usage.online_gpus);
+			if (spec.max_price_per_gpu_hour_cents !== null && q.price_per_gpu_hour_cents > spec.max_price_per_gpu_hour_cents) {
+				return { ok: false, status: 422, code: "unprocessable", message: `The price is ${q.price_per_gpu_hour_cents}¢ per GPU-hour, above your cap of ${spec.max_price_per_gpu_hour_cents}¢.`, quote: q };
+			}
+			st = {
+				id, spec: { ...spec, gpu_model: sku.name }, request_hash: requestHash, status: "pending", quote: q, price_cents: q.price_per_gpu_hour_cents,
+				hold_cents: q.hold_cents, created_at: now, started_at: null, ends_at: null, ended_at: null, last_billed_at: now,
+				billing: { deliveredMs: {}, gapMs: 0, charged: 0, refunded: 0, paid: {}, fees: 0 }, setup: true,
+			};
+			// The intent first, with its alarm: a deploy that stops half-way is resumed by a retry or undone by the alarm.
+			this.save(st);
+			await this.schedule(now);
 		}
-		const r = await scheduler.reserve(id, sku.name, spec.gpu_count, spec.region);
-		if (!r.ok) return { ok: false, status: 422, code: "unprocessable", message: `Only ${r.available_gpus} idle ${sku.name} GPUs are online; ${spec.gpu_count} were asked for.`, available_gpus: r.available_gpus };
-		if (!(await hold(this.env.DB, spec.account_id, q.hold_cents, id, now))) {
-			await scheduler.release(id);
-			return { ok: false, status: 402, code: "payment_required", message: `Holding ${q.hold_cents}¢ needs more credits than the account has available.`, quote: q };
+		await scheduler.release(id); // what a half-done earlier try reserved
+		const r = await scheduler.reserve(id, st.spec.gpu_model, st.spec.gpu_count, st.spec.region);
+		if (!r.ok) return this.undo(st, now, { ok: false, status: 422, code: "unprocessable", message: `Only ${r.available_gpus} idle ${st.spec.gpu_model} GPUs are online; ${st.spec.gpu_count} were asked for.`, available_gpus: r.available_gpus });
+		if (!(await hold(this.env.DB, st.spec.account_id, st.hold_cents, id, now))) {
+			return this.undo(st, now, { ok: false, status: 402, code: "payment_required", message: `Holding ${st.hold_cents}¢ needs more credits than the account has available.`, quote: st.quote });
 		}
-		const st: State = {
-			id, spec: { ...spec, gpu_model: sku.name }, request_hash: requestHash, status: "pending", price_cents: q.price_per_gpu_hour_cents,
-			hold_cents: q.hold_cents, created_at: now, started_at: null, ends_at: null, ended_at: null, last_billed_at: now, gaps: [],
-			billing: { deliveredMs: {}, gapMs: 0, charged: 0, refunded: 0, paid: {}, fees: 0 },
-		};
+		await this.recordRow(st, now);
+		delete st.setup;
 		this.save(st);
-		await this.env.DB.prepare("INSERT OR IGNORE INTO clusters (id, account_id, gpu_model, gpu_count, hours, status, price_cents, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)")
-			.bind(id, spec.account_id, sku.name, spec.gpu_count, spec.hours, q.price_per_gpu_hour_cents, now).run();
-		this.event(now, "created", { quote: q, nodes: r.nodes.map((n) => n.node_id) });
+		this.event(now, "created", { quote: st.quote, nodes: r.nodes.map((n) => n.node_id) });
 		await this.assign(r.nodes, now);
-		await this.schedule(now);
+		await this.replace(now);
 		return { ok: true, created: true, cluster: this.view() };
+	}
+
+	/** Undoes a deploy that did not complete: frees its nodes and, if credits were held, refunds them and keeps it as failed. */
+	private async undo<T>(st: State, now: number, result: T): Promise<T> {
+		await this.env.SCHEDULER.getByName("global").release(st.id);
+		if (!(await releaseHold(this.env.DB, st.id, now))) {
+			this.sql.exec("DELETE FROM state"); // nothing happened: the same request may try afresh
+			return result;
+		}
+		// The hold's key is spent, so this id stays a failed, refunded cluster.
+		const failed: State = { ...st, status: "failed", ended_at: now, billing: { ...st.billing, refunded: st.hold_cents } };
+		delete failed.setup;
+		await this.recordRow(failed, now);
+		this.save(failed);
+		this.event(now, "failed", { reason: "deploy_interrupted" });
+		return result;
 	}
 
 	/** An agent acknowledged its assignment: it is working for the cluster from now, billed once the cluster runs. */
@@ -152,40 +194,32 @@ export class Cluster extends DurableObject<Env> {
 		this.saveMember({ ...m, state: "ready", ready_at: now, seg_start: now });
 		this.sql.exec("INSERT OR REPLACE INTO pending_rentals (node_id, gpu_count, started_at) VALUES (?, ?, ?)", nodeId, m.gpu_count, now);
 		this.event(now, "node_ready", { node_id: nodeId });
-		// A replacement closes the oldest open gap of its size (what was missing is refunded by the bill below).
-		const gap = st.gaps.find((g) => g.gpu_count === m.gpu_count) ?? st.gaps[0];
-		if (gap) st.gaps = st.gaps.filter((g) => g !== gap);
-		const waiting = this.sql.exec("SELECT count(*) AS n FROM members WHERE json_extract(v, '$.state') = 'assigned'").one().n as number;
-		if (waiting === 0 && st.gaps.length === 0 && st.status !== "running") {
+		const replacement = st.started_at !== null;
+		if (this.gpus("ready") >= st.spec.gpu_count && st.status !== "running") {
 			if (st.status === "pending") {
 				st.started_at = now;
 				st.ends_at = now + st.spec.hours * HOUR_MS;
 				st.last_billed_at = now;
 				this.event(now, "running", {});
-			} else if (st.status === "degraded") this.event(now, "recovered", {});
+			} else this.event(now, "recovered", {});
 			await this.setStatus(st, "running", now);
-		} else if (gap) this.save(st);
-		// The gap a replacement closed is refunded now, not at the end.
-		if (gap) await this.bill(st, now, false);
-		await this.schedule(now);
+		}
+		// What was missing until a replacement came is refunded now, not at the end.
+		if (replacement) await this.bill(now, false);
 		return true;
 	}
 
-	/** A member went offline (the scheduler says so) or never acknowledged: replace it, refunding the gap. */
+	/** A member went offline, never acknowledged or could not be told: it is dropped at once (the caller replaces it). */
 	private async lose(nodeId: string, at: number, why: string): Promise<void> {
 		const st = this.state();
 		const m = this.member(nodeId);
 		if (!st || !m || (m.state !== "assigned" && m.state !== "ready") || isOver(st.status)) return;
 		this.closeSegment(st, m, at);
-		this.saveMember({ ...m, state: "lost", ended_at: at, seg_start: null });
-		await this.flushRentals(st);
-		await this.env.DB.prepare("UPDATE rentals SET ended_at = ? WHERE node_id = ? AND cluster_id = ? AND ended_at IS NULL").bind(at, nodeId, st.id).run();
-		st.gaps.push({ node_id: nodeId, gpu_count: m.gpu_count, since: at });
-		this.event(at, "node_lost", { node_id: nodeId, reason: why });
-		await this.env.SCHEDULER.getByName("global").release(st.id, [nodeId]);
 		this.save(st);
-		await this.replace(st, Date.now());
-		await this.schedule(Date.now());
+		const dropped: Member = { ...m, state: "lost", ended_at: at, seg_start: null, unfreed: true };
+		this.saveMember(dropped);
+		this.event(at, "node_lost", { node_id: nodeId, reason: why });
+		await this.free([dropped]);
 	}
 
 	view() {
@@ -201,75 +235,118 @@ export class Cluster extends DurableObject<Env> {
 		};
 	}
 
-	/** Deadlines: acknowledgements, replacements, the hourly bill and the end of the term. */
+	/** Deadlines: unfinished steps, acknowledgements, replacements, the hourly bill and the end of the term. */
 	private async onAlarm(now: number): Promise<void> {
 		const st = this.state();
-		if (!st || isOver(st.status)) return;
+		if (!st) return;
+		if (st.setup) return void (await this.undo(st, now, null));
+		if (isOver(st.status)) return st.settling ? this.settle() : undefined;
 		await this.flushRentals(st);
-		for (const m of this.members()) if (m.state === "assigned" && now >= m.assigned_at + ACK_TIMEOUT_MS) await this.lose(m.node_id, now, "no_ack");
+		await this.free(this.members("json_extract(v, '$.unfreed')"));
+		for (const m of this.members("json_extract(v, '$.state') = 'assigned'")) if (now >= m.assigned_at + ACK_TIMEOUT_MS) await this.lose(m.node_id, now, "no_ack");
 		const fresh = this.state() as State;
-		if (fresh.ends_at !== null && now >= fresh.ends_at) return this.finish(fresh, "completed", fresh.ends_at);
-		if (fresh.status === "pending" && now >= fresh.created_at + START_TIMEOUT_MS && (fresh.gaps.length || this.members().some((m) => m.state === "assigned"))) {
-			return this.finish(fresh, "failed", now);
-		}
-		if (fresh.gaps.length) await this.replace(fresh, now);
-		if (now >= fresh.last_billed_at + HOUR_MS) await this.bill(fresh, now, false);
-		await this.schedule(now);
+		if (fresh.ends_at !== null && now >= fresh.ends_at) return this.finish("completed", fresh.ends_at);
+		if (fresh.status === "pending" && now >= fresh.created_at + START_TIMEOUT_MS) return this.finish("failed", now);
+		await this.replace(now);
+		if (now >= (this.state() as State).last_billed_at + HOUR_MS) await this.bill(now, false);
 	}
 
 	// --- internals ---
 
+	/** Makes reserved nodes members and sends each its `assign`; one that cannot be told is dropped (the caller replaces it). */
 	private async assign(nodes: Reserved[], now: number): Promise<void> {
 		const st = this.state() as State;
 		const peers = [...this.members().filter((m) => m.state === "ready" || m.state === "assigned").map((m) => m.node_id), ...nodes.map((n) => n.node_id)];
 		for (const n of nodes) this.saveMember({ ...n, state: "assigned", assigned_at: now, ready_at: null, ended_at: null, seg_start: null });
-		const byShard = new Map<string, { nodeId: string; message: CoordinatorMessage }[]>();
-		for (const n of nodes) {
-			const message: CoordinatorMessage = { type: "assign", cluster_id: st.id, gpu_count: n.gpu_count, peers, duration_s: Math.round(st.spec.hours * 3600) };
-			byShard.set(n.shard, [...(byShard.get(n.shard) ?? []), { nodeId: n.node_id, message }]);
-		}
-		const undelivered = (await Promise.all([...byShard].map(([name, msgs]) => shard(this.env, name).deliver(msgs)))).flat();
+		const undelivered = await this.tell(nodes, (n) => ({ type: "assign", cluster_id: st.id, gpu_count: n.gpu_count, peers, duration_s: Math.round(st.spec.hours * 3600) }));
 		this.event(now, "assigned", { nodes: nodes.map((n) => n.node_id) });
 		for (const id of undelivered) await this.lose(id, now, "not_connected");
 	}
 
-	private async replace(st: State, now: number): Promise<void> {
-		const need = st.gaps.filter((g) => !this.members().some((m) => m.state === "assigned" && m.gpu_count === g.gpu_count && m.assigned_at >= g.since));
-		if (!need.length) return;
-		const exclude = this.members().map((m) => m.node_id);
-		const scheduler = this.env.SCHEDULER.getByName("global");
-		for (const g of need) {
-			const r = await scheduler.reserve(st.id, st.spec.gpu_model, g.gpu_count, st.spec.region, exclude);
+	/**
+	 * Reserves replacements for the GPUs missing: those asked for less the members assigned or ready, so replacements
+	 * still on their way count whatever their size. Again until none is missing, since a replacement that cannot be
+	 * told is dropped in turn; without spares a running cluster is degraded.
+	 */
+	private async replace(now: number): Promise<void> {
+		for (;;) {
+			const st = this.state();
+			if (!st || st.setup || isOver(st.status)) return;
+			const missing = st.spec.gpu_count - this.gpus("assigned", "ready");
+			if (missing <= 0) return;
+			const members = this.members();
+			const r = await this.env.SCHEDULER.getByName("global").reserve(st.id, st.spec.gpu_model, missing, st.spec.region, members.map((m) => m.node_id));
 			if (!r.ok) {
 				if (st.status === "running") await this.setStatus(st, "degraded", now);
-				this.event(now, "no_replacement", { node_id: g.node_id, available_gpus: r.available_gpus });
-				this.save(st);
-				continue;
+				this.event(now, "no_replacement", { missing_gpus: missing, available_gpus: r.available_gpus });
+				return;
 			}
-			this.event(now, "replacement", { for: g.node_id, nodes: r.nodes.map((n) => n.node_id) });
-			exclude.push(...r.nodes.map((n) => n.node_id));
+			// Named for the latest members lost, as many as make up the GPUs missing.
+			const named: string[] = [];
+			let left = missing;
+			for (const m of members.filter((x) => x.state === "lost").sort((a, b) => (b.ended_at ?? 0) - (a.ended_at ?? 0))) {
+				if (left <= 0) break;
+				named.push(m.node_id);
+				left -= m.gpu_count;
+			}
+			this.event(now, "replacement", { for: named, nodes: r.nodes.map((n) => n.node_id) });
 			await this.assign(r.nodes, now);
 		}
 	}
 
-	private async finish(st: State, status: ClusterStatus, at: number): Promise<void> {
-		const members = this.members();
-		for (const m of members) if (m.state === "ready" || m.state === "assigned") this.closeSegment(st, m, at);
+	/** Ends the cluster at `at`: recorded at once, then settled (final bill, nodes freed); the alarm or a DELETE completes an interrupted settlement. */
+	private async finish(status: ClusterStatus, at: number): Promise<void> {
+		const st = this.state() as State;
+		const active = this.members().filter((m) => m.state === "ready" || m.state === "assigned");
+		for (const m of active) this.closeSegment(st, m, at);
 		this.measureGap(st, at);
-		st.gaps = [];
+		for (const m of active) this.saveMember({ ...m, state: "released", ended_at: at, seg_start: null, unfreed: true });
+		st.status = status;
 		st.ended_at = at;
-		const active = members.filter((m) => m.state === "ready" || m.state === "assigned");
-		for (const m of active) this.saveMember({ ...m, state: "released", ended_at: at, seg_start: null });
-		this.event(at, status, {});
-		await this.setStatus(st, status, at);
+		st.settling = true;
 		this.save(st);
-		await this.bill(st, at, true);
+		this.event(at, status, {});
+		await this.settle();
+	}
+
+	/** The idempotent rest of `finish`. */
+	private async settle(): Promise<void> {
+		const st = this.state() as State;
+		const at = st.ended_at as number;
+		await this.env.DB.prepare("UPDATE clusters SET status = ?, ended_at = ? WHERE id = ?").bind(st.status, at, st.id).run();
+		await this.bill(at, true);
+		await this.free(this.members("json_extract(v, '$.unfreed')"));
+		const done = this.state() as State;
+		delete done.settling;
+		this.save(done);
+	}
+
+	/** Tells dropped members to stop, frees them in the scheduler and closes their rentals; idempotent, so the alarm retries it. */
+	private async free(dropped: Member[]): Promise<void> {
+		if (!dropped.length) return;
+		const id = (this.state() as State).id;
+		await this.tell(dropped, () => ({ type: "release", cluster_id: id }));
+		await this.env.SCHEDULER.getByName("global").release(id, dropped.map((m) => m.node_id));
+		await this.flushRentals({ id });
+		await this.env.DB.prepare(`UPDATE rentals SET ended_at = j.value->>'ended_at' FROM json_each(?2) AS j
+			WHERE rentals.cluster_id = ?1 AND rentals.node_id = j.value->>'node_id' AND rentals.ended_at IS NULL`)
+			.bind(id, JSON.stringify(dropped.map((m) => ({ node_id: m.node_id, ended_at: m.ended_at })))).run();
+		for (const m of dropped) {
+			const cur = this.member(m.node_id) as Member;
+			delete cur.unfreed;
+			this.saveMember(cur);
+		}
+	}
+
+	/** Sends each of `nodes` its message through its shard; returns the nodes that are not connected. */
+	private async tell(nodes: Reserved[], message: (n: Reserved) => CoordinatorMessage): Promise<string[]> {
 		const byShard = new Map<string, { nodeId: string; message: CoordinatorMessage }[]>();
-		for (const m of active) byShard.set(m.shard, [...(byShard.get(m.shard) ?? []), { nodeId: m.node_id, message: { type: "release", cluster_id: st.id } }]);
-		await Promise.all([...byShard].map(([name, msgs]) => shard(this.env, name).deliver(msgs)));
-		await this.env.SCHEDULER.getByName("global").release(st.id);
-		await this.flushRentals(st);
-		await this.env.DB.prepare("UPDATE rentals SET ended_at = ? WHERE cluster_id = ? AND ended_at IS NULL").bind(at, st.id).run();
+		for (const n of nodes) {
+			const list = byShard.get(n.shard) ?? [];
+			list.push({ nodeId: n.node_id, message: message(n) });
+			byShard.set(n.shard, list);
+		}
+		return (await Promise.all([...byShard].map(([name, list]) => shard(this.env, name).deliver(list)))).flat();
 	}
 
 	/**
@@ -296,14 +373,15 @@ export class Cluster extends DurableObject<Env> {
 	}
 
 	/**
-	 * Charges delivered GPU-time, pays operators (minus the network fee) and refunds gaps; `final` refunds the
-	 * rest of the hold. The movement is saved here before it is written to D1 (idempotent keys), so a crash in
+	 * Charges delivered GPU-time, pays operators (minus the network fee) and refunds missing GPU-time; `final` refunds
+	 * the rest of the hold. The movement is saved here before it is written to D1 (idempotent keys), so a crash in
 	 * between replays exactly the same entries: nothing is lost or counted twice.
 	 */
-	private async bill(st: State, now: number, final: boolean): Promise<void> {
-		if (st.pending) await this.flushPending(st, now);
+	private async bill(now: number, final: boolean): Promise<void> {
+		let st = this.state() as State;
+		if (st.pending) st = await this.flushPending(st, now);
 		if (!final) {
-			for (const m of this.members()) if (m.state === "ready") this.closeSegment(st, m, now);
+			for (const m of this.members("json_extract(v, '$.state') = 'ready'")) this.closeSegment(st, m, now);
 			this.measureGap(st, now);
 		}
 		const step = billingStep(st.billing, st.price_cents, st.hold_cents, final);
@@ -312,7 +390,7 @@ export class Cluster extends DurableObject<Env> {
 		const tag = `${st.id}:${n}`;
 		const entries: Entry[] = [];
 		if (step.charge) entries.push({ key: `charge:${tag}`, account_id: acct, kind: "charge", available_delta: 0, held_delta: -step.charge, cluster_id: st.id });
-		if (step.refund) entries.push({ key: `refund:${tag}`, account_id: acct, kind: "refund", available_delta: step.refund, held_delta: -step.refund, cluster_id: st.id, memo: final ? "unused hold" : "gap while a node was replaced" });
+		if (step.refund) entries.push({ key: `refund:${tag}`, account_id: acct, kind: "refund", available_delta: step.refund, held_delta: -step.refund, cluster_id: st.id, memo: final ? "unused hold" : "GPUs missing while nodes were replaced" });
 		if (step.fee) entries.push({ key: `fee:${tag}`, account_id: NETWORK_ACCOUNT, kind: "fee", available_delta: step.fee, held_delta: 0, cluster_id: st.id, memo: `${NETWORK_FEE_BP / 100}% network fee` });
 		const owners = new Map(this.members().map((m) => [m.node_id, m.account_id]));
 		for (const [node, cents] of Object.entries(step.payouts)) {
@@ -324,23 +402,31 @@ export class Cluster extends DurableObject<Env> {
 		if (st.pending) await this.flushPending(st, now);
 	}
 
-	private async flushPending(st: State, now: number): Promise<void> {
+	private async flushPending(st: State, now: number): Promise<State> {
 		const p = st.pending;
-		if (!p) return;
+		if (!p) return st;
 		await record(this.env.DB, p.entries, now);
 		st.billing = p.billing;
 		st.pending = null;
 		this.save(st);
 		this.event(now, "billed", p.summary);
+		return st;
 	}
 
 	/** Writes pending rental starts to D1 in one statement (idempotent), then forgets them. */
-	private async flushRentals(st: State): Promise<void> {
+	private async flushRentals(st: { id: string }): Promise<void> {
 		const rows = this.sql.exec("SELECT node_id, gpu_count, started_at FROM pending_rentals").toArray();
 		if (!rows.length) return;
 		await this.env.DB.prepare(`INSERT OR IGNORE INTO rentals (node_id, cluster_id, gpu_count, started_at)
 			SELECT value->>'node_id', ?1, value->>'gpu_count', value->>'started_at' FROM json_each(?2)`).bind(st.id, JSON.stringify(rows)).run();
 		for (const r of rows) this.sql.exec("DELETE FROM pending_rentals WHERE node_id = ? AND started_at = ?", r.node_id, r.started_at);
+	}
+
+	/** The cluster's row in D1 (what routes look up), created or brought up to date. */
+	private async recordRow(st: State, now: number): Promise<void> {
+		await this.env.DB.prepare(`INSERT INTO clusters (id, account_id, gpu_model, gpu_count, hours, status, price_cents, created_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET status = excluded.status, ended_at = excluded.ended_at`)
+			.bind(st.id, st.spec.account_id, st.spec.gpu_model, st.spec.gpu_count, st.spec.hours, st.status, st.price_cents, st.created_at, isOver(st.status) ? now : null).run();
 	}
 
 	private async setStatus(st: State, status: ClusterStatus, now: number): Promise<void> {
@@ -351,15 +437,23 @@ export class Cluster extends DurableObject<Env> {
 
 	private async schedule(now: number): Promise<void> {
 		const st = this.state();
-		if (!st || isOver(st.status)) return void (await this.ctx.storage.deleteAlarm());
-		const times = [st.last_billed_at + HOUR_MS];
-		if (st.ends_at !== null) times.push(st.ends_at);
-		const firstAck = this.sql.exec("SELECT min(json_extract(v, '$.assigned_at')) AS t FROM members WHERE json_extract(v, '$.state') = 'assigned'").one().t;
-		if (typeof firstAck === "number") times.push(firstAck + ACK_TIMEOUT_MS);
-		if (st.gaps.length) times.push(now + RETRY_MS);
-		if (st.status === "pending") times.push(st.created_at + START_TIMEOUT_MS);
-		if (this.sql.exec("SELECT 1 FROM pending_rentals LIMIT 1").toArray().length) times.push(now + 500);
+		if (!st || (isOver(st.status) && !st.settling)) return void (await this.ctx.storage.deleteAlarm());
+		const unfinished = st.setup || st.settling || this.sql.exec("SELECT 1 FROM members WHERE json_extract(v, '$.unfreed') LIMIT 1").toArray().length > 0;
+		const times = unfinished || this.gpus("assigned", "ready") < st.spec.gpu_count ? [now + RETRY_MS] : [];
+		if (!st.setup && !st.settling) {
+			times.push(st.last_billed_at + HOUR_MS);
+			if (st.ends_at !== null) times.push(st.ends_at);
+			const firstAck = this.sql.exec("SELECT min(json_extract(v, '$.assigned_at')) AS t FROM members WHERE json_extract(v, '$.state') = 'assigned'").one().t;
+			if (typeof firstAck === "number") times.push(firstAck + ACK_TIMEOUT_MS);
+			if (st.status === "pending") times.push(st.created_at + START_TIMEOUT_MS);
+			if (this.sql.exec("SELECT 1 FROM pending_rentals LIMIT 1").toArray().length) times.push(now + 500);
+		}
 		await this.ctx.storage.setAlarm(Math.max(now + 100, Math.min(...times)));
+	}
+
+	/** GPUs of the members in any of `states`. */
+	private gpus(...states: MemberState[]): number {
+		return this.sql.exec(`SELECT coalesce(sum(json_extract(v, '$.gpu_count')), 0) AS n FROM members WHERE json_extract(v, '$.state') IN (${states.map(() => "?").join(", ")})`, ...states).one().n as number;
 	}
 
 	private state(): State | null {
@@ -371,8 +465,9 @@ export class Cluster extends DurableObject<Env> {
 		this.sql.exec("INSERT OR REPLACE INTO state (k, v) VALUES ('cluster', ?)", JSON.stringify(st));
 	}
 
-	private members(): Member[] {
-		return this.sql.exec("SELECT v FROM members ORDER BY node_id").toArray().map((r) => JSON.parse(r.v as string) as Member);
+	/** Members, all or those matching a SQL condition on their JSON `v`. */
+	private members(where = "1"): Member[] {
+		return this.sql.exec(`SELECT v FROM members WHERE ${where} ORDER BY node_id`).toArray().map((r) => JSON.parse(r.v as string) as Member);
 	}
 
 	private member(nodeId: string): Member | null {

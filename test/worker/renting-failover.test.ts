@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { callJson, eventually, grant, newAccount, onlineFleet } from "./helpers.ts";
 
-interface ClusterView { id: string; status: string; refunded_cents: number; nodes: { node_id: string; state: string }[]; events: { kind: string; for?: string }[] }
+interface ClusterView { id: string; status: string; refunded_cents: number; nodes: { node_id: string; state: string }[]; events: { kind: string; for?: string[] }[] }
 
 async function cluster(key: string, id: string): Promise<ClusterView> {
 	return (await callJson<{ cluster: ClusterView }>(`/v1/clusters/${id}`, { auth: key })).body.cluster;
@@ -27,7 +27,7 @@ describe("failover", () => {
 		});
 		const c = await cluster(renter.key, id);
 		expect(c.events.map((e) => e.kind)).toEqual(expect.arrayContaining(["node_lost", "replacement", "node_ready"]));
-		expect(c.events.find((e) => e.kind === "replacement")?.for).toBe(victim?.node.id);
+		expect(c.events.find((e) => e.kind === "replacement")?.for).toEqual([victim?.node.id]);
 		const spare = fleet.find((f) => !body.cluster.nodes.some((n) => n.node_id === f.node.id));
 		expect(c.nodes.find((n) => n.node_id === spare?.node.id)?.state).toBe("ready");
 		await callJson(`/v1/clusters/${id}`, { method: "DELETE", auth: renter.key });

@@ -51,6 +51,15 @@ export async function hold(db: D1Database, accountId: string, cents: number, clu
 	return (await db.prepare("SELECT 1 FROM credit_entries WHERE key = ?").bind(key).first()) !== null;
 }
 
+/** Gives back a deploy's hold, if one was made, exactly once (a deploy undone half-way). True when there was a hold. */
+export async function releaseHold(db: D1Database, clusterId: string, now: number): Promise<boolean> {
+	const key = `refund:${clusterId}:undone`;
+	await db.prepare(`INSERT OR IGNORE INTO credit_entries (key, account_id, kind, available_delta, held_delta, cluster_id, memo, created_at)
+	                  SELECT ?1, account_id, 'refund', held_delta, -held_delta, cluster_id, 'deploy undone', ?3 FROM credit_entries WHERE key = ?2`)
+		.bind(key, `hold:${clusterId}`, now).run();
+	return (await db.prepare("SELECT 1 FROM credit_entries WHERE key = ?").bind(key).first()) !== null;
+}
+
 export async function entries(db: D1Database, accountId: string, limit: number) {
 	const { results } = await db.prepare("SELECT * FROM credit_entries WHERE account_id = ? ORDER BY id DESC LIMIT ?").bind(accountId, limit).all<EntryRow>();
 	return results.map(entryView);

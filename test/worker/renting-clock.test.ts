@@ -1,15 +1,15 @@
-// Money on an injected clock: hourly charges and payouts in cents, pro-rata refunds, and a ledger that always balances.
+// Renting on an injected clock: hourly charges and payouts in cents, pro-rata refunds, a ledger that always balances, failover deadlines.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ACK_TIMEOUT_MS, START_TIMEOUT_MS } from "../../durable-objects/Cluster.ts";
-import { callJson, grant, keepAlive, newAccount, onlineFleet } from "./helpers.ts";
+import { HARDWARE, callJson, grant, keepAlive, newAccount, onlineFleet, registerNode } from "./helpers.ts";
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 
 /** Online nodes whose agents keep alive but never say `ready` themselves: the test says it, at times of its choosing. */
-async function quietFleet(n: number, gpuModel: string) {
-	const f = await onlineFleet(n, { gpu_model: gpuModel });
+async function quietFleet(n: number, gpuModel: string, gpuCount = 1) {
+	const f = await onlineFleet(n, { gpu_model: gpuModel, gpu_count: gpuCount });
 	const stops = f.fleet.map((x) => {
 		x.stop();
 		return keepAlive(x.link);
@@ -126,6 +126,60 @@ describe("refunds for missing GPUs", () => {
 		await stub.tick(start + 2 * HOUR);
 		expect(await stub.view()).toMatchObject({ status: "completed", charged_cents: Math.floor((price * 135) / 60), refunded_cents: c.hold_cents - Math.floor((price * 135) / 60) });
 		await expectBalanced(renter, c.id, true);
+		stopAll();
+	});
+});
+
+describe("failover deadlines", () => {
+	it("replaces a member that never says ready within ACK_TIMEOUT_MS, and tells it to stop", async () => {
+		const { fleet, stopAll } = await quietFleet(2, "RTX 3090");
+		const { stub, c } = await deploy({ gpu_model: "RTX 3090", gpu_count: 1, hours: 1 });
+		const silent = c.nodes[0] as { node_id: string; assigned_at: string };
+		const deadline = Date.parse(silent.assigned_at) + ACK_TIMEOUT_MS;
+		await stub.tick(deadline - 1);
+		expect((await stub.view())?.nodes.map((n) => n.state)).toEqual(["assigned"]);
+		await stub.tick(deadline);
+		const v = await stub.view();
+		expect(v?.events).toContainEqual(expect.objectContaining({ kind: "node_lost", node_id: silent.node_id, reason: "no_ack" }));
+		const spare = fleet.find((f) => f.node.id !== silent.node_id);
+		expect(Object.fromEntries(v?.nodes.map((n) => [n.node_id, n.state]) ?? [])).toEqual({ [silent.node_id]: "lost", [spare?.node.id as string]: "assigned" });
+		expect(await fleet.find((f) => f.node.id === silent.node_id)?.link.next("release")).toMatchObject({ cluster_id: c.id });
+		stopAll();
+	});
+
+	it("counts replacements still on their way against the missing GPUs, whatever their size: a lost 8-GPU node gets 8 GPUs, once", async () => {
+		const big = await quietFleet(1, "RTX 4090", 8);
+		const start = Date.now();
+		const { stub, c } = await deploy({ gpu_model: "RTX 4090", gpu_count: 8, hours: 1 }, start);
+		const small = await quietFleet(4, "RTX 4090", 4);
+		await stub.nodeLost(c.nodes[0]?.node_id as string, start + 5 * MIN);
+		const coming = (await stub.view())?.nodes.filter((n) => n.state === "assigned") ?? [];
+		expect(coming.map((n) => n.gpu_count)).toEqual([4, 4]);
+		await stub.tick(Date.now() + 1000); // the retry while both are slow to say ready
+		expect((await stub.view())?.nodes).toHaveLength(3);
+		expect(await env.SCHEDULER.getByName("global").usage("RTX 4090")).toMatchObject({ reserved_gpus: 8 });
+		for (const n of coming) await stub.ready(n.node_id, start + 10 * MIN);
+		expect((await stub.view())?.status).toBe("running");
+		big.stopAll();
+		small.stopAll();
+	});
+
+	it("drops a replacement that cannot be told within the same alarm, and that alarm's bill keeps what was recorded", async () => {
+		const { stopAll } = await quietFleet(2, "Apple M2");
+		const start = Date.now();
+		const { renter, stub, c, price } = await deploy({ gpu_model: "Apple M-series", gpu_count: 2, hours: 2 }, start);
+		await stub.nodeLost(c.nodes[0]?.node_id as string, start + 30 * MIN);
+		expect((await stub.view())?.status).toBe("degraded");
+		// A spare appears that the scheduler believes online but that has no connection to be told through.
+		const ghost = await registerNode(renter, { hardware: { ...HARDWARE, gpu_model: "Apple M2" } });
+		await env.SCHEDULER.getByName("global").onChanges([{ nodeId: ghost.id, to: "online", seq: 1e9, at: start }]);
+		await stub.tick(start + HOUR);
+		const v = await stub.view();
+		expect(v?.events).toContainEqual(expect.objectContaining({ kind: "node_lost", node_id: ghost.id, reason: "not_connected" }));
+		expect(v?.nodes.find((n) => n.node_id === ghost.id)?.state).toBe("lost");
+		// 60 + 30 GPU-minutes delivered, 30 missing, billed by the same alarm.
+		expect(v).toMatchObject({ status: "degraded", charged_cents: Math.floor((price * 90) / 60), refunded_cents: Math.floor((price * 30) / 60) });
+		await expectBalanced(renter, c.id, false);
 		stopAll();
 	});
 });
