@@ -1,7 +1,7 @@
 // Renting in the real runtime: quotes, deploys that reserve and tell agents, credits held and refunded, idempotency.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { callJson, eventually, grant, newAccount, onlineFleet, type Link } from "./helpers.ts";
+import { TEST_ADMIN_TOKEN, callJson, eventually, grant, newAccount, onlineFleet, type Link } from "./helpers.ts";
 
 interface ClusterView {
 	id: string; status: string; hold_cents: number; charged_cents: number; refunded_cents: number; price_per_gpu_hour_cents: number;
@@ -104,6 +104,20 @@ describe("deploying a cluster", () => {
 		expect(again.body.cluster.id).toBe(first.body.cluster.id);
 		expect((await billing(renter.key)).entries.filter((e) => e.kind === "hold")).toHaveLength(1);
 		expect((await deploy(renter.key, { gpu_model: "L40S", gpu_count: 2, hours: 2 }, "order-42")).status).toBe(409);
+	});
+
+	it("grants credits once per Idempotency-Key and refuses the key with another body (409)", async () => {
+		const renter = await newAccount();
+		const grantWith = (amount_cents: number) => callJson<{ entry: { id: number; available_delta_cents: number } }>("/v1/admin/credits", {
+			auth: TEST_ADMIN_TOKEN, body: { account_id: renter.id, amount_cents }, headers: { "idempotency-key": "payment-99" },
+		});
+		const first = await grantWith(500);
+		const again = await grantWith(500);
+		expect([first.status, again.status]).toEqual([201, 201]);
+		expect(again.body.entry.id).toBe(first.body.entry.id);
+		const other = await grantWith(50_000);
+		expect(other.status).toBe(409);
+		expect((await billing(renter.key)).available_cents).toBe(500);
 	});
 
 	it("releases the nodes on DELETE and refunds the unused hold; the ledger balances", async () => {

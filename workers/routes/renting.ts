@@ -6,7 +6,7 @@ import { newId, sha256Hex } from "../ids.ts";
 import { SKUS, multiplier, quote, skuByName } from "../domain/pricing.ts";
 import { CreateCluster, CreditGrant, IdempotencyKey, QuoteRequest } from "../schemas.ts";
 import { audit } from "../services/audit.ts";
-import { balance, entries, entryByKey, record } from "../services/credits.ts";
+import { balance, entries, grantOnce } from "../services/credits.ts";
 
 const scheduler = (env: Env) => env.SCHEDULER.getByName("global");
 
@@ -84,7 +84,8 @@ export async function postCredits(request: IRequest, env: Env): Promise<Response
 	if (!(await env.DB.prepare("SELECT 1 FROM accounts WHERE id = ?").bind(body.account_id).first())) throw new ApiError(404, "not_found", `No account '${body.account_id}'.`);
 	const key = `grant:${rawKey === null ? crypto.randomUUID() : validate(IdempotencyKey, rawKey)}`;
 	const now = Date.now();
-	await record(env.DB, [{ key, account_id: body.account_id, kind: "grant", available_delta: body.amount_cents, held_delta: 0, memo: body.memo ?? null }], now);
+	const entry = await grantOnce(env.DB, key, body.account_id, body.amount_cents, body.memo ?? null, now);
+	if (!entry) throw new ApiError(409, "conflict", "This Idempotency-Key was used for a different grant.");
 	await audit(env.DB, "admin", "credits.grant", `account:${body.account_id}`, { amount_cents: body.amount_cents, key }, now);
-	return json({ entry: await entryByKey(env.DB, key) }, 201);
+	return json({ entry }, 201);
 }

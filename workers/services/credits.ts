@@ -72,7 +72,9 @@ export function entryView(r: EntryRow) {
 	};
 }
 
-export async function entryByKey(db: D1Database, key: string) {
+/** Grants credits once per key; null when the key was already used for a different grant. */
+export async function grantOnce(db: D1Database, key: string, accountId: string, cents: number, memo: string | null, now: number) {
+	await record(db, [{ key, account_id: accountId, kind: "grant", available_delta: cents, held_delta: 0, memo }], now);
 	const r = await db.prepare("SELECT * FROM credit_entries WHERE key = ?").bind(key).first<EntryRow>();
-	return r ? entryView(r) : null;
+	return r && r.account_id === accountId && r.available_delta === cents && r.memo === memo ? entryView(r) : null;
 }
