@@ -2,9 +2,10 @@
 import { InteractionResponseFlags, InteractionResponseType, InteractionType } from "discord-interactions";
 import { z } from "zod";
 import { isStaff } from "../../workers/domain/tickets.ts";
-import { ApiError, validate } from "../../workers/http.ts";
+import { validate } from "../../workers/http.ts";
 import { linkedAccount } from "../../workers/services/links.ts";
 import { editOriginalResponse } from "../../workers/transports/discord-rest.ts";
+import { failureAnswer } from "../shared/failure.ts";
 import { alertsCommand, helpCommand, linkCommand, unlinkCommand } from "./account-commands.ts";
 import type { CommandContext, Handler } from "./context.ts";
 import { fit } from "./format.ts";
@@ -65,7 +66,6 @@ const HANDLERS: Record<string, Handler> = {
 };
 
 const FOLLOW_UP_ATTEMPTS = 3;
-const GENERIC_FAILURE = "Something went wrong on our side; it has been logged. Try again in a moment.";
 
 /** Comma- or space-separated Discord ids from a setting. */
 export function idList(raw: string | undefined): Set<string> {
@@ -91,9 +91,7 @@ async function run(handler: Handler, c: Omit<CommandContext, "account">): Promis
 		const account = await linkedAccount(c.env.DB, "discord", c.user.id);
 		return await handler({ ...c, account, staff: isStaff(c.staff, account) });
 	} catch (err) {
-		if (err instanceof ApiError) return err.message;
-		console.error(`discord /${c.command.name}${c.sub ? ` ${c.sub.name}` : ""} failed`, err);
-		return GENERIC_FAILURE;
+		return failureAnswer(err, `discord /${c.command.name}${c.sub ? ` ${c.sub.name}` : ""}`);
 	}
 }
 

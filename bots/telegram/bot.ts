@@ -1,9 +1,9 @@
 // The Telegram bot (grammY): built per update with `botInfo` preset, so nothing calls Telegram at cold start; replies go to TELEGRAM_API_ROOT.
 import { Bot, type Context } from "grammy";
 import type { UserFromGetMe } from "grammy/types";
-import { ApiError } from "../../workers/http.ts";
 import type { Account } from "../../workers/services/accounts.ts";
 import { linkedAccount, telegramBotUsername } from "../../workers/services/links.ts";
+import { failureAnswer } from "../shared/failure.ts";
 import { linkWithCode, notLinkedText, unlinkText, type LinkSurface } from "../shared/linking.ts";
 import { COMMANDS, helpText } from "./commands.ts";
 import { alertsCommand, maintenanceCommand, muteCommand, nodesText, pointsText, statusText, unmuteCommand } from "./handlers.ts";
@@ -29,8 +29,6 @@ const TELEGRAM_LINKING: LinkSurface = {
 };
 const NOT_LINKED = notLinkedText(TELEGRAM_LINKING);
 
-const GENERIC_FAILURE = "Something went wrong on our side; it has been logged. Try again in a moment.";
-
 export function createBot(env: Env): Bot {
 	const bot = new Bot(env.TELEGRAM_BOT_TOKEN, { botInfo: botInfo(env), client: { apiRoot: env.TELEGRAM_API_ROOT || "https://api.telegram.org" } });
 	const chatId = (ctx: Context) => String(ctx.chat?.id ?? "");
@@ -43,8 +41,7 @@ export function createBot(env: Env): Bot {
 		try {
 			answer = await handler(ctx, account, typeof ctx.match === "string" ? ctx.match : "");
 		} catch (err) {
-			if (!(err instanceof ApiError)) console.error(`telegram update ${ctx.update.update_id} failed`, err);
-			answer = err instanceof ApiError ? err.message : GENERIC_FAILURE;
+			answer = failureAnswer(err, `telegram update ${ctx.update.update_id}`);
 		}
 		await ctx.reply(answer);
 	};

@@ -1,8 +1,9 @@
 // `npm run telegram:setup` against the fake Bot API: the webhook with its secret, and the menu from the handler's own metadata.
-import { spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { COMMANDS, menuPayload } from "../../bots/telegram/commands.ts";
 import { startFakeBotApi, type FakeBotApiServer } from "../fakes/bot-api.ts";
@@ -19,17 +20,19 @@ afterAll(async () => {
 	await fake.close();
 });
 
+const run = promisify(execFile);
+
 /** Runs the script as npm would, in a fresh directory (with a .dev.vars only when given); asynchronously, since the fake lives in this process. */
-function setup(args: string[], env: Record<string, string>, devVars?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+async function setup(args: string[], env: Record<string, string>, devVars?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
 	const cwd = mkdtempSync(join(tmpdir(), "pulsegrid-telegram-setup-"));
 	if (devVars !== undefined) writeFileSync(join(cwd, ".dev.vars"), devVars);
-	const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("TELEGRAM_")));
-	const child = spawn(process.execPath, [SCRIPT, ...args], { cwd, env: { ...clean, ...env } });
-	let stdout = "";
-	let stderr = "";
-	child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
-	child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
-	return new Promise((resolve) => child.once("close", (status) => resolve({ status, stdout, stderr })));
+	const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("TELEGRAM_")));
+	try {
+		return { status: 0, ...(await run(process.execPath, [SCRIPT, ...args], { cwd, env: { ...inherited, ...env } })) };
+	} catch (err) {
+		const failed = err as { code?: number | string; stdout?: string; stderr?: string };
+		return { status: typeof failed.code === "number" ? failed.code : null, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
+	}
 }
 
 const callsWith = (method: string, token: string) => fake.fake.callsOf(method).filter((c) => c.token === token);

@@ -27,6 +27,15 @@ async function pendingFor(text: string) {
 	return (await pendingPosts(env.DB)).find((p) => p.content.includes(text));
 }
 
+/** Opens a ticket whose staff post Discord refuses (503) `times` times; returns once the post waits in the outbox after one attempt. */
+async function refusedTicket(m: string, subject: string, times = 1): Promise<string> {
+	await fault({ contains: m, times, status: 503 });
+	const id = await openWithSubject(subject);
+	await refusedFor(m);
+	await eventually(async () => (await pendingFor(m))?.attempts === 1);
+	return id;
+}
+
 async function postsWith(text: string) {
 	return (await fakeState()).posts.filter((p) => p.content.includes(text));
 }
@@ -67,10 +76,7 @@ describe("discord outbox", () => {
 
 	it("lets only one of two drains at once take a post, so it is posted once", async () => {
 		const m = marker();
-		await fault({ contains: m, times: 1, status: 503 });
-		await openWithSubject(`Twice ${m}`);
-		await refusedFor(m);
-		await eventually(async () => (await pendingFor(m))?.attempts === 1);
+		await refusedTicket(m, `Twice ${m}`);
 		const later = Date.now() + 60 * 60_000;
 		await Promise.all([drainDiscordOutbox(env, later), drainDiscordOutbox(env, later)]);
 		expect(await postsWith(m)).toHaveLength(1);
@@ -90,10 +96,7 @@ describe("discord outbox", () => {
 
 	it(`gives up after ${MAX_ATTEMPTS} attempts and logs it, while the ticket itself stays`, async () => {
 		const m = marker();
-		await fault({ contains: m, times: 2, status: 503 });
-		const id = await openWithSubject(`Doomed ${m}`);
-		await refusedFor(m);
-		await eventually(async () => (await pendingFor(m))?.attempts === 1);
+		const id = await refusedTicket(m, `Doomed ${m}`, 2);
 		await env.DB.prepare("UPDATE discord_outbox SET attempts = ? WHERE content LIKE ?").bind(MAX_ATTEMPTS - 1, `%${m}%`).run();
 		const r = await drainDiscordOutbox(env, Date.now() + 2 * 60 * 60_000);
 		expect(r.gaveUp).toBe(1);
@@ -105,10 +108,7 @@ describe("discord outbox", () => {
 
 	it("is drained by the cron", async () => {
 		const m = marker();
-		await fault({ contains: m, times: 1, status: 503 });
-		await openWithSubject(`Cron ${m}`);
-		await refusedFor(m);
-		await eventually(async () => (await pendingFor(m))?.attempts === 1);
+		await refusedTicket(m, `Cron ${m}`);
 		await env.DB.prepare("UPDATE discord_outbox SET next_attempt_at = 0 WHERE content LIKE ?").bind(`%${m}%`).run(); // its backoff has passed
 		const ctx = createExecutionContext();
 		await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "* * * * *" }), env, ctx);
