@@ -50,6 +50,8 @@ export class LivenessShard extends DurableObject<Env> {
 	private readonly alerts: AlertHandoff;
 	/** Nodes stored online with a WebSocket when this instance started but holding none: a restart lost them. */
 	private readonly missingAtBoot: Set<string>;
+	/** The last checkpoint of the instance before this one: when the shard that held the lost sockets was last seen working. */
+	private readonly checkpointAtBoot: number;
 	/** The incident recorded when this instance found sockets lost by a restart, if it did. */
 	private readonly restartIncident: string | null;
 	private graceDone = false;
@@ -66,8 +68,8 @@ export class LivenessShard extends DurableObject<Env> {
 		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE_PING, KEEPALIVE_PONG));
 		const held = new Set(ctx.getWebSockets().map((ws) => this.state(ws)?.nodeId));
 		this.missingAtBoot = new Set(this.store.onlineNodes("ws").map((n) => n.node_id).filter((id) => !held.has(id)));
-		const lastCheckpoint = this.store.meta<number>("checkpoint_at") ?? this.bootedAt;
-		this.restartIncident = this.incidents.restarted(lastCheckpoint, this.missingAtBoot.size, this.bootedAt);
+		this.checkpointAtBoot = this.store.meta<number>("checkpoint_at") ?? this.bootedAt;
+		this.restartIncident = this.incidents.restarted(this.checkpointAtBoot, this.missingAtBoot.size, this.bootedAt);
 	}
 
 	// --- WebSocket upgrade: the Worker has verified the node's token and passes its claims in headers ---
@@ -308,13 +310,15 @@ export class LivenessShard extends DurableObject<Env> {
 	private settleAfterBoot(now: number, flips: Flip[]): void {
 		if (this.graceDone || now < this.bootedAt + this.s.offlineAfterS * 1000) return;
 		this.graceDone = true;
-		const lastCheckpoint = this.store.meta<number>("checkpoint_at") ?? this.bootedAt;
+		const lastCheckpoint = this.checkpointAtBoot;
 		const lostFlips: Flip[] = [];
 		for (const n of this.store.onlineNodes()) {
 			if (this.isConnected(n.node_id, now)) continue;
 			const lost = this.missingAtBoot.has(n.node_id);
 			const reason = lost ? "coordinator_restart" : n.transport === "http" ? "heartbeat_timeout" : "keepalive_timeout";
-			const flip = this.drop(n.node_id, now, reason, Math.min(n.last_seen_at ?? lastCheckpoint, lastCheckpoint), flips, false);
+			// Its last sign of life we know: the previous instance's last checkpoint, whose sweep found it alive (its
+			// stored last_seen_at is only its connect, since keepalives are not written), or a later connect.
+			const flip = this.drop(n.node_id, now, reason, Math.max(n.last_seen_at ?? lastCheckpoint, lastCheckpoint), flips, false);
 			if (flip && lost) lostFlips.push(flip);
 		}
 		if (lostFlips.length === 0) return;

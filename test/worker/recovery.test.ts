@@ -81,6 +81,28 @@ describe("shard restart", () => {
 		expect(uptime.body.intervals[0]?.ended_at).toBeNull();
 	});
 
+	it("ends a lost node's online interval at the shard's last checkpoint, not at its connect", async () => {
+		const { nodes, links } = await fleet("restartinterval", 1);
+		const [node] = nodes as [TestNode];
+		const stop = keepAlive(links[0] as Link);
+		await sleep(2500); // online well past its connect, and past CHECKPOINT_S (1 s in the tests)
+		const stub = env.LIVENESS.getByName("restartinterval-0");
+		const checkpointed = Date.now();
+		await runDurableObjectAlarm(stub); // sweeps (the node is alive) and checkpoints
+		stop();
+		await evictDurableObject(stub, { webSockets: "close" });
+		await stub.wake(); // the shard starts again (as the cron would wake it)
+		await sleep(3500); // OFFLINE_AFTER_S of grace; the node does not come back
+		await runDurableObjectAlarm(stub);
+		const { body } = await callJson<{ intervals: { started_at: string; ended_at: string | null }[] }>(`/v1/nodes/${node.id}/uptime`);
+		expect(body.intervals).toHaveLength(1);
+		const [iv] = body.intervals;
+		// A sweep checkpoints when the last checkpoint is CHECKPOINT_S old: the last one is at most that before ours.
+		expect(Date.parse(iv?.ended_at ?? "")).toBeGreaterThanOrEqual(checkpointed - 1000);
+		expect(Date.parse(iv?.ended_at ?? "")).toBeLessThanOrEqual(checkpointed + 1000);
+		expect(Date.parse(iv?.ended_at ?? "") - Date.parse(iv?.started_at ?? "")).toBeGreaterThanOrEqual(1500);
+	});
+
 	it("calls a lost node our incident even when the shard is below INCIDENT_MIN_NODES", async () => {
 		const { nodes } = await fleet("smallrestart", 2); // INCIDENT_MIN_NODES is 3 in the tests
 		const stub = env.LIVENESS.getByName("smallrestart-0");
