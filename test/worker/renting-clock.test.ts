@@ -30,6 +30,16 @@ async function deploy(body: { gpu_model: string; gpu_count: number; hours: numbe
 	return { renter, stub, c, price: c.price_per_gpu_hour_cents };
 }
 
+/** A 2-GPU cluster of two 1-GPU nodes, started now, that loses one of them `lostAfter` ms in with no spare: degraded. */
+async function degraded(nodeModel: string, gpuModel: string, lostAfter: number) {
+	const { stopAll } = await quietFleet(2, nodeModel);
+	const start = Date.now();
+	const d = await deploy({ gpu_model: gpuModel, gpu_count: 2, hours: 2 }, start);
+	await d.stub.nodeLost(d.c.nodes[0]?.node_id as string, start + lostAfter);
+	expect((await d.stub.view())?.status).toBe("degraded");
+	return { ...d, start, stopAll };
+}
+
 interface Row { kind: string; account_id: string; node_id: string | null; available_delta: number; held_delta: number }
 
 /**
@@ -114,11 +124,7 @@ describe("refunds for missing GPUs", () => {
 	});
 
 	it("runs degraded without a spare, refunds what is missing each hour, and the ledger balances", async () => {
-		const { stopAll } = await quietFleet(2, "L40S");
-		const start = Date.now();
-		const { renter, stub, c, price } = await deploy({ gpu_model: "L40S", gpu_count: 2, hours: 2 }, start);
-		await stub.nodeLost(c.nodes[0]?.node_id as string, start + 15 * MIN);
-		expect((await stub.view())?.status).toBe("degraded");
+		const { renter, stub, c, price, start, stopAll } = await degraded("L40S", "L40S", 15 * MIN);
 		await stub.tick(start + HOUR);
 		// First hour: 60 + 15 GPU-minutes delivered, 45 missing.
 		expect(await stub.view()).toMatchObject({ status: "degraded", charged_cents: Math.floor((price * 75) / 60), refunded_cents: Math.floor((price * 45) / 60) });
@@ -165,11 +171,7 @@ describe("failover deadlines", () => {
 	});
 
 	it("drops a replacement that cannot be told within the same alarm, and that alarm's bill keeps what was recorded", async () => {
-		const { stopAll } = await quietFleet(2, "Apple M2");
-		const start = Date.now();
-		const { renter, stub, c, price } = await deploy({ gpu_model: "Apple M-series", gpu_count: 2, hours: 2 }, start);
-		await stub.nodeLost(c.nodes[0]?.node_id as string, start + 30 * MIN);
-		expect((await stub.view())?.status).toBe("degraded");
+		const { renter, stub, c, price, start, stopAll } = await degraded("Apple M2", "Apple M-series", 30 * MIN);
 		// A spare appears that the scheduler believes online but that has no connection to be told through.
 		const ghost = await registerNode(renter, { hardware: { ...HARDWARE, gpu_model: "Apple M2" } });
 		await env.SCHEDULER.getByName("global").onChanges([{ nodeId: ghost.id, to: "online", seq: 1e9, at: start }]);
