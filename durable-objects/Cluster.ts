@@ -192,7 +192,6 @@ export class Cluster extends DurableObject<Env> {
 		const m = this.member(nodeId);
 		if (!st || !m || m.state !== "assigned" || isOver(st.status)) return false;
 		this.saveMember({ ...m, state: "ready", ready_at: now, seg_start: now });
-		this.sql.exec("INSERT OR REPLACE INTO pending_rentals (node_id, gpu_count, started_at) VALUES (?, ?, ?)", nodeId, m.gpu_count, now);
 		this.event(now, "node_ready", { node_id: nodeId });
 		const replacement = st.started_at !== null;
 		if (this.gpus("ready") >= st.spec.gpu_count && st.status !== "running") {
@@ -203,6 +202,13 @@ export class Cluster extends DurableObject<Env> {
 				this.event(now, "running", {});
 			} else this.event(now, "recovered", {});
 			await this.setStatus(st, "running", now);
+		}
+		// Rented time (the points ledger's compute part) starts when billing does: at the cluster's start for every
+		// member ready then, at its own ready for a member joining a running cluster; never in a cluster that did not run.
+		if (st.started_at !== null) {
+			for (const r of replacement ? [{ ...m }] : this.members().filter((x) => x.state === "ready")) {
+				this.sql.exec("INSERT OR REPLACE INTO pending_rentals (node_id, gpu_count, started_at) VALUES (?, ?, ?)", r.node_id, r.gpu_count, now);
+			}
 		}
 		// What was missing until a replacement came is refunded now, not at the end.
 		if (replacement) await this.bill(now, false);
@@ -278,7 +284,11 @@ export class Cluster extends DurableObject<Env> {
 			const r = await this.env.SCHEDULER.getByName("global").reserve(st.id, st.spec.gpu_model, missing, st.spec.region, members.map((m) => m.node_id));
 			if (!r.ok) {
 				if (st.status === "running") await this.setStatus(st, "degraded", now);
-				this.event(now, "no_replacement", { missing_gpus: missing, available_gpus: r.available_gpus });
+				// Said once per shortfall, not on every retry: the event list must not grow by itself while degraded.
+				const last = this.lastEvent();
+				if (last?.kind !== "no_replacement" || last.detail.missing_gpus !== missing) {
+					this.event(now, "no_replacement", { missing_gpus: missing, available_gpus: r.available_gpus });
+				}
 				return;
 			}
 			// Named for the latest members lost, as many as make up the GPUs missing.
@@ -481,6 +491,11 @@ export class Cluster extends DurableObject<Env> {
 
 	private event(at: number, kind: string, detail: Record<string, unknown>): void {
 		this.sql.exec("INSERT INTO events (at, kind, detail) VALUES (?, ?, ?)", at, kind, JSON.stringify(detail));
+	}
+
+	private lastEvent(): { kind: string; detail: Record<string, unknown> } | null {
+		const row = this.sql.exec("SELECT kind, detail FROM events ORDER BY id DESC LIMIT 1").toArray()[0];
+		return row ? { kind: row.kind as string, detail: JSON.parse(row.detail as string) as Record<string, unknown> } : null;
 	}
 }
 

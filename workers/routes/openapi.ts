@@ -146,7 +146,7 @@ export const openApiDocument = {
 			delete: { summary: "Terminate: release the nodes, charge what was delivered, refund the unused hold", security: account, responses: { 200: ok("Cluster"), 401: E[401], 403: E[403], 404: E[404] } },
 		},
 		"/v1/billing": { get: { summary: "The caller's balances (available, held) in cents and ledger entries (grant, hold, charge, refund, payout, fee)", security: account, responses: { 200: ok("Billing"), 401: E[401] } } },
-		"/v1/admin/credits": { post: { summary: "Grant credits (payment rails are outside this project); an optional Idempotency-Key makes the grant happen once; audited", security: [{ admin: [] }], requestBody: body(CreditGrant), responses: { 201: ok("The ledger entry"), 400: E[400], 401: E[401], 403: E[403], 404: E[404] } } },
+		"/v1/admin/credits": { post: { summary: "Grant credits (payment rails are outside this project); an optional Idempotency-Key makes the grant happen once (the same key with a different body: 409); audited", security: [{ admin: [] }], requestBody: body(CreditGrant), responses: { 201: ok("The ledger entry"), 400: E[400], 401: E[401], 403: E[403], 404: E[404], 409: E[409] } } },
 		"/v1/admin/liveness": { get: { summary: "Billable-operation counters summed over every shard (alarms, sockets swept, messages, connects, heartbeats, rows written); the benchmark's cost model reads it", security: [{ admin: [] }], responses: { 200: ok("Counters"), 401: E[401], 403: E[403] } } },
 		...ticketPaths({ ok, err, body, E }),
 		"/openapi.json": { get: { summary: "This document", responses: { 200: ok("OpenAPI 3.1") } } },
