@@ -8,6 +8,7 @@ export interface BenchOptions {
 	soakMinutes: number;
 	silent: number;
 	clean: number;
+	stormNodes: number;
 	steadySeconds: number;
 	settleSeconds: number;
 	registerConcurrency: number;
@@ -21,12 +22,13 @@ export interface BenchOptions {
 }
 
 export const USAGE = `npm run bench -- [flags]
-  --quick                 500 nodes, 1-minute soak, short windows (~2–3 min)
+  --quick                 500 nodes, 1-minute soak, short windows, a 250-node storm (~3–4 min)
   --nodes N               simulated nodes (default 10000)
   --accounts N            operator accounts (default 50)
   --soak-minutes M        soak length (default 10)
   --silent K              nodes that die silently during the soak (default 200; quick 25)
   --clean K               nodes that close cleanly during the soak (default 200; quick 25)
+  --storm-nodes N         nodes that drop at once in the last phase, spread evenly over the accounts (default nodes/2: 5000; quick 250)
   --steady-seconds S      steady-state CPU/counter window (default 60; quick 20)
   --settle-seconds S      wait after connecting, so token-id prunes land before the steady window (default 150; quick 45)
   --register-concurrency  parallel POST /v1/nodes (default 32)
@@ -54,7 +56,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
 		strict: true,
 		options: {
 			quick: { type: "boolean" }, nodes: { type: "string" }, accounts: { type: "string" }, "soak-minutes": { type: "string" },
-			silent: { type: "string" }, clean: { type: "string" }, "steady-seconds": { type: "string" }, "settle-seconds": { type: "string" },
+			silent: { type: "string" }, clean: { type: "string" }, "storm-nodes": { type: "string" }, "steady-seconds": { type: "string" }, "settle-seconds": { type: "string" },
 			"register-concurrency": { type: "string" }, "connect-concurrency": { type: "string" }, "via-proxy": { type: "boolean" }, "fd-reserve": { type: "string" },
 			head: { type: "boolean" }, out: { type: "string" }, "keep-state": { type: "boolean" }, help: { type: "boolean" },
 			"model-nodes": { type: "string" }, "model-nodes-per-shard": { type: "string" }, "model-reconnects-per-day": { type: "string" },
@@ -73,6 +75,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
 		soakMinutes: int(values["soak-minutes"], "soak-minutes", quick ? 1 : 10, 0.5),
 		silent: int(values.silent, "silent", quick ? 25 : 200),
 		clean: int(values.clean, "clean", quick ? 25 : 200),
+		stormNodes: int(values["storm-nodes"], "storm-nodes", Math.floor(nodes / 2)),
 		steadySeconds: int(values["steady-seconds"], "steady-seconds", quick ? 20 : 60, 5),
 		settleSeconds: int(values["settle-seconds"], "settle-seconds", quick ? 45 : 150),
 		registerConcurrency: int(values["register-concurrency"], "register-concurrency", 32, 1),
@@ -90,5 +93,6 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
 		},
 	};
 	if (o.silent + o.clean > o.nodes / 2) throw new Error(`--silent + --clean (${o.silent + o.clean}) must be at most half of --nodes (${o.nodes})`);
+	if (o.silent + o.clean + o.stormNodes > o.nodes) throw new Error(`--silent + --clean + --storm-nodes (${o.silent + o.clean + o.stormNodes}) must be at most --nodes (${o.nodes})`);
 	return o;
 }

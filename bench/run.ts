@@ -2,14 +2,15 @@
 import { cpus, totalmem, release } from "node:os";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { counterDelta, createAccounts, livenessCounters, registerNodes, type LivenessCounters } from "./api.ts";
+import { alertVars, analyseStorm, lastTelegramAt, linkChats, logErrors, logSize, planStorm, pollFake, runStorm, silentDeathAlerts, startFakeBotApiProcess, stormPath, telegramPace, type FakeBotApiProcess, type LinkedChats, type NodeInfo } from "./alerts.ts";
+import { counterDelta, createAccounts, livenessCounters, nodeName, registerNodes, type LivenessCounters, type RegisteredNode } from "./api.ts";
 import { parseBenchArgs, type BenchOptions } from "./args.ts";
 import { REPO, snapshotCode, startBenchCoordinator, wranglerVars, type BenchCoordinator, type CodeSnapshot } from "./coordinator.ts";
 import { costFigures, costModel, fmt, PRICES } from "./cost.ts";
 import { detection, wrongFlips } from "./detection.ts";
-import { FlipReader } from "./flips.ts";
+import { FlipReader, type FlipRow } from "./flips.ts";
 import { connectAll } from "./connect.ts";
-import { Fleet } from "./fleet.ts";
+import { Fleet, type SimNode } from "./fleet.ts";
 import { awaitFlips, planDeaths, runSoak } from "./soak.ts";
 import { fdLimit, loadAverage, machineCpuMs } from "./proc.ts";
 import { benchCluster } from "./cluster.ts";
@@ -27,7 +28,10 @@ function log(msg: string): void {
 /** A failure of the bench's own setup: reported loudly, exit code 1. */
 class SetupError extends Error {}
 
-interface Settings { heartbeatIntervalS: number; offlineAfterS: number; sweepIntervalS: number; challengeEveryS: number; shardCount: number }
+interface Settings { heartbeatIntervalS: number; offlineAfterS: number; sweepIntervalS: number; challengeEveryS: number; shardCount: number; incidentMinNodes: number; incidentFraction: number }
+
+/** The alert pipeline's timing, as the coordinator reads it (wrangler.toml vars over the code's defaults). */
+interface AlertTiming { groupWindowS: number; editWindowS: number }
 
 interface Snapshot { at: number; counters: LivenessCounters; present: string[]; shards: number; cpuMs: number; simCpu: NodeJS.CpuUsage; machine: { busy: number; total: number } }
 
@@ -39,6 +43,11 @@ class Bench {
 	fleet: Fleet | null = null;
 	flips: FlipReader | null = null;
 	settings: Settings | null = null;
+	alertTiming: AlertTiming | null = null;
+	fake: FakeBotApiProcess | null = null;
+	linked: LinkedChats | null = null;
+	/** Why the alert figures could not be measured, if they could not. */
+	alertsUnavailable: string | null = null;
 	private stopping = false;
 
 	constructor(o: BenchOptions) {
@@ -86,10 +95,19 @@ class Bench {
 		const settingsModule = (await import(join(this.code.root, "workers/domain/settings.ts"))) as { readSettings(v: Record<string, unknown>): Settings };
 		this.settings = settingsModule.readSettings(vars);
 		const s = this.settings;
-		log(`settings (wrangler.toml defaults): heartbeat ${s.heartbeatIntervalS} s, offline after ${s.offlineAfterS} s, sweep ${s.sweepIntervalS} s, challenge every ${s.challengeEveryS} s, ${s.shardCount} shards`);
+		const rules = ((await import(join(this.code.root, "workers/domain/alerts.ts"))) as { DEFAULT_ALERT_RULES: { groupWindowMs: number; editWindowMs: number } }).DEFAULT_ALERT_RULES;
+		const positive = (v: string | undefined, fallback: number) => (v !== undefined && Number(v) > 0 ? Number(v) : fallback);
+		this.alertTiming = { groupWindowS: positive(vars.ALERT_GROUP_WINDOW_S, rules.groupWindowMs / 1000), editWindowS: positive(vars.ALERT_EDIT_WINDOW_S, rules.editWindowMs / 1000) };
+		log(`settings (wrangler.toml defaults): heartbeat ${s.heartbeatIntervalS} s, offline after ${s.offlineAfterS} s, sweep ${s.sweepIntervalS} s, challenge every ${s.challengeEveryS} s, ${s.shardCount} shards; incident at ≥ ${s.incidentMinNodes} nodes and ≥ ${s.incidentFraction} of a shard; alert group window ${this.alertTiming.groupWindowS} s, edit window ${this.alertTiming.editWindowS} s`);
 
+		try {
+			this.fake = await startFakeBotApiProcess();
+		} catch (err) {
+			throw new SetupError(`the fake Bot API did not start: ${(err as Error).message}`);
+		}
+		log(`fake Telegram Bot API at ${this.fake.url} (pid ${this.fake.pid}); the coordinator's TELEGRAM_API_ROOT points there`);
 		log("starting the coordinator (wrangler dev)…");
-		this.bc = await startBenchCoordinator(this.code, { viaProxy: o.viaProxy });
+		this.bc = await startBenchCoordinator(this.code, { viaProxy: o.viaProxy, vars: alertVars(this.fake.url) });
 		const c = this.bc;
 		this.flips = new FlipReader(c.coordinator.persistDir, this.code.root);
 		log(`coordinator up: public ${c.publicUrl}, bench talks to ${c.url} (${c.viaProxy ? "through the dev proxy" : "the worker's own workerd entry, no dev proxy"}), log ${c.coordinator.logFile}`);
@@ -106,6 +124,13 @@ class Bench {
 		const accounts = await createAccounts(c.url, o.accounts);
 		const accountsS = (Date.now() - t) / 1000;
 		log(`${accounts.length} accounts created in ${accountsS.toFixed(1)} s`);
+		try {
+			this.linked = await linkChats(c.url, accounts, this.fake);
+			log(`${this.linked.chats.length} Telegram chats linked through the bot in ${this.linked.seconds.toFixed(1)} s`);
+		} catch (err) {
+			this.alertsUnavailable = `linking the operators' chats failed: ${(err as Error).message}`;
+			log(`WARNING: ${this.alertsUnavailable}; the alert figures will be n/a`);
+		}
 		t = Date.now();
 		let lastLog = Date.now();
 		const registered = await registerNodes(c.url, accounts, o.nodes, o.registerConcurrency, (done) => {
@@ -117,6 +142,7 @@ class Bench {
 		const registerS = (Date.now() - t) / 1000;
 		log(`registered ${fmt(registered.length)} nodes in ${registerS.toFixed(1)} s`);
 		r.add({ section: "registration", name: "operator accounts", value: accounts.length, unit: "accounts", how: `POST /v1/accounts, 8 in flight, a distinct cf-connecting-ip each (sign-up limit 20/min per IP); took ${accountsS.toFixed(1)} s` });
+		r.add({ section: "registration", name: "Telegram chats linked", value: this.linked?.chats.length ?? 0, unit: "chats", how: this.linked ? `one per account: POST /v1/links, then the update "/start <code>" with the secret header to /telegram/webhook (test/e2e/alert-support.ts), the bot's ✅ reply seen at the fake Bot API; one at a time, ${this.linked.seconds.toFixed(1)} s` : (this.alertsUnavailable ?? "") });
 		r.add({ section: "registration", name: "nodes registered", value: registered.length, unit: "nodes", how: `POST /v1/nodes with a fresh Ed25519 key each, ${o.registerConcurrency} in flight` });
 		r.add({ section: "registration", name: "registration wall time", value: round(registerS, 1), unit: "s", how: "first POST /v1/nodes sent → last 201 received (key generation included)" });
 		r.add({ section: "registration", name: "registration rate", value: round(registered.length / registerS, 0), unit: "nodes/s", how: "nodes ÷ wall time" });
@@ -292,6 +318,94 @@ class Bench {
 			descriptors: { connected: fdsConnected, steady: fdsSteady },
 		};
 		r.data.cost = { prices: PRICES, model: o.model, ...model };
+
+		// 8–9. Alerts: the soak's silent deaths at the fake Bot API, then the storm (last: it silences half the fleet).
+		await this.alertPhases(registered, silentNodes, flips, accounts.length);
+	}
+
+	private async alertPhases(registered: RegisteredNode[], silentNodes: SimNode[], flips: FlipRow[], operators: number): Promise<void> {
+		const o = this.o;
+		const r = this.report;
+		const s = this.settings as Settings;
+		const t = this.alertTiming as AlertTiming;
+		const fleet = this.fleet as Fleet;
+		const check = () => this.assertAlive();
+		const info = new Map<string, NodeInfo>(registered.map((n, i) => [n.id, { name: nodeName(i), account: n.accountIndex }]));
+		const A = "silent death → alert";
+		const B = o.quick ? "alert storm (quick: scaled down)" : "alert storm";
+		const fullStorm = { nodes: 5000, operators: 50 };
+		if (!this.fake || !this.linked) {
+			const why = this.alertsUnavailable ?? "no fake Bot API";
+			r.add({ section: A, name: "→ alert p99", value: null, unit: "s", how: why, goal: "≤ 60 s", pass: false });
+			r.add({ section: B, name: "alert messages delivered", value: null, unit: "messages", how: why, goal: `≤ ${operators}`, pass: false });
+			r.add({ section: B, name: "nodes lost", value: null, unit: "nodes", how: why, goal: "0", pass: false });
+			r.add({ section: B, name: "Telegram limits kept", value: null, unit: "", how: why, goal: "yes", pass: false });
+			return;
+		}
+		const fake = this.fake;
+		const linked = this.linked;
+
+		// (a) Every soak node that went silent and flipped offline should reach its operator's chat; bounded wait.
+		const left = new Set(flips.filter((f) => f.from_status === "online" && f.to_status !== "online").map((f) => f.node_id));
+		const expected = silentNodes.filter((n) => left.has(n.id));
+		log(`waiting for the soak's ${expected.length} silent deaths to reach the fake Bot API…`);
+		let st = await pollFake(fake, (x) => silentDeathAlerts(expected, info, linked.chats, x, flips).neverAlerted.length === 0, Date.now() + (t.groupWindowS + 60) * 1000, check);
+		const a = silentDeathAlerts(silentNodes, info, linked.chats, st, flips);
+		log(`silent death → alert at the fake: p50 ${a.latencyS.p50?.toFixed(1)} s, p99 ${a.latencyS.p99?.toFixed(1)} s, max ${a.latencyS.max?.toFixed(1)} s; ${a.neverAlerted.length} never alerted`);
+		const windows = `alert rules at their defaults: group window ${t.groupWindowS} s, edit window ${t.editWindowS} s`;
+		r.add({ section: A, name: "nodes", value: a.count, unit: "nodes", how: "the soak's silent deaths (no pings, no answers, socket left open), their operators' chats linked" });
+		r.add({ section: A, name: "→ alert p50", value: round(a.latencyS.p50, 2), unit: "s", how: `receive time (at the fake Bot API, its own clock) of the first accepted sendMessage/editMessageText to the operator's chat whose text names the node on a 🔴 line − the moment it went silent; ${windows}` });
+		r.add({ section: A, name: "→ alert p99", value: round(a.latencyS.p99, 2), unit: "s", how: "as above", goal: "≤ 60 s", pass: a.latencyS.p99 !== null && a.latencyS.p99 <= 60 && a.neverAlerted.length === 0 });
+		r.add({ section: A, name: "→ alert max", value: round(a.latencyS.max, 2), unit: "s", how: "as above" });
+		r.add({ section: A, name: "never alerted", value: a.neverAlerted.length, unit: "nodes", how: `no accepted request named the node by the end of the wait (${t.groupWindowS + 60} s after the drain)` });
+		r.add({ section: A, name: "after the offline flip p50", value: round(a.afterFlipS.p50, 2), unit: "s", how: "the same receive time − the node's online→offline flip.at in D1: the alert pipeline's own share (group window, hand-offs, delivery gate)" });
+		r.add({ section: A, name: "first shown by an edit", value: a.byEdit, unit: "nodes", how: `joined an alert already sent to that chat (within the ${t.editWindowS} s edit window): an editMessageText, which Telegram does not notify` });
+
+		// Nothing of the soak may still be open for edits when the storm starts, or its drops would join a soak alert.
+		st = await pollFake(fake, (x) => Date.now() - lastTelegramAt(x) >= (t.editWindowS + 2) * 1000, Date.now() + (t.editWindowS + 60) * 1000, check);
+
+		// (b) The storm: perOp healthy nodes of every operator go silent in one tick.
+		const perOp = Math.floor(o.stormNodes / operators);
+		const plan = planStorm(fleet, info, operators, perOp);
+		const share = (100 * plan.nodes.length) / Math.max(1, plan.onlineBefore);
+		log(`storm: ${fmt(plan.nodes.length)} nodes (${perOp} of each of ${plan.operators} operators) go silent at once: ${share.toFixed(0)} % of the ${fmt(plan.onlineBefore)} online`);
+		const quietMs = 20_000;
+		const logFile = (this.bc as BenchCoordinator).coordinator.logFile;
+		const logAtStorm = logSize(logFile);
+		const run = await runStorm(fake, fleet, plan, this.flips as FlipReader, { groupWindowMs: t.groupWindowS * 1000, quietMs, deadline: Date.now() + 300_000, check, log });
+		const res = analyseStorm(plan, run, fleet, info, linked.chats);
+		const pace = telegramPace(run.state.requests, linked.at);
+		const violations = run.state.violations.slice(linked.violationsBefore);
+		const path = stormPath(res, s.shardCount);
+		const errors = logErrors(logFile, logAtStorm);
+		const errorsBefore = logErrors(logFile, 0).count - errors.count;
+		log(`storm done in ${res.seconds.toFixed(0)} s${res.timedOut ? " (TIMED OUT)" : ""}: ${path}; ${res.messages} messages + ${res.edits} edits; ${res.lost} nodes lost; pace: ≤ ${pace.perChatMax1s}/s per chat, ≤ ${pace.globalMax1s}/s overall`);
+		const incidentWindowS = s.heartbeatIntervalS + 2 * s.sweepIntervalS;
+		const by = res.operatorsBy;
+		r.add({ section: B, name: "nodes dropped at once", value: res.nodes, unit: "nodes", how: `${perOp} random healthy nodes of each of ${res.operators} operators go silent in one tick (no pings, no answers, socket left open): ${share.toFixed(0)} % of the ${fmt(res.onlineBefore)} nodes online; the run's last phase, ${res.seconds.toFixed(0)} s until everything was flipped and the fake had been quiet ${quietMs / 1000} s${res.timedOut ? " — TIMED OUT after 300 s" : ""}${o.quick ? `; quick run: scaled down from ${fmt(fullStorm.nodes)} (${fullStorm.operators} × ${fullStorm.nodes / fullStorm.operators})` : ""}` });
+		r.add({ section: B, name: "path taken", value: path, unit: "", how: `the shard incident rule at its wrangler.toml defaults (not overridden): a shard opens an incident when ≥ INCIDENT_MIN_NODES (${s.incidentMinNodes}) and ≥ INCIDENT_FRACTION (${s.incidentFraction}) of its online nodes drop within heartbeat + 2 sweeps (${incidentWindowS} s). Mass-drop incidents (D1 incidents table): ${res.shardsWithIncident} of ${s.shardCount} shards; ${fmt(res.taggedIncident)} of ${fmt(res.flipped)} storm flips carry an incident id; operators told by incident notice only ${by.incidentOnly}, per-node 🔴 only ${by.downOnly}, both ${by.both}, nothing ${by.none}` });
+		r.add({ section: B, name: "→ offline, last node", value: round(res.detectS.max, 2), unit: "s", how: `flip.at − the storm's start, slowest storm node (p50 ${round(res.detectS.p50, 2)} s); ${fmt(res.flipped)} of ${fmt(res.nodes)} flipped` });
+		r.add({ section: B, name: "alert messages delivered", value: res.messages, unit: "messages", how: `sendMessage requests the fake accepted from the storm's start to its end (each one a notification); most to one chat: ${res.maxMessagesToOneChat}`, goal: `≤ ${operators}`, pass: res.messages <= operators && !res.timedOut });
+		r.add({ section: B, name: "edits", value: res.edits, unit: "edits", how: "editMessageText requests the fake accepted: later drops joining an open alert, drops re-classified once a shard's incident opened; not notified by Telegram" });
+		r.add({ section: B, name: "nodes lost", value: res.lost, unit: "nodes", how: `per operator: its storm nodes not named on a line of a 🔴 offline or ⚠️ incident section, minus those sections' uncounted remainder (heading count − lines naming its nodes: "…and N more", a clipped text), in the final text (after every edit) of the messages its chat received or had edited since the storm began; a storm node with no offline flip also counts as lost (${fmt(res.nodes - res.flipped)})`, goal: "0", pass: res.lost === 0 && res.flipped === res.nodes && !res.timedOut });
+		r.add({ section: B, name: "…named on a line", value: res.named, unit: "nodes", how: `storm nodes named in their operator's chat; ${res.alsoNamed} other nodes named too (still offline from the soak)` });
+		r.add({ section: B, name: "…counted, not named", value: res.countedOnly, unit: "nodes", how: "covered by a section heading's count beyond its listed lines (a section lists at most 25)" });
+		r.add({ section: B, name: "first message per operator p50", value: round(res.firstMessageS.p50, 2), unit: "s", how: "fake's receive time of the first request to the chat − the storm's start" });
+		r.add({ section: B, name: "first message per operator max", value: round(res.firstMessageS.max, 2), unit: "s", how: "as above" });
+		r.add({ section: B, name: "last update per operator max", value: round(res.lastUpdateS.max, 2), unit: "s", how: "fake's receive time of the last request (message or edit) to a chat − the storm's start" });
+		r.add({ section: B, name: "most requests to one chat in 1 s", value: pace.perChatMax1s, unit: "requests", how: `every sendMessage/editMessageText the fake received after linking (soak alerts and storm, answered or refused: ${fmt(pace.requests)}), by its receive timestamps: most to one chat in any window [t, t + 1 s)`, goal: "≤ 1", pass: pace.perChatMax1s <= 1 });
+		r.add({ section: B, name: "closest two requests to one chat", value: pace.minGapMs, unit: "ms", how: "as above; the delivery gate spaces a private chat's requests 1,050 ms apart" });
+		const busiest = pace.globalMax1sAt === null ? "" : `; busiest second began ${(Math.abs(pace.globalMax1sAt - run.startedAt) / 1000).toFixed(1)} s ${pace.globalMax1sAt >= run.startedAt ? "after" : "before"} the storm's start`;
+		r.add({ section: B, name: "most Telegram requests in 1 s", value: pace.globalMax1s, unit: "requests", how: `as above, every chat together${busiest}`, goal: "≤ 30", pass: pace.globalMax1s <= 30 });
+		r.add({ section: B, name: "fake's limit violations", value: violations.length, unit: "violations", how: `the fake's own checks after linking (a chat's requests < 900 ms apart, > 30/s overall, a request before retry_after ended)${violations.length ? `; first: ${violations[0]}` : ""}`, goal: "0", pass: violations.length === 0 });
+		r.add({ section: B, name: "coordinator errors logged", value: errors.count, unit: "lines", how: `wrangler dev's "✘ [ERROR]" lines during the storm phase (${errorsBefore} before it)${errors.top.length ? `; commonest: ${errors.top.map((e) => `${e.count}× "${e.message}"`).join("; ")}` : ""}` });
+		r.add({ section: B, name: "healthy nodes flipped offline", value: res.healthyFlipped, unit: "nodes", how: "nodes the simulator kept healthy that flipped offline between the storm's start and its end" });
+		r.data.alerts = {
+			fake_bot_api: "test/fakes/bot-api.ts in a child process (bench/bot-api-child.ts); read over its /__fake/messages endpoint",
+			timing: t, linked: { chats: linked.chats.length, seconds: linked.seconds },
+			silent: { ...a, neverAlerted: a.neverAlerted.slice(0, 50) },
+			storm: { ...res, path }, pace, violations: violations.slice(0, 50), coordinator_errors: { before_storm: errorsBefore, storm: errors },
+		};
 	}
 
 	async cleanup(): Promise<void> {
@@ -299,6 +413,7 @@ class Bench {
 		this.stopping = true;
 		this.fleet?.stop();
 		await this.bc?.stop().catch(() => undefined);
+		await this.fake?.stop().catch(() => undefined);
 		if (this.bc && !this.o.keepState) rmSync(this.bc.coordinator.persistDir, { recursive: true, force: true });
 		this.code?.remove();
 	}
@@ -362,7 +477,7 @@ async function main(): Promise<number> {
 	process.once("SIGINT", onSignal);
 	process.once("SIGTERM", onSignal);
 	// Whole-run watchdog: registration, connect and soak are all bounded, this catches anything that is not.
-	const budgetMs = (25 + o.soakMinutes + o.nodes / 500) * 60_000;
+	const budgetMs = (32 + o.soakMinutes + o.nodes / 500) * 60_000;
 	const watchdog = setTimeout(() => {
 		console.error(`bench: FAILED — did not finish within ${Math.round(budgetMs / 60_000)} min`);
 		void bench.cleanup().finally(() => process.exit(1));
@@ -398,6 +513,8 @@ async function main(): Promise<number> {
 		coordinator: {
 			how: bench.bc?.viaProxy ? "wrangler dev (scripts/local-coordinator.ts), through its dev proxy" : "wrangler dev (scripts/local-coordinator.ts); the bench connects to the worker's own workerd entry, skipping the dev proxy hop",
 			settings: bench.settings,
+			alert_timing: bench.alertTiming,
+			outside_world: "TELEGRAM_API_ROOT and DISCORD_API_ROOT point at the local fake Bot API; TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET are test/e2e/alert-support.ts's; no setting is overridden",
 		},
 		table,
 	});
