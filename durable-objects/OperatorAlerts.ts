@@ -106,7 +106,7 @@ export class OperatorAlerts extends DurableObject<Env> {
 		const account = this.meta<string>("account");
 		if (!account) return;
 		await this.handOff();
-		const deadline = nextDeadline(this.state, this.rules);
+		const deadline = nextDeadline(this.state, this.rules, Date.now());
 		if (deadline !== null && deadline <= Date.now()) {
 			// Read names and destinations first; the rules then run and commit without an await in between.
 			const [names, dests] = await Promise.all([this.names(account), this.destinations(account)]);
@@ -171,7 +171,7 @@ export class OperatorAlerts extends DurableObject<Env> {
 	/** One alarm, at the earliest of: the rules' next deadline, a hand-off retry, the digest. */
 	private async schedule(): Promise<void> {
 		const times: number[] = [];
-		const deadline = nextDeadline(this.state, this.rules);
+		const deadline = nextDeadline(this.state, this.rules, Date.now());
 		if (deadline !== null) times.push(deadline);
 		if (this.sql.exec("SELECT 1 FROM outbox LIMIT 1").toArray().length) times.push(Date.now() + RETRY_MS);
 		if (this.settings.digest) times.push(this.meta<number>("digest_at") ?? Date.now());

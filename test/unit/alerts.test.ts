@@ -29,7 +29,7 @@ function run(s: AlertState, flips: AlertFlip[], until: number): { at: number; ou
 	while (now <= until) {
 		while (queue[0] && queue[0].at <= now) receiveFlip(s, queue.shift() as AlertFlip, now, R);
 		for (const o of due(s, now, R).outgoing) out.push({ at: now, out: o });
-		const next = Math.min(queue[0]?.at ?? Infinity, nextDeadline(s, R) ?? Infinity);
+		const next = Math.min(queue[0]?.at ?? Infinity, nextDeadline(s, R, now) ?? Infinity);
 		if (!Number.isFinite(next)) break;
 		now = Math.max(now + 1, next);
 	}
@@ -118,7 +118,7 @@ describe("alert rules", () => {
 		mute(s, "a", T + 3_600_000);
 		receiveFlip(s, down("a", T), T, R);
 		expect(unmute(s, T + 5000)).toEqual(["a"]);
-		expect(nextDeadline(s, R)).toBe(T + 5000);
+		expect(nextDeadline(s, R, T)).toBe(T + 5000);
 		expect(due(s, T + 5000, R).outgoing).toEqual([]);
 		const { outgoing } = due(s, T + 5000 + R.groupWindowMs, R);
 		expect(outgoing[0]?.notice.muteEnded).toEqual([{ target: "a", offline: ["a"] }]);
@@ -160,10 +160,10 @@ describe("alert rules", () => {
 		receiveFlip(s, down("a", T), T, R);
 		expect(due(s, T + R.groupWindowMs, R).outgoing.map((o) => o.op)).toEqual(["send"]);
 		receiveIncidentTag(s, ["a"], "inc_x");
-		expect(nextDeadline(s, R)).toBe(0);
+		expect(nextDeadline(s, R, T + R.groupWindowMs + 1)).toBe(T + R.groupWindowMs + 1); // due at once, never at time 0
 		const { outgoing } = due(s, T + R.groupWindowMs + 1, R);
 		expect(outgoing).toEqual([{ op: "edit", key: "m1", notice: expect.objectContaining({ down: [], incident: [expect.objectContaining({ nodeId: "a" })] }) }]);
-		expect(nextDeadline(s, R)).toBeNull();
+		expect(nextDeadline(s, R, T + R.groupWindowMs + 1)).toBeNull();
 	});
 
 	it("forgets a deleted node without an alert", () => {
@@ -225,7 +225,7 @@ describe("alert rules, for any timeline", () => {
 		fc.assert(fc.property(timeline, (events) => {
 			const s = emptyState();
 			run(s, flipsOf(events), T + 48 * 3_600_000);
-			return s.pending === null && nextDeadline(s, R) === null;
+			return s.pending === null && nextDeadline(s, R, T + 48 * 3_600_000) === null;
 		}));
 	});
 });

@@ -113,6 +113,21 @@ describe.concurrent("alert pipeline", () => {
 		expect(m?.text).not.toContain("🔴");
 	});
 
+	it("edits a sent alert into an incident notice when the shard's incident tag comes after it", async () => {
+		const owner = await newAccount();
+		const chat = await linkChat(owner);
+		const { nodes, links } = await fleet(owner, "late-tag", 1);
+		links[0]?.ws.close(1000);
+		const [sent] = await exactlyMessages(chat, 1);
+		expect(sent?.text).toMatch(/^🔴 1 node offline/);
+		// The shard decides afterwards that this drop was ours (as a mass drop found in a later sweep does).
+		await env.ALERTS.getByName(owner.id).receive(owner.id, [], [{ incidentId: "inc_latetag0001", nodeIds: [nodes[0]?.id as string] }]);
+		const edited = await eventually(async () => (await messagesTo(chat)).find((m) => m.edited_at !== null));
+		expect(edited.message_id).toBe(sent?.message_id);
+		expect(edited.text).toMatch(/incident on our side: 1 of your nodes/);
+		expect(await messagesTo(chat)).toHaveLength(1);
+	});
+
 	it("sends each of ten operators exactly one message when their nodes drop together", async () => {
 		const owners = await Promise.all(Array.from({ length: 10 }, () => newAccount()));
 		const chats = await Promise.all(owners.map(linkChat));

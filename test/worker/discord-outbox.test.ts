@@ -67,7 +67,11 @@ describe("discord outbox", () => {
 		await fault({ contains: m, times: 1, status: 429, retry_after: 7 });
 		await openWithSubject(`Busy ${m}`);
 		await refusedFor(m);
-		const row = await eventually(async () => pendingFor(m));
+		// The 429 reached Discord's fake before the drain recorded it: wait for the recorded attempt.
+		const row = await eventually(async () => {
+			const r = await pendingFor(m);
+			return r?.attempts === 1 ? r : undefined;
+		});
 		const created = (await env.DB.prepare("SELECT created_at FROM discord_outbox WHERE id = ?").bind(row?.id).first<{ created_at: number }>())?.created_at ?? 0;
 		const wait = (row?.next_attempt_at ?? 0) - created;
 		expect(wait).toBeGreaterThanOrEqual(7_000);

@@ -252,10 +252,11 @@ function markTold(s: AlertState, notice: Notice): string[] {
 }
 
 /** The next moment `due` has something to do, or null when nothing is waiting. */
-export function nextDeadline(s: AlertState, r: AlertRules): number | null {
+/** When `due` next has work: a mute's end, the group window's end, a flapping node's quiet period; `now` for a correction to send. */
+export function nextDeadline(s: AlertState, r: AlertRules, now: number): number | null {
 	const times: number[] = Object.values(s.mutes);
 	if (s.pending) times.push(s.pending.since + r.groupWindowMs);
-	if (s.open?.dirty) times.push(0);
+	if (s.open?.dirty) times.push(now);
 	for (const n of Object.values(s.nodes)) if (n.flapping) times.push(n.lastFlipAt + r.flapWindowMs);
 	return times.length ? Math.min(...times) : null;
 }
