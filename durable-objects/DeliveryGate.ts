@@ -1,7 +1,7 @@
 // Owns the pace of outbound alert messages (one object for the whole network): a durable queue, Telegram's and Discord's limits, 429 back-off, and sent-message ids for edits.
 import { DurableObject } from "cloudflare:workers";
 import { DiscordTransport } from "../workers/transports/discord.ts";
-import { TELEGRAM_PER_SECOND, destGapMs, transportOf, type Delivery, type Dest, type Transport } from "../workers/transports/delivery.ts";
+import { SlidingLimit, TELEGRAM_PER_SECOND, destGapMs, transportOf, type Delivery, type Dest, type Transport } from "../workers/transports/delivery.ts";
 import { TelegramTransport } from "../workers/transports/telegram.ts";
 
 /** One message to send, or one edit of a message sent before with the same `ref`. */
@@ -44,7 +44,8 @@ export class DeliveryGate extends DurableObject<Env> {
 	/** dest → earliest next request (in memory: a restart takes longer than any gap; retry_after is also kept on the job). */
 	private readonly nextAt = new Map<Dest, number>();
 	private readonly inFlight = new Set<Dest>();
-	private telegramStamps: number[] = [];
+	/** Telegram's overall limit, across every chat. */
+	private readonly telegram = new SlidingLimit(TELEGRAM_PER_SECOND);
 	private draining = false;
 	/** Cuts a running drain's wait short when new jobs arrive. */
 	private wake: (() => void) | null = null;
@@ -123,7 +124,6 @@ export class DeliveryGate extends DurableObject<Env> {
 		const heads = this.sql.exec(
 			"SELECT * FROM job WHERE seq IN (SELECT min(seq) FROM job WHERE state = 'queued' GROUP BY dest) ORDER BY seq LIMIT 1000",
 		).toArray() as unknown as JobRow[];
-		this.telegramStamps = this.telegramStamps.filter((t) => now - t < 1000);
 		const ready: JobRow[] = [];
 		let wakeAt: number | null = null;
 		const later = (t: number) => (wakeAt = wakeAt === null ? t : Math.min(wakeAt, t));
@@ -135,13 +135,13 @@ export class DeliveryGate extends DurableObject<Env> {
 				continue;
 			}
 			if (transportOf(j.dest) === "telegram") {
-				if (this.telegramStamps.length >= TELEGRAM_PER_SECOND) {
-					later((this.telegramStamps[0] as number) + 1000);
+				const free = this.telegram.free(now);
+				if (free !== true) {
+					later(free);
 					continue;
 				}
-				this.telegramStamps.push(now);
+				this.telegram.start();
 			}
-			this.nextAt.set(j.dest, now + destGapMs(j.dest));
 			this.inFlight.add(j.dest);
 			ready.push(j);
 		}
@@ -165,6 +165,10 @@ export class DeliveryGate extends DurableObject<Env> {
 			}
 			this.settle(j, result);
 		} finally {
+			// Gaps run from the reply, for the reason SlidingLimit explains (and a retry_after already set stays).
+			const done = Date.now();
+			if (transportOf(j.dest) === "telegram") this.telegram.finish(done);
+			this.nextAt.set(j.dest, Math.max(this.nextAt.get(j.dest) ?? 0, done + destGapMs(j.dest)));
 			this.inFlight.delete(j.dest);
 		}
 	}

@@ -123,8 +123,8 @@ describe.concurrent("alert pipeline", () => {
 		// The shard decides afterwards that this drop was ours (as a mass drop found in a later sweep does).
 		await env.ALERTS.getByName(owner.id).receive(owner.id, [], [{ incidentId: "inc_latetag0001", nodeIds: [nodes[0]?.id as string] }]);
 		const edited = await eventually(async () => (await messagesTo(chat)).find((m) => m.edited_at !== null));
-		expect(edited.message_id).toBe(sent?.message_id);
-		expect(edited.text).toMatch(/incident on our side: 1 of your nodes/);
+		expect(edited?.message_id).toBe(sent?.message_id);
+		expect(edited?.text).toMatch(/incident on our side: 1 of your nodes/);
 		expect(await messagesTo(chat)).toHaveLength(1);
 	});
 

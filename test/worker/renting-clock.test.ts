@@ -151,7 +151,8 @@ describe("refunds for missing GPUs", () => {
 		const view = await stub.view();
 		expect(view).toMatchObject({ status: "degraded", charged_cents: Math.floor((price * 75) / 60), refunded_cents: Math.floor((price * 45) / 60) });
 		// The shortfall is one event, however often the cluster looked for a spare.
-		expect(view?.events.filter((e) => e.kind === "no_replacement")).toHaveLength(1);
+		const kinds = ((view as unknown as { events: { kind: string }[] } | null)?.events ?? []).map((e) => e.kind); // the stub's type is too deep to spell
+		expect(kinds.filter((k) => k === "no_replacement")).toHaveLength(1);
 		await expectBalanced(renter, c.id, false);
 		await stub.tick(start + 2 * HOUR);
 		expect(await stub.view()).toMatchObject({ status: "completed", charged_cents: Math.floor((price * 135) / 60), refunded_cents: c.hold_cents - Math.floor((price * 135) / 60) });
