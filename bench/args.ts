@@ -22,7 +22,7 @@ export interface BenchOptions {
 }
 
 export const USAGE = `npm run bench -- [flags]
-  --quick                 500 nodes, 1-minute soak, short windows, a 250-node storm (~3–4 min)
+  --quick                 500 nodes, 1-minute soak, short windows, a 250-node storm (~5 min)
   --nodes N               simulated nodes (default 10000)
   --accounts N            operator accounts (default 50)
   --soak-minutes M        soak length (default 10)

@@ -118,7 +118,9 @@ export class Cluster extends DurableObject<Env> {
 		return this.step(async () => {
 			const st = this.state();
 			if (!st) return null;
-			if (!isOver(st.status)) await this.finish("terminated", now);
+			// A deploy that stopped half-way is undone, as its alarm would (its nodes freed, a hold refunded).
+			if (st.setup) await this.undo(st, now, null);
+			else if (!isOver(st.status)) await this.finish("terminated", now);
 			else if (st.settling) await this.settle();
 			return this.view();
 		}, now);
@@ -338,7 +340,8 @@ export class Cluster extends DurableObject<Env> {
 		await this.tell(dropped, () => ({ type: "release", cluster_id: id }));
 		await this.env.SCHEDULER.getByName("global").release(id, dropped.map((m) => m.node_id));
 		await this.flushRentals({ id });
-		await this.env.DB.prepare(`UPDATE rentals SET ended_at = j.value->>'ended_at' FROM json_each(?2) AS j
+		// A member that went silent before the cluster started ends its rental where it began, never before.
+		await this.env.DB.prepare(`UPDATE rentals SET ended_at = max(rentals.started_at, j.value->>'ended_at') FROM json_each(?2) AS j
 			WHERE rentals.cluster_id = ?1 AND rentals.node_id = j.value->>'node_id' AND rentals.ended_at IS NULL`)
 			.bind(id, JSON.stringify(dropped.map((m) => ({ node_id: m.node_id, ended_at: m.ended_at })))).run();
 		for (const m of dropped) {

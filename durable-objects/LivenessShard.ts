@@ -2,7 +2,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { challengeSampleSize, echoAnswer, newChallenge, sample, type Challenge } from "../workers/domain/challenge.ts";
 import type { Flip, FlipReason } from "../workers/domain/flips.ts";
-import { AgentMessage, CLOSE, KEEPALIVE_PING, KEEPALIVE_PONG, MAX_AGENT_MESSAGE_BYTES, type CoordinatorMessage } from "../workers/domain/protocol.ts";
+import { CLOSE, KEEPALIVE_PING, KEEPALIVE_PONG, MAX_AGENT_MESSAGE_BYTES, agentMessageBytes, parseAgentMessage, type CoordinatorMessage } from "../workers/domain/protocol.ts";
 import { readSettings, type Settings } from "../workers/domain/settings.ts";
 import { deriveStatus, isSilent, type NodeStatus } from "../workers/domain/status.ts";
 import { writeOutbox } from "../workers/services/liveness-writes.ts";
@@ -10,19 +10,10 @@ import { AlertHandoff } from "./shard-alerts.ts";
 import { HttpBeats } from "./shard-beats.ts";
 import { Counters, type ShardMetrics } from "./shard-counters.ts";
 import { IncidentTracker } from "./shard-incidents.ts";
+import { ShardSockets, type SocketState } from "./shard-sockets.ts";
 import { ShardStore, type ChallengeCounts, type ShardNode, type Transport } from "./shard-store.ts";
 
 export type { ShardMetrics };
-
-/** Per-socket state; survives hibernation through serializeAttachment. */
-interface SocketState {
-	nodeId: string;
-	connectedAt: number;
-	lastMessageAt: number;
-	challenge: Challenge | null;
-	/** Closed or superseded by this object: its close event must not flip the node. */
-	done?: boolean;
-}
 
 export interface NodeLiveness {
 	status: NodeStatus;
@@ -48,6 +39,7 @@ export class LivenessShard extends DurableObject<Env> {
 	private readonly counters: Counters;
 	private readonly incidents: IncidentTracker;
 	private readonly alerts: AlertHandoff;
+	private readonly sockets: ShardSockets;
 	/** Nodes stored online with a WebSocket when this instance started but holding none: a restart lost them. */
 	private readonly missingAtBoot: Set<string>;
 	/** The last checkpoint of the instance before this one: when the shard that held the lost sockets was last seen working. */
@@ -61,12 +53,13 @@ export class LivenessShard extends DurableObject<Env> {
 		super(ctx, env);
 		this.s = readSettings(env as unknown as Record<string, unknown>);
 		this.store = new ShardStore(ctx.storage.sql);
+		this.sockets = new ShardSockets(ctx);
 		this.counters = new Counters(this.store);
 		this.incidents = new IncidentTracker(this.store, this.s, `shard:${ctx.id.name ?? ctx.id.toString()}`);
 		this.alerts = new AlertHandoff(ctx.storage.sql, env);
 		// Keepalives are answered by the runtime without waking this object: no CPU, no billing per keepalive.
 		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE_PING, KEEPALIVE_PONG));
-		const held = new Set(ctx.getWebSockets().map((ws) => this.state(ws)?.nodeId));
+		const held = new Set(this.sockets.all().map((ws) => this.sockets.state(ws)?.nodeId));
 		this.missingAtBoot = new Set(this.store.onlineNodes("ws").map((n) => n.node_id).filter((id) => !held.has(id)));
 		this.checkpointAtBoot = this.store.meta<number>("checkpoint_at") ?? this.bootedAt;
 		this.restartIncident = this.incidents.restarted(this.checkpointAtBoot, this.missingAtBoot.size, this.bootedAt);
@@ -84,14 +77,13 @@ export class LivenessShard extends DurableObject<Env> {
 		// A token is good for one use on either transport: a heartbeat's token cannot open a socket afterwards.
 		if (this.http.seen(jti) || !this.store.useJti(jti, exp)) return replayed();
 		const now = Date.now();
-		for (const old of this.ctx.getWebSockets(nodeId)) this.finish(old, CLOSE.replaced, "replaced by a newer connection");
+		for (const old of this.sockets.all(nodeId)) this.sockets.finish(old, CLOSE.replaced, "replaced by a newer connection");
 		const { 0: client, 1: server } = new WebSocketPair();
-		this.ctx.acceptWebSocket(server, [nodeId]);
-		this.setState(server, { nodeId, connectedAt: now, lastMessageAt: now, challenge: null });
+		this.sockets.accept(server, { nodeId, connectedAt: now, lastMessageAt: now, challenge: null });
 		this.counters.metrics.connects++;
 		const flip = this.heard(nodeId, "ws", now);
 		const node = this.store.node(nodeId) as ShardNode;
-		this.send(server, {
+		this.sockets.send(server, {
 			type: "welcome", node_id: nodeId, heartbeat_interval_s: this.s.heartbeatIntervalS,
 			offline_after_s: this.s.offlineAfterS, server_time: new Date(now).toISOString(), status: node.status,
 		});
@@ -102,20 +94,20 @@ export class LivenessShard extends DurableObject<Env> {
 
 	override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
 		this.counters.metrics.messagesIn++;
-		const st = this.state(ws);
+		const st = this.sockets.state(ws);
 		if (!st || st.done) return;
 		const now = Date.now();
 		st.lastMessageAt = now;
-		if (messageBytes(message) > MAX_AGENT_MESSAGE_BYTES) {
-			this.setState(ws, st);
+		if (agentMessageBytes(message) > MAX_AGENT_MESSAGE_BYTES) {
+			this.sockets.set(ws, st);
 			ws.close(CLOSE.badMessage, `messages are at most ${MAX_AGENT_MESSAGE_BYTES} bytes`);
 			return this.disconnected(ws, false); // a misbehaving agent, not an outage
 		}
 		const msg = parseAgentMessage(message);
 		if (!msg) {
-			this.send(ws, { type: "error", code: "bad_message", message: "Unknown or malformed message; see docs/PROTOCOL.md." });
+			this.sockets.send(ws, { type: "error", code: "bad_message", message: "Unknown or malformed message; see docs/PROTOCOL.md." });
 		} else if (msg.type === "bye") {
-			this.setState(ws, st);
+			this.sockets.set(ws, st);
 			ws.close(CLOSE.normal, "bye");
 			return this.disconnected(ws, false);
 		} else if (msg.type === "ready") {
@@ -125,9 +117,9 @@ export class LivenessShard extends DurableObject<Env> {
 			const passed = now <= st.challenge.deadline && msg.answer === (await echoAnswer(st.nodeId, st.challenge.nonce));
 			this.counters.challenge(st.nodeId, passed ? "passed" : "failed");
 			st.challenge = null;
-			this.send(ws, { type: "challenge_result", id: msg.id, passed });
+			this.sockets.send(ws, { type: "challenge_result", id: msg.id, passed });
 		}
-		this.setState(ws, st);
+		this.sockets.set(ws, st);
 	}
 
 	override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -143,10 +135,10 @@ export class LivenessShard extends DurableObject<Env> {
 
 	/** A socket closed. An agent that said "bye" left on purpose, so its drop never counts toward an incident. */
 	private async disconnected(ws: WebSocket, unannounced: boolean): Promise<void> {
-		const st = this.state(ws);
+		const st = this.sockets.state(ws);
 		if (!st || st.done) return;
 		const now = Date.now();
-		this.finish(ws);
+		this.sockets.finish(ws);
 		if (st.challenge) this.counters.challenge(st.nodeId, "missed");
 		if (this.isConnected(st.nodeId, now)) return;
 		const flips: Flip[] = [];
@@ -213,7 +205,7 @@ export class LivenessShard extends DurableObject<Env> {
 	/** The node was deleted: drop its connection and its row (its history stays in D1). */
 	async forget(nodeId: string): Promise<void> {
 		const now = Date.now();
-		for (const ws of this.ctx.getWebSockets(nodeId)) this.finish(ws, CLOSE.deleted, "node deleted");
+		for (const ws of this.sockets.all(nodeId)) this.sockets.finish(ws, CLOSE.deleted, "node deleted");
 		this.http.forget(nodeId);
 		const node = this.store.node(nodeId);
 		const flip = node && node.status !== "offline" && node.status !== "new" ? this.flipTo(node, "offline", now, "node_deleted", now) : null;
@@ -227,9 +219,9 @@ export class LivenessShard extends DurableObject<Env> {
 		const out: Record<string, NodeLiveness> = {};
 		for (const id of nodeIds) {
 			const node = this.store.node(id);
-			const ws = this.ctx.getWebSockets(id).find((w) => !this.state(w)?.done);
-			const st = ws && this.state(ws);
-			const last = ws && st ? this.lastSeen(ws, st) : this.http.last.get(id) ?? node?.last_seen_at ?? null;
+			const ws = this.sockets.all(id).find((w) => !this.sockets.state(w)?.done);
+			const st = ws && this.sockets.state(ws);
+			const last = ws && st ? this.sockets.lastSeen(ws, st) : this.http.last.get(id) ?? node?.last_seen_at ?? null;
 			out[id] = {
 				status: node?.status ?? "new", last_seen_at: last, connected: this.isConnected(id, now), transport: node?.transport ?? null,
 				challenges: this.counters.challengesOf(id),
@@ -247,8 +239,8 @@ export class LivenessShard extends DurableObject<Env> {
 	deliver(messages: { nodeId: string; message: CoordinatorMessage }[]): string[] {
 		const missed: string[] = [];
 		for (const { nodeId, message } of messages) {
-			const ws = this.ctx.getWebSockets(nodeId).find((w) => !this.state(w)?.done && w.readyState === WebSocket.OPEN);
-			if (ws) this.send(ws, message);
+			const ws = this.sockets.open(nodeId);
+			if (ws) this.sockets.send(ws, message);
 			else missed.push(nodeId);
 		}
 		return missed;
@@ -270,19 +262,19 @@ export class LivenessShard extends DurableObject<Env> {
 		this.counters.metrics.alarms++;
 		const flips: Flip[] = [];
 		const live: WebSocket[] = [];
-		for (const ws of this.ctx.getWebSockets()) {
-			const st = this.state(ws);
+		for (const ws of this.sockets.all()) {
+			const st = this.sockets.state(ws);
 			if (!st || st.done) continue;
 			this.counters.metrics.socketsSwept++;
-			const last = this.lastSeen(ws, st);
+			const last = this.sockets.lastSeen(ws, st);
 			if (isSilent(last, now, this.s)) {
 				if (st.challenge) this.counters.challenge(st.nodeId, "missed");
-				this.finish(ws, CLOSE.keepaliveTimeout, "no keepalive");
+				this.sockets.finish(ws, CLOSE.keepaliveTimeout, "no keepalive");
 				this.drop(st.nodeId, now, "keepalive_timeout", last, flips, true);
 			} else {
 				if (st.challenge && st.challenge.deadline < now) {
 					this.counters.challenge(st.nodeId, "missed");
-					this.setState(ws, { ...st, challenge: null });
+					this.sockets.set(ws, { ...st, challenge: null });
 				}
 				live.push(ws);
 			}
@@ -328,14 +320,14 @@ export class LivenessShard extends DurableObject<Env> {
 
 	/** Samples first, then reads the node rows of the sampled few only: a sweep reads no row per healthy node. */
 	private issueChallenges(live: WebSocket[], now: number): void {
-		const idle = live.filter((ws) => !this.state(ws)?.challenge);
+		const idle = live.filter((ws) => !this.sockets.state(ws)?.challenge);
 		for (const ws of sample(idle, challengeSampleSize(idle.length, this.s, Math.random), Math.random)) {
-			const st = this.state(ws) as SocketState;
+			const st = this.sockets.state(ws) as SocketState;
 			if (this.store.node(st.nodeId)?.status !== "online") continue; // in maintenance: not challenged
 			const c = newChallenge(now, this.s);
-			this.setState(ws, { ...st, challenge: c });
+			this.sockets.set(ws, { ...st, challenge: c });
 			this.counters.challenge(st.nodeId, "issued");
-			this.send(ws, { type: "challenge", id: c.id, kind: c.kind, nonce: c.nonce, deadline: new Date(c.deadline).toISOString() });
+			this.sockets.send(ws, { type: "challenge", id: c.id, kind: c.kind, nonce: c.nonce, deadline: new Date(c.deadline).toISOString() });
 		}
 	}
 
@@ -426,69 +418,16 @@ export class LivenessShard extends DurableObject<Env> {
 		this.alerts.deliver().catch((err) => console.error("alert hand-off failed; retrying next sweep", err));
 	}
 
-	// --- Sockets ---
+	// --- Connections ---
 
 	private isConnected(nodeId: string, now: number): boolean {
-		if (this.ctx.getWebSockets(nodeId).some((ws) => !this.state(ws)?.done && ws.readyState === WebSocket.OPEN)) return true;
+		if (this.sockets.open(nodeId)) return true;
 		const beat = this.http.last.get(nodeId);
 		return beat !== undefined && !isSilent(beat, now, this.s);
 	}
 
-	private lastSeen(ws: WebSocket, st: SocketState): number {
-		const pong = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
-		return Math.max(pong, st.lastMessageAt, st.connectedAt);
-	}
-
-	/** Marks a socket as handled so its close event flips nothing, and closes it when given a code. */
-	private finish(ws: WebSocket, code?: number, reason?: string): void {
-		const st = this.state(ws);
-		try {
-			if (st) this.setState(ws, { ...st, challenge: null, done: true });
-			if (code) ws.close(code, reason);
-		} catch { /* already closed */ }
-	}
-
-	/**
-	 * Per-socket state: the attachment is the durable copy (it survives hibernation); this instance keeps a
-	 * cache so that a sweep does not deserialize every socket's attachment every time.
-	 */
-	private readonly attachments = new WeakMap<WebSocket, SocketState>();
-
-	private state(ws: WebSocket): SocketState | null {
-		const cached = this.attachments.get(ws);
-		if (cached) return cached;
-		const st = (ws.deserializeAttachment() as SocketState | null) ?? null;
-		if (st) this.attachments.set(ws, st);
-		return st;
-	}
-
-	private setState(ws: WebSocket, st: SocketState): void {
-		ws.serializeAttachment(st);
-		this.attachments.set(ws, st);
-	}
-
-	private send(ws: WebSocket, msg: CoordinatorMessage): void {
-		try {
-			ws.send(JSON.stringify(msg));
-		} catch { /* closing */ }
-	}
-
 	private async ensureAlarm(): Promise<void> {
 		if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + this.s.sweepIntervalS * 1000);
-	}
-}
-
-function messageBytes(message: string | ArrayBuffer): number {
-	return typeof message === "string" ? new TextEncoder().encode(message).byteLength : message.byteLength;
-}
-
-function parseAgentMessage(message: string | ArrayBuffer): AgentMessage | null {
-	if (typeof message !== "string") return null;
-	try {
-		const r = AgentMessage.safeParse(JSON.parse(message));
-		return r.success ? r.data : null;
-	} catch {
-		return null;
 	}
 }
 

@@ -51,6 +51,19 @@ async function npmStart(dir: string, port: number): Promise<{ child: ChildProces
 	throw new Error(`npm start did not answer within 90 s:\n${output}`);
 }
 
+/** Waits until nothing answers on the port any more. */
+async function closed(port: number): Promise<void> {
+	for (let i = 0; i < 300; i++) {
+		try {
+			await fetch(`http://127.0.0.1:${port}/openapi.json`);
+		} catch {
+			return;
+		}
+		await new Promise((r) => setTimeout(r, 100));
+	}
+	throw new Error(`port ${port} still answers 30 s after npm start stopped`);
+}
+
 function devVars(dir: string): Record<string, string> {
 	return Object.fromEntries(readFileSync(join(dir, ".dev.vars"), "utf8").split("\n").filter((l) => /^[A-Z_]+=/.test(l)).map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]));
 }
@@ -73,6 +86,7 @@ describe("npm start on a fresh checkout", () => {
 		const settle = await fetch(`http://127.0.0.1:${port}/v1/admin/epochs/settle`, { method: "POST", headers: { authorization: `Bearer ${vars.ADMIN_TOKEN}` } });
 		expect(settle.status).toBe(200);
 		await stop(first.child);
+		await closed(port); // npm has exited; wait until its workerd let go of the port too
 
 		// A second start keeps the secrets and the local state.
 		const again = await npmStart(dir, port);

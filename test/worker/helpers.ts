@@ -75,6 +75,16 @@ export async function onlineFleet(n: number, hardware: Partial<typeof HARDWARE> 
 	return { owner, fleet, stopAll: () => fleet.forEach((f) => f.stop()) };
 }
 
+/** Online nodes whose agents keep alive but never say `ready` themselves: the test says it, at times of its choosing. */
+export async function quietFleet(n: number, gpuModel: string, gpuCount = 1) {
+	const f = await onlineFleet(n, { gpu_model: gpuModel, gpu_count: gpuCount });
+	const stops = f.fleet.map((x) => {
+		x.stop();
+		return keepAlive(x.link);
+	});
+	return { ...f, stopAll: () => stops.forEach((s) => s()) };
+}
+
 export interface TestNode {
 	id: string;
 	keys: NodeKeys;

@@ -2,20 +2,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ACK_TIMEOUT_MS, START_TIMEOUT_MS } from "../../durable-objects/Cluster.ts";
-import { HARDWARE, callJson, grant, keepAlive, newAccount, onlineFleet, registerNode } from "./helpers.ts";
+import { HARDWARE, callJson, eventually, grant, newAccount, quietFleet, registerNode } from "./helpers.ts";
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
-
-/** Online nodes whose agents keep alive but never say `ready` themselves: the test says it, at times of its choosing. */
-async function quietFleet(n: number, gpuModel: string, gpuCount = 1) {
-	const f = await onlineFleet(n, { gpu_model: gpuModel, gpu_count: gpuCount });
-	const stops = f.fleet.map((x) => {
-		x.stop();
-		return keepAlive(x.link);
-	});
-	return { ...f, stopAll: () => stops.forEach((s) => s()) };
-}
 
 /** Deploys through the API; every member says `ready` at `at` (when given), so the cluster starts then. */
 async function deploy(body: { gpu_model: string; gpu_count: number; hours: number }, at?: number) {
@@ -112,7 +102,7 @@ describe("hourly billing", () => {
 	});
 
 	it("starts the members' rented time (for points) when the cluster starts, as billing does", async () => {
-		const { stopAll } = await quietFleet(2, "RTX 3090");
+		const { fleet, stopAll } = await quietFleet(2, "RTX 3090");
 		const start = Date.now();
 		const { stub, c } = await deploy({ gpu_model: "RTX 3090", gpu_count: 2, hours: 1 });
 		const [a, b] = c.nodes.map((n) => n.node_id) as [string, string];
@@ -120,7 +110,14 @@ describe("hourly billing", () => {
 		await stub.ready(b, start + 5 * MIN); // the cluster starts now
 		await stub.tick(start + 6 * MIN);
 		expect(await rentals(c.id)).toEqual([a, b].sort().map((node_id) => ({ node_id, started_at: start + 5 * MIN })));
+		// `a` had gone silent before the cluster started (found out only now): its rental ends where it began, never before.
+		await stub.nodeLost(a, start + MIN);
+		const row = await env.DB.prepare("SELECT started_at, ended_at FROM rentals WHERE cluster_id = ? AND node_id = ?").bind(c.id, a).first<{ started_at: number; ended_at: number }>();
+		expect(row).toEqual({ started_at: start + 5 * MIN, ended_at: start + 5 * MIN });
+		// The agents leave, so later tests renting this model do not find these nodes idle.
 		stopAll();
+		for (const f of fleet) f.link.ws.close(1000);
+		await eventually(async () => (await Promise.all(fleet.map((f) => env.DB.prepare("SELECT status FROM nodes WHERE id = ?").bind(f.node.id).first<string>("status")))).every((st) => st === "offline"));
 	});
 });
 

@@ -2,7 +2,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { callJson, eventually, grant, newAccount, onlineFleet } from "./helpers.ts";
+import { callJson, eventually, grant, newAccount, onlineFleet, quietFleet } from "./helpers.ts";
 
 /** Runs `fn` while a D1 table is missing (a storage failure at the boundary), then puts the table back. */
 async function withoutTable<T>(table: string, fn: () => Promise<T>): Promise<T> {
@@ -101,6 +101,31 @@ describe("a step interrupted half-way", () => {
 			expect(await credits(renter.key)).toMatchObject({ available_cents: 100_000, held_cents: 0 });
 		}
 		expect((await callJson("/v1/clusters", { auth: renter.key, body })).status).toBe(201);
+		stopAll();
+	});
+
+	it("undoes a deploy that stopped after it was recorded when the renter deletes it: nodes freed, hold refunded", async () => {
+		// A model no other test here rents (their idle nodes would be placed first), and no `ready` racing the state set below.
+		const { fleet, stopAll } = await quietFleet(1, "RTX 4090");
+		const renter = await newAccount("renter");
+		await grant(renter.id, 100_000);
+		const node = fleet[0]?.node.id as string;
+		const res = await callJson<{ cluster: { id: string } }>("/v1/clusters", { auth: renter.key, body: { gpu_model: "RTX 4090", gpu_count: 1, hours: 1 } });
+		expect(res.status).toBe(201);
+		const id = res.body.cluster.id;
+		// As if the object died after writing the cluster's row and holding the credits, before it finished setting up,
+		// and the renter's DELETE comes before the alarm that would undo it.
+		await runInDurableObject(env.CLUSTERS.getByName(id), async (_, state) => {
+			const st = JSON.parse(state.storage.sql.exec("SELECT v FROM state").one().v as string) as Record<string, unknown>;
+			state.storage.sql.exec("UPDATE state SET v = ?", JSON.stringify({ ...st, setup: true }));
+			state.storage.sql.exec("DELETE FROM members");
+			await state.storage.deleteAlarm();
+		});
+		expect(await reservedFor(node)).toBe(id);
+		const deleted = await callJson<{ cluster: { status: string } }>(`/v1/clusters/${id}`, { method: "DELETE", auth: renter.key });
+		expect(deleted).toMatchObject({ status: 200, body: { cluster: { status: "failed" } } });
+		expect(await reservedFor(node)).toBeNull();
+		expect(await credits(renter.key)).toMatchObject({ available_cents: 100_000, held_cents: 0 });
 		stopAll();
 	});
 

@@ -32,3 +32,19 @@ export type CoordinatorMessage =
 
 /** Largest agent message the shard reads; anything bigger closes the socket. */
 export const MAX_AGENT_MESSAGE_BYTES = 4096;
+
+/** A frame's size in bytes, as the limit counts it (UTF-8 for text). */
+export function agentMessageBytes(message: string | ArrayBuffer): number {
+	return typeof message === "string" ? new TextEncoder().encode(message).byteLength : message.byteLength;
+}
+
+/** The agent message a text frame carries, or null when it is not one (binary, not JSON, unknown type). */
+export function parseAgentMessage(message: string | ArrayBuffer): AgentMessage | null {
+	if (typeof message !== "string") return null;
+	try {
+		const r = AgentMessage.safeParse(JSON.parse(message));
+		return r.success ? r.data : null;
+	} catch {
+		return null;
+	}
+}

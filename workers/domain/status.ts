@@ -25,8 +25,3 @@ export function deriveStatus(f: LivenessFacts, now: number, s: Settings): NodeSt
 	if (f.connected && !isSilent(f.lastSeenAt, now, s)) return "online";
 	return f.everOnline ? "offline" : "new";
 }
-
-/** The moment a connected node will count as silent, if nothing is heard before. */
-export function silenceDeadline(lastSeenAt: number, s: Settings): number {
-	return lastSeenAt + s.offlineAfterS * 1000;
-}
