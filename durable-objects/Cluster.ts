@@ -208,7 +208,7 @@ export class Cluster extends DurableObject<Env> {
 		// Rented time (the points ledger's compute part) starts when billing does: at the cluster's start for every
 		// member ready then, at its own ready for a member joining a running cluster; never in a cluster that did not run.
 		if (st.started_at !== null) {
-			for (const r of replacement ? [{ ...m }] : this.members().filter((x) => x.state === "ready")) {
+			for (const r of replacement ? [m] : this.members().filter((x) => x.state === "ready")) {
 				this.sql.exec("INSERT OR REPLACE INTO pending_rentals (node_id, gpu_count, started_at) VALUES (?, ?, ?)", r.node_id, r.gpu_count, now);
 			}
 		}
@@ -325,7 +325,7 @@ export class Cluster extends DurableObject<Env> {
 	private async settle(): Promise<void> {
 		const st = this.state() as State;
 		const at = st.ended_at as number;
-		await this.env.DB.prepare("UPDATE clusters SET status = ?, ended_at = ? WHERE id = ?").bind(st.status, at, st.id).run();
+		await this.setStatus(st, st.status, at);
 		await this.bill(at, true);
 		await this.free(this.members("json_extract(v, '$.unfreed')"));
 		const done = this.state() as State;
