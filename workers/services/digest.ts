@@ -26,10 +26,13 @@ async function dropsOf(db: D1Database, ids: string[], now: number): Promise<Map<
 	return new Map(results.map((d) => [d.node_id, d.n]));
 }
 
-/** The account's ledger in the epochs settled in the last 24 h: points (staff adjustments included) and rewards. */
+/**
+ * The account's ledger over "the last 24 h" as /v1/stats defines it (settled epochs that ended in the last 24 h):
+ * points, staff adjustments included as GET /v1/points counts them, and rewards.
+ */
 async function pointsOfDay(db: D1Database, accountId: string, now: number): Promise<{ epochs: number; points: number; reward: number }> {
 	const row = await db
-		.prepare(`WITH recent AS (SELECT n FROM epochs WHERE settled_at IS NOT NULL AND settled_at > ?2)
+		.prepare(`WITH recent AS (SELECT n FROM epochs WHERE settled_at IS NOT NULL AND ended_at > ?2)
 		          SELECT (SELECT count(*) FROM recent) AS epochs,
 		                 coalesce((SELECT sum(points) FROM points_ledger WHERE account_id = ?1 AND epoch IN (SELECT n FROM recent)), 0)
 		               + coalesce((SELECT sum(a.points) FROM points_adjustments a JOIN nodes n ON n.id = a.node_id
