@@ -3,16 +3,12 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { echoAnswer } from "../../workers/domain/challenge.ts";
-import { callJson, newAccount, nodeToken, registerNode, sleep, type TestNode } from "./helpers.ts";
+import { callJson, newAccount, nodeStatus, nodeToken, registerNode, sleep, type TestNode } from "./helpers.ts";
 
 interface Beat { status: string; next_heartbeat_s: number; challenge: { id: string; nonce: string; kind: string } | null; results: { id: string; passed: boolean }[] }
 
 async function beat(node: TestNode, answers?: { id: string; answer: string }[]) {
 	return callJson<Beat>(`/v1/nodes/${node.id}/heartbeat`, { auth: await nodeToken(node), body: answers ? { answers } : {} });
-}
-
-async function status(node: TestNode): Promise<string> {
-	return (await callJson<{ node: { status: string } }>(`/v1/nodes/${node.id}`)).body.node.status;
 }
 
 describe("HTTP heartbeat fallback", () => {
@@ -21,7 +17,7 @@ describe("HTTP heartbeat fallback", () => {
 		const { status: code, body } = await beat(node);
 		expect(code).toBe(200);
 		expect(body).toMatchObject({ status: "online", next_heartbeat_s: 1 });
-		expect(await status(node)).toBe("online");
+		expect(await nodeStatus(node)).toBe("online");
 	});
 
 	it("writes nothing to storage for a beat that changes no status", async () => {
@@ -38,7 +34,7 @@ describe("HTTP heartbeat fallback", () => {
 		await beat(node);
 		await sleep(3500);
 		await runDurableObjectAlarm(env.LIVENESS.getByName("silent-http-0"));
-		expect(await status(node)).toBe("offline");
+		expect(await nodeStatus(node)).toBe("offline");
 		const { body } = await callJson<{ flips: { reason: string }[] }>(`/v1/nodes/${node.id}/flips`);
 		expect(body.flips[0]?.reason).toBe("heartbeat_timeout");
 	});

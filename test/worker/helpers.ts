@@ -159,6 +159,18 @@ export async function connect(node: TestNode, token?: string): Promise<Link> {
 	};
 }
 
+/** A node's status as anyone reads it (GET /v1/nodes/:id). */
+export async function nodeStatus(node: TestNode): Promise<string> {
+	return (await callJson<{ node: { status: string } }>(`/v1/nodes/${node.id}`)).body.node.status;
+}
+
+export interface FlipView { from: string; to: string; reason: string; incident_id: string | null }
+
+/** A node's recorded flips, newest first (GET /v1/nodes/:id/flips). */
+export async function nodeFlips(node: TestNode): Promise<FlipView[]> {
+	return (await callJson<{ flips: FlipView[] }>(`/v1/nodes/${node.id}/flips`)).body.flips;
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until `check` returns a truthy value (or gives up after `tries`), returning it. */

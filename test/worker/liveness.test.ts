@@ -3,15 +3,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { echoAnswer } from "../../workers/domain/challenge.ts";
-import { callJson, connect, eventually, newAccount, nodeToken, registerNode, sleep, type TestNode } from "./helpers.ts";
-
-async function status(node: TestNode): Promise<string> {
-	return (await callJson<{ node: { status: string } }>(`/v1/nodes/${node.id}`, { auth: node.owner.key })).body.node.status;
-}
-
-async function flips(node: TestNode) {
-	return (await callJson<{ flips: { from: string; to: string; reason: string; incident_id: string | null }[] }>(`/v1/nodes/${node.id}/flips`)).body.flips;
-}
+import { callJson, connect, eventually, newAccount, nodeFlips, nodeStatus, nodeToken, registerNode, sleep, type TestNode } from "./helpers.ts";
 
 async function shardOf(node: TestNode) {
 	const { body } = await callJson<{ node: { shard: string } }>(`/v1/nodes/${node.id}`, { auth: node.owner.key });
@@ -21,12 +13,12 @@ async function shardOf(node: TestNode) {
 describe("LivenessShard", () => {
 	it("marks a new node online when it connects and says welcome", async () => {
 		const node = await registerNode(await newAccount());
-		expect(await status(node)).toBe("new");
+		expect(await nodeStatus(node)).toBe("new");
 		const link = await connect(node);
 		const welcome = await link.next("welcome");
 		expect(welcome).toMatchObject({ node_id: node.id, heartbeat_interval_s: 1, offline_after_s: 3, status: "online" });
-		expect(await status(node)).toBe("online");
-		expect(await flips(node)).toEqual([expect.objectContaining({ from: "new", to: "online", reason: "connected" })]);
+		expect(await nodeStatus(node)).toBe("online");
+		expect(await nodeFlips(node)).toEqual([expect.objectContaining({ from: "new", to: "online", reason: "connected" })]);
 	});
 
 	it("answers keepalive pings with pong", async () => {
@@ -41,8 +33,8 @@ describe("LivenessShard", () => {
 		const link = await connect(node);
 		await link.next("welcome");
 		link.ws.close(1000, "shutting down");
-		await eventually(async () => (await status(node)) === "offline");
-		const [last] = await flips(node);
+		await eventually(async () => (await nodeStatus(node)) === "offline");
+		const [last] = await nodeFlips(node);
 		expect(last).toMatchObject({ from: "online", to: "offline", reason: "disconnected" });
 	});
 
@@ -52,11 +44,11 @@ describe("LivenessShard", () => {
 		await link.next("welcome");
 		const stub = await shardOf(node);
 		await runDurableObjectAlarm(stub);
-		expect(await status(node)).toBe("online");
+		expect(await nodeStatus(node)).toBe("online");
 		await sleep(3500); // no keepalives: the node has gone silent without closing
 		await runDurableObjectAlarm(stub);
-		expect(await status(node)).toBe("offline");
-		expect((await flips(node))[0]).toMatchObject({ to: "offline", reason: "keepalive_timeout" });
+		expect(await nodeStatus(node)).toBe("offline");
+		expect((await nodeFlips(node))[0]).toMatchObject({ to: "offline", reason: "keepalive_timeout" });
 		expect((await link.closed).code).toBe(4000);
 	});
 
@@ -70,8 +62,8 @@ describe("LivenessShard", () => {
 			await sleep(1000);
 			await runDurableObjectAlarm(stub);
 		}
-		expect(await status(node)).toBe("online");
-		expect(await flips(node)).toHaveLength(1);
+		expect(await nodeStatus(node)).toBe("online");
+		expect(await nodeFlips(node)).toHaveLength(1);
 	});
 
 	it("records uptime intervals that close when the node leaves", async () => {
@@ -80,7 +72,7 @@ describe("LivenessShard", () => {
 		await link.next("welcome");
 		await sleep(300);
 		link.ws.close(1000);
-		await eventually(async () => (await status(node)) === "offline");
+		await eventually(async () => (await nodeStatus(node)) === "offline");
 		const { body } = await callJson<{ online_seconds: number; intervals: { started_at: string; ended_at: string | null }[] }>(`/v1/nodes/${node.id}/uptime`);
 		expect(body.intervals).toHaveLength(1);
 		expect(body.intervals[0]?.ended_at).not.toBeNull();
@@ -127,8 +119,8 @@ describe("LivenessShard", () => {
 		await second.next("welcome");
 		expect((await first.closed).code).toBe(4001);
 		await runDurableObjectAlarm(await shardOf(node));
-		expect(await status(node)).toBe("online");
-		expect(await flips(node)).toHaveLength(1);
+		expect(await nodeStatus(node)).toBe("online");
+		expect(await nodeFlips(node)).toHaveLength(1);
 	});
 
 	it("puts a node in maintenance and back, recording both flips", async () => {
@@ -136,9 +128,9 @@ describe("LivenessShard", () => {
 		const link = await connect(node);
 		await link.next("welcome");
 		expect((await callJson(`/v1/nodes/${node.id}`, { method: "PATCH", auth: node.owner.key, body: { maintenance: true } })).status).toBe(200);
-		expect(await status(node)).toBe("maintenance");
+		expect(await nodeStatus(node)).toBe("maintenance");
 		await callJson(`/v1/nodes/${node.id}`, { method: "PATCH", auth: node.owner.key, body: { maintenance: false } });
-		expect(await status(node)).toBe("online");
-		expect((await flips(node)).map((f) => f.reason)).toEqual(["maintenance_off", "maintenance_on", "connected"]);
+		expect(await nodeStatus(node)).toBe("online");
+		expect((await nodeFlips(node)).map((f) => f.reason)).toEqual(["maintenance_off", "maintenance_on", "connected"]);
 	});
 });

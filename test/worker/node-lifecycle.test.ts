@@ -2,17 +2,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../workers/ids.ts";
-import { call, callJson, connect, eventually, HARDWARE, newAccount, newNodeKeys, nodeToken, registerNode, sleep, type TestNode } from "./helpers.ts";
-
-interface FlipView { from: string; to: string; reason: string; incident_id: string | null }
-
-async function status(node: TestNode): Promise<string> {
-	return (await callJson<{ node: { status: string } }>(`/v1/nodes/${node.id}`)).body.node.status;
-}
-
-async function flips(node: TestNode): Promise<FlipView[]> {
-	return (await callJson<{ flips: FlipView[] }>(`/v1/nodes/${node.id}/flips`)).body.flips;
-}
+import { call, callJson, connect, eventually, HARDWARE, newAccount, newNodeKeys, nodeFlips, nodeStatus, nodeToken, registerNode, sleep, type TestNode } from "./helpers.ts";
 
 /** A new node that was online for about `ms`, then left cleanly. */
 async function onlineFor(ms: number): Promise<TestNode> {
@@ -21,7 +11,7 @@ async function onlineFor(ms: number): Promise<TestNode> {
 	await link.next("welcome");
 	await sleep(ms);
 	link.ws.close(1000);
-	await eventually(async () => (await status(node)) === "offline");
+	await eventually(async () => (await nodeStatus(node)) === "offline");
 	return node;
 }
 
@@ -53,7 +43,7 @@ describe("node tokens across transports", () => {
 		const now = Math.floor(Date.now() / 1000);
 		const res = await call(`/v1/nodes/${node.id}/connect`, { auth: await nodeToken(node, { iat: now - 600, exp: now - 300 }), headers: { upgrade: "websocket" } });
 		expect(res.status).toBe(401);
-		expect(await status(node)).toBe("new");
+		expect(await nodeStatus(node)).toBe("new");
 	});
 });
 
@@ -61,17 +51,17 @@ describe("clean shutdowns and misbehaving agents", () => {
 	it("marks an HTTP node offline at once when its agent says bye, never as an incident", async () => {
 		const node = await registerNode(await newAccount());
 		expect((await beat(node, await nodeToken(node))).status).toBe(200);
-		expect(await status(node)).toBe("online");
+		expect(await nodeStatus(node)).toBe("online");
 		const res = await callJson<{ status: string }>(`/v1/nodes/${node.id}/heartbeat`, { auth: await nodeToken(node), body: { bye: true } });
 		expect(res).toMatchObject({ status: 200, body: { status: "offline" } });
-		expect(await status(node)).toBe("offline");
-		expect((await flips(node))[0]).toMatchObject({ from: "online", to: "offline", reason: "disconnected", incident_id: null });
+		expect(await nodeStatus(node)).toBe("offline");
+		expect((await nodeFlips(node))[0]).toMatchObject({ from: "online", to: "offline", reason: "disconnected", incident_id: null });
 	});
 
 	it("refuses a heartbeat body with bye set to anything but true", async () => {
 		const node = await registerNode(await newAccount());
 		expect((await beat(node, await nodeToken(node), { bye: false })).status).toBe(400);
-		expect(await status(node)).toBe("new");
+		expect(await nodeStatus(node)).toBe("new");
 	});
 
 	it("closes a socket that sends a message over 4,096 bytes with 4003, and the node goes offline", async () => {
@@ -80,8 +70,8 @@ describe("clean shutdowns and misbehaving agents", () => {
 		await link.next("welcome");
 		link.ws.send(JSON.stringify({ type: "bye", reason: "x".repeat(4200) }));
 		expect((await link.closed).code).toBe(4003);
-		await eventually(async () => (await status(node)) === "offline");
-		expect((await flips(node))[0]).toMatchObject({ to: "offline", reason: "disconnected", incident_id: null });
+		await eventually(async () => (await nodeStatus(node)) === "offline");
+		expect((await nodeFlips(node))[0]).toMatchObject({ to: "offline", reason: "disconnected", incident_id: null });
 	});
 
 	it("answers a malformed message with an error frame and keeps the socket open", async () => {
@@ -90,7 +80,7 @@ describe("clean shutdowns and misbehaving agents", () => {
 		await link.next("welcome");
 		link.ws.send("{not json");
 		expect(await link.next("error")).toMatchObject({ code: "bad_message" });
-		expect(await status(node)).toBe("online");
+		expect(await nodeStatus(node)).toBe("online");
 		link.ws.close(1000);
 	});
 });

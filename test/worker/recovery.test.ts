@@ -2,17 +2,7 @@
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { callJson, connect, eventually, keepAlive, newAccount, registerNode, sleep, type Link, type TestNode } from "./helpers.ts";
-
-interface FlipView { from: string; to: string; reason: string; incident_id: string | null }
-
-async function flips(node: TestNode): Promise<FlipView[]> {
-	return (await callJson<{ flips: FlipView[] }>(`/v1/nodes/${node.id}/flips`)).body.flips;
-}
-
-async function status(node: TestNode): Promise<string> {
-	return (await callJson<{ node: { status: string } }>(`/v1/nodes/${node.id}`)).body.node.status;
-}
+import { callJson, connect, eventually, keepAlive, type Link, newAccount, nodeFlips, nodeStatus, registerNode, sleep, type TestNode } from "./helpers.ts";
 
 async function fleet(region: string, n: number): Promise<{ nodes: TestNode[]; links: Link[] }> {
 	const owner = await newAccount();
@@ -27,28 +17,28 @@ describe("coordinator incidents", () => {
 	it("records a mass drop as one incident and stamps it on every flip of that drop", async () => {
 		const { nodes, links } = await fleet("massdrop", 4);
 		for (const l of links) l.ws.close(1001, "network gone");
-		await eventually(async () => (await Promise.all(nodes.map(status))).every((s) => s === "offline"));
+		await eventually(async () => (await Promise.all(nodes.map(nodeStatus))).every((s) => s === "offline"));
 		await runDurableObjectAlarm(env.LIVENESS.getByName("massdrop-0"));
 		const { body } = await callJson<{ incidents: { id: string; reason: string; scope: string; nodes_affected: number }[] }>("/v1/incidents");
 		const incident = body.incidents.find((i) => i.scope === "shard:massdrop-0");
 		expect(incident).toMatchObject({ reason: "mass_drop", nodes_affected: 4 });
-		for (const node of nodes) expect((await flips(node))[0]).toMatchObject({ to: "offline", incident_id: incident?.id });
+		for (const node of nodes) expect((await nodeFlips(node))[0]).toMatchObject({ to: "offline", incident_id: incident?.id });
 	});
 
 	it("does not call one node's drop an incident", async () => {
 		const { nodes, links } = await fleet("single", 4);
 		links[0]?.ws.close(1001);
-		await eventually(async () => (await status(nodes[0] as TestNode)) === "offline");
+		await eventually(async () => (await nodeStatus(nodes[0] as TestNode)) === "offline");
 		await runDurableObjectAlarm(env.LIVENESS.getByName("single-0"));
-		expect((await flips(nodes[0] as TestNode))[0]?.incident_id).toBeNull();
+		expect((await nodeFlips(nodes[0] as TestNode))[0]?.incident_id).toBeNull();
 	});
 
 	it("never counts nodes that said bye toward an incident", async () => {
 		const { nodes, links } = await fleet("byes", 4);
 		for (const l of links) l.ws.send(JSON.stringify({ type: "bye" }));
-		await eventually(async () => (await Promise.all(nodes.map(status))).every((s) => s === "offline"));
+		await eventually(async () => (await Promise.all(nodes.map(nodeStatus))).every((s) => s === "offline"));
 		await runDurableObjectAlarm(env.LIVENESS.getByName("byes-0"));
-		for (const node of nodes) expect((await flips(node))[0]).toMatchObject({ to: "offline", reason: "disconnected", incident_id: null });
+		for (const node of nodes) expect((await nodeFlips(node))[0]).toMatchObject({ to: "offline", reason: "disconnected", incident_id: null });
 	});
 });
 
@@ -66,15 +56,15 @@ describe("shard restart", () => {
 		await runDurableObjectAlarm(stub);
 		stops.forEach((stop) => stop());
 		for (const n of [a, b]) {
-			expect(await status(n)).toBe("online");
-			expect((await flips(n)).map((f) => f.reason)).toEqual(["connected"]);
+			expect(await nodeStatus(n)).toBe("online");
+			expect((await nodeFlips(n)).map((f) => f.reason)).toEqual(["connected"]);
 		}
 		const { body } = await callJson<{ incidents: { id: string; reason: string; scope: string }[] }>("/v1/incidents");
 		const incident = body.incidents.find((i) => i.scope === "shard:restart-0");
 		expect(incident?.reason).toBe("coordinator_restart");
 		for (const n of [c, d]) {
-			expect(await status(n)).toBe("offline");
-			expect((await flips(n))[0]).toMatchObject({ reason: "coordinator_restart", incident_id: incident?.id });
+			expect(await nodeStatus(n)).toBe("offline");
+			expect((await nodeFlips(n))[0]).toMatchObject({ reason: "coordinator_restart", incident_id: incident?.id });
 		}
 		const uptime = await callJson<{ intervals: { ended_at: string | null }[] }>(`/v1/nodes/${a.id}/uptime`);
 		expect(uptime.body.intervals).toHaveLength(1);
@@ -117,12 +107,12 @@ describe("shard restart", () => {
 		await sleep(3500); // OFFLINE_AFTER_S of grace
 		await runDurableObjectAlarm(stub);
 		stop();
-		expect(await status(a)).toBe("online");
+		expect(await nodeStatus(a)).toBe("online");
 		const { body } = await callJson<{ incidents: { id: string; reason: string; scope: string; nodes_affected: number; ended_at: string | null }[] }>("/v1/incidents");
 		const incident = body.incidents.find((i) => i.scope === "shard:smallrestart-0");
 		expect(incident).toMatchObject({ reason: "coordinator_restart", nodes_affected: 1 });
 		expect(incident?.ended_at).not.toBeNull();
-		expect(await status(b)).toBe("offline");
-		expect((await flips(b))[0]).toMatchObject({ reason: "coordinator_restart", incident_id: incident?.id });
+		expect(await nodeStatus(b)).toBe("offline");
+		expect((await nodeFlips(b))[0]).toMatchObject({ reason: "coordinator_restart", incident_id: incident?.id });
 	});
 });
