@@ -5,7 +5,8 @@ import { NETWORK_FEE_BP, quote, skuByName, type Quote } from "../workers/domain/
 import type { CoordinatorMessage } from "../workers/domain/protocol.ts";
 import { NETWORK_ACCOUNT, hold, record, releaseHold, type Entry } from "../workers/services/credits.ts";
 import { shard } from "../workers/services/liveness.ts";
-import type { Reserved } from "./Scheduler.ts";
+import type { ClusterSpec, ClusterStatus, ClusterView, CreateResult, MemberState, Reserved } from "../workers/contracts.ts";
+import { failed, type JsonValue } from "../workers/failure.ts";
 
 /** A member that has not said `ready` this long after `assign` is replaced. */
 export const ACK_TIMEOUT_MS = 30_000;
@@ -14,18 +15,6 @@ export const RETRY_MS = 10_000;
 /** A cluster that cannot start (members missing) for this long fails and is refunded. */
 export const START_TIMEOUT_MS = 5 * 60_000;
 const HOUR_MS = 3_600_000;
-
-export type ClusterStatus = "pending" | "running" | "degraded" | "completed" | "terminated" | "failed";
-type MemberState = "assigned" | "ready" | "lost" | "released";
-
-export interface ClusterSpec {
-	account_id: string;
-	gpu_model: string;
-	gpu_count: number;
-	hours: number;
-	region: string | null;
-	max_price_per_gpu_hour_cents: number | null;
-}
 
 interface Member extends Reserved {
 	state: MemberState;
@@ -58,10 +47,6 @@ interface State {
 	/** Over, but the final bill or the freeing of its nodes is unconfirmed: the alarm or a DELETE completes it. */
 	settling?: true;
 }
-
-export type CreateResult =
-	| { ok: true; created: boolean; cluster: ReturnType<Cluster["view"]> }
-	| { ok: false; status: 402 | 409 | 422; code: string; message: string; available_gpus?: number; quote?: Quote };
 
 export class Cluster extends DurableObject<Env> {
 	private readonly sql: SqlStorage;
@@ -114,7 +99,7 @@ export class Cluster extends DurableObject<Env> {
 	}
 
 	/** DELETE by the owner: release every node, charge what was delivered, refund the rest of the hold. */
-	terminate(now = Date.now()): Promise<ReturnType<Cluster["view"]> | null> {
+	terminate(now = Date.now()): Promise<ClusterView | null> {
 		return this.step(async () => {
 			const st = this.state();
 			if (!st) return null;
@@ -137,16 +122,16 @@ export class Cluster extends DurableObject<Env> {
 
 	private async doCreate(id: string, spec: ClusterSpec, requestHash: string, now: number): Promise<CreateResult> {
 		let st = this.state();
-		if (st && st.request_hash !== requestHash) return { ok: false, status: 409, code: "conflict", message: "This Idempotency-Key was used for a different request." };
-		if (st && !st.setup) return { ok: true, created: false, cluster: this.view() };
+		if (st && st.request_hash !== requestHash) return failed(409, "conflict", "This Idempotency-Key was used for a different request.");
+		if (st && !st.setup) return { ok: true, created: false, cluster: this.view() as ClusterView };
 		const scheduler = this.env.SCHEDULER.getByName("global");
 		if (!st) {
 			const sku = skuByName(spec.gpu_model);
-			if (!sku) return { ok: false, status: 422, code: "unprocessable", message: `Unknown model '${spec.gpu_model}'.` };
+			if (!sku) return failed(422, "unprocessable", `Unknown model '${spec.gpu_model}'.`);
 			const usage = await scheduler.usage(sku.name);
 			const q = quote(sku, spec.gpu_count, spec.hours, usage.reserved_gpus + spec.gpu_count, usage.online_gpus);
 			if (spec.max_price_per_gpu_hour_cents !== null && q.price_per_gpu_hour_cents > spec.max_price_per_gpu_hour_cents) {
-				return { ok: false, status: 422, code: "unprocessable", message: `The price is ${q.price_per_gpu_hour_cents}¢ per GPU-hour, above your cap of ${spec.max_price_per_gpu_hour_cents}¢.`, quote: q };
+				return failed(422, "unprocessable", `The price is ${q.price_per_gpu_hour_cents}¢ per GPU-hour, above your cap of ${spec.max_price_per_gpu_hour_cents}¢.`, { quote: q });
 			}
 			st = {
 				id, spec: { ...spec, gpu_model: sku.name }, request_hash: requestHash, status: "pending", quote: q, price_cents: q.price_per_gpu_hour_cents,
@@ -159,9 +144,9 @@ export class Cluster extends DurableObject<Env> {
 		}
 		await scheduler.release(id); // what a half-done earlier try reserved
 		const r = await scheduler.reserve(id, st.spec.gpu_model, st.spec.gpu_count, st.spec.region);
-		if (!r.ok) return this.undo(st, now, { ok: false, status: 422, code: "unprocessable", message: `Only ${r.available_gpus} idle ${st.spec.gpu_model} GPUs are online; ${st.spec.gpu_count} were asked for.`, available_gpus: r.available_gpus });
+		if (!r.ok) return this.undo(st, now, failed(422, "unprocessable", `Only ${r.available_gpus} idle ${st.spec.gpu_model} GPUs are online; ${st.spec.gpu_count} were asked for.`, { available_gpus: r.available_gpus }));
 		if (!(await hold(this.env.DB, st.spec.account_id, st.hold_cents, id, now))) {
-			return this.undo(st, now, { ok: false, status: 402, code: "payment_required", message: `Holding ${st.hold_cents}¢ needs more credits than the account has available.`, quote: st.quote });
+			return this.undo(st, now, failed(402, "payment_required", `Holding ${st.hold_cents}¢ needs more credits than the account has available.`, { quote: st.quote }));
 		}
 		await this.recordRow(st, now);
 		delete st.setup;
@@ -169,7 +154,7 @@ export class Cluster extends DurableObject<Env> {
 		this.event(now, "created", { quote: st.quote, nodes: r.nodes.map((n) => n.node_id) });
 		await this.assign(r.nodes, now);
 		await this.replace(now);
-		return { ok: true, created: true, cluster: this.view() };
+		return { ok: true, created: true, cluster: this.view() as ClusterView };
 	}
 
 	/** Undoes a deploy that did not complete: frees its nodes and, if credits were held, refunds them and keeps it as failed. */
@@ -230,7 +215,7 @@ export class Cluster extends DurableObject<Env> {
 		await this.free([dropped]);
 	}
 
-	view() {
+	view(): ClusterView | null {
 		const st = this.state();
 		if (!st) return null;
 		return {
@@ -239,7 +224,7 @@ export class Cluster extends DurableObject<Env> {
 			charged_cents: st.billing.charged, refunded_cents: st.billing.refunded,
 			created_at: iso(st.created_at), started_at: iso(st.started_at), ends_at: iso(st.ends_at), ended_at: iso(st.ended_at),
 			nodes: this.members().map((m) => ({ node_id: m.node_id, gpu_count: m.gpu_count, state: m.state, assigned_at: iso(m.assigned_at), ready_at: iso(m.ready_at), ended_at: iso(m.ended_at) })),
-			events: this.sql.exec("SELECT at, kind, detail FROM events ORDER BY id").toArray().map((e) => ({ at: iso(e.at as number), kind: e.kind, ...JSON.parse(e.detail as string) })),
+			events: this.sql.exec("SELECT at, kind, detail FROM events ORDER BY id").toArray().map((e) => ({ at: iso(e.at as number), kind: e.kind as string, ...(JSON.parse(e.detail as string) as Record<string, JsonValue>) })),
 		};
 	}
 

@@ -1,26 +1,14 @@
 // Owns the pace of outbound alert messages (one object for the whole network): a durable queue, Telegram's and Discord's limits, 429 back-off, and sent-message ids for edits.
 import { DurableObject } from "cloudflare:workers";
+import type { GateJob, GateStats } from "../workers/contracts.ts";
 import { DiscordTransport } from "../workers/transports/discord.ts";
 import { SlidingLimit, TELEGRAM_PER_SECOND, destGapMs, transportOf, type Delivery, type Dest, type Transport } from "../workers/transports/delivery.ts";
 import { TelegramTransport } from "../workers/transports/telegram.ts";
-
-/** One message to send, or one edit of a message sent before with the same `ref`. */
-export interface GateJob {
-	/** Idempotency key: enqueuing the same id twice queues it once. */
-	id: string;
-	dest: Dest;
-	/** Names the message across its send and edits (e.g. `<account>:m3`). */
-	ref: string;
-	kind: "send" | "edit";
-	text: string;
-}
 
 interface JobRow {
 	seq: number; id: string; dest: string; ref: string; kind: "send" | "edit"; text: string;
 	state: "queued" | "done" | "dead"; not_before: number; attempts: number; created_at: number; message_id: string | null;
 }
-
-export interface GateStats { queued: number; sent: number; edited: number; coalesced: number; throttled: number; failed: number }
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS job (

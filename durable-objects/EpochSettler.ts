@@ -10,28 +10,16 @@ import {
 	openEpoch, rentedGpuSeconds, unsettledClosedEpochs, windowIntervals, type EpochRow, type LedgerRow,
 } from "../workers/services/epochs.ts";
 import { shard } from "../workers/services/liveness.ts";
-import type { ChallengeCounts } from "./shard-store.ts";
+import type { ChallengeCounts, SettleBudget, SettleResult } from "../workers/contracts.ts";
 
 /** Nodes computed per page (one D1 read of nodes, intervals and flags each). */
 const PAGE = 2000;
 
-/** Bounds on one call's work: at most `maxPages` pages of `pageSize` nodes; the next call resumes. */
-export interface SettleBudget {
-	maxPages?: number;
-	pageSize?: number;
-}
 /** Rows per D1 insert statement (one JSON parameter). */
 const WRITE_CHUNK = 1000;
 
 type Staged = Omit<LedgerRow, "reward" | "leaf">;
 interface Progress { epoch: number; phase: "counts" | "compute" | "write" | "root"; cursor: string; total_points: number; emission: number }
-
-export interface SettleResult {
-	/** The newest epoch settled by this call, if any. */
-	settled: { epoch: number; root: string }[];
-	/** False when the work budget ran out first; the next call resumes where this one stopped. */
-	done: boolean;
-}
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS progress (epoch INTEGER PRIMARY KEY, phase TEXT NOT NULL, cursor TEXT NOT NULL, total_points INTEGER NOT NULL, emission INTEGER NOT NULL);

@@ -1,5 +1,6 @@
 // Owns the liveness of the nodes assigned to one shard: their sockets, status flips, challenges and incidents.
 import { DurableObject } from "cloudflare:workers";
+import type { ChallengeCounts, HeartbeatResult, NodeLiveness, ShardMetrics, Transport } from "../workers/contracts.ts";
 import { challengeSampleSize, echoAnswer, newChallenge, sample, type Challenge } from "../workers/domain/challenge.ts";
 import type { Flip, FlipReason } from "../workers/domain/flips.ts";
 import { CLOSE, KEEPALIVE_PING, KEEPALIVE_PONG, MAX_AGENT_MESSAGE_BYTES, agentMessageBytes, parseAgentMessage, type CoordinatorMessage } from "../workers/domain/protocol.ts";
@@ -8,28 +9,10 @@ import { deriveStatus, isSilent, type NodeStatus } from "../workers/domain/statu
 import { writeOutbox } from "../workers/services/liveness-writes.ts";
 import { AlertHandoff } from "./shard-alerts.ts";
 import { HttpBeats } from "./shard-beats.ts";
-import { Counters, type ShardMetrics } from "./shard-counters.ts";
+import { Counters } from "./shard-counters.ts";
 import { IncidentTracker } from "./shard-incidents.ts";
 import { ShardSockets, type SocketState } from "./shard-sockets.ts";
-import { ShardStore, type ChallengeCounts, type ShardNode, type Transport } from "./shard-store.ts";
-
-export type { ShardMetrics };
-
-export interface NodeLiveness {
-	status: NodeStatus;
-	last_seen_at: number | null;
-	connected: boolean;
-	transport: Transport | null;
-	/** Availability challenges of the open epoch. */
-	challenges: ChallengeCounts;
-}
-
-export interface HeartbeatResult {
-	status: NodeStatus;
-	next_heartbeat_s: number;
-	challenge: { id: string; kind: string; nonce: string; deadline: string } | null;
-	results: { id: string; passed: boolean }[];
-}
+import { ShardStore, type ShardNode } from "./shard-store.ts";
 
 export class LivenessShard extends DurableObject<Env> {
 	private readonly s: Settings;

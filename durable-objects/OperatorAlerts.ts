@@ -12,10 +12,7 @@ import {
 import { buildDigest, nextDigestAt } from "../workers/services/digest.ts";
 import { discordDest } from "../workers/transports/discord.ts";
 import { telegramDest } from "../workers/transports/telegram.ts";
-import type { GateJob } from "./DeliveryGate.ts";
-
-/** A shard's incident tag for some of this operator's nodes, delivered after the flips it reclassifies. */
-export interface AlertTag { incidentId: string; nodeIds: string[] }
+import type { AlertTag, GateJob } from "../workers/contracts.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS node (id TEXT PRIMARY KEY, v TEXT NOT NULL);

@@ -1,25 +1,9 @@
 // Owns the capacity index (one instance): which nodes are online and idle, reserved atomically for clusters.
 import { DurableObject } from "cloudflare:workers";
+import type { CapacityChange, Reservation, Reserved } from "../workers/contracts.ts";
 import { place, type Candidate } from "../workers/domain/placement.ts";
 import { skuByName, skuOf } from "../workers/domain/pricing.ts";
 import { uptime } from "../workers/domain/uptime.ts";
-
-/** A status change as the shards report it; `seq` orders changes of one node. */
-export interface CapacityChange {
-	nodeId: string;
-	to: string;
-	seq: number;
-	at: number;
-}
-
-export interface Reserved {
-	node_id: string;
-	gpu_count: number;
-	shard: string;
-	account_id: string;
-}
-
-export type Reservation = { ok: true; nodes: Reserved[] } | { ok: false; available_gpus: number };
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS capacity (

@@ -1,7 +1,6 @@
 // A LivenessShard's hand-off to the alert pipeline: flips D1 has acknowledged are queued per owner and delivered to each owner's OperatorAlerts until it acknowledges them.
 import type { AlertFlip } from "../workers/domain/alerts.ts";
-import type { OutboxOp } from "./shard-store.ts";
-import type { AlertTag } from "./OperatorAlerts.ts";
+import type { AlertTag, OutboxOp } from "../workers/contracts.ts";
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS alert_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, account_id TEXT NOT NULL, flips TEXT NOT NULL, tags TEXT NOT NULL);`;
 

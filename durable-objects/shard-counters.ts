@@ -1,21 +1,6 @@
 // A shard's counters: per-node challenge results for the points ledger, and billable operations for the benchmark.
-import type { ChallengeCounts, ShardStore } from "./shard-store.ts";
-
-/** Billable-operation counters, read by the benchmark's cost model (GET /v1/admin/liveness). */
-export interface ShardMetrics {
-	alarms: number;
-	socketsSwept: number;
-	messagesIn: number;
-	connects: number;
-	heartbeats: number;
-	/** Rows written by events (flips, outbox, token ids): zero for a beat that changes nothing. */
-	rowsWrittenDO: number;
-	/** Rows written by periodic checkpoints: a few per CHECKPOINT_S, whatever the node count. */
-	rowsWrittenCheckpoint: number;
-	rowsWrittenD1: number;
-	/** Rows read from the shard's SQLite (billed too): a healthy sweep reads none per node. */
-	rowsReadDO: number;
-}
+import type { ChallengeCounts, ShardMetrics } from "../workers/contracts.ts";
+import type { ShardStore } from "./shard-store.ts";
 
 const ZERO: ShardMetrics = { alarms: 0, socketsSwept: 0, messagesIn: 0, connects: 0, heartbeats: 0, rowsWrittenDO: 0, rowsWrittenCheckpoint: 0, rowsWrittenD1: 0, rowsReadDO: 0 };
 

@@ -1,11 +1,11 @@
 // A shard's coordinator incidents: recent drops, the open incident, and its records in the outbox.
+import type { IncidentReason } from "../workers/contracts.ts";
 import type { Flip } from "../workers/domain/flips.ts";
 import { DropWindow, incidentWindowMs, isIncident } from "../workers/domain/incident.ts";
 import { randomToken } from "../workers/domain/challenge.ts";
 import type { Settings } from "../workers/domain/settings.ts";
 import type { ShardStore } from "./shard-store.ts";
 
-export type IncidentReason = "mass_drop" | "coordinator_restart";
 interface OpenIncident { id: string; reason: IncidentReason; startedAt: number; lastDropAt: number; affected: number }
 
 export class IncidentTracker {

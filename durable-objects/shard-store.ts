@@ -1,8 +1,6 @@
 // A LivenessShard's own SQLite: node rows, the D1 outbox, used token ids, checkpoints and counters.
-import type { FlipReason } from "../workers/domain/flips.ts";
+import type { ChallengeCounts, OutboxOp, Transport } from "../workers/contracts.ts";
 import type { NodeStatus } from "../workers/domain/status.ts";
-
-export type Transport = "ws" | "http";
 
 export interface ShardNode {
 	node_id: string;
@@ -16,19 +14,6 @@ export interface ShardNode {
 	/** Flip sequence number of this node; flip ids are `${node_id}:${seq}`. */
 	seq: number;
 }
-
-export interface ChallengeCounts {
-	issued: number;
-	passed: number;
-	failed: number;
-	missed: number;
-}
-
-/** One thing the shard must still write to D1; kept until D1 acknowledges it. */
-export type OutboxOp =
-	| { kind: "flips"; flips: import("../workers/domain/flips.ts").Flip[] }
-	| { kind: "incident"; id: string; scope: string; reason: "mass_drop" | "coordinator_restart"; started_at: number; ended_at: number | null; nodes_affected: number }
-	| { kind: "tag"; incident_id: string; flip_ids: string[]; intervals: { node_id: string; started_at: number }[] };
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS node (
@@ -161,5 +146,3 @@ export class ShardStore {
 		);
 	}
 }
-
-export type { FlipReason };

@@ -1,24 +1,10 @@
 // The HTTP edge: one JSON error shape, JSON responses, and bounded, strictly validated request bodies.
 import type { z } from "zod";
+import { ApiError, type Failure } from "./failure.ts";
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
-export type ErrorCode =
-	| "invalid_json" | "validation_failed" | "payload_too_large" | "unsupported_media_type"
-	| "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict"
-	| "unprocessable" | "payment_required" | "rate_limited" | "upgrade_required" | "internal";
-
-/** A failure the client caused or may see; anything else becomes a generic 500. */
-export class ApiError extends Error {
-	constructor(
-		readonly status: number,
-		readonly code: ErrorCode,
-		message: string,
-		readonly headers: Record<string, string> = {},
-	) {
-		super(message);
-	}
-}
+export { ApiError, type ErrorCode, type Failure } from "./failure.ts";
 
 export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
 	return new Response(JSON.stringify(body), {
@@ -27,10 +13,13 @@ export function json(body: unknown, status = 200, headers: Record<string, string
 	});
 }
 
+/** The one place a failure becomes the wire's `{"error": {"code", "message", ...details}}` body. */
+export function failureResponse(f: Failure): Response {
+	return json({ error: { code: f.code, message: f.message, ...f.details } }, f.status, f.headers ?? {});
+}
+
 export function errorResponse(err: unknown): Response {
-	if (err instanceof ApiError) {
-		return json({ error: { code: err.code, message: err.message } }, err.status, err.headers);
-	}
+	if (err instanceof ApiError) return failureResponse(err);
 	console.error("unhandled error", err instanceof Error ? `${err.name}: ${err.message}\n${err.stack}` : err);
 	return json({ error: { code: "internal", message: "Something went wrong on our side; it has been logged." } }, 500);
 }

@@ -40,7 +40,8 @@ export function multiplier(reservedGpus: number, onlineGpus: number): number {
 	return Math.min(MAX_MULTIPLIER, Math.max(MIN_MULTIPLIER, 1 + u));
 }
 
-export interface Quote {
+/** A type alias, not an interface, so that it is plain JSON to RPC and to `Failure.details`. */
+export type Quote = {
 	gpu_model: string;
 	gpu_count: number;
 	hours: number;
@@ -54,7 +55,7 @@ export interface Quote {
 	hold_cents: number;
 	/** Of the total, the network's 5 %; operators receive the rest. */
 	fee_cents: number;
-}
+};
 
 export function quote(sku: Sku, gpuCount: number, hours: number, reservedGpus: number, onlineGpus: number): Quote {
 	const m = multiplier(reservedGpus, onlineGpus);

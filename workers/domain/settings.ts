@@ -35,7 +35,7 @@ export const DEFAULT_SETTINGS: Settings = {
 	epochSeconds: 3600,
 };
 
-const VARS: Record<keyof Settings, string> = {
+const VARS = {
 	heartbeatIntervalS: "HEARTBEAT_INTERVAL_S",
 	offlineAfterS: "OFFLINE_AFTER_S",
 	sweepIntervalS: "SWEEP_INTERVAL_S",
@@ -46,10 +46,13 @@ const VARS: Record<keyof Settings, string> = {
 	incidentMinNodes: "INCIDENT_MIN_NODES",
 	incidentFraction: "INCIDENT_FRACTION",
 	epochSeconds: "EPOCH_SECONDS",
-};
+} as const satisfies Record<keyof Settings, string>;
+
+/** The wrangler vars these settings are read from (Env, process.env or a plain record all fit). */
+export type SettingVars = { readonly [K in (typeof VARS)[keyof Settings]]?: unknown };
 
 /** Reads settings from an env-like record; a missing or non-positive value falls back to its default. */
-export function readSettings(vars: Record<string, unknown>): Settings {
+export function readSettings(vars: SettingVars): Settings {
 	const out = { ...DEFAULT_SETTINGS };
 	for (const key of Object.keys(VARS) as (keyof Settings)[]) {
 		const raw = vars[VARS[key]];

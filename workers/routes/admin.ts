@@ -1,6 +1,6 @@
 // Admin and staff routes: liveness counters, settlement, point adjustments, flags, roles and the audit log.
 import type { IRequest } from "itty-router";
-import type { ShardMetrics } from "../../durable-objects/LivenessShard.ts";
+import type { ShardMetrics } from "../contracts.ts";
 import { requireAdmin, requireStaff } from "../auth.ts";
 import { ApiError, iso, json, readJson } from "../http.ts";
 import { randomToken } from "../domain/challenge.ts";

@@ -39,10 +39,7 @@ export async function postCluster(request: IRequest, env: Env): Promise<Response
 		account_id: account.id, gpu_model: body.gpu_model, gpu_count: body.gpu_count, hours: body.hours, region: body.region ?? null,
 		max_price_per_gpu_hour_cents: body.max_price_per_gpu_hour === undefined ? null : Math.round(body.max_price_per_gpu_hour * 100),
 	}, requestHash, Date.now());
-	if (!result.ok) {
-		const extra = { ...(result.available_gpus !== undefined ? { available_gpus: result.available_gpus } : {}), ...(result.quote ? { quote: result.quote } : {}) };
-		return json({ error: { code: result.code, message: result.message, ...extra } }, result.status);
-	}
+	if (!result.ok) throw ApiError.from(result.failure);
 	return json({ cluster: result.cluster }, result.created ? 201 : 200);
 }
 

@@ -2,29 +2,15 @@
 import { parseDuration } from "../domain/duration.ts";
 import { DEFAULT_ALERT_RULES, type AlertRules } from "../domain/alerts.ts";
 import { iso } from "../http.ts";
-import { maskedWebhook, parseDiscordWebhook, type DiscordWebhook } from "../transports/discord.ts";
-import { listNodeRows, type NodeRow } from "./nodes.ts";
+import type { AlertSettings, SettingsPatch, SettingsSnapshot } from "../contracts.ts";
+import { maskedWebhook, parseDiscordWebhook } from "../transports/discord.ts";
 
-export interface AlertSettings {
-	/** Per-node alerts on or off (off is a mute without end; the digest is separate). */
-	alerts: boolean;
-	digest: boolean;
-	/** Hour of the day (UTC) the digest is sent. */
-	digest_hour_utc: number;
-	discord_webhook: DiscordWebhook | null;
-}
+export type { AlertSettings, SettingsPatch, SettingsSnapshot };
+import { listNodeRows, type NodeRow } from "./nodes.ts";
 
 export const DEFAULT_ALERT_SETTINGS: AlertSettings = { alerts: true, digest: false, digest_hour_utc: 8, discord_webhook: null };
 
-/** A settings change as the API and the bots accept it; `discord_webhook_url: null` removes the webhook. */
-export interface SettingsPatch {
-	alerts?: boolean | undefined;
-	digest?: boolean | undefined;
-	digest_hour_utc?: number | undefined;
-	discord_webhook_url?: string | null | undefined;
-}
-
-export function operatorAlerts(env: Env, accountId: string): DurableObjectStub<import("../../durable-objects/OperatorAlerts.ts").OperatorAlerts> {
+export function operatorAlerts(env: Env, accountId: string) {
 	return env.ALERTS.getByName(accountId);
 }
 
@@ -59,8 +45,6 @@ export function applyPatch(current: AlertSettings, p: SettingsPatch): PatchResul
 	}
 	return { ok: true, settings: next };
 }
-
-export interface SettingsSnapshot { settings: AlertSettings; mutes: Record<string, number> }
 
 /** What the API returns and the bot shows: the webhook's token is never shown again. */
 export function settingsView(snap: SettingsSnapshot, telegramChats: number, now: number) {

@@ -1,5 +1,5 @@
 // Writes a shard's outbox (flips, incidents, incident tags) to D1 in one batch; every statement is idempotent.
-import type { OutboxOp } from "../../durable-objects/shard-store.ts";
+import type { OutboxOp } from "../contracts.ts";
 import { readModelChanges } from "../domain/flips.ts";
 
 /** Each statement takes one JSON array parameter, so a batch of 5,000 flips is still four statements. */

@@ -1,8 +1,8 @@
 // The Worker's view of liveness: asks each node's shard (the authority) and falls back to D1's projection.
-import type { NodeLiveness } from "../../durable-objects/LivenessShard.ts";
+import type { NodeLiveness } from "../contracts.ts";
 import type { Live, NodeRow } from "./nodes.ts";
 
-export function shard(env: Env, name: string): DurableObjectStub<import("../../durable-objects/LivenessShard.ts").LivenessShard> {
+export function shard(env: Env, name: string) {
 	return env.LIVENESS.getByName(name);
 }
 

@@ -1,7 +1,8 @@
 // What a transport answers for one message, and the pace each kind of destination allows.
 
-/** `tg:<chat id>` for a Telegram chat, `dc:<webhook id>/<token>` for a Discord channel webhook. */
-export type Dest = string;
+import type { Dest } from "../contracts.ts";
+
+export type { Dest };
 
 export type Delivery =
 	| { ok: true; messageId: string }

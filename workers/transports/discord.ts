@@ -1,10 +1,11 @@
 // Sends and edits alert messages through a Discord channel webhook (DISCORD_API_ROOT, the public API by default).
+import type { DiscordWebhook } from "../contracts.ts";
 import type { Delivery, Dest, Transport } from "./delivery.ts";
 
 /** Only Discord's own webhook URLs are accepted: https://discord.com/api/webhooks/<id>/<token>. */
 const WEBHOOK_URL = /^https:\/\/(?:canary\.|ptb\.)?discord(?:app)?\.com\/api(?:\/v\d+)?\/webhooks\/(\d{5,25})\/([\w-]{20,100})\/?$/;
 
-export interface DiscordWebhook { id: string; token: string }
+export type { DiscordWebhook };
 
 export function parseDiscordWebhook(url: string): DiscordWebhook | null {
 	const m = WEBHOOK_URL.exec(url.trim());

@@ -1,0 +1,95 @@
+// The one reader of configuration: wrangler vars (and `.dev.vars` locally) → typed settings, defaults and API roots.
+import { DEFAULT_ALERT_RULES, type AlertRules } from "./domain/alerts.ts";
+import { readSettings, type SettingVars, type Settings } from "./domain/settings.ts";
+
+export const DEFAULT_TELEGRAM_API_ROOT = "https://api.telegram.org";
+export const DEFAULT_DISCORD_API_ROOT = "https://discord.com/api/v10";
+export const DEFAULT_TELEGRAM_BOT_USERNAME = "pulsegrid_bot";
+
+/** The vars read here; `Env`, `process.env` and a `.dev.vars` record all fit. */
+export type ConfigVars = SettingVars & {
+	readonly [K in
+		| "ALERT_GROUP_WINDOW_S"
+		| "ALERT_EDIT_WINDOW_S"
+		| "ALERT_FLAP_COUNT"
+		| "ALERT_FLAP_WINDOW_S"
+		| "TELEGRAM_API_ROOT"
+		| "TELEGRAM_BOT_USERNAME"
+		| "DISCORD_API_ROOT"
+		| "DISCORD_STAFF_ROLE_IDS"
+		| "DISCORD_STAFF_USER_IDS"
+		| "DISCORD_STAFF_CHANNEL_ID"]?: string | undefined;
+};
+
+export interface Config {
+	/** Liveness, challenges, shards, incidents and epochs (`workers/domain/settings.ts`). */
+	liveness: Settings;
+	/** Alert grouping, edits and flap damping. */
+	alertRules: AlertRules;
+	telegram: {
+		/** The Bot API root, without a trailing slash (tests point it at a local fake). */
+		apiRoot: string;
+		/** The bot's @username without the @, for `https://t.me/<bot>?start=<code>` links. */
+		botUsername: string;
+	};
+	discord: {
+		/** Discord's REST root, without a trailing slash: the bot's calls and alert webhooks. */
+		apiRoot: string;
+		staffRoleIds: ReadonlySet<string>;
+		staffUserIds: ReadonlySet<string>;
+		/** Where tickets are posted; null: not posted. */
+		staffChannelId: string | null;
+	};
+}
+
+const cache = new WeakMap<object, Config>();
+
+/** Typed configuration of an environment, parsed once per env object; a missing or invalid value keeps its default. */
+export function readConfig(vars: ConfigVars): Config {
+	const hit = cache.get(vars);
+	if (hit) return hit;
+	const config: Config = {
+		liveness: readSettings(vars),
+		alertRules: {
+			groupWindowMs: seconds(vars.ALERT_GROUP_WINDOW_S, DEFAULT_ALERT_RULES.groupWindowMs),
+			editWindowMs: seconds(vars.ALERT_EDIT_WINDOW_S, DEFAULT_ALERT_RULES.editWindowMs),
+			flapCount: positive(vars.ALERT_FLAP_COUNT, DEFAULT_ALERT_RULES.flapCount),
+			flapWindowMs: seconds(vars.ALERT_FLAP_WINDOW_S, DEFAULT_ALERT_RULES.flapWindowMs),
+		},
+		telegram: {
+			apiRoot: root(vars.TELEGRAM_API_ROOT, DEFAULT_TELEGRAM_API_ROOT),
+			botUsername: vars.TELEGRAM_BOT_USERNAME?.replace(/^@/, "") || DEFAULT_TELEGRAM_BOT_USERNAME,
+		},
+		discord: {
+			apiRoot: root(vars.DISCORD_API_ROOT, DEFAULT_DISCORD_API_ROOT),
+			staffRoleIds: idList(vars.DISCORD_STAFF_ROLE_IDS),
+			staffUserIds: idList(vars.DISCORD_STAFF_USER_IDS),
+			staffChannelId: vars.DISCORD_STAFF_CHANNEL_ID?.trim() || null,
+		},
+	};
+	cache.set(vars, config);
+	return config;
+}
+
+function positive(raw: string | undefined, fallback: number): number {
+	const n = Number(raw);
+	return raw !== undefined && raw !== "" && Number.isFinite(n) && n > 0 ? n : fallback;
+}
+
+/** A var in seconds, returned in milliseconds; `fallbackMs` is already in milliseconds. */
+function seconds(raw: string | undefined, fallbackMs: number): number {
+	return positive(raw, fallbackMs / 1000) * 1000;
+}
+
+function root(raw: string | undefined, fallback: string): string {
+	return (raw || fallback).replace(/\/+$/, "");
+}
+
+function idList(raw: string | undefined): ReadonlySet<string> {
+	return new Set(
+		(raw ?? "")
+			.split(",")
+			.map((s) => s.trim())
+			.filter(Boolean),
+	);
+}
