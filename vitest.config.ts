@@ -1,4 +1,5 @@
-// Two projects: "worker" runs in the real Workers runtime (workerd); "e2e" starts the coordinator and real agents.
+// Projects: "worker" runs in the real Workers runtime (workerd); "agent" and "repo" (checks on the source tree) run in
+// Node; "e2e" starts the coordinator and real agents.
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
@@ -74,6 +75,10 @@ export default defineConfig({
 			},
 			{
 				test: { name: "agent", include: ["test/agent/**/*.test.ts"], environment: "node" },
+			},
+			{
+				// Checks on the code itself: import cycles, where D1 and the clock are used, the README's layout table.
+				test: { name: "repo", include: ["test/repo/**/*.test.ts"], environment: "node" },
 			},
 			{
 				test: {

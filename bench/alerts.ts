@@ -2,6 +2,7 @@
 import { spawn } from "node:child_process";
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { stripVTControlCharacters } from "node:util";
 import { BOT_TOKEN, WEBHOOK_SECRET, telegramUpdate } from "../test/e2e/alert-support.ts";
 import type { FakeMessage, FakeRequest, FakeState } from "../test/fakes/bot-api-types.ts";
 import type { BenchAccount } from "./api.ts";
@@ -474,7 +475,7 @@ export function logErrors(file: string, from: number): { count: number; top: { m
 	const counts = new Map<string, number>();
 	let count = 0;
 	for (const raw of buf.toString("utf8").split("\n")) {
-		const m = /\[ERROR\]\s*(.*)$/.exec(raw.replace(/\x1b\[[0-9;]*m/g, ""));
+		const m = /\[ERROR\]\s*(.*)$/.exec(stripVTControlCharacters(raw));
 		if (!m) continue;
 		count++;
 		const msg = (m[1] as string).replace(/\b(acc|node|inc)_[\w-]+/g, "$1_…").replace(/\d{3,}/g, "N").slice(0, 160);

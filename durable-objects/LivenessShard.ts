@@ -1,12 +1,18 @@
 // Owns the liveness of the nodes assigned to one shard: their sockets, status flips, challenges and incidents.
-import { DurableObject } from "cloudflare:workers";
 import type { ChallengeCounts, HeartbeatResult, NodeLiveness, ShardMetrics, Transport } from "../workers/contracts.ts";
+import { readConfig } from "../workers/config.ts";
+import { writeOutbox } from "../workers/db/flips.ts";
 import { challengeSampleSize, echoAnswer, newChallenge, sample, type Challenge } from "../workers/domain/challenge.ts";
-import type { Flip, FlipReason } from "../workers/domain/flips.ts";
-import { CLOSE, KEEPALIVE_PING, KEEPALIVE_PONG, MAX_AGENT_MESSAGE_BYTES, agentMessageBytes, parseAgentMessage, type CoordinatorMessage } from "../workers/domain/protocol.ts";
-import { readSettings, type Settings } from "../workers/domain/settings.ts";
+import { flipId, type Flip, type FlipReason } from "../workers/domain/flips.ts";
+import {
+	CLOSE, KEEPALIVE_PING, KEEPALIVE_PONG, MAX_AGENT_MESSAGE_BYTES, agentMessageBytes, parseAgentMessage,
+	type CoordinatorMessage,
+} from "../workers/domain/protocol.ts";
+import type { Settings } from "../workers/domain/settings.ts";
 import { deriveStatus, isSilent, type NodeStatus } from "../workers/domain/status.ts";
-import { writeOutbox } from "../workers/services/liveness-writes.ts";
+import type { Failure } from "../workers/failure.ts";
+import { failureResponse } from "../workers/http.ts";
+import { Coalesced, KitObject, Sql } from "./kit.ts";
 import { AlertHandoff } from "./shard-alerts.ts";
 import { HttpBeats } from "./shard-beats.ts";
 import { Counters } from "./shard-counters.ts";
@@ -14,53 +20,59 @@ import { IncidentTracker } from "./shard-incidents.ts";
 import { ShardSockets, type SocketState } from "./shard-sockets.ts";
 import { ShardStore, type ShardNode } from "./shard-store.ts";
 
-export class LivenessShard extends DurableObject<Env> {
-	private readonly s: Settings;
-	private readonly store: ShardStore;
-	private readonly bootedAt = Date.now();
+const REPLAYED: Failure = {
+	status: 401, code: "unauthorized", message: "This node token was already used; mint a new one.",
+};
+const BAD_MESSAGE = "Unknown or malformed message; see docs/PROTOCOL.md.";
+const BAD_UPGRADE: Failure = {
+	status: 400, code: "validation_failed", message: "Expected a WebSocket upgrade with the node's verified claims.",
+};
+
+export class LivenessShard extends KitObject {
+	private readonly s: Settings = readConfig(this.env).liveness;
+	private readonly store = new ShardStore(this.sql);
+	private readonly sockets = new ShardSockets(this.ctx);
+	private readonly counters = new Counters(this.store, this.sql, this.meta);
+	private readonly incidents = new IncidentTracker(this.store, this.meta, this.s, `shard:${this.name}`);
+	private readonly alerts = new AlertHandoff(new Sql(this.ctx.storage.sql), this.env);
+	/** When this instance started, by its clock. */
+	private readonly bootedAt = this.now();
 	private readonly http = new HttpBeats(this.bootedAt);
-	private readonly counters: Counters;
-	private readonly incidents: IncidentTracker;
-	private readonly alerts: AlertHandoff;
-	private readonly sockets: ShardSockets;
 	/** Nodes stored online with a WebSocket when this instance started but holding none: a restart lost them. */
 	private readonly missingAtBoot: Set<string>;
-	/** The last checkpoint of the instance before this one: when the shard that held the lost sockets was last seen working. */
+	/** The previous instance's last checkpoint: when the shard that held the lost sockets was last seen working. */
 	private readonly checkpointAtBoot: number;
 	/** The incident recorded when this instance found sockets lost by a restart, if it did. */
 	private readonly restartIncident: string | null;
 	private graceDone = false;
-	private flushing: Promise<void> | null = null;
+	/** Writes the outbox to D1, one flush at a time. */
+	private readonly flushing = new Coalesced(() => this.flush());
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
-		this.s = readSettings(env as unknown as Record<string, unknown>);
-		this.store = new ShardStore(ctx.storage.sql);
-		this.sockets = new ShardSockets(ctx);
-		this.counters = new Counters(this.store);
-		this.incidents = new IncidentTracker(this.store, this.s, `shard:${ctx.id.name ?? ctx.id.toString()}`);
-		this.alerts = new AlertHandoff(ctx.storage.sql, env);
 		// Keepalives are answered by the runtime without waking this object: no CPU, no billing per keepalive.
 		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE_PING, KEEPALIVE_PONG));
 		const held = new Set(this.sockets.all().map((ws) => this.sockets.state(ws)?.nodeId));
-		this.missingAtBoot = new Set(this.store.onlineNodes("ws").map((n) => n.node_id).filter((id) => !held.has(id)));
-		this.checkpointAtBoot = this.store.meta<number>("checkpoint_at") ?? this.bootedAt;
+		this.missingAtBoot = new Set(this.store.onlineNodes("ws").map((n) => n.nodeId).filter((id) => !held.has(id)));
+		this.checkpointAtBoot = this.meta.get<number>("checkpoint_at") ?? this.bootedAt;
 		this.restartIncident = this.incidents.restarted(this.checkpointAtBoot, this.missingAtBoot.size, this.bootedAt);
 	}
 
 	// --- WebSocket upgrade: the Worker has verified the node's token and passes its claims in headers ---
 
 	override async fetch(request: Request): Promise<Response> {
+		const now = this.now();
 		const nodeId = request.headers.get("x-pulsegrid-node");
 		const jti = request.headers.get("x-pulsegrid-jti");
 		const exp = Number(request.headers.get("x-pulsegrid-exp"));
 		if (!nodeId || !jti || !Number.isFinite(exp) || request.headers.get("upgrade") !== "websocket") {
-			return new Response("bad upgrade", { status: 400 });
+			return failureResponse(BAD_UPGRADE);
 		}
 		// A token is good for one use on either transport: a heartbeat's token cannot open a socket afterwards.
-		if (this.http.seen(jti) || !this.store.useJti(jti, exp)) return replayed();
-		const now = Date.now();
-		for (const old of this.sockets.all(nodeId)) this.sockets.finish(old, CLOSE.replaced, "replaced by a newer connection");
+		if (this.http.seen(jti) || !this.store.useJti(jti, exp)) return failureResponse(REPLAYED);
+		for (const old of this.sockets.all(nodeId)) {
+			this.sockets.finish(old, CLOSE.replaced, "replaced by a newer connection");
+		}
 		const { 0: client, 1: server } = new WebSocketPair();
 		this.sockets.accept(server, { nodeId, connectedAt: now, lastMessageAt: now, challenge: null });
 		this.counters.metrics.connects++;
@@ -71,28 +83,28 @@ export class LivenessShard extends DurableObject<Env> {
 			offline_after_s: this.s.offlineAfterS, server_time: new Date(now).toISOString(), status: node.status,
 		});
 		await this.commit(flip ? [flip] : []);
-		await this.ensureAlarm();
+		await this.ensureAlarm(now);
 		return new Response(null, { status: 101, webSocket: client });
 	}
 
 	override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+		const now = this.now();
 		this.counters.metrics.messagesIn++;
 		const st = this.sockets.state(ws);
 		if (!st || st.done) return;
-		const now = Date.now();
 		st.lastMessageAt = now;
 		if (agentMessageBytes(message) > MAX_AGENT_MESSAGE_BYTES) {
 			this.sockets.set(ws, st);
 			ws.close(CLOSE.badMessage, `messages are at most ${MAX_AGENT_MESSAGE_BYTES} bytes`);
-			return this.disconnected(ws, false); // a misbehaving agent, not an outage
+			return this.disconnected(ws, false, now); // a misbehaving agent, not an outage
 		}
 		const msg = parseAgentMessage(message);
 		if (!msg) {
-			this.sockets.send(ws, { type: "error", code: "bad_message", message: "Unknown or malformed message; see docs/PROTOCOL.md." });
+			this.sockets.send(ws, { type: "error", code: "bad_message", message: BAD_MESSAGE });
 		} else if (msg.type === "bye") {
 			this.sockets.set(ws, st);
 			ws.close(CLOSE.normal, "bye");
-			return this.disconnected(ws, false);
+			return this.disconnected(ws, false, now);
 		} else if (msg.type === "ready") {
 			// The agent started the work it was assigned; the cluster checks the node is its member.
 			await this.env.CLUSTERS.getByName(msg.cluster_id).ready(st.nodeId);
@@ -109,18 +121,17 @@ export class LivenessShard extends DurableObject<Env> {
 		try {
 			ws.close(code === 1005 || code === 1006 ? CLOSE.normal : code, reason.slice(0, 100));
 		} catch { /* already closed */ }
-		await this.disconnected(ws, true);
+		await this.disconnected(ws, true, this.now());
 	}
 
 	override async webSocketError(ws: WebSocket): Promise<void> {
-		await this.disconnected(ws, true);
+		await this.disconnected(ws, true, this.now());
 	}
 
 	/** A socket closed. An agent that said "bye" left on purpose, so its drop never counts toward an incident. */
-	private async disconnected(ws: WebSocket, unannounced: boolean): Promise<void> {
+	private async disconnected(ws: WebSocket, unannounced: boolean, now: number): Promise<void> {
 		const st = this.sockets.state(ws);
 		if (!st || st.done) return;
-		const now = Date.now();
 		this.sockets.finish(ws);
 		if (st.challenge) this.counters.challenge(st.nodeId, "missed");
 		if (this.isConnected(st.nodeId, now)) return;
@@ -129,11 +140,13 @@ export class LivenessShard extends DurableObject<Env> {
 		await this.commit(flips);
 	}
 
-	// --- RPC called by the Worker ---
+	// --- RPC called by the Worker; `now` is the Worker's clock ---
 
 	/** HTTP fallback: a beat is remembered in memory only; a status change is the only write. */
-	async heartbeat(nodeId: string, jti: string, iat: number, exp: number, answers: { id: string; answer: string }[], bye = false): Promise<HeartbeatResult | "replayed"> {
-		const now = Date.now();
+	async heartbeat(
+		nodeId: string, jti: string, iat: number, exp: number, answers: { id: string; answer: string }[], bye: boolean,
+		now: number,
+	): Promise<HeartbeatResult | "replayed"> {
 		if (this.store.jtiUsed(jti) || !this.http.accept(jti, iat, exp * 1000, now)) return "replayed";
 		this.counters.metrics.heartbeats++;
 		if (bye) return this.heartbeatBye(nodeId, now);
@@ -150,17 +163,21 @@ export class LivenessShard extends DurableObject<Env> {
 		const flip = this.heard(nodeId, "http", now);
 		const status = (this.store.node(nodeId) as ShardNode).status;
 		let challenge: Challenge | null = null;
-		if (status === "online" && !this.http.challenges.has(nodeId) && Math.random() < this.s.heartbeatIntervalS / this.s.challengeEveryS) {
+		const due = Math.random() < this.s.heartbeatIntervalS / this.s.challengeEveryS;
+		if (status === "online" && !this.http.challenges.has(nodeId) && due) {
 			// The answer comes with the next beat, so the deadline allows one heartbeat interval more.
 			challenge = newChallenge(now + this.s.heartbeatIntervalS * 1000, this.s);
 			this.http.challenges.set(nodeId, challenge);
 			this.counters.challenge(nodeId, "issued");
 		}
 		await this.commit(flip ? [flip] : []);
-		await this.ensureAlarm();
+		await this.ensureAlarm(now);
 		return {
 			status, next_heartbeat_s: this.s.heartbeatIntervalS, results,
-			challenge: challenge && { id: challenge.id, kind: challenge.kind, nonce: challenge.nonce, deadline: new Date(challenge.deadline).toISOString() },
+			challenge: challenge && {
+				id: challenge.id, kind: challenge.kind, nonce: challenge.nonce,
+				deadline: new Date(challenge.deadline).toISOString(),
+			},
 		};
 	}
 
@@ -174,48 +191,47 @@ export class LivenessShard extends DurableObject<Env> {
 		return { status, next_heartbeat_s: this.s.heartbeatIntervalS, challenge: null, results: [] };
 	}
 
-	async setMaintenance(nodeId: string, on: boolean): Promise<NodeStatus> {
-		const now = Date.now();
+	async setMaintenance(nodeId: string, on: boolean, now: number): Promise<NodeStatus> {
 		const node = this.store.nodeOrNew(nodeId, now);
-		node.maintenance = on ? 1 : 0;
-		const flip = this.flipTo(node, this.statusOf(node, this.isConnected(nodeId, now), now), now, on ? "maintenance_on" : "maintenance_off", now);
+		node.maintenance = on;
+		const to = this.statusOf(node, this.isConnected(nodeId, now), now);
+		const flip = this.flipTo(node, to, now, on ? "maintenance_on" : "maintenance_off", now);
 		this.store.saveNode(node);
 		await this.commit(flip ? [flip] : []);
-		await this.ensureAlarm();
+		await this.ensureAlarm(now);
 		return node.status;
 	}
 
 	/** The node was deleted: drop its connection and its row (its history stays in D1). */
-	async forget(nodeId: string): Promise<void> {
-		const now = Date.now();
+	async forget(nodeId: string, now: number): Promise<void> {
 		for (const ws of this.sockets.all(nodeId)) this.sockets.finish(ws, CLOSE.deleted, "node deleted");
 		this.http.forget(nodeId);
 		const node = this.store.node(nodeId);
-		const flip = node && node.status !== "offline" && node.status !== "new" ? this.flipTo(node, "offline", now, "node_deleted", now) : null;
+		const live = node && node.status !== "offline" && node.status !== "new";
+		const flip = live ? this.flipTo(node, "offline", now, "node_deleted", now) : null;
 		this.store.deleteNode(nodeId);
 		await this.commit(flip ? [flip] : []);
 	}
 
 	/** Live status and last-seen time of the given nodes, measured here rather than self-reported. */
-	liveness(nodeIds: string[]): Record<string, NodeLiveness> {
-		const now = Date.now();
+	liveness(nodeIds: string[], now: number): Record<string, NodeLiveness> {
 		const out: Record<string, NodeLiveness> = {};
 		for (const id of nodeIds) {
 			const node = this.store.node(id);
 			const ws = this.sockets.all(id).find((w) => !this.sockets.state(w)?.done);
 			const st = ws && this.sockets.state(ws);
-			const last = ws && st ? this.sockets.lastSeen(ws, st) : this.http.last.get(id) ?? node?.last_seen_at ?? null;
+			const last = ws && st ? this.sockets.lastSeen(ws, st) : this.http.last.get(id) ?? node?.lastSeenAt ?? null;
 			out[id] = {
-				status: node?.status ?? "new", last_seen_at: last, connected: this.isConnected(id, now), transport: node?.transport ?? null,
-				challenges: this.counters.challengesOf(id),
+				status: node?.status ?? "new", last_seen_at: last, connected: this.isConnected(id, now),
+				transport: node?.transport ?? null, challenges: this.counters.challengesOf(id),
 			};
 		}
 		return out;
 	}
 
 	/** Makes sure the sweep runs (the cron calls this so a restarted coordinator settles every shard). */
-	async wake(): Promise<void> {
-		await this.ensureAlarm();
+	async wake(now: number): Promise<void> {
+		await this.ensureAlarm(now);
 	}
 
 	/** Sends messages to connected nodes (cluster assignments); returns the nodes that are not connected. */
@@ -241,7 +257,11 @@ export class LivenessShard extends DurableObject<Env> {
 	// --- The sweep: one alarm per shard, always pointing at the next sweep ---
 
 	override async alarm(): Promise<void> {
-		const now = Date.now();
+		await this.sweep(this.now());
+	}
+
+	/** The alarm's work as of `now`: silent nodes go offline, challenges are issued and expire, the shard checkpoints. */
+	async sweep(now: number): Promise<void> {
 		this.counters.metrics.alarms++;
 		const flips: Flip[] = [];
 		const live: WebSocket[] = [];
@@ -276,8 +296,9 @@ export class LivenessShard extends DurableObject<Env> {
 		await this.commit(flips);
 		await this.alerts.deliver(); // retries what an owner's OperatorAlerts did not take last time
 		this.checkpoint(now);
-		if (live.length > 0 || this.http.last.size > 0 || !this.graceDone || this.incidents.isOpen || this.store.outboxSize() > 0 || this.alerts.pending() > 0) {
-			await this.ctx.storage.setAlarm(now + this.s.sweepIntervalS * 1000);
+		const busy = live.length > 0 || this.http.last.size > 0 || !this.graceDone || this.incidents.isOpen;
+		if (busy || this.store.outboxSize() > 0 || this.alerts.pending() > 0) {
+			await this.alarmAt(now + this.s.sweepIntervalS * 1000);
 		}
 	}
 
@@ -288,12 +309,13 @@ export class LivenessShard extends DurableObject<Env> {
 		const lastCheckpoint = this.checkpointAtBoot;
 		const lostFlips: Flip[] = [];
 		for (const n of this.store.onlineNodes()) {
-			if (this.isConnected(n.node_id, now)) continue;
-			const lost = this.missingAtBoot.has(n.node_id);
+			if (this.isConnected(n.nodeId, now)) continue;
+			const lost = this.missingAtBoot.has(n.nodeId);
 			const reason = lost ? "coordinator_restart" : n.transport === "http" ? "heartbeat_timeout" : "keepalive_timeout";
 			// Its last sign of life we know: the previous instance's last checkpoint, whose sweep found it alive (its
 			// stored last_seen_at is only its connect, since keepalives are not written), or a later connect.
-			const flip = this.drop(n.node_id, now, reason, Math.max(n.last_seen_at ?? lastCheckpoint, lastCheckpoint), flips, false);
+			const lastSeen = Math.max(n.lastSeenAt ?? lastCheckpoint, lastCheckpoint);
+			const flip = this.drop(n.nodeId, now, reason, lastSeen, flips, false);
 			if (flip && lost) lostFlips.push(flip);
 		}
 		if (lostFlips.length === 0) return;
@@ -310,16 +332,17 @@ export class LivenessShard extends DurableObject<Env> {
 			const c = newChallenge(now, this.s);
 			this.sockets.set(ws, { ...st, challenge: c });
 			this.counters.challenge(st.nodeId, "issued");
-			this.sockets.send(ws, { type: "challenge", id: c.id, kind: c.kind, nonce: c.nonce, deadline: new Date(c.deadline).toISOString() });
+			const deadline = new Date(c.deadline).toISOString();
+			this.sockets.send(ws, { type: "challenge", id: c.id, kind: c.kind, nonce: c.nonce, deadline });
 		}
 	}
 
-	/** Shard clock, token-id pruning, challenge counts and counters: a few rows per CHECKPOINT_S, whatever the node count. */
+	/** Shard clock, token-id pruning, challenge counts and counters: a few rows per CHECKPOINT_S, whatever the nodes. */
 	private checkpoint(now: number): void {
-		if (now - (this.store.meta<number>("checkpoint_at") ?? 0) < this.s.checkpointS * 1000) return;
+		if (now - (this.meta.get<number>("checkpoint_at") ?? 0) < this.s.checkpointS * 1000) return;
 		this.counters.checkpoint(() => {
 			this.store.pruneJti(now);
-			this.store.setMeta("checkpoint_at", now);
+			this.meta.set("checkpoint_at", now);
 		});
 	}
 
@@ -331,18 +354,20 @@ export class LivenessShard extends DurableObject<Env> {
 		const node = this.store.nodeOrNew(nodeId, now);
 		const changed = node.transport !== transport || node.status !== this.statusOf(node, true, now);
 		node.transport = transport;
-		node.last_seen_at = now;
+		node.lastSeenAt = now;
 		const flip = this.flipTo(node, this.statusOf(node, true, now), now, "connected", now);
 		if (changed) this.store.saveNode(node);
 		return flip;
 	}
 
 	/** The node's connection is gone (or silent): offline unless in maintenance; unannounced drops may be an incident. */
-	private drop(nodeId: string, now: number, reason: FlipReason, lastSeen: number, flips: Flip[], unannounced: boolean): Flip | null {
+	private drop(
+		nodeId: string, now: number, reason: FlipReason, lastSeen: number, flips: Flip[], unannounced: boolean,
+	): Flip | null {
 		this.http.forget(nodeId);
 		const node = this.store.node(nodeId);
 		if (!node) return null;
-		node.last_seen_at = lastSeen;
+		node.lastSeenAt = lastSeen;
 		const flip = this.flipTo(node, this.statusOf(node, false, now), now, reason, lastSeen);
 		this.store.saveNode(node);
 		if (!flip) return null;
@@ -352,7 +377,9 @@ export class LivenessShard extends DurableObject<Env> {
 	}
 
 	private statusOf(node: ShardNode, connected: boolean, now: number): NodeStatus {
-		return deriveStatus({ maintenance: node.maintenance === 1, connected, lastSeenAt: connected ? now : node.last_seen_at, everOnline: node.ever_online === 1 }, now, this.s);
+		const lastSeenAt = connected ? now : node.lastSeenAt;
+		const facts = { maintenance: node.maintenance, connected, lastSeenAt, everOnline: node.everOnline };
+		return deriveStatus(facts, now, this.s);
 	}
 
 	/** Moves a node to `to`, returning the flip to record (or null when nothing changed). */
@@ -361,40 +388,42 @@ export class LivenessShard extends DurableObject<Env> {
 		node.seq += 1;
 		const leavingOnline = node.status === "online";
 		const flip: Flip = {
-			id: `${node.node_id}:${node.seq}`, nodeId: node.node_id, from: node.status, to, at: now, reason,
-			lastSeenAt: node.last_seen_at, intervalStart: leavingOnline ? node.since : null, intervalEnd: leavingOnline ? intervalEnd : null,
-			incidentId: to === "offline" ? this.incidents.currentId : null,
+			id: flipId(node.nodeId, node.seq), nodeId: node.nodeId, seq: node.seq, from: node.status, to, at: now, reason,
+			lastSeenAt: node.lastSeenAt, intervalStart: leavingOnline ? node.since : null,
+			intervalEnd: leavingOnline ? intervalEnd : null, incidentId: to === "offline" ? this.incidents.currentId : null,
 		};
 		node.status = to;
 		node.since = now;
-		if (to === "online") node.ever_online = 1;
+		if (to === "online") node.everOnline = true;
 		return flip;
 	}
 
-	/** Queues flips in this object's storage first, then writes everything queued to D1 (retried next sweep on failure). */
+	/** Queues flips in this object's storage first, then writes the queue to D1 (retried next sweep on failure). */
 	private async commit(flips: Flip[]): Promise<void> {
 		if (flips.length) this.store.enqueue({ kind: "flips", flips });
-		while (this.flushing) await this.flushing;
-		if (this.store.outboxSize() === 0) return;
-		this.flushing = this.flush().finally(() => (this.flushing = null));
-		await this.flushing;
+		await this.flushing.run();
 	}
 
-	/** D1 first, then the scheduler's capacity index, then the alert queue; each step is idempotent, so a retry after a failure is safe. */
+	/**
+	 * D1 first, then the scheduler's capacity index, then the alert queue; each step is idempotent, so a retry after a
+	 * failure is safe.
+	 */
 	private async flush(): Promise<void> {
+		if (this.store.outboxSize() === 0) return;
 		for (let batch = this.store.outbox(); batch.length; batch = this.store.outbox()) {
 			const ops = batch.map((b) => b.op);
 			let owners: Map<string, string>;
 			try {
 				this.counters.metrics.rowsWrittenD1 += await writeOutbox(this.env.DB, ops);
-				const changes = ops.flatMap((op) => (op.kind === "flips" ? op.flips.map((f) => ({ nodeId: f.nodeId, to: f.to, at: f.at, seq: Number(f.id.slice(f.id.lastIndexOf(":") + 1)) })) : []));
+				const changes = ops.flatMap((op) => (op.kind === "flips" ? op.flips : []))
+					.map((f) => ({ nodeId: f.nodeId, to: f.to, at: f.at, seq: f.seq }));
 				if (changes.length) await this.env.SCHEDULER.getByName("global").onChanges(changes);
 				owners = await this.alerts.owners(ops);
 			} catch (err) {
 				console.error("writing flips failed; the outbox keeps them for the next sweep", err);
 				return;
 			}
-			// Queued for the alert pipeline in the same step as the ack: a restart in between neither loses nor repeats anything.
+			// Queued for the alert pipeline in the same step as the ack: a restart in between neither loses nor repeats.
 			this.alerts.queue(ops, owners);
 			this.store.ack(batch[batch.length - 1]?.id ?? 0);
 		}
@@ -409,13 +438,7 @@ export class LivenessShard extends DurableObject<Env> {
 		return beat !== undefined && !isSilent(beat, now, this.s);
 	}
 
-	private async ensureAlarm(): Promise<void> {
-		if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + this.s.sweepIntervalS * 1000);
+	private async ensureAlarm(now: number): Promise<void> {
+		await this.ensureAlarmAt(now + this.s.sweepIntervalS * 1000);
 	}
-}
-
-function replayed(): Response {
-	return new Response(JSON.stringify({ error: { code: "unauthorized", message: "This node token was already used; mint a new one." } }), {
-		status: 401, headers: { "content-type": "application/json" },
-	});
 }

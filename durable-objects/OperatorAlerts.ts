@@ -1,94 +1,96 @@
-// Owns one operator's alerts (keyed by account id): the alert state of their nodes, mutes, settings, the digest, and an outbox to the DeliveryGate.
-import { DurableObject } from "cloudflare:workers";
+// Owns one operator's alerts (keyed by account id): the alert state of their nodes, mutes, settings, the digest,
+// and an outbox to the DeliveryGate.
 import { renderNotice } from "../workers/domain/alert-text.ts";
 import {
 	due, emptyState, mute, nextDeadline, receiveFlip, receiveIncidentTag, unmute,
 	type AlertFlip, type AlertRules, type AlertState, type NodeAlert, type Outgoing,
 } from "../workers/domain/alerts.ts";
-import {
-	DEFAULT_ALERT_SETTINGS, applyPatch, readAlertRules, telegramChatsOf,
-	type AlertSettings, type PatchResult, type SettingsPatch, type SettingsSnapshot,
-} from "../workers/services/alerts.ts";
+import { DEFAULT_ALERT_SETTINGS, applyPatch } from "../workers/domain/alert-settings.ts";
+import { readConfig } from "../workers/config.ts";
+import * as links from "../workers/db/links.ts";
+import * as nodes from "../workers/db/nodes.ts";
 import { buildDigest, nextDigestAt } from "../workers/services/digest.ts";
 import { discordDest } from "../workers/transports/discord.ts";
 import { telegramDest } from "../workers/transports/telegram.ts";
-import type { AlertTag, GateJob } from "../workers/contracts.ts";
+import type { AlertSettings, AlertTag, GateJob, SettingsPatch, SettingsSnapshot } from "../workers/contracts.ts";
+import type { Result } from "../workers/failure.ts";
+import { KitObject, earliest } from "./kit.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS node (id TEXT PRIMARY KEY, v TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, job TEXT NOT NULL);
 `;
 
 /** A failed hand-off to the gate is retried this much later. */
 const RETRY_MS = 5_000;
 
-export class OperatorAlerts extends DurableObject<Env> {
-	private readonly sql: SqlStorage;
+/**
+ * Keyed by the operator's account id, which is the object's name (`this.name`). Versions before it was read from the
+ * runtime stored it under the meta key `account`; that row is left as it is and no longer read.
+ */
+export class OperatorAlerts extends KitObject {
 	private readonly rules: AlertRules;
 	private state: AlertState;
 	private settings: AlertSettings;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
-		this.sql = ctx.storage.sql;
-		this.sql.exec(SCHEMA);
-		this.rules = readAlertRules(env);
-		this.settings = { ...DEFAULT_ALERT_SETTINGS, ...this.meta<AlertSettings>("settings") };
+		this.sql.schema(SCHEMA);
+		this.rules = readConfig(env).alertRules;
+		this.settings = { ...DEFAULT_ALERT_SETTINGS, ...this.meta.get<AlertSettings>("settings") };
 		const s = emptyState();
-		for (const row of this.sql.exec("SELECT id, v FROM node")) s.nodes[row.id as string] = JSON.parse(row.v as string) as NodeAlert;
-		s.mutes = this.meta<Record<string, number>>("mutes") ?? {};
-		s.pending = this.meta<AlertState["pending"]>("pending");
-		s.open = this.meta<AlertState["open"]>("open");
-		s.nextKey = this.meta<number>("next_key") ?? 1;
+		for (const row of this.sql.all<{ id: string; v: string }>("SELECT id, v FROM node")) {
+			s.nodes[row.id] = JSON.parse(row.v) as NodeAlert;
+		}
+		s.mutes = this.meta.get<Record<string, number>>("mutes") ?? {};
+		s.pending = this.meta.get<AlertState["pending"]>("pending");
+		s.open = this.meta.get<AlertState["open"]>("open");
+		s.nextKey = this.meta.get<number>("next_key") ?? 1;
 		s.enabled = this.settings.alerts;
 		this.state = s;
 	}
 
 	// --- RPC: the shards, the API and the bots ---
 
-	/** Flips (and late incident tags) of this operator's nodes; a redelivery changes nothing. */
-	async receive(accountId: string, flips: AlertFlip[], tags: AlertTag[] = []): Promise<void> {
-		this.bind(accountId);
-		const now = Date.now();
+	/**
+	 * Flips (and late incident tags) of this operator's nodes, received at `now`; a redelivery changes nothing.
+	 * `_owner` is this object's own name, still passed by the shards; it is not needed.
+	 */
+	async receive(_owner: string, flips: AlertFlip[], tags: AlertTag[] = [], now = this.now()): Promise<void> {
 		const touched = flips.filter((f) => receiveFlip(this.state, f, now, this.rules)).map((f) => f.nodeId);
 		for (const t of tags) {
 			receiveIncidentTag(this.state, t.nodeIds, t.incidentId);
 			touched.push(...t.nodeIds);
 		}
 		this.save(touched);
-		await this.schedule();
+		await this.schedule(now);
 	}
 
-	snapshot(accountId: string): SettingsSnapshot {
-		this.bind(accountId);
+	snapshot(): SettingsSnapshot {
 		return { settings: this.settings, mutes: { ...this.state.mutes } };
 	}
 
-	async updateSettings(accountId: string, patch: SettingsPatch): Promise<PatchResult> {
-		this.bind(accountId);
+	async updateSettings(patch: SettingsPatch, now = this.now()): Promise<Result<AlertSettings>> {
 		const r = applyPatch(this.settings, patch);
 		if (!r.ok) return r;
-		this.settings = r.settings;
-		this.state.enabled = r.settings.alerts;
-		this.setMeta("settings", r.settings);
-		if (patch.digest !== undefined || patch.digest_hour_utc !== undefined) this.setMeta("digest_at", null);
-		await this.schedule();
+		this.settings = r.value;
+		this.state.enabled = r.value.alerts;
+		this.meta.set("settings", r.value);
+		if (patch.digest !== undefined || patch.digest_hour_utc !== undefined) this.meta.set("digest_at", null);
+		await this.schedule(now);
 		return r;
 	}
 
-	async mute(accountId: string, target: string, until: number): Promise<void> {
-		this.bind(accountId);
+	async mute(target: string, until: number, now = this.now()): Promise<void> {
 		mute(this.state, target, until);
 		this.save([]);
-		await this.schedule();
+		await this.schedule(now);
 	}
 
-	async unmute(accountId: string, target: string | undefined): Promise<string[]> {
-		this.bind(accountId);
-		const lifted = unmute(this.state, Date.now(), target);
+	async unmute(target: string | undefined, now = this.now()): Promise<string[]> {
+		const lifted = unmute(this.state, now, target);
 		this.save([]);
-		await this.schedule();
+		await this.schedule(now);
 		return lifted;
 	}
 
@@ -100,49 +102,53 @@ export class OperatorAlerts extends DurableObject<Env> {
 	// --- The alarm: the next deadline of the rules, a pending hand-off, or the digest ---
 
 	override async alarm(): Promise<void> {
-		const account = this.meta<string>("account");
-		if (!account) return;
+		await this.tick(this.now());
+	}
+
+	/** The alarm's work as of `now` (the alarm passes the clock, tests their own); returns when it is next due. */
+	async tick(now: number): Promise<number | null> {
+		const account = this.name;
 		await this.handOff();
-		const deadline = nextDeadline(this.state, this.rules, Date.now());
-		if (deadline !== null && deadline <= Date.now()) {
+		const deadline = nextDeadline(this.state, this.rules, now);
+		if (deadline !== null && deadline <= now) {
 			// Read names and destinations first; the rules then run and commit without an await in between.
 			const [names, dests] = await Promise.all([this.names(account), this.destinations(account)]);
-			const { outgoing, touched } = due(this.state, Date.now(), this.rules);
+			const { outgoing, touched } = due(this.state, now, this.rules);
 			const jobs = outgoing.flatMap((o) => this.jobs(account, o, names, dests));
 			this.ctx.storage.transactionSync(() => {
 				this.save(touched);
-				for (const j of jobs) this.sql.exec("INSERT INTO outbox (job) VALUES (?)", JSON.stringify(j));
+				for (const j of jobs) this.sql.run("INSERT INTO outbox (job) VALUES (?)", JSON.stringify(j));
 			});
 		}
-		await this.digestIfDue(account);
+		await this.digestIfDue(account, now);
 		await this.handOff();
-		await this.schedule();
+		return this.schedule(now);
 	}
 
-	private async digestIfDue(account: string): Promise<void> {
+	private async digestIfDue(account: string, now: number): Promise<void> {
 		if (!this.settings.digest) return;
-		const at = this.meta<number>("digest_at");
-		const now = Date.now();
-		if (at === null) return this.setMeta("digest_at", nextDigestAt(this.settings.digest_hour_utc, now));
+		const at = this.meta.get<number>("digest_at");
+		if (at === null) return this.meta.set("digest_at", nextDigestAt(this.settings.digest_hour_utc, now));
 		if (at > now) return;
 		const [text, dests] = await Promise.all([buildDigest(this.env, account, now), this.destinations(account)]);
 		const day = new Date(at).toISOString().slice(0, 10);
+		const ref = `${account}:digest:${day}`;
 		this.ctx.storage.transactionSync(() => {
-			for (const d of dests) {
-				const job: GateJob = { id: `${account}:digest:${day}:${d}`, dest: d, ref: `${account}:digest:${day}`, kind: "send", text };
-				this.sql.exec("INSERT INTO outbox (job) VALUES (?)", JSON.stringify(job));
+			for (const dest of dests) {
+				const job: GateJob = { id: `${ref}:${dest}`, dest, ref, kind: "send", text };
+				this.sql.run("INSERT INTO outbox (job) VALUES (?)", JSON.stringify(job));
 			}
-			this.setMeta("digest_at", nextDigestAt(this.settings.digest_hour_utc, now));
+			this.meta.set("digest_at", nextDigestAt(this.settings.digest_hour_utc, now));
 		});
 	}
 
-	/** Hands queued jobs to the gate; they leave the outbox only once the gate has them (it ignores ids it already holds). */
+	/** Hands queued jobs to the gate; they leave the outbox once the gate has them (it ignores ids it already holds). */
 	private async handOff(): Promise<void> {
-		const rows = this.sql.exec("SELECT seq, job FROM outbox ORDER BY seq LIMIT 500").toArray();
+		const rows = this.sql.all<{ seq: number; job: string }>("SELECT seq, job FROM outbox ORDER BY seq LIMIT 500");
 		if (!rows.length) return;
 		try {
-			await this.env.GATE.getByName("global").enqueue(rows.map((r) => JSON.parse(r.job as string) as GateJob));
-			this.sql.exec("DELETE FROM outbox WHERE seq <= ?", rows[rows.length - 1]?.seq as number);
+			await this.env.GATE.getByName("global").enqueue(rows.map((r) => JSON.parse(r.job) as GateJob));
+			this.sql.run("DELETE FROM outbox WHERE seq <= ?", rows[rows.length - 1]?.seq as number);
 		} catch (err) {
 			console.error("handing alerts to the delivery gate failed; retrying", err);
 		}
@@ -151,66 +157,44 @@ export class OperatorAlerts extends DurableObject<Env> {
 	private jobs(account: string, o: Outgoing, names: Map<string, string>, dests: string[]): GateJob[] {
 		const text = renderNotice(o.notice, (id) => names.get(id) ?? id, this.rules);
 		const ref = `${account}:${o.key}`;
-		const edit = o.op === "edit" ? `:e${this.bump("edit_seq")}` : "";
+		const edit = o.op === "edit" ? `:e${this.meta.bump("edit_seq")}` : "";
 		return dests.map((dest) => ({ id: `${ref}${edit}:${dest}`, dest, ref, kind: o.op, text }));
 	}
 
 	private async names(account: string): Promise<Map<string, string>> {
-		const { results } = await this.env.DB.prepare("SELECT id, name FROM nodes WHERE account_id = ?").bind(account).all<{ id: string; name: string }>();
-		return new Map(results.map((r) => [r.id, r.name]));
+		return nodes.names(this.env.DB, account);
 	}
 
 	private async destinations(account: string): Promise<string[]> {
-		const chats = (await telegramChatsOf(this.env.DB, account)).map((c) => telegramDest(c));
+		const chats = (await links.telegramChats(this.env.DB, account)).map((c) => telegramDest(c));
 		return this.settings.discord_webhook ? [...chats, discordDest(this.settings.discord_webhook)] : chats;
 	}
 
-	/** One alarm, at the earliest of: the rules' next deadline, a hand-off retry, the digest. */
-	private async schedule(): Promise<void> {
-		const times: number[] = [];
-		const deadline = nextDeadline(this.state, this.rules, Date.now());
-		if (deadline !== null) times.push(deadline);
-		if (this.sql.exec("SELECT 1 FROM outbox LIMIT 1").toArray().length) times.push(Date.now() + RETRY_MS);
-		if (this.settings.digest) times.push(this.meta<number>("digest_at") ?? Date.now());
-		const next = times.length ? Math.min(...times) : null;
-		const current = await this.ctx.storage.getAlarm();
-		if (next === null) {
-			if (current !== null) await this.ctx.storage.deleteAlarm();
-		} else if (current === null || current > next) {
-			await this.ctx.storage.setAlarm(next);
-		}
+	/** One alarm, at the earliest of: the rules' next deadline, a hand-off retry, the digest. Returns that time. */
+	private async schedule(now: number): Promise<number | null> {
+		const next = earliest(
+			nextDeadline(this.state, this.rules, now),
+			this.sql.exists("SELECT 1 FROM outbox LIMIT 1") ? now + RETRY_MS : null,
+			this.settings.digest ? (this.meta.get<number>("digest_at") ?? now) : null,
+		);
+		await this.alarmBy(next);
+		return next;
 	}
 
 	// --- Storage ---
 
-	private bind(accountId: string): void {
-		if (this.meta<string>("account") !== accountId) this.setMeta("account", accountId);
-	}
-
 	private save(touched: string[]): void {
 		for (const id of new Set(touched)) {
 			const n = this.state.nodes[id];
-			if (n) this.sql.exec("INSERT INTO node (id, v) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET v = excluded.v", id, JSON.stringify(n));
-			else this.sql.exec("DELETE FROM node WHERE id = ?", id);
+			if (!n) this.sql.run("DELETE FROM node WHERE id = ?", id);
+			else {
+				const upsert = "INSERT INTO node (id, v) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET v = excluded.v";
+				this.sql.run(upsert, id, JSON.stringify(n));
+			}
 		}
-		this.setMeta("mutes", this.state.mutes);
-		this.setMeta("pending", this.state.pending);
-		this.setMeta("open", this.state.open);
-		this.setMeta("next_key", this.state.nextKey);
-	}
-
-	private bump(key: string): number {
-		const n = (this.meta<number>(key) ?? 0) + 1;
-		this.setMeta(key, n);
-		return n;
-	}
-
-	private meta<T>(key: string): T | null {
-		const row = this.sql.exec("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
-		return row ? (JSON.parse(row.value as string) as T) : null;
-	}
-
-	private setMeta(key: string, value: unknown): void {
-		this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, JSON.stringify(value));
+		this.meta.set("mutes", this.state.mutes);
+		this.meta.set("pending", this.state.pending);
+		this.meta.set("open", this.state.open);
+		this.meta.set("next_key", this.state.nextKey);
 	}
 }

@@ -1,8 +1,12 @@
 // A shard's counters: per-node challenge results for the points ledger, and billable operations for the benchmark.
 import type { ChallengeCounts, ShardMetrics } from "../workers/contracts.ts";
+import type { Meta, Sql } from "./kit.ts";
 import type { ShardStore } from "./shard-store.ts";
 
-const ZERO: ShardMetrics = { alarms: 0, socketsSwept: 0, messagesIn: 0, connects: 0, heartbeats: 0, rowsWrittenDO: 0, rowsWrittenCheckpoint: 0, rowsWrittenD1: 0, rowsReadDO: 0 };
+const ZERO: ShardMetrics = {
+	alarms: 0, socketsSwept: 0, messagesIn: 0, connects: 0, heartbeats: 0, rowsWrittenDO: 0, rowsWrittenCheckpoint: 0,
+	rowsWrittenD1: 0, rowsReadDO: 0,
+};
 
 /** The open epoch's bucket; closed buckets are stored under their epoch number. */
 const OPEN = -1;
@@ -12,7 +16,8 @@ export class Counters {
 	metrics: ShardMetrics = { ...ZERO };
 	private open: { byNode: Record<string, ChallengeCounts>; dirty: boolean } | null = null;
 
-	constructor(private readonly store: ShardStore) {}
+	/** `sql` is the shard's counted SQL: its rows written and read are the DO rows of the metrics. */
+	constructor(private readonly store: ShardStore, private readonly sql: Sql, private readonly meta: Meta) {}
 
 	private bucket(): { byNode: Record<string, ChallengeCounts>; dirty: boolean } {
 		return (this.open ??= { byNode: this.store.challengeCounts(OPEN), dirty: false });
@@ -47,29 +52,33 @@ export class Counters {
 
 	/** Everything since the shard was created: the checkpointed total plus this instance's count. */
 	total(): ShardMetrics {
-		const saved = this.store.meta<ShardMetrics>("metrics");
-		const m: ShardMetrics = { ...this.metrics, rowsWrittenDO: this.metrics.rowsWrittenDO + this.store.rowsWritten, rowsReadDO: this.metrics.rowsReadDO + this.store.rowsRead };
+		const saved = this.meta.get<ShardMetrics>("metrics");
+		const m: ShardMetrics = {
+			...this.metrics,
+			rowsWrittenDO: this.metrics.rowsWrittenDO + this.sql.rowsWritten,
+			rowsReadDO: this.metrics.rowsReadDO + this.sql.rowsRead,
+		};
 		for (const k of Object.keys(m) as (keyof ShardMetrics)[]) m[k] += saved?.[k] ?? 0;
 		return m;
 	}
 
-	/** Runs the checkpoint's own `writes`, saves the open epoch's counts (one row for all nodes) and the running totals. */
+	/** Runs the checkpoint's own `writes`, saves the open epoch's counts (one row for all nodes) and the totals. */
 	checkpoint(writes: () => void): void {
-		this.metrics.rowsWrittenDO += this.store.rowsWritten;
-		this.metrics.rowsReadDO += this.store.rowsRead;
-		this.store.rowsWritten = 0;
-		this.store.rowsRead = 0;
+		this.metrics.rowsWrittenDO += this.sql.rowsWritten;
+		this.metrics.rowsReadDO += this.sql.rowsRead;
+		this.sql.rowsWritten = 0;
+		this.sql.rowsRead = 0;
 		writes();
 		if (this.open?.dirty) {
 			this.store.saveChallengeCounts(OPEN, this.open.byNode);
 			this.open.dirty = false;
 		}
-		this.metrics.rowsWrittenCheckpoint += this.store.rowsWritten + 1; // + the metrics row below
-		this.store.rowsWritten = 0;
+		this.metrics.rowsWrittenCheckpoint += this.sql.rowsWritten + 1; // + the metrics row below
+		this.sql.rowsWritten = 0;
 		const total = this.total();
 		this.metrics = { ...ZERO };
-		this.store.setMeta("metrics", total);
-		this.store.rowsWritten = 0;
-		this.store.rowsRead = 0;
+		this.meta.set("metrics", total);
+		this.sql.rowsWritten = 0;
+		this.sql.rowsRead = 0;
 	}
 }

@@ -4,6 +4,7 @@ import type { Flip } from "../workers/domain/flips.ts";
 import { DropWindow, incidentWindowMs, isIncident } from "../workers/domain/incident.ts";
 import { randomToken } from "../workers/domain/challenge.ts";
 import type { Settings } from "../workers/domain/settings.ts";
+import type { Meta } from "./kit.ts";
 import type { ShardStore } from "./shard-store.ts";
 
 interface OpenIncident { id: string; reason: IncidentReason; startedAt: number; lastDropAt: number; affected: number }
@@ -12,9 +13,15 @@ export class IncidentTracker {
 	private readonly drops: DropWindow;
 	private open: OpenIncident | null;
 
-	constructor(private readonly store: ShardStore, private readonly s: Settings, private readonly scope: string) {
+	/** `scope` names the shard in the incident records (`shard:<name>`). */
+	constructor(
+		private readonly store: ShardStore,
+		private readonly meta: Meta,
+		private readonly s: Settings,
+		private readonly scope: string,
+	) {
 		this.drops = new DropWindow(incidentWindowMs(s));
-		this.open = store.meta<OpenIncident>("incident");
+		this.open = meta.get<OpenIncident>("incident");
 	}
 
 	/** The id to stamp on a drop happening now, if an incident is open. */
@@ -36,7 +43,8 @@ export class IncidentTracker {
 	 * an incident that later drops in its window join; fewer wait for `lostInRestart` (returns the id if opened).
 	 */
 	restarted(lastCheckpoint: number, affected: number, now: number): string | null {
-		return affected >= this.s.incidentMinNodes ? this.begin("coordinator_restart", lastCheckpoint, affected, now) : null;
+		if (affected < this.s.incidentMinNodes) return null;
+		return this.begin("coordinator_restart", lastCheckpoint, affected, now);
 	}
 
 	/**
@@ -44,7 +52,9 @@ export class IncidentTracker {
 	 * incident: still our outage, so it is recorded (already closed) and stamped on those nodes' flips only.
 	 */
 	lostInRestart(lastCheckpoint: number, affected: number, now: number): string {
-		const inc: OpenIncident = { id: `inc_${randomToken(9)}`, reason: "coordinator_restart", startedAt: lastCheckpoint, lastDropAt: now, affected };
+		const inc: OpenIncident = {
+			id: `inc_${randomToken(9)}`, reason: "coordinator_restart", startedAt: lastCheckpoint, lastDropAt: now, affected,
+		};
 		this.record(inc, now);
 		return inc.id;
 	}
@@ -57,8 +67,10 @@ export class IncidentTracker {
 			const id = this.begin("mass_drop", recent[0]?.at ?? now, recent.length, now);
 			// The drops that revealed the incident were recorded before it opened: stamp them now.
 			this.store.enqueue({
-				kind: "tag", incident_id: id, flip_ids: recent.map((d) => d.flipId),
-				intervals: recent.flatMap((d) => (d.intervalStart === null ? [] : [{ node_id: d.nodeId, started_at: d.intervalStart }])),
+				kind: "tag", incident_id: id, flip_ids: recent.map((d) => d.flipId), node_ids: recent.map((d) => d.nodeId),
+				intervals: recent.flatMap((d) => (
+					d.intervalStart === null ? [] : [{ node_id: d.nodeId, started_at: d.intervalStart }]
+				)),
 			});
 			return;
 		}
@@ -71,12 +83,12 @@ export class IncidentTracker {
 			this.record(this.open, this.open.lastDropAt);
 			this.open = null;
 		}
-		this.store.setMeta("incident", this.open);
+		this.meta.set("incident", this.open);
 	}
 
 	private begin(reason: IncidentReason, startedAt: number, affected: number, now: number): string {
 		this.open = { id: `inc_${randomToken(9)}`, reason, startedAt, lastDropAt: now, affected };
-		this.store.setMeta("incident", this.open);
+		this.meta.set("incident", this.open);
 		this.record(this.open, null);
 		return this.open.id;
 	}

@@ -1,4 +1,5 @@
-// A shard's WebSockets: each one's state in its hibernation attachment (cached per instance), sending, closing, last sign of life.
+// A shard's WebSockets: each one's state in its hibernation attachment (cached per instance), sending, closing, and
+// the last sign of life.
 import type { Challenge } from "../workers/domain/challenge.ts";
 import type { CoordinatorMessage } from "../workers/domain/protocol.ts";
 
@@ -13,7 +14,7 @@ export interface SocketState {
 }
 
 export class ShardSockets {
-	/** The attachment is the durable copy; this cache spares a sweep deserializing every socket's attachment every time. */
+	/** The attachment is the durable copy; this cache spares a sweep deserializing every socket's attachment. */
 	private readonly attachments = new WeakMap<WebSocket, SocketState>();
 
 	constructor(private readonly ctx: DurableObjectState) {}

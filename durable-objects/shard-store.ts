@@ -1,17 +1,31 @@
-// A LivenessShard's own SQLite: node rows, the D1 outbox, used token ids, checkpoints and counters.
+// A LivenessShard's own tables: node rows, the D1 outbox, used token ids and per-epoch challenge counts.
 import type { ChallengeCounts, OutboxOp, Transport } from "../workers/contracts.ts";
+import type { Flip } from "../workers/domain/flips.ts";
 import type { NodeStatus } from "../workers/domain/status.ts";
+import type { Sql } from "./kit.ts";
 
+/** A node as the shard holds it; rows are mapped to and from this shape here only. */
 export interface ShardNode {
-	node_id: string;
+	nodeId: string;
 	status: NodeStatus;
 	/** When the current status began (ms). */
+	since: number;
+	lastSeenAt: number | null;
+	maintenance: boolean;
+	everOnline: boolean;
+	transport: Transport | null;
+	/** Number of the node's last flip (0: none yet). */
+	seq: number;
+}
+
+interface NodeRow {
+	node_id: string;
+	status: NodeStatus;
 	since: number;
 	last_seen_at: number | null;
 	maintenance: number;
 	ever_online: number;
 	transport: Transport | null;
-	/** Flip sequence number of this node; flip ids are `${node_id}:${seq}`. */
 	seq: number;
 }
 
@@ -24,125 +38,126 @@ CREATE TABLE IF NOT EXISTS node (
 CREATE INDEX IF NOT EXISTS node_by_status ON node (status);
 CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, op TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS used_jti (jti TEXT PRIMARY KEY, exp INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS challenge_counts (epoch INTEGER PRIMARY KEY, counts TEXT NOT NULL);
 `;
 
-/** Typed access to the shard's tables; every write counts its rows for the cost benchmark. */
+/** Named reads and writes of the shard's tables, through the object's counted `Sql` (rows are billed, benchmarked). */
 export class ShardStore {
-	rowsWritten = 0;
-	rowsRead = 0;
-
-	constructor(private readonly sql: SqlStorage) {
-		sql.exec(SCHEMA);
-	}
-
-	private run(query: string, ...params: SqlStorageValue[]): SqlStorageCursor<Record<string, SqlStorageValue>> {
-		const cursor = this.sql.exec(query, ...params);
-		cursor.toArray();
-		this.rowsWritten += cursor.rowsWritten;
-		this.rowsRead += cursor.rowsRead;
-		return cursor;
-	}
-
-	/** A query's rows; every read is counted too (rows read are billed). */
-	private read(query: string, ...params: SqlStorageValue[]): Record<string, SqlStorageValue>[] {
-		const cursor = this.sql.exec(query, ...params);
-		const rows = cursor.toArray();
-		this.rowsRead += cursor.rowsRead;
-		return rows;
+	constructor(private readonly sql: Sql) {
+		sql.schema(SCHEMA);
 	}
 
 	node(nodeId: string): ShardNode | null {
-		return (this.read("SELECT * FROM node WHERE node_id = ?", nodeId)[0] as ShardNode | undefined) ?? null;
+		const row = this.sql.first<NodeRow>("SELECT * FROM node WHERE node_id = ?", nodeId);
+		return row && fromRow(row);
 	}
 
 	nodeOrNew(nodeId: string, now: number): ShardNode {
 		return this.node(nodeId) ?? {
-			node_id: nodeId, status: "new", since: now, last_seen_at: null, maintenance: 0, ever_online: 0, transport: null, seq: 0,
+			nodeId, status: "new", since: now, lastSeenAt: null, maintenance: false, everOnline: false, transport: null,
+			seq: 0,
 		};
 	}
 
 	saveNode(n: ShardNode): void {
-		this.run(
+		this.sql.run(
 			`INSERT INTO node (node_id, status, since, last_seen_at, maintenance, ever_online, transport, seq)
 			 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			 ON CONFLICT (node_id) DO UPDATE SET status = excluded.status, since = excluded.since,
 			   last_seen_at = excluded.last_seen_at, maintenance = excluded.maintenance,
 			   ever_online = excluded.ever_online, transport = excluded.transport, seq = excluded.seq`,
-			n.node_id, n.status, n.since, n.last_seen_at, n.maintenance, n.ever_online, n.transport, n.seq,
+			n.nodeId, n.status, n.since, n.lastSeenAt, n.maintenance ? 1 : 0, n.everOnline ? 1 : 0, n.transport, n.seq,
 		);
 	}
 
 	deleteNode(nodeId: string): void {
-		this.run("DELETE FROM node WHERE node_id = ?", nodeId);
+		this.sql.run("DELETE FROM node WHERE node_id = ?", nodeId);
 	}
 
 	onlineNodes(transport?: Transport): ShardNode[] {
-		return (transport
-			? this.read("SELECT * FROM node WHERE status = 'online' AND transport = ?", transport)
-			: this.read("SELECT * FROM node WHERE status = 'online'")) as unknown as ShardNode[];
+		const rows = transport
+			? this.sql.all<NodeRow>("SELECT * FROM node WHERE status = 'online' AND transport = ?", transport)
+			: this.sql.all<NodeRow>("SELECT * FROM node WHERE status = 'online'");
+		return rows.map(fromRow);
 	}
 
 	enqueue(op: OutboxOp): void {
-		this.run("INSERT INTO outbox (op) VALUES (?)", JSON.stringify(op));
+		this.sql.run("INSERT INTO outbox (op) VALUES (?)", JSON.stringify(op));
 	}
 
 	outbox(limit = 200): { id: number; op: OutboxOp }[] {
-		return this.read("SELECT id, op FROM outbox ORDER BY id LIMIT ?", limit)
-			.map((r) => ({ id: r.id as number, op: JSON.parse(r.op as string) as OutboxOp }));
+		return this.sql.all<{ id: number; op: string }>("SELECT id, op FROM outbox ORDER BY id LIMIT ?", limit)
+			.map((r) => ({ id: r.id, op: storedOp(r.op) }));
 	}
 
 	outboxSize(): number {
-		return this.read("SELECT count(*) AS n FROM outbox")[0]?.n as number;
+		return this.sql.value<number>("SELECT count(*) AS n FROM outbox") ?? 0;
 	}
 
 	ack(upToId: number): void {
-		this.run("DELETE FROM outbox WHERE id <= ?", upToId);
+		this.sql.run("DELETE FROM outbox WHERE id <= ?", upToId);
 	}
 
 	/** Records a node token id; false when it was already used (a replay). */
 	useJti(jti: string, exp: number): boolean {
-		const cursor = this.run("INSERT OR IGNORE INTO used_jti (jti, exp) VALUES (?, ?)", jti, exp);
-		return cursor.rowsWritten > 0;
+		return this.sql.run("INSERT OR IGNORE INTO used_jti (jti, exp) VALUES (?, ?)", jti, exp) > 0;
 	}
 
 	/** True when a WebSocket connect already used this token id (a read: heartbeats write nothing). */
 	jtiUsed(jti: string): boolean {
-		return this.read("SELECT 1 FROM used_jti WHERE jti = ?", jti).length > 0;
+		return this.sql.exists("SELECT 1 FROM used_jti WHERE jti = ?", jti);
 	}
 
 	pruneJti(now: number): void {
-		this.run("DELETE FROM used_jti WHERE exp < ?", now);
-	}
-
-	meta<T>(key: string): T | null {
-		const row = this.read("SELECT value FROM meta WHERE key = ?", key)[0];
-		return row ? (JSON.parse(row.value as string) as T) : null;
-	}
-
-	setMeta(key: string, value: unknown): void {
-		this.run("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, JSON.stringify(value));
+		this.sql.run("DELETE FROM used_jti WHERE exp < ?", now);
 	}
 
 	challengeCounts(epoch: number): Record<string, ChallengeCounts> {
-		const row = this.read("SELECT counts FROM challenge_counts WHERE epoch = ?", epoch)[0];
-		return row ? (JSON.parse(row.counts as string) as Record<string, ChallengeCounts>) : {};
+		const row = this.sql.first<{ counts: string }>("SELECT counts FROM challenge_counts WHERE epoch = ?", epoch);
+		return row ? (JSON.parse(row.counts) as Record<string, ChallengeCounts>) : {};
 	}
 
 	hasChallengeCounts(epoch: number): boolean {
-		return this.read("SELECT 1 FROM challenge_counts WHERE epoch = ?", epoch).length > 0;
+		return this.sql.exists("SELECT 1 FROM challenge_counts WHERE epoch = ?", epoch);
 	}
 
 	pruneChallengeCounts(beforeEpoch: number): void {
-		this.run("DELETE FROM challenge_counts WHERE epoch >= 0 AND epoch < ?", beforeEpoch);
+		this.sql.run("DELETE FROM challenge_counts WHERE epoch >= 0 AND epoch < ?", beforeEpoch);
 	}
 
 	/** One row per epoch holds every node's counters: one write per checkpoint, however many nodes. */
 	saveChallengeCounts(epoch: number, counts: Record<string, ChallengeCounts>): void {
-		this.run(
-			"INSERT INTO challenge_counts (epoch, counts) VALUES (?, ?) ON CONFLICT (epoch) DO UPDATE SET counts = excluded.counts",
+		this.sql.run(
+			`INSERT INTO challenge_counts (epoch, counts) VALUES (?, ?)
+			 ON CONFLICT (epoch) DO UPDATE SET counts = excluded.counts`,
 			epoch, JSON.stringify(counts),
 		);
 	}
+}
+
+function fromRow(r: NodeRow): ShardNode {
+	return {
+		nodeId: r.node_id, status: r.status, since: r.since, lastSeenAt: r.last_seen_at, maintenance: r.maintenance === 1,
+		everOnline: r.ever_online === 1, transport: r.transport, seq: r.seq,
+	};
+}
+
+/** An outbox op as an earlier version may have stored it: flips without `seq`, tags without `node_ids`. */
+type StoredOp =
+	| { kind: "flips"; flips: (Omit<Flip, "seq"> & { seq?: number })[] }
+	| Exclude<OutboxOp, { kind: "flips" | "tag" }>
+	| (Omit<Extract<OutboxOp, { kind: "tag" }>, "node_ids"> & { node_ids?: string[] });
+
+/**
+ * Reads a queued op. The legacy path: ops queued before flips carried `seq` (and tags `node_ids`) may still wait in
+ * a deployed shard's outbox, so those fields are recovered from the flip ids (`${nodeId}:${seq}`). This is the only
+ * place an id is taken apart; it can go once no shard holds such a row.
+ */
+function storedOp(json: string): OutboxOp {
+	const op = JSON.parse(json) as StoredOp;
+	const seqOf = (id: string) => Number(id.slice(id.lastIndexOf(":") + 1));
+	const nodeOf = (id: string) => id.slice(0, id.lastIndexOf(":"));
+	if (op.kind === "flips") return { kind: "flips", flips: op.flips.map((f) => ({ ...f, seq: f.seq ?? seqOf(f.id) })) };
+	if (op.kind === "tag") return { ...op, node_ids: op.node_ids ?? op.flip_ids.map(nodeOf) };
+	return op;
 }

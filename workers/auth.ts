@@ -2,8 +2,8 @@
 import { decodeProtectedHeader, importJWK, jwtVerify, errors as joseErrors } from "jose";
 import { ApiError, clientIp } from "./http.ts";
 import { secretsEqual, sha256Hex } from "./ids.ts";
-import { findAccountByKeyHash, type Account } from "./services/accounts.ts";
-import { getNodeRow, type NodeRow } from "./services/nodes.ts";
+import { byKeyHash as accountByKeyHash, type Account } from "./db/accounts.ts";
+import { byId as nodeById, type NodeRow } from "./db/nodes.ts";
 
 export const NODE_TOKEN_AUDIENCE = "pulsegrid";
 /** A node token may live at most this long (DESIGN §4); a little clock skew is tolerated on top. */
@@ -26,7 +26,7 @@ async function authFailure(env: Env, request: Request, message: string): Promise
 export async function requireAccount(request: Request, env: Env): Promise<Account> {
 	const token = bearer(request);
 	if (!token) throw await authFailure(env, request, "Send your API key as 'Authorization: Bearer <api_key>'.");
-	const account = token.startsWith("pgk_") ? await findAccountByKeyHash(env.DB, await sha256Hex(token)) : null;
+	const account = token.startsWith("pgk_") ? await accountByKeyHash(env.DB, await sha256Hex(token)) : null;
 	if (!account) throw await authFailure(env, request, "The API key is not valid.");
 	return account;
 }
@@ -40,7 +40,7 @@ export async function optionalAccount(request: Request, env: Env): Promise<Accou
 export async function requireAdmin(request: Request, env: Env): Promise<void> {
 	const token = bearer(request);
 	if (token && env.ADMIN_TOKEN && (await secretsEqual(token, env.ADMIN_TOKEN))) return;
-	if (token?.startsWith("pgk_") && (await findAccountByKeyHash(env.DB, await sha256Hex(token)))) {
+	if (token?.startsWith("pgk_") && (await accountByKeyHash(env.DB, await sha256Hex(token)))) {
 		throw new ApiError(403, "forbidden", "This route is for the coordinator's admin only.");
 	}
 	throw await authFailure(env, request, "This route needs the admin token.");
@@ -84,7 +84,7 @@ export async function requireNode(request: Request, env: Env, nodeId: string, no
 		throw await authFailure(env, request, "The node token is not a JWT.");
 	}
 	if (alg !== "EdDSA" && alg !== "Ed25519") throw await authFailure(env, request, "Node tokens must be signed with EdDSA (Ed25519).");
-	const node = await getNodeRow(env.DB, nodeId);
+	const node = await nodeById(env.DB, nodeId);
 	if (!node) throw new ApiError(404, "not_found", `No node '${nodeId}'.`);
 	try {
 		const key = await importJWK({ kty: "OKP", crv: "Ed25519", x: node.public_key }, "EdDSA");

@@ -85,11 +85,7 @@ function root(raw: string | undefined, fallback: string): string {
 	return (raw || fallback).replace(/\/+$/, "");
 }
 
-function idList(raw: string | undefined): ReadonlySet<string> {
-	return new Set(
-		(raw ?? "")
-			.split(",")
-			.map((s) => s.trim())
-			.filter(Boolean),
-	);
+/** Discord ids separated by commas or spaces; anything that is not an id (digits) is ignored. */
+export function idList(raw: string | undefined): ReadonlySet<string> {
+	return new Set((raw ?? "").split(/[\s,]+/).filter((s) => /^\d{1,25}$/.test(s)));
 }

@@ -64,7 +64,14 @@ export type OutboxOp =
 			ended_at: number | null;
 			nodes_affected: number;
 	  }
-	| { kind: "tag"; incident_id: string; flip_ids: string[]; intervals: { node_id: string; started_at: number }[] };
+	| {
+			kind: "tag";
+			incident_id: string;
+			flip_ids: string[];
+			/** The nodes of those flips (same order), for the alert hand-off. */
+			node_ids: string[];
+			intervals: { node_id: string; started_at: number }[];
+	  };
 
 // --- OperatorAlerts and the DeliveryGate ---
 

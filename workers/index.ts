@@ -1,4 +1,5 @@
 // The Worker entry: HTTP through the router, the cron that keeps every shard sweeping, and the Durable Object classes.
+import { shardsWithOnlineNodes } from "./db/nodes.ts";
 import { router } from "./router.ts";
 import { shard } from "./services/liveness.ts";
 import { drainDiscordOutbox } from "./services/discord-outbox.ts";
@@ -19,10 +20,11 @@ export default {
 	 */
 	async scheduled(controller, env, ctx) {
 		ctx.waitUntil(drainDiscordOutbox(env, Date.now()).catch((err) => console.error("discord outbox drain failed", err))); // staff-channel posts Discord missed
-		const { results } = await env.DB.prepare("SELECT DISTINCT shard FROM nodes WHERE status = 'online' AND deleted_at IS NULL").all<{ shard: string }>();
-		await Promise.all(results.map((r) => shard(env, r.shard).wake()));
+		await Promise.all((await shardsWithOnlineNodes(env.DB)).map((name) => shard(env, name).wake(Date.now())));
 		await env.SETTLER.getByName("global").tick(controller.scheduledTime);
 		// Hourly, the scheduler's capacity index is rebuilt from D1: a safety net under the flip feed.
-		if (new Date(controller.scheduledTime).getUTCMinutes() === 0) await env.SCHEDULER.getByName("global").reconcile();
+		if (new Date(controller.scheduledTime).getUTCMinutes() === 0) {
+			await env.SCHEDULER.getByName("global").reconcile(controller.scheduledTime);
+		}
 	},
 } satisfies ExportedHandler<Env>;

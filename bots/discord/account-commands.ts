@@ -1,12 +1,12 @@
 // /link, /unlink, /help and /alerts: tying a Discord user to an account with the shared one-time codes, and what the bot can do.
 import { alertSettings, changeAlertSettings, type SettingsView } from "../../workers/services/alerts.ts";
+import { orRefusal } from "../shared/failure.ts";
 import { linkWithCode, unlinkText } from "../shared/linking.ts";
 import { helpText } from "./commands.ts";
 import { DISCORD_LINKING, NOT_LINKED, needAccount, text, type CommandContext } from "./context.ts";
 
 export async function linkCommand(c: CommandContext): Promise<string> {
 	const r = await linkWithCode(c.env.DB, DISCORD_LINKING, c.user.id, text(c, "code") as string, c.now);
-	if (!r.ok) return r.message;
 	const before = r.before ? ` (it was linked to ${r.before.name} before)` : "";
 	return `✅ Your Discord user is now linked to **${r.account.name}**${before}. Try \`/status\`, \`/points\` or \`/ticket open\`.`;
 }
@@ -28,9 +28,11 @@ export async function alertsCommand(c: CommandContext): Promise<string> {
 	const account = needAccount(c);
 	const webhook = text(c, "webhook");
 	if (webhook === undefined) return settingsText("🔔 **Where your alerts go**", await alertSettings(c.env, account.id, c.now));
-	const r = await changeAlertSettings(c.env, account.id, { discord_webhook_url: webhook }, c.now);
-	if (!r.ok) return `❌ ${r.reason}`;
-	return settingsText("✅ Alerts now also go to that Discord channel webhook. Keep its URL private: anyone holding it can post there.", r.settings);
+	return orRefusal(async () => {
+		const settings = await changeAlertSettings(c.env, account.id, { discord_webhook_url: webhook }, c.now);
+		const head = "✅ Alerts now also go to that Discord channel webhook. Keep its URL private: anyone holding it can post there.";
+		return settingsText(head, settings);
+	}, (message) => `❌ ${message}`);
 }
 
 function settingsText(head: string, v: SettingsView): string {

@@ -1,9 +1,10 @@
 // Answers a verified Discord interaction: PING, then each slash command at once or deferred (type 5) and completed by a follow-up.
 import { InteractionResponseFlags, InteractionResponseType, InteractionType } from "discord-interactions";
 import { z } from "zod";
+import { readConfig } from "../../workers/config.ts";
 import { isStaff } from "../../workers/domain/tickets.ts";
 import { validate } from "../../workers/http.ts";
-import { linkedAccount } from "../../workers/services/links.ts";
+import { linkedAccount } from "../../workers/db/links.ts";
 import { editOriginalResponse } from "../../workers/transports/discord-rest.ts";
 import { failureAnswer } from "../shared/failure.ts";
 import { alertsCommand, helpCommand, linkCommand, unlinkCommand } from "./account-commands.ts";
@@ -67,15 +68,10 @@ const HANDLERS: Record<string, Handler> = {
 
 const FOLLOW_UP_ATTEMPTS = 3;
 
-/** Comma- or space-separated Discord ids from a setting. */
-export function idList(raw: string | undefined): Set<string> {
-	return new Set((raw ?? "").split(/[\s,]+/).filter((s) => /^\d{1,25}$/.test(s)));
-}
-
 /** Staff by configuration: a listed user id, or any listed role on the member (roles only exist inside a server). */
 export function isDiscordStaff(env: Env, userId: string, roles: string[]): boolean {
-	const staffRoles = idList(env.DISCORD_STAFF_ROLE_IDS);
-	return idList(env.DISCORD_STAFF_USER_IDS).has(userId) || roles.some((r) => staffRoles.has(r));
+	const { staffRoleIds, staffUserIds } = readConfig(env).discord;
+	return staffUserIds.has(userId) || roles.some((r) => staffRoleIds.has(r));
 }
 
 function message(content: string, ephemeral: boolean): InteractionResponse {

@@ -3,7 +3,7 @@ import { STATUS_ICON, statusSummary } from "../../workers/domain/node-text.ts";
 import { percent, plural } from "../../workers/domain/text.ts";
 import { code } from "../../workers/domain/ticket-text.ts";
 import { accountNodes, isOwnerView, nodeViews, type OwnerNodeView, type PublicNodeView } from "../../workers/services/node-views.ts";
-import { getNodeRow } from "../../workers/services/nodes.ts";
+import { byId as nodeById } from "../../workers/db/nodes.ts";
 import { needAccount, text, type CommandContext } from "./context.ts";
 import { fitLines, when } from "./format.ts";
 
@@ -32,7 +32,7 @@ export async function statusCommand(c: CommandContext): Promise<string> {
 
 export async function nodeCommand(c: CommandContext): Promise<string> {
 	const id = text(c, "id") as string;
-	const row = await getNodeRow(c.env.DB, id);
+	const row = await nodeById(c.env.DB, id);
 	if (!row) return `No node ${code(id)}. Node ids look like \`node_…\`; \`/status\` lists yours.`;
 	const [v] = await nodeViews(c.env, [row], c.account?.id ?? null, c.now);
 	if (!v) return `No node ${code(id)}.`;

@@ -1,7 +1,7 @@
 // /points, /leaderboard and /network: the ledger's breakdown, the leaderboard and the network statistics the HTTP API serves.
 import { tokens } from "../../workers/domain/text.ts";
 import { code } from "../../workers/domain/ticket-text.ts";
-import { ledgerRow } from "../../workers/services/epochs.ts";
+import { ledgerRow } from "../../workers/db/ledger.ts";
 import { settledEpoch } from "../../workers/services/points-reads.ts";
 import { breakdown, leaderboard } from "../../workers/services/points.ts";
 import { networkStats } from "../../workers/services/stats.ts";

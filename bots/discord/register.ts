@@ -3,7 +3,7 @@
 import { parseArgs } from "node:util";
 import { failWith, reach, settings, type Fail } from "../cli.ts";
 import { registrationPayload } from "./commands.ts";
-import { apiRoot } from "../../workers/transports/discord-rest.ts";
+import { DEFAULT_DISCORD_API_ROOT, readConfig } from "../../workers/config.ts";
 
 const HELP = `Registers pulsegrid's Discord slash commands (bots/discord/commands.ts), replacing the registered set.
 
@@ -12,7 +12,7 @@ const HELP = `Registers pulsegrid's Discord slash commands (bots/discord/command
   npm run discord:register -- --dry-run       print what would be sent; sends nothing
 
 Reads DISCORD_BOT_TOKEN and DISCORD_APPLICATION_ID from the environment, else from ./.dev.vars;
-DISCORD_API_ROOT (default ${apiRoot({})}) may point elsewhere.`;
+DISCORD_API_ROOT (default ${DEFAULT_DISCORD_API_ROOT}) may point elsewhere.`;
 
 const fail: Fail = failWith("discord:register");
 
@@ -33,8 +33,9 @@ async function main(): Promise<void> {
 	if (!appId || !/^\d{5,25}$/.test(appId)) fail("DISCORD_APPLICATION_ID is not set or not an id (Developer Portal → General Information → Application ID); nothing was sent.");
 
 	const where = values.guild ? `/guilds/${values.guild}` : "";
-	const url = `${apiRoot(env)}/applications/${appId}${where}/commands`;
-	const res = await reach(fail, apiRoot(env), url, { method: "PUT", headers: { authorization: `Bot ${token}`, "content-type": "application/json" }, body: JSON.stringify(commands) });
+	const root = readConfig(env).discord.apiRoot;
+	const url = `${root}/applications/${appId}${where}/commands`;
+	const res = await reach(fail, root, url, { method: "PUT", headers: { authorization: `Bot ${token}`, "content-type": "application/json" }, body: JSON.stringify(commands) });
 	const text = await res.text();
 	if (!res.ok) fail(`Discord answered ${res.status}: ${text.slice(0, 500)}${res.status === 401 ? " (is the bot token right?)" : ""}`, 1);
 	const names = commands.map((c) => `/${String(c.name)}`).join(" ");

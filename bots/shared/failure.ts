@@ -8,3 +8,13 @@ export function failureAnswer(err: unknown, where: string): string {
 	console.error(`${where} failed`, err);
 	return GENERIC_FAILURE;
 }
+
+/** The answer of `work`, or its refusal's words with something added (e.g. the command's usage); other errors pass on. */
+export async function orRefusal(work: () => Promise<string>, refusal: (message: string) => string): Promise<string> {
+	try {
+		return await work();
+	} catch (err) {
+		if (err instanceof ApiError) return refusal(err.message);
+		throw err;
+	}
+}

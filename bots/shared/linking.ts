@@ -1,10 +1,12 @@
 // Linking a chat to an account, for both bots: the one-time code flow and every answer about it, worded once.
-import type { Account } from "../../workers/services/accounts.ts";
-import { LINK_CODE_TTL_MS, linkedAccount, redeemLinkCode, unlink, type ChatKind } from "../../workers/services/links.ts";
+import * as links from "../../workers/db/links.ts";
+import type { Account } from "../../workers/db/accounts.ts";
+import { ApiError } from "../../workers/failure.ts";
+import { LINK_CODE_TTL_MS } from "../../workers/services/links.ts";
 
 /** What differs between the bots: who is being linked, how a code is redeemed there, and the markup for code and emphasis. */
 export interface LinkSurface {
-	kind: ChatKind;
+	kind: links.ChatKind;
 	/** "This chat", "Your Discord user". */
 	subject: string;
 	/** "send /start CODE here". */
@@ -33,20 +35,34 @@ export function redeemFailedText(s: LinkSurface, reason: "unknown" | "expired" |
 	}
 }
 
-export type LinkOutcome = { ok: true; account: Account; before: Account | null } | { ok: false; message: string };
+/** Why a code could not be spent, as the one failure type: worded for this surface, the reason kept in `details`. */
+function redeemRefused(s: LinkSurface, reason: "unknown" | "expired" | "used"): ApiError {
+	return reason === "unknown"
+		? new ApiError(404, "not_found", redeemFailedText(s, reason), {}, { reason })
+		: new ApiError(409, "conflict", redeemFailedText(s, reason), {}, { reason });
+}
 
-/** Spends the code and links this chat to its account; `before` is the account it was linked to until now, if another. */
-export async function linkWithCode(db: D1Database, s: LinkSurface, externalId: string, code: string, now: number): Promise<LinkOutcome> {
-	const before = await linkedAccount(db, s.kind, externalId);
-	const r = await redeemLinkCode(db, code, s.kind, externalId, now);
-	if (!r.ok) return { ok: false, message: redeemFailedText(s, r.reason) };
-	const account = await linkedAccount(db, s.kind, externalId);
-	if (!account) return { ok: false, message: redeemFailedText(s, "unknown") };
-	return { ok: true, account, before: before && before.id !== account.id ? before : null };
+/**
+ * Spends the code and links this chat to its account; `before` is the account it was linked to until now, if another.
+ * A code that cannot be spent is refused (an ApiError whose message is the answer).
+ */
+export async function linkWithCode(
+	db: D1Database,
+	s: LinkSurface,
+	externalId: string,
+	code: string,
+	now: number,
+): Promise<{ account: Account; before: Account | null }> {
+	const before = await links.linkedAccount(db, s.kind, externalId);
+	const r = await links.redeem(db, code, s.kind, externalId, now);
+	if (!r.ok) throw redeemRefused(s, r.reason);
+	const account = await links.linkedAccount(db, s.kind, externalId);
+	if (!account) throw redeemRefused(s, "unknown");
+	return { account, before: before && before.id !== account.id ? before : null };
 }
 
 /** Unlinks this chat; the answer says what happened either way. */
 export async function unlinkText(db: D1Database, s: LinkSurface, externalId: string): Promise<string> {
-	if (!(await unlink(db, s.kind, externalId))) return notLinkedText(s);
+	if (!(await links.unlink(db, s.kind, externalId))) return notLinkedText(s);
 	return `Unlinked. ${s.unlinked} Link again any time: ${s.redeem}.`;
 }

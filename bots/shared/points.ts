@@ -1,6 +1,7 @@
 // An account's points in one settled epoch, for both bots: the ledger reads GET /v1/nodes/:id/points and GET /v1/points serve.
-import { accountEpochRows, settledEpoch } from "../../workers/services/points-reads.ts";
-import { accountPoints, breakdown } from "../../workers/services/points.ts";
+import { accountEpochRows, accountPoints } from "../../workers/db/ledger.ts";
+import { settledEpoch } from "../../workers/services/points-reads.ts";
+import { breakdown } from "../../workers/services/points.ts";
 
 export type Breakdown = Awaited<ReturnType<typeof breakdown>>;
 

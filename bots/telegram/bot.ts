@@ -1,9 +1,10 @@
 // The Telegram bot (grammY): built per update with `botInfo` preset, so nothing calls Telegram at cold start; replies go to TELEGRAM_API_ROOT.
 import { Bot, type Context } from "grammy";
 import type { UserFromGetMe } from "grammy/types";
-import type { Account } from "../../workers/services/accounts.ts";
-import { linkedAccount, telegramBotUsername } from "../../workers/services/links.ts";
-import { failureAnswer } from "../shared/failure.ts";
+import { readConfig } from "../../workers/config.ts";
+import type { Account } from "../../workers/db/accounts.ts";
+import { linkedAccount } from "../../workers/db/links.ts";
+import { failureAnswer, orRefusal } from "../shared/failure.ts";
 import { linkWithCode, notLinkedText, unlinkText, type LinkSurface } from "../shared/linking.ts";
 import { COMMANDS, helpText } from "./commands.ts";
 import { alertsCommand, maintenanceCommand, muteCommand, nodesText, pointsText, statusText, unmuteCommand } from "./handlers.ts";
@@ -12,7 +13,7 @@ import { alertsCommand, maintenanceCommand, muteCommand, nodesText, pointsText, 
 export function botInfo(env: Env): UserFromGetMe {
 	return {
 		id: Number(env.TELEGRAM_BOT_TOKEN.split(":")[0]) || 0, is_bot: true, first_name: "pulsegrid",
-		username: telegramBotUsername(env), can_join_groups: true, can_read_all_group_messages: false,
+		username: readConfig(env).telegram.botUsername, can_join_groups: true, can_read_all_group_messages: false,
 		supports_inline_queries: false, can_connect_to_business: false, has_main_web_app: false, has_topics_enabled: false,
 		allows_users_to_create_topics: false, can_manage_bots: false, supports_join_request_queries: false,
 	};
@@ -30,7 +31,8 @@ const TELEGRAM_LINKING: LinkSurface = {
 const NOT_LINKED = notLinkedText(TELEGRAM_LINKING);
 
 export function createBot(env: Env): Bot {
-	const bot = new Bot(env.TELEGRAM_BOT_TOKEN, { botInfo: botInfo(env), client: { apiRoot: env.TELEGRAM_API_ROOT || "https://api.telegram.org" } });
+	const client = { apiRoot: readConfig(env).telegram.apiRoot };
+	const bot = new Bot(env.TELEGRAM_BOT_TOKEN, { botInfo: botInfo(env), client });
 	const chatId = (ctx: Context) => String(ctx.chat?.id ?? "");
 
 	/** Runs `handler` for the account this chat is linked to; other chats are told how to link. A refusal the user can act on is the answer. */
@@ -52,10 +54,12 @@ export function createBot(env: Env): Bot {
 			const account = await linkedAccount(env.DB, "telegram", chatId(ctx));
 			return void (await ctx.reply(account ? `This chat is linked to ${account.name}.\n\n${helpText()}` : `${NOT_LINKED}\n\n${helpText()}`));
 		}
-		const r = await linkWithCode(env.DB, TELEGRAM_LINKING, chatId(ctx), code, Date.now());
-		if (!r.ok) return void (await ctx.reply(r.message));
-		const before = r.before ? ` (it was linked to ${r.before.name} before)` : "";
-		await ctx.reply(`✅ Linked to ${r.account.name}${before}. Alerts about your nodes will come here.\n\n${helpText()}`);
+		const answer = await orRefusal(async () => {
+			const r = await linkWithCode(env.DB, TELEGRAM_LINKING, chatId(ctx), code, Date.now());
+			const before = r.before ? ` (it was linked to ${r.before.name} before)` : "";
+			return `✅ Linked to ${r.account.name}${before}. Alerts about your nodes will come here.\n\n${helpText()}`;
+		}, (message) => message);
+		await ctx.reply(answer);
 	});
 	bot.command("help", (ctx) => ctx.reply(helpText()));
 	bot.command("status", linked((_ctx, account) => statusText(env, account, Date.now())));

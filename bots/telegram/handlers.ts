@@ -9,6 +9,7 @@ import {
 } from "../../workers/services/alerts.ts";
 import { setNodeMaintenance } from "../../workers/services/maintenance.ts";
 import { accountNodes } from "../../workers/services/node-views.ts";
+import { orRefusal } from "../shared/failure.ts";
 import { epochPoints } from "../shared/points.ts";
 import { usageOf } from "./commands.ts";
 
@@ -80,28 +81,27 @@ export async function pointsText(env: Env, account: Account, text: string): Prom
 export async function muteCommand(env: Env, account: Account, text: string, now: number): Promise<string> {
 	const [target, duration, extra] = args(text);
 	if (!target || !duration || extra) return `Usage: ${usageOf("mute")}`;
-	const r = await muteAlerts(env, account.id, target, duration, now);
-	if (!r.ok) return `${r.reason}\nUsage: ${usageOf("mute")}`;
-	return `🔕 Muted ${r.label} for ${formatDuration(r.until - now)} (until ${utc(r.until)}). I will say when the mute ends.`;
+	return orRefusal(async () => {
+		const r = await muteAlerts(env, account.id, target, duration, now);
+		return `🔕 Muted ${r.label} for ${formatDuration(r.until - now)} (until ${utc(r.until)}). I will say when the mute ends.`;
+	}, (message) => `${message}\nUsage: ${usageOf("mute")}`);
 }
 
 export async function unmuteCommand(env: Env, account: Account, text: string): Promise<string> {
 	const [target, extra] = args(text);
 	if (extra) return `Usage: ${usageOf("unmute")}`;
-	const r = await unmuteAlerts(env, account.id, target);
-	if (!r.ok) return r.reason;
-	return r.lifted.length ? `🔔 Unmuted. Anything still offline will be reported in a moment.` : "Nothing was muted.";
+	const lifted = await unmuteAlerts(env, account.id, target);
+	return lifted.length ? `🔔 Unmuted. Anything still offline will be reported in a moment.` : "Nothing was muted.";
 }
 
 export async function maintenanceCommand(env: Env, account: Account, text: string): Promise<string> {
 	const [ref, onOff, extra] = args(text);
 	if (!ref || (onOff !== "on" && onOff !== "off") || extra) return `Usage: ${usageOf("maintenance")}`;
-	const found = await findOwnNode(env.DB, account.id, ref);
-	if ("error" in found) return found.error;
-	const status = await setNodeMaintenance(env, found.node, onOff === "on");
+	const node = await findOwnNode(env.DB, account.id, ref);
+	const status = await setNodeMaintenance(env, node, onOff === "on");
 	return onOff === "on"
-		? `🛠 ${found.node.name} is in maintenance: no alerts for it until you turn maintenance off.`
-		: `${found.node.name} is out of maintenance and ${status}. Alerts for it are back on.`;
+		? `🛠 ${node.name} is in maintenance: no alerts for it until you turn maintenance off.`
+		: `${node.name} is out of maintenance and ${status}. Alerts for it are back on.`;
 }
 
 function settingsText(head: string, v: SettingsView): string {
@@ -124,6 +124,5 @@ export async function alertsCommand(env: Env, account: Account, text: string, no
 	else if (a.length === 2 && a[0] === "digest-hour" && /^\d{1,2}$/.test(a[1] as string) && Number(a[1]) <= 23) patch.digest_hour_utc = Number(a[1]);
 	else if (a.length) return `Usage: ${usageOf("alerts")}`;
 	if (!Object.keys(patch).length) return settingsText("Alert settings:", await alertSettings(env, account.id, now));
-	const r = await changeAlertSettings(env, account.id, patch, now);
-	return r.ok ? settingsText("Saved.", r.settings) : r.reason;
+	return settingsText("Saved.", await changeAlertSettings(env, account.id, patch, now));
 }

@@ -3,8 +3,8 @@
 import { parseArgs } from "node:util";
 import { failWith, reach, settings, type Fail } from "../cli.ts";
 import { menuPayload } from "./commands.ts";
+import { DEFAULT_TELEGRAM_API_ROOT, readConfig } from "../../workers/config.ts";
 
-const DEFAULT_API_ROOT = "https://api.telegram.org";
 const WEBHOOK_PATH = "/telegram/webhook";
 /** Telegram's rule for secret_token: 1–256 characters of A–Z, a–z, 0–9, _ and -. */
 const SECRET = /^[A-Za-z0-9_-]{1,256}$/;
@@ -15,7 +15,7 @@ const HELP = `Sets pulsegrid's Telegram webhook (with its secret token) and the 
   npm run telegram:setup -- --url <url> --dry-run                        print what would be sent; sends nothing
 
 Reads TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET from the environment, else from ./.dev.vars;
-TELEGRAM_API_ROOT (default ${DEFAULT_API_ROOT}) may point elsewhere. A --url without a path gets ${WEBHOOK_PATH}.`;
+TELEGRAM_API_ROOT (default ${DEFAULT_TELEGRAM_API_ROOT}) may point elsewhere. A --url without a path gets ${WEBHOOK_PATH}.`;
 
 const fail: Fail = failWith("telegram:setup");
 
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
 	const secret = env.TELEGRAM_WEBHOOK_SECRET?.trim();
 	if (!token) fail("TELEGRAM_BOT_TOKEN is not set (BotFather → /newbot gives it; /token shows it again). Set it in the environment or .dev.vars; nothing was sent.");
 	if (!secret || !SECRET.test(secret)) fail("TELEGRAM_WEBHOOK_SECRET is not set or not 1–256 characters of A–Z a–z 0–9 _ - (e.g. `openssl rand -hex 32`); nothing was sent.");
-	const root = (env.TELEGRAM_API_ROOT || DEFAULT_API_ROOT).replace(/\/+$/, "");
+	const root = readConfig(env).telegram.apiRoot;
 
 	await call(root, token, "setWebhook", { ...webhook, secret_token: secret });
 	await call(root, token, "setMyCommands", { commands });

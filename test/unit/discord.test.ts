@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { COMMANDS, isSubcommands, registrationPayload, usage } from "../../bots/discord/commands.ts";
 import { parseCommand } from "../../bots/discord/options.ts";
-import { idList } from "../../bots/discord/interactions.ts";
+import { idList } from "../../workers/config.ts";
 import { MAX_SIGNATURE_AGE_S, timestampFresh } from "../../bots/discord/verify.ts";
 import { STATUS_ICON, STATUS_LABEL, statusSummary } from "../../workers/domain/node-text.ts";
 import { fitLines } from "../../workers/domain/text.ts";

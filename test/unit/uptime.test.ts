@@ -34,7 +34,7 @@ describe("uptime", () => {
 });
 
 const flip = (over: Partial<Flip>): Flip => ({
-	id: "node_a:1", nodeId: "node_a", from: "new", to: "online", at: 1000, reason: "connected",
+	id: "node_a:1", nodeId: "node_a", seq: 1, from: "new", to: "online", at: 1000, reason: "connected",
 	lastSeenAt: 1000, intervalStart: null, intervalEnd: null, incidentId: null, ...over,
 });
 
@@ -42,16 +42,23 @@ describe("readModelChanges", () => {
 	it("opens an interval when a node comes online and closes it at the last moment it was seen", () => {
 		const c = readModelChanges([
 			flip({}),
-			flip({ id: "node_a:2", from: "online", to: "offline", at: 40_000, reason: "keepalive_timeout", lastSeenAt: 9_000, intervalStart: 1000, intervalEnd: 9_000 }),
+			flip({
+				id: "node_a:2", seq: 2, from: "online", to: "offline", at: 40_000, reason: "keepalive_timeout",
+				lastSeenAt: 9_000, intervalStart: 1000, intervalEnd: 9_000,
+			}),
 		]);
 		expect(c.opens).toEqual([{ node_id: "node_a", started_at: 1000 }]);
 		expect(c.closes).toEqual([{ node_id: "node_a", started_at: 1000, ended_at: 9_000, end_reason: "keepalive_timeout", incident_id: null }]);
-		expect(c.nodes).toEqual([{ node_id: "node_a", status: "offline", since: 40_000, last_seen_at: 9_000 }]);
+		expect(c.nodes).toEqual([{ node_id: "node_a", status: "offline", since: 40_000, last_seen_at: 9_000, seq: 2 }]);
 		expect(c.flips).toHaveLength(2);
 	});
 
 	it("keeps only the latest status per node", () => {
-		const c = readModelChanges([flip({}), flip({ id: "node_b:1", nodeId: "node_b" }), flip({ id: "node_a:2", from: "online", to: "maintenance", at: 2000, intervalStart: 1000 })]);
+		const c = readModelChanges([
+			flip({}),
+			flip({ id: "node_b:1", nodeId: "node_b" }),
+			flip({ id: "node_a:2", seq: 2, from: "online", to: "maintenance", at: 2000, intervalStart: 1000 }),
+		]);
 		expect(c.nodes.map((n) => [n.node_id, n.status])).toEqual([["node_a", "maintenance"], ["node_b", "online"]]);
 	});
 });

@@ -1,10 +1,15 @@
 // Helpers for alert tests: linked chats, and what the local fake Bot API received (read over HTTP, as Telegram would have).
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { redeemLinkCode } from "../../workers/services/links.ts";
+import { redeem as redeemLinkCode } from "../../workers/db/links.ts";
 import type { FakeCall } from "../fakes/bot-api.ts";
 import type { FakeMessage, FakeRequest } from "../fakes/bot-api-types.ts";
 import { TEST_WEBHOOK_SECRET } from "../constants.ts";
-import { TEST_ADMIN_TOKEN, call, callJson, connect, eventually, healthyAgent, registerNode, sleep, type TestNode } from "./helpers.ts";
+import { readConfig } from "../../workers/config.ts";
+import { advanceAlerts } from "./clock.ts";
+import {
+	TEST_ADMIN_TOKEN, call, callJson, connect, eventually, healthyAgent, registerNode, type TestNode,
+} from "./helpers.ts";
 
 export const FAKE = (env as unknown as { FAKE_BOT_API: string }).FAKE_BOT_API;
 
@@ -28,15 +33,59 @@ export async function received(dest: string): Promise<{ messages: FakeMessage[];
 	return (await fetch(`${FAKE}/__fake/messages?dest=${encodeURIComponent(dest)}`)).json();
 }
 
-export async function messagesTo(chat: number | string): Promise<FakeMessage[]> {
-	return (await received(typeof chat === "number" ? `tg:${chat}` : chat)).messages;
+/** A chat's destination as the gate names it: `tg:<chat id>` for a Telegram chat, a `dc:` destination as it is. */
+export function destOf(chat: number | string): string {
+	return typeof chat === "number" ? `tg:${chat}` : chat;
 }
 
-/** Waits (bounded) until `n` messages reached the chat, then a little longer to be sure no more follow. */
-export async function exactlyMessages(chat: number | string, n: number, settleMs = 3000): Promise<FakeMessage[]> {
+export async function messagesTo(chat: number | string): Promise<FakeMessage[]> {
+	return (await received(destOf(chat))).messages;
+}
+
+/**
+ * Waits (bounded) until `n` messages reached the chat; then lets `settleMs` pass for the owner's alerts (every deadline
+ * of theirs in that time runs now) and waits until the gate has sent all it holds for the chat, so no more follow.
+ */
+export async function exactlyMessages(
+	owner: { id: string },
+	chat: number | string,
+	n: number,
+	settleMs = 3000,
+): Promise<FakeMessage[]> {
 	await eventually(async () => (await messagesTo(chat)).length >= n, 150, 100);
-	await sleep(settleMs);
+	await advanceAlerts(owner.id, settleMs);
+	await gateIdleFor(chat);
 	return messagesTo(chat);
+}
+
+/** Waits (bounded) until the delivery gate holds nothing more to send to the chat (it sends at the APIs' real pace). */
+export async function gateIdleFor(chat: number | string): Promise<void> {
+	const dest = destOf(chat);
+	const query = "SELECT count(*) AS n FROM job WHERE dest = ? AND state = 'queued'";
+	const queued = () =>
+		runInDurableObject(env.GATE.getByName("global"), (_, state) => {
+			return state.storage.sql.exec(query, dest).one().n as number;
+		});
+	await eventually(async () => (await queued()) === 0, 150, 100);
+}
+
+/** Waits (bounded) until the owner's alerts object has received the flips that leave `n` of their nodes in `status`. */
+export async function alertsSaw(owner: { id: string }, status: string, n: number): Promise<void> {
+	const query = "SELECT count(*) AS n FROM node WHERE json_extract(v, '$.status') = ?";
+	const count = () =>
+		runInDurableObject(env.ALERTS.getByName(owner.id), (_, state) => {
+			return state.storage.sql.exec(query, status).one().n as number;
+		});
+	await eventually(async () => (await count()) === n, 150, 100);
+}
+
+/**
+ * Once the owner's alerts hold the flips that leave `n` of their nodes in `status`, lets their group window pass on
+ * their clock: what they gathered goes to the gate now, not when the window would have closed in real time.
+ */
+export async function closeGroup(owner: { id: string }, status: string, n: number): Promise<void> {
+	await alertsSaw(owner, status, n);
+	await advanceAlerts(owner.id, readConfig(env).alertRules.groupWindowMs);
 }
 
 /** Every call of one Bot API method the fake received (from any test: filter by what only yours sends). */
@@ -93,15 +142,22 @@ export async function settleEpoch(): Promise<number> {
 	return body.epoch;
 }
 
-/** A node of the account that is online for a whole epoch (then disconnected), and that settled epoch's number. */
+/**
+ * A node of the account that is online for a whole epoch of `onlineMs` (then disconnected), and that settled epoch's
+ * number. The epoch ends `onlineMs` later on the settler's clock: nothing waits for that time to pass.
+ */
 export async function nodeWithPoints(account: { id: string; key: string }, name?: string, onlineMs = 2500): Promise<{ node: TestNode; epoch: number }> {
 	const node = await registerNode(account, name ? { name } : {});
 	const link = await connect(node);
 	await link.next("welcome");
 	const stop = healthyAgent(link, node);
+	// The node's online interval is in D1 before its epoch starts, so settlement counts the whole epoch.
+	const open = env.DB.prepare("SELECT 1 FROM online_intervals WHERE node_id = ? AND ended_at IS NULL").bind(node.id);
+	await eventually(async () => (await open.first()) !== null);
 	await settleEpoch(); // the node's epoch starts with it online
-	await sleep(onlineMs);
-	const epoch = await settleEpoch();
+	const { settled } = await env.SETTLER.getByName("global").settleNow(Date.now() + onlineMs);
+	const epoch = settled.at(-1)?.epoch;
+	if (epoch === undefined) throw new Error("settling failed: nothing was settled");
 	stop();
 	link.ws.close(1000);
 	return { node, epoch };

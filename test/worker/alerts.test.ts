@@ -2,8 +2,13 @@
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, callJson, connect, eventually, keepAlive, newAccount, registerNode, sleep, type Link, type TestNode } from "./helpers.ts";
-import { exactlyMessages, linkChat, messagesTo, received, throttle } from "./alert-helpers.ts";
+import {
+	call, callJson, connect, eventually, keepAlive, newAccount, registerNode, type Link, type TestNode,
+} from "./helpers.ts";
+import {
+	alertsSaw, closeGroup, exactlyMessages, gateIdleFor, linkChat, messagesTo, received, throttle,
+} from "./alert-helpers.ts";
+import { advanceAlerts } from "./clock.ts";
 
 async function fleet(owner: { id: string; key: string }, region: string, n: number): Promise<{ nodes: TestNode[]; links: Link[] }> {
 	const nodes = await Promise.all(Array.from({ length: n }, (_, i) => registerNode(owner, { region, name: `rig-${i}` })));
@@ -24,7 +29,8 @@ describe.concurrent("alert pipeline", () => {
 		const chat = await linkChat(owner);
 		const { links } = await fleet(owner, "one-down", 1);
 		links[0]?.ws.close(1000, "bye");
-		const [m, ...rest] = await exactlyMessages(chat, 1);
+		await closeGroup(owner, "offline", 1);
+		const [m, ...rest] = await exactlyMessages(owner, chat, 1);
 		expect(rest).toEqual([]);
 		expect(m?.text).toMatch(/^🔴 1 node offline\n• rig-0 — disconnected, last seen \d\d:\d\d:\d\d UTC$/);
 	});
@@ -34,7 +40,7 @@ describe.concurrent("alert pipeline", () => {
 		const chat = await linkChat(owner);
 		const { links } = await fleet(owner, "drop-200", 200);
 		links.forEach(bye);
-		const [m, ...rest] = await exactlyMessages(chat, 1, 4000);
+		const [m, ...rest] = await exactlyMessages(owner, chat, 1, 4000);
 		expect(rest).toEqual([]);
 		expect(m?.text).toMatch(/^🔴 200 nodes offline\n/);
 		expect(m?.text).toContain("…and 176 more");
@@ -46,12 +52,13 @@ describe.concurrent("alert pipeline", () => {
 		const chat = await linkChat(owner);
 		const { nodes, links } = await fleet(owner, "back", 1);
 		links[0]?.ws.close(1000);
-		await exactlyMessages(chat, 1, 0);
-		await sleep(1000);
+		await closeGroup(owner, "offline", 1);
+		await exactlyMessages(owner, chat, 1, 0);
 		const again = await connect(nodes[0] as TestNode);
 		await again.next("welcome");
 		const stop = keepAlive(again);
-		const [, back, ...rest] = await exactlyMessages(chat, 2);
+		await closeGroup(owner, "online", 1);
+		const [, back, ...rest] = await exactlyMessages(owner, chat, 2);
 		stop();
 		expect(rest).toEqual([]);
 		expect(back?.text).toMatch(/^🟢 1 node back online\n• rig-0 — down \d+s$/);
@@ -63,10 +70,13 @@ describe.concurrent("alert pipeline", () => {
 		const { links } = await fleet(owner, "muted", 2);
 		expect((await call("/v1/alerts/mutes", { auth: owner.key, body: { target: "all", duration: "1h" } })).status).toBe(201);
 		links.forEach(bye);
-		await sleep(4000);
+		await alertsSaw(owner, "offline", 2); // both drops reached the owner's alerts
+		await advanceAlerts(owner.id, 4000);
+		await gateIdleFor(chat);
 		expect(await messagesTo(chat)).toEqual([]);
 		expect((await callJson("/v1/alerts/mutes/all", { method: "DELETE", auth: owner.key })).status).toBe(200);
-		const [m] = await exactlyMessages(chat, 1);
+		await closeGroup(owner, "offline", 2);
+		const [m] = await exactlyMessages(owner, chat, 1);
 		expect(m?.text).toBe("🔔 Mute ended for all nodes. Offline now:\n• rig-0\n• rig-1");
 	});
 
@@ -76,11 +86,16 @@ describe.concurrent("alert pipeline", () => {
 		const { nodes, links } = await fleet(owner, "maint", 1);
 		const node = nodes[0] as TestNode;
 		expect((await call(`/v1/nodes/${node.id}`, { method: "PATCH", auth: owner.key, body: { maintenance: true } })).status).toBe(200);
+		await alertsSaw(owner, "maintenance", 1);
 		bye(links[0] as Link);
-		await sleep(4000);
+		await links[0]?.closed;
+		await runDurableObjectAlarm(env.LIVENESS.getByName("maint-0")); // the shard's next sweep hands on whatever it holds
+		await advanceAlerts(owner.id, 4000);
+		await gateIdleFor(chat);
 		expect(await messagesTo(chat)).toEqual([]);
 		await call(`/v1/nodes/${node.id}`, { method: "PATCH", auth: owner.key, body: { maintenance: false } });
-		const [m] = await exactlyMessages(chat, 1);
+		await closeGroup(owner, "offline", 1);
+		const [m] = await exactlyMessages(owner, chat, 1);
 		expect(m?.text).toMatch(/^🔴 1 node offline\n• rig-0 — left maintenance while offline/);
 	});
 
@@ -95,7 +110,7 @@ describe.concurrent("alert pipeline", () => {
 			link = await connect(nodes[0] as TestNode);
 			await link.next("welcome");
 		}
-		const [m, ...rest] = await exactlyMessages(chat, 1, 4000);
+		const [m, ...rest] = await exactlyMessages(owner, chat, 1, 4000);
 		expect(rest).toEqual([]);
 		expect(m?.text).toMatch(/^🟠 rig-0 is flapping \(4 drops in 1m\)\. Alerts for it pause until it stays stable for 1m\.$/);
 	});
@@ -107,7 +122,7 @@ describe.concurrent("alert pipeline", () => {
 		for (const l of links) l.ws.close(1001, "network gone"); // unannounced: the shard calls it our incident
 		await Promise.all(links.map((l) => l.closed));
 		await runDurableObjectAlarm(env.LIVENESS.getByName("mass-drop-0")); // the sweep that sees the mass drop, as in recovery.test.ts
-		const [m, ...rest] = await exactlyMessages(chat, 1, 4000);
+		const [m, ...rest] = await exactlyMessages(owner, chat, 1, 4000);
 		expect(rest).toEqual([]);
 		expect(m?.text).toMatch(/^⚠️ pulsegrid incident on our side: 4 of your nodes lost the connection/);
 		expect(m?.text).not.toContain("🔴");
@@ -118,14 +133,15 @@ describe.concurrent("alert pipeline", () => {
 		const chat = await linkChat(owner);
 		const { nodes, links } = await fleet(owner, "late-tag", 1);
 		links[0]?.ws.close(1000);
-		const [sent] = await exactlyMessages(chat, 1);
+		await closeGroup(owner, "offline", 1);
+		const [sent] = await exactlyMessages(owner, chat, 1);
 		expect(sent?.text).toMatch(/^🔴 1 node offline/);
 		// The shard decides afterwards that this drop was ours (as a mass drop found in a later sweep does).
 		await env.ALERTS.getByName(owner.id).receive(owner.id, [], [{ incidentId: "inc_latetag0001", nodeIds: [nodes[0]?.id as string] }]);
 		const edited = await eventually(async () => (await messagesTo(chat)).find((m) => m.edited_at !== null));
 		expect(edited?.message_id).toBe(sent?.message_id);
 		expect(edited?.text).toMatch(/incident on our side: 1 of your nodes/);
-		expect(await exactlyMessages(chat, 1)).toHaveLength(1); // no second message follows the edit
+		expect(await exactlyMessages(owner, chat, 1)).toHaveLength(1); // no second message follows the edit
 	});
 
 	it("sends each of ten operators exactly one message when their nodes drop together", async () => {
@@ -133,12 +149,14 @@ describe.concurrent("alert pipeline", () => {
 		const chats = await Promise.all(owners.map(linkChat));
 		const fleets = await Promise.all(owners.map((o) => fleet(o, "ten-ops", 10)));
 		fleets.flatMap((f) => f.links).forEach(bye);
-		for (const chat of chats) {
-			const [m, ...rest] = await exactlyMessages(chat, 1, 0);
+		for (const [k, chat] of chats.entries()) {
+			const [m, ...rest] = await exactlyMessages(owners[k] as { id: string }, chat, 1, 0);
 			expect(m?.text).toMatch(/^🔴 10 nodes offline/);
 			expect(rest).toEqual([]);
 		}
-		await sleep(3000);
+		// Three seconds on, still one each: every deadline of theirs in that time has run, and the gate sent what it held.
+		await Promise.all(owners.map((o) => advanceAlerts(o.id, 3000)));
+		await Promise.all(chats.map((chat) => gateIdleFor(chat)));
 		for (const chat of chats) expect(await messagesTo(chat)).toHaveLength(1);
 	});
 
@@ -148,7 +166,8 @@ describe.concurrent("alert pipeline", () => {
 		await throttle(`tg:${chat}`, 2, 2);
 		const { links } = await fleet(owner, "throttled", 1);
 		bye(links[0] as Link);
-		const [m, ...rest] = await exactlyMessages(chat, 1);
+		await closeGroup(owner, "offline", 1);
+		const [m, ...rest] = await exactlyMessages(owner, chat, 1);
 		expect(rest).toEqual([]);
 		expect(m?.text).toMatch(/^🔴 1 node offline/);
 		const { requests, violations } = await received(`tg:${chat}`);
@@ -169,8 +188,9 @@ describe.concurrent("alert pipeline", () => {
 		expect(ok.body.settings.discord_webhook).toBe(`https://discord.com/api/webhooks/${hook}/…`);
 		const { links } = await fleet(owner, "discord", 1);
 		bye(links[0] as Link);
-		const [tg] = await exactlyMessages(chat, 1);
-		const [dc, ...rest] = await exactlyMessages(`dc:${hook}`, 1, 0);
+		await closeGroup(owner, "offline", 1);
+		const [tg] = await exactlyMessages(owner, chat, 1);
+		const [dc, ...rest] = await exactlyMessages(owner, `dc:${hook}`, 1, 0);
 		expect(rest).toEqual([]);
 		expect(dc?.text).toBe(tg?.text);
 	});
@@ -183,9 +203,10 @@ describe("alert delivery across a gate restart", () => {
 		await throttle(`tg:${chat}`, 1, 3);
 		const { links } = await fleet(owner, "gate-restart", 1);
 		bye(links[0] as Link);
+		await closeGroup(owner, "offline", 1);
 		await eventually(async () => (await received(`tg:${chat}`)).requests.length === 1, 100, 100);
 		await evictDurableObject(env.GATE.getByName("global")); // the queued message lives in the gate's storage, not its memory
-		const [m, ...rest] = await exactlyMessages(chat, 1);
+		const [m, ...rest] = await exactlyMessages(owner, chat, 1);
 		expect(rest).toEqual([]);
 		expect(m?.text).toMatch(/^🔴 1 node offline/);
 		expect((await received(`tg:${chat}`)).requests.map((r) => r.status)).toEqual([429, 200]);

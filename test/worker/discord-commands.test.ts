@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { InteractionResponseFlags, InteractionResponseType } from "discord-interactions";
 import { describe, expect, it } from "vitest";
 import { COMMANDS, isSubcommands } from "../../bots/discord/commands.ts";
-import { linkedAccount } from "../../workers/services/links.ts";
+import { linkedAccount } from "../../workers/db/links.ts";
 import { call, callJson, connect, eventually, healthyAgent, newAccount, registerNode } from "./helpers.ts";
 import { DISCORD_TEST, discordUser, fakeState, linkedUser, opt, slash, sub } from "./discord-helpers.ts";
 import { nodeWithPoints, settleEpoch } from "./alert-helpers.ts";

@@ -1,9 +1,10 @@
 // The HTTP heartbeat fallback: online on a beat, offline after silence, challenges carried in the replies.
-import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { echoAnswer } from "../../workers/domain/challenge.ts";
-import { callJson, newAccount, nodeStatus, nodeToken, registerNode, sleep, type TestNode } from "./helpers.ts";
+import {
+	OFFLINE_AFTER_MS, callJson, newAccount, nodeStatus, nodeToken, registerNode, sweepAt, type TestNode,
+} from "./helpers.ts";
 
 interface Beat { status: string; next_heartbeat_s: number; challenge: { id: string; nonce: string; kind: string } | null; results: { id: string; passed: boolean }[] }
 
@@ -32,8 +33,7 @@ describe("HTTP heartbeat fallback", () => {
 	it("marks a node offline when its beats stop for OFFLINE_AFTER_S", async () => {
 		const node = await registerNode(await newAccount(), { region: "silent-http" });
 		await beat(node);
-		await sleep(3500);
-		await runDurableObjectAlarm(env.LIVENESS.getByName("silent-http-0"));
+		await sweepAt(env.LIVENESS.getByName("silent-http-0"), Date.now() + OFFLINE_AFTER_MS + 500); // no beat since
 		expect(await nodeStatus(node)).toBe("offline");
 		const { body } = await callJson<{ flips: { reason: string }[] }>(`/v1/nodes/${node.id}/flips`);
 		expect(body.flips[0]?.reason).toBe("heartbeat_timeout");

@@ -1,6 +1,11 @@
-// Test helpers for the Workers runtime: real requests through the Worker's own fetch, real Ed25519 keys and tokens.
-import { exports } from "cloudflare:workers";
+// Test helpers for the Workers runtime: real requests through the Worker's own fetch, real Ed25519 keys and tokens,
+// and a shard's clock set by the test.
+import { runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { SignJWT } from "jose";
+import type { LivenessShard } from "../../durable-objects/LivenessShard.ts";
+import { systemClock, type Clock } from "../../durable-objects/kit.ts";
+import { readConfig } from "../../workers/config.ts";
 import { TEST_ADMIN_TOKEN } from "../constants.ts";
 
 export { TEST_ADMIN_TOKEN };
@@ -211,4 +216,88 @@ export function healthyAgent(link: Link, node: TestNode): () => void {
 		stopped = true;
 		stopPings();
 	};
+}
+
+// --- A shard's time, driven by the test instead of waited for ---
+
+/** OFFLINE_AFTER_S of the tests (vitest.config.ts), in ms: silence longer than this is offline. */
+export const OFFLINE_AFTER_MS = readConfig(env).liveness.offlineAfterS * 1000;
+
+type Shard = DurableObjectStub<LivenessShard>;
+
+/** The shard that holds a node. */
+export async function shardOf(node: TestNode): Promise<Shard> {
+	const { body } = await callJson<{ node: { shard: string } }>(`/v1/nodes/${node.id}`, { auth: node.owner.key });
+	return env.LIVENESS.getByName(body.node.shard);
+}
+
+/** A clock that stands still at `at` until the test moves it. */
+export class TestClock implements Clock {
+	constructor(public at: number) {}
+
+	now(): number {
+		return this.at;
+	}
+}
+
+/** Gives the shard's running instance this clock (starting the instance if none runs). */
+export async function setClock(shard: Shard, clock: Clock): Promise<void> {
+	await runInDurableObject<LivenessShard, void>(shard, (o) => {
+		o.clock = clock;
+	});
+}
+
+/**
+ * Stops the clock of the shard's instance where it stands (starting the instance if none runs, as after an
+ * eviction): the returned clock is at or after the instant the instance started.
+ */
+export async function stopClock(shard: Shard): Promise<TestClock> {
+	const clock = new TestClock(0);
+	await runInDurableObject<LivenessShard, void>(shard, (o) => {
+		clock.at = o.clock.now();
+		o.clock = clock;
+	});
+	return clock;
+}
+
+/** Runs the shard's sweep (what its alarm does) as of `at`. */
+export async function sweepAt(shard: Shard, at: number): Promise<void> {
+	await runInDurableObject<LivenessShard, void>(shard, (o) => o.sweep(at));
+}
+
+/**
+ * Runs `fn` with the shard's clock set `ms` back, then gives the shard the wall clock again: what the shard saw during
+ * `fn` (a connect, say) happened `ms` ago. A sweep is scheduled first (as the cron does), so that a back-dated connect
+ * does not schedule one in the past.
+ */
+export async function backdated<T>(shard: Shard, ms: number, fn: () => Promise<T>): Promise<T> {
+	await shard.wake(Date.now());
+	await setClock(shard, new TestClock(Date.now() - ms));
+	try {
+		return await fn();
+	} finally {
+		await setClock(shard, systemClock);
+	}
+}
+
+/** When the runtime last answered a keepalive on the node's socket (by its wall clock); 0 if never. */
+export async function lastKeepalive(shard: Shard, nodeId: string): Promise<number> {
+	return runInDurableObject<LivenessShard, number>(shard, (_, state) => {
+		const ws = state.getWebSockets(nodeId).at(-1);
+		return (ws && state.getWebSocketAutoResponseTimestamp(ws)?.getTime()) ?? 0;
+	});
+}
+
+/** Sends one keepalive and waits for its pong: the runtime answers it and stamps it with its own (wall) clock. */
+export async function ping(link: Link): Promise<void> {
+	const pong = new Promise<void>((resolve) => {
+		const onPong = (e: MessageEvent) => {
+			if (e.data !== "pong") return;
+			link.ws.removeEventListener("message", onPong);
+			resolve();
+		};
+		link.ws.addEventListener("message", onPong);
+	});
+	link.ws.send("ping");
+	await pong;
 }

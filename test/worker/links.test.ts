@@ -1,7 +1,8 @@
 // Link codes: single use, expiring, and a link ties a chat to exactly one account.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { LINK_CODE_TTL_MS, linkedAccount, redeemLinkCode, unlink } from "../../workers/services/links.ts";
+import { linkedAccount, redeem as redeemLinkCode, unlink } from "../../workers/db/links.ts";
+import { LINK_CODE_TTL_MS } from "../../workers/services/links.ts";
 import { callJson, newAccount } from "./helpers.ts";
 
 async function code(key: string): Promise<string> {

@@ -1,14 +1,13 @@
-// LivenessShard behaviour in the real runtime: real sockets, keepalives answered without waking, sweeps by alarm.
-import { runDurableObjectAlarm } from "cloudflare:test";
+// LivenessShard behaviour in the real runtime: real sockets, keepalives answered without waking, sweeps by alarm,
+// and the shard's clock driven by the test where time must pass.
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { echoAnswer } from "../../workers/domain/challenge.ts";
-import { callJson, connect, eventually, newAccount, nodeFlips, nodeStatus, nodeToken, registerNode, sleep, type TestNode } from "./helpers.ts";
-
-async function shardOf(node: TestNode) {
-	const { body } = await callJson<{ node: { shard: string } }>(`/v1/nodes/${node.id}`, { auth: node.owner.key });
-	return env.LIVENESS.getByName(body.node.shard);
-}
+import {
+	OFFLINE_AFTER_MS, backdated, callJson, connect, eventually, lastKeepalive, newAccount, nodeFlips, nodeStatus,
+	nodeToken, ping, registerNode, shardOf, sleep, sweepAt,
+} from "./helpers.ts";
 
 describe("LivenessShard", () => {
 	it("marks a new node online when it connects and says welcome", async () => {
@@ -39,28 +38,29 @@ describe("LivenessShard", () => {
 	});
 
 	it("marks a silent node offline once OFFLINE_AFTER_S passes without a keepalive, and closes its socket", async () => {
-		const node = await registerNode(await newAccount());
+		const node = await registerNode(await newAccount(), { region: "silent-ws" });
 		const link = await connect(node);
 		await link.next("welcome");
 		const stub = await shardOf(node);
 		await runDurableObjectAlarm(stub);
 		expect(await nodeStatus(node)).toBe("online");
-		await sleep(3500); // no keepalives: the node has gone silent without closing
-		await runDurableObjectAlarm(stub);
+		await sweepAt(stub, Date.now() + OFFLINE_AFTER_MS + 500); // no keepalives: the node has gone silent without closing
 		expect(await nodeStatus(node)).toBe("offline");
 		expect((await nodeFlips(node))[0]).toMatchObject({ to: "offline", reason: "keepalive_timeout" });
 		expect((await link.closed).code).toBe(4000);
 	});
 
 	it("keeps a node online while it sends keepalives", async () => {
-		const node = await registerNode(await newAccount());
+		const node = await registerNode(await newAccount(), { region: "keepalive" });
 		const link = await connect(node);
 		await link.next("welcome");
 		const stub = await shardOf(node);
 		for (let i = 0; i < 5; i++) {
-			link.ws.send("ping");
-			await sleep(1000);
-			await runDurableObjectAlarm(stub);
+			// The runtime stamps a keepalive with the wall clock, so a few real milliseconds pass between two of them.
+			await sleep(20);
+			await ping(link);
+			// The last moment this keepalive still counts: past OFFLINE_AFTER_S since the connect, which alone would not do.
+			await sweepAt(stub, (await lastKeepalive(stub, node.id)) + OFFLINE_AFTER_MS);
 		}
 		expect(await nodeStatus(node)).toBe("online");
 		expect(await nodeFlips(node)).toHaveLength(1);
@@ -68,9 +68,8 @@ describe("LivenessShard", () => {
 
 	it("records uptime intervals that close when the node leaves", async () => {
 		const node = await registerNode(await newAccount());
-		const link = await connect(node);
+		const link = await backdated(await shardOf(node), 300, async () => connect(node)); // it connected 300 ms ago
 		await link.next("welcome");
-		await sleep(300);
 		link.ws.close(1000);
 		await eventually(async () => (await nodeStatus(node)) === "offline");
 		const { body } = await callJson<{ online_seconds: number; intervals: { started_at: string; ended_at: string | null }[] }>(`/v1/nodes/${node.id}/uptime`);
@@ -132,5 +131,32 @@ describe("LivenessShard", () => {
 		await callJson(`/v1/nodes/${node.id}`, { method: "PATCH", auth: node.owner.key, body: { maintenance: false } });
 		expect(await nodeStatus(node)).toBe("online");
 		expect((await nodeFlips(node)).map((f) => f.reason)).toEqual(["maintenance_off", "maintenance_on", "connected"]);
+	});
+
+	it("still writes what an earlier version queued: flips without a seq, incident tags without node ids", async () => {
+		const node = await registerNode(await newAccount(), { region: "legacy-outbox" });
+		const at = Date.now() - 5000;
+		const common = { nodeId: node.id, lastSeenAt: at, intervalEnd: null, incidentId: null };
+		const flips = [
+			{ ...common, id: `${node.id}:1`, from: "new", to: "online", at, reason: "connected", intervalStart: null },
+			{ ...common, id: `${node.id}:2`, from: "online", to: "offline", at: at + 4000, reason: "keepalive_timeout",
+				intervalStart: at, intervalEnd: at + 1000 },
+		];
+		const tag = { kind: "tag", incident_id: "inc_legacyoutbox", flip_ids: [`${node.id}:2`], intervals: [] };
+		const stub = await shardOf(node);
+		await runInDurableObject(stub, (_, state) => {
+			const ops = [JSON.stringify({ kind: "flips", flips }), JSON.stringify(tag)];
+			state.storage.sql.exec("INSERT INTO outbox (op) VALUES (?), (?)", ...ops);
+		});
+		await sweepAt(stub, Date.now()); // the sweep retries the outbox
+		const row = await env.DB.prepare("SELECT status, status_seq FROM nodes WHERE id = ?").bind(node.id).first();
+		expect(row).toEqual({ status: "offline", status_seq: 2 });
+		expect(await nodeFlips(node)).toEqual([
+			expect.objectContaining({ to: "offline", reason: "keepalive_timeout", incident_id: "inc_legacyoutbox" }),
+			expect.objectContaining({ to: "online", reason: "connected", incident_id: null }),
+		]);
+		const count = "SELECT count(*) AS n FROM outbox";
+		const queued = await runInDurableObject(stub, (_, state) => state.storage.sql.exec(count).one().n);
+		expect(queued).toBe(0); // the whole flush went through: the scheduler and the alert hand-off took them too
 	});
 });

@@ -2,14 +2,15 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../workers/ids.ts";
-import { call, callJson, connect, eventually, HARDWARE, newAccount, newNodeKeys, nodeFlips, nodeStatus, nodeToken, registerNode, sleep, type TestNode } from "./helpers.ts";
+import {
+	backdated, call, callJson, connect, eventually, HARDWARE, newAccount, newNodeKeys, nodeFlips, nodeStatus, nodeToken,
+	registerNode, shardOf, sleep, type TestNode,
+} from "./helpers.ts";
 
-/** A new node that was online for about `ms`, then left cleanly. */
-async function onlineFor(ms: number): Promise<TestNode> {
-	const node = await registerNode(await newAccount());
-	const link = await connect(node);
+/** The node was online for the last `ms` (it connected `ms` ago by its shard's clock), then left cleanly. */
+async function onlineFor(node: TestNode, ms: number): Promise<TestNode> {
+	const link = await backdated(await shardOf(node), ms, () => connect(node));
 	await link.next("welcome");
-	await sleep(ms);
 	link.ws.close(1000);
 	await eventually(async () => (await nodeStatus(node)) === "offline");
 	return node;
@@ -123,7 +124,7 @@ describe("deleting a node", () => {
 
 describe("uptime", () => {
 	it("clips intervals to the asked window and gives the online ratio of that window", async () => {
-		const node = await onlineFor(400);
+		const node = await onlineFor(await registerNode(await newAccount()), 400);
 		const all = await callJson<{ intervals: { started_at: string; ended_at: string }[] }>(`/v1/nodes/${node.id}/uptime`);
 		const [iv] = all.body.intervals;
 		const start = Date.parse(iv?.started_at ?? ""), end = Date.parse(iv?.ended_at ?? "");
@@ -140,8 +141,11 @@ describe("uptime", () => {
 	});
 
 	it("gives uptime_24h as the online share of the node's life when it is younger than a day", async () => {
-		const node = await onlineFor(300);
-		await sleep(300); // offline for a while: the share must fall below 1
+		const node = await registerNode(await newAccount());
+		// Wall clock: the node's age is its created_at, written by the Worker, so it must really be older than the
+		// 300 ms it was online for (the share must fall below 1).
+		await sleep(300);
+		await onlineFor(node, 300);
 		const created = await env.DB.prepare("SELECT created_at FROM nodes WHERE id = ?").bind(node.id).first<number>("created_at");
 		const before = Date.now();
 		const { body } = await callJson<{ nodes: { id: string; uptime_24h: number }[] }>("/v1/nodes", { auth: node.owner.key });

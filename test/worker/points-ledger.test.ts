@@ -8,7 +8,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { EpochSettler } from "../../durable-objects/EpochSettler.ts";
 import { MICRO, MONTH_MS, emissionBetween } from "../../workers/domain/emission.ts";
 import { computePoints } from "../../workers/domain/points.ts";
-import type { EpochRow, LedgerRow } from "../../workers/services/epochs.ts";
+import type { EpochRow } from "../../workers/db/epochs.ts";
+import type { LedgerRow } from "../../workers/db/ledger.ts";
 import { HARDWARE, TEST_ADMIN_TOKEN, callJson, newAccount, registerNode, type TestNode } from "./helpers.ts";
 
 const S = 1000;
@@ -158,7 +159,7 @@ describe("the rolling 7-day leaderboard", () => {
 });
 
 /** The settler's private settlement of one epoch, driven directly to re-run phases on an epoch already written. */
-type Settle = (e: EpochRow, budget: { pages: number; size: number }) => Promise<string | null>;
+type Settle = (e: EpochRow, budget: { pages: number; size: number }, now: number) => Promise<string | null>;
 const settleOf = (instance: EpochSettler): Settle => (instance as unknown as { settle: Settle }).settle.bind(instance);
 
 describe("settlement's idempotency guards", () => {
@@ -179,7 +180,7 @@ describe("settlement's idempotency guards", () => {
 
 		// Run the epoch's counts and compute phases again (stopping before the write phase), and look at what was staged.
 		const staged = await runInDurableObject(settler(), async (instance: EpochSettler, state) => {
-			expect(await settleOf(instance)(settled, { pages: 1, size: 10_000 })).toBeNull();
+			expect(await settleOf(instance)(settled, { pages: 1, size: 10_000 }, Date.now())).toBeNull();
 			const progress = state.storage.sql.exec("SELECT phase, total_points FROM progress WHERE epoch = ?", n).one();
 			const stage = state.storage.sql.exec("SELECT node_id, row FROM stage WHERE epoch = ?", n).toArray();
 			return { progress, stage: new Map(stage.map((r) => [r.node_id as string, JSON.parse(r.row as string) as LedgerRow])) };
@@ -189,7 +190,8 @@ describe("settlement's idempotency guards", () => {
 		expect(staged.stage.get(x.id)?.online_seconds).toBe(written.find((r) => r.node_id === x.id)?.online_seconds as number + 1500);
 		expect(staged.stage.get(y.id)?.points).toBe(0);
 		// Now the write and root phases: INSERT OR IGNORE meets every row already there, markSettled finds the epoch settled.
-		const root = await runInDurableObject(settler(), (instance: EpochSettler) => settleOf(instance)(settled, { pages: Number.POSITIVE_INFINITY, size: 10_000 }));
+		const all = { pages: Number.POSITIVE_INFINITY, size: 10_000 };
+		const root = await runInDurableObject(settler(), (o: EpochSettler) => settleOf(o)(settled, all, Date.now()));
 		expect(root).toBe(settled.root);
 		expect(await epoch(n)).toEqual(settled);
 		expect(await rows(n)).toEqual(written);

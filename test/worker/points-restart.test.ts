@@ -1,10 +1,14 @@
 // A coordinator restart across an epoch boundary: the shard holding the sockets is gone and no cron runs while the
-// boundary passes and no cron runs; afterwards the cron closes the epoch at its exact boundary and no node loses a second.
+// boundary passes; afterwards the cron closes the epoch at its exact boundary and no node loses a second.
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { EpochRow, LedgerRow } from "../../workers/services/epochs.ts";
-import { TEST_ADMIN_TOKEN, callJson, connect, eventually, healthyAgent, newAccount, registerNode, sleep, type TestNode } from "./helpers.ts";
+import type { EpochRow } from "../../workers/db/epochs.ts";
+import type { LedgerRow } from "../../workers/db/ledger.ts";
+import {
+	OFFLINE_AFTER_MS, TestClock, backdated, callJson, connect, eventually, healthyAgent, type Link, newAccount, ping,
+	registerNode, setClock, sweepAt, type TestNode,
+} from "./helpers.ts";
 
 const H = 3600_000;
 
@@ -26,15 +30,20 @@ describe("a coordinator restart across an epoch boundary", () => {
 		const owner = await newAccount("across");
 		const nodes: TestNode[] = [];
 		for (let i = 0; i < 4; i++) nodes.push(await registerNode(owner, { region: "across" }));
-		let stops = [];
-		for (const node of nodes) {
-			const link = await connect(node);
-			await link.next("welcome");
-			stops.push(healthyAgent(link, node));
-		}
 		const shard = env.LIVENESS.getByName("across-0");
+		let stops: (() => void)[] = [];
+		const links: Link[] = [];
+		// Online for a while before the crash: the nodes connected 2 s ago, by the shard's clock.
+		await backdated(shard, 2000, async () => {
+			for (const node of nodes) {
+				const link = await connect(node);
+				await link.next("welcome");
+				links.push(link);
+				stops.push(healthyAgent(link, node));
+			}
+		});
 		await eventually(async () => ((await env.DB.prepare("SELECT count(*) AS n FROM nodes WHERE shard = 'across-0' AND status = 'online'").first<{ n: number }>())?.n ?? 0) === 4);
-		await sleep(2000); // online for a while before the crash
+		await Promise.all(links.map(ping)); // alive at the checkpoint
 		await runDurableObjectAlarm(shard); // a checkpoint, as the running shard takes every CHECKPOINT_S
 
 		// Down: the process holding the sockets is gone, and no cron runs (nothing settles, nothing wakes the shard).
@@ -44,7 +53,9 @@ describe("a coordinator restart across an epoch boundary", () => {
 		// (more than a whole second after the checkpoint, so the late nodes' incident time in epoch 1 survives flooring).
 		const boundary = Date.now() + 2500;
 		await env.DB.prepare("INSERT INTO epochs (n, started_at) VALUES (1, ?)").bind(boundary - H).run();
-		await sleep(boundary + 300 - Date.now());
+		// From here on the test moves the shard's clock (and the settler's `now`) instead of waiting.
+		const clock = new TestClock(boundary + 300);
+		await setClock(shard, clock);
 
 		// Back: one node reconnects within the grace period; the other three only after it, so they count as our incident.
 		const [first, ...late] = nodes as [TestNode, ...TestNode[]];
@@ -52,24 +63,27 @@ describe("a coordinator restart across an epoch boundary", () => {
 		const back = await connect(first);
 		await back.next("welcome");
 		stops.push(healthyAgent(back, first));
-		await sleep(3500); // OFFLINE_AFTER_S of grace
-		await runDurableObjectAlarm(shard);
+		clock.at += OFFLINE_AFTER_MS; // OFFLINE_AFTER_S of grace
+		await sweepAt(shard, clock.at);
 		const { body } = await callJson<{ incidents: { id: string; scope: string; reason: string }[] }>("/v1/incidents");
 		expect(body.incidents.find((i) => i.scope === "shard:across-0")?.reason).toBe("coordinator_restart");
+		clock.at += 500;
 		for (const node of late) {
 			const link = await connect(node);
 			await link.next("welcome");
 			stops.push(healthyAgent(link, node));
 		}
-		await sleep(1500);
+		clock.at += 1500;
 
-		// The first cron tick after the restart closes epoch 1 at its exact boundary and settles it; then epoch 2 is settled.
-		const tick = await env.SETTLER.getByName("global").tick(Date.now());
+		// The first cron tick after the restart closes epoch 1 at its exact boundary and settles it; then epoch 2 is
+		// settled (by the settler, at the test's time: the admin route would settle at the wall clock, behind the shard's).
+		const settler = env.SETTLER.getByName("global");
+		const tick = await settler.tick(clock.at);
 		expect(tick.settled.map((s) => s.epoch)).toEqual([1]);
 		expect((await epoch(1)).ended_at).toBe(boundary);
-		await sleep(1000);
-		const settled = await callJson<{ epoch: number }>("/v1/admin/epochs/settle", { method: "POST", auth: TEST_ADMIN_TOKEN, body: {} });
-		expect(settled.body.epoch).toBe(2);
+		clock.at += 1000;
+		const settled = await settler.settleNow(clock.at);
+		expect(settled.settled.map((s) => s.epoch)).toEqual([2]);
 		stops.forEach((stop) => stop());
 		const second = await epoch(2);
 		expect(second.started_at).toBe(boundary);

@@ -5,7 +5,10 @@ import worker from "../../workers/index.ts";
 import { describe, expect, it } from "vitest";
 import { leafHash, merkleRoot, verifyProof, type LeafRow, type ProofStep } from "../../workers/domain/merkle.ts";
 import { computePoints } from "../../workers/domain/points.ts";
-import { TEST_ADMIN_TOKEN, callJson, connect, eventually, healthyAgent, newAccount, registerNode, sleep, type TestNode } from "./helpers.ts";
+import {
+	TEST_ADMIN_TOKEN, callJson, connect, eventually, healthyAgent, newAccount, nodeStatus, registerNode, sleep, sweepAt,
+	type TestNode,
+} from "./helpers.ts";
 
 interface Breakdown {
 	epoch: number; points: number; reward: number; points_after_adjustments: number;
@@ -38,6 +41,7 @@ describe("epoch settlement", () => {
 		const link = await connect(node);
 		await link.next("welcome");
 		const stop = healthyAgent(link, node);
+		// Wall clock: the admin route closes the epoch at the Worker's time, so its online seconds must really pass.
 		await sleep(2500);
 		link.ws.close(1000);
 		stop();
@@ -131,7 +135,7 @@ describe("epoch settlement", () => {
 		const stop = healthyAgent(link, node);
 		await settle();
 		await callJson("/v1/admin/flags", { auth: TEST_ADMIN_TOKEN, body: { node_id: node.id, code: "shared_gpu", reason: "answers co-scheduled challenges with another node's GPU", share: 1 } });
-		await sleep(3000);
+		await sleep(3000); // wall clock: the epochs are settled by the admin route at the Worker's time
 		const { epoch } = await settle();
 		stop();
 		const b = await points(node, epoch);
@@ -150,10 +154,12 @@ describe("epoch settlement", () => {
 		const links = await Promise.all(nodes.map((n) => connect(n)));
 		await Promise.all(links.map((l) => l.next("welcome")));
 		for (const l of links) l.ws.close(1001, "edge outage");
-		await sleep(300);
-		await env.LIVENESS.getByName("incident-pts-0").wake();
-		await eventually(async () => ((await env.DB.prepare("SELECT count(*) AS n FROM incidents WHERE scope = 'shard:incident-pts-0'").first<{ n: number }>())?.n ?? 0) > 0);
-		await sleep(1200);
+		await eventually(async () => (await Promise.all(nodes.map(nodeStatus))).every((s) => s === "offline"));
+		await sweepAt(env.LIVENESS.getByName("incident-pts-0"), Date.now()); // the sweep that sees the mass drop
+		const incidents = await env.DB.prepare("SELECT count(*) AS n FROM incidents WHERE scope = ?")
+			.bind("shard:incident-pts-0").first<{ n: number }>();
+		expect(incidents?.n).toBeGreaterThan(0);
+		await sleep(1200); // wall clock: the admin route ends the epoch at the Worker's time, a second into the incident
 		const { epoch } = await settle();
 		const b = await points(nodes[0] as TestNode, epoch);
 		expect(b.inputs.incident_seconds).toBeGreaterThanOrEqual(1);
@@ -166,7 +172,7 @@ describe("epoch settlement", () => {
 		await link.next("welcome");
 		const stop = healthyAgent(link, node);
 		await settle();
-		await sleep(3000);
+		await sleep(3000); // wall clock: the epochs are settled by the admin route at the Worker's time
 		const { epoch } = await settle();
 		stop();
 		const board = await callJson<{ leaders: { account_id: string; points: number; rank: number }[] }>(`/v1/leaderboard?epoch=${epoch}`);

@@ -2,7 +2,10 @@
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { callJson, connect, eventually, keepAlive, type Link, newAccount, nodeFlips, nodeStatus, registerNode, sleep, type TestNode } from "./helpers.ts";
+import {
+	OFFLINE_AFTER_MS, backdated, callJson, connect, eventually, type Link, newAccount, nodeFlips, nodeStatus, ping,
+	registerNode, stopClock, sweepAt, type TestNode,
+} from "./helpers.ts";
 
 async function fleet(region: string, n: number): Promise<{ nodes: TestNode[]; links: Link[] }> {
 	const owner = await newAccount();
@@ -48,13 +51,11 @@ describe("shard restart", () => {
 		const stub = env.LIVENESS.getByName("restart-0");
 		await runDurableObjectAlarm(stub); // checkpoint
 		await evictDurableObject(stub, { webSockets: "close" }); // the process holding the sockets is gone
+		const clock = await stopClock(stub); // the shard starts again
 		const [a, b, c, d] = nodes as [TestNode, TestNode, TestNode, TestNode];
 		const back = await Promise.all([connect(a), connect(b)]);
 		await Promise.all(back.map((l) => l.next("welcome")));
-		const stops = back.map((l) => keepAlive(l));
-		await sleep(3500); // OFFLINE_AFTER_S of grace
-		await runDurableObjectAlarm(stub);
-		stops.forEach((stop) => stop());
+		await sweepAt(stub, clock.at + OFFLINE_AFTER_MS); // OFFLINE_AFTER_S of grace later
 		for (const n of [a, b]) {
 			expect(await nodeStatus(n)).toBe("online");
 			expect((await nodeFlips(n)).map((f) => f.reason)).toEqual(["connected"]);
@@ -72,19 +73,17 @@ describe("shard restart", () => {
 	});
 
 	it("ends a lost node's online interval at the shard's last checkpoint, not at its connect", async () => {
-		const { nodes, links } = await fleet("restartinterval", 1);
-		const [node] = nodes as [TestNode];
-		const stop = keepAlive(links[0] as Link);
-		await sleep(2500); // online well past its connect, and past CHECKPOINT_S (1 s in the tests)
 		const stub = env.LIVENESS.getByName("restartinterval-0");
+		// Connected 2.5 s ago: online well past its connect, and past CHECKPOINT_S (1 s in the tests).
+		const { nodes, links } = await backdated(stub, 2500, () => fleet("restartinterval", 1));
+		const [node] = nodes as [TestNode];
+		await ping(links[0] as Link); // a keepalive: alive at the checkpoint
 		const checkpointed = Date.now();
 		await runDurableObjectAlarm(stub); // sweeps (the node is alive) and checkpoints
-		stop();
 		const evicted = Date.now();
 		await evictDurableObject(stub, { webSockets: "close" });
-		await stub.wake(); // the shard starts again (as the cron would wake it)
-		await sleep(3500); // OFFLINE_AFTER_S of grace; the node does not come back
-		await runDurableObjectAlarm(stub);
+		await stub.wake(Date.now()); // the shard starts again (as the cron would wake it)
+		await sweepAt(stub, Date.now() + OFFLINE_AFTER_MS + 500); // OFFLINE_AFTER_S of grace later; the node is not back
 		const { body } = await callJson<{ intervals: { started_at: string; ended_at: string | null }[] }>(`/v1/nodes/${node.id}/uptime`);
 		expect(body.intervals).toHaveLength(1);
 		const [iv] = body.intervals;
@@ -100,13 +99,11 @@ describe("shard restart", () => {
 		const stub = env.LIVENESS.getByName("smallrestart-0");
 		await runDurableObjectAlarm(stub); // checkpoint
 		await evictDurableObject(stub, { webSockets: "close" });
+		const clock = await stopClock(stub); // the shard starts again
 		const [a, b] = nodes as [TestNode, TestNode];
 		const back = await connect(a);
 		await back.next("welcome");
-		const stop = keepAlive(back);
-		await sleep(3500); // OFFLINE_AFTER_S of grace
-		await runDurableObjectAlarm(stub);
-		stop();
+		await sweepAt(stub, clock.at + OFFLINE_AFTER_MS); // OFFLINE_AFTER_S of grace later
 		expect(await nodeStatus(a)).toBe("online");
 		const { body } = await callJson<{ incidents: { id: string; reason: string; scope: string; nodes_affected: number; ended_at: string | null }[] }>("/v1/incidents");
 		const incident = body.incidents.find((i) => i.scope === "shard:smallrestart-0");

@@ -14,9 +14,11 @@ export const FLIP_REASONS = [
 export type FlipReason = (typeof FLIP_REASONS)[number];
 
 export interface Flip {
-	/** Deterministic per node: `${nodeId}:${seq}`, so a retried write is ignored, not duplicated. */
+	/** The public id (GET /v1/nodes/:id/flips), `flipId(nodeId, seq)`: a retried write is ignored, not duplicated. */
 	id: string;
 	nodeId: string;
+	/** The node's flip number, 1, 2, …: orders one node's flips (an older write never overwrites a newer one). */
+	seq: number;
 	from: NodeStatus;
 	to: NodeStatus;
 	/** When the coordinator decided the flip (ms). */
@@ -31,9 +33,14 @@ export interface Flip {
 	incidentId: string | null;
 }
 
+/** A flip's id: deterministic per node and flip number. Built here only; nobody takes it apart. */
+export function flipId(nodeId: string, seq: number): string {
+	return `${nodeId}:${seq}`;
+}
+
 export interface ReadModelChanges {
-	/** Latest status per node after the batch. */
-	nodes: { node_id: string; status: NodeStatus; since: number; last_seen_at: number | null }[];
+	/** Latest status per node after the batch, with the number of the flip that set it. */
+	nodes: { node_id: string; status: NodeStatus; since: number; last_seen_at: number | null; seq: number }[];
 	opens: { node_id: string; started_at: number }[];
 	closes: { node_id: string; started_at: number; ended_at: number; end_reason: FlipReason; incident_id: string | null }[];
 	flips: {
@@ -62,7 +69,7 @@ export function readModelChanges(flips: Flip[]): ReadModelChanges {
 		}
 	}
 	for (const f of latest.values()) {
-		out.nodes.push({ node_id: f.nodeId, status: f.to, since: f.at, last_seen_at: f.lastSeenAt });
+		out.nodes.push({ node_id: f.nodeId, status: f.to, since: f.at, last_seen_at: f.lastSeenAt, seq: f.seq });
 	}
 	return out;
 }

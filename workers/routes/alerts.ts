@@ -30,23 +30,19 @@ export async function getAlertSettings(request: IRequest, env: Env): Promise<Res
 export async function patchAlertSettings(request: IRequest, env: Env): Promise<Response> {
 	const account = await requireAccount(request, env);
 	const body = await readJson(request, PatchAlertSettings);
-	const r = await changeAlertSettings(env, account.id, body, Date.now());
-	if (!r.ok) throw new ApiError(400, "validation_failed", r.reason);
-	return json({ settings: r.settings });
+	return json({ settings: await changeAlertSettings(env, account.id, body, Date.now()) });
 }
 
 export async function postMute(request: IRequest, env: Env): Promise<Response> {
 	const account = await requireAccount(request, env);
 	const body = await readJson(request, PostMute);
 	const r = await muteAlerts(env, account.id, body.target, body.duration, Date.now());
-	if (!r.ok) throw r.code === "not_found" ? new ApiError(404, "not_found", r.reason) : new ApiError(400, "validation_failed", r.reason);
 	return json({ mute: { target: r.target, until: iso(r.until) } }, 201);
 }
 
 export async function deleteMute(request: IRequest, env: Env): Promise<Response> {
 	const account = await requireAccount(request, env);
-	const r = await unmuteAlerts(env, account.id, decodeURIComponent(request.params.target as string));
-	if (!r.ok) throw new ApiError(404, "not_found", r.reason);
-	if (!r.lifted.length) throw new ApiError(404, "not_found", "Nothing is muted under that name.");
-	return json({ lifted: r.lifted });
+	const lifted = await unmuteAlerts(env, account.id, decodeURIComponent(request.params.target as string));
+	if (!lifted.length) throw new ApiError(404, "not_found", "Nothing is muted under that name.");
+	return json({ lifted });
 }

@@ -24,7 +24,9 @@ export async function connectNode(request: IRequest, env: Env): Promise<Response
 export async function heartbeatNode(request: IRequest, env: Env): Promise<Response> {
 	const caller = await requireNode(request, env, request.params.id as string, Date.now());
 	const body = request.headers.get("content-length") === "0" ? {} : await readJson(request, Heartbeat);
-	const result = await shard(env, caller.node.shard).heartbeat(caller.node.id, caller.jti, caller.iat, caller.exp, body.answers ?? [], body.bye === true);
+	const result = await shard(env, caller.node.shard).heartbeat(
+		caller.node.id, caller.jti, caller.iat, caller.exp, body.answers ?? [], body.bye === true, Date.now(),
+	);
 	if (result === "replayed") throw new ApiError(401, "unauthorized", "This node token was already used, or predates a coordinator restart; mint a new one.");
 	return json(result);
 }

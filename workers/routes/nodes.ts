@@ -1,15 +1,16 @@
 // Routes for nodes: registration, the owner's list, public and owner views, edits, deletion, uptime and flips.
 import type { IRequest } from "itty-router";
 import { optionalAccount, requireAccount } from "../auth.ts";
-import type { Account } from "../services/accounts.ts";
+import type { Account } from "../db/accounts.ts";
+import { intervalsFor } from "../db/flips.ts";
+import * as nodes from "../db/nodes.ts";
+import type { NodeRow } from "../db/nodes.ts";
+import { readConfig } from "../config.ts";
 import { ApiError, iso, json, readJson, validate } from "../http.ts";
-import { readSettings } from "../domain/settings.ts";
 import { uptime } from "../domain/uptime.ts";
 import { CreateNode, FlipsQuery, PatchNode, UptimeQuery } from "../schemas.ts";
 import { shard } from "../services/liveness.ts";
-import {
-	DAY_MS, createNode, getNodeRow, intervalsFor, listNodeRows, renameNode, softDeleteNode, type NodeRow,
-} from "../services/nodes.ts";
+import { DAY_MS, createNode } from "../services/nodes.ts";
 import { listFlips } from "../services/history.ts";
 import { setNodeMaintenance } from "../services/maintenance.ts";
 import { nodeViews } from "../services/node-views.ts";
@@ -19,7 +20,7 @@ async function views(env: Env, rows: NodeRow[], caller: Account | null, now: num
 }
 
 async function existing(env: Env, id: string): Promise<NodeRow> {
-	const row = await getNodeRow(env.DB, id);
+	const row = await nodes.byId(env.DB, id);
 	if (!row) throw new ApiError(404, "not_found", `No node '${id}'.`);
 	return row;
 }
@@ -35,7 +36,7 @@ export async function postNode(request: IRequest, env: Env): Promise<Response> {
 	const account = await requireAccount(request, env);
 	const body = await readJson(request, CreateNode);
 	const now = Date.now();
-	const row = await createNode(env.DB, account.id, body, readSettings(env as unknown as Record<string, unknown>).shardCount, now);
+	const row = await createNode(env.DB, account.id, body, readConfig(env).liveness.shardCount, now);
 	if (!row) throw new ApiError(409, "conflict", "This public key is already registered; every node needs its own key pair.");
 	const [view] = await views(env, [row], account, now);
 	return json({ node: view }, 201);
@@ -43,7 +44,7 @@ export async function postNode(request: IRequest, env: Env): Promise<Response> {
 
 export async function listNodes(request: IRequest, env: Env): Promise<Response> {
 	const account = await requireAccount(request, env);
-	return json({ nodes: await views(env, await listNodeRows(env.DB, account.id), account, Date.now()) });
+	return json({ nodes: await views(env, await nodes.ofAccount(env.DB, account.id), account, Date.now()) });
 }
 
 export async function getNode(request: IRequest, env: Env): Promise<Response> {
@@ -56,7 +57,7 @@ export async function patchNode(request: IRequest, env: Env): Promise<Response> 
 	const account = await requireAccount(request, env);
 	const row = await owned(env, request.params.id as string, account);
 	const body = await readJson(request, PatchNode);
-	if (body.name !== undefined) await renameNode(env.DB, row.id, body.name);
+	if (body.name !== undefined) await nodes.rename(env.DB, row.id, body.name);
 	if (body.maintenance !== undefined) await setNodeMaintenance(env, row, body.maintenance);
 	const [view] = await views(env, [await existing(env, row.id)], account, Date.now());
 	return json({ node: view });
@@ -65,8 +66,8 @@ export async function patchNode(request: IRequest, env: Env): Promise<Response> 
 export async function deleteNode(request: IRequest, env: Env): Promise<Response> {
 	const account = await requireAccount(request, env);
 	const row = await owned(env, request.params.id as string, account);
-	await shard(env, row.shard).forget(row.id);
-	await softDeleteNode(env.DB, row.id, Date.now());
+	await shard(env, row.shard).forget(row.id, Date.now());
+	await nodes.softDelete(env.DB, row.id, Date.now());
 	return new Response(null, { status: 204 });
 }
 

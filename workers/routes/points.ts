@@ -4,10 +4,11 @@ import { requireAccount } from "../auth.ts";
 import { ApiError, json, validate } from "../http.ts";
 import { merkleProof } from "../domain/merkle.ts";
 import { LeaderboardQuery, PointsQuery } from "../schemas.ts";
-import { epochView, ledgerLeaves, ledgerRow } from "../services/epochs.ts";
-import { epochOr404, requireSettled, settledEpoch } from "../services/points-reads.ts";
-import { getNodeRow } from "../services/nodes.ts";
-import { accountPoints, breakdown, leaderboard, leafOf } from "../services/points.ts";
+import { firstSettledAfter } from "../db/epochs.ts";
+import { accountPoints, ledgerLeaves, ledgerRow } from "../db/ledger.ts";
+import * as nodes from "../db/nodes.ts";
+import { epochOr404, epochView, requireSettled, settledEpoch } from "../services/points-reads.ts";
+import { breakdown, leaderboard, leafOf } from "../services/points.ts";
 
 function query(request: IRequest): Record<string, string> {
 	return Object.fromEntries(new URL(request.url).searchParams);
@@ -33,7 +34,7 @@ export async function getProof(request: IRequest, env: Env): Promise<Response> {
 }
 
 export async function getNodePoints(request: IRequest, env: Env): Promise<Response> {
-	const node = await getNodeRow(env.DB, request.params.id as string);
+	const node = await nodes.byId(env.DB, request.params.id as string);
 	if (!node) throw new ApiError(404, "not_found", `No node '${request.params.id}'.`);
 	const e = await settledEpoch(env.DB, validate(PointsQuery, query(request)).epoch);
 	const row = await ledgerRow(env.DB, e.n, node.id);
@@ -51,7 +52,7 @@ export async function getLeaderboard(request: IRequest, env: Env): Promise<Respo
 	const latest = await settledEpoch(env.DB, q.window ? undefined : q.epoch);
 	// Rolling 7 days: the settled epochs that ended within 7 days of the newest one.
 	const from = q.window
-		? ((await env.DB.prepare("SELECT min(n) AS n FROM epochs WHERE settled_at IS NOT NULL AND ended_at > ?").bind((latest.ended_at as number) - 7 * 86400_000).first<{ n: number }>())?.n ?? latest.n)
+		? ((await firstSettledAfter(env.DB, (latest.ended_at as number) - 7 * 86400_000)) ?? latest.n)
 		: latest.n;
 	return json({ from_epoch: from, to_epoch: latest.n, window: q.window ?? null, leaders: await leaderboard(env.DB, from, latest.n) });
 }

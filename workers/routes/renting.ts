@@ -5,8 +5,11 @@ import { ApiError, iso, json, readJson, validate } from "../http.ts";
 import { newId, sha256Hex } from "../ids.ts";
 import { SKUS, multiplier, quote, skuByName } from "../domain/pricing.ts";
 import { CreateCluster, CreditGrant, IdempotencyKey, QuoteRequest } from "../schemas.ts";
-import { audit } from "../services/audit.ts";
-import { balance, entries, grantOnce } from "../services/credits.ts";
+import * as accounts from "../db/accounts.ts";
+import * as audit from "../db/audit.ts";
+import * as clusters from "../db/clusters.ts";
+import { balance } from "../db/credits.ts";
+import { entries, grantOnce } from "../services/credits.ts";
 
 const scheduler = (env: Env) => env.SCHEDULER.getByName("global");
 
@@ -35,7 +38,7 @@ export async function postCluster(request: IRequest, env: Env): Promise<Response
 	// The same key always names the same cluster, so its object serializes retries and races of that key.
 	const id = key ? `clu_${(await sha256Hex(`${account.id}:${key}`)).slice(0, 24)}` : newId("clu");
 	const requestHash = await sha256Hex(JSON.stringify([body.gpu_model, body.gpu_count, body.hours, body.region ?? null, body.max_price_per_gpu_hour ?? null]));
-	const result = await env.CLUSTERS.getByName(id).create(id, {
+	const result = await env.CLUSTERS.getByName(id).create({
 		account_id: account.id, gpu_model: body.gpu_model, gpu_count: body.gpu_count, hours: body.hours, region: body.region ?? null,
 		max_price_per_gpu_hour_cents: body.max_price_per_gpu_hour === undefined ? null : Math.round(body.max_price_per_gpu_hour * 100),
 	}, requestHash, Date.now());
@@ -47,7 +50,7 @@ async function ownedCluster(request: IRequest, env: Env) {
 	const account = await requireAccount(request, env);
 	const id = request.params.id as string;
 	if (!/^clu_[A-Za-z0-9_-]{8,40}$/.test(id)) throw new ApiError(404, "not_found", `No cluster '${id}'.`);
-	const row = await env.DB.prepare("SELECT account_id FROM clusters WHERE id = ?").bind(id).first<{ account_id: string }>();
+	const row = await clusters.byId(env.DB, id);
 	if (!row) throw new ApiError(404, "not_found", `No cluster '${id}'.`);
 	if (row.account_id !== account.id) throw new ApiError(403, "forbidden", "This cluster belongs to another account.");
 	return env.CLUSTERS.getByName(id);
@@ -58,14 +61,17 @@ export async function getCluster(request: IRequest, env: Env): Promise<Response>
 }
 
 export async function deleteCluster(request: IRequest, env: Env): Promise<Response> {
-	return json({ cluster: await (await ownedCluster(request, env)).terminate() });
+	return json({ cluster: await (await ownedCluster(request, env)).terminate(Date.now()) });
 }
 
 export async function listClusters(request: IRequest, env: Env): Promise<Response> {
 	const account = await requireAccount(request, env);
-	const { results } = await env.DB.prepare("SELECT * FROM clusters WHERE account_id = ? ORDER BY created_at DESC LIMIT 100").bind(account.id)
-		.all<{ id: string; gpu_model: string; gpu_count: number; hours: number; status: string; price_cents: number; created_at: number; ended_at: number | null }>();
-	return json({ clusters: results.map((c) => ({ id: c.id, gpu_model: c.gpu_model, gpu_count: c.gpu_count, hours: c.hours, status: c.status, price_per_gpu_hour_cents: c.price_cents, created_at: iso(c.created_at), ended_at: iso(c.ended_at) })) });
+	const rows = await clusters.ofAccount(env.DB, account.id, 100);
+	const clusterViews = rows.map((c) => ({
+		id: c.id, gpu_model: c.gpu_model, gpu_count: c.gpu_count, hours: c.hours, status: c.status,
+		price_per_gpu_hour_cents: c.price_cents, created_at: iso(c.created_at), ended_at: iso(c.ended_at),
+	}));
+	return json({ clusters: clusterViews });
 }
 
 export async function getBilling(request: IRequest, env: Env): Promise<Response> {
@@ -78,11 +84,12 @@ export async function postCredits(request: IRequest, env: Env): Promise<Response
 	await requireAdmin(request, env);
 	const rawKey = request.headers.get("idempotency-key");
 	const body = await readJson(request, CreditGrant);
-	if (!(await env.DB.prepare("SELECT 1 FROM accounts WHERE id = ?").bind(body.account_id).first())) throw new ApiError(404, "not_found", `No account '${body.account_id}'.`);
+	if (!(await accounts.exists(env.DB, body.account_id))) throw new ApiError(404, "not_found", `No account '${body.account_id}'.`);
 	const key = `grant:${rawKey === null ? crypto.randomUUID() : validate(IdempotencyKey, rawKey)}`;
 	const now = Date.now();
 	const entry = await grantOnce(env.DB, key, body.account_id, body.amount_cents, body.memo ?? null, now);
 	if (!entry) throw new ApiError(409, "conflict", "This Idempotency-Key was used for a different grant.");
-	await audit(env.DB, "admin", "credits.grant", `account:${body.account_id}`, { amount_cents: body.amount_cents, key }, now);
+	const details = { amount_cents: body.amount_cents, key };
+	await audit.record(env.DB, { actor: "admin", action: "credits.grant", target: `account:${body.account_id}`, details }, now);
 	return json({ entry }, 201);
 }

@@ -1,13 +1,10 @@
-// Accounts in D1: creation (API key returned once, stored hashed) and lookup by key hash.
+// Accounts: creation (API key returned once, stored hashed) and lookup by key hash.
+import * as accounts from "../db/accounts.ts";
 import { newApiKey, newId, sha256Hex } from "../ids.ts";
 import { iso } from "../http.ts";
+import type { Account } from "../db/accounts.ts";
 
-export interface Account {
-	id: string;
-	name: string;
-	role: "user" | "staff";
-	created_at: number;
-}
+export type { Account };
 
 export function accountView(a: Account) {
 	return { id: a.id, name: a.name, role: a.role, created_at: iso(a.created_at) };
@@ -16,13 +13,6 @@ export function accountView(a: Account) {
 export async function createAccount(db: D1Database, name: string, now: number): Promise<{ account: Account; apiKey: string }> {
 	const apiKey = newApiKey();
 	const account: Account = { id: newId("acc"), name, role: "user", created_at: now };
-	await db
-		.prepare("INSERT INTO accounts (id, name, api_key_hash, role, created_at) VALUES (?, ?, ?, ?, ?)")
-		.bind(account.id, name, await sha256Hex(apiKey), account.role, now)
-		.run();
+	await accounts.create(db, account, await sha256Hex(apiKey));
 	return { account, apiKey };
-}
-
-export async function findAccountByKeyHash(db: D1Database, hash: string): Promise<Account | null> {
-	return db.prepare("SELECT id, name, role, created_at FROM accounts WHERE api_key_hash = ?").bind(hash).first<Account>();
 }

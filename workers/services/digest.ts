@@ -2,6 +2,8 @@
 import { MAX_TEXT } from "../domain/alert-text.ts";
 import { statusSummary } from "../domain/node-text.ts";
 import { clip, fitLines, percent, plural, tokens } from "../domain/text.ts";
+import { dropsSince } from "../db/flips.ts";
+import { accountSettledSince } from "../db/ledger.ts";
 import { accountNodes } from "./node-views.ts";
 import { DAY_MS } from "./nodes.ts";
 import { openTicketCount } from "./tickets.ts";
@@ -16,37 +18,13 @@ export function nextDigestAt(hourUtc: number, now: number): number {
 	return today > now ? today : today + DAY_MS;
 }
 
-/** Drops (online → offline) of each node in the last 24 h, not counting those inside our own incidents. */
-async function dropsOf(db: D1Database, ids: string[], now: number): Promise<Map<string, number>> {
-	const { results } = await db
-		.prepare(`SELECT node_id, count(*) AS n FROM flips WHERE node_id IN (SELECT value FROM json_each(?1)) AND to_status = 'offline'
-		          AND from_status = 'online' AND at > ?2 AND incident_id IS NULL GROUP BY node_id`)
-		.bind(JSON.stringify(ids), now - DAY_MS)
-		.all<{ node_id: string; n: number }>();
-	return new Map(results.map((d) => [d.node_id, d.n]));
-}
-
-/**
- * The account's ledger over "the last 24 h" as /v1/stats defines it (settled epochs that ended in the last 24 h):
- * points, staff adjustments included as GET /v1/points counts them, and rewards.
- */
-async function pointsOfDay(db: D1Database, accountId: string, now: number): Promise<{ epochs: number; points: number; reward: number }> {
-	const row = await db
-		.prepare(`WITH recent AS (SELECT n FROM epochs WHERE settled_at IS NOT NULL AND ended_at > ?2)
-		          SELECT (SELECT count(*) FROM recent) AS epochs,
-		                 coalesce((SELECT sum(points) FROM points_ledger WHERE account_id = ?1 AND epoch IN (SELECT n FROM recent)), 0)
-		               + coalesce((SELECT sum(a.points) FROM points_adjustments a JOIN nodes n ON n.id = a.node_id
-		                           WHERE n.account_id = ?1 AND a.epoch IN (SELECT n FROM recent)), 0) AS points,
-		                 coalesce((SELECT sum(reward) FROM points_ledger WHERE account_id = ?1 AND epoch IN (SELECT n FROM recent)), 0) AS reward`)
-		.bind(accountId, now - DAY_MS)
-		.first<{ epochs: number; points: number; reward: number }>();
-	return row ?? { epochs: 0, points: 0, reward: 0 };
-}
-
 export async function buildDigest(env: Env, accountId: string, now: number): Promise<string> {
 	const nodes = await accountNodes(env, accountId, now);
 	const [drops, points, tickets] = await Promise.all([
-		dropsOf(env.DB, nodes.map((n) => n.id), now), pointsOfDay(env.DB, accountId, now), openTicketCount(env.DB, accountId),
+		// Drops not counting our own incidents; points as /v1/stats defines "the last 24 h" (settled epochs that ended in it).
+		dropsSince(env.DB, nodes.map((n) => n.id), now - DAY_MS),
+		accountSettledSince(env.DB, accountId, now - DAY_MS),
+		openTicketCount(env.DB, accountId),
 	]);
 	const more = (left: number) => `…and ${left} more (GET /v1/nodes)`;
 	const parts = [`📋 Daily digest — ${new Date(now).toISOString().slice(0, 10)}\nNodes: ${nodes.length} (${statusSummary(nodes)})`];

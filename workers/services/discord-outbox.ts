@@ -1,5 +1,6 @@
 // The outbox of bot posts to Discord channels: written with the change it announces, delivered at once or by the cron, never lost.
-import { randomToken } from "../domain/challenge.ts";
+import { readConfig } from "../config.ts";
+import * as outbox from "../db/discord-outbox.ts";
 import { retryDelayMs, shouldGiveUp } from "../domain/retry.ts";
 import { postChannelMessage } from "../transports/discord-rest.ts";
 
@@ -10,20 +11,9 @@ export const DRAIN_BATCH = 5;
 
 /** The staff channel, when the bot is configured to post there (channel id and bot token both set). */
 export function staffChannel(env: Env): string | null {
-	return env.DISCORD_STAFF_CHANNEL_ID && env.DISCORD_BOT_TOKEN ? env.DISCORD_STAFF_CHANNEL_ID : null;
+	const channel = readConfig(env).discord.staffChannelId;
+	return channel && env.DISCORD_BOT_TOKEN ? channel : null;
 }
-
-/** A condition the post depends on, checked inside the batch (e.g. "the ticket is now closed, by this request"). */
-export interface Guard { sql: string; params: unknown[] }
-
-/** The statement that queues a post; run it in the same batch as the change the post announces. */
-export function enqueueStatement(db: D1Database, channelId: string, content: string, now: number, guard?: Guard): D1PreparedStatement {
-	return db
-		.prepare(`INSERT INTO discord_outbox (channel_id, content, nonce, created_at, next_attempt_at) SELECT ?, ?, ?, ?, ? WHERE ${guard?.sql ?? "1"}`)
-		.bind(channelId, content, `pg${randomToken(15)}`, now, now, ...(guard?.params ?? []));
-}
-
-interface OutboxRow { id: number; channel_id: string; content: string; nonce: string; attempts: number }
 
 export interface DrainResult { sent: number; failed: number; gaveUp: number }
 
@@ -35,20 +25,11 @@ export interface DrainResult { sent: number; failed: number; gaveUp: number }
 export async function drainDiscordOutbox(env: Env, now: number): Promise<DrainResult> {
 	const out: DrainResult = { sent: 0, failed: 0, gaveUp: 0 };
 	if (!env.DISCORD_BOT_TOKEN) return out;
-	const { results } = await env.DB
-		.prepare(`UPDATE discord_outbox SET lease_until = ?1 + ?2
-		          WHERE id IN (SELECT id FROM discord_outbox
-		                       WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?1)
-		                       ORDER BY id LIMIT ?3)
-		          RETURNING id, channel_id, content, nonce, attempts`)
-		.bind(now, LEASE_MS, DRAIN_BATCH)
-		.all<OutboxRow>();
-	const rows = results.sort((a, b) => a.id - b.id);
+	const rows = await outbox.claimDue(env.DB, now, LEASE_MS, DRAIN_BATCH);
 	for (const [i, row] of rows.entries()) {
 		const r = await postChannelMessage(env, row.channel_id, { content: row.content }, row.nonce);
 		if (r.ok) {
-			await env.DB.prepare("UPDATE discord_outbox SET sent_at = ?, message_id = ?, lease_until = NULL, last_error = NULL WHERE id = ?")
-				.bind(Date.now(), String(r.body.id ?? ""), row.id).run();
+			await outbox.markSent(env.DB, row.id, String(r.body.id ?? ""), Date.now());
 			out.sent++;
 			continue;
 		}
@@ -60,20 +41,11 @@ export async function drainDiscordOutbox(env: Env, now: number): Promise<DrainRe
 			console.warn(`discord outbox: post ${row.id} failed (${r.error}); attempt ${attempts + 1} later`);
 			out.failed++;
 		}
-		await env.DB.batch([
-			env.DB.prepare(`UPDATE discord_outbox SET attempts = ?, next_attempt_at = ?, lease_until = NULL, last_error = ?,
-			                gave_up_at = CASE WHEN ? THEN ? END WHERE id = ?`)
-				.bind(attempts, now + retryDelayMs(attempts, r.retryAfterMs), r.error.slice(0, 500), shouldGiveUp(attempts) ? 1 : 0, now, row.id),
-			// Free the rest of this batch at once; they keep their place in line.
-			env.DB.prepare("UPDATE discord_outbox SET lease_until = NULL WHERE id IN (SELECT value FROM json_each(?))")
-				.bind(JSON.stringify(rows.slice(i + 1).map((x) => x.id))),
-		]);
+		const nextAttemptAt = now + retryDelayMs(attempts, r.retryAfterMs);
+		const failure = { attempts, nextAttemptAt, error: r.error.slice(0, 500), gaveUp: shouldGiveUp(attempts) };
+		// The rest of this batch is freed at once; they keep their place in line.
+		await outbox.markFailed(env.DB, row.id, failure, rows.slice(i + 1).map((x) => x.id), now);
 		break;
 	}
 	return out;
-}
-
-/** Undelivered posts (pending or given up), for tests and operators. */
-export async function pendingPosts(db: D1Database): Promise<{ id: number; content: string; attempts: number; next_attempt_at: number; gave_up_at: number | null; last_error: string | null }[]> {
-	return (await db.prepare("SELECT id, content, attempts, next_attempt_at, gave_up_at, last_error FROM discord_outbox WHERE sent_at IS NULL ORDER BY id").all<{ id: number; content: string; attempts: number; next_attempt_at: number; gave_up_at: number | null; last_error: string | null }>()).results;
 }

@@ -1,6 +1,8 @@
 // Nodes as every reader shows them (GET /v1/nodes, GET /v1/nodes/:id, the bots, the digest): live status from the shard, 24 h uptime, flags.
 import { liveStatus } from "./liveness.ts";
-import { DAY_MS, flagsFor, intervalsFor, listNodeRows, ownerNodeView, publicNodeView, uptime24h, type NodeRow } from "./nodes.ts";
+import { intervalsFor } from "../db/flips.ts";
+import { ofAccount, type NodeRow } from "../db/nodes.ts";
+import { DAY_MS, flagsFor, ownerNodeView, publicNodeView, uptime24h } from "./nodes.ts";
 
 export type OwnerNodeView = ReturnType<typeof ownerNodeView>;
 export type PublicNodeView = ReturnType<typeof publicNodeView>;
@@ -33,6 +35,6 @@ export function worstFirst<V extends Pick<PublicNodeView, "status" | "status_sin
 
 /** An account's nodes as their owner sees them, worst first: what the bots' node lists and the daily digest show. */
 export async function accountNodes(env: Env, accountId: string, now: number): Promise<OwnerNodeView[]> {
-	const views = await nodeViews(env, await listNodeRows(env.DB, accountId), accountId, now);
+	const views = await nodeViews(env, await ofAccount(env.DB, accountId), accountId, now);
 	return worstFirst(views.filter(isOwnerView));
 }

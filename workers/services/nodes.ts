@@ -1,28 +1,12 @@
-// Nodes in D1: registration, reads for owners and the public, owner edits, and uptime from recorded intervals.
+// Nodes: registration, what owners and the public see of them, and uptime from recorded intervals.
+import { activeOf as activeFlagsOf } from "../db/flags.ts";
+import * as nodes from "../db/nodes.ts";
+import type { NodeRow } from "../db/nodes.ts";
 import { iso } from "../http.ts";
 import { newId } from "../ids.ts";
 import { assignShard } from "../domain/shards.ts";
 import type { NodeStatus } from "../domain/status.ts";
 import { uptime, type Interval } from "../domain/uptime.ts";
-
-export interface NodeRow {
-	id: string;
-	account_id: string;
-	name: string;
-	public_key: string;
-	gpu_model: string;
-	gpu_count: number;
-	vram_gb: number;
-	cpu_cores: number;
-	ram_gb: number;
-	region: string | null;
-	shard: string;
-	status: NodeStatus;
-	status_since: number;
-	last_seen_at: number | null;
-	maintenance: number;
-	created_at: number;
-}
 
 export interface NewNode {
 	name: string;
@@ -33,7 +17,7 @@ export interface NewNode {
 
 export const DAY_MS = 24 * 3600 * 1000;
 
-/** Inserts the node; null when its public key is already registered (one check, so racing sign-ups cannot both pass). */
+/** Registers the node; null when its public key is already registered (one check, so racing sign-ups cannot both pass). */
 export async function createNode(db: D1Database, accountId: string, input: NewNode, shardCount: number, now: number): Promise<NodeRow | null> {
 	const id = newId("node");
 	const h = input.hardware;
@@ -43,46 +27,7 @@ export async function createNode(db: D1Database, accountId: string, input: NewNo
 		shard: assignShard(id, input.region ?? null, shardCount), status: "new", status_since: now, last_seen_at: null,
 		maintenance: 0, created_at: now,
 	};
-	const { meta } = await db
-		.prepare(`INSERT INTO nodes (id, account_id, name, public_key, gpu_model, gpu_count, vram_gb, cpu_cores, ram_gb, region, shard, status, status_since, created_at)
-		          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?) ON CONFLICT (public_key) DO NOTHING`)
-		.bind(row.id, accountId, row.name, row.public_key, row.gpu_model, row.gpu_count, row.vram_gb, row.cpu_cores, row.ram_gb, row.region, row.shard, now, now)
-		.run();
-	return meta.changes > 0 ? row : null;
-}
-
-export async function getNodeRow(db: D1Database, id: string): Promise<NodeRow | null> {
-	return db.prepare("SELECT * FROM nodes WHERE id = ? AND deleted_at IS NULL").bind(id).first<NodeRow>();
-}
-
-export async function listNodeRows(db: D1Database, accountId: string): Promise<NodeRow[]> {
-	const { results } = await db.prepare("SELECT * FROM nodes WHERE account_id = ? AND deleted_at IS NULL ORDER BY created_at").bind(accountId).all<NodeRow>();
-	return results;
-}
-
-export async function renameNode(db: D1Database, id: string, name: string): Promise<void> {
-	await db.prepare("UPDATE nodes SET name = ? WHERE id = ?").bind(name, id).run();
-}
-
-export async function setMaintenanceFlag(db: D1Database, id: string, on: boolean): Promise<void> {
-	await db.prepare("UPDATE nodes SET maintenance = ? WHERE id = ?").bind(on ? 1 : 0, id).run();
-}
-
-export async function softDeleteNode(db: D1Database, id: string, now: number): Promise<void> {
-	await db.prepare("UPDATE nodes SET deleted_at = ? WHERE id = ?").bind(now, id).run();
-}
-
-/** Online intervals of the given nodes that overlap [from, to]. */
-export async function intervalsFor(db: D1Database, nodeIds: string[], from: number, to: number): Promise<Map<string, Interval[]>> {
-	const out = new Map<string, Interval[]>(nodeIds.map((id) => [id, []]));
-	if (nodeIds.length === 0) return out;
-	const { results } = await db
-		.prepare(`SELECT node_id, started_at, ended_at FROM online_intervals
-		          WHERE node_id IN (SELECT value FROM json_each(?1)) AND started_at <= ?3 AND (ended_at IS NULL OR ended_at >= ?2)`)
-		.bind(JSON.stringify(nodeIds), from, to)
-		.all<Interval & { node_id: string }>();
-	for (const r of results) out.get(r.node_id)?.push(r);
-	return out;
+	return (await nodes.create(db, row)) ? row : null;
 }
 
 /** Share of the last 24 h (or of the node's life, if younger) that the node was online. */
@@ -96,11 +41,9 @@ export interface FlagView { id: string; code: string; reason: string; share: num
 /** Active flags of the given nodes: public, each with its reason (appeal through a support ticket). */
 export async function flagsFor(db: D1Database, nodeIds: string[]): Promise<Map<string, FlagView[]>> {
 	const out = new Map<string, FlagView[]>();
-	if (nodeIds.length === 0) return out;
-	const { results } = await db
-		.prepare("SELECT node_id, id, code, reason, share, created_at FROM flags WHERE node_id IN (SELECT value FROM json_each(?1)) AND cleared_at IS NULL ORDER BY created_at")
-		.bind(JSON.stringify(nodeIds)).all<{ node_id: string; id: string; code: string; reason: string; share: number; created_at: number }>();
-	for (const { node_id, ...f } of results) out.set(node_id, [...(out.get(node_id) ?? []), { ...f, created_at: iso(f.created_at) }]);
+	for (const { node_id, ...f } of await activeFlagsOf(db, nodeIds)) {
+		out.set(node_id, [...(out.get(node_id) ?? []), { ...f, created_at: iso(f.created_at) }]);
+	}
 	return out;
 }
 

@@ -1,4 +1,6 @@
 // Network statistics from recorded state, each with its definition: GET /v1/stats and the bots' /network read the same figures.
+import { openIncidentCount } from "../db/flips.ts";
+import { onlineCounts } from "../db/nodes.ts";
 import { ledgerStats } from "./points.ts";
 
 export const STAT_DEFINITIONS = {
@@ -15,23 +17,14 @@ export const STAT_DEFINITIONS = {
 } as const;
 
 export async function networkStats(db: D1Database, now: number) {
-	const [totals, models, open] = await db.batch([
-		db.prepare(`SELECT count(*) AS nodes_registered,
-		                   coalesce(sum(status = 'online'), 0) AS nodes_online,
-		                   coalesce(sum(CASE WHEN status = 'online' THEN gpu_count END), 0) AS gpus_online
-		            FROM nodes WHERE deleted_at IS NULL`),
-		db.prepare(`SELECT gpu_model, count(*) AS nodes, sum(gpu_count) AS gpus FROM nodes
-		            WHERE deleted_at IS NULL AND status = 'online' GROUP BY gpu_model ORDER BY gpus DESC, gpu_model`),
-		db.prepare("SELECT count(*) AS n FROM incidents WHERE ended_at IS NULL"),
-	]);
-	const t = totals?.results[0] as { nodes_registered: number; nodes_online: number; gpus_online: number };
+	const [{ totals: t, byModel }, incidentsOpen] = await Promise.all([onlineCounts(db), openIncidentCount(db)]);
 	return {
 		as_of: new Date(now).toISOString(),
 		nodes_registered: t.nodes_registered,
 		nodes_online: t.nodes_online,
 		gpus_online: t.gpus_online,
-		by_model: (models?.results ?? []) as { gpu_model: string; nodes: number; gpus: number }[],
-		incidents_open: (open?.results[0] as { n: number }).n,
+		by_model: byModel,
+		incidents_open: incidentsOpen,
 		...(await ledgerStats(db, now)),
 		definitions: STAT_DEFINITIONS,
 	};

@@ -1,6 +1,6 @@
 // The bot's calls to Discord's REST API (DISCORD_API_ROOT): channel posts with the bot token, and interaction follow-ups.
+import { readConfig } from "../config.ts";
 
-export const DEFAULT_API_ROOT = "https://discord.com/api/v10";
 const USER_AGENT = "DiscordBot (https://github.com/pulsegrid/pulsegrid, 0.1.0)";
 
 export type RestResult =
@@ -12,10 +12,6 @@ export type RestResult =
 export interface OutgoingMessage {
 	content: string;
 	flags?: number;
-}
-
-export function apiRoot(env: { DISCORD_API_ROOT?: string }): string {
-	return (env.DISCORD_API_ROOT || DEFAULT_API_ROOT).replace(/\/+$/, "");
 }
 
 function payload(m: OutgoingMessage, extra: Record<string, unknown> = {}): string {
@@ -49,7 +45,7 @@ async function call(url: string, init: RequestInit): Promise<RestResult> {
  * message instead of posting twice when a retry repeats a post that had in fact gone through.
  */
 export async function postChannelMessage(env: Env, channelId: string, m: OutgoingMessage, nonce: string): Promise<RestResult> {
-	return call(`${apiRoot(env)}/channels/${encodeURIComponent(channelId)}/messages`, {
+	return call(`${readConfig(env).discord.apiRoot}/channels/${encodeURIComponent(channelId)}/messages`, {
 		method: "POST",
 		headers: { authorization: `Bot ${env.DISCORD_BOT_TOKEN}` },
 		body: payload(m, { nonce, enforce_nonce: true }),
@@ -58,7 +54,8 @@ export async function postChannelMessage(env: Env, channelId: string, m: Outgoin
 
 /** Replaces the deferred "thinking…" answer to an interaction; the interaction token authorizes it for 15 minutes. */
 export async function editOriginalResponse(env: Env, applicationId: string, token: string, m: OutgoingMessage): Promise<RestResult> {
-	return call(`${apiRoot(env)}/webhooks/${encodeURIComponent(applicationId)}/${encodeURIComponent(token)}/messages/@original`, {
+	const root = readConfig(env).discord.apiRoot;
+	return call(`${root}/webhooks/${encodeURIComponent(applicationId)}/${encodeURIComponent(token)}/messages/@original`, {
 		method: "PATCH",
 		body: payload(m),
 	});

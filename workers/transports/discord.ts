@@ -2,23 +2,10 @@
 import type { DiscordWebhook } from "../contracts.ts";
 import type { Delivery, Dest, Transport } from "./delivery.ts";
 
-/** Only Discord's own webhook URLs are accepted: https://discord.com/api/webhooks/<id>/<token>. */
-const WEBHOOK_URL = /^https:\/\/(?:canary\.|ptb\.)?discord(?:app)?\.com\/api(?:\/v\d+)?\/webhooks\/(\d{5,25})\/([\w-]{20,100})\/?$/;
-
 export type { DiscordWebhook };
-
-export function parseDiscordWebhook(url: string): DiscordWebhook | null {
-	const m = WEBHOOK_URL.exec(url.trim());
-	return m ? { id: m[1] as string, token: m[2] as string } : null;
-}
 
 export function discordDest(w: DiscordWebhook): Dest {
 	return `dc:${w.id}/${w.token}`;
-}
-
-/** The URL an operator sees: the id, never the token. */
-export function maskedWebhook(w: DiscordWebhook): string {
-	return `https://discord.com/api/webhooks/${w.id}/…`;
 }
 
 export class DiscordTransport implements Transport {

@@ -1,9 +1,10 @@
 // Sends and edits alert messages in Telegram chats through the Bot API (grammY's client, rooted at TELEGRAM_API_ROOT).
 import { Api, GrammyError, HttpError } from "grammy";
+import { readConfig } from "../config.ts";
 import type { Delivery, Dest, Transport } from "./delivery.ts";
 
 export function telegramApi(env: Env): Api {
-	return new Api(env.TELEGRAM_BOT_TOKEN, { apiRoot: env.TELEGRAM_API_ROOT || "https://api.telegram.org" });
+	return new Api(env.TELEGRAM_BOT_TOKEN, { apiRoot: readConfig(env).telegram.apiRoot });
 }
 
 export function telegramDest(chatId: string | number): Dest {

@@ -1,0 +1,161 @@
+// Owns the `tickets` and `ticket_messages` tables: support tickets and their messages, each write guarded by state.
+import type { TicketStatus } from "../domain/tickets.ts";
+import { enqueueStatement, type Guard, type Post } from "./discord-outbox.ts";
+
+export type Via = "api" | "discord";
+
+export interface TicketRow {
+	id: string; account_id: string; subject: string; node_id: string | null; status: TicketStatus; opened_via: Via;
+	created_at: number; updated_at: number; closed_at: number | null; closed_by: string | null;
+}
+
+export interface MessageRow {
+	id: number; ticket_id: string; author_role: "owner" | "staff"; author_account_id: string | null; author_name: string;
+	via: Via; body: string; created_at: number;
+}
+
+export type NewMessage = Omit<MessageRow, "id">;
+
+const HOUR_MS = 3_600_000;
+
+/** "The ticket is in the state this request just put it in": a lost race writes nothing after the change. */
+function stateGuard(t: TicketRow): Guard {
+	return {
+		sql: "EXISTS (SELECT 1 FROM tickets WHERE id = ? AND status = ? AND updated_at = ?)",
+		params: [t.id, t.status, t.updated_at],
+	};
+}
+
+/** Inserts a message only if the ticket is in the state `t` (the one this request just put it in). */
+function messageStatement(db: D1Database, t: TicketRow, m: NewMessage): D1PreparedStatement {
+	const guard = stateGuard(t);
+	return db
+		.prepare(`INSERT INTO ticket_messages
+			(ticket_id, author_role, author_account_id, author_name, via, body, created_at)
+			SELECT ?, ?, ?, ?, ?, ?, ? WHERE ${guard.sql} RETURNING id`)
+		.bind(t.id, m.author_role, m.author_account_id, m.author_name, m.via, m.body, m.created_at, ...guard.params);
+}
+
+/** The staff-channel post announcing the change, queued only if the change happened. */
+function announce(db: D1Database, post: Post | null, t: TicketRow, now: number): D1PreparedStatement[] {
+	return post ? [enqueueStatement(db, post, now, stateGuard(t))] : [];
+}
+
+function insertedId(r: D1Result | undefined): number {
+	return (r?.results[0] as { id: number }).id;
+}
+
+/**
+ * Opens a ticket with its first message (and its staff-channel post), in one batch. The limits are checked inside the
+ * insert, so two requests at once cannot both slip under them; null when a limit refused it.
+ */
+export async function open(
+	db: D1Database,
+	t: TicketRow,
+	m: NewMessage,
+	post: Post | null,
+	limits: { open: number; perHour: number },
+): Promise<{ messageId: number } | null> {
+	const [inserted, message] = await db.batch([
+		db.prepare(`INSERT INTO tickets (id, account_id, subject, node_id, status, opened_via, created_at, updated_at)
+				SELECT ?1, ?2, ?3, ?4, 'open', ?5, ?6, ?6
+				WHERE (SELECT count(*) FROM tickets WHERE account_id = ?2 AND status != 'closed') < ?7
+				  AND (SELECT count(*) FROM tickets WHERE account_id = ?2 AND created_at > ?6 - ${HOUR_MS}) < ?8`)
+			.bind(t.id, t.account_id, t.subject, t.node_id, t.opened_via, t.created_at, limits.open, limits.perHour),
+		messageStatement(db, t, m),
+		...announce(db, post, t, t.created_at),
+	]);
+	return inserted?.meta.changes ? { messageId: insertedId(message) } : null;
+}
+
+/** The account's tickets not closed yet, and when the oldest of those opened in the hour before `now` was opened. */
+export async function openingLoad(db: D1Database, accountId: string, now: number) {
+	const r = await db
+		.prepare(`SELECT (SELECT count(*) FROM tickets WHERE account_id = ?1 AND status != 'closed') AS open,
+				(SELECT min(created_at) FROM tickets WHERE account_id = ?1 AND created_at > ?2 - ${HOUR_MS}) AS oldest`)
+		.bind(accountId, now)
+		.first<{ open: number; oldest: number | null }>();
+	return { open: r?.open ?? 0, oldest: r?.oldest ?? null };
+}
+
+/** Tickets of the account that are not closed yet. */
+export async function openCount(db: D1Database, accountId: string): Promise<number> {
+	const r = await db
+		.prepare("SELECT count(*) AS n FROM tickets WHERE account_id = ? AND status != 'closed'")
+		.bind(accountId)
+		.first<{ n: number }>();
+	return r?.n ?? 0;
+}
+
+/**
+ * Tickets most recently updated first, with their account's name and message count: everyone's (`all`) or one
+ * account's, of one status, `active` (not closed) or `all`.
+ */
+export async function list(
+	db: D1Database,
+	q: { everyone: boolean; accountId: string | null; status: string; limit: number },
+) {
+	const { results } = await db
+		.prepare(`SELECT t.*, a.name AS account_name,
+				(SELECT count(*) FROM ticket_messages m WHERE m.ticket_id = t.id) AS messages
+			FROM tickets t JOIN accounts a ON a.id = t.account_id
+			WHERE (?1 OR t.account_id = ?2) AND (?3 = 'all' OR (?3 = 'active' AND t.status != 'closed') OR t.status = ?3)
+			ORDER BY t.updated_at DESC, t.id LIMIT ?4`)
+		.bind(q.everyone ? 1 : 0, q.accountId, q.status, q.limit)
+		.all<TicketRow & { account_name: string; messages: number }>();
+	return results;
+}
+
+export async function byId(db: D1Database, id: string): Promise<TicketRow | null> {
+	return db.prepare("SELECT * FROM tickets WHERE id = ?").bind(id).first<TicketRow>();
+}
+
+/** The ticket's messages, oldest first. */
+export async function messages(db: D1Database, id: string, limit: number): Promise<MessageRow[]> {
+	const { results } = await db
+		.prepare("SELECT * FROM ticket_messages WHERE ticket_id = ? ORDER BY id LIMIT ?")
+		.bind(id, limit)
+		.all<MessageRow>();
+	return results;
+}
+
+/** The ticket's message count, and how many of them the owner wrote in the minute before `now`. */
+export async function messageLoad(db: D1Database, id: string, now: number): Promise<{ n: number; recent: number }> {
+	const r = await db
+		.prepare(`SELECT count(*) AS n, coalesce(sum(author_role = 'owner' AND created_at > ?2 - 60000), 0) AS recent
+			FROM ticket_messages WHERE ticket_id = ?1`)
+		.bind(id, now)
+		.first<{ n: number; recent: number }>();
+	return { n: r?.n ?? 0, recent: r?.recent ?? 0 };
+}
+
+/**
+ * Moves the ticket from `before` to `after` (status and updated_at), adding a message and a post, in one batch; null
+ * when the ticket changed meanwhile (then nothing is written).
+ */
+export async function reply(
+	db: D1Database,
+	before: TicketRow,
+	after: TicketRow,
+	m: NewMessage,
+	post: Post | null,
+): Promise<{ messageId: number } | null> {
+	const [updated, message] = await db.batch([
+		db.prepare("UPDATE tickets SET status = ?, updated_at = ? WHERE id = ? AND status = ? AND updated_at = ?")
+			.bind(after.status, after.updated_at, before.id, before.status, before.updated_at),
+		messageStatement(db, after, m),
+		...announce(db, post, after, after.updated_at),
+	]);
+	return updated?.meta.changes ? { messageId: insertedId(message) } : null;
+}
+
+/** Closes the ticket (as `after` says) with its post, in one batch; false when the ticket changed meanwhile. */
+export async function close(db: D1Database, before: TicketRow, after: TicketRow, post: Post | null): Promise<boolean> {
+	const [updated] = await db.batch([
+		db.prepare(`UPDATE tickets SET status = 'closed', updated_at = ?, closed_at = ?, closed_by = ?
+				WHERE id = ? AND status = ? AND updated_at = ?`)
+			.bind(after.updated_at, after.closed_at, after.closed_by, before.id, before.status, before.updated_at),
+		...announce(db, post, after, after.updated_at),
+	]);
+	return !!updated?.meta.changes;
+}
