@@ -34,9 +34,14 @@ export function describeErrorBody(status: number, statusText: string, body: stri
 		if (e && typeof e.message === "string") {
 			return { code: typeof e.code === "string" ? e.code : `http_${status}`, message: e.message };
 		}
-	} catch { /* not our JSON shape */ }
+	} catch {
+		/* not our JSON shape */
+	}
 	const text = body.trim().slice(0, 200);
-	return { code: `http_${status}`, message: `HTTP ${status}${statusText ? ` ${statusText}` : ""}${text ? `: ${text}` : ""}` };
+	return {
+		code: `http_${status}`,
+		message: `HTTP ${status}${statusText ? ` ${statusText}` : ""}${text ? `: ${text}` : ""}`,
+	};
 }
 
 export function retryAfterSeconds(header: string | null | undefined): number | null {
@@ -53,14 +58,18 @@ export async function callApi<T>(baseUrl: string, method: string, path: string, 
 	let res: Response;
 	try {
 		res = await fetch(`${baseUrl}${path}`, {
-			method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body),
+			method,
+			headers,
+			body: o.body === undefined ? undefined : JSON.stringify(o.body),
 			signal: o.signal ? AbortSignal.any([o.signal, timeout]) : timeout,
 		});
 	} catch (err) {
 		if (o.signal?.aborted) throw err;
 		const cause = (err as { cause?: unknown }).cause;
 		const why = timeout.aborted ? `no answer within ${REQUEST_TIMEOUT_MS / 1000} s` : messageOf(cause ?? err);
-		throw new UnreachableError(`Cannot reach the coordinator at ${baseUrl}: ${why}. Is the URL right and the coordinator running?`);
+		throw new UnreachableError(
+			`Cannot reach the coordinator at ${baseUrl}: ${why}. Is the URL right and the coordinator running?`,
+		);
 	}
 	const text = await res.text();
 	if (!res.ok) {

@@ -27,7 +27,12 @@ export function backoffDelayMs(attempt: number, random: () => number, p: Backoff
  * The wait before the next connection attempt, after a connection that was up for `upMs` (0 if it never
  * opened) ended; `attempt` counts the failures since the last healthy connection. Returns the new count.
  */
-export function nextBackoff(attempt: number, upMs: number, random: () => number, p: BackoffPolicy = BACKOFF): { delayMs: number; attempt: number } {
+export function nextBackoff(
+	attempt: number,
+	upMs: number,
+	random: () => number,
+	p: BackoffPolicy = BACKOFF,
+): { delayMs: number; attempt: number } {
 	const current = upMs >= p.resetAfterMs ? 0 : attempt;
 	return { delayMs: backoffDelayMs(current, random, p), attempt: current + 1 };
 }

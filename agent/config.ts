@@ -24,7 +24,9 @@ export interface AgentConfig {
 const ConfigSchema = z.object({
 	coordinator_url: z.url(),
 	public_key: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
-	private_jwk: z.object({ kty: z.literal("OKP"), crv: z.literal("Ed25519"), x: z.string(), d: z.string() }).passthrough(),
+	private_jwk: z
+		.object({ kty: z.literal("OKP"), crv: z.literal("Ed25519"), x: z.string(), d: z.string() })
+		.passthrough(),
 	node_id: z.string().min(1).nullable(),
 	name: z.string().min(1),
 });
@@ -43,7 +45,10 @@ export function normalizeCoordinatorUrl(raw: string): string {
 	try {
 		url = new URL(raw);
 	} catch {
-		throw new CliError(`'${raw}' is not a URL; pass the coordinator as e.g. --coordinator https://pulsegrid.example.com`, 2);
+		throw new CliError(
+			`'${raw}' is not a URL; pass the coordinator as e.g. --coordinator https://pulsegrid.example.com`,
+			2,
+		);
 	}
 	if (url.protocol !== "http:" && url.protocol !== "https:") {
 		throw new CliError(`The coordinator URL must start with http:// or https:// (got '${raw}').`, 2);
@@ -52,7 +57,13 @@ export function normalizeCoordinatorUrl(raw: string): string {
 }
 
 export function newConfig(identity: Identity, coordinatorUrl: string, name = hostname()): AgentConfig {
-	return { coordinator_url: coordinatorUrl, public_key: identity.publicKey, private_jwk: identity.privateJwk, node_id: null, name: name.slice(0, 64) || "node" };
+	return {
+		coordinator_url: coordinatorUrl,
+		public_key: identity.publicKey,
+		private_jwk: identity.privateJwk,
+		node_id: null,
+		name: name.slice(0, 64) || "node",
+	};
 }
 
 export function identityOf(config: AgentConfig): Identity {
@@ -83,12 +94,16 @@ export async function readConfig(path: string): Promise<AgentConfig> {
 	try {
 		raw = JSON.parse(text);
 	} catch {
-		throw new CliError(`${path} is not valid JSON; fix it, or recreate it with \`pulsegrid-agent init --force\` (a new identity).`);
+		throw new CliError(
+			`${path} is not valid JSON; fix it, or recreate it with \`pulsegrid-agent init --force\` (a new identity).`,
+		);
 	}
 	const parsed = ConfigSchema.safeParse(raw);
 	if (!parsed.success) {
 		const issue = parsed.error.issues[0];
-		throw new CliError(`${path} is not a valid agent config (${issue?.path.join(".") || "file"}: ${issue?.message}); recreate it with \`pulsegrid-agent init --force\`.`);
+		throw new CliError(
+			`${path} is not a valid agent config (${issue?.path.join(".") || "file"}: ${issue?.message}); recreate it with \`pulsegrid-agent init --force\`.`,
+		);
 	}
 	return parsed.data as AgentConfig;
 }
@@ -125,7 +140,9 @@ export async function looseModeWarning(path: string): Promise<string | null> {
 	if (process.platform === "win32") return null;
 	try {
 		const { mode } = await stat(path);
-		return (mode & 0o077) !== 0 ? `warning: ${path} is readable by other users (mode ${(mode & 0o777).toString(8)}); run \`chmod 600 ${path}\`` : null;
+		return (mode & 0o077) !== 0
+			? `warning: ${path} is readable by other users (mode ${(mode & 0o777).toString(8)}); run \`chmod 600 ${path}\``
+			: null;
 	} catch {
 		return null;
 	}

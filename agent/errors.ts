@@ -28,7 +28,9 @@ type ParseArgsConfig = NonNullable<Parameters<typeof parseArgs>[0]>;
 export function parseFlags<T extends ParseArgsConfig>(argv: string[], config: T): ReturnType<typeof parseArgs<T>> {
 	try {
 		// Same options as T, with strict on and positionals off: the defaults ParsedResults<T> assumes.
-		return parseArgs({ ...config, args: argv, strict: true, allowPositionals: false }) as ReturnType<typeof parseArgs<T>>;
+		return parseArgs({ ...config, args: argv, strict: true, allowPositionals: false }) as ReturnType<
+			typeof parseArgs<T>
+		>;
 	} catch (err) {
 		throw new UsageError(err instanceof Error ? err.message : String(err));
 	}
@@ -38,7 +40,8 @@ export function parseFlags<T extends ParseArgsConfig>(argv: string[], config: T)
 export function intFlag(name: string, raw: string | undefined): number | undefined {
 	if (raw === undefined) return undefined;
 	const n = Number(raw);
-	if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a whole number of at least 1 (got '${raw}').`);
+	if (!Number.isInteger(n) || n < 1)
+		throw new UsageError(`--${name} must be a whole number of at least 1 (got '${raw}').`);
 	return n;
 }
 
@@ -46,7 +49,8 @@ export function intFlag(name: string, raw: string | undefined): number | undefin
 export function positiveFlag(name: string, raw: string | undefined): number | undefined {
 	if (raw === undefined) return undefined;
 	const n = Number(raw);
-	if (raw.trim() === "" || !Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a number greater than 0 (got '${raw}').`);
+	if (raw.trim() === "" || !Number.isFinite(n) || n <= 0)
+		throw new UsageError(`--${name} must be a number greater than 0 (got '${raw}').`);
 	return n;
 }
 

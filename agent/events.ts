@@ -6,7 +6,13 @@ export type AgentEvent =
 	| { event: "starting"; node_id: string; transport: Transport; coordinator: string }
 	| { event: "connecting"; attempt: number }
 	| { event: "connected"; transport: Transport }
-	| { event: "welcome"; heartbeat_interval_s: number; offline_after_s: number; status: string; server_time: string | null }
+	| {
+			event: "welcome";
+			heartbeat_interval_s: number;
+			offline_after_s: number;
+			status: string;
+			server_time: string | null;
+	  }
 	| { event: "pong" }
 	| { event: "status"; status: string }
 	| { event: "challenge"; id: string; kind: string; answered: boolean }

@@ -55,8 +55,10 @@ export function parseNvidiaSmi(output: string): DetectedGpu | null {
 	const ranked = [...groups.entries()].sort(([, a], [, b]) => b.count - a.count || (b.mib ?? 0) - (a.mib ?? 0));
 	const [model, best] = ranked[0] as [string, { count: number; mib: number | null }];
 	const gpu: DetectedGpu = {
-		gpu_model: model.slice(0, MAX_MODEL_CHARS), gpu_count: best.count,
-		vram_gb: best.mib === null ? null : roundGib(best.mib / 1024), source: "nvidia-smi",
+		gpu_model: model.slice(0, MAX_MODEL_CHARS),
+		gpu_count: best.count,
+		vram_gb: best.mib === null ? null : roundGib(best.mib / 1024),
+		source: "nvidia-smi",
 	};
 	if (ranked.length > 1) {
 		gpu.note = `found ${gpus.length} GPUs of ${ranked.length} models (${ranked.map(([n, g]) => `${g.count} × ${n}`).join(", ")}); registering the ${best.count} × ${model}`;
@@ -89,7 +91,12 @@ export function parseSystemProfiler(json: string, ramGb: number): DetectedGpu | 
 		const model = typeof item.sppci_model === "string" ? item.sppci_model.trim() : "";
 		const vendor = typeof item.spdisplays_vendor === "string" ? item.spdisplays_vendor : "";
 		if (/^Apple M\d/.test(model) || (model && /apple/i.test(vendor) && /^Apple\b/.test(model))) {
-			return { gpu_model: model.slice(0, MAX_MODEL_CHARS), gpu_count: 1, vram_gb: roundGib(ramGb), source: "system_profiler" };
+			return {
+				gpu_model: model.slice(0, MAX_MODEL_CHARS),
+				gpu_count: 1,
+				vram_gb: roundGib(ramGb),
+				source: "system_profiler",
+			};
 		}
 	}
 	return null;
@@ -108,10 +115,16 @@ export type RunCommand = (cmd: string, args: string[]) => Promise<string | null>
 /** Runs a command and returns its stdout, or null if it is missing, fails or hangs. */
 export const runCommand: RunCommand = (cmd, args) =>
 	new Promise((resolve) => {
-		execFile(cmd, args, { timeout: 15_000, maxBuffer: 4 * 1024 * 1024, windowsHide: true }, (err, stdout) => resolve(err ? null : stdout));
+		execFile(cmd, args, { timeout: 15_000, maxBuffer: 4 * 1024 * 1024, windowsHide: true }, (err, stdout) =>
+			resolve(err ? null : stdout),
+		);
 	});
 
-export async function detectGpu(ramGb: number, run: RunCommand = runCommand, platform: NodeJS.Platform = process.platform): Promise<DetectedGpu | null> {
+export async function detectGpu(
+	ramGb: number,
+	run: RunCommand = runCommand,
+	platform: NodeJS.Platform = process.platform,
+): Promise<DetectedGpu | null> {
 	const smi = await run("nvidia-smi", ["--query-gpu=name,memory.total", "--format=csv,noheader,nounits"]);
 	const nvidia = smi === null ? null : parseNvidiaSmi(smi);
 	if (nvidia) return nvidia;
@@ -125,12 +138,16 @@ export async function detectGpu(ramGb: number, run: RunCommand = runCommand, pla
 export type HardwareFlags = Partial<Hardware>;
 
 /** Merges detection with flags (flags win); fails with the flags to pass when something is still unknown. */
-export function resolveHardware(gpu: DetectedGpu | null, local: { cpu_cores: number; ram_gb: number }, flags: HardwareFlags): Hardware {
+export function resolveHardware(
+	gpu: DetectedGpu | null,
+	local: { cpu_cores: number; ram_gb: number },
+	flags: HardwareFlags,
+): Hardware {
 	const gpuModel = flags.gpu_model?.trim() || gpu?.gpu_model;
 	if (!gpuModel) {
 		throw new UsageError(
-			"No GPU detected (no NVIDIA GPU via nvidia-smi, no Apple silicon via system_profiler). "
-			+ "Describe it with flags: --gpu-model NAME --gpu-count N --vram-gb GB_PER_GPU (optionally --cpu-cores N --ram-gb GB).",
+			"No GPU detected (no NVIDIA GPU via nvidia-smi, no Apple silicon via system_profiler). " +
+				"Describe it with flags: --gpu-model NAME --gpu-count N --vram-gb GB_PER_GPU (optionally --cpu-cores N --ram-gb GB).",
 		);
 	}
 	// A model given by flag describes different hardware from the detected one: take nothing else from detection.
@@ -148,7 +165,13 @@ export function resolveHardware(gpu: DetectedGpu | null, local: { cpu_cores: num
 	};
 }
 
-export function describeHardware(h: { gpu_model: string; gpu_count: number; vram_gb: number; cpu_cores?: number; ram_gb?: number }): string {
+export function describeHardware(h: {
+	gpu_model: string;
+	gpu_count: number;
+	vram_gb: number;
+	cpu_cores?: number;
+	ram_gb?: number;
+}): string {
 	const cpu = h.cpu_cores === undefined ? "" : `; ${h.cpu_cores} CPU cores, ${h.ram_gb} GB RAM`;
 	return `${h.gpu_count} × ${h.gpu_model}, ${h.vram_gb} GB VRAM each${cpu}`;
 }

@@ -52,9 +52,18 @@ export class HttpLink {
 		if (!this.up) return;
 		try {
 			const path = `/v1/nodes/${encodeURIComponent(this.o.nodeId)}/heartbeat`;
-			await callApi(this.o.coordinatorUrl, "POST", path, { bearer: await this.o.mintToken(), body: { bye: true }, signal: AbortSignal.timeout(BYE_TIMEOUT_MS) });
+			await callApi(this.o.coordinatorUrl, "POST", path, {
+				bearer: await this.o.mintToken(),
+				body: { bye: true },
+				signal: AbortSignal.timeout(BYE_TIMEOUT_MS),
+			});
 		} catch (err) {
-			this.o.emit({ event: "heartbeat_failed", status: err instanceof ApiError ? err.status : null, code: err instanceof ApiError ? err.code : null, message: `bye: ${messageOf(err)}` });
+			this.o.emit({
+				event: "heartbeat_failed",
+				status: err instanceof ApiError ? err.status : null,
+				code: err instanceof ApiError ? err.code : null,
+				message: `bye: ${messageOf(err)}`,
+			});
 		}
 	}
 
@@ -69,15 +78,28 @@ export class HttpLink {
 			try {
 				token = await this.o.mintToken();
 			} catch (err) {
-				return { reason: "fatal", exitCode: 1, message: `Cannot sign a node token with the configured key: ${messageOf(err)}` };
+				return {
+					reason: "fatal",
+					exitCode: 1,
+					message: `Cannot sign a node token with the configured key: ${messageOf(err)}`,
+				};
 			}
 			let res: HeartbeatResponse;
 			try {
-				res = await callApi<HeartbeatResponse>(this.o.coordinatorUrl, "POST", path, { bearer: token, body: { answers }, signal: this.abort.signal });
+				res = await callApi<HeartbeatResponse>(this.o.coordinatorUrl, "POST", path, {
+					bearer: token,
+					body: { answers },
+					signal: this.abort.signal,
+				});
 			} catch (err) {
 				if (this.stopping) break;
 				const api = err instanceof ApiError ? err : null;
-				this.o.emit({ event: "heartbeat_failed", status: api?.status ?? null, code: api?.code ?? null, message: api ? api.message : messageOf(err) });
+				this.o.emit({
+					event: "heartbeat_failed",
+					status: api?.status ?? null,
+					code: api?.code ?? null,
+					message: api ? api.message : messageOf(err),
+				});
 				if (api?.status === 404) {
 					return { reason: "unknown_node", exitCode: 1, message: UNKNOWN_NODE(this.o.nodeId) };
 				}

@@ -89,7 +89,9 @@ export class WsLink {
 	}
 
 	private tryConnect(): void {
-		this.connect().catch((err: unknown) => this.end({ reason: "fatal", exitCode: 1, message: `Cannot connect to ${this.url}: ${messageOf(err)}` }));
+		this.connect().catch((err: unknown) =>
+			this.end({ reason: "fatal", exitCode: 1, message: `Cannot connect to ${this.url}: ${messageOf(err)}` }),
+		);
 	}
 
 	private async connect(): Promise<void> {
@@ -100,16 +102,36 @@ export class WsLink {
 		try {
 			token = await this.o.mintToken();
 		} catch (err) {
-			this.end({ reason: "fatal", exitCode: 1, message: `Cannot sign a node token with the configured key: ${messageOf(err)}` });
+			this.end({
+				reason: "fatal",
+				exitCode: 1,
+				message: `Cannot sign a node token with the configured key: ${messageOf(err)}`,
+			});
 			return;
 		}
 		if (this.stopping) return;
-		const ws = new WebSocket(this.url, { headers: { authorization: `Bearer ${token}` }, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, perMessageDeflate: false });
-		const a: Attempt = { ws, openedAt: null, lastHeardAt: Date.now(), intervalMs: DEFAULT_HEARTBEAT_S * 1000, failure: null, keepalive: null };
+		const ws = new WebSocket(this.url, {
+			headers: { authorization: `Bearer ${token}` },
+			handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+			perMessageDeflate: false,
+		});
+		const a: Attempt = {
+			ws,
+			openedAt: null,
+			lastHeardAt: Date.now(),
+			intervalMs: DEFAULT_HEARTBEAT_S * 1000,
+			failure: null,
+			keepalive: null,
+		};
 		this.current = a;
 		ws.on("unexpected-response", (_req, res) => void this.refused(a, res));
 		ws.on("error", (err) => {
-			a.failure ??= { status: null, code: (err as NodeJS.ErrnoException).code ?? null, message: messageOf(err), retryAfterS: null };
+			a.failure ??= {
+				status: null,
+				code: (err as NodeJS.ErrnoException).code ?? null,
+				message: messageOf(err),
+				retryAfterS: null,
+			};
 		});
 		ws.on("open", () => {
 			a.openedAt = a.lastHeardAt = Date.now();
@@ -126,13 +148,30 @@ export class WsLink {
 		let size = 0;
 		await new Promise<void>((resolve) => {
 			const timer = setTimeout(resolve, 5_000);
-			res.on("data", (c: Buffer) => { if ((size += c.length) <= 4096) chunks.push(c); });
-			res.on("end", () => { clearTimeout(timer); resolve(); });
-			res.on("error", () => { clearTimeout(timer); resolve(); });
+			res.on("data", (c: Buffer) => {
+				if ((size += c.length) <= 4096) chunks.push(c);
+			});
+			res.on("end", () => {
+				clearTimeout(timer);
+				resolve();
+			});
+			res.on("error", () => {
+				clearTimeout(timer);
+				resolve();
+			});
 		});
 		const status = res.statusCode ?? 0;
-		const { code, message } = describeErrorBody(status, res.statusMessage ?? "", Buffer.concat(chunks).toString("utf8"));
-		a.failure = { status, code, message, retryAfterS: retryAfterSeconds(res.headers["retry-after"] as string | undefined) };
+		const { code, message } = describeErrorBody(
+			status,
+			res.statusMessage ?? "",
+			Buffer.concat(chunks).toString("utf8"),
+		);
+		a.failure = {
+			status,
+			code,
+			message,
+			retryAfterS: retryAfterSeconds(res.headers["retry-after"] as string | undefined),
+		};
 		a.ws.terminate();
 	}
 
@@ -172,8 +211,11 @@ export class WsLink {
 				if (Number.isFinite(hb) && hb > 0) a.intervalMs = hb * 1000;
 				this.keepAlive(a);
 				this.o.emit({
-					event: "welcome", heartbeat_interval_s: a.intervalMs / 1000, offline_after_s: Number(msg.offline_after_s),
-					status: String(msg.status ?? "unknown"), server_time: typeof msg.server_time === "string" ? msg.server_time : null,
+					event: "welcome",
+					heartbeat_interval_s: a.intervalMs / 1000,
+					offline_after_s: Number(msg.offline_after_s),
+					status: String(msg.status ?? "unknown"),
+					server_time: typeof msg.server_time === "string" ? msg.server_time : null,
 				});
 				return;
 			}
@@ -192,7 +234,8 @@ export class WsLink {
 				return;
 			}
 			case "challenge_result":
-				if (typeof msg.id === "string") this.o.emit({ event: "challenge_result", id: msg.id, passed: msg.passed === true });
+				if (typeof msg.id === "string")
+					this.o.emit({ event: "challenge_result", id: msg.id, passed: msg.passed === true });
 				return;
 			case "status":
 				if (typeof msg.status === "string") this.o.emit({ event: "status", status: msg.status });
@@ -203,7 +246,13 @@ export class WsLink {
 			case "assign": {
 				const job = parseAssignment(msg);
 				if (!job) return;
-				this.o.emit({ event: "assign", cluster_id: job.cluster_id, gpu_count: job.gpu_count, duration_s: job.duration_s, peers: job.peers.length });
+				this.o.emit({
+					event: "assign",
+					cluster_id: job.cluster_id,
+					gpu_count: job.gpu_count,
+					duration_s: job.duration_s,
+					peers: job.peers.length,
+				});
 				await this.driver.start(job);
 				if (a.ws.readyState !== WebSocket.OPEN) return;
 				a.ws.send(JSON.stringify({ type: "ready", cluster_id: job.cluster_id }));
@@ -226,11 +275,22 @@ export class WsLink {
 		this.current = null;
 		const upMs = a.openedAt === null ? 0 : Date.now() - a.openedAt;
 		if (a.openedAt === null) {
-			const f = a.failure ?? { status: null, code: null, message: `closed before opening (code ${code})`, retryAfterS: null };
+			const f = a.failure ?? {
+				status: null,
+				code: null,
+				message: `closed before opening (code ${code})`,
+				retryAfterS: null,
+			};
 			this.o.emit({ event: "connect_failed", status: f.status, code: f.code, message: f.message });
 		} else {
 			// A socket error (e.g. a malformed frame) closes with 1006; its message says why.
-			this.o.emit({ event: "disconnected", code, reason, up_ms: upMs, ...(a.failure ? { error: a.failure.message } : {}) });
+			this.o.emit({
+				event: "disconnected",
+				code,
+				reason,
+				up_ms: upMs,
+				...(a.failure ? { error: a.failure.message } : {}),
+			});
 		}
 		if (this.stopping) {
 			this.closed?.();
@@ -241,11 +301,19 @@ export class WsLink {
 			return;
 		}
 		if (code === CLOSE.deleted) {
-			this.end({ reason: "node_deleted", exitCode: 1, message: `Node ${this.o.nodeId} was deleted by its owner (close code 4002); stopping. Register a new node to come back.` });
+			this.end({
+				reason: "node_deleted",
+				exitCode: 1,
+				message: `Node ${this.o.nodeId} was deleted by its owner (close code 4002); stopping. Register a new node to come back.`,
+			});
 			return;
 		}
 		if (code === CLOSE.replaced) {
-			this.end({ reason: "replaced", exitCode: 1, message: `Another agent connected with node ${this.o.nodeId}'s identity (close code 4001); only one agent may run per node, so this one stops.` });
+			this.end({
+				reason: "replaced",
+				exitCode: 1,
+				message: `Another agent connected with node ${this.o.nodeId}'s identity (close code 4001); only one agent may run per node, so this one stops.`,
+			});
 			return;
 		}
 		const next = nextBackoff(this.failures, upMs, this.random, this.policy);

@@ -25,7 +25,9 @@ export interface FakeBotApiProcess {
 
 /** Starts test/fakes/bot-api.ts in a child process (bench/bot-api-child.ts): its receive timestamps do not wait on the simulator's event loop. */
 export async function startFakeBotApiProcess(): Promise<FakeBotApiProcess> {
-	const child = spawn(process.execPath, [new URL("./bot-api-child.ts", import.meta.url).pathname], { stdio: ["pipe", "pipe", "inherit"] });
+	const child = spawn(process.execPath, [new URL("./bot-api-child.ts", import.meta.url).pathname], {
+		stdio: ["pipe", "pipe", "inherit"],
+	});
 	const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
 	const stop = async () => {
 		if (child.exitCode !== null || child.signalCode !== null) return;
@@ -50,7 +52,9 @@ export async function startFakeBotApiProcess(): Promise<FakeBotApiProcess> {
 			});
 		});
 		return {
-			url, pid: child.pid as number, stop,
+			url,
+			pid: child.pid as number,
+			stop,
 			async state() {
 				const res = await fetch(`${url}/__fake/messages`, { signal: AbortSignal.timeout(30_000) });
 				if (!res.ok) throw new Error(`the fake Bot API answered ${res.status} to /__fake/messages`);
@@ -65,7 +69,12 @@ export async function startFakeBotApiProcess(): Promise<FakeBotApiProcess> {
 
 /** Where the coordinator's bot and alert transports talk (the fake) and the bot's credentials: the outside world, none of the coordinator's settings. */
 export function alertVars(fakeUrl: string): Record<string, string> {
-	return { TELEGRAM_API_ROOT: fakeUrl, DISCORD_API_ROOT: fakeUrl, TELEGRAM_BOT_TOKEN: BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET };
+	return {
+		TELEGRAM_API_ROOT: fakeUrl,
+		DISCORD_API_ROOT: fakeUrl,
+		TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+		TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
+	};
 }
 
 // --- Linking every operator to a Telegram chat ---
@@ -86,23 +95,33 @@ export interface LinkedChats {
  * the chat to /telegram/webhook with the secret header (its `telegramUpdate`), and the bot's ✅ reply at the
  * fake. One chat at a time, so the bench's own sign-up burst is not what tests Telegram's limits.
  */
-export async function linkChats(baseUrl: string, accounts: BenchAccount[], fake: FakeBotApiProcess): Promise<LinkedChats> {
+export async function linkChats(
+	baseUrl: string,
+	accounts: BenchAccount[],
+	fake: FakeBotApiProcess,
+): Promise<LinkedChats> {
 	const t0 = Date.now();
 	const chats = accounts.map((_, i) => FIRST_CHAT + i);
 	for (const [i, a] of accounts.entries()) {
 		const res = await fetch(`${baseUrl}/v1/links`, {
-			method: "POST", body: "{}", signal: AbortSignal.timeout(30_000),
+			method: "POST",
+			body: "{}",
+			signal: AbortSignal.timeout(30_000),
 			headers: { "content-type": "application/json", authorization: `Bearer ${a.apiKey}` },
 		});
 		const j = (await res.json().catch(() => ({}))) as { code?: string };
 		if (res.status !== 201 || !j.code) throw new Error(`POST /v1/links for account ${i} answered ${res.status}`);
 		const status = await telegramUpdate({ url: baseUrl }, chats[i] as number, `/start ${j.code}`);
-		if (status !== 200) throw new Error(`/telegram/webhook answered ${status} to "/start <code>" from chat ${chats[i]}`);
+		if (status !== 200)
+			throw new Error(`/telegram/webhook answered ${status} to "/start <code>" from chat ${chats[i]}`);
 	}
 	const st = await fake.state();
 	const replyTo = (chat: number) => st.messages.filter((m) => m.dest === `tg:${chat}`).at(-1)?.text ?? "(no reply)";
 	const failed = chats.filter((c) => !replyTo(c).startsWith("✅"));
-	if (failed.length) throw new Error(`${failed.length} of ${chats.length} chats were not linked; chat ${failed[0]} was told: ${replyTo(failed[0] as number).slice(0, 200)}`);
+	if (failed.length)
+		throw new Error(
+			`${failed.length} of ${chats.length} chats were not linked; chat ${failed[0]} was told: ${replyTo(failed[0] as number).slice(0, 200)}`,
+		);
 	return { chats, seconds: (Date.now() - t0) / 1000, at: Date.now(), violationsBefore: st.violations.length };
 }
 
@@ -141,15 +160,30 @@ export function alertSections(text: string): AlertSection[] {
 }
 
 /** Who a node is to the alert pipeline: its registered name and its operator (account index). */
-export interface NodeInfo { name: string; account: number }
+export interface NodeInfo {
+	name: string;
+	account: number;
+}
 
 /** Accepted sendMessage/editMessageText requests to Telegram chats at or after `since`, oldest first. */
 function accepted(requests: FakeRequest[], since: number): FakeRequest[] {
-	return requests.filter((r) => r.status === 200 && r.dest.startsWith("tg:") && (r.method === "sendMessage" || r.method === "editMessageText") && r.at >= since);
+	return requests.filter(
+		(r) =>
+			r.status === 200 &&
+			r.dest.startsWith("tg:") &&
+			(r.method === "sendMessage" || r.method === "editMessageText") &&
+			r.at >= since,
+	);
 }
 
 /** The first accepted request to `dest` at or after `since` whose text names `name` in a 🔴 or ⚠️ section. */
-function firstNaming(reqs: FakeRequest[], dest: string, name: string, since: number, parsed: Map<FakeRequest, AlertSection[]>): FakeRequest | null {
+function firstNaming(
+	reqs: FakeRequest[],
+	dest: string,
+	name: string,
+	since: number,
+	parsed: Map<FakeRequest, AlertSection[]>,
+): FakeRequest | null {
 	for (const r of reqs) {
 		if (r.dest !== dest || r.at < since) continue;
 		let s = parsed.get(r);
@@ -173,7 +207,13 @@ export interface SilentAlerts {
 	byEdit: number;
 }
 
-export function silentDeathAlerts(nodes: SimNode[], info: Map<string, NodeInfo>, chats: number[], st: FakeState, flips: FlipRow[]): SilentAlerts {
+export function silentDeathAlerts(
+	nodes: SimNode[],
+	info: Map<string, NodeInfo>,
+	chats: number[],
+	st: FakeState,
+	flips: FlipRow[],
+): SilentAlerts {
 	const reqs = accepted(st.requests, 0);
 	const parsed = new Map<FakeRequest, AlertSection[]>();
 	const lat: number[] = [];
@@ -190,14 +230,28 @@ export function silentDeathAlerts(nodes: SimNode[], info: Map<string, NodeInfo>,
 		}
 		lat.push((r.at - since) / 1000);
 		if (r.method === "editMessageText") byEdit++;
-		const flip = flips.find((f) => f.node_id === n.id && f.from_status === "online" && f.to_status !== "online" && f.at >= since - 1);
+		const flip = flips.find(
+			(f) => f.node_id === n.id && f.from_status === "online" && f.to_status !== "online" && f.at >= since - 1,
+		);
 		if (flip) afterFlip.push((r.at - flip.at) / 1000);
 	}
-	return { count: nodes.length, alerted: lat.length, neverAlerted: never, latencyS: summarize(lat), afterFlipS: summarize(afterFlip), byEdit };
+	return {
+		count: nodes.length,
+		alerted: lat.length,
+		neverAlerted: never,
+		latencyS: summarize(lat),
+		afterFlipS: summarize(afterFlip),
+		byEdit,
+	};
 }
 
 /** Polls the fake every 2 s until `done` holds or `deadline`; returns its last state. */
-export async function pollFake(fake: FakeBotApiProcess, done: (st: FakeState) => boolean, deadline: number, check: () => void): Promise<FakeState> {
+export async function pollFake(
+	fake: FakeBotApiProcess,
+	done: (st: FakeState) => boolean,
+	deadline: number,
+	check: () => void,
+): Promise<FakeState> {
 	let st = await fake.state();
 	while (!done(st) && Date.now() < deadline) {
 		await sleep(2000);
@@ -247,7 +301,10 @@ export function telegramPace(requests: FakeRequest[], since: number): Pace {
 		const s = ats.slice().sort((a, b) => a - b);
 		for (let i = 1; i < s.length; i++) minGap = Math.min(minGap ?? Infinity, (s[i] as number) - (s[i - 1] as number));
 	}
-	const g = maxWithin(tg.map((r) => r.at), 1000);
+	const g = maxWithin(
+		tg.map((r) => r.at),
+		1000,
+	);
 	return { requests: tg.length, perChatMax1s: perChat, minGapMs: minGap, globalMax1s: g.n, globalMax1sAt: g.at };
 }
 
@@ -262,7 +319,12 @@ export interface StormPlan {
 }
 
 /** `perOperator` random healthy nodes of each operator. */
-export function planStorm(fleet: Fleet, info: Map<string, NodeInfo>, operators: number, perOperator: number): StormPlan {
+export function planStorm(
+	fleet: Fleet,
+	info: Map<string, NodeInfo>,
+	operators: number,
+	perOperator: number,
+): StormPlan {
 	const online = fleet.online();
 	const byOp = new Map<number, SimNode[]>();
 	for (const n of online.sort(() => Math.random() - 0.5)) {
@@ -287,9 +349,19 @@ export interface StormRun {
  * in D1, the last of those flips is a group window + `quietMs` old, and the fake heard nothing for `quietMs`:
  * late edits, second messages and stragglers would show by then.
  */
-export async function runStorm(fake: FakeBotApiProcess, fleet: Fleet, plan: StormPlan, reader: FlipReader, o: {
-	groupWindowMs: number; quietMs: number; deadline: number; check: () => void; log: (m: string) => void;
-}): Promise<StormRun> {
+export async function runStorm(
+	fake: FakeBotApiProcess,
+	fleet: Fleet,
+	plan: StormPlan,
+	reader: FlipReader,
+	o: {
+		groupWindowMs: number;
+		quietMs: number;
+		deadline: number;
+		check: () => void;
+		log: (m: string) => void;
+	},
+): Promise<StormRun> {
 	const startedAt = Date.now();
 	for (const n of plan.nodes) fleet.silence(n);
 	const ids = new Set(plan.nodes.map((n) => n.id));
@@ -303,14 +375,24 @@ export async function runStorm(fake: FakeBotApiProcess, fleet: Fleet, plan: Stor
 		const flipped = new Set(storm.map((f) => f.node_id)).size;
 		const lastFlip = storm.reduce((m, f) => Math.max(m, f.at), 0);
 		const now = Date.now();
-		const done = flipped === ids.size && now - lastFlip >= o.groupWindowMs + o.quietMs && now - lastTelegramAt(st) >= o.quietMs;
+		const done =
+			flipped === ids.size && now - lastFlip >= o.groupWindowMs + o.quietMs && now - lastTelegramAt(st) >= o.quietMs;
 		if (done || now >= o.deadline) {
-			return { startedAt, endedAt: now, timedOut: !done, flips, incidents: await reader.incidents(startedAt), state: st };
+			return {
+				startedAt,
+				endedAt: now,
+				timedOut: !done,
+				flips,
+				incidents: await reader.incidents(startedAt),
+				state: st,
+			};
 		}
 		if (now - lastLog >= 15_000) {
 			lastLog = now;
 			const sent = accepted(st.requests, startedAt);
-			o.log(`storm +${Math.round((now - startedAt) / 1000)} s: ${flipped}/${ids.size} flipped offline, ${storm.filter((f) => f.incident_id).length} tagged with an incident; fake got ${sent.filter((r) => r.method === "sendMessage").length} messages, ${sent.filter((r) => r.method === "editMessageText").length} edits`);
+			o.log(
+				`storm +${Math.round((now - startedAt) / 1000)} s: ${flipped}/${ids.size} flipped offline, ${storm.filter((f) => f.incident_id).length} tagged with an incident; fake got ${sent.filter((r) => r.method === "sendMessage").length} messages, ${sent.filter((r) => r.method === "editMessageText").length} edits`,
+			);
 		}
 	}
 }
@@ -339,7 +421,14 @@ export interface StormResult {
 	lost: number;
 	lostByOperator: Record<string, number>;
 	/** For the first few operators with a loss: what was dropped, what D1 recorded, and every version of every storm message. */
-	lostDetail: { chat: number; dropped: string[]; notNamed: string[]; flips: (FlipRow & { name: string })[]; messages: { sent_at: number; edited_at: number | null; versions: string[] }[]; requests: { at: number; method: string; status: number }[] }[];
+	lostDetail: {
+		chat: number;
+		dropped: string[];
+		notNamed: string[];
+		flips: (FlipRow & { name: string })[];
+		messages: { sent_at: number; edited_at: number | null; versions: string[] }[];
+		requests: { at: number; method: string; status: number }[];
+	}[];
 	/** Named in a storm message but not dropped in the storm (e.g. still-offline soak nodes carried along). */
 	alsoNamed: number;
 	operatorsBy: { incidentOnly: number; downOnly: number; both: number; none: number };
@@ -355,9 +444,17 @@ export interface StormResult {
  * incident section, or among the nodes a section's heading counts but no line names (a section lists at most
  * 25 lines, then "…and N more"). lost = dropped nodes not named − Σ (heading count − lines naming the operator's nodes), if positive.
  */
-export function analyseStorm(plan: StormPlan, run: StormRun, fleet: Fleet, info: Map<string, NodeInfo>, chats: number[]): StormResult {
+export function analyseStorm(
+	plan: StormPlan,
+	run: StormRun,
+	fleet: Fleet,
+	info: Map<string, NodeInfo>,
+	chats: number[],
+): StormResult {
 	const ids = new Set(plan.nodes.map((n) => n.id));
-	const stormFlips = run.flips.filter((f) => ids.has(f.node_id) && f.from_status === "online" && f.to_status !== "online");
+	const stormFlips = run.flips.filter(
+		(f) => ids.has(f.node_id) && f.from_status === "online" && f.to_status !== "online",
+	);
 	const firstFlip = new Map<string, FlipRow>();
 	for (const f of stormFlips) if (!firstFlip.has(f.node_id)) firstFlip.set(f.node_id, f);
 	const reqs = accepted(run.state.requests, run.startedAt);
@@ -381,7 +478,9 @@ export function analyseStorm(plan: StormPlan, run: StormRun, fleet: Fleet, info:
 	let maxToOne = 0;
 	for (const [op, chat] of chats.entries()) {
 		const dest = `tg:${chat}`;
-		const msgs = run.state.messages.filter((m: FakeMessage) => m.dest === dest && (m.sent_at >= run.startedAt || (m.edited_at ?? 0) >= run.startedAt));
+		const msgs = run.state.messages.filter(
+			(m: FakeMessage) => m.dest === dest && (m.sent_at >= run.startedAt || (m.edited_at ?? 0) >= run.startedAt),
+		);
 		const sections = msgs.flatMap((m) => alertSections(m.text));
 		const mine = namesOf.get(op) ?? new Set<string>();
 		const drop = dropped.get(op) ?? new Set<string>();
@@ -403,10 +502,20 @@ export function analyseStorm(plan: StormPlan, run: StormRun, fleet: Fleet, info:
 		if (lostHere && lostDetail.length < 5) {
 			const notNamed = [...drop].filter((x) => !seen.has(x));
 			lostDetail.push({
-				chat, dropped: [...drop], notNamed,
-				flips: run.flips.filter((f) => notNamed.some((x) => nameOf.get(x) === f.node_id)).map((f) => ({ ...f, name: (info.get(f.node_id) as NodeInfo).name })),
-				messages: msgs.map((m) => ({ sent_at: m.sent_at - run.startedAt, edited_at: m.edited_at === null ? null : m.edited_at - run.startedAt, versions: m.versions })),
-				requests: run.state.requests.filter((r) => r.dest === dest && r.at >= run.startedAt).map((r) => ({ at: r.at - run.startedAt, method: r.method, status: r.status })),
+				chat,
+				dropped: [...drop],
+				notNamed,
+				flips: run.flips
+					.filter((f) => notNamed.some((x) => nameOf.get(x) === f.node_id))
+					.map((f) => ({ ...f, name: (info.get(f.node_id) as NodeInfo).name })),
+				messages: msgs.map((m) => ({
+					sent_at: m.sent_at - run.startedAt,
+					edited_at: m.edited_at === null ? null : m.edited_at - run.startedAt,
+					versions: m.versions,
+				})),
+				requests: run.state.requests
+					.filter((r) => r.dest === dest && r.at >= run.startedAt)
+					.map((r) => ({ at: r.at - run.startedAt, method: r.method, status: r.status })),
 			});
 		}
 		if (drop.size > 0) {
@@ -424,21 +533,36 @@ export function analyseStorm(plan: StormPlan, run: StormRun, fleet: Fleet, info:
 			last.push(((toChat.at(-1) as FakeRequest).at - run.startedAt) / 1000);
 		}
 	}
-	const healthy = wrongFlips(fleet.nodes, run.flips.filter((f) => !ids.has(f.node_id)));
+	const healthy = wrongFlips(
+		fleet.nodes,
+		run.flips.filter((f) => !ids.has(f.node_id)),
+	);
 	const shards = new Set(run.incidents.filter((i) => i.reason === "mass_drop").map((i) => i.scope));
 	return {
-		nodes: plan.nodes.length, operators: plan.operators, perOperator: plan.perOperator, onlineBefore: plan.onlineBefore,
-		seconds: (run.endedAt - run.startedAt) / 1000, timedOut: run.timedOut,
-		flipped: firstFlip.size, taggedIncident: [...firstFlip.values()].filter((f) => f.incident_id !== null).length,
+		nodes: plan.nodes.length,
+		operators: plan.operators,
+		perOperator: plan.perOperator,
+		onlineBefore: plan.onlineBefore,
+		seconds: (run.endedAt - run.startedAt) / 1000,
+		timedOut: run.timedOut,
+		flipped: firstFlip.size,
+		taggedIncident: [...firstFlip.values()].filter((f) => f.incident_id !== null).length,
 		incidents: run.incidents.map(({ id, scope, reason, nodes_affected }) => ({ id, scope, reason, nodes_affected })),
 		shardsWithIncident: shards.size,
 		messages: reqs.filter((r) => r.method === "sendMessage").length,
 		edits: reqs.filter((r) => r.method === "editMessageText").length,
 		refused: run.state.requests.filter((r) => r.at >= run.startedAt && r.status !== 200).length,
 		maxMessagesToOneChat: maxToOne,
-		named, countedOnly, lost, lostByOperator, lostDetail, alsoNamed, operatorsBy: by,
+		named,
+		countedOnly,
+		lost,
+		lostByOperator,
+		lostDetail,
+		alsoNamed,
+		operatorsBy: by,
 		detectS: summarize([...firstFlip.values()].map((f) => (f.at - run.startedAt) / 1000)),
-		firstMessageS: summarize(first), lastUpdateS: summarize(last),
+		firstMessageS: summarize(first),
+		lastUpdateS: summarize(last),
 		healthyFlipped: healthy.nodes,
 	};
 }
@@ -478,9 +602,15 @@ export function logErrors(file: string, from: number): { count: number; top: { m
 		const m = /\[ERROR\]\s*(.*)$/.exec(stripVTControlCharacters(raw));
 		if (!m) continue;
 		count++;
-		const msg = (m[1] as string).replace(/\b(acc|node|inc)_[\w-]+/g, "$1_…").replace(/\d{3,}/g, "N").slice(0, 160);
+		const msg = (m[1] as string)
+			.replace(/\b(acc|node|inc)_[\w-]+/g, "$1_…")
+			.replace(/\d{3,}/g, "N")
+			.slice(0, 160);
 		counts.set(msg, (counts.get(msg) ?? 0) + 1);
 	}
-	const top = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([message, n]) => ({ message, count: n }));
+	const top = [...counts]
+		.sort((a, b) => b[1] - a[1])
+		.slice(0, 3)
+		.map(([message, n]) => ({ message, count: n }));
 	return { count, top };
 }

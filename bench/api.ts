@@ -13,7 +13,17 @@ export interface RegisteredNode {
 }
 
 /** The summed shard counters of GET /v1/admin/liveness; keys the coordinator does not send read as 0. */
-export const COUNTER_KEYS = ["alarms", "socketsSwept", "messagesIn", "connects", "heartbeats", "rowsWrittenDO", "rowsWrittenCheckpoint", "rowsWrittenD1", "rowsReadDO"] as const;
+export const COUNTER_KEYS = [
+	"alarms",
+	"socketsSwept",
+	"messagesIn",
+	"connects",
+	"heartbeats",
+	"rowsWrittenDO",
+	"rowsWrittenCheckpoint",
+	"rowsWrittenD1",
+	"rowsReadDO",
+] as const;
 export type LivenessCounters = Record<(typeof COUNTER_KEYS)[number], number>;
 
 /** Runs `fn` over `count` indexes with at most `limit` in flight. */
@@ -26,12 +36,18 @@ export async function pool(count: number, limit: number, fn: (i: number) => Prom
 }
 
 /** A POST with a few retries on network errors and 5xx (the worker may be busy); anything else is a setup failure. */
-async function postJson(url: string, body: unknown, headers: Record<string, string>): Promise<{ status: number; json: unknown }> {
+async function postJson(
+	url: string,
+	body: unknown,
+	headers: Record<string, string>,
+): Promise<{ status: number; json: unknown }> {
 	let lastError = "";
 	for (let attempt = 0; attempt < 4; attempt++) {
 		try {
 			const res = await fetch(url, {
-				method: "POST", body: JSON.stringify(body), signal: AbortSignal.timeout(30_000),
+				method: "POST",
+				body: JSON.stringify(body),
+				signal: AbortSignal.timeout(30_000),
 				headers: { "content-type": "application/json", ...headers },
 			});
 			const text = await res.text();
@@ -52,7 +68,8 @@ export async function createAccounts(baseUrl: string, count: number): Promise<Be
 		const ip = `10.77.${Math.floor(i / 250)}.${(i % 250) + 1}`;
 		const r = await postJson(`${baseUrl}/v1/accounts`, { name: `bench operator ${i}` }, { "cf-connecting-ip": ip });
 		const j = r.json as { account?: { id: string }; api_key?: string };
-		if (r.status !== 201 || !j.account || !j.api_key) throw new Error(`sign-up ${i} answered ${r.status}: ${JSON.stringify(r.json)}`);
+		if (r.status !== 201 || !j.account || !j.api_key)
+			throw new Error(`sign-up ${i} answered ${r.status}: ${JSON.stringify(r.json)}`);
 		out[i] = { id: j.account.id, apiKey: j.api_key };
 	});
 	return out;
@@ -67,7 +84,11 @@ const GPUS = ["RTX 4090", "RTX 3090", "A100", "H100", "L40S", "M2 Ultra"];
 
 /** Registers `count` nodes, each with its own Ed25519 key, spread round-robin over the accounts. */
 export async function registerNodes(
-	baseUrl: string, accounts: BenchAccount[], count: number, concurrency: number, progress: (done: number) => void,
+	baseUrl: string,
+	accounts: BenchAccount[],
+	count: number,
+	concurrency: number,
+	progress: (done: number) => void,
 ): Promise<RegisteredNode[]> {
 	const out: RegisteredNode[] = new Array(count);
 	let done = 0;
@@ -75,24 +96,46 @@ export async function registerNodes(
 		const accountIndex = i % accounts.length;
 		const identity = generateIdentity();
 		const body = {
-			name: nodeName(i), public_key: identity.publicKey,
-			hardware: { gpu_model: GPUS[i % GPUS.length] as string, gpu_count: 1 + (i % 8), vram_gb: 24, cpu_cores: 16, ram_gb: 64 },
+			name: nodeName(i),
+			public_key: identity.publicKey,
+			hardware: {
+				gpu_model: GPUS[i % GPUS.length] as string,
+				gpu_count: 1 + (i % 8),
+				vram_gb: 24,
+				cpu_cores: 16,
+				ram_gb: 64,
+			},
 		};
-		const r = await postJson(`${baseUrl}/v1/nodes`, body, { authorization: `Bearer ${(accounts[accountIndex] as BenchAccount).apiKey}` });
+		const r = await postJson(`${baseUrl}/v1/nodes`, body, {
+			authorization: `Bearer ${(accounts[accountIndex] as BenchAccount).apiKey}`,
+		});
 		const j = r.json as { node?: { id: string } };
-		if (r.status !== 201 || !j.node) throw new Error(`registering node ${i} answered ${r.status}: ${JSON.stringify(r.json)}`);
+		if (r.status !== 201 || !j.node)
+			throw new Error(`registering node ${i} answered ${r.status}: ${JSON.stringify(r.json)}`);
 		out[i] = { id: j.node.id, accountIndex, identity };
 		progress(++done);
 	});
 	return out;
 }
 
-export async function livenessCounters(baseUrl: string, adminToken: string): Promise<{ shards: number; total: LivenessCounters; extra: Record<string, number>; present: string[] }> {
-	const res = await fetch(`${baseUrl}/v1/admin/liveness`, { headers: { authorization: `Bearer ${adminToken}` }, signal: AbortSignal.timeout(30_000) });
+export async function livenessCounters(
+	baseUrl: string,
+	adminToken: string,
+): Promise<{ shards: number; total: LivenessCounters; extra: Record<string, number>; present: string[] }> {
+	const res = await fetch(`${baseUrl}/v1/admin/liveness`, {
+		headers: { authorization: `Bearer ${adminToken}` },
+		signal: AbortSignal.timeout(30_000),
+	});
 	if (!res.ok) throw new Error(`GET /v1/admin/liveness answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
 	const j = (await res.json()) as { shards: number; total: Record<string, unknown> };
-	const total = Object.fromEntries(COUNTER_KEYS.map((k) => [k, typeof j.total[k] === "number" ? j.total[k] : 0])) as LivenessCounters;
-	const extra = Object.fromEntries(Object.entries(j.total).filter(([k, v]) => typeof v === "number" && !(COUNTER_KEYS as readonly string[]).includes(k))) as Record<string, number>;
+	const total = Object.fromEntries(
+		COUNTER_KEYS.map((k) => [k, typeof j.total[k] === "number" ? j.total[k] : 0]),
+	) as LivenessCounters;
+	const extra = Object.fromEntries(
+		Object.entries(j.total).filter(
+			([k, v]) => typeof v === "number" && !(COUNTER_KEYS as readonly string[]).includes(k),
+		),
+	) as Record<string, number>;
 	return { shards: j.shards, total, extra, present: Object.keys(j.total) };
 }
 

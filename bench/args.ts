@@ -55,11 +55,26 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
 		args: argv,
 		strict: true,
 		options: {
-			quick: { type: "boolean" }, nodes: { type: "string" }, accounts: { type: "string" }, "soak-minutes": { type: "string" },
-			silent: { type: "string" }, clean: { type: "string" }, "storm-nodes": { type: "string" }, "steady-seconds": { type: "string" }, "settle-seconds": { type: "string" },
-			"register-concurrency": { type: "string" }, "connect-concurrency": { type: "string" }, "via-proxy": { type: "boolean" }, "fd-reserve": { type: "string" },
-			head: { type: "boolean" }, out: { type: "string" }, "keep-state": { type: "boolean" }, help: { type: "boolean" },
-			"model-nodes": { type: "string" }, "model-nodes-per-shard": { type: "string" }, "model-reconnects-per-day": { type: "string" },
+			quick: { type: "boolean" },
+			nodes: { type: "string" },
+			accounts: { type: "string" },
+			"soak-minutes": { type: "string" },
+			silent: { type: "string" },
+			clean: { type: "string" },
+			"storm-nodes": { type: "string" },
+			"steady-seconds": { type: "string" },
+			"settle-seconds": { type: "string" },
+			"register-concurrency": { type: "string" },
+			"connect-concurrency": { type: "string" },
+			"via-proxy": { type: "boolean" },
+			"fd-reserve": { type: "string" },
+			head: { type: "boolean" },
+			out: { type: "string" },
+			"keep-state": { type: "boolean" },
+			help: { type: "boolean" },
+			"model-nodes": { type: "string" },
+			"model-nodes-per-shard": { type: "string" },
+			"model-reconnects-per-day": { type: "string" },
 			"model-keepalive-s": { type: "string" },
 		},
 	});
@@ -70,7 +85,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
 	const quick = values.quick === true;
 	const nodes = int(values.nodes, "nodes", quick ? 500 : 10_000, 1);
 	const o: BenchOptions = {
-		quick, nodes,
+		quick,
+		nodes,
 		accounts: int(values.accounts, "accounts", 50, 1),
 		soakMinutes: int(values["soak-minutes"], "soak-minutes", quick ? 1 : 10, 0.5),
 		silent: int(values.silent, "silent", quick ? 25 : 200),
@@ -92,7 +108,11 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
 			keepaliveS: int(values["model-keepalive-s"], "model-keepalive-s", 30, 1),
 		},
 	};
-	if (o.silent + o.clean > o.nodes / 2) throw new Error(`--silent + --clean (${o.silent + o.clean}) must be at most half of --nodes (${o.nodes})`);
-	if (o.silent + o.clean + o.stormNodes > o.nodes) throw new Error(`--silent + --clean + --storm-nodes (${o.silent + o.clean + o.stormNodes}) must be at most --nodes (${o.nodes})`);
+	if (o.silent + o.clean > o.nodes / 2)
+		throw new Error(`--silent + --clean (${o.silent + o.clean}) must be at most half of --nodes (${o.nodes})`);
+	if (o.silent + o.clean + o.stormNodes > o.nodes)
+		throw new Error(
+			`--silent + --clean + --storm-nodes (${o.silent + o.clean + o.stormNodes}) must be at most --nodes (${o.nodes})`,
+		);
 	return o;
 }

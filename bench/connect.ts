@@ -19,7 +19,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * limit the worker's workerd dies and drops every socket, so stopping short is the only way to keep measuring.
  */
 export async function connectAll(
-	fleet: Fleet, c: BenchCoordinator, o: { concurrency: number; fdReserve: number; timeoutMs: number }, progress: (connected: number) => void,
+	fleet: Fleet,
+	c: BenchCoordinator,
+	o: { concurrency: number; fdReserve: number; timeoutMs: number },
+	progress: (connected: number) => void,
 ): Promise<ConnectOutcome> {
 	let connected = 0;
 	let inFlight = 0;

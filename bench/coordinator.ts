@@ -30,22 +30,35 @@ function git(args: string[]): string {
  */
 export function snapshotCode(source: "worktree" | "head"): CodeSnapshot {
 	const commit = git(["rev-parse", "HEAD"]).trim();
-	const dirtyFiles = git(["status", "--porcelain", "--untracked-files=all"]).split("\n").filter(Boolean).map((l) => l.slice(3));
+	const dirtyFiles = git(["status", "--porcelain", "--untracked-files=all"])
+		.split("\n")
+		.filter(Boolean)
+		.map((l) => l.slice(3));
 	const root = mkdtempSync(join(tmpdir(), "pulsegrid-bench-code-"));
 	if (source === "head") {
 		const tar = spawnSync("sh", ["-c", `git archive HEAD | tar -x -C '${root}'`], { cwd: REPO, encoding: "utf8" });
 		if (tar.status !== 0) throw new Error(`git archive failed: ${tar.stderr}`);
 	} else {
-		for (const file of git(["ls-files", "-z", "--cached", "--others", "--exclude-standard"]).split("\0").filter(Boolean)) {
+		for (const file of git(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+			.split("\0")
+			.filter(Boolean)) {
 			if (file.startsWith("node_modules/")) continue;
 			mkdirSync(join(root, dirname(file)), { recursive: true });
 			try {
 				copyFileSync(join(REPO, file), join(root, file));
-			} catch { /* deleted in the working tree */ }
+			} catch {
+				/* deleted in the working tree */
+			}
 		}
 	}
 	symlinkSync(join(REPO, "node_modules"), join(root, "node_modules"));
-	return { root, source, commit, dirtyFiles: source === "head" ? [] : dirtyFiles, remove: () => rmSync(root, { recursive: true, force: true }) };
+	return {
+		root,
+		source,
+		commit,
+		dirtyFiles: source === "head" ? [] : dirtyFiles,
+		remove: () => rmSync(root, { recursive: true, force: true }),
+	};
 }
 
 /**
@@ -91,11 +104,17 @@ async function isOurEntry(port: number): Promise<boolean> {
  * `vars` are only ever where the outside world is and its credentials (the fake Bot API's address, the bot
  * token, the webhook secret): every coordinator setting stays at its wrangler.toml default.
  */
-export async function startBenchCoordinator(code: CodeSnapshot, opts: { viaProxy: boolean; persistDir?: string; vars?: Record<string, string> }): Promise<BenchCoordinator> {
+export async function startBenchCoordinator(
+	code: CodeSnapshot,
+	opts: { viaProxy: boolean; persistDir?: string; vars?: Record<string, string> },
+): Promise<BenchCoordinator> {
 	const { startCoordinator } = (await import(join(code.root, "scripts/local-coordinator.ts"))) as {
 		startCoordinator(o?: CoordinatorOptions): Promise<Coordinator>;
 	};
-	const coordinator = await startCoordinator({ ...(opts.persistDir ? { persistDir: opts.persistDir } : {}), ...(opts.vars ? { vars: opts.vars } : {}) });
+	const coordinator = await startCoordinator({
+		...(opts.persistDir ? { persistDir: opts.persistDir } : {}),
+		...(opts.vars ? { vars: opts.vars } : {}),
+	});
 	const rootPid = coordinator.process.pid as number;
 	try {
 		const workerds = processTree(rootPid).filter((p) => p.comm === "workerd");
@@ -111,11 +130,18 @@ export async function startBenchCoordinator(code: CodeSnapshot, opts: { viaProxy
 				if (await isOurEntry(port)) user = { pid: w.pid, port };
 			}
 		}
-		if (!user) throw new Error(`could not find the user worker's workerd entry among ${workerds.length} workerd processes`);
+		if (!user)
+			throw new Error(`could not find the user worker's workerd entry among ${workerds.length} workerd processes`);
 		const url = opts.viaProxy ? coordinator.url : `http://127.0.0.1:${user.port}`;
 		const userPid = user.pid;
 		return {
-			coordinator, url, publicUrl: coordinator.url, viaProxy: opts.viaProxy, userWorkerdPid: userPid, proxyWorkerdPid: proxyPid, rootPid,
+			coordinator,
+			url,
+			publicUrl: coordinator.url,
+			viaProxy: opts.viaProxy,
+			userWorkerdPid: userPid,
+			proxyWorkerdPid: proxyPid,
+			rootPid,
 			cpuMs: () => treeCpuMs(rootPid),
 			fds: () => ({
 				user: fdCount(userPid),
@@ -123,7 +149,8 @@ export async function startBenchCoordinator(code: CodeSnapshot, opts: { viaProxy
 				tree: processTree(rootPid).reduce((s, p) => s + fdCount(p.pid), 0),
 			}),
 			socketBudget: (reserve) => {
-				const room = (pid: number, perSocket: number) => Math.floor(((fdLimit(pid) ?? Infinity) - reserve - fdCount(pid)) / perSocket);
+				const room = (pid: number, perSocket: number) =>
+					Math.floor(((fdLimit(pid) ?? Infinity) - reserve - fdCount(pid)) / perSocket);
 				return Math.min(room(userPid, 2), opts.viaProxy && proxyPid !== null ? room(proxyPid, 4) : Infinity);
 			},
 			stop: () => coordinator.stop(),

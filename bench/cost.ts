@@ -4,18 +4,22 @@ import type { Figure } from "./report.ts";
 
 /** Workers Paid list prices and monthly allowances, from Cloudflare's pricing pages (Workers, Durable Objects, D1). */
 export const PRICES = {
-	source: "Cloudflare pricing pages (developers.cloudflare.com: workers/platform/pricing, durable-objects/platform/pricing, d1/platform/pricing), Workers Paid plan",
-	workersRequests: { usdPerMillion: 0.30, includedPerMonth: 10_000_000 },
+	source:
+		"Cloudflare pricing pages (developers.cloudflare.com: workers/platform/pricing, durable-objects/platform/pricing, d1/platform/pricing), Workers Paid plan",
+	workersRequests: { usdPerMillion: 0.3, includedPerMonth: 10_000_000 },
 	workersCpuMs: { usdPerMillion: 0.02, includedPerMonth: 30_000_000 },
 	doRequests: { usdPerMillion: 0.15, includedPerMonth: 1_000_000 },
-	doDurationGbS: { usdPerMillion: 12.50, includedPerMonth: 400_000 },
-	doRowsWritten: { usdPerMillion: 1.00, includedPerMonth: 50_000_000 },
+	doDurationGbS: { usdPerMillion: 12.5, includedPerMonth: 400_000 },
+	doRowsWritten: { usdPerMillion: 1.0, includedPerMonth: 50_000_000 },
 	doRowsRead: { usdPerMillion: 0.001, includedPerMonth: 25_000_000_000 },
-	d1RowsWritten: { usdPerMillion: 1.00, includedPerMonth: 50_000_000 },
+	d1RowsWritten: { usdPerMillion: 1.0, includedPerMonth: 50_000_000 },
 	footnotes: {
-		autoResponse: "Durable Objects pricing, footnote: \"Application-level auto-response messages handled by state.setWebSocketAutoResponse() will not incur additional wall-clock time, and will not be charged.\"",
-		wsMessages: "Durable Objects pricing: incoming WebSocket messages are billed at a 20:1 ratio (100 messages = 5 requests); outgoing messages and protocol pings are free.",
-		duration: "Durable Objects pricing: duration is wall-clock time while the object is running or idle but unable to hibernate; objects idle and eligible for hibernation are not billed.",
+		autoResponse:
+			'Durable Objects pricing, footnote: "Application-level auto-response messages handled by state.setWebSocketAutoResponse() will not incur additional wall-clock time, and will not be charged."',
+		wsMessages:
+			"Durable Objects pricing: incoming WebSocket messages are billed at a 20:1 ratio (100 messages = 5 requests); outgoing messages and protocol pings are free.",
+		duration:
+			"Durable Objects pricing: duration is wall-clock time while the object is running or idle but unable to hibernate; objects idle and eligible for hibernation are not billed.",
 	},
 } as const;
 
@@ -24,7 +28,14 @@ export const HOURS_PER_MONTH = 730;
 
 export interface CostInputs {
 	/** The steady-state window: all nodes online, no churn. */
-	steady: { seconds: number; nodeHours: number; shards: number; counters: LivenessCounters; cpuMs: number; rowsReadCounted: boolean };
+	steady: {
+		seconds: number;
+		nodeHours: number;
+		shards: number;
+		counters: LivenessCounters;
+		cpuMs: number;
+		rowsReadCounted: boolean;
+	};
 	/** Windows with keepalives paused (each shorter than OFFLINE_AFTER_S): coordinator CPU without auto-responses, idle baseline removed. */
 	quiet: { nodeHours: number; cpuMs: number } | null;
 	/** Measured per connect (connect phase + settle, steady checkpoint share removed) and per disconnect (soak). */
@@ -67,11 +78,24 @@ export interface CostModel {
 const fmt = (x: number, d = 0) => x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
 const usd = (x: number) => `$${fmt(x, 2)}`;
 
-function price(kind: string, qty: number, unit: string, p: { usdPerMillion: number; includedPerMonth: number }, arithmetic: string, measured: CostLine["measured"]): CostLine {
+function price(
+	kind: string,
+	qty: number,
+	unit: string,
+	p: { usdPerMillion: number; includedPerMonth: number },
+	arithmetic: string,
+	measured: CostLine["measured"],
+): CostLine {
 	const billable = Math.max(0, qty - p.includedPerMonth);
 	const monthlyUsd = (billable / 1e6) * p.usdPerMillion;
 	return {
-		kind, monthlyQuantity: qty, unit, included: p.includedPerMonth, usdPerMillion: p.usdPerMillion, monthlyUsd, measured,
+		kind,
+		monthlyQuantity: qty,
+		unit,
+		included: p.includedPerMonth,
+		usdPerMillion: p.usdPerMillion,
+		monthlyUsd,
+		measured,
 		arithmetic: `${arithmetic} = ${fmt(qty)} ${unit}; (${fmt(qty)} − ${fmt(p.includedPerMonth)} included) × $${p.usdPerMillion}/M = ${usd(monthlyUsd)}`,
 	};
 }
@@ -86,18 +110,54 @@ export function costModel(i: CostInputs): CostModel {
 	const quietCpuPerNodeHour = i.quiet ? i.quiet.cpuMs / i.quiet.nodeHours : cpuPerNodeHour;
 
 	const perNodeHour = {
-		workerRequests: { value: (c.connects + c.heartbeats) / nh, unit: "requests/node-hour", how: "(connects + HTTP heartbeats) in the steady window ÷ node-hours" },
-		wsMessagesIn: { value: c.messagesIn / nh, unit: "messages/node-hour", how: "messagesIn ÷ node-hours (challenge answers; keepalives never reach the object)" },
-		doRequests: { value: (c.connects + c.heartbeats + c.alarms + c.messagesIn / 20) / nh, unit: "requests/node-hour", how: "(connects + heartbeat RPCs + alarms + messagesIn ÷ 20) ÷ node-hours, at this bench's nodes per shard" },
-		doRowsRead: { value: c.rowsReadDO / nh, unit: "rows/node-hour", how: steady.rowsReadCounted ? "rowsReadDO ÷ node-hours" : "no rowsReadDO counter in this coordinator: 0 here, modelled below" },
-		doRowsWrittenEvents: { value: c.rowsWrittenDO / nh, unit: "rows/node-hour", how: "rowsWrittenDO (event writes) ÷ node-hours" },
+		workerRequests: {
+			value: (c.connects + c.heartbeats) / nh,
+			unit: "requests/node-hour",
+			how: "(connects + HTTP heartbeats) in the steady window ÷ node-hours",
+		},
+		wsMessagesIn: {
+			value: c.messagesIn / nh,
+			unit: "messages/node-hour",
+			how: "messagesIn ÷ node-hours (challenge answers; keepalives never reach the object)",
+		},
+		doRequests: {
+			value: (c.connects + c.heartbeats + c.alarms + c.messagesIn / 20) / nh,
+			unit: "requests/node-hour",
+			how: "(connects + heartbeat RPCs + alarms + messagesIn ÷ 20) ÷ node-hours, at this bench's nodes per shard",
+		},
+		doRowsRead: {
+			value: c.rowsReadDO / nh,
+			unit: "rows/node-hour",
+			how: steady.rowsReadCounted
+				? "rowsReadDO ÷ node-hours"
+				: "no rowsReadDO counter in this coordinator: 0 here, modelled below",
+		},
+		doRowsWrittenEvents: {
+			value: c.rowsWrittenDO / nh,
+			unit: "rows/node-hour",
+			how: "rowsWrittenDO (event writes) ÷ node-hours",
+		},
 		d1RowsWritten: { value: c.rowsWrittenD1 / nh, unit: "rows/node-hour", how: "rowsWrittenD1 ÷ node-hours" },
-		coordinatorCpuMs: { value: cpuPerNodeHour, unit: "CPU-ms/node-hour", how: "utime+stime of the wrangler/workerd process tree ÷ node-hours" },
-		coordinatorCpuMsNoKeepalive: { value: quietCpuPerNodeHour, unit: "CPU-ms/node-hour", how: i.quiet ? "same, with keepalives paused (no auto-responses) and the idle coordinator's CPU removed" : "no paused window in this run: same as above" },
+		coordinatorCpuMs: {
+			value: cpuPerNodeHour,
+			unit: "CPU-ms/node-hour",
+			how: "utime+stime of the wrangler/workerd process tree ÷ node-hours",
+		},
+		coordinatorCpuMsNoKeepalive: {
+			value: quietCpuPerNodeHour,
+			unit: "CPU-ms/node-hour",
+			how: i.quiet
+				? "same, with keepalives paused (no auto-responses) and the idle coordinator's CPU removed"
+				: "no paused window in this run: same as above",
+		},
 	};
 	const perShardHour = {
 		alarms: { value: c.alarms / shardHours, unit: "alarms/shard-hour", how: "alarms ÷ (shards × hours)" },
-		doRowsWrittenCheckpoint: { value: c.rowsWrittenCheckpoint / shardHours, unit: "rows/shard-hour", how: "rowsWrittenCheckpoint ÷ (shards × hours): checkpoints are per shard" },
+		doRowsWrittenCheckpoint: {
+			value: c.rowsWrittenCheckpoint / shardHours,
+			unit: "rows/shard-hour",
+			how: "rowsWrittenCheckpoint ÷ (shards × hours): checkpoints are per shard",
+		},
 	};
 
 	const N = model.nodes;
@@ -111,30 +171,95 @@ export function costModel(i: CostInputs): CostModel {
 	const scenario = (R: number): Scenario => {
 		const churn = (what: string) => (R > 0 ? ` + reconnects ${fmt(R)} × ${what}` : "");
 		const lines: CostLine[] = [];
-		lines.push(price("Workers requests", perNodeHour.workerRequests.value * NH + R + 60 * H, "requests", PRICES.workersRequests,
-			`steady ${fmt(perNodeHour.workerRequests.value, 4)}/node-hour × ${fmt(NH)} + cron 60 × ${fmt(H)}${churn("1 upgrade")}`, "counters"));
-		lines.push(price("Workers CPU", R * i.perConnect.coordinatorCpuMs, "CPU-ms", PRICES.workersCpuMs,
-			R > 0 ? `${fmt(R)} upgrades × ${fmt(i.perConnect.coordinatorCpuMs, 2)} CPU-ms (the whole coordinator's CPU per connect: an upper bound)` : "no upgrades without reconnects", "cpu"));
+		lines.push(
+			price(
+				"Workers requests",
+				perNodeHour.workerRequests.value * NH + R + 60 * H,
+				"requests",
+				PRICES.workersRequests,
+				`steady ${fmt(perNodeHour.workerRequests.value, 4)}/node-hour × ${fmt(NH)} + cron 60 × ${fmt(H)}${churn("1 upgrade")}`,
+				"counters",
+			),
+		);
+		lines.push(
+			price(
+				"Workers CPU",
+				R * i.perConnect.coordinatorCpuMs,
+				"CPU-ms",
+				PRICES.workersCpuMs,
+				R > 0
+					? `${fmt(R)} upgrades × ${fmt(i.perConnect.coordinatorCpuMs, 2)} CPU-ms (the whole coordinator's CPU per connect: an upper bound)`
+					: "no upgrades without reconnects",
+				"cpu",
+			),
+		);
 		const msgReq = (perNodeHour.wsMessagesIn.value * NH) / 20;
 		const beatReq = (c.heartbeats / nh) * NH;
-		lines.push(price("DO requests", alarmsMonth + cronWakes + msgReq + beatReq + 2 * R, "requests", PRICES.doRequests,
-			`alarms ${fmt(perShardHour.alarms.value, 1)}/shard-hour × ${fmt(S)} shards × ${fmt(H)} h (${fmt(alarmsMonth)}) + cron wakes ${fmt(S)} × 60 × ${fmt(H)} (${fmt(cronWakes)}) + WebSocket messages ${fmt(perNodeHour.wsMessagesIn.value, 2)}/node-hour × ${fmt(NH)} ÷ 20 (${fmt(msgReq)})${churn("2 (connect + close)")}`, "counters"));
-		lines.push(price("DO duration", gbS(quietCpuPerNodeHour), "GB-s", PRICES.doDurationGbS,
-			`${fmt(quietCpuPerNodeHour, 2)} CPU-ms/node-hour${i.quiet ? " (keepalives paused, idle baseline removed)" : ""} × ${fmt(NH)} node-hours ÷ 1000 × 0.128 GB`, "cpu"));
+		lines.push(
+			price(
+				"DO requests",
+				alarmsMonth + cronWakes + msgReq + beatReq + 2 * R,
+				"requests",
+				PRICES.doRequests,
+				`alarms ${fmt(perShardHour.alarms.value, 1)}/shard-hour × ${fmt(S)} shards × ${fmt(H)} h (${fmt(alarmsMonth)}) + cron wakes ${fmt(S)} × 60 × ${fmt(H)} (${fmt(cronWakes)}) + WebSocket messages ${fmt(perNodeHour.wsMessagesIn.value, 2)}/node-hour × ${fmt(NH)} ÷ 20 (${fmt(msgReq)})${churn("2 (connect + close)")}`,
+				"counters",
+			),
+		);
+		lines.push(
+			price(
+				"DO duration",
+				gbS(quietCpuPerNodeHour),
+				"GB-s",
+				PRICES.doDurationGbS,
+				`${fmt(quietCpuPerNodeHour, 2)} CPU-ms/node-hour${i.quiet ? " (keepalives paused, idle baseline removed)" : ""} × ${fmt(NH)} node-hours ÷ 1000 × 0.128 GB`,
+				"cpu",
+			),
+		);
 		const ckpt = perShardHour.doRowsWrittenCheckpoint.value * S * H;
 		const events = perNodeHour.doRowsWrittenEvents.value * NH;
 		const perCycleDo = i.perConnect.doRowsWritten + i.perDisconnect.doRowsWritten;
-		lines.push(price("DO SQLite rows written", ckpt + events + alarmsMonth + R * perCycleDo, "rows", PRICES.doRowsWritten,
-			`checkpoints ${fmt(perShardHour.doRowsWrittenCheckpoint.value, 1)}/shard-hour × ${fmt(S)} × ${fmt(H)} (${fmt(ckpt)}) + events ${fmt(perNodeHour.doRowsWrittenEvents.value, 4)}/node-hour × ${fmt(NH)} + setAlarm 1 per alarm (${fmt(alarmsMonth)})${churn(`(${fmt(i.perConnect.doRowsWritten, 2)} per connect + ${fmt(i.perDisconnect.doRowsWritten, 2)} per disconnect)`)}`, "counters"));
+		lines.push(
+			price(
+				"DO SQLite rows written",
+				ckpt + events + alarmsMonth + R * perCycleDo,
+				"rows",
+				PRICES.doRowsWritten,
+				`checkpoints ${fmt(perShardHour.doRowsWrittenCheckpoint.value, 1)}/shard-hour × ${fmt(S)} × ${fmt(H)} (${fmt(ckpt)}) + events ${fmt(perNodeHour.doRowsWrittenEvents.value, 4)}/node-hour × ${fmt(NH)} + setAlarm 1 per alarm (${fmt(alarmsMonth)})${churn(`(${fmt(i.perConnect.doRowsWritten, 2)} per connect + ${fmt(i.perDisconnect.doRowsWritten, 2)} per disconnect)`)}`,
+				"counters",
+			),
+		);
 		// Measured when the shards count rows read (rowsReadDO); modelled from the code otherwise.
 		const readPerNodeHour = c.rowsReadDO / nh;
-		lines.push(steady.rowsReadCounted
-			? price("DO SQLite rows read", readPerNodeHour * NH, "rows", PRICES.doRowsRead, `${fmt(readPerNodeHour, 2)}/node-hour (rowsReadDO) × ${fmt(NH)} node-hours`, "counters")
-			: price("DO SQLite rows read", NH * sweepsPerHour + alarmsMonth, "rows", PRICES.doRowsRead,
-				`1 node row per live node per sweep × ${fmt(sweepsPerHour)} sweeps/h × ${fmt(NH)} node-hours + 1 meta row per alarm`, "modelled-from-code"));
+		lines.push(
+			steady.rowsReadCounted
+				? price(
+						"DO SQLite rows read",
+						readPerNodeHour * NH,
+						"rows",
+						PRICES.doRowsRead,
+						`${fmt(readPerNodeHour, 2)}/node-hour (rowsReadDO) × ${fmt(NH)} node-hours`,
+						"counters",
+					)
+				: price(
+						"DO SQLite rows read",
+						NH * sweepsPerHour + alarmsMonth,
+						"rows",
+						PRICES.doRowsRead,
+						`1 node row per live node per sweep × ${fmt(sweepsPerHour)} sweeps/h × ${fmt(NH)} node-hours + 1 meta row per alarm`,
+						"modelled-from-code",
+					),
+		);
 		const perCycleD1 = i.perConnect.d1RowsWritten + i.perDisconnect.d1RowsWritten;
-		lines.push(price("D1 rows written", perNodeHour.d1RowsWritten.value * NH + R * perCycleD1, "rows", PRICES.d1RowsWritten,
-			`steady ${fmt(perNodeHour.d1RowsWritten.value, 4)}/node-hour × ${fmt(NH)}${churn(`(${fmt(i.perConnect.d1RowsWritten, 2)} per connect + ${fmt(i.perDisconnect.d1RowsWritten, 2)} per disconnect)`)}`, "counters"));
+		lines.push(
+			price(
+				"D1 rows written",
+				perNodeHour.d1RowsWritten.value * NH + R * perCycleD1,
+				"rows",
+				PRICES.d1RowsWritten,
+				`steady ${fmt(perNodeHour.d1RowsWritten.value, 4)}/node-hour × ${fmt(NH)}${churn(`(${fmt(i.perConnect.d1RowsWritten, 2)} per connect + ${fmt(i.perDisconnect.d1RowsWritten, 2)} per disconnect)`)}`,
+				"counters",
+			),
+		);
 		return { reconnectsPerMonth: R, lines, totalUsd: lines.reduce((sum, l) => sum + l.monthlyUsd, 0) };
 	};
 
@@ -154,9 +279,22 @@ export function costModel(i: CostInputs): CostModel {
 		"Included allowances are applied once, as if liveness were the account's only use; the $5/month Workers Paid subscription is not counted.",
 	];
 	return {
-		perConnect: i.perConnect, perDisconnect: i.perDisconnect, perNodeHour, perShardHour, shardsAtModel: S, assumptions, steady: scenario(0), withChurn: scenario(R),
-		durationAllCpu: price("DO duration (all coordinator CPU)", gbS(cpuPerNodeHour), "GB-s", PRICES.doDurationGbS,
-			`${fmt(cpuPerNodeHour, 2)} CPU-ms/node-hour (with ${i.settings.heartbeatIntervalS} s keepalives) × ${fmt(NH)} ÷ 1000 × 0.128 GB`, "cpu"),
+		perConnect: i.perConnect,
+		perDisconnect: i.perDisconnect,
+		perNodeHour,
+		perShardHour,
+		shardsAtModel: S,
+		assumptions,
+		steady: scenario(0),
+		withChurn: scenario(R),
+		durationAllCpu: price(
+			"DO duration (all coordinator CPU)",
+			gbS(cpuPerNodeHour),
+			"GB-s",
+			PRICES.doDurationGbS,
+			`${fmt(cpuPerNodeHour, 2)} CPU-ms/node-hour (with ${i.settings.heartbeatIntervalS} s keepalives) × ${fmt(NH)} ÷ 1000 × 0.128 GB`,
+			"cpu",
+		),
 	};
 }
 
@@ -165,26 +303,96 @@ const r2 = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
 /** The model as table rows: its inputs, the steady-state month (goal ≤ $100), and what churn adds. */
 export function costFigures(m: CostModel, model: CostInputs["model"], disconnects: number): Figure[] {
 	const out: Figure[] = [];
-	for (const [k, v] of Object.entries(m.perNodeHour)) out.push({ section: "cost inputs (steady)", name: k, value: r2(v.value, 4), unit: v.unit, how: v.how });
-	for (const [k, v] of Object.entries(m.perShardHour)) out.push({ section: "cost inputs (steady)", name: k, value: r2(v.value, 2), unit: v.unit, how: v.how });
+	for (const [k, v] of Object.entries(m.perNodeHour))
+		out.push({ section: "cost inputs (steady)", name: k, value: r2(v.value, 4), unit: v.unit, how: v.how });
+	for (const [k, v] of Object.entries(m.perShardHour))
+		out.push({ section: "cost inputs (steady)", name: k, value: r2(v.value, 2), unit: v.unit, how: v.how });
 	const churn = "cost inputs (churn)";
-	out.push({ section: churn, name: "DO rows per connect", value: r2(m.perConnect.doRowsWritten, 2), unit: "rows", how: "rowsWrittenDO + rowsWrittenCheckpoint over connect + settle (token id, node row, outbox, later token prune), steady checkpoint share removed, ÷ connects" });
-	out.push({ section: churn, name: "D1 rows per connect", value: r2(m.perConnect.d1RowsWritten, 2), unit: "rows", how: "rowsWrittenD1 over connect + settle ÷ connects (flip, interval, node row, with their indexes)" });
-	out.push({ section: churn, name: "coordinator CPU per connect", value: r2(m.perConnect.coordinatorCpuMs, 2), unit: "CPU-ms", how: "process-tree CPU during the connect phase ÷ connects (Worker JWT check + DO + D1)" });
-	out.push({ section: churn, name: "DO rows per disconnect", value: r2(m.perDisconnect.doRowsWritten, 2), unit: "rows", how: `DO rows over soak + drain, steady share removed, ÷ ${disconnects} offline flips` });
-	out.push({ section: churn, name: "D1 rows per disconnect", value: r2(m.perDisconnect.d1RowsWritten, 2), unit: "rows", how: "rowsWrittenD1 over soak + drain ÷ offline flips" });
+	out.push({
+		section: churn,
+		name: "DO rows per connect",
+		value: r2(m.perConnect.doRowsWritten, 2),
+		unit: "rows",
+		how: "rowsWrittenDO + rowsWrittenCheckpoint over connect + settle (token id, node row, outbox, later token prune), steady checkpoint share removed, ÷ connects",
+	});
+	out.push({
+		section: churn,
+		name: "D1 rows per connect",
+		value: r2(m.perConnect.d1RowsWritten, 2),
+		unit: "rows",
+		how: "rowsWrittenD1 over connect + settle ÷ connects (flip, interval, node row, with their indexes)",
+	});
+	out.push({
+		section: churn,
+		name: "coordinator CPU per connect",
+		value: r2(m.perConnect.coordinatorCpuMs, 2),
+		unit: "CPU-ms",
+		how: "process-tree CPU during the connect phase ÷ connects (Worker JWT check + DO + D1)",
+	});
+	out.push({
+		section: churn,
+		name: "DO rows per disconnect",
+		value: r2(m.perDisconnect.doRowsWritten, 2),
+		unit: "rows",
+		how: `DO rows over soak + drain, steady share removed, ÷ ${disconnects} offline flips`,
+	});
+	out.push({
+		section: churn,
+		name: "D1 rows per disconnect",
+		value: r2(m.perDisconnect.d1RowsWritten, 2),
+		unit: "rows",
+		how: "rowsWrittenD1 over soak + drain ÷ offline flips",
+	});
 	const sec = `cost/month, ${fmt(model.nodes)} nodes, steady`;
-	for (const l of m.steady.lines) out.push({ section: sec, name: l.kind, value: r2(l.monthlyUsd, 2), unit: "USD", how: l.arithmetic + (l.measured === "modelled-from-code" ? " [modelled from code: no counter]" : "") });
-	out.push({ section: sec, name: "(DO duration from all CPU)", value: r2(m.durationAllCpu.monthlyUsd, 2), unit: "USD", how: `${m.durationAllCpu.arithmetic} — not in the total: keepalive auto-responses are not billed` });
-	const modelled = m.steady.lines.filter((l) => l.measured === "modelled-from-code").reduce((a, l) => a + l.monthlyUsd, 0);
-	out.push({ section: sec, name: "total without rows read", value: r2(m.steady.totalUsd - modelled, 2), unit: "USD", how: "the kinds measured by counters and CPU only" });
-	out.push({ section: sec, name: "total", value: r2(m.steady.totalUsd, 2), unit: "USD", how: "sum of the lines above (rows read included)", goal: "≤ $100", pass: m.steady.totalUsd <= 100 });
+	for (const l of m.steady.lines)
+		out.push({
+			section: sec,
+			name: l.kind,
+			value: r2(l.monthlyUsd, 2),
+			unit: "USD",
+			how: l.arithmetic + (l.measured === "modelled-from-code" ? " [modelled from code: no counter]" : ""),
+		});
+	out.push({
+		section: sec,
+		name: "(DO duration from all CPU)",
+		value: r2(m.durationAllCpu.monthlyUsd, 2),
+		unit: "USD",
+		how: `${m.durationAllCpu.arithmetic} — not in the total: keepalive auto-responses are not billed`,
+	});
+	const modelled = m.steady.lines
+		.filter((l) => l.measured === "modelled-from-code")
+		.reduce((a, l) => a + l.monthlyUsd, 0);
+	out.push({
+		section: sec,
+		name: "total without rows read",
+		value: r2(m.steady.totalUsd - modelled, 2),
+		unit: "USD",
+		how: "the kinds measured by counters and CPU only",
+	});
+	out.push({
+		section: sec,
+		name: "total",
+		value: r2(m.steady.totalUsd, 2),
+		unit: "USD",
+		how: "sum of the lines above (rows read included)",
+		goal: "≤ $100",
+		pass: m.steady.totalUsd <= 100,
+	});
 	const churnSec = `cost/month, + ${model.reconnectsPerNodePerDay} reconnect/node/day`;
 	m.withChurn.lines.forEach((l, idx) => {
 		const base = m.steady.lines[idx] as CostLine;
-		if (Math.abs(l.monthlyUsd - base.monthlyUsd) >= 0.005) out.push({ section: churnSec, name: l.kind, value: r2(l.monthlyUsd, 2), unit: "USD", how: l.arithmetic });
+		if (Math.abs(l.monthlyUsd - base.monthlyUsd) >= 0.005)
+			out.push({ section: churnSec, name: l.kind, value: r2(l.monthlyUsd, 2), unit: "USD", how: l.arithmetic });
 	});
-	out.push({ section: churnSec, name: "total", value: r2(m.withChurn.totalUsd, 2), unit: "USD", how: `steady + ${fmt(m.withChurn.reconnectsPerMonth)} reconnects/month`, goal: "≤ $100", pass: m.withChurn.totalUsd <= 100 });
+	out.push({
+		section: churnSec,
+		name: "total",
+		value: r2(m.withChurn.totalUsd, 2),
+		unit: "USD",
+		how: `steady + ${fmt(m.withChurn.reconnectsPerMonth)} reconnects/month`,
+		goal: "≤ $100",
+		pass: m.withChurn.totalUsd <= 100,
+	});
 	return out;
 }
 

@@ -21,7 +21,14 @@ export interface WrongFlips {
 	count: number;
 	nodes: number;
 	/** The first few, with what the simulator knows of the node (to tell a coordinator fault from a fleet one). */
-	examples: (FlipRow & { sim: { welcomeAt: number | null; lastPingAt: number | null; pings: number; serverClose: { code: number; at: number } | null } })[];
+	examples: (FlipRow & {
+		sim: {
+			welcomeAt: number | null;
+			lastPingAt: number | null;
+			pings: number;
+			serverClose: { code: number; at: number } | null;
+		};
+	})[];
 	reasons: Record<string, number>;
 }
 
@@ -60,9 +67,14 @@ export function detection(nodes: SimNode[], flips: FlipRow[], kind: "silent" | "
 		reasons[flip.reason] = (reasons[flip.reason] ?? 0) + 1;
 	}
 	return {
-		count: nodes.length, flipped: lat.length, neverFlipped: never, latencyS: summarize(lat),
-		sinceLastKeepaliveS: kind === "silent" ? summarize(sinceKeepalive) : null, reasons,
-		serverCloseS: kind === "silent" ? summarize(closes) : null, serverCloseCodes: closeCodes,
+		count: nodes.length,
+		flipped: lat.length,
+		neverFlipped: never,
+		latencyS: summarize(lat),
+		sinceLastKeepaliveS: kind === "silent" ? summarize(sinceKeepalive) : null,
+		reasons,
+		serverCloseS: kind === "silent" ? summarize(closes) : null,
+		serverCloseCodes: closeCodes,
 	};
 }
 
@@ -80,7 +92,10 @@ export function wrongFlips(nodes: SimNode[], flips: FlipRow[]): WrongFlips {
 	for (const f of wrong) reasons[f.reason] = (reasons[f.reason] ?? 0) + 1;
 	const examples = wrong.slice(0, 10).map((f) => {
 		const n = sim.get(f.node_id) as SimNode;
-		return { ...f, sim: { welcomeAt: n.welcomeAt, lastPingAt: n.lastPingAt, pings: n.pings, serverClose: n.serverClose } };
+		return {
+			...f,
+			sim: { welcomeAt: n.welcomeAt, lastPingAt: n.lastPingAt, pings: n.pings, serverClose: n.serverClose },
+		};
 	});
 	return { count: wrong.length, nodes: new Set(wrong.map((f) => f.node_id)).size, examples, reasons };
 }

@@ -35,7 +35,14 @@ export class Fleet {
 	private timer: NodeJS.Timeout | null = null;
 	private paused = false;
 	private rtts: number[] = [];
-	readonly counts = { pingsSent: 0, pongs: 0, errorsFromServer: 0, unexpectedMessages: 0, healthyClosedByServer: 0, connectFailures: 0 };
+	readonly counts = {
+		pingsSent: 0,
+		pongs: 0,
+		errorsFromServer: 0,
+		unexpectedMessages: 0,
+		healthyClosedByServer: 0,
+		connectFailures: 0,
+	};
 	readonly closeCodesOfHealthy = new Map<number, number>();
 
 	private readonly baseUrl: string;
@@ -43,9 +50,20 @@ export class Fleet {
 	constructor(baseUrl: string, registered: RegisteredNode[]) {
 		this.baseUrl = baseUrl;
 		this.nodes = registered.map((r) => ({
-			id: r.id, signer: new TokenSigner(r.identity, r.id), ws: null, mode: "healthy", attempts: 0,
-			connectStartedAt: null, welcomeAt: null, heartbeatMs: 0, lastPingAt: null, pings: 0, silentAt: null, closedAt: null,
-			serverClose: null, challenges: { received: 0, answered: 0, passed: 0, failed: 0 },
+			id: r.id,
+			signer: new TokenSigner(r.identity, r.id),
+			ws: null,
+			mode: "healthy",
+			attempts: 0,
+			connectStartedAt: null,
+			welcomeAt: null,
+			heartbeatMs: 0,
+			lastPingAt: null,
+			pings: 0,
+			silentAt: null,
+			closedAt: null,
+			serverClose: null,
+			challenges: { received: 0, answered: 0, passed: 0, failed: 0 },
 		}));
 	}
 
@@ -70,69 +88,74 @@ export class Fleet {
 	 * Latency is measured from the socket's creation (after minting) to the welcome.
 	 */
 	connect(n: SimNode, timeoutMs: number): Promise<boolean> {
-		return n.signer.mint().then((token) => new Promise<boolean>((resolve) => {
-			n.attempts++;
-			n.connectStartedAt = Date.now();
-			n.welcomeAt = null;
-			const ws = new WebSocket(`${this.baseUrl.replace(/^http/, "ws")}/v1/nodes/${n.id}/connect`, {
-				headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false, handshakeTimeout: timeoutMs,
-			});
-			n.ws = ws;
-			let settled = false;
-			const settle = (ok: boolean) => {
-				if (settled) return;
-				settled = true;
-				clearTimeout(timer);
-				resolve(ok);
-			};
-			const timer = setTimeout(() => {
-				ws.terminate();
-				settle(false);
-			}, timeoutMs);
-			ws.on("message", (data, isBinary) => {
-				const text = isBinary ? "" : data.toString();
-				if (text === "pong") return this.onPong(n);
-				if (n.mode !== "healthy") return; // a dead agent reads nothing
-				let msg: { type?: string; [k: string]: unknown };
-				try {
-					msg = JSON.parse(text);
-				} catch {
-					this.counts.unexpectedMessages++;
-					return;
-				}
-				if (msg.type === "welcome") {
-					n.welcomeAt = Date.now();
-					n.heartbeatMs = Number(msg.heartbeat_interval_s) * 1000;
-					// First ping at a random phase of the interval, so the fleet's pings do not all fire together.
-					this.schedule(n, n.welcomeAt + Math.random() * n.heartbeatMs);
-					settle(true);
-				} else if (msg.type === "challenge") {
-					void this.answer(n, String(msg.id), String(msg.nonce));
-				} else if (msg.type === "challenge_result") {
-					if (msg.passed === true) n.challenges.passed++;
-					else n.challenges.failed++;
-				} else if (msg.type === "error") {
-					this.counts.errorsFromServer++;
-				} else {
-					this.counts.unexpectedMessages++;
-				}
-			});
-			ws.on("close", (code) => {
-				n.serverClose = { code, at: Date.now() };
-				if (n.mode === "healthy" && settled && n.welcomeAt !== null) {
-					this.counts.healthyClosedByServer++;
-					this.closeCodesOfHealthy.set(code, (this.closeCodesOfHealthy.get(code) ?? 0) + 1);
-				}
-				settle(false);
-			});
-			ws.on("unexpected-response", (_req, res) => {
-				this.counts.connectFailures++;
-				res.resume();
-				ws.terminate();
-				settle(false);
-			});
-			ws.on("error", () => settle(false));
-		}));
+		return n.signer.mint().then(
+			(token) =>
+				new Promise<boolean>((resolve) => {
+					n.attempts++;
+					n.connectStartedAt = Date.now();
+					n.welcomeAt = null;
+					const ws = new WebSocket(`${this.baseUrl.replace(/^http/, "ws")}/v1/nodes/${n.id}/connect`, {
+						headers: { authorization: `Bearer ${token}` },
+						perMessageDeflate: false,
+						handshakeTimeout: timeoutMs,
+					});
+					n.ws = ws;
+					let settled = false;
+					const settle = (ok: boolean) => {
+						if (settled) return;
+						settled = true;
+						clearTimeout(timer);
+						resolve(ok);
+					};
+					const timer = setTimeout(() => {
+						ws.terminate();
+						settle(false);
+					}, timeoutMs);
+					ws.on("message", (data, isBinary) => {
+						const text = isBinary ? "" : data.toString();
+						if (text === "pong") return this.onPong(n);
+						if (n.mode !== "healthy") return; // a dead agent reads nothing
+						let msg: { type?: string; [k: string]: unknown };
+						try {
+							msg = JSON.parse(text);
+						} catch {
+							this.counts.unexpectedMessages++;
+							return;
+						}
+						if (msg.type === "welcome") {
+							n.welcomeAt = Date.now();
+							n.heartbeatMs = Number(msg.heartbeat_interval_s) * 1000;
+							// First ping at a random phase of the interval, so the fleet's pings do not all fire together.
+							this.schedule(n, n.welcomeAt + Math.random() * n.heartbeatMs);
+							settle(true);
+						} else if (msg.type === "challenge") {
+							void this.answer(n, String(msg.id), String(msg.nonce));
+						} else if (msg.type === "challenge_result") {
+							if (msg.passed === true) n.challenges.passed++;
+							else n.challenges.failed++;
+						} else if (msg.type === "error") {
+							this.counts.errorsFromServer++;
+						} else {
+							this.counts.unexpectedMessages++;
+						}
+					});
+					ws.on("close", (code) => {
+						n.serverClose = { code, at: Date.now() };
+						if (n.mode === "healthy" && settled && n.welcomeAt !== null) {
+							this.counts.healthyClosedByServer++;
+							this.closeCodesOfHealthy.set(code, (this.closeCodesOfHealthy.get(code) ?? 0) + 1);
+						}
+						settle(false);
+					});
+					ws.on("unexpected-response", (_req, res) => {
+						this.counts.connectFailures++;
+						res.resume();
+						ws.terminate();
+						settle(false);
+					});
+					ws.on("error", () => settle(false));
+				}),
+		);
 	}
 
 	private async answer(n: SimNode, id: string, nonce: string): Promise<void> {
@@ -203,7 +226,9 @@ export class Fleet {
 	}
 
 	online(): SimNode[] {
-		return this.nodes.filter((n) => n.mode === "healthy" && n.welcomeAt !== null && n.ws?.readyState === WebSocket.OPEN);
+		return this.nodes.filter(
+			(n) => n.mode === "healthy" && n.welcomeAt !== null && n.ws?.readyState === WebSocket.OPEN,
+		);
 	}
 
 	/** Node-hours the fleet held healthy and connected within [from, to]. */

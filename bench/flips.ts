@@ -25,8 +25,10 @@ export interface IncidentRow {
 	nodes_affected: number;
 }
 
-const QUERY = "SELECT node_id, from_status, to_status, at, reason, last_seen_at, incident_id FROM flips WHERE at >= ? ORDER BY at";
-const INCIDENTS = "SELECT id, scope, reason, started_at, ended_at, nodes_affected FROM incidents WHERE started_at >= ? ORDER BY started_at";
+const QUERY =
+	"SELECT node_id, from_status, to_status, at, reason, last_seen_at, incident_id FROM flips WHERE at >= ? ORDER BY at";
+const INCIDENTS =
+	"SELECT id, scope, reason, started_at, ended_at, nodes_affected FROM incidents WHERE started_at >= ? ORDER BY started_at";
 
 /** node:sqlite prints an ExperimentalWarning when loaded; this bench knows, so that one warning is dropped. */
 async function loadSqlite(): Promise<typeof import("node:sqlite")> {
@@ -48,8 +50,11 @@ async function findD1File(persistDir: string): Promise<string | null> {
 		let db: DatabaseSync | null = null;
 		try {
 			db = new DatabaseSync(join(dir, f), { readOnly: true });
-			if (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'flips'").get()) return join(dir, f);
-		} catch { /* not ours */ } finally {
+			if (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'flips'").get())
+				return join(dir, f);
+		} catch {
+			/* not ours */
+		} finally {
 			db?.close();
 		}
 	}
@@ -99,10 +104,28 @@ export class FlipReader {
 
 	private viaWrangler<T>(query: string, since: number): T[] {
 		const sql = query.replace("?", String(Math.floor(since)));
-		const r = spawnSync(process.execPath, [
-			join(this.codeRoot, "node_modules/wrangler/bin/wrangler.js"), "d1", "execute", "DB", "--local",
-			"--persist-to", this.persistDirPath, "--json", "--command", sql,
-		], { cwd: this.codeRoot, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, env: { ...process.env, CI: "1", WRANGLER_SEND_METRICS: "false" }, timeout: 120_000 });
+		const r = spawnSync(
+			process.execPath,
+			[
+				join(this.codeRoot, "node_modules/wrangler/bin/wrangler.js"),
+				"d1",
+				"execute",
+				"DB",
+				"--local",
+				"--persist-to",
+				this.persistDirPath,
+				"--json",
+				"--command",
+				sql,
+			],
+			{
+				cwd: this.codeRoot,
+				encoding: "utf8",
+				maxBuffer: 256 * 1024 * 1024,
+				env: { ...process.env, CI: "1", WRANGLER_SEND_METRICS: "false" },
+				timeout: 120_000,
+			},
+		);
 		if (r.status !== 0) throw new Error(`wrangler d1 execute failed: ${r.stderr.slice(0, 500)}`);
 		const parsed = JSON.parse(r.stdout) as { results: T[] }[];
 		return parsed[0]?.results ?? [];

@@ -89,7 +89,9 @@ export function listeningPorts(pid: number): number[] {
 			try {
 				const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
 				if (m) inodes.add(m[1] as string);
-			} catch { /* fd closed meanwhile */ }
+			} catch {
+				/* fd closed meanwhile */
+			}
 		}
 	} catch {
 		return [];
@@ -115,7 +117,9 @@ export function listeningPorts(pid: number): number[] {
 /** The process's soft limit on open descriptors, from /proc/<pid>/limits (null when unreadable or unlimited). */
 export function fdLimit(pid: number): number | null {
 	try {
-		const line = readFileSync(`/proc/${pid}/limits`, "utf8").split("\n").find((l) => l.startsWith("Max open files"));
+		const line = readFileSync(`/proc/${pid}/limits`, "utf8")
+			.split("\n")
+			.find((l) => l.startsWith("Max open files"));
 		const soft = Number(line?.trim().split(/\s+/)[3]);
 		return Number.isFinite(soft) ? soft : null;
 	} catch {

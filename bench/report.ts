@@ -25,11 +25,20 @@ export class Report {
 
 	table(): string {
 		const rows = this.figures.map((f) => [
-			f.section, f.name, formatValue(f.value), f.unit, f.goal ?? "", f.pass === undefined ? "" : f.pass ? "PASS" : "FAIL",
+			f.section,
+			f.name,
+			formatValue(f.value),
+			f.unit,
+			f.goal ?? "",
+			f.pass === undefined ? "" : f.pass ? "PASS" : "FAIL",
 		]);
 		const head = ["section", "figure", "value", "unit", "goal", ""];
 		const widths = head.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => (r[i] as string).length))));
-		const line = (r: string[]) => r.map((c, i) => (i === 2 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join("  ").trimEnd();
+		const line = (r: string[]) =>
+			r
+				.map((c, i) => (i === 2 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number)))
+				.join("  ")
+				.trimEnd();
 		const out = [line(head), widths.map((w) => "-".repeat(w)).join("  ")];
 		let last = "";
 		for (const r of rows) {

@@ -27,7 +27,14 @@ export function planDeaths(fleet: Fleet, silent: number, clean: number, soakMs: 
 }
 
 /** Runs the soak for `soakMs` from `startedAt`, carrying out each death on time; `tick` runs every `everyMs`. */
-export async function runSoak(fleet: Fleet, plan: DeathPlan, startedAt: number, soakMs: number, everyMs: number, tick: (done: number) => Promise<void>): Promise<void> {
+export async function runSoak(
+	fleet: Fleet,
+	plan: DeathPlan,
+	startedAt: number,
+	soakMs: number,
+	everyMs: number,
+	tick: (done: number) => Promise<void>,
+): Promise<void> {
 	let next = 0;
 	const kill = () => {
 		const e = plan.events[next++] as DeathPlan["events"][number];
@@ -48,7 +55,12 @@ export async function runSoak(fleet: Fleet, plan: DeathPlan, startedAt: number, 
 }
 
 /** Re-reads the flips every 2 s until every dead node has left `online`, or until `deadline`. */
-export async function awaitFlips(dead: SimNode[], read: () => Promise<FlipRow[]>, deadline: number, check: () => void): Promise<FlipRow[]> {
+export async function awaitFlips(
+	dead: SimNode[],
+	read: () => Promise<FlipRow[]>,
+	deadline: number,
+	check: () => void,
+): Promise<FlipRow[]> {
 	const done = (flips: FlipRow[]) => {
 		const left = new Set(flips.filter((f) => f.from_status === "online").map((f) => f.node_id));
 		return dead.every((n) => left.has(n.id));

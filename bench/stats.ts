@@ -20,8 +20,13 @@ export function percentile(sorted: number[], p: number): number | null {
 export function summarize(values: number[]): Summary {
 	const s = values.slice().sort((a, b) => a - b);
 	return {
-		count: s.length, min: s[0] ?? null, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99),
-		max: s[s.length - 1] ?? null, mean: s.length ? s.reduce((a, b) => a + b, 0) / s.length : null,
+		count: s.length,
+		min: s[0] ?? null,
+		p50: percentile(s, 50),
+		p90: percentile(s, 90),
+		p99: percentile(s, 99),
+		max: s[s.length - 1] ?? null,
+		mean: s.length ? s.reduce((a, b) => a + b, 0) / s.length : null,
 	};
 }
 

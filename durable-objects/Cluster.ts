@@ -3,8 +3,20 @@
 // messages to agents are ClusterEffects: this file tells the story.
 import { applyStep, billingStep } from "../workers/domain/billing.ts";
 import {
-	ACK_TIMEOUT_MS, HOUR_MS, START_TIMEOUT_MS, closeSegment, clusterView, isOver, measureGap, movements, newCluster,
-	nextAlarm, replacing, startTerm, type ClusterState, type Member,
+	ACK_TIMEOUT_MS,
+	HOUR_MS,
+	START_TIMEOUT_MS,
+	closeSegment,
+	clusterView,
+	isOver,
+	measureGap,
+	movements,
+	newCluster,
+	nextAlarm,
+	replacing,
+	startTerm,
+	type ClusterState,
+	type Member,
 } from "../workers/domain/cluster.ts";
 import { quote, skuByName } from "../workers/domain/pricing.ts";
 import { NETWORK_ACCOUNT, hold, releaseHold } from "../workers/db/credits.ts";
@@ -202,7 +214,11 @@ export class Cluster extends KitObject {
 		for (const n of nodes) this.store.saveMember({ ...n, ...fresh });
 		const duration_s = Math.round(st.spec.hours * 3600);
 		const undelivered = await this.effects.tell(nodes, (n) => ({
-			type: "assign", cluster_id: st.id, gpu_count: n.gpu_count, peers, duration_s,
+			type: "assign",
+			cluster_id: st.id,
+			gpu_count: n.gpu_count,
+			peers,
+			duration_s,
 		}));
 		this.store.event(now, "assigned", { nodes: nodes.map((n) => n.node_id) });
 		for (const id of undelivered) await this.lose(id, now, "not_connected");
@@ -274,7 +290,10 @@ export class Cluster extends KitObject {
 		if (!dropped.length) return;
 		const id = this.current().id;
 		await this.effects.tell(dropped, () => ({ type: "release", cluster_id: id }));
-		await this.env.SCHEDULER.getByName("global").release(id, dropped.map((m) => m.node_id));
+		await this.env.SCHEDULER.getByName("global").release(
+			id,
+			dropped.map((m) => m.node_id),
+		);
 		await this.effects.flushRentals(id);
 		await this.effects.endRentals(id, dropped);
 		for (const m of dropped) {

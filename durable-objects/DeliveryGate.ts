@@ -4,7 +4,13 @@ import { readConfig } from "../workers/config.ts";
 import type { GateJob, GateStats } from "../workers/contracts.ts";
 import { DiscordTransport } from "../workers/transports/discord.ts";
 import {
-	SlidingLimit, TELEGRAM_PER_SECOND, destGapMs, transportOf, type Delivery, type Dest, type Transport,
+	SlidingLimit,
+	TELEGRAM_PER_SECOND,
+	destGapMs,
+	transportOf,
+	type Delivery,
+	type Dest,
+	type Transport,
 } from "../workers/transports/delivery.ts";
 import { TelegramTransport } from "../workers/transports/telegram.ts";
 import { KitObject } from "./kit.ts";
@@ -69,17 +75,31 @@ export class DeliveryGate extends KitObject {
 		for (const j of jobs) {
 			const inserted = this.sql.run(
 				"INSERT OR IGNORE INTO job (id, dest, ref, kind, text, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-				j.id, j.dest, j.ref, j.kind, j.text, now, now,
+				j.id,
+				j.dest,
+				j.ref,
+				j.kind,
+				j.text,
+				now,
+				now,
 			);
 			if (!inserted || j.kind !== "edit") continue;
 			// Supersede earlier queued edits of this message, and fold the text into a send that has not gone yet.
-			const folded = this.inFlight.has(j.dest) ? 0 : this.sql.run(
-				"UPDATE job SET text = ? WHERE dest = ? AND ref = ? AND kind = 'send' AND state = 'queued'", j.text, j.dest, j.ref,
-			);
+			const folded = this.inFlight.has(j.dest)
+				? 0
+				: this.sql.run(
+						"UPDATE job SET text = ? WHERE dest = ? AND ref = ? AND kind = 'send' AND state = 'queued'",
+						j.text,
+						j.dest,
+						j.ref,
+					);
 			const superseded = this.sql.run(
 				`UPDATE job SET state = 'done', done_at = ?
 				 WHERE dest = ? AND ref = ? AND kind = 'edit' AND state = 'queued' AND id != ?`,
-				now, j.dest, j.ref, j.id,
+				now,
+				j.dest,
+				j.ref,
+				j.id,
 			);
 			if (folded) this.sql.run("UPDATE job SET state = 'done', done_at = ? WHERE id = ?", now, j.id);
 			this.count("coalesced", superseded + (folded ? 1 : 0));
@@ -93,7 +113,11 @@ export class DeliveryGate extends KitObject {
 		const get = (k: string) => Number(rows.find((r) => r.key === k)?.n ?? 0);
 		const queued = Number(this.sql.value<number>("SELECT count(*) FROM job WHERE state = 'queued'") ?? 0);
 		return {
-			queued, sent: get("sent"), edited: get("edited"), coalesced: get("coalesced"), throttled: get("throttled"),
+			queued,
+			sent: get("sent"),
+			edited: get("edited"),
+			coalesced: get("coalesced"),
+			throttled: get("throttled"),
 			failed: get("failed"),
 		};
 	}
@@ -174,7 +198,8 @@ export class DeliveryGate extends KitObject {
 			} else {
 				const sent = this.sql.first<{ state: string; message_id: string | null }>(
 					"SELECT state, message_id FROM job WHERE dest = ? AND ref = ? AND kind = 'send'",
-					j.dest, j.ref,
+					j.dest,
+					j.ref,
 				);
 				if (!sent || sent.state !== "done" || !sent.message_id) {
 					this.finish(j, "dead", this.now()); // the message it would edit was never sent (or has been pruned)

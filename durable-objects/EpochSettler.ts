@@ -6,7 +6,14 @@ import { leafHash, merkleRoot, type LeafRow } from "../workers/domain/merkle.ts"
 import { computePoints } from "../workers/domain/points.ts";
 import type { Settings } from "../workers/domain/settings.ts";
 import { readConfig } from "../workers/config.ts";
-import { closeEpoch, firstEpoch, markSettled, openEpoch, unsettledClosedEpochs, type EpochRow } from "../workers/db/epochs.ts";
+import {
+	closeEpoch,
+	firstEpoch,
+	markSettled,
+	openEpoch,
+	unsettledClosedEpochs,
+	type EpochRow,
+} from "../workers/db/epochs.ts";
 import { activeFlags } from "../workers/db/flags.ts";
 import { incidentEnds, windowIntervals } from "../workers/db/flips.ts";
 import { insertLedgerRows, ledgerLeaves, type LedgerRow } from "../workers/db/ledger.ts";
@@ -98,14 +105,17 @@ export class EpochSettler extends KitObject {
 		const from = e.started_at;
 		const to = e.ended_at as number;
 		let p =
-			this.progress(e.n) ?? this.saveProgress({ epoch: e.n, phase: "counts", cursor: "", total_points: 0, emission: 0 });
+			this.progress(e.n) ??
+			this.saveProgress({ epoch: e.n, phase: "counts", cursor: "", total_points: 0, emission: 0 });
 		if (p.phase === "counts") {
 			// Each shard hands over (once, idempotently) the challenge counts of the epoch it closes.
 			for (const name of await distinctShards(this.env.DB)) {
 				const counts = await shard(this.env, name).closeEpoch(e.n);
 				this.sql.run(
 					"INSERT OR REPLACE INTO shard_counts (epoch, shard, counts) VALUES (?, ?, ?)",
-					e.n, name, JSON.stringify(counts),
+					e.n,
+					name,
+					JSON.stringify(counts),
 				);
 			}
 			p = this.saveProgress({ ...p, phase: "compute" });
@@ -128,27 +138,54 @@ export class EpochSettler extends KitObject {
 				const penalties = flags.get(n.id) ?? [];
 				const rented_gpu_seconds = rented.get(n.id) ?? 0;
 				const t = computePoints({
-					gpu_model: n.gpu_model, gpu_count: n.gpu_count, verified: false, ...a, rented_gpu_seconds, challenges: c,
+					gpu_model: n.gpu_model,
+					gpu_count: n.gpu_count,
+					verified: false,
+					...a,
+					rented_gpu_seconds,
+					challenges: c,
 					penalties,
 				});
 				const row: Staged = {
-					epoch: e.n, node_id: n.id, account_id: n.account_id, gpu_model: n.gpu_model, gpu_count: n.gpu_count,
-					tier: t.tier, tier_weight_bp: t.tier_weight_bp, verified: 0, ...a, rented_gpu_seconds,
-					challenges_issued: c.issued, challenges_passed: c.passed, challenges_failed: c.failed, challenges_missed: c.missed,
-					availability_points: t.availability_points, compute_points: t.compute_points, penalty_points: t.penalty_points,
-					points: t.points, penalties: JSON.stringify(penalties),
+					epoch: e.n,
+					node_id: n.id,
+					account_id: n.account_id,
+					gpu_model: n.gpu_model,
+					gpu_count: n.gpu_count,
+					tier: t.tier,
+					tier_weight_bp: t.tier_weight_bp,
+					verified: 0,
+					...a,
+					rented_gpu_seconds,
+					challenges_issued: c.issued,
+					challenges_passed: c.passed,
+					challenges_failed: c.failed,
+					challenges_missed: c.missed,
+					availability_points: t.availability_points,
+					compute_points: t.compute_points,
+					penalty_points: t.penalty_points,
+					points: t.points,
+					penalties: JSON.stringify(penalties),
 				};
-				this.sql.run("INSERT OR REPLACE INTO stage (epoch, node_id, row) VALUES (?, ?, ?)", e.n, n.id, JSON.stringify(row));
+				this.sql.run(
+					"INSERT OR REPLACE INTO stage (epoch, node_id, row) VALUES (?, ?, ?)",
+					e.n,
+					n.id,
+					JSON.stringify(row),
+				);
 			}
-			p = nodes.length < budget.size
-				? await this.finishCompute(e, p)
-				: this.saveProgress({ ...p, cursor: nodes[nodes.length - 1]?.id ?? p.cursor });
+			p =
+				nodes.length < budget.size
+					? await this.finishCompute(e, p)
+					: this.saveProgress({ ...p, cursor: nodes[nodes.length - 1]?.id ?? p.cursor });
 		}
 		while (p.phase === "write") {
 			if (budget.pages-- <= 0) return null;
 			const page = this.sql.all<{ node_id: string; row: string }>(
 				"SELECT node_id, row FROM stage WHERE epoch = ? AND node_id > ? ORDER BY node_id LIMIT ?",
-				e.n, p.cursor, budget.size,
+				e.n,
+				p.cursor,
+				budget.size,
 			);
 			const staged = page.map((r) => JSON.parse(r.row) as Staged);
 			const rewards = shareRewardsOf(p, staged);
@@ -198,7 +235,11 @@ export class EpochSettler extends KitObject {
 	private saveProgress(p: Progress): Progress {
 		this.sql.run(
 			"INSERT OR REPLACE INTO progress (epoch, phase, cursor, total_points, emission) VALUES (?, ?, ?, ?, ?)",
-			p.epoch, p.phase, p.cursor, p.total_points, p.emission,
+			p.epoch,
+			p.phase,
+			p.cursor,
+			p.total_points,
+			p.emission,
 		);
 		return p;
 	}
@@ -207,5 +248,8 @@ export class EpochSettler extends KitObject {
 /** Rewards of one page, pro rata to the epoch's total (fixed before the first row is written). */
 function shareRewardsOf(p: Progress, rows: Staged[]): number[] {
 	const points = rows.map((r) => r.points);
-	return shareRewards(p.emission, [...points, p.total_points - points.reduce((s, x) => s + x, 0)]).slice(0, rows.length);
+	return shareRewards(p.emission, [...points, p.total_points - points.reduce((s, x) => s + x, 0)]).slice(
+		0,
+		rows.length,
+	);
 }

@@ -5,7 +5,12 @@ import { writeOutbox } from "../workers/db/flips.ts";
 import { challengeSampleSize, echoAnswer, newChallenge, sample, type Challenge } from "../workers/domain/challenge.ts";
 import { flipId, type Flip, type FlipReason } from "../workers/domain/flips.ts";
 import {
-	CLOSE, KEEPALIVE_PING, KEEPALIVE_PONG, MAX_AGENT_MESSAGE_BYTES, agentMessageBytes, parseAgentMessage,
+	CLOSE,
+	KEEPALIVE_PING,
+	KEEPALIVE_PONG,
+	MAX_AGENT_MESSAGE_BYTES,
+	agentMessageBytes,
+	parseAgentMessage,
 	type CoordinatorMessage,
 } from "../workers/domain/protocol.ts";
 import type { Settings } from "../workers/domain/settings.ts";
@@ -21,11 +26,15 @@ import { ShardSockets, type SocketState } from "./shard-sockets.ts";
 import { ShardStore, type ShardNode } from "./shard-store.ts";
 
 const REPLAYED: Failure = {
-	status: 401, code: "unauthorized", message: "This node token was already used; mint a new one.",
+	status: 401,
+	code: "unauthorized",
+	message: "This node token was already used; mint a new one.",
 };
 const BAD_MESSAGE = "Unknown or malformed message; see docs/PROTOCOL.md.";
 const BAD_UPGRADE: Failure = {
-	status: 400, code: "validation_failed", message: "Expected a WebSocket upgrade with the node's verified claims.",
+	status: 400,
+	code: "validation_failed",
+	message: "Expected a WebSocket upgrade with the node's verified claims.",
 };
 
 export class LivenessShard extends KitObject {
@@ -53,7 +62,12 @@ export class LivenessShard extends KitObject {
 		// Keepalives are answered by the runtime without waking this object: no CPU, no billing per keepalive.
 		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE_PING, KEEPALIVE_PONG));
 		const held = new Set(this.sockets.all().map((ws) => this.sockets.state(ws)?.nodeId));
-		this.missingAtBoot = new Set(this.store.onlineNodes("ws").map((n) => n.nodeId).filter((id) => !held.has(id)));
+		this.missingAtBoot = new Set(
+			this.store
+				.onlineNodes("ws")
+				.map((n) => n.nodeId)
+				.filter((id) => !held.has(id)),
+		);
 		this.checkpointAtBoot = this.meta.get<number>("checkpoint_at") ?? this.bootedAt;
 		this.restartIncident = this.incidents.restarted(this.checkpointAtBoot, this.missingAtBoot.size, this.bootedAt);
 	}
@@ -79,8 +93,12 @@ export class LivenessShard extends KitObject {
 		const flip = this.heard(nodeId, "ws", now);
 		const node = this.store.node(nodeId) as ShardNode;
 		this.sockets.send(server, {
-			type: "welcome", node_id: nodeId, heartbeat_interval_s: this.s.heartbeatIntervalS,
-			offline_after_s: this.s.offlineAfterS, server_time: new Date(now).toISOString(), status: node.status,
+			type: "welcome",
+			node_id: nodeId,
+			heartbeat_interval_s: this.s.heartbeatIntervalS,
+			offline_after_s: this.s.offlineAfterS,
+			server_time: new Date(now).toISOString(),
+			status: node.status,
 		});
 		await this.commit(flip ? [flip] : []);
 		await this.ensureAlarm(now);
@@ -120,7 +138,9 @@ export class LivenessShard extends KitObject {
 	override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
 		try {
 			ws.close(code === 1005 || code === 1006 ? CLOSE.normal : code, reason.slice(0, 100));
-		} catch { /* already closed */ }
+		} catch {
+			/* already closed */
+		}
 		await this.disconnected(ws, true, this.now());
 	}
 
@@ -144,7 +164,12 @@ export class LivenessShard extends KitObject {
 
 	/** HTTP fallback: a beat is remembered in memory only; a status change is the only write. */
 	async heartbeat(
-		nodeId: string, jti: string, iat: number, exp: number, answers: { id: string; answer: string }[], bye: boolean,
+		nodeId: string,
+		jti: string,
+		iat: number,
+		exp: number,
+		answers: { id: string; answer: string }[],
+		bye: boolean,
 		now: number,
 	): Promise<HeartbeatResult | "replayed"> {
 		if (this.store.jtiUsed(jti) || !this.http.accept(jti, iat, exp * 1000, now)) return "replayed";
@@ -173,9 +198,13 @@ export class LivenessShard extends KitObject {
 		await this.commit(flip ? [flip] : []);
 		await this.ensureAlarm(now);
 		return {
-			status, next_heartbeat_s: this.s.heartbeatIntervalS, results,
+			status,
+			next_heartbeat_s: this.s.heartbeatIntervalS,
+			results,
 			challenge: challenge && {
-				id: challenge.id, kind: challenge.kind, nonce: challenge.nonce,
+				id: challenge.id,
+				kind: challenge.kind,
+				nonce: challenge.nonce,
 				deadline: new Date(challenge.deadline).toISOString(),
 			},
 		};
@@ -220,10 +249,13 @@ export class LivenessShard extends KitObject {
 			const node = this.store.node(id);
 			const ws = this.sockets.all(id).find((w) => !this.sockets.state(w)?.done);
 			const st = ws && this.sockets.state(ws);
-			const last = ws && st ? this.sockets.lastSeen(ws, st) : this.http.last.get(id) ?? node?.lastSeenAt ?? null;
+			const last = ws && st ? this.sockets.lastSeen(ws, st) : (this.http.last.get(id) ?? node?.lastSeenAt ?? null);
 			out[id] = {
-				status: node?.status ?? "new", last_seen_at: last, connected: this.isConnected(id, now),
-				transport: node?.transport ?? null, challenges: this.counters.challengesOf(id),
+				status: node?.status ?? "new",
+				last_seen_at: last,
+				connected: this.isConnected(id, now),
+				transport: node?.transport ?? null,
+				challenges: this.counters.challengesOf(id),
 			};
 		}
 		return out;
@@ -362,7 +394,12 @@ export class LivenessShard extends KitObject {
 
 	/** The node's connection is gone (or silent): offline unless in maintenance; unannounced drops may be an incident. */
 	private drop(
-		nodeId: string, now: number, reason: FlipReason, lastSeen: number, flips: Flip[], unannounced: boolean,
+		nodeId: string,
+		now: number,
+		reason: FlipReason,
+		lastSeen: number,
+		flips: Flip[],
+		unannounced: boolean,
 	): Flip | null {
 		this.http.forget(nodeId);
 		const node = this.store.node(nodeId);
@@ -388,9 +425,17 @@ export class LivenessShard extends KitObject {
 		node.seq += 1;
 		const leavingOnline = node.status === "online";
 		const flip: Flip = {
-			id: flipId(node.nodeId, node.seq), nodeId: node.nodeId, seq: node.seq, from: node.status, to, at: now, reason,
-			lastSeenAt: node.lastSeenAt, intervalStart: leavingOnline ? node.since : null,
-			intervalEnd: leavingOnline ? intervalEnd : null, incidentId: to === "offline" ? this.incidents.currentId : null,
+			id: flipId(node.nodeId, node.seq),
+			nodeId: node.nodeId,
+			seq: node.seq,
+			from: node.status,
+			to,
+			at: now,
+			reason,
+			lastSeenAt: node.lastSeenAt,
+			intervalStart: leavingOnline ? node.since : null,
+			intervalEnd: leavingOnline ? intervalEnd : null,
+			incidentId: to === "offline" ? this.incidents.currentId : null,
 		};
 		node.status = to;
 		node.since = now;
@@ -415,7 +460,8 @@ export class LivenessShard extends KitObject {
 			let owners: Map<string, string>;
 			try {
 				this.counters.metrics.rowsWrittenD1 += await writeOutbox(this.env.DB, ops);
-				const changes = ops.flatMap((op) => (op.kind === "flips" ? op.flips : []))
+				const changes = ops
+					.flatMap((op) => (op.kind === "flips" ? op.flips : []))
 					.map((f) => ({ nodeId: f.nodeId, to: f.to, at: f.at, seq: f.seq }));
 				if (changes.length) await this.env.SCHEDULER.getByName("global").onChanges(changes);
 				owners = await this.alerts.owners(ops);

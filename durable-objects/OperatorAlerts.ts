@@ -2,8 +2,18 @@
 // and an outbox to the DeliveryGate.
 import { renderNotice } from "../workers/domain/alert-text.ts";
 import {
-	due, emptyState, mute, nextDeadline, receiveFlip, receiveIncidentTag, unmute,
-	type AlertFlip, type AlertRules, type AlertState, type NodeAlert, type Outgoing,
+	due,
+	emptyState,
+	mute,
+	nextDeadline,
+	receiveFlip,
+	receiveIncidentTag,
+	unmute,
+	type AlertFlip,
+	type AlertRules,
+	type AlertState,
+	type NodeAlert,
+	type Outgoing,
 } from "../workers/domain/alerts.ts";
 import { DEFAULT_ALERT_SETTINGS, applyPatch } from "../workers/domain/alert-settings.ts";
 import { readConfig } from "../workers/config.ts";
@@ -96,7 +106,9 @@ export class OperatorAlerts extends KitObject {
 
 	/** Nodes whose alerts are paused because they flap, for /status. */
 	flapping(): string[] {
-		return Object.entries(this.state.nodes).filter(([, n]) => n.flapping).map(([id]) => id);
+		return Object.entries(this.state.nodes)
+			.filter(([, n]) => n.flapping)
+			.map(([id]) => id);
 	}
 
 	// --- The alarm: the next deadline of the rules, a pending hand-off, or the digest ---

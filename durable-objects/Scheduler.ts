@@ -121,7 +121,10 @@ export class Scheduler extends KitObject {
 		for (const r of this.sql.all<{ node_id: string }>("SELECT node_id FROM capacity")) {
 			if (!ids.has(r.node_id)) this.sql.run("DELETE FROM capacity WHERE node_id = ? AND cluster_id IS NULL", r.node_id);
 		}
-		await this.refreshReliability(results.filter((r) => r.status === "online").map((r) => r.id), now);
+		await this.refreshReliability(
+			results.filter((r) => r.status === "online").map((r) => r.id),
+			now,
+		);
 		this.meta.set("reconciled_at", now);
 		return results.length;
 	}
@@ -141,8 +144,15 @@ export class Scheduler extends KitObject {
 				 ON CONFLICT (node_id) DO UPDATE
 				   SET online = CASE WHEN excluded.seq > capacity.seq THEN excluded.online ELSE capacity.online END,
 				   seq = max(capacity.seq, excluded.seq)`,
-				n.id, n.account_id, sku?.name ?? null, n.gpu_count, n.region, n.shard, sku?.base_cents ?? 0,
-				n.status === "online" ? 1 : 0, n.status_seq,
+				n.id,
+				n.account_id,
+				sku?.name ?? null,
+				n.gpu_count,
+				n.region,
+				n.shard,
+				sku?.base_cents ?? 0,
+				n.status === "online" ? 1 : 0,
+				n.status_seq,
 			);
 		}
 	}

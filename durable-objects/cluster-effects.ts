@@ -10,14 +10,24 @@ import { shard } from "../workers/services/liveness.ts";
 import type { ClusterStore } from "./cluster-store.ts";
 
 export class ClusterEffects {
-	constructor(private readonly env: Env, private readonly store: ClusterStore) {}
+	constructor(
+		private readonly env: Env,
+		private readonly store: ClusterStore,
+	) {}
 
 	/** The cluster's row in D1 (what routes look up), created or brought up to date. */
 	async recordRow(st: ClusterState, now: number): Promise<void> {
 		const { account_id, gpu_model, gpu_count, hours } = st.spec;
 		await clusters.record(this.env.DB, {
-			id: st.id, account_id, gpu_model, gpu_count, hours, status: st.status, price_cents: st.price_cents,
-			created_at: st.created_at, ended_at: isOver(st.status) ? now : null,
+			id: st.id,
+			account_id,
+			gpu_model,
+			gpu_count,
+			hours,
+			status: st.status,
+			price_cents: st.price_cents,
+			created_at: st.created_at,
+			ended_at: isOver(st.status) ? now : null,
 		});
 	}
 
@@ -50,7 +60,11 @@ export class ClusterEffects {
 
 	/** Closes dropped members' rentals; one gone silent before the cluster started ends where it began, not before. */
 	async endRentals(id: string, dropped: Member[]): Promise<void> {
-		await rentals.end(this.env.DB, id, dropped.map((m) => ({ node_id: m.node_id, ended_at: m.ended_at })));
+		await rentals.end(
+			this.env.DB,
+			id,
+			dropped.map((m) => ({ node_id: m.node_id, ended_at: m.ended_at })),
+		);
 	}
 
 	/** Sends each of `nodes` its message through its shard; returns the nodes that are not connected. */

@@ -142,7 +142,9 @@ export class ClusterStore {
 	addRental(r: PendingRental): void {
 		this.sql.run(
 			"INSERT OR REPLACE INTO pending_rentals (node_id, gpu_count, started_at) VALUES (?, ?, ?)",
-			r.node_id, r.gpu_count, r.started_at,
+			r.node_id,
+			r.gpu_count,
+			r.started_at,
 		);
 	}
 

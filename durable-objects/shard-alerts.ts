@@ -26,7 +26,10 @@ export class AlertHandoff {
 	 * `sql` is the hand-off's own view of the shard's storage: its rows are not counted in the shard's metrics (the
 	 * benchmark's cost model counts the liveness work only).
 	 */
-	constructor(private readonly sql: Sql, private readonly env: Env) {
+	constructor(
+		private readonly sql: Sql,
+		private readonly env: Env,
+	) {
 		sql.schema(SCHEMA);
 	}
 
@@ -70,7 +73,9 @@ export class AlertHandoff {
 		for (const owner of new Set([...flips.keys(), ...tags.keys()])) {
 			this.sql.run(
 				"INSERT INTO alert_outbox (account_id, flips, tags) VALUES (?, ?, ?)",
-				owner, JSON.stringify(flips.get(owner) ?? []), JSON.stringify(tags.get(owner) ?? []),
+				owner,
+				JSON.stringify(flips.get(owner) ?? []),
+				JSON.stringify(tags.get(owner) ?? []),
 			);
 		}
 	}
@@ -92,17 +97,19 @@ export class AlertHandoff {
 		const rows = this.sql.all<AlertRow>("SELECT id, account_id, flips, tags FROM alert_outbox ORDER BY id LIMIT 2000");
 		const byOwner = new Map<string, AlertRow[]>();
 		for (const r of rows) byOwner.set(r.account_id, [...(byOwner.get(r.account_id) ?? []), r]);
-		await Promise.all([...byOwner].map(async ([owner, list]) => {
-			for (const r of list) {
-				try {
-					const flips = JSON.parse(r.flips) as AlertFlip[];
-					await this.env.ALERTS.getByName(owner).receive(owner, flips, JSON.parse(r.tags) as AlertTag[]);
-				} catch (err) {
-					console.error(`alerts for ${owner} not delivered; retrying next sweep`, err);
-					return;
+		await Promise.all(
+			[...byOwner].map(async ([owner, list]) => {
+				for (const r of list) {
+					try {
+						const flips = JSON.parse(r.flips) as AlertFlip[];
+						await this.env.ALERTS.getByName(owner).receive(owner, flips, JSON.parse(r.tags) as AlertTag[]);
+					} catch (err) {
+						console.error(`alerts for ${owner} not delivered; retrying next sweep`, err);
+						return;
+					}
+					this.sql.run("DELETE FROM alert_outbox WHERE id = ?", r.id);
 				}
-				this.sql.run("DELETE FROM alert_outbox WHERE id = ?", r.id);
-			}
-		}));
+			}),
+		);
 	}
 }

@@ -4,8 +4,15 @@ import type { Meta, Sql } from "./kit.ts";
 import type { ShardStore } from "./shard-store.ts";
 
 const ZERO: ShardMetrics = {
-	alarms: 0, socketsSwept: 0, messagesIn: 0, connects: 0, heartbeats: 0, rowsWrittenDO: 0, rowsWrittenCheckpoint: 0,
-	rowsWrittenD1: 0, rowsReadDO: 0,
+	alarms: 0,
+	socketsSwept: 0,
+	messagesIn: 0,
+	connects: 0,
+	heartbeats: 0,
+	rowsWrittenDO: 0,
+	rowsWrittenCheckpoint: 0,
+	rowsWrittenD1: 0,
+	rowsReadDO: 0,
 };
 
 /** The open epoch's bucket; closed buckets are stored under their epoch number. */
@@ -17,7 +24,11 @@ export class Counters {
 	private open: { byNode: Record<string, ChallengeCounts>; dirty: boolean } | null = null;
 
 	/** `sql` is the shard's counted SQL: its rows written and read are the DO rows of the metrics. */
-	constructor(private readonly store: ShardStore, private readonly sql: Sql, private readonly meta: Meta) {}
+	constructor(
+		private readonly store: ShardStore,
+		private readonly sql: Sql,
+		private readonly meta: Meta,
+	) {}
 
 	private bucket(): { byNode: Record<string, ChallengeCounts>; dirty: boolean } {
 		return (this.open ??= { byNode: this.store.challengeCounts(OPEN), dirty: false });

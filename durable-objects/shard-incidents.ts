@@ -7,7 +7,13 @@ import type { Settings } from "../workers/domain/settings.ts";
 import type { Meta } from "./kit.ts";
 import type { ShardStore } from "./shard-store.ts";
 
-interface OpenIncident { id: string; reason: IncidentReason; startedAt: number; lastDropAt: number; affected: number }
+interface OpenIncident {
+	id: string;
+	reason: IncidentReason;
+	startedAt: number;
+	lastDropAt: number;
+	affected: number;
+}
 
 export class IncidentTracker {
 	private readonly drops: DropWindow;
@@ -53,7 +59,11 @@ export class IncidentTracker {
 	 */
 	lostInRestart(lastCheckpoint: number, affected: number, now: number): string {
 		const inc: OpenIncident = {
-			id: `inc_${randomToken(9)}`, reason: "coordinator_restart", startedAt: lastCheckpoint, lastDropAt: now, affected,
+			id: `inc_${randomToken(9)}`,
+			reason: "coordinator_restart",
+			startedAt: lastCheckpoint,
+			lastDropAt: now,
+			affected,
 		};
 		this.record(inc, now);
 		return inc.id;
@@ -67,10 +77,13 @@ export class IncidentTracker {
 			const id = this.begin("mass_drop", recent[0]?.at ?? now, recent.length, now);
 			// The drops that revealed the incident were recorded before it opened: stamp them now.
 			this.store.enqueue({
-				kind: "tag", incident_id: id, flip_ids: recent.map((d) => d.flipId), node_ids: recent.map((d) => d.nodeId),
-				intervals: recent.flatMap((d) => (
-					d.intervalStart === null ? [] : [{ node_id: d.nodeId, started_at: d.intervalStart }]
-				)),
+				kind: "tag",
+				incident_id: id,
+				flip_ids: recent.map((d) => d.flipId),
+				node_ids: recent.map((d) => d.nodeId),
+				intervals: recent.flatMap((d) =>
+					d.intervalStart === null ? [] : [{ node_id: d.nodeId, started_at: d.intervalStart }],
+				),
 			});
 			return;
 		}
@@ -95,8 +108,13 @@ export class IncidentTracker {
 
 	private record(inc: OpenIncident, endedAt: number | null): void {
 		this.store.enqueue({
-			kind: "incident", id: inc.id, scope: this.scope, reason: inc.reason,
-			started_at: inc.startedAt, ended_at: endedAt, nodes_affected: inc.affected,
+			kind: "incident",
+			id: inc.id,
+			scope: this.scope,
+			reason: inc.reason,
+			started_at: inc.startedAt,
+			ended_at: endedAt,
+			nodes_affected: inc.affected,
 		});
 	}
 }

@@ -60,12 +60,16 @@ export class ShardSockets {
 		try {
 			if (st) this.set(ws, { ...st, challenge: null, done: true });
 			if (code) ws.close(code, reason);
-		} catch { /* already closed */ }
+		} catch {
+			/* already closed */
+		}
 	}
 
 	send(ws: WebSocket, msg: CoordinatorMessage): void {
 		try {
 			ws.send(JSON.stringify(msg));
-		} catch { /* closing */ }
+		} catch {
+			/* closing */
+		}
 	}
 }

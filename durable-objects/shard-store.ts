@@ -53,10 +53,18 @@ export class ShardStore {
 	}
 
 	nodeOrNew(nodeId: string, now: number): ShardNode {
-		return this.node(nodeId) ?? {
-			nodeId, status: "new", since: now, lastSeenAt: null, maintenance: false, everOnline: false, transport: null,
-			seq: 0,
-		};
+		return (
+			this.node(nodeId) ?? {
+				nodeId,
+				status: "new",
+				since: now,
+				lastSeenAt: null,
+				maintenance: false,
+				everOnline: false,
+				transport: null,
+				seq: 0,
+			}
+		);
 	}
 
 	saveNode(n: ShardNode): void {
@@ -66,7 +74,14 @@ export class ShardStore {
 			 ON CONFLICT (node_id) DO UPDATE SET status = excluded.status, since = excluded.since,
 			   last_seen_at = excluded.last_seen_at, maintenance = excluded.maintenance,
 			   ever_online = excluded.ever_online, transport = excluded.transport, seq = excluded.seq`,
-			n.nodeId, n.status, n.since, n.lastSeenAt, n.maintenance ? 1 : 0, n.everOnline ? 1 : 0, n.transport, n.seq,
+			n.nodeId,
+			n.status,
+			n.since,
+			n.lastSeenAt,
+			n.maintenance ? 1 : 0,
+			n.everOnline ? 1 : 0,
+			n.transport,
+			n.seq,
 		);
 	}
 
@@ -86,7 +101,8 @@ export class ShardStore {
 	}
 
 	outbox(limit = 200): { id: number; op: OutboxOp }[] {
-		return this.sql.all<{ id: number; op: string }>("SELECT id, op FROM outbox ORDER BY id LIMIT ?", limit)
+		return this.sql
+			.all<{ id: number; op: string }>("SELECT id, op FROM outbox ORDER BY id LIMIT ?", limit)
 			.map((r) => ({ id: r.id, op: storedOp(r.op) }));
 	}
 
@@ -130,15 +146,22 @@ export class ShardStore {
 		this.sql.run(
 			`INSERT INTO challenge_counts (epoch, counts) VALUES (?, ?)
 			 ON CONFLICT (epoch) DO UPDATE SET counts = excluded.counts`,
-			epoch, JSON.stringify(counts),
+			epoch,
+			JSON.stringify(counts),
 		);
 	}
 }
 
 function fromRow(r: NodeRow): ShardNode {
 	return {
-		nodeId: r.node_id, status: r.status, since: r.since, lastSeenAt: r.last_seen_at, maintenance: r.maintenance === 1,
-		everOnline: r.ever_online === 1, transport: r.transport, seq: r.seq,
+		nodeId: r.node_id,
+		status: r.status,
+		since: r.since,
+		lastSeenAt: r.last_seen_at,
+		maintenance: r.maintenance === 1,
+		everOnline: r.ever_online === 1,
+		transport: r.transport,
+		seq: r.seq,
 	};
 }
 

@@ -23,9 +23,14 @@ if (!existsSync(".dev.vars")) {
 }
 
 const port = process.env.PORT ?? "8787";
-const migrate = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local"], { stdio: "inherit", env: { ...process.env, CI: "1" } });
+const migrate = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local"], {
+	stdio: "inherit",
+	env: { ...process.env, CI: "1" },
+});
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 console.log(`pulsegrid: coordinator starting on http://127.0.0.1:${port} (Ctrl-C to stop)`);
-const dev = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", port, ...process.argv.slice(2)], { stdio: "inherit" });
+const dev = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", port, ...process.argv.slice(2)], {
+	stdio: "inherit",
+});
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => dev.kill(sig));
 dev.on("exit", (code) => process.exit(code ?? 0));

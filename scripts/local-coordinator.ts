@@ -48,23 +48,51 @@ export async function startCoordinator(o: CoordinatorOptions = {}): Promise<Coor
 	const port = o.port ?? (await freePort());
 	const adminToken = o.vars?.ADMIN_TOKEN ?? randomBytes(24).toString("base64url");
 	const logFile = o.logFile ?? join(persistDir, `wrangler-${port}.log`);
-	const env = { ...process.env, PATH: `${join(ROOT, "node_modules/.bin")}:${process.env.PATH}`, CI: "1", WRANGLER_SEND_METRICS: "false", NO_D1_WARNING: "true" };
-	const migrate = spawnSync(NODE, [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], { cwd: ROOT, env, encoding: "utf8" });
+	const env = {
+		...process.env,
+		PATH: `${join(ROOT, "node_modules/.bin")}:${process.env.PATH}`,
+		CI: "1",
+		WRANGLER_SEND_METRICS: "false",
+		NO_D1_WARNING: "true",
+	};
+	const migrate = spawnSync(
+		NODE,
+		[WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir],
+		{ cwd: ROOT, env, encoding: "utf8" },
+	);
 	if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
 	const vars = { ADMIN_TOKEN: adminToken, TELEGRAM_WEBHOOK_SECRET: "e2e-webhook-secret", ...o.vars };
-	const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir, "--show-interactive-dev-session=false", "--log-level", "warn"];
+	const args = [
+		"dev",
+		"--ip",
+		"127.0.0.1",
+		"--port",
+		String(port),
+		"--persist-to",
+		persistDir,
+		"--show-interactive-dev-session=false",
+		"--log-level",
+		"warn",
+	];
 	for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
 	const out = openSync(logFile, "a");
 	const child = spawn(NODE, [WRANGLER, ...args], { cwd: ROOT, env, stdio: ["ignore", out, out], detached: true });
 	const url = `http://127.0.0.1:${port}`;
 	const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
 	const coordinator: Coordinator = {
-		url, port, persistDir, adminToken, logFile, process: child,
+		url,
+		port,
+		persistDir,
+		adminToken,
+		logFile,
+		process: child,
 		async stop(signal = "SIGTERM") {
 			if (child.exitCode !== null || child.signalCode !== null) return;
 			try {
 				process.kill(-(child.pid as number), signal); // the whole group: wrangler and its workerd
-			} catch { /* already gone */ }
+			} catch {
+				/* already gone */
+			}
 			await exited;
 		},
 	};
@@ -73,7 +101,9 @@ export async function startCoordinator(o: CoordinatorOptions = {}): Promise<Coor
 		try {
 			const res = await fetch(`${url}/openapi.json`);
 			if (res.ok) return coordinator;
-		} catch { /* not up yet */ }
+		} catch {
+			/* not up yet */
+		}
 		await new Promise((r) => setTimeout(r, 100));
 	}
 	await coordinator.stop("SIGKILL");

@@ -19,7 +19,10 @@ function bearer(request: Request): string | null {
 /** Counts a failed authentication against the caller's IP; past the limit the answer becomes 429. */
 async function authFailure(env: Env, request: Request, message: string): Promise<ApiError> {
 	const { success } = await env.AUTH_FAIL_LIMITER.limit({ key: clientIp(request) });
-	if (!success) return new ApiError(429, "rate_limited", "Too many failed authentications from this address; wait a minute.", { "retry-after": "60" });
+	if (!success)
+		return new ApiError(429, "rate_limited", "Too many failed authentications from this address; wait a minute.", {
+			"retry-after": "60",
+		});
 	return new ApiError(401, "unauthorized", message);
 }
 
@@ -83,7 +86,8 @@ export async function requireNode(request: Request, env: Env, nodeId: string, no
 	} catch {
 		throw await authFailure(env, request, "The node token is not a JWT.");
 	}
-	if (alg !== "EdDSA" && alg !== "Ed25519") throw await authFailure(env, request, "Node tokens must be signed with EdDSA (Ed25519).");
+	if (alg !== "EdDSA" && alg !== "Ed25519")
+		throw await authFailure(env, request, "Node tokens must be signed with EdDSA (Ed25519).");
 	const node = await nodeById(env.DB, nodeId);
 	if (!node) throw new ApiError(404, "not_found", `No node '${nodeId}'.`);
 	try {
@@ -106,9 +110,12 @@ export async function requireNode(request: Request, env: Env, nodeId: string, no
 		return { node, jti: payload.jti, iat: payload.iat as number, exp };
 	} catch (err) {
 		if (err instanceof ApiError) throw err;
-		const why = err instanceof joseErrors.JWTExpired ? "The node token has expired."
-			: err instanceof joseErrors.JWTClaimValidationFailed ? `The node token's '${err.claim}' claim is not valid.`
-			: "The node token's signature does not match this node's key.";
+		const why =
+			err instanceof joseErrors.JWTExpired
+				? "The node token has expired."
+				: err instanceof joseErrors.JWTClaimValidationFailed
+					? `The node token's '${err.claim}' claim is not valid.`
+					: "The node token's signature does not match this node's key.";
 		throw await authFailure(env, request, why);
 	}
 }

@@ -46,7 +46,13 @@ export class ApiError extends Error implements Failure {
 	readonly details: Failure["details"];
 	readonly headers: Record<string, string>;
 
-	constructor(status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}, details?: Failure["details"]) {
+	constructor(
+		status: number,
+		code: ErrorCode,
+		message: string,
+		headers: Record<string, string> = {},
+		details?: Failure["details"],
+	) {
 		super(message);
 		this.status = status;
 		this.code = code;
@@ -71,7 +77,12 @@ export class ApiError extends Error implements Failure {
 }
 
 /** A failed Result, from the same arguments as ApiError. */
-export function failed(status: number, code: ErrorCode, message: string, details?: Failure["details"]): { ok: false; failure: Failure } {
+export function failed(
+	status: number,
+	code: ErrorCode,
+	message: string,
+	details?: Failure["details"],
+): { ok: false; failure: Failure } {
 	return { ok: false, failure: { status, code, message, ...(details ? { details } : {}) } };
 }
 

@@ -19,7 +19,9 @@ export default {
 	 * so a restarted coordinator resumes by itself.
 	 */
 	async scheduled(controller, env, ctx) {
-		ctx.waitUntil(drainDiscordOutbox(env, Date.now()).catch((err) => console.error("discord outbox drain failed", err))); // staff-channel posts Discord missed
+		ctx.waitUntil(
+			drainDiscordOutbox(env, Date.now()).catch((err) => console.error("discord outbox drain failed", err)),
+		); // staff-channel posts Discord missed
 		await Promise.all((await shardsWithOnlineNodes(env.DB)).map((name) => shard(env, name).wake(Date.now())));
 		await env.SETTLER.getByName("global").tick(controller.scheduledTime);
 		// Hourly, the scheduler's capacity index is rebuilt from D1: a safety net under the flip feed.

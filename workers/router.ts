@@ -2,13 +2,30 @@
 import { Router } from "itty-router";
 import { ApiError, errorResponse } from "./http.ts";
 import { getMe, postAccount } from "./routes/accounts.ts";
-import { deleteFlag, getAudit, getLivenessMetrics, postAdjustment, postFlag, postSettle, putRole } from "./routes/admin.ts";
+import {
+	deleteFlag,
+	getAudit,
+	getLivenessMetrics,
+	postAdjustment,
+	postFlag,
+	postSettle,
+	putRole,
+} from "./routes/admin.ts";
 import { deleteMute, getAlertSettings, patchAlertSettings, postMute } from "./routes/alerts.ts";
 import { connectNode, heartbeatNode } from "./routes/node-link.ts";
 import { deleteNode, getFlips, getNode, getUptime, listNodes, patchNode, postNode } from "./routes/nodes.ts";
 import { postLink } from "./routes/links.ts";
 import { getOpenApi } from "./routes/openapi.ts";
-import { deleteCluster, getBilling, getCluster, getPrices, listClusters, postCluster, postCredits, postQuote } from "./routes/renting.ts";
+import {
+	deleteCluster,
+	getBilling,
+	getCluster,
+	getPrices,
+	listClusters,
+	postCluster,
+	postCredits,
+	postQuote,
+} from "./routes/renting.ts";
 import { getAccountPoints, getEpochRoute, getLeaderboard, getNodePoints, getProof } from "./routes/points.ts";
 import { getIncidents, getStats } from "./routes/stats.ts";
 import { telegramWebhook } from "./routes/telegram.ts";
@@ -63,5 +80,9 @@ export const router = Router<import("itty-router").IRequest, [Env, ExecutionCont
 	.post("/discord/interactions", discordInteractions)
 	.get("/openapi.json", getOpenApi)
 	.all("*", (request) => {
-		throw new ApiError(404, "not_found", `No route ${request.method} ${new URL(request.url).pathname}; see /openapi.json.`);
+		throw new ApiError(
+			404,
+			"not_found",
+			`No route ${request.method} ${new URL(request.url).pathname}; see /openapi.json.`,
+		);
 	});

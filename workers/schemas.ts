@@ -23,7 +23,9 @@ export const Hardware = z
 
 export const Region = z.string().regex(/^[a-z0-9][a-z0-9-]{1,31}$/, "must be 2–32 lowercase letters, digits or dashes");
 
-export const CreateNode = z.object({ name, public_key: PublicKey, hardware: Hardware, region: Region.optional() }).strict();
+export const CreateNode = z
+	.object({ name, public_key: PublicKey, hardware: Hardware, region: Region.optional() })
+	.strict();
 
 export const PatchNode = z
 	.object({ name: name.optional(), maintenance: z.boolean().optional() })
@@ -32,17 +34,21 @@ export const PatchNode = z
 
 export const Heartbeat = z
 	.object({
-		answers: z.array(z.object({ id: z.string().max(64), answer: z.string().max(256) }).strict()).max(4).optional(),
+		answers: z
+			.array(z.object({ id: z.string().max(64), answer: z.string().max(256) }).strict())
+			.max(4)
+			.optional(),
 		/** The agent is shutting down: the node goes offline now instead of after OFFLINE_AFTER_S. */
 		bye: z.literal(true).optional(),
 	})
 	.strict();
 
-const isoTime = z.string().datetime({ offset: true }).transform((s) => Date.parse(s));
+const isoTime = z
+	.string()
+	.datetime({ offset: true })
+	.transform((s) => Date.parse(s));
 
-export const UptimeQuery = z
-	.object({ from: isoTime.optional(), to: isoTime.optional() })
-	.strict();
+export const UptimeQuery = z.object({ from: isoTime.optional(), to: isoTime.optional() }).strict();
 
 export const FlipsQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).optional() }).strict();
 
@@ -58,16 +64,36 @@ export const LeaderboardQuery = z
 const reason = z.string().trim().min(5, "say why, in at least 5 characters").max(500);
 
 export const Adjustment = z
-	.object({ node_id: z.string().max(64), epoch: z.number().int().min(1), points: z.number().int().min(-1e9).max(1e9).refine((p) => p !== 0, "must not be 0"), reason })
+	.object({
+		node_id: z.string().max(64),
+		epoch: z.number().int().min(1),
+		points: z
+			.number()
+			.int()
+			.min(-1e9)
+			.max(1e9)
+			.refine((p) => p !== 0, "must not be 0"),
+		reason,
+	})
 	.strict();
 
 export const NewFlag = z
-	.object({ node_id: z.string().max(64), code: z.string().regex(/^[a-z][a-z0-9_]{2,40}$/, "must be snake_case, 3–41 characters"), reason, share: z.number().gt(0).max(1) })
+	.object({
+		node_id: z.string().max(64),
+		code: z.string().regex(/^[a-z][a-z0-9_]{2,40}$/, "must be snake_case, 3–41 characters"),
+		reason,
+		share: z.number().gt(0).max(1),
+	})
 	.strict();
 
 export const RoleChange = z.object({ role: z.enum(["user", "staff"]) }).strict();
 
-const knownModel = z.string().trim().min(1).max(64).refine((m) => skuByName(m) !== null, { message: `must be one of: ${SKUS.map((s) => s.name).join(", ")}` });
+const knownModel = z
+	.string()
+	.trim()
+	.min(1)
+	.max(64)
+	.refine((m) => skuByName(m) !== null, { message: `must be one of: ${SKUS.map((s) => s.name).join(", ")}` });
 
 export const QuoteRequest = z
 	.object({ gpu_model: knownModel, gpu_count: z.number().int().min(1).max(4096), hours: z.number().min(0.01).max(720) })
@@ -86,4 +112,10 @@ export const CreateCluster = z
 
 export const IdempotencyKey = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, "must be 1–64 letters, digits or _ . : -");
 
-export const CreditGrant = z.object({ account_id: z.string().max(64), amount_cents: z.number().int().min(1).max(1e9), memo: z.string().max(200).optional() }).strict();
+export const CreditGrant = z
+	.object({
+		account_id: z.string().max(64),
+		amount_cents: z.number().int().min(1).max(1e9),
+		memo: z.string().max(200).optional(),
+	})
+	.strict();

@@ -12,7 +12,8 @@ export interface Command {
 export const CONFIG_FLAG = { config: { type: "string" } } as const;
 export const HELP_FLAG = { help: { type: "boolean", short: "h" } } as const;
 
-export const CONFIG_HELP = "  --config PATH        Config file (default: $PULSEGRID_AGENT_CONFIG or ~/.config/pulsegrid/agent.json)";
+export const CONFIG_HELP =
+	"  --config PATH        Config file (default: $PULSEGRID_AGENT_CONFIG or ~/.config/pulsegrid/agent.json)";
 
 /** Output for humans goes to stdout; warnings and progress that scripts should not parse go to stderr. */
 export function say(line: string): void {

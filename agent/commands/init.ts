@@ -1,5 +1,11 @@
 // `init`: creates this node's Ed25519 key pair and writes the config file (never overwriting an identity unasked).
-import { defaultConfigPath, defaultCoordinatorUrl, newConfig, normalizeCoordinatorUrl, writeConfig } from "../config.ts";
+import {
+	defaultConfigPath,
+	defaultCoordinatorUrl,
+	newConfig,
+	normalizeCoordinatorUrl,
+	writeConfig,
+} from "../config.ts";
 import { parseFlags } from "../errors.ts";
 import { generateIdentity } from "../identity.ts";
 import { CONFIG_FLAG, CONFIG_HELP, HELP_FLAG, say, type Command } from "./command.ts";
@@ -21,7 +27,13 @@ ${CONFIG_HELP}
 `,
 	async run(argv) {
 		const { values } = parseFlags(argv, {
-			options: { ...CONFIG_FLAG, ...HELP_FLAG, coordinator: { type: "string" }, name: { type: "string" }, force: { type: "boolean" } },
+			options: {
+				...CONFIG_FLAG,
+				...HELP_FLAG,
+				coordinator: { type: "string" },
+				name: { type: "string" },
+				force: { type: "boolean" },
+			},
 		});
 		if (values.help) {
 			say(this.help);

@@ -10,12 +10,31 @@ interface Breakdown {
 	points: number;
 	reward: number;
 	points_after_adjustments: number;
-	inputs: { online_seconds: number; incident_seconds: number; tier: string; gpu_count: number; challenges: { issued: number; passed: number; failed: number; missed: number } };
-	terms: { unverified_factor: number; pass_ratio: number; availability_points: number; compute_points: number; penalty_points: number; penalties: { code: string; reason: string }[] };
+	inputs: {
+		online_seconds: number;
+		incident_seconds: number;
+		tier: string;
+		gpu_count: number;
+		challenges: { issued: number; passed: number; failed: number; missed: number };
+	};
+	terms: {
+		unverified_factor: number;
+		pass_ratio: number;
+		availability_points: number;
+		compute_points: number;
+		penalty_points: number;
+		penalties: { code: string; reason: string }[];
+	};
 	adjustments: { points: number; reason: string }[];
 }
 
-interface Proof { epoch: number; root: string; leaf: LeafRow; leaf_hash: string; proof: ProofStep[] }
+interface Proof {
+	epoch: number;
+	root: string;
+	leaf: LeafRow;
+	leaf_hash: string;
+	proof: ProofStep[];
+}
 
 export const points: Command = {
 	name: "points",
@@ -34,17 +53,31 @@ ${CONFIG_HELP}
   -h, --help           Show this help
 `,
 	async run(argv) {
-		const { values } = parseFlags(argv, { options: { ...CONFIG_FLAG, ...HELP_FLAG, epoch: { type: "string" }, verify: { type: "boolean" }, json: { type: "boolean" } } });
+		const { values } = parseFlags(argv, {
+			options: {
+				...CONFIG_FLAG,
+				...HELP_FLAG,
+				epoch: { type: "string" },
+				verify: { type: "boolean" },
+				json: { type: "boolean" },
+			},
+		});
 		if (values.help) {
 			say(this.help);
 			return 0;
 		}
 		const epoch = values.epoch === undefined ? undefined : Number(values.epoch);
-		if (epoch !== undefined && !(Number.isInteger(epoch) && epoch >= 1)) throw new CliError("--epoch takes a whole number ≥ 1.", EXIT_USAGE);
+		if (epoch !== undefined && !(Number.isInteger(epoch) && epoch >= 1))
+			throw new CliError("--epoch takes a whole number ≥ 1.", EXIT_USAGE);
 		const config = await readConfig(values.config ?? defaultConfigPath());
-		if (!config.node_id) throw new CliError("This node is not registered yet; run `pulsegrid-agent register --api-key KEY` first.");
+		if (!config.node_id)
+			throw new CliError("This node is not registered yet; run `pulsegrid-agent register --api-key KEY` first.");
 		const id = encodeURIComponent(config.node_id);
-		const b = await callApi<Breakdown>(config.coordinator_url, "GET", `/v1/nodes/${id}/points${epoch ? `?epoch=${epoch}` : ""}`);
+		const b = await callApi<Breakdown>(
+			config.coordinator_url,
+			"GET",
+			`/v1/nodes/${id}/points${epoch ? `?epoch=${epoch}` : ""}`,
+		);
 		if (values.json) say(JSON.stringify(b));
 		else for (const line of formatBreakdown(b)) say(line);
 		if (!values.verify) return 0;
@@ -57,10 +90,15 @@ ${CONFIG_HELP}
 };
 
 /** Recomputes the leaf hash and the root path locally; the root comes from the epoch itself, not from the proof. */
-export async function checkProof(p: Proof, publishedRoot: string | null): Promise<{ ok: true } | { ok: false; why: string }> {
+export async function checkProof(
+	p: Proof,
+	publishedRoot: string | null,
+): Promise<{ ok: true } | { ok: false; why: string }> {
 	if (!publishedRoot) return { ok: false, why: "the epoch has no published root" };
-	if ((await leafHash(p.leaf)) !== p.leaf_hash) return { ok: false, why: "the row does not hash to the leaf hash the coordinator gave" };
-	if (!(await verifyProof(p.leaf, p.proof, publishedRoot))) return { ok: false, why: "the proof does not lead from this row to the published root" };
+	if ((await leafHash(p.leaf)) !== p.leaf_hash)
+		return { ok: false, why: "the row does not hash to the leaf hash the coordinator gave" };
+	if (!(await verifyProof(p.leaf, p.proof, publishedRoot)))
+		return { ok: false, why: "the proof does not lead from this row to the published root" };
 	return { ok: true };
 }
 

@@ -39,11 +39,18 @@ ${CONFIG_HELP}
 	async run(argv) {
 		const { values } = parseFlags(argv, {
 			options: {
-				...CONFIG_FLAG, ...HELP_FLAG,
-				"api-key": { type: "string" }, name: { type: "string" }, region: { type: "string" },
-				"gpu-model": { type: "string" }, "gpu-count": { type: "string" }, "vram-gb": { type: "string" },
-				"cpu-cores": { type: "string" }, "ram-gb": { type: "string" },
-				"dry-run": { type: "boolean" }, json: { type: "boolean" },
+				...CONFIG_FLAG,
+				...HELP_FLAG,
+				"api-key": { type: "string" },
+				name: { type: "string" },
+				region: { type: "string" },
+				"gpu-model": { type: "string" },
+				"gpu-count": { type: "string" },
+				"vram-gb": { type: "string" },
+				"cpu-cores": { type: "string" },
+				"ram-gb": { type: "string" },
+				"dry-run": { type: "boolean" },
+				json: { type: "boolean" },
 			},
 		});
 		if (values.help) {
@@ -58,11 +65,14 @@ ${CONFIG_HELP}
 			ram_gb: positiveFlag("ram-gb", values["ram-gb"]),
 		};
 		const apiKey = values["api-key"] ?? process.env.PULSEGRID_API_KEY;
-		if (!apiKey && !values["dry-run"]) throw new UsageError("Pass your account's API key with --api-key KEY (or set $PULSEGRID_API_KEY).");
+		if (!apiKey && !values["dry-run"])
+			throw new UsageError("Pass your account's API key with --api-key KEY (or set $PULSEGRID_API_KEY).");
 		const path = values.config ?? defaultConfigPath();
 		const config = await readConfig(path);
 		if (config.node_id) {
-			throw new CliError(`This identity is already registered as ${config.node_id} (${path}). To register a new node, run \`pulsegrid-agent init --force\` first.`);
+			throw new CliError(
+				`This identity is already registered as ${config.node_id} (${path}). To register a new node, run \`pulsegrid-agent init --force\` first.`,
+			);
 		}
 		const local = { cpu_cores: localCpuCores(), ram_gb: localRamGb() };
 		const gpu = await detectGpu(local.ram_gb);
@@ -74,7 +84,10 @@ ${CONFIG_HELP}
 			say(JSON.stringify(body, null, 2));
 			return 0;
 		}
-		const { node } = await callApi<{ node: NodeView }>(config.coordinator_url, "POST", "/v1/nodes", { bearer: apiKey, body });
+		const { node } = await callApi<{ node: NodeView }>(config.coordinator_url, "POST", "/v1/nodes", {
+			bearer: apiKey,
+			body,
+		});
 		await writeConfig(path, { ...config, node_id: node.id, name: node.name }, { overwrite: true });
 		if (values.json) {
 			say(JSON.stringify({ node }));

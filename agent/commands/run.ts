@@ -34,27 +34,44 @@ ${CONFIG_HELP}
   -h, --help           Show this help
 `,
 	async run(argv) {
-		const { values } = parseFlags(argv, { options: { ...CONFIG_FLAG, ...HELP_FLAG, transport: { type: "string", default: "ws" }, driver: { type: "string", default: "simulated" }, json: { type: "boolean" } } });
+		const { values } = parseFlags(argv, {
+			options: {
+				...CONFIG_FLAG,
+				...HELP_FLAG,
+				transport: { type: "string", default: "ws" },
+				driver: { type: "string", default: "simulated" },
+				json: { type: "boolean" },
+			},
+		});
 		if (values.help) {
 			say(this.help);
 			return 0;
 		}
 		const transport = values.transport;
-		if (transport !== "ws" && transport !== "http") throw new UsageError(`--transport must be 'ws' or 'http' (got '${transport}').`);
+		if (transport !== "ws" && transport !== "http")
+			throw new UsageError(`--transport must be 'ws' or 'http' (got '${transport}').`);
 		const path = values.config ?? defaultConfigPath();
 		const config = await readConfig(path);
 		const loose = await looseModeWarning(path);
 		if (loose) warn(loose);
 		const nodeId = config.node_id;
-		if (!nodeId) throw new CliError("This node is not registered yet; run `pulsegrid-agent register --api-key KEY` first.");
+		if (!nodeId)
+			throw new CliError("This node is not registered yet; run `pulsegrid-agent register --api-key KEY` first.");
 
 		const mode: ReportMode = values.json ? "json" : process.stdout.isTTY ? "tty" : "lines";
 		const reporter = createReporter(mode);
 		const emit = (e: AgentEvent) => reporter.emit(e);
 		const signer = new TokenSigner(identityOf(config), nodeId);
 		const makeDriver = DRIVERS[values.driver];
-		if (!makeDriver) throw new UsageError(`--driver must be one of: ${Object.keys(DRIVERS).join(", ")} (got '${values.driver}').`);
-		const options = { coordinatorUrl: config.coordinator_url, nodeId, mintToken: () => signer.mint(), emit, driver: makeDriver() };
+		if (!makeDriver)
+			throw new UsageError(`--driver must be one of: ${Object.keys(DRIVERS).join(", ")} (got '${values.driver}').`);
+		const options = {
+			coordinatorUrl: config.coordinator_url,
+			nodeId,
+			mintToken: () => signer.mint(),
+			emit,
+			driver: makeDriver(),
+		};
 		const link = transport === "ws" ? new WsLink(options) : new HttpLink(options);
 
 		let signals = 0;
@@ -69,7 +86,12 @@ ${CONFIG_HELP}
 		// SIGHUP too: a closed terminal should say goodbye rather than leave the coordinator to time the node out.
 		for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
 
-		emit({ event: "starting", node_id: nodeId, transport: transport satisfies Transport, coordinator: config.coordinator_url });
+		emit({
+			event: "starting",
+			node_id: nodeId,
+			transport: transport satisfies Transport,
+			coordinator: config.coordinator_url,
+		});
 		const outcome = await link.run();
 		for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
 		reporter.close();

@@ -33,15 +33,23 @@ ${CONFIG_HELP}
   -h, --help           Show this help
 `,
 	async run(argv) {
-		const { values } = parseFlags(argv, { options: { ...CONFIG_FLAG, ...HELP_FLAG, "api-key": { type: "string" }, json: { type: "boolean" } } });
+		const { values } = parseFlags(argv, {
+			options: { ...CONFIG_FLAG, ...HELP_FLAG, "api-key": { type: "string" }, json: { type: "boolean" } },
+		});
 		if (values.help) {
 			say(this.help);
 			return 0;
 		}
 		const config = await readConfig(values.config ?? defaultConfigPath());
-		if (!config.node_id) throw new CliError("This node is not registered yet; run `pulsegrid-agent register --api-key KEY` first.");
+		if (!config.node_id)
+			throw new CliError("This node is not registered yet; run `pulsegrid-agent register --api-key KEY` first.");
 		const apiKey = values["api-key"] ?? process.env.PULSEGRID_API_KEY;
-		const body = await callApi<{ node: NodeView }>(config.coordinator_url, "GET", `/v1/nodes/${encodeURIComponent(config.node_id)}`, { bearer: apiKey });
+		const body = await callApi<{ node: NodeView }>(
+			config.coordinator_url,
+			"GET",
+			`/v1/nodes/${encodeURIComponent(config.node_id)}`,
+			{ bearer: apiKey },
+		);
 		if (values.json) {
 			say(JSON.stringify(body));
 			return 0;

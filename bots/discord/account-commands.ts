@@ -17,7 +17,12 @@ export async function unlinkCommand(c: CommandContext): Promise<string> {
 
 export async function helpCommand(c: CommandContext): Promise<string> {
 	const who = c.account ? `You are linked to **${c.account.name}**.` : NOT_LINKED;
-	return [helpText(), "", who, ...(c.staff ? ["You are staff here: `/ticket list|view|reply|close` work on every ticket."] : [])].join("\n");
+	return [
+		helpText(),
+		"",
+		who,
+		...(c.staff ? ["You are staff here: `/ticket list|view|reply|close` work on every ticket."] : []),
+	].join("\n");
 }
 
 /**
@@ -27,12 +32,17 @@ export async function helpCommand(c: CommandContext): Promise<string> {
 export async function alertsCommand(c: CommandContext): Promise<string> {
 	const account = needAccount(c);
 	const webhook = text(c, "webhook");
-	if (webhook === undefined) return settingsText("🔔 **Where your alerts go**", await alertSettings(c.env, account.id, c.now));
-	return orRefusal(async () => {
-		const settings = await changeAlertSettings(c.env, account.id, { discord_webhook_url: webhook }, c.now);
-		const head = "✅ Alerts now also go to that Discord channel webhook. Keep its URL private: anyone holding it can post there.";
-		return settingsText(head, settings);
-	}, (message) => `❌ ${message}`);
+	if (webhook === undefined)
+		return settingsText("🔔 **Where your alerts go**", await alertSettings(c.env, account.id, c.now));
+	return orRefusal(
+		async () => {
+			const settings = await changeAlertSettings(c.env, account.id, { discord_webhook_url: webhook }, c.now);
+			const head =
+				"✅ Alerts now also go to that Discord channel webhook. Keep its URL private: anyone holding it can post there.";
+			return settingsText(head, settings);
+		},
+		(message) => `❌ ${message}`,
+	);
 }
 
 function settingsText(head: string, v: SettingsView): string {

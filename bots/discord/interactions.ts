@@ -23,7 +23,8 @@ const Option: z.ZodType<OptionData> = z.lazy(() =>
 		type: z.number().int(),
 		value: z.union([z.string().max(6000), z.number(), z.boolean()]).optional(),
 		options: z.array(Option).max(25).optional(),
-	}));
+	}),
+);
 
 /** The fields we use; Discord sends many more, which are ignored (not refused: Discord adds fields without notice). */
 export const Interaction = z.object({
@@ -77,7 +78,11 @@ export function isDiscordStaff(env: Env, userId: string, roles: string[]): boole
 function message(content: string, ephemeral: boolean): InteractionResponse {
 	return {
 		type: InteractionResponseType.CHANNEL_MESSAGE_WITH_SOURCE,
-		data: { content: fit(content), flags: ephemeral ? InteractionResponseFlags.EPHEMERAL : 0, allowed_mentions: { parse: [] } },
+		data: {
+			content: fit(content),
+			flags: ephemeral ? InteractionResponseFlags.EPHEMERAL : 0,
+			allowed_mentions: { parse: [] },
+		},
 	};
 }
 
@@ -106,10 +111,17 @@ async function followUp(env: Env, i: Interaction, content: Promise<string>): Pro
 	}
 }
 
-export async function handleInteraction(i: Interaction | "ping", env: Env, ctx: ExecutionContext, now: number): Promise<InteractionResponse> {
+export async function handleInteraction(
+	i: Interaction | "ping",
+	env: Env,
+	ctx: ExecutionContext,
+	now: number,
+): Promise<InteractionResponse> {
 	if (i === "ping") return { type: InteractionResponseType.PONG };
-	if (i.type === InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE) return { type: InteractionResponseType.APPLICATION_COMMAND_AUTOCOMPLETE_RESULT, data: { choices: [] } };
-	if (i.type !== InteractionType.APPLICATION_COMMAND || !i.data) return message("I only answer slash commands. Try `/help`.", true);
+	if (i.type === InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE)
+		return { type: InteractionResponseType.APPLICATION_COMMAND_AUTOCOMPLETE_RESULT, data: { choices: [] } };
+	if (i.type !== InteractionType.APPLICATION_COMMAND || !i.data)
+		return message("I only answer slash commands. Try `/help`.", true);
 	const user = i.member?.user ?? i.user;
 	if (!user) return message("I could not tell who sent this command.", true);
 	const parsed = parseCommand(i.data);
@@ -118,12 +130,20 @@ export async function handleInteraction(i: Interaction | "ping", env: Env, ctx: 
 	const handler = HANDLERS[sub ? `${command.name} ${sub.name}` : command.name];
 	if (!handler) return message(`\`/${command.name}\` is not available yet. Try \`/help\`.`, true);
 	const c = {
-		env, now, command, sub, values,
+		env,
+		now,
+		command,
+		sub,
+		values,
 		user: { id: user.id, name: user.username },
 		staff: isDiscordStaff(env, user.id, i.member?.roles ?? []),
-		after: (work: Promise<unknown>) => ctx.waitUntil(work.catch((err) => console.error(`discord /${command.name}: background work failed`, err))),
+		after: (work: Promise<unknown>) =>
+			ctx.waitUntil(work.catch((err) => console.error(`discord /${command.name}: background work failed`, err))),
 	};
 	if (!command.defer) return message(await run(handler, c), command.private);
 	ctx.waitUntil(followUp(env, i, run(handler, c)));
-	return { type: InteractionResponseType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE, data: { flags: command.private ? InteractionResponseFlags.EPHEMERAL : 0 } };
+	return {
+		type: InteractionResponseType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE,
+		data: { flags: command.private ? InteractionResponseFlags.EPHEMERAL : 0 },
+	};
 }

@@ -2,7 +2,13 @@
 import { STATUS_ICON, statusSummary } from "../../workers/domain/node-text.ts";
 import { percent, plural } from "../../workers/domain/text.ts";
 import { code } from "../../workers/domain/ticket-text.ts";
-import { accountNodes, isOwnerView, nodeViews, type OwnerNodeView, type PublicNodeView } from "../../workers/services/node-views.ts";
+import {
+	accountNodes,
+	isOwnerView,
+	nodeViews,
+	type OwnerNodeView,
+	type PublicNodeView,
+} from "../../workers/services/node-views.ts";
 import { byId as nodeById } from "../../workers/db/nodes.ts";
 import { needAccount, text, type CommandContext } from "./context.ts";
 import { fitLines, when } from "./format.ts";
@@ -12,10 +18,14 @@ type View = PublicNodeView | OwnerNodeView;
 export function statusLine(v: View): string {
 	const head = `${STATUS_ICON[v.status]} **${v.name}** ${code(v.id)}`;
 	switch (v.status) {
-		case "offline": return `${head} — offline since ${when(v.status_since)}, last seen ${when(v.last_seen_at)}`;
-		case "maintenance": return `${head} — in maintenance since ${when(v.status_since)}`;
-		case "new": return `${head} — never connected (registered ${when(v.created_at)})`;
-		case "online": return `${head} — online since ${when(v.status_since)}, 24 h uptime ${percent(v.uptime_24h)}`;
+		case "offline":
+			return `${head} — offline since ${when(v.status_since)}, last seen ${when(v.last_seen_at)}`;
+		case "maintenance":
+			return `${head} — in maintenance since ${when(v.status_since)}`;
+		case "new":
+			return `${head} — never connected (registered ${when(v.created_at)})`;
+		case "online":
+			return `${head} — online since ${when(v.status_since)}, 24 h uptime ${percent(v.uptime_24h)}`;
 	}
 }
 
@@ -41,8 +51,17 @@ export async function nodeCommand(c: CommandContext): Promise<string> {
 		`Last seen ${when(v.last_seen_at)}${v.status === "online" ? "" : ` · 24 h uptime ${percent(v.uptime_24h)}`} · registered ${when(v.created_at)}${v.region ? ` · region ${v.region}` : ""}`,
 		`Hardware (claimed${v.hardware.verified ? ", verified" : ", not yet verified"}): ${v.hardware.gpu_count}× ${v.hardware.gpu_model}, ${v.hardware.vram_gb} GB VRAM`,
 	];
-	if (v.challenges) lines.push(`Challenges this epoch: ${v.challenges.issued} issued, ${v.challenges.passed} passed, ${v.challenges.failed} failed, ${v.challenges.missed} missed`);
-	for (const f of v.flags) lines.push(`🚩 **${f.code}** (−${Math.round(f.share * 100)}% points) since ${when(f.created_at)}: ${f.reason} — appeal with \`/ticket open\``);
-	if (isOwnerView(v)) lines.push(`Yours · maintenance ${v.maintenance ? "on" : "off"} · shard ${code(v.shard)} · points: \`/points node:${v.id}\``);
+	if (v.challenges)
+		lines.push(
+			`Challenges this epoch: ${v.challenges.issued} issued, ${v.challenges.passed} passed, ${v.challenges.failed} failed, ${v.challenges.missed} missed`,
+		);
+	for (const f of v.flags)
+		lines.push(
+			`🚩 **${f.code}** (−${Math.round(f.share * 100)}% points) since ${when(f.created_at)}: ${f.reason} — appeal with \`/ticket open\``,
+		);
+	if (isOwnerView(v))
+		lines.push(
+			`Yours · maintenance ${v.maintenance ? "on" : "off"} · shard ${code(v.shard)} · points: \`/points node:${v.id}\``,
+		);
 	return lines.join("\n");
 }

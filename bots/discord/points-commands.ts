@@ -22,8 +22,10 @@ export function breakdownText(b: Breakdown): string {
 		`• inputs: online ${i.online_seconds} s · incident credit ${i.incident_seconds} s · rented ${i.rented_gpu_seconds} GPU-s · ${i.gpu_count}× ${i.gpu_model} (tier ${i.tier}, weight ${i.tier_weight}) · ${i.verified ? "verified" : "unverified"} · challenges ${c.passed}/${c.issued} passed, ${c.failed} failed, ${c.missed} missed`,
 		`• terms: availability **${t.availability_points}** · compute **${t.compute_points}** · penalty **−${t.penalty_points}** · pass ratio ${t.pass_ratio.toFixed(3)} · unverified factor ${t.unverified_factor}`,
 	];
-	for (const p of t.penalties as { code?: string; reason?: string; share?: number }[]) lines.push(`• flag ${p.code ?? "?"} (share ${p.share ?? "?"}): ${p.reason ?? ""}`);
-	for (const a of b.adjustments) lines.push(`• adjustment ${a.points > 0 ? "+" : ""}${a.points} by ${a.author}: ${a.reason}`);
+	for (const p of t.penalties as { code?: string; reason?: string; share?: number }[])
+		lines.push(`• flag ${p.code ?? "?"} (share ${p.share ?? "?"}): ${p.reason ?? ""}`);
+	for (const a of b.adjustments)
+		lines.push(`• adjustment ${a.points > 0 ? "+" : ""}${a.points} by ${a.author}: ${a.reason}`);
 	if (b.adjustments.length) lines.push(`• after adjustments: **${b.points_after_adjustments}**`);
 	return lines.join("\n");
 }
@@ -38,18 +40,30 @@ export async function pointsCommand(c: CommandContext): Promise<string> {
 	if (nodeId) {
 		const e = await settledEpoch(c.env.DB, integer(c, "epoch"));
 		const row = await ledgerRow(c.env.DB, e.n, nodeId);
-		if (!row || row.account_id !== account.id) return `None of your nodes is ${code(nodeId)} in epoch ${e.n}. \`/status\` lists your nodes.`;
+		if (!row || row.account_id !== account.id)
+			return `None of your nodes is ${code(nodeId)} in epoch ${e.n}. \`/status\` lists your nodes.`;
 		const b = await breakdown(c.env.DB, row);
 		return [`**Epoch ${e.n}** (settled ${when(e.settled_at)})`, breakdownText(b), formulaText(b)].join("\n");
 	}
 	const { epoch: e, totals, details } = await epochPoints(c.env.DB, account.id, integer(c, "epoch"), DETAILED);
 	if (!totals.nodes) return `You had no nodes in epoch ${e.n} (settled ${when(e.settled_at)}), so no points in it.`;
 	const adj = totals.adjustments ? ` (${totals.adjustments > 0 ? "+" : ""}${totals.adjustments} in adjustments)` : "";
-	const head = [`**Epoch ${e.n}** (settled ${when(e.settled_at)}): **${totals.points}** points${adj} from ${totals.nodes} node${totals.nodes === 1 ? "" : "s"}, reward ${tokens(totals.reward)}`, ""];
+	const head = [
+		`**Epoch ${e.n}** (settled ${when(e.settled_at)}): **${totals.points}** points${adj} from ${totals.nodes} node${totals.nodes === 1 ? "" : "s"}, reward ${tokens(totals.reward)}`,
+		"",
+	];
 	const more = totals.nodes - details.length;
 	return fitLines(
 		head,
-		[...details.map(breakdownText), ...(details[0] ? [formulaText(details[0])] : []), ...(more > 0 ? [`…and ${more} more node${more === 1 ? "" : "s"}: \`/points epoch:${e.n} node:<id>\` or \`GET /v1/nodes/<id>/points?epoch=${e.n}\``] : [])],
+		[
+			...details.map(breakdownText),
+			...(details[0] ? [formulaText(details[0])] : []),
+			...(more > 0
+				? [
+						`…and ${more} more node${more === 1 ? "" : "s"}: \`/points epoch:${e.n} node:<id>\` or \`GET /v1/nodes/<id>/points?epoch=${e.n}\``,
+					]
+				: []),
+		],
 		() => `…more: \`/points epoch:${e.n} node:<id>\` shows one node.`,
 	);
 }
@@ -60,14 +74,20 @@ export async function leaderboardCommand(c: CommandContext): Promise<string> {
 	if (!leaders.length) return `Nobody earned points in epoch ${e.n}.`;
 	return [
 		`🏆 **Leaderboard, epoch ${e.n}** (settled ${when(e.settled_at)})`,
-		...leaders.map((l) => `${l.rank}. **${l.name}** — ${l.points} points, ${l.nodes} node${l.nodes === 1 ? "" : "s"}${l.account_id === c.account?.id ? " ← you" : ""}`),
+		...leaders.map(
+			(l) =>
+				`${l.rank}. **${l.name}** — ${l.points} points, ${l.nodes} node${l.nodes === 1 ? "" : "s"}${l.account_id === c.account?.id ? " ← you" : ""}`,
+		),
 		"Every row can be checked against the epoch's Merkle root: `GET /v1/epochs/<n>/proof/<node_id>`.",
 	].join("\n");
 }
 
 export async function networkCommand(c: CommandContext): Promise<string> {
 	const s = await networkStats(c.env.DB, c.now);
-	const models = s.by_model.slice(0, 5).map((m) => `${m.gpus}× ${m.gpu_model}`).join(", ");
+	const models = s.by_model
+		.slice(0, 5)
+		.map((m) => `${m.gpus}× ${m.gpu_model}`)
+		.join(", ");
 	return [
 		`📡 **pulsegrid network** (${when(s.as_of)})`,
 		`Nodes online: **${s.nodes_online}** of ${s.nodes_registered} registered · GPUs online: **${s.gpus_online}**${models ? ` (${models})` : ""}`,

@@ -3,15 +3,27 @@ import { DISCORD_CONTENT_MAX as CONTENT_MAX, clip } from "../../workers/domain/t
 import { code, quote } from "../../workers/domain/ticket-text.ts";
 import { validate } from "../../workers/http.ts";
 import {
-	NewTicket, TicketListQuery, TicketReply, closeTicket, listTickets, openTicket, readTicket, replyToTicket,
-	type MessageRow, type TicketRow,
+	NewTicket,
+	TicketListQuery,
+	TicketReply,
+	closeTicket,
+	listTickets,
+	openTicket,
+	readTicket,
+	replyToTicket,
+	type MessageRow,
+	type TicketRow,
 } from "../../workers/services/tickets.ts";
 import { NOT_LINKED, actorOf, text, type CommandContext } from "./context.ts";
 import { fitLines, when } from "./format.ts";
 
 export async function ticketOpen(c: CommandContext): Promise<string> {
 	if (!c.account) return NOT_LINKED;
-	const input = validate(NewTicket, { subject: text(c, "subject"), body: text(c, "body"), ...(text(c, "node") ? { node_id: text(c, "node") } : {}) });
+	const input = validate(NewTicket, {
+		subject: text(c, "subject"),
+		body: text(c, "body"),
+		...(text(c, "node") ? { node_id: text(c, "node") } : {}),
+	});
 	const { ticket } = await openTicket(c.env, actorOf(c), input, c.now, c.after);
 	return `🎫 Opened ${code(ticket.id)} — **${ticket.subject}**. Staff have been told; follow it with \`/ticket view id:${ticket.id}\`.`;
 }
@@ -27,7 +39,11 @@ export async function ticketList(c: CommandContext): Promise<string> {
 	const { status, tickets } = await listTickets(c.env.DB, actor, q);
 	const whose = actor.staff ? "All" : "Your";
 	if (!tickets.length) return `${whose} tickets (${status}): none. Open one with \`/ticket open\`.`;
-	return fitLines([`**${whose} tickets** (${status}, newest activity first):`], tickets.map((t) => listLine(t, actor.staff)), (left) => `…and ${left} more (\`GET /v1/tickets\`).`);
+	return fitLines(
+		[`**${whose} tickets** (${status}, newest activity first):`],
+		tickets.map((t) => listLine(t, actor.staff)),
+		(left) => `…and ${left} more (\`GET /v1/tickets\`).`,
+	);
 }
 
 function messageBlock(m: MessageRow): string {
@@ -52,7 +68,11 @@ export async function ticketView(c: CommandContext): Promise<string> {
 		size += block.length + 1;
 	}
 	const left = messages.length - chosen.length;
-	return [...head, ...(left ? [`…${left} earlier message${left === 1 ? "" : "s"}: \`GET /v1/tickets/${t.id}\``] : []), ...chosen].join("\n");
+	return [
+		...head,
+		...(left ? [`…${left} earlier message${left === 1 ? "" : "s"}: \`GET /v1/tickets/${t.id}\``] : []),
+		...chosen,
+	].join("\n");
 }
 
 export async function ticketReply(c: CommandContext): Promise<string> {

@@ -10,7 +10,13 @@ export function timestampFresh(timestamp: string, now: number): boolean {
 }
 
 /** True only for a body signed by the application's key (DISCORD_PUBLIC_KEY, hex); any missing piece is a refusal. */
-export async function verifyInteraction(raw: Uint8Array, signature: string | null, timestamp: string | null, publicKey: string, now: number): Promise<boolean> {
+export async function verifyInteraction(
+	raw: Uint8Array,
+	signature: string | null,
+	timestamp: string | null,
+	publicKey: string,
+	now: number,
+): Promise<boolean> {
 	if (!signature || !timestamp || !publicKey) return false;
 	if (!/^[0-9a-f]{128}$/i.test(signature) || !/^[0-9a-f]{64}$/i.test(publicKey)) return false;
 	if (!timestampFresh(timestamp, now)) return false;

@@ -29,9 +29,12 @@ export function notLinkedText(s: LinkSurface): string {
 export function redeemFailedText(s: LinkSurface, reason: "unknown" | "expired" | "used"): string {
 	const again = `Create a new one with ${s.code("POST /v1/links")} and ${s.redeem}.`;
 	switch (reason) {
-		case "unknown": return `❌ That code is not valid. ${again}`;
-		case "expired": return `⌛ That code has expired (codes last ${TTL}). ${again}`;
-		case "used": return `❌ That code has already been used. ${again}`;
+		case "unknown":
+			return `❌ That code is not valid. ${again}`;
+		case "expired":
+			return `⌛ That code has expired (codes last ${TTL}). ${again}`;
+		case "used":
+			return `❌ That code has already been used. ${again}`;
 	}
 }
 

@@ -11,7 +11,10 @@ export type Breakdown = Awaited<ReturnType<typeof breakdown>>;
  */
 export async function epochPoints(db: D1Database, accountId: string, epoch: number | undefined, detailed: number) {
 	const e = await settledEpoch(db, epoch);
-	const [{ rows, totals }, { lifetime }] = await Promise.all([accountEpochRows(db, accountId, e.n, detailed), accountPoints(db, accountId, 1)]);
+	const [{ rows, totals }, { lifetime }] = await Promise.all([
+		accountEpochRows(db, accountId, e.n, detailed),
+		accountPoints(db, accountId, 1),
+	]);
 	const details = await Promise.all(rows.map((r) => breakdown(db, r)));
 	const life = lifetime as { points: number; adjustments: number } | null;
 	return { epoch: e, totals, details, lifetimePoints: life ? life.points + life.adjustments : 0 };

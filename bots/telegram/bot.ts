@@ -7,15 +7,32 @@ import { linkedAccount } from "../../workers/db/links.ts";
 import { failureAnswer, orRefusal } from "../shared/failure.ts";
 import { linkWithCode, notLinkedText, unlinkText, type LinkSurface } from "../shared/linking.ts";
 import { COMMANDS, helpText } from "./commands.ts";
-import { alertsCommand, maintenanceCommand, muteCommand, nodesText, pointsText, statusText, unmuteCommand } from "./handlers.ts";
+import {
+	alertsCommand,
+	maintenanceCommand,
+	muteCommand,
+	nodesText,
+	pointsText,
+	statusText,
+	unmuteCommand,
+} from "./handlers.ts";
 
 /** What getMe would answer, from configuration: the bot id is the token's first part. */
 export function botInfo(env: Env): UserFromGetMe {
 	return {
-		id: Number(env.TELEGRAM_BOT_TOKEN.split(":")[0]) || 0, is_bot: true, first_name: "pulsegrid",
-		username: readConfig(env).telegram.botUsername, can_join_groups: true, can_read_all_group_messages: false,
-		supports_inline_queries: false, can_connect_to_business: false, has_main_web_app: false, has_topics_enabled: false,
-		allows_users_to_create_topics: false, can_manage_bots: false, supports_join_request_queries: false,
+		id: Number(env.TELEGRAM_BOT_TOKEN.split(":")[0]) || 0,
+		is_bot: true,
+		first_name: "pulsegrid",
+		username: readConfig(env).telegram.botUsername,
+		can_join_groups: true,
+		can_read_all_group_messages: false,
+		supports_inline_queries: false,
+		can_connect_to_business: false,
+		has_main_web_app: false,
+		has_topics_enabled: false,
+		allows_users_to_create_topics: false,
+		can_manage_bots: false,
+		supports_join_request_queries: false,
 	};
 }
 
@@ -36,39 +53,66 @@ export function createBot(env: Env): Bot {
 	const chatId = (ctx: Context) => String(ctx.chat?.id ?? "");
 
 	/** Runs `handler` for the account this chat is linked to; other chats are told how to link. A refusal the user can act on is the answer. */
-	const linked = (handler: (ctx: Context, account: Account, args: string) => Promise<string>) => async (ctx: Context) => {
-		const account = await linkedAccount(env.DB, "telegram", chatId(ctx));
-		if (!account) return void (await ctx.reply(NOT_LINKED));
-		let answer: string;
-		try {
-			answer = await handler(ctx, account, typeof ctx.match === "string" ? ctx.match : "");
-		} catch (err) {
-			answer = failureAnswer(err, `telegram update ${ctx.update.update_id}`);
-		}
-		await ctx.reply(answer);
-	};
+	const linked =
+		(handler: (ctx: Context, account: Account, args: string) => Promise<string>) => async (ctx: Context) => {
+			const account = await linkedAccount(env.DB, "telegram", chatId(ctx));
+			if (!account) return void (await ctx.reply(NOT_LINKED));
+			let answer: string;
+			try {
+				answer = await handler(ctx, account, typeof ctx.match === "string" ? ctx.match : "");
+			} catch (err) {
+				answer = failureAnswer(err, `telegram update ${ctx.update.update_id}`);
+			}
+			await ctx.reply(answer);
+		};
 
 	bot.command("start", async (ctx) => {
 		const code = ctx.match.trim();
 		if (!code) {
 			const account = await linkedAccount(env.DB, "telegram", chatId(ctx));
-			return void (await ctx.reply(account ? `This chat is linked to ${account.name}.\n\n${helpText()}` : `${NOT_LINKED}\n\n${helpText()}`));
+			return void (await ctx.reply(
+				account ? `This chat is linked to ${account.name}.\n\n${helpText()}` : `${NOT_LINKED}\n\n${helpText()}`,
+			));
 		}
-		const answer = await orRefusal(async () => {
-			const r = await linkWithCode(env.DB, TELEGRAM_LINKING, chatId(ctx), code, Date.now());
-			const before = r.before ? ` (it was linked to ${r.before.name} before)` : "";
-			return `✅ Linked to ${r.account.name}${before}. Alerts about your nodes will come here.\n\n${helpText()}`;
-		}, (message) => message);
+		const answer = await orRefusal(
+			async () => {
+				const r = await linkWithCode(env.DB, TELEGRAM_LINKING, chatId(ctx), code, Date.now());
+				const before = r.before ? ` (it was linked to ${r.before.name} before)` : "";
+				return `✅ Linked to ${r.account.name}${before}. Alerts about your nodes will come here.\n\n${helpText()}`;
+			},
+			(message) => message,
+		);
 		await ctx.reply(answer);
 	});
 	bot.command("help", (ctx) => ctx.reply(helpText()));
-	bot.command("status", linked((_ctx, account) => statusText(env, account, Date.now())));
-	bot.command("nodes", linked((_ctx, account) => nodesText(env, account, Date.now())));
-	bot.command("points", linked((_ctx, account, args) => pointsText(env, account, args)));
-	bot.command("mute", linked((_ctx, account, args) => muteCommand(env, account, args, Date.now())));
-	bot.command("unmute", linked((_ctx, account, args) => unmuteCommand(env, account, args)));
-	bot.command("maintenance", linked((_ctx, account, args) => maintenanceCommand(env, account, args)));
-	bot.command("alerts", linked((_ctx, account, args) => alertsCommand(env, account, args, Date.now())));
+	bot.command(
+		"status",
+		linked((_ctx, account) => statusText(env, account, Date.now())),
+	);
+	bot.command(
+		"nodes",
+		linked((_ctx, account) => nodesText(env, account, Date.now())),
+	);
+	bot.command(
+		"points",
+		linked((_ctx, account, args) => pointsText(env, account, args)),
+	);
+	bot.command(
+		"mute",
+		linked((_ctx, account, args) => muteCommand(env, account, args, Date.now())),
+	);
+	bot.command(
+		"unmute",
+		linked((_ctx, account, args) => unmuteCommand(env, account, args)),
+	);
+	bot.command(
+		"maintenance",
+		linked((_ctx, account, args) => maintenanceCommand(env, account, args)),
+	);
+	bot.command(
+		"alerts",
+		linked((_ctx, account, args) => alertsCommand(env, account, args, Date.now())),
+	);
 	bot.command("unlink", async (ctx) => void (await ctx.reply(await unlinkText(env.DB, TELEGRAM_LINKING, chatId(ctx)))));
 
 	// Anything else: an unknown command (addressed to us) or, in a private chat, plain text → help.
@@ -77,7 +121,9 @@ export function createBot(env: Env): Bot {
 		const mention = /^\/\w+@(\w+)/.exec(text)?.[1];
 		if (mention && mention.toLowerCase() !== bot.botInfo.username.toLowerCase()) return;
 		if (!text.startsWith("/") && ctx.chat.type !== "private") return;
-		await ctx.reply(`${text.startsWith("/") ? "I don't know that command." : "I only understand commands."}\n\n${helpText()}`);
+		await ctx.reply(
+			`${text.startsWith("/") ? "I don't know that command." : "I only understand commands."}\n\n${helpText()}`,
+		);
 	});
 
 	bot.catch((err) => console.error(`telegram update ${err.ctx.update.update_id} failed`, err.error));

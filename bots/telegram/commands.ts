@@ -8,14 +8,34 @@ export interface CommandSpec {
 }
 
 export const COMMANDS: CommandSpec[] = [
-	{ command: "start", description: "Link this chat to your pulsegrid account", usage: "/start CODE — the code from POST /v1/links" },
+	{
+		command: "start",
+		description: "Link this chat to your pulsegrid account",
+		usage: "/start CODE — the code from POST /v1/links",
+	},
 	{ command: "status", description: "Your nodes at a glance", usage: "/status" },
 	{ command: "nodes", description: "Every node with its status and 24 h uptime", usage: "/nodes" },
-	{ command: "points", description: "Your points in a settled epoch, with each term", usage: "/points [epoch] — default the newest settled epoch" },
-	{ command: "mute", description: "Silence alerts for a node or for all, for a while", usage: "/mute <node|all> <30m|2h|1d> — at most 30d" },
+	{
+		command: "points",
+		description: "Your points in a settled epoch, with each term",
+		usage: "/points [epoch] — default the newest settled epoch",
+	},
+	{
+		command: "mute",
+		description: "Silence alerts for a node or for all, for a while",
+		usage: "/mute <node|all> <30m|2h|1d> — at most 30d",
+	},
 	{ command: "unmute", description: "Lift a mute (or all mutes)", usage: "/unmute [node|all]" },
-	{ command: "maintenance", description: "Put a node in maintenance, or take it out", usage: "/maintenance <node> on|off" },
-	{ command: "alerts", description: "Show or change alert settings", usage: "/alerts [on|off] · /alerts digest on|off · /alerts digest-hour 0-23" },
+	{
+		command: "maintenance",
+		description: "Put a node in maintenance, or take it out",
+		usage: "/maintenance <node> on|off",
+	},
+	{
+		command: "alerts",
+		description: "Show or change alert settings",
+		usage: "/alerts [on|off] · /alerts digest on|off · /alerts digest-hour 0-23",
+	},
 	{ command: "unlink", description: "Stop alerts here and unlink this chat", usage: "/unlink" },
 	{ command: "help", description: "What I can do", usage: "/help" },
 ];

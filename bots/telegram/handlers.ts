@@ -5,7 +5,14 @@ import { TELEGRAM_TEXT_MAX, fitLines, percent, plural, tokens } from "../../work
 import { iso } from "../../workers/http.ts";
 import type { Account } from "../../workers/services/accounts.ts";
 import {
-	alertSettings, changeAlertSettings, findOwnNode, muteAlerts, operatorAlerts, unmuteAlerts, type SettingsPatch, type SettingsView,
+	alertSettings,
+	changeAlertSettings,
+	findOwnNode,
+	muteAlerts,
+	operatorAlerts,
+	unmuteAlerts,
+	type SettingsPatch,
+	type SettingsView,
 } from "../../workers/services/alerts.ts";
 import { setNodeMaintenance } from "../../workers/services/maintenance.ts";
 import { accountNodes } from "../../workers/services/node-views.ts";
@@ -23,7 +30,7 @@ function ago(at: string | null, now: number): string {
 }
 
 function utc(ms: number | string | null): string {
-	return `${(typeof ms === "string" ? ms : iso(ms) ?? "").slice(0, 16).replace("T", " ")} UTC`;
+	return `${(typeof ms === "string" ? ms : (iso(ms) ?? "")).slice(0, 16).replace("T", " ")} UTC`;
 }
 
 function args(text: string): string[] {
@@ -31,42 +38,70 @@ function args(text: string): string[] {
 }
 
 function listed(head: string[], lines: string[], where: string): string {
-	return fitLines(head, lines, (left) => `…and ${left} more (${where}).`, { maxLines: MAX_LISTED, maxChars: TELEGRAM_TEXT_MAX });
+	return fitLines(head, lines, (left) => `…and ${left} more (${where}).`, {
+		maxLines: MAX_LISTED,
+		maxChars: TELEGRAM_TEXT_MAX,
+	});
 }
 
 export async function statusText(env: Env, account: Account, now: number): Promise<string> {
 	const [nodes, settings, flapping] = await Promise.all([
-		accountNodes(env, account.id, now), alertSettings(env, account.id, now), operatorAlerts(env, account.id).flapping(),
+		accountNodes(env, account.id, now),
+		alertSettings(env, account.id, now),
+		operatorAlerts(env, account.id).flapping(),
 	]);
-	const name = (id: string) => (id === "all" ? "all nodes" : nodes.find((n) => n.id === id)?.name ?? id);
+	const name = (id: string) => (id === "all" ? "all nodes" : (nodes.find((n) => n.id === id)?.name ?? id));
 	const mutes = settings.mutes.map((m) => `${name(m.target)} until ${m.until?.slice(11, 16)} UTC`);
 	const paused = new Set(flapping);
 	const head = [
 		`${account.name}: ${plural(nodes.length, "node")} — ${statusSummary(nodes)}`,
 		`Alerts: ${settings.alerts ? "on" : "off"}${mutes.length ? `; muted: ${mutes.join(", ")}` : ""}`,
 	];
-	if (paused.size) head.push(`Flapping (alerts paused until stable): ${nodes.filter((n) => paused.has(n.id)).map((n) => n.name).join(", ")}`);
+	if (paused.size)
+		head.push(
+			`Flapping (alerts paused until stable): ${nodes
+				.filter((n) => paused.has(n.id))
+				.map((n) => n.name)
+				.join(", ")}`,
+		);
 	const down = nodes.filter((n) => n.status === "offline");
 	if (!down.length) return head.join("\n");
-	return listed([...head, "Offline:"], down.map((n) => `${STATUS_ICON.offline} ${n.name} — last seen ${ago(n.last_seen_at, now)}`), "/nodes");
+	return listed(
+		[...head, "Offline:"],
+		down.map((n) => `${STATUS_ICON.offline} ${n.name} — last seen ${ago(n.last_seen_at, now)}`),
+		"/nodes",
+	);
 }
 
 export async function nodesText(env: Env, account: Account, now: number): Promise<string> {
 	const nodes = await accountNodes(env, account.id, now);
 	if (!nodes.length) return "You have no nodes yet. Register one with: npx pulsegrid-agent register";
-	return listed([], nodes.map((n) =>
-		`${STATUS_ICON[n.status]} ${n.name} (${n.id}) — ${STATUS_LABEL[n.status]}, last seen ${ago(n.last_seen_at, now)}, 24 h uptime ${percent(n.uptime_24h)}`), "GET /v1/nodes lists them all");
+	return listed(
+		[],
+		nodes.map(
+			(n) =>
+				`${STATUS_ICON[n.status]} ${n.name} (${n.id}) — ${STATUS_LABEL[n.status]}, last seen ${ago(n.last_seen_at, now)}, 24 h uptime ${percent(n.uptime_24h)}`,
+		),
+		"GET /v1/nodes lists them all",
+	);
 }
 
 /** /points [epoch]: the account's totals in a settled epoch and each node's terms, from the ledger. */
 export async function pointsText(env: Env, account: Account, text: string): Promise<string> {
 	const [raw, extra] = args(text);
 	if (extra || (raw !== undefined && !/^\d{1,9}$/.test(raw))) return `Usage: ${usageOf("points")}`;
-	const { epoch: e, totals, details, lifetimePoints } = await epochPoints(env.DB, account.id, raw === undefined ? undefined : Number(raw), DETAILED);
+	const {
+		epoch: e,
+		totals,
+		details,
+		lifetimePoints,
+	} = await epochPoints(env.DB, account.id, raw === undefined ? undefined : Number(raw), DETAILED);
 	const settled = `Epoch ${e.n} (settled ${utc(e.settled_at)})`;
 	if (!totals.nodes) return `${settled}: you had no nodes in it, so no points.`;
 	const adj = totals.adjustments ? ` (${totals.adjustments > 0 ? "+" : ""}${totals.adjustments} in adjustments)` : "";
-	const head = [`${settled}: ${totals.points} points${adj} from ${plural(totals.nodes, "node")}, reward ${tokens(totals.reward)} tokens`];
+	const head = [
+		`${settled}: ${totals.points} points${adj} from ${plural(totals.nodes, "node")}, reward ${tokens(totals.reward)} tokens`,
+	];
 	const lines = details.map((b) => {
 		const t = b.terms;
 		const c = b.inputs.challenges;
@@ -74,17 +109,22 @@ export async function pointsText(env: Env, account: Account, text: string): Prom
 	});
 	const more = totals.nodes - details.length;
 	if (more > 0) lines.push(`…and ${plural(more, "more node")}: GET /v1/nodes/<id>/points?epoch=${e.n}`);
-	lines.push(`Lifetime: ${lifetimePoints} points. The formula: docs/POINTS.md; check a row against the epoch's root with GET /v1/epochs/${e.n}/proof/<node_id>.`);
+	lines.push(
+		`Lifetime: ${lifetimePoints} points. The formula: docs/POINTS.md; check a row against the epoch's root with GET /v1/epochs/${e.n}/proof/<node_id>.`,
+	);
 	return [...head, ...lines].join("\n");
 }
 
 export async function muteCommand(env: Env, account: Account, text: string, now: number): Promise<string> {
 	const [target, duration, extra] = args(text);
 	if (!target || !duration || extra) return `Usage: ${usageOf("mute")}`;
-	return orRefusal(async () => {
-		const r = await muteAlerts(env, account.id, target, duration, now);
-		return `🔕 Muted ${r.label} for ${formatDuration(r.until - now)} (until ${utc(r.until)}). I will say when the mute ends.`;
-	}, (message) => `${message}\nUsage: ${usageOf("mute")}`);
+	return orRefusal(
+		async () => {
+			const r = await muteAlerts(env, account.id, target, duration, now);
+			return `🔕 Muted ${r.label} for ${formatDuration(r.until - now)} (until ${utc(r.until)}). I will say when the mute ends.`;
+		},
+		(message) => `${message}\nUsage: ${usageOf("mute")}`,
+	);
 }
 
 export async function unmuteCommand(env: Env, account: Account, text: string): Promise<string> {
@@ -121,7 +161,8 @@ export async function alertsCommand(env: Env, account: Account, text: string, no
 	const patch: SettingsPatch = {};
 	if (a.length === 1 && (a[0] === "on" || a[0] === "off")) patch.alerts = a[0] === "on";
 	else if (a.length === 2 && a[0] === "digest" && (a[1] === "on" || a[1] === "off")) patch.digest = a[1] === "on";
-	else if (a.length === 2 && a[0] === "digest-hour" && /^\d{1,2}$/.test(a[1] as string) && Number(a[1]) <= 23) patch.digest_hour_utc = Number(a[1]);
+	else if (a.length === 2 && a[0] === "digest-hour" && /^\d{1,2}$/.test(a[1] as string) && Number(a[1]) <= 23)
+		patch.digest_hour_utc = Number(a[1]);
 	else if (a.length) return `Usage: ${usageOf("alerts")}`;
 	if (!Object.keys(patch).length) return settingsText("Alert settings:", await alertSettings(env, account.id, now));
 	return settingsText("Saved.", await changeAlertSettings(env, account.id, patch, now));

@@ -34,42 +34,75 @@ export function webhookUrl(raw: string): string | null {
 
 /** Calls one Bot API method; a refusal stops the script with Telegram's own description. */
 async function call(root: string, token: string, method: string, body: unknown): Promise<void> {
-	const res = await reach(fail, root, `${root}/bot${token}/${method}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+	const res = await reach(fail, root, `${root}/bot${token}/${method}`, {
+		method: "POST",
+		headers: { "content-type": "application/json" },
+		body: JSON.stringify(body),
+	});
 	const text = await res.text();
 	let answer: { ok?: boolean; description?: string } = {};
 	try {
 		answer = JSON.parse(text) as typeof answer;
-	} catch { /* an HTML error page from a proxy: the status says enough */ }
+	} catch {
+		/* an HTML error page from a proxy: the status says enough */
+	}
 	if (!res.ok || answer.ok !== true) {
-		fail(`Telegram answered ${res.status} to ${method}: ${answer.description ?? text.slice(0, 300)}${res.status === 401 ? " (is TELEGRAM_BOT_TOKEN right?)" : ""}`, 1);
+		fail(
+			`Telegram answered ${res.status} to ${method}: ${answer.description ?? text.slice(0, 300)}${res.status === 401 ? " (is TELEGRAM_BOT_TOKEN right?)" : ""}`,
+			1,
+		);
 	}
 }
 
 async function main(): Promise<void> {
 	const { values } = parseArgs({
-		options: { url: { type: "string" }, "dry-run": { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
+		options: {
+			url: { type: "string" },
+			"dry-run": { type: "boolean", default: false },
+			help: { type: "boolean", short: "h", default: false },
+		},
 		strict: true,
 	});
 	if (values.help) return void console.log(HELP);
-	if (values.url === undefined) fail(`--url is required: the coordinator's public https address, e.g. --url https://pulsegrid.<you>.workers.dev (see --help); nothing was sent.`);
+	if (values.url === undefined)
+		fail(
+			`--url is required: the coordinator's public https address, e.g. --url https://pulsegrid.<you>.workers.dev (see --help); nothing was sent.`,
+		);
 	const url = webhookUrl(values.url);
-	if (!url) fail(`--url must be an https URL (Telegram calls webhooks over HTTPS only), not '${values.url}'; nothing was sent.`);
+	if (!url)
+		fail(
+			`--url must be an https URL (Telegram calls webhooks over HTTPS only), not '${values.url}'; nothing was sent.`,
+		);
 	const commands = menuPayload();
 	const webhook = { url, allowed_updates: ["message"] };
 	if (values["dry-run"]) {
-		return void console.log(JSON.stringify({ setWebhook: { ...webhook, secret_token: "<TELEGRAM_WEBHOOK_SECRET>" }, setMyCommands: { commands } }, null, 2));
+		return void console.log(
+			JSON.stringify(
+				{ setWebhook: { ...webhook, secret_token: "<TELEGRAM_WEBHOOK_SECRET>" }, setMyCommands: { commands } },
+				null,
+				2,
+			),
+		);
 	}
 
 	const env = settings();
 	const token = env.TELEGRAM_BOT_TOKEN?.trim();
 	const secret = env.TELEGRAM_WEBHOOK_SECRET?.trim();
-	if (!token) fail("TELEGRAM_BOT_TOKEN is not set (BotFather → /newbot gives it; /token shows it again). Set it in the environment or .dev.vars; nothing was sent.");
-	if (!secret || !SECRET.test(secret)) fail("TELEGRAM_WEBHOOK_SECRET is not set or not 1–256 characters of A–Z a–z 0–9 _ - (e.g. `openssl rand -hex 32`); nothing was sent.");
+	if (!token)
+		fail(
+			"TELEGRAM_BOT_TOKEN is not set (BotFather → /newbot gives it; /token shows it again). Set it in the environment or .dev.vars; nothing was sent.",
+		);
+	if (!secret || !SECRET.test(secret))
+		fail(
+			"TELEGRAM_WEBHOOK_SECRET is not set or not 1–256 characters of A–Z a–z 0–9 _ - (e.g. `openssl rand -hex 32`); nothing was sent.",
+		);
 	const root = readConfig(env).telegram.apiRoot;
 
 	await call(root, token, "setWebhook", { ...webhook, secret_token: secret });
 	await call(root, token, "setMyCommands", { commands });
-	console.log(`Webhook set to ${url} with its secret token; command menu: ${commands.map((c) => `/${c.command}`).join(" ")}`);
+	console.log(
+		`Webhook set to ${url} with its secret token; command menu: ${commands.map((c) => `/${c.command}`).join(" ")}`,
+	);
 }
 
 await main().catch((err: unknown) => fail(err instanceof Error ? err.message : String(err), 1));

@@ -24,7 +24,7 @@ describe("backoff", () => {
 
 	it("spreads delays uniformly over the whole window (full jitter, not a fixed delay plus noise)", () => {
 		let seed = 42;
-		const lcg = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+		const lcg = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
 		const delays = Array.from({ length: 10_000 }, () => backoffDelayMs(4, lcg));
 		const buckets = [0, 0, 0, 0];
 		for (const d of delays) buckets[Math.floor(d / 4_000)]!++;

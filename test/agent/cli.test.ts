@@ -14,11 +14,17 @@ const BIN = join(ROOT, "agent/bin.ts");
 const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
 const NODE = major > 22 || (major === 22 && minor >= 18) ? process.execPath : join(ROOT, "node_modules/node/bin/node");
 
-interface Result { code: number | null; stdout: string; stderr: string }
+interface Result {
+	code: number | null;
+	stdout: string;
+	stderr: string;
+}
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
 	return new Promise((resolve, reject) => {
-		const child = spawn(NODE, [BIN, ...args], { env: { ...process.env, PULSEGRID_AGENT_CONFIG: "", PULSEGRID_API_KEY: "", ...env } });
+		const child = spawn(NODE, [BIN, ...args], {
+			env: { ...process.env, PULSEGRID_AGENT_CONFIG: "", PULSEGRID_API_KEY: "", ...env },
+		});
 		let stdout = "";
 		let stderr = "";
 		child.stdout.on("data", (d) => (stdout += d));
@@ -43,7 +49,15 @@ afterEach(async () => {
 
 describe("pulsegrid-agent init", () => {
 	it("writes a 0600 config with a fresh Ed25519 identity and no node id", async () => {
-		const r = await cli(["init", "--config", config, "--coordinator", "http://coordinator.test:8787/", "--name", "rig-1"]);
+		const r = await cli([
+			"init",
+			"--config",
+			config,
+			"--coordinator",
+			"http://coordinator.test:8787/",
+			"--name",
+			"rig-1",
+		]);
 		expect(r.code).toBe(0);
 		expect(r.stdout).toContain(config);
 		expect((await stat(config)).mode & 0o777).toBe(0o600);
@@ -107,7 +121,17 @@ describe("pulsegrid-agent usage and errors", () => {
 
 	it("reports an unreachable coordinator (exit 1)", async () => {
 		await cli(["init", "--config", config, "--coordinator", "http://127.0.0.1:9"]);
-		const r = await cli(["register", "--config", config, "--api-key", "pgk_x", "--gpu-model", "RTX 4090", "--vram-gb", "24"]);
+		const r = await cli([
+			"register",
+			"--config",
+			config,
+			"--api-key",
+			"pgk_x",
+			"--gpu-model",
+			"RTX 4090",
+			"--vram-gb",
+			"24",
+		]);
 		expect(r.code).toBe(1);
 		expect(r.stderr).toContain("Cannot reach the coordinator at http://127.0.0.1:9");
 	});
@@ -117,9 +141,28 @@ describe("pulsegrid-agent register and run", () => {
 	async function registered(): Promise<FakeCoordinator> {
 		await cli(["init", "--config", config, "--name", "rig-1"]);
 		const saved = JSON.parse(await readFile(config, "utf8"));
-		fake = await startFakeCoordinator({ nodeId: "node_cli00000000001", publicKey: saved.public_key, apiKey: "pgk_secret" });
+		fake = await startFakeCoordinator({
+			nodeId: "node_cli00000000001",
+			publicKey: saved.public_key,
+			apiKey: "pgk_secret",
+		});
 		await writeFile(config, JSON.stringify({ ...saved, coordinator_url: fake.url }), { mode: 0o600 });
-		const r = await cli(["register", "--config", config, "--gpu-model", "NVIDIA H100", "--gpu-count", "8", "--vram-gb", "80", "--region", "eu-west"], { PULSEGRID_API_KEY: "pgk_secret" });
+		const r = await cli(
+			[
+				"register",
+				"--config",
+				config,
+				"--gpu-model",
+				"NVIDIA H100",
+				"--gpu-count",
+				"8",
+				"--vram-gb",
+				"80",
+				"--region",
+				"eu-west",
+			],
+			{ PULSEGRID_API_KEY: "pgk_secret" },
+		);
 		expect(r.stderr).toBe("");
 		expect(r.code).toBe(0);
 		return fake;
@@ -127,7 +170,11 @@ describe("pulsegrid-agent register and run", () => {
 
 	it("registers with the flags' hardware, saves the node id and never stores the API key", async () => {
 		const fake = await registered();
-		expect(fake.registrations[0]).toMatchObject({ name: "rig-1", region: "eu-west", hardware: { gpu_model: "NVIDIA H100", gpu_count: 8, vram_gb: 80 } });
+		expect(fake.registrations[0]).toMatchObject({
+			name: "rig-1",
+			region: "eu-west",
+			hardware: { gpu_model: "NVIDIA H100", gpu_count: 8, vram_gb: 80 },
+		});
 		const text = await readFile(config, "utf8");
 		expect(JSON.parse(text).node_id).toBe("node_cli00000000001");
 		expect(text).not.toContain("pgk_secret");
@@ -150,6 +197,10 @@ describe("pulsegrid-agent register and run", () => {
 		expect(sock.frames).toContain(JSON.stringify({ type: "bye" }));
 		expect((await sock.closed).code).toBe(1000);
 		expect(events.map((e) => e.event)).toEqual(["starting", "connecting", "connected", "welcome"]);
-		expect(events[3]).toMatchObject({ heartbeat_interval_s: 0.05, status: "online", at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+		expect(events[3]).toMatchObject({
+			heartbeat_interval_s: 0.05,
+			status: "online",
+			at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+		});
 	});
 });

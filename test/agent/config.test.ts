@@ -29,7 +29,9 @@ describe("config file", () => {
 		const path = join(dir, "agent.json");
 		const first = fresh();
 		await writeConfig(path, first, { overwrite: false });
-		await expect(writeConfig(path, fresh(), { overwrite: false })).rejects.toThrow(/already holds a node identity; pass --force/);
+		await expect(writeConfig(path, fresh(), { overwrite: false })).rejects.toThrow(
+			/already holds a node identity; pass --force/,
+		);
 		expect((await readConfig(path)).public_key).toBe(first.public_key);
 
 		const second = fresh();

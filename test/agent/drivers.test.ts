@@ -4,8 +4,15 @@ import { SimulatedDriver, parseAssignment } from "../../agent/drivers.ts";
 
 describe("parseAssignment", () => {
 	it("reads a well-formed assign message", () => {
-		expect(parseAssignment({ type: "assign", cluster_id: "clu_abcdefgh12", gpu_count: 2, peers: ["node_a", "node_b"], duration_s: 3600 }))
-			.toEqual({ cluster_id: "clu_abcdefgh12", gpu_count: 2, peers: ["node_a", "node_b"], duration_s: 3600 });
+		expect(
+			parseAssignment({
+				type: "assign",
+				cluster_id: "clu_abcdefgh12",
+				gpu_count: 2,
+				peers: ["node_a", "node_b"],
+				duration_s: 3600,
+			}),
+		).toEqual({ cluster_id: "clu_abcdefgh12", gpu_count: 2, peers: ["node_a", "node_b"], duration_s: 3600 });
 	});
 
 	it("ignores malformed ones rather than starting work", () => {
@@ -14,7 +21,8 @@ describe("parseAssignment", () => {
 			{ cluster_id: "clu_abcdefgh12", gpu_count: 0, peers: [], duration_s: 1 },
 			{ cluster_id: "clu_abcdefgh12", gpu_count: 1, peers: [3], duration_s: 1 },
 			{ cluster_id: "clu_abcdefgh12", gpu_count: 1, peers: [], duration_s: -5 },
-		]) expect(parseAssignment(bad)).toBeNull();
+		])
+			expect(parseAssignment(bad)).toBeNull();
 	});
 });
 

@@ -55,7 +55,11 @@ export async function startFakeCoordinator(o: FakeOptions): Promise<FakeCoordina
 		const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "")?.[1];
 		if (!token) return null;
 		try {
-			const { payload } = await jwtVerify(token, key, { algorithms: ["EdDSA"], subject: o.nodeId, audience: "pulsegrid" });
+			const { payload } = await jwtVerify(token, key, {
+				algorithms: ["EdDSA"],
+				subject: o.nodeId,
+				audience: "pulsegrid",
+			});
 			if (typeof payload.jti !== "string" || jtis.includes(payload.jti)) return null; // replays refused
 			jtis.push(payload.jti);
 			return payload.jti;
@@ -69,7 +73,9 @@ export async function startFakeCoordinator(o: FakeOptions): Promise<FakeCoordina
 		if ("writeHead" in res) {
 			res.writeHead(status, { "content-type": "application/json" }).end(body);
 		} else {
-			res.end(`HTTP/1.1 ${status} Refused\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+			res.end(
+				`HTTP/1.1 ${status} Refused\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+			);
 		}
 	}
 
@@ -81,17 +87,27 @@ export async function startFakeCoordinator(o: FakeOptions): Promise<FakeCoordina
 			if (!jti) return refuse(res, 401, "unauthorized", "bad node token");
 			const body = JSON.parse(text || "{}");
 			beats.push(body);
-			const answer = o.heartbeat?.(body, beats.length - 1) ?? { status: 200, body: { status: "online", next_heartbeat_s: 0.05, challenge: null, results: [] } };
+			const answer = o.heartbeat?.(body, beats.length - 1) ?? {
+				status: 200,
+				body: { status: "online", next_heartbeat_s: 0.05, challenge: null, results: [] },
+			};
 			res.writeHead(answer.status, { "content-type": "application/json" }).end(JSON.stringify(answer.body));
 			return;
 		}
 		if (req.method === "POST" && req.url === "/v1/nodes") {
 			let text = "";
 			for await (const chunk of req) text += chunk;
-			if (!o.apiKey || req.headers.authorization !== `Bearer ${o.apiKey}`) return refuse(res, 401, "unauthorized", "The API key is not valid.");
+			if (!o.apiKey || req.headers.authorization !== `Bearer ${o.apiKey}`)
+				return refuse(res, 401, "unauthorized", "The API key is not valid.");
 			const body = JSON.parse(text) as { name: string; hardware: unknown; region?: string };
 			registrations.push(body);
-			const node = { id: o.nodeId, name: body.name, status: "new", region: body.region ?? null, hardware: body.hardware };
+			const node = {
+				id: o.nodeId,
+				name: body.name,
+				status: "new",
+				region: body.region ?? null,
+				hardware: body.hardware,
+			};
 			res.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify({ node }));
 			return;
 		}
@@ -104,16 +120,23 @@ export async function startFakeCoordinator(o: FakeOptions): Promise<FakeCoordina
 		if (req.url !== `/v1/nodes/${o.nodeId}/connect`) return refuse(socket, 404, "not_found", "No node.");
 		if (!jti) return refuse(socket, 401, "unauthorized", "The node token is not valid.");
 		const status = o.refuse?.(n) ?? null;
-		if (status !== null) return refuse(socket, status, status === 401 ? "unauthorized" : "refused", `refused with ${status}`);
+		if (status !== null)
+			return refuse(socket, status, status === 401 ? "unauthorized" : "refused", `refused with ${status}`);
 		wss.handleUpgrade(req, socket, head, (ws) => {
 			const frames: string[] = [];
 			const frameWaiters: { match: (f: string) => boolean; resolve: (f: string) => void }[] = [];
 			const fake: FakeSocket = {
-				ws, jti, frames,
-				closed: new Promise((resolve) => ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() }))),
+				ws,
+				jti,
+				frames,
+				closed: new Promise((resolve) =>
+					ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+				),
 				frame(match) {
 					const seen = frames.find(match);
-					return seen !== undefined ? Promise.resolve(seen) : new Promise((resolve) => frameWaiters.push({ match, resolve }));
+					return seen !== undefined
+						? Promise.resolve(seen)
+						: new Promise((resolve) => frameWaiters.push({ match, resolve }));
 				},
 			};
 			ws.on("message", (data) => {
@@ -126,7 +149,16 @@ export async function startFakeCoordinator(o: FakeOptions): Promise<FakeCoordina
 				}
 			});
 			const welcome = o.welcome === undefined ? { heartbeat_interval_s: 0.05, offline_after_s: 1 } : o.welcome;
-			if (welcome) ws.send(JSON.stringify({ type: "welcome", node_id: o.nodeId, server_time: new Date().toISOString(), status: "online", ...welcome }));
+			if (welcome)
+				ws.send(
+					JSON.stringify({
+						type: "welcome",
+						node_id: o.nodeId,
+						server_time: new Date().toISOString(),
+						status: "online",
+						...welcome,
+					}),
+				);
 			sockets.push(fake);
 			waiters.shift()?.(fake);
 		});
@@ -136,7 +168,10 @@ export async function startFakeCoordinator(o: FakeOptions): Promise<FakeCoordina
 	let handed = 0;
 	return {
 		url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-		jtis, sockets, beats, registrations,
+		jtis,
+		sockets,
+		beats,
+		registrations,
 		nextSocket() {
 			const i = handed++;
 			const s = sockets[i];

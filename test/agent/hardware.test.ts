@@ -10,33 +10,59 @@ const MIXED = "NVIDIA GeForce RTX 3090, 24576\nNVIDIA GeForce RTX 3090, 24576\nN
 const GB10 = "NVIDIA GB10, [N/A]\n";
 
 // `system_profiler SPDisplaysDataType -json` on an M2 Max MacBook Pro with an external display.
-const M2_MAX = JSON.stringify({
-	SPDisplaysDataType: [{
-		_name: "Apple M2 Max",
-		spdisplays_mtlgpufamilysupport: "spdisplays_metal3",
-		spdisplays_ndrvs: [
-			{ _name: "Color LCD", "_spdisplays_display-product-id": "a050", _spdisplays_pixels: "3456 x 2234", spdisplays_main: "spdisplays_yes" },
-			{ _name: "DELL U2720Q", _spdisplays_pixels: "3840 x 2160", spdisplays_online: "spdisplays_yes" },
+const M2_MAX = JSON.stringify(
+	{
+		SPDisplaysDataType: [
+			{
+				_name: "Apple M2 Max",
+				spdisplays_mtlgpufamilysupport: "spdisplays_metal3",
+				spdisplays_ndrvs: [
+					{
+						_name: "Color LCD",
+						"_spdisplays_display-product-id": "a050",
+						_spdisplays_pixels: "3456 x 2234",
+						spdisplays_main: "spdisplays_yes",
+					},
+					{ _name: "DELL U2720Q", _spdisplays_pixels: "3840 x 2160", spdisplays_online: "spdisplays_yes" },
+				],
+				spdisplays_vendor: "sppci_vendor_Apple",
+				sppci_bus: "spdisplays_builtin",
+				sppci_cores: "38",
+				sppci_device_type: "spdisplays_gpu",
+				sppci_model: "Apple M2 Max",
+			},
 		],
-		spdisplays_vendor: "sppci_vendor_Apple",
-		sppci_bus: "spdisplays_builtin",
-		sppci_cores: "38",
-		sppci_device_type: "spdisplays_gpu",
-		sppci_model: "Apple M2 Max",
-	}],
-}, null, 2);
+	},
+	null,
+	2,
+);
 
 // An Intel MacBook Pro: integrated Intel plus a discrete AMD GPU, no Apple silicon.
 const INTEL_MAC = JSON.stringify({
 	SPDisplaysDataType: [
-		{ _name: "Intel UHD Graphics 630", spdisplays_vendor: "sppci_vendor_intel", sppci_model: "Intel UHD Graphics 630", spdisplays_vram_shared: "1536 MB" },
-		{ _name: "AMD Radeon Pro 5500M", spdisplays_vendor: "sppci_vendor_amd", sppci_model: "AMD Radeon Pro 5500M", spdisplays_vram: "8 GB" },
+		{
+			_name: "Intel UHD Graphics 630",
+			spdisplays_vendor: "sppci_vendor_intel",
+			sppci_model: "Intel UHD Graphics 630",
+			spdisplays_vram_shared: "1536 MB",
+		},
+		{
+			_name: "AMD Radeon Pro 5500M",
+			spdisplays_vendor: "sppci_vendor_amd",
+			sppci_model: "AMD Radeon Pro 5500M",
+			spdisplays_vram: "8 GB",
+		},
 	],
 });
 
 describe("parseNvidiaSmi", () => {
 	it("counts one GPU per line and reports per-GPU memory in GiB", () => {
-		expect(parseNvidiaSmi(DGX_A100)).toEqual({ gpu_model: "NVIDIA A100-SXM4-80GB", gpu_count: 8, vram_gb: 80, source: "nvidia-smi" });
+		expect(parseNvidiaSmi(DGX_A100)).toEqual({
+			gpu_model: "NVIDIA A100-SXM4-80GB",
+			gpu_count: 8,
+			vram_gb: 80,
+			source: "nvidia-smi",
+		});
 	});
 
 	it("rounds MiB to the nearest GiB and accepts CRLF line ends", () => {
@@ -61,7 +87,12 @@ describe("parseNvidiaSmi", () => {
 
 describe("parseSystemProfiler", () => {
 	it("reads the Apple silicon chip and counts the unified memory as VRAM", () => {
-		expect(parseSystemProfiler(M2_MAX, 64)).toEqual({ gpu_model: "Apple M2 Max", gpu_count: 1, vram_gb: 64, source: "system_profiler" });
+		expect(parseSystemProfiler(M2_MAX, 64)).toEqual({
+			gpu_model: "Apple M2 Max",
+			gpu_count: 1,
+			vram_gb: 64,
+			source: "system_profiler",
+		});
 	});
 
 	it("offers no GPU on an Intel Mac", () => {
@@ -71,7 +102,7 @@ describe("parseSystemProfiler", () => {
 	it("finds no GPU in output that is not the expected JSON", () => {
 		expect(parseSystemProfiler("", 16)).toBeNull();
 		expect(parseSystemProfiler("Graphics/Displays:\n  Apple M1:\n", 16)).toBeNull();
-		expect(parseSystemProfiler("{\"SPDisplaysDataType\": {}}", 16)).toBeNull();
+		expect(parseSystemProfiler('{"SPDisplaysDataType": {}}', 16)).toBeNull();
 	});
 });
 
@@ -99,14 +130,22 @@ describe("resolveHardware", () => {
 	it("lets flags override what was detected", () => {
 		const gpu = parseNvidiaSmi(TWO_4090);
 		expect(resolveHardware(gpu, local, { gpu_count: 1, cpu_cores: 8 })).toEqual({
-			gpu_model: "NVIDIA GeForce RTX 4090", gpu_count: 1, vram_gb: 24, cpu_cores: 8, ram_gb: 64,
+			gpu_model: "NVIDIA GeForce RTX 4090",
+			gpu_count: 1,
+			vram_gb: 24,
+			cpu_cores: 8,
+			ram_gb: 64,
 		});
 	});
 
 	it("takes nothing from detection when --gpu-model names another GPU", () => {
 		const gpu = parseNvidiaSmi(TWO_4090);
 		expect(() => resolveHardware(gpu, local, { gpu_model: "NVIDIA H100" })).toThrow(/--vram-gb/);
-		expect(resolveHardware(gpu, local, { gpu_model: "NVIDIA H100", vram_gb: 80 })).toMatchObject({ gpu_model: "NVIDIA H100", gpu_count: 1, vram_gb: 80 });
+		expect(resolveHardware(gpu, local, { gpu_model: "NVIDIA H100", vram_gb: 80 })).toMatchObject({
+			gpu_model: "NVIDIA H100",
+			gpu_count: 1,
+			vram_gb: 80,
+		});
 	});
 
 	it("asks for --vram-gb when the detected GPU's memory is unknown", () => {

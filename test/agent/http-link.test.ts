@@ -19,7 +19,13 @@ async function setup(heartbeat: FakeOptions["heartbeat"]) {
 	fake = await startFakeCoordinator({ nodeId: NODE, publicKey: identity.publicKey, heartbeat });
 	const signer = new TokenSigner(identity, NODE);
 	const events: AgentEvent[] = [];
-	const link = new HttpLink({ coordinatorUrl: fake.url, nodeId: NODE, mintToken: () => signer.mint(), random: () => 0, emit: (e) => events.push(e) });
+	const link = new HttpLink({
+		coordinatorUrl: fake.url,
+		nodeId: NODE,
+		mintToken: () => signer.mint(),
+		random: () => 0,
+		emit: (e) => events.push(e),
+	});
 	return { fake, link, events };
 }
 
@@ -30,10 +36,20 @@ const until = async (cond: () => boolean) => {
 
 describe("HttpLink", () => {
 	it("answers a challenge in the next beat, each beat signed with a new token", async () => {
-		const challenge = { id: "chl_h1", kind: "echo-sha256", nonce: "abc", deadline: new Date(Date.now() + 5000).toISOString() };
+		const challenge = {
+			id: "chl_h1",
+			kind: "echo-sha256",
+			nonce: "abc",
+			deadline: new Date(Date.now() + 5000).toISOString(),
+		};
 		const { fake, link, events } = await setup((_body, n) => ({
 			status: 200,
-			body: { status: "online", next_heartbeat_s: 0.02, challenge: n === 0 ? challenge : null, results: n === 1 ? [{ id: "chl_h1", passed: true }] : [] },
+			body: {
+				status: "online",
+				next_heartbeat_s: 0.02,
+				challenge: n === 0 ? challenge : null,
+				results: n === 1 ? [{ id: "chl_h1", passed: true }] : [],
+			},
 		}));
 		const outcome = link.run();
 		await until(() => fake.beats.length >= 3);
@@ -48,14 +64,22 @@ describe("HttpLink", () => {
 	});
 
 	it("backs off and retries after a server error", async () => {
-		const { fake, link, events } = await setup((_b, n) => (n === 0
-			? { status: 503, body: { error: { code: "internal", message: "busy" } } }
-			: { status: 200, body: { status: "online", next_heartbeat_s: 0.02, challenge: null, results: [] } }));
+		const { fake, link, events } = await setup((_b, n) =>
+			n === 0
+				? { status: 503, body: { error: { code: "internal", message: "busy" } } }
+				: { status: 200, body: { status: "online", next_heartbeat_s: 0.02, challenge: null, results: [] } },
+		);
 		const outcome = link.run();
 		await until(() => events.some((e) => e.event === "heartbeat"));
 		await link.stop();
 		await outcome;
-		expect(events.map((e) => e.event).slice(0, 5)).toEqual(["connecting", "heartbeat_failed", "reconnecting", "connecting", "connected"]);
+		expect(events.map((e) => e.event).slice(0, 5)).toEqual([
+			"connecting",
+			"heartbeat_failed",
+			"reconnecting",
+			"connecting",
+			"connected",
+		]);
 		expect(events[1]).toMatchObject({ status: 503, message: "busy" });
 		expect(fake.beats.length).toBeGreaterThanOrEqual(2);
 	});

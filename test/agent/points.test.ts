@@ -4,9 +4,27 @@ import { checkProof } from "../../agent/commands/points.ts";
 import { leafHash, merkleProof, merkleRoot, type LeafRow } from "../../workers/domain/merkle.ts";
 
 const row = (node_id: string, points: number): LeafRow => ({
-	epoch: 3, node_id, account_id: "acc_x", gpu_model: "RTX 3090", gpu_count: 2, tier: "consumer-upper", tier_weight_bp: 7000, verified: 0,
-	online_seconds: 1200, incident_seconds: 0, rented_gpu_seconds: 0, challenges_issued: 2, challenges_passed: 2, challenges_failed: 0,
-	challenges_missed: 0, availability_points: points, compute_points: 0, penalty_points: 0, points, penalties: "[]", reward: 12,
+	epoch: 3,
+	node_id,
+	account_id: "acc_x",
+	gpu_model: "RTX 3090",
+	gpu_count: 2,
+	tier: "consumer-upper",
+	tier_weight_bp: 7000,
+	verified: 0,
+	online_seconds: 1200,
+	incident_seconds: 0,
+	rented_gpu_seconds: 0,
+	challenges_issued: 2,
+	challenges_passed: 2,
+	challenges_failed: 0,
+	challenges_missed: 0,
+	availability_points: points,
+	compute_points: 0,
+	penalty_points: 0,
+	points,
+	penalties: "[]",
+	reward: 12,
 });
 
 async function fixture() {
@@ -18,19 +36,40 @@ async function fixture() {
 describe("points --verify", () => {
 	it("accepts a row whose proof leads to the published root", async () => {
 		const { rows, leaves, root } = await fixture();
-		const p = { epoch: 3, root, leaf: rows[1] as LeafRow, leaf_hash: leaves[1] as string, proof: await merkleProof(leaves, 1) };
+		const p = {
+			epoch: 3,
+			root,
+			leaf: rows[1] as LeafRow,
+			leaf_hash: leaves[1] as string,
+			proof: await merkleProof(leaves, 1),
+		};
 		expect(await checkProof(p, root)).toEqual({ ok: true });
 	});
 
 	it("rejects a row whose points were changed after publication", async () => {
 		const { rows, leaves, root } = await fixture();
-		const p = { epoch: 3, root, leaf: { ...(rows[1] as LeafRow), points: 999 }, leaf_hash: leaves[1] as string, proof: await merkleProof(leaves, 1) };
+		const p = {
+			epoch: 3,
+			root,
+			leaf: { ...(rows[1] as LeafRow), points: 999 },
+			leaf_hash: leaves[1] as string,
+			proof: await merkleProof(leaves, 1),
+		};
 		expect((await checkProof(p, root)).ok).toBe(false);
 	});
 
 	it("rejects a proof that leads to another root than the epoch's", async () => {
 		const { rows, leaves } = await fixture();
-		const p = { epoch: 3, root: "00", leaf: rows[0] as LeafRow, leaf_hash: leaves[0] as string, proof: await merkleProof(leaves, 0) };
-		expect(await checkProof(p, "f".repeat(64))).toMatchObject({ ok: false, why: expect.stringMatching(/published root/) });
+		const p = {
+			epoch: 3,
+			root: "00",
+			leaf: rows[0] as LeafRow,
+			leaf_hash: leaves[0] as string,
+			proof: await merkleProof(leaves, 0),
+		};
+		expect(await checkProof(p, "f".repeat(64))).toMatchObject({
+			ok: false,
+			why: expect.stringMatching(/published root/),
+		});
 	});
 });

@@ -6,13 +6,15 @@ const T0 = Date.parse("2026-01-02T03:04:05.000Z");
 
 describe("reporter", () => {
 	it("prints each event as one JSON object with the event name first and an ISO time", () => {
-		expect(jsonLine({ event: "disconnected", code: 1006, reason: "", up_ms: 42 }, T0))
-			.toBe('{"event":"disconnected","at":"2026-01-02T03:04:05.000Z","code":1006,"reason":"","up_ms":42}');
+		expect(jsonLine({ event: "disconnected", code: 1006, reason: "", up_ms: 42 }, T0)).toBe(
+			'{"event":"disconnected","at":"2026-01-02T03:04:05.000Z","code":1006,"reason":"","up_ms":42}',
+		);
 	});
 
 	it("prints plain lines as time, event and key=value pairs, quoting values with spaces", () => {
-		expect(textLine({ event: "server_error", code: "bad_message", message: "Unknown message" }, T0))
-			.toBe('2026-01-02T03:04:05.000Z server_error code=bad_message message="Unknown message"');
+		expect(textLine({ event: "server_error", code: "bad_message", message: "Unknown message" }, T0)).toBe(
+			'2026-01-02T03:04:05.000Z server_error code=bad_message message="Unknown message"',
+		);
 	});
 
 	it("does not print a line per pong in --json mode, but prints every other event at once", () => {
@@ -27,7 +29,10 @@ describe("reporter", () => {
 		const s = new LiveState();
 		s.apply({ event: "starting", node_id: "node_abc", transport: "ws", coordinator: "http://x" }, T0);
 		s.apply({ event: "connected", transport: "ws" }, T0);
-		s.apply({ event: "welcome", heartbeat_interval_s: 10, offline_after_s: 30, status: "online", server_time: null }, T0);
+		s.apply(
+			{ event: "welcome", heartbeat_interval_s: 10, offline_after_s: 30, status: "online", server_time: null },
+			T0,
+		);
 		s.apply({ event: "pong" }, T0 + 60_000);
 		s.apply({ event: "challenge", id: "c1", kind: "echo-sha256", answered: true }, T0 + 61_000);
 		s.apply({ event: "challenge", id: "c2", kind: "echo-sha256", answered: true }, T0 + 62_000);

@@ -23,13 +23,19 @@ async function setup(opts: Partial<FakeOptions> = {}) {
 	const events: AgentEvent[] = [];
 	const waiters: { match: (e: AgentEvent) => boolean; resolve: (e: AgentEvent) => void }[] = [];
 	link = new WsLink({
-		coordinatorUrl: fake.url, nodeId: NODE, mintToken: () => signer.mint(), random: () => 0,
+		coordinatorUrl: fake.url,
+		nodeId: NODE,
+		mintToken: () => signer.mint(),
+		random: () => 0,
 		emit: (e) => {
 			events.push(e);
-			for (const w of waiters.splice(0)) (w.match(e) ? w.resolve(e) : waiters.push(w));
+			for (const w of waiters.splice(0)) w.match(e) ? w.resolve(e) : waiters.push(w);
 		},
 	});
-	const event = <K extends AgentEvent["event"]>(name: K, match: (e: Extract<AgentEvent, { event: K }>) => boolean = () => true) =>
+	const event = <K extends AgentEvent["event"]>(
+		name: K,
+		match: (e: Extract<AgentEvent, { event: K }>) => boolean = () => true,
+	) =>
 		new Promise<Extract<AgentEvent, { event: K }>>((resolve) => {
 			const m = (e: AgentEvent) => e.event === name && match(e as Extract<AgentEvent, { event: K }>);
 			const seen = events.find(m);
@@ -44,7 +50,15 @@ describe("WsLink", () => {
 		const { fake, link, event } = await setup();
 		void link.run();
 		const sock = await fake.nextSocket();
-		sock.ws.send(JSON.stringify({ type: "challenge", id: "chl_1", kind: "echo-sha256", nonce: "n0nce", deadline: new Date(Date.now() + 5000).toISOString() }));
+		sock.ws.send(
+			JSON.stringify({
+				type: "challenge",
+				id: "chl_1",
+				kind: "echo-sha256",
+				nonce: "n0nce",
+				deadline: new Date(Date.now() + 5000).toISOString(),
+			}),
+		);
 		const reply = JSON.parse(await sock.frame((f) => f.includes("challenge_response")));
 		expect(reply).toEqual({ type: "challenge_response", id: "chl_1", answer: await echoAnswer(NODE, "n0nce") });
 		sock.ws.send(JSON.stringify({ type: "challenge_result", id: "chl_1", passed: true }));
@@ -63,7 +77,7 @@ describe("WsLink", () => {
 		expect(sock.frames.filter((f) => f !== "ping")).toEqual([]);
 	});
 
-	it("sends \"ping\" every heartbeat interval named in the welcome", async () => {
+	it('sends "ping" every heartbeat interval named in the welcome', async () => {
 		const { fake, link } = await setup({ welcome: { heartbeat_interval_s: 0.04, offline_after_s: 1 } });
 		void link.run();
 		const sock = await fake.nextSocket();
@@ -74,7 +88,10 @@ describe("WsLink", () => {
 	});
 
 	it("drops a socket that stops answering pings and reconnects with a new token", async () => {
-		const { fake, link, event } = await setup({ pong: false, welcome: { heartbeat_interval_s: 0.05, offline_after_s: 1 } });
+		const { fake, link, event } = await setup({
+			pong: false,
+			welcome: { heartbeat_interval_s: 0.05, offline_after_s: 1 },
+		});
 		void link.run();
 		const first = await fake.nextSocket();
 		const timeout = await event("keepalive_timeout");
@@ -99,7 +116,11 @@ describe("WsLink", () => {
 		const outcome = link.run();
 		const sock = await fake.nextSocket();
 		sock.ws.close(4002, "node deleted");
-		expect(await outcome).toMatchObject({ reason: "node_deleted", exitCode: 1, message: expect.stringMatching(/deleted/) });
+		expect(await outcome).toMatchObject({
+			reason: "node_deleted",
+			exitCode: 1,
+			message: expect.stringMatching(/deleted/),
+		});
 		await new Promise((r) => setTimeout(r, 100));
 		expect(fake.sockets).toHaveLength(1);
 	});
@@ -113,7 +134,11 @@ describe("WsLink", () => {
 
 	it("stops with exit code 1 when the coordinator does not know the node (404 on upgrade)", async () => {
 		const { link, events } = await setup({ refuse: () => 404 });
-		expect(await link.run()).toMatchObject({ reason: "unknown_node", exitCode: 1, message: expect.stringMatching(/init --force/) });
+		expect(await link.run()).toMatchObject({
+			reason: "unknown_node",
+			exitCode: 1,
+			message: expect.stringMatching(/init --force/),
+		});
 		expect(events.map((e) => e.event)).not.toContain("reconnecting");
 	});
 
@@ -132,7 +157,9 @@ describe("WsLink", () => {
 		const outcome = link.run();
 		const sock = await fake.nextSocket();
 		await event("welcome");
-		sock.ws.on("message", (d) => { if (String(d).includes("bye")) sock.ws.close(1000, "bye"); });
+		sock.ws.on("message", (d) => {
+			if (String(d).includes("bye")) sock.ws.close(1000, "bye");
+		});
 		await link.stop();
 		expect(await outcome).toEqual({ reason: "signal", exitCode: 0 });
 		expect(sock.frames.map((f) => (f === "ping" ? f : JSON.parse(f)))).toContainEqual({ type: "bye" });

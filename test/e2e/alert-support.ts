@@ -9,28 +9,54 @@ export const WEBHOOK_SECRET = "e2e-webhook-secret";
 
 /** Short liveness timings (as in support.ts's E2E_VARS) and a short group window, so a drop is reported within seconds. */
 export const ALERT_VARS: Record<string, string> = {
-	HEARTBEAT_INTERVAL_S: "1", OFFLINE_AFTER_S: "4", SWEEP_INTERVAL_S: "1", CHALLENGE_EVERY_S: "2", CHALLENGE_TIMEOUT_S: "3",
-	CHECKPOINT_S: "1", SHARD_COUNT: "1", INCIDENT_MIN_NODES: "2",
-	TELEGRAM_BOT_TOKEN: BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
-	ALERT_GROUP_WINDOW_S: "2", ALERT_EDIT_WINDOW_S: "5", ALERT_FLAP_COUNT: "3", ALERT_FLAP_WINDOW_S: "60",
+	HEARTBEAT_INTERVAL_S: "1",
+	OFFLINE_AFTER_S: "4",
+	SWEEP_INTERVAL_S: "1",
+	CHALLENGE_EVERY_S: "2",
+	CHALLENGE_TIMEOUT_S: "3",
+	CHECKPOINT_S: "1",
+	SHARD_COUNT: "1",
+	INCIDENT_MIN_NODES: "2",
+	TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+	TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
+	ALERT_GROUP_WINDOW_S: "2",
+	ALERT_EDIT_WINDOW_S: "5",
+	ALERT_FLAP_COUNT: "3",
+	ALERT_FLAP_WINDOW_S: "60",
 };
 
 export { startFakeBotApi, type Coordinator, type FakeBotApiServer, type FakeMessage };
 
-export function alertsCoordinator(fake: FakeBotApiServer, o: { port?: number; persistDir?: string; vars?: Record<string, string> } = {}): Promise<Coordinator> {
-	return startCoordinator({ ...o, vars: { ...ALERT_VARS, TELEGRAM_API_ROOT: fake.url, DISCORD_API_ROOT: fake.url, ...o.vars } });
+export function alertsCoordinator(
+	fake: FakeBotApiServer,
+	o: { port?: number; persistDir?: string; vars?: Record<string, string> } = {},
+): Promise<Coordinator> {
+	return startCoordinator({
+		...o,
+		vars: { ...ALERT_VARS, TELEGRAM_API_ROOT: fake.url, DISCORD_API_ROOT: fake.url, ...o.vars },
+	});
 }
 
 /** Where requests go: a Coordinator, or `{ url }` of its inner entry. */
 export type Target = { url: string };
 
 let ipCounter = 0;
-async function post<T>(c: Target, path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+async function post<T>(
+	c: Target,
+	path: string,
+	body: unknown,
+	headers: Record<string, string> = {},
+): Promise<{ status: number; body: T }> {
 	ipCounter++;
 	const res = await fetch(`${c.url}${path}`, {
-		method: "POST", body: JSON.stringify(body),
+		method: "POST",
+		body: JSON.stringify(body),
 		// Distinct client addresses: sign-ups are limited per IP, and the local runtime trusts this header.
-		headers: { "content-type": "application/json", "cf-connecting-ip": `10.66.${(ipCounter >> 8) & 255}.${ipCounter & 255}`, ...headers },
+		headers: {
+			"content-type": "application/json",
+			"cf-connecting-ip": `10.66.${(ipCounter >> 8) & 255}.${ipCounter & 255}`,
+			...headers,
+		},
 	});
 	const text = await res.text();
 	return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
@@ -49,8 +75,12 @@ export async function telegramUpdate(c: Target, chat: number, text: string): Pro
 	const update = {
 		update_id: updateId++,
 		message: {
-			message_id: updateId, date: Math.floor(Date.now() / 1000), text, chat: { id: chat, type: "private", first_name: "Op" },
-			from: { id: chat, is_bot: false, first_name: "Op" }, ...(command ? { entities: [{ type: "bot_command", offset: 0, length: command.length }] } : {}),
+			message_id: updateId,
+			date: Math.floor(Date.now() / 1000),
+			text,
+			chat: { id: chat, type: "private", first_name: "Op" },
+			from: { id: chat, is_bot: false, first_name: "Op" },
+			...(command ? { entities: [{ type: "bot_command", offset: 0, length: command.length }] } : {}),
 		},
 	};
 	return (await post(c, "/telegram/webhook", update, { "x-telegram-bot-api-secret-token": WEBHOOK_SECRET })).status;
@@ -79,13 +109,16 @@ export class SimNode {
 	/** `base`: the coordinator's URL, or its inner entry (see inner-entry.ts) for thousands of sockets. */
 	async connect(base: string, everyMs = 1000): Promise<void> {
 		const token = await this.signer.mint();
-		const ws = new WebSocket(`${base.replace(/^http/, "ws")}/v1/nodes/${this.id}/connect`, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
+		const ws = new WebSocket(`${base.replace(/^http/, "ws")}/v1/nodes/${this.id}/connect`, {
+			headers: { authorization: `Bearer ${token}` },
+			perMessageDeflate: false,
+		});
 		this.ws = ws;
 		await new Promise<void>((resolve, reject) => {
 			ws.once("error", reject);
 			ws.once("close", (code) => reject(new Error(`closed before welcome: ${code}`)));
 			ws.on("message", (data) => {
-				if (String(data).includes("\"welcome\"")) resolve();
+				if (String(data).includes('"welcome"')) resolve();
 			});
 		});
 		ws.on("error", () => {});
@@ -113,10 +146,16 @@ export async function registerNodes(c: Target, apiKey: string, n: number, prefix
 		while (next < n) {
 			const i = next++;
 			const identity = generateIdentity();
-			const r = await post<{ node: { id: string } }>(c, "/v1/nodes", {
-				name: `${prefix}-${i}`, public_key: identity.publicKey,
-				hardware: { gpu_model: "RTX 4090", gpu_count: 1, vram_gb: 24, cpu_cores: 8, ram_gb: 32 },
-			}, { authorization: `Bearer ${apiKey}` });
+			const r = await post<{ node: { id: string } }>(
+				c,
+				"/v1/nodes",
+				{
+					name: `${prefix}-${i}`,
+					public_key: identity.publicKey,
+					hardware: { gpu_model: "RTX 4090", gpu_count: 1, vram_gb: 24, cpu_cores: 8, ram_gb: 32 },
+				},
+				{ authorization: `Bearer ${apiKey}` },
+			);
 			if (r.status !== 201) throw new Error(`registration failed: ${r.status} ${JSON.stringify(r.body)}`);
 			out[i] = new SimNode(r.body.node.id, new TokenSigner(identity, r.body.node.id));
 		}
@@ -126,7 +165,11 @@ export async function registerNodes(c: Target, apiKey: string, n: number, prefix
 }
 
 /** Connects every node with at most `limit` handshakes in flight; `everyMs` between keepalives. */
-export async function connectAll(base: string, nodes: SimNode[], o: { limit?: number; everyMs?: number } = {}): Promise<void> {
+export async function connectAll(
+	base: string,
+	nodes: SimNode[],
+	o: { limit?: number; everyMs?: number } = {},
+): Promise<void> {
 	let next = 0;
 	const worker = async () => {
 		while (next < nodes.length) await (nodes[next++] as SimNode).connect(base, o.everyMs);

@@ -1,7 +1,16 @@
 // Alerts with real agent processes and the bot over the real webhook: a frozen agent is reported once, and its return once.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAgent, type RunningAgent } from "./support.ts";
-import { alertsCoordinator, linkChat, signUp, startFakeBotApi, telegramUpdate, until, type Coordinator, type FakeBotApiServer } from "./alert-support.ts";
+import {
+	alertsCoordinator,
+	linkChat,
+	signUp,
+	startFakeBotApi,
+	telegramUpdate,
+	until,
+	type Coordinator,
+	type FakeBotApiServer,
+} from "./alert-support.ts";
 
 let fake: FakeBotApiServer;
 let c: Coordinator;
@@ -29,7 +38,7 @@ describe("alerts with real agents", () => {
 		const agent = await startAgent(c, key, "rig-frozen");
 		agents.push(agent);
 		await agent.waitFor("welcome");
-		expect((await telegramUpdate(c, chat, "/nodes"))).toBe(200);
+		expect(await telegramUpdate(c, chat, "/nodes")).toBe(200);
 		expect(texts(chat).at(-1)).toMatch(/^🟢 rig-frozen \(node_/);
 
 		agent.signal("SIGSTOP"); // the process stops answering; its socket stays open
@@ -45,6 +54,8 @@ describe("alerts with real agents", () => {
 		await until("the back-online alert", () => texts(chat).some((t) => t.startsWith("🟢 1 node back online")), 60_000);
 		await new Promise((r) => setTimeout(r, 4000));
 		expect(texts(chat).filter((t) => t.startsWith("🔴") || t.startsWith("🟢 1 node back"))).toHaveLength(2);
-		expect(texts(chat).find((t) => t.startsWith("🟢 1 node back"))).toMatch(/^🟢 1 node back online\n• rig-frozen — down \d+s$/);
+		expect(texts(chat).find((t) => t.startsWith("🟢 1 node back"))).toMatch(
+			/^🟢 1 node back online\n• rig-frozen — down \d+s$/,
+		);
 	});
 });

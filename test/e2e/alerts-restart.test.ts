@@ -1,6 +1,18 @@
 // The coordinator is killed (SIGKILL) while alerts are in flight: after it starts again every alert arrives, and none twice.
 import { afterAll, describe, expect, it } from "vitest";
-import { alertsCoordinator, type Coordinator, connectAll, linkChat, registerNodes, signUp, sleep, startFakeBotApi, until, type FakeBotApiServer, type SimNode } from "./alert-support.ts";
+import {
+	alertsCoordinator,
+	type Coordinator,
+	connectAll,
+	linkChat,
+	registerNodes,
+	signUp,
+	sleep,
+	startFakeBotApi,
+	until,
+	type FakeBotApiServer,
+	type SimNode,
+} from "./alert-support.ts";
 
 let fake: FakeBotApiServer | undefined;
 let c: Coordinator | undefined;
@@ -10,7 +22,11 @@ afterAll(async () => {
 	await fake?.close();
 });
 
-interface Operator { key: string; chat: number; nodes: SimNode[] }
+interface Operator {
+	key: string;
+	chat: number;
+	nodes: SimNode[];
+}
 
 async function operators(count: number, nodesEach: number, firstChat: number): Promise<Operator[]> {
 	const out: Operator[] = [];
@@ -26,12 +42,17 @@ async function operators(count: number, nodesEach: number, firstChat: number): P
 }
 
 /** Alerts in a chat (the bot's own reply to /start is not one). */
-const alerts = (chat: number) => (fake as FakeBotApiServer).fake.messagesTo(`tg:${chat}`).filter((m) => !m.text.startsWith("✅"));
+const alerts = (chat: number) =>
+	(fake as FakeBotApiServer).fake.messagesTo(`tg:${chat}`).filter((m) => !m.text.startsWith("✅"));
 
 async function restart(): Promise<void> {
 	const { port, persistDir, adminToken } = c as Coordinator;
 	await (c as Coordinator).stop("SIGKILL");
-	c = await alertsCoordinator(fake as FakeBotApiServer, { port, persistDir, vars: { ADMIN_TOKEN: adminToken, ALERT_GROUP_WINDOW_S: "5", INCIDENT_MIN_NODES: "100000" } });
+	c = await alertsCoordinator(fake as FakeBotApiServer, {
+		port,
+		persistDir,
+		vars: { ADMIN_TOKEN: adminToken, ALERT_GROUP_WINDOW_S: "5", INCIDENT_MIN_NODES: "100000" },
+	});
 }
 
 describe("alert delivery across a coordinator crash", () => {
@@ -44,8 +65,14 @@ describe("alert delivery across a coordinator crash", () => {
 		const ops = await operators(6, 2, 7_000_100);
 		for (const op of ops.slice(0, 3)) fake.fake.throttle(`tg:${op.chat}`, 1, 10);
 		for (const op of ops) op.nodes.forEach((n) => n.kill());
-		await until("three alerts delivered and three refused with 429", () =>
-			ops.slice(3).every((op) => alerts(op.chat).length === 1) && ops.slice(0, 3).every((op) => fake?.fake.state.requests.some((r) => r.dest === `tg:${op.chat}` && r.status === 429)));
+		await until(
+			"three alerts delivered and three refused with 429",
+			() =>
+				ops.slice(3).every((op) => alerts(op.chat).length === 1) &&
+				ops
+					.slice(0, 3)
+					.every((op) => fake?.fake.state.requests.some((r) => r.dest === `tg:${op.chat}` && r.status === 429)),
+		);
 
 		// Two more operators whose nodes drop just before the crash: their alerts are still inside the group window.
 		const late = await operators(2, 2, 7_000_200);
@@ -65,7 +92,9 @@ describe("alert delivery across a coordinator crash", () => {
 			expect(alerts(op.chat).map((m) => m.text.split("\n")[0])).toEqual(["🔴 2 nodes offline"]);
 		}
 		for (const op of ops.slice(0, 3)) {
-			const reqs = fake.fake.state.requests.filter((r) => r.dest === `tg:${op.chat}` && r.method === "sendMessage" && !r.text.startsWith("✅"));
+			const reqs = fake.fake.state.requests.filter(
+				(r) => r.dest === `tg:${op.chat}` && r.method === "sendMessage" && !r.text.startsWith("✅"),
+			);
 			expect(reqs.map((r) => r.status)).toEqual([429, 200]);
 			expect((reqs[1]?.at ?? 0) - (reqs[0]?.at ?? 0)).toBeGreaterThanOrEqual(10_000);
 		}
@@ -89,10 +118,17 @@ describe("alert delivery across a coordinator crash", () => {
 		for (const op of ops) {
 			const [m, ...rest] = alerts(op.chat);
 			expect(rest).toEqual([]);
-			expect(m?.text).toMatch(/^⚠️ pulsegrid incident on our side: 5 of your nodes lost the connection to the coordinator\./);
+			expect(m?.text).toMatch(
+				/^⚠️ pulsegrid incident on our side: 5 of your nodes lost the connection to the coordinator\./,
+			);
 			expect(m?.text).not.toContain("🔴");
 		}
-		const flips = await (await fetch(`${c.url}/v1/nodes/${ops[0]?.nodes[0]?.id}/flips`)).json() as { flips: { reason: string; incident_id: string | null }[] };
-		expect(flips.flips[0]).toMatchObject({ reason: "coordinator_restart", incident_id: expect.stringMatching(/^inc_/) });
+		const flips = (await (await fetch(`${c.url}/v1/nodes/${ops[0]?.nodes[0]?.id}/flips`)).json()) as {
+			flips: { reason: string; incident_id: string | null }[];
+		};
+		expect(flips.flips[0]).toMatchObject({
+			reason: "coordinator_restart",
+			incident_id: expect.stringMatching(/^inc_/),
+		});
 	});
 });

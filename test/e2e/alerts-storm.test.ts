@@ -1,7 +1,19 @@
 // A storm: 50 operators × 100 nodes go silent at once. Each operator gets one message listing all 100, and Telegram's limits hold.
 import { afterAll, describe, expect, it } from "vitest";
 import { innerEntry } from "./inner-entry.ts";
-import { alertsCoordinator, type Coordinator, connectAll, linkChat, registerNodes, signUp, sleep, startFakeBotApi, until, type FakeBotApiServer, type SimNode } from "./alert-support.ts";
+import {
+	alertsCoordinator,
+	type Coordinator,
+	connectAll,
+	linkChat,
+	registerNodes,
+	signUp,
+	sleep,
+	startFakeBotApi,
+	until,
+	type FakeBotApiServer,
+	type SimNode,
+} from "./alert-support.ts";
 
 const OPERATORS = 50;
 const NODES_EACH = 100;
@@ -9,7 +21,7 @@ const FIRST_CHAT = 8_000_000;
 
 let fake: FakeBotApiServer | undefined;
 let c: Coordinator | undefined;
-let nodes: SimNode[] = [];
+const nodes: SimNode[] = [];
 
 afterAll(async () => {
 	for (const n of nodes) n.kill();
@@ -24,8 +36,14 @@ describe("an alert storm", () => {
 		// Incidents off: here every drop is the operators' own, so each one must be reported, grouped.
 		c = await alertsCoordinator(fake, {
 			vars: {
-				HEARTBEAT_INTERVAL_S: "5", OFFLINE_AFTER_S: "12", SWEEP_INTERVAL_S: "2", SHARD_COUNT: "4", CHALLENGE_EVERY_S: "100000",
-				INCIDENT_MIN_NODES: "100000", ALERT_GROUP_WINDOW_S: "10", ALERT_EDIT_WINDOW_S: "30",
+				HEARTBEAT_INTERVAL_S: "5",
+				OFFLINE_AFTER_S: "12",
+				SWEEP_INTERVAL_S: "2",
+				SHARD_COUNT: "4",
+				CHALLENGE_EVERY_S: "100000",
+				INCIDENT_MIN_NODES: "100000",
+				ALERT_GROUP_WINDOW_S: "10",
+				ALERT_EDIT_WINDOW_S: "30",
 			},
 		});
 		// 5,000 sockets through wrangler's dev proxy would exhaust its descriptors: talk to the worker's own entry.
@@ -45,17 +63,26 @@ describe("an alert storm", () => {
 
 		const silencedAt = Date.now();
 		for (const n of nodes) n.silence();
-		const alertsTo = (chat: number) => fake?.fake.messagesTo(`tg:${chat}`).filter((m) => !m.text.startsWith("✅")) ?? [];
+		const alertsTo = (chat: number) =>
+			fake?.fake.messagesTo(`tg:${chat}`).filter((m) => !m.text.startsWith("✅")) ?? [];
 		const listed = (chat: number) => {
 			const m = alertsTo(chat)[0];
 			return m ? Number(/^🔴 (\d+) nodes offline/.exec(m.text)?.[1] ?? 0) : 0;
 		};
-		await until("every operator told about all 100 nodes", () => chats.every((chat) => listed(chat) === NODES_EACH), 150_000);
+		await until(
+			"every operator told about all 100 nodes",
+			() => chats.every((chat) => listed(chat) === NODES_EACH),
+			150_000,
+		);
 		await sleep(15_000); // stragglers and duplicates would show by now
 
-		const sends = fake.fake.state.requests.slice(linkReplies).filter((r) => r.method === "sendMessage" && r.status === 200);
+		const sends = fake.fake.state.requests
+			.slice(linkReplies)
+			.filter((r) => r.method === "sendMessage" && r.status === 200);
 		const latencies = chats.map((chat) => (alertsTo(chat)[0]?.sent_at ?? Infinity) - silencedAt).sort((a, b) => a - b);
-		console.log(`storm: ${sends.length} messages, ${fake.fake.state.requests.length - linkReplies - sends.length} other requests; first alert per operator after ${latencies[0]}–${latencies.at(-1)} ms`);
+		console.log(
+			`storm: ${sends.length} messages, ${fake.fake.state.requests.length - linkReplies - sends.length} other requests; first alert per operator after ${latencies[0]}–${latencies.at(-1)} ms`,
+		);
 		expect(sends.length).toBe(OPERATORS);
 		for (const chat of chats) {
 			expect(alertsTo(chat)).toHaveLength(1);

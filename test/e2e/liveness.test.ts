@@ -1,6 +1,17 @@
 // A new user's path, end to end: a real coordinator (wrangler dev) and real agent processes.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agentCommand, api, coordinator, flips, newAccount, nodeStatus, startAgent, until, type Coordinator, type NodeView } from "./support.ts";
+import {
+	agentCommand,
+	api,
+	coordinator,
+	flips,
+	newAccount,
+	nodeStatus,
+	startAgent,
+	until,
+	type Coordinator,
+	type NodeView,
+} from "./support.ts";
 
 let c: Coordinator;
 
@@ -25,7 +36,10 @@ describe("a node's life, with real agents", () => {
 		agent.signal("SIGINT");
 		expect(await agent.exited).toBe(0);
 		await until("node offline", async () => (await nodeStatus(c, agent.nodeId)) === "offline");
-		expect((await flips(c, agent.nodeId)).map((f) => `${f.from}>${f.to}:${f.reason}`)).toEqual(["online>offline:disconnected", "new>online:connected"]);
+		expect((await flips(c, agent.nodeId)).map((f) => `${f.from}>${f.to}:${f.reason}`)).toEqual([
+			"online>offline:disconnected",
+			"new>online:connected",
+		]);
 		const status = agentCommand(agent.config, ["status", "--json"]);
 		expect(status.code).toBe(0);
 		expect(JSON.parse(status.stdout)).toMatchObject({ node: { id: agent.nodeId, status: "offline" } });
@@ -65,7 +79,12 @@ describe("a node's life, with real agents", () => {
 		const agent = await startAgent(c, await newAccount(c), "rig-stats");
 		await agent.waitFor("welcome");
 		await until("node online", async () => (await nodeStatus(c, agent.nodeId)) === "online");
-		const { body } = await api<{ nodes_online: number; gpus_online: number; by_model: { gpu_model: string; nodes: number }[]; definitions: Record<string, string> }>(c, "/v1/stats");
+		const { body } = await api<{
+			nodes_online: number;
+			gpus_online: number;
+			by_model: { gpu_model: string; nodes: number }[];
+			definitions: Record<string, string>;
+		}>(c, "/v1/stats");
 		expect(body.nodes_online).toBeGreaterThanOrEqual(1);
 		expect(body.by_model.find((m) => m.gpu_model === "RTX 4090")?.nodes).toBeGreaterThanOrEqual(1);
 		expect(Object.keys(body.definitions)).toContain("nodes_online");

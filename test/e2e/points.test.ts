@@ -1,7 +1,17 @@
 // Points end to end: real agents, a real coordinator, settled epochs, and rows the agent verifies itself.
 import { afterEach, describe, expect, it } from "vitest";
 import { computePoints } from "../../workers/domain/points.ts";
-import { agentCommand, api, coordinator, nodeStatus, startAgent, newAccount, until, type Coordinator, type RunningAgent } from "./support.ts";
+import {
+	agentCommand,
+	api,
+	coordinator,
+	nodeStatus,
+	startAgent,
+	newAccount,
+	until,
+	type Coordinator,
+	type RunningAgent,
+} from "./support.ts";
 
 let c: Coordinator | undefined;
 const agents: RunningAgent[] = [];
@@ -17,11 +27,20 @@ afterEach(async () => {
 
 interface Breakdown {
 	points: number;
-	inputs: { online_seconds: number; incident_seconds: number; gpu_model: string; gpu_count: number; challenges: { issued: number; passed: number; failed: number; missed: number } };
+	inputs: {
+		online_seconds: number;
+		incident_seconds: number;
+		gpu_model: string;
+		gpu_count: number;
+		challenges: { issued: number; passed: number; failed: number; missed: number };
+	};
 }
 
 async function settle(co: Coordinator): Promise<number> {
-	const { status, body } = await api<{ epoch: number }>(co, "/v1/admin/epochs/settle", { body: {}, auth: co.adminToken });
+	const { status, body } = await api<{ epoch: number }>(co, "/v1/admin/epochs/settle", {
+		body: {},
+		auth: co.adminToken,
+	});
 	expect(status).toBe(200);
 	return body.epoch;
 }

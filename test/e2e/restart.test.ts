@@ -1,6 +1,16 @@
 // The coordinator stops and starts again: history survives, agents come back by themselves, and it is our incident.
 import { afterAll, describe, expect, it } from "vitest";
-import { api, coordinator, flips, newAccount, nodeStatus, startAgent, until, type Coordinator, type RunningAgent } from "./support.ts";
+import {
+	api,
+	coordinator,
+	flips,
+	newAccount,
+	nodeStatus,
+	startAgent,
+	until,
+	type Coordinator,
+	type RunningAgent,
+} from "./support.ts";
 
 const running: RunningAgent[] = [];
 let c: Coordinator | undefined;
@@ -11,7 +21,10 @@ afterAll(async () => {
 	await c?.stop();
 });
 
-interface Interval { started_at: string; ended_at: string | null }
+interface Interval {
+	started_at: string;
+	ended_at: string | null;
+}
 
 describe("coordinator restart", () => {
 	it("keeps flips and uptime history, and every agent reconnects by itself", async () => {
@@ -19,10 +32,12 @@ describe("coordinator restart", () => {
 		const key = await newAccount(c);
 		for (let i = 0; i < 3; i++) running.push(await startAgent(c, key, `rig-${i}`));
 		await Promise.all(running.map((a) => a.waitFor("welcome")));
-		for (const a of running) await until(`${a.nodeId} online`, async () => (await nodeStatus(c as Coordinator, a.nodeId)) === "online");
+		for (const a of running)
+			await until(`${a.nodeId} online`, async () => (await nodeStatus(c as Coordinator, a.nodeId)) === "online");
 		await new Promise((r) => setTimeout(r, 2000)); // let a checkpoint record the shard's clock
 		const before = await Promise.all(running.map((a) => flips(c as Coordinator, a.nodeId)));
-		const firstStart = (await api<{ intervals: Interval[] }>(c, `/v1/nodes/${running[0]?.nodeId}/uptime`)).body.intervals[0]?.started_at;
+		const firstStart = (await api<{ intervals: Interval[] }>(c, `/v1/nodes/${running[0]?.nodeId}/uptime`)).body
+			.intervals[0]?.started_at;
 
 		const { port, persistDir, adminToken } = c;
 		await c.stop("SIGKILL"); // a crash: no chance to close anything cleanly
@@ -30,7 +45,8 @@ describe("coordinator restart", () => {
 		c = await coordinator({ port, persistDir, vars: { ADMIN_TOKEN: adminToken } });
 
 		await Promise.all(running.map((a) => a.waitFor("welcome", 2)));
-		for (const a of running) await until(`${a.nodeId} online again`, async () => (await nodeStatus(c as Coordinator, a.nodeId)) === "online");
+		for (const a of running)
+			await until(`${a.nodeId} online again`, async () => (await nodeStatus(c as Coordinator, a.nodeId)) === "online");
 
 		for (const [i, a] of running.entries()) {
 			const after = await flips(c, a.nodeId);
@@ -46,7 +62,10 @@ describe("coordinator restart", () => {
 		expect(uptime.body.intervals[0]?.started_at).toBe(firstStart);
 		expect(uptime.body.intervals.at(-1)?.ended_at).toBeNull();
 		await until("the restart recorded as our incident", async () => {
-			const { body } = await api<{ incidents: { reason: string; nodes_affected: number }[] }>(c as Coordinator, "/v1/incidents");
+			const { body } = await api<{ incidents: { reason: string; nodes_affected: number }[] }>(
+				c as Coordinator,
+				"/v1/incidents",
+			);
 			return body.incidents.some((i) => i.reason === "coordinator_restart" && i.nodes_affected === 3);
 		});
 	});

@@ -30,14 +30,20 @@ async function stop(child: ChildProcess | null): Promise<void> {
 	const exited = new Promise((resolve) => child.once("exit", resolve));
 	try {
 		process.kill(-(child.pid as number), "SIGTERM");
-	} catch { /* gone */ }
+	} catch {
+		/* gone */
+	}
 	await exited;
 }
 
 /** Runs `npm start` in `dir` and waits until the coordinator answers. */
 async function npmStart(dir: string, port: number): Promise<{ child: ChildProcess; output: () => string }> {
 	let output = "";
-	const child = spawn("npm", ["start"], { cwd: dir, env: { ...process.env, PORT: String(port), CI: "1", WRANGLER_SEND_METRICS: "false" }, detached: true });
+	const child = spawn("npm", ["start"], {
+		cwd: dir,
+		env: { ...process.env, PORT: String(port), CI: "1", WRANGLER_SEND_METRICS: "false" },
+		detached: true,
+	});
 	child.stdout?.on("data", (d) => (output += String(d)));
 	child.stderr?.on("data", (d) => (output += String(d)));
 	running = child;
@@ -45,7 +51,9 @@ async function npmStart(dir: string, port: number): Promise<{ child: ChildProces
 		if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${output}`);
 		try {
 			if ((await fetch(`http://127.0.0.1:${port}/openapi.json`)).ok) return { child, output: () => output };
-		} catch { /* not up yet */ }
+		} catch {
+			/* not up yet */
+		}
 		await new Promise((r) => setTimeout(r, 100));
 	}
 	throw new Error(`npm start did not answer within 90 s:\n${output}`);
@@ -65,7 +73,12 @@ async function closed(port: number): Promise<void> {
 }
 
 function devVars(dir: string): Record<string, string> {
-	return Object.fromEntries(readFileSync(join(dir, ".dev.vars"), "utf8").split("\n").filter((l) => /^[A-Z_]+=/.test(l)).map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]));
+	return Object.fromEntries(
+		readFileSync(join(dir, ".dev.vars"), "utf8")
+			.split("\n")
+			.filter((l) => /^[A-Z_]+=/.test(l))
+			.map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]),
+	);
 }
 
 describe("npm start on a fresh checkout", () => {
@@ -81,9 +94,16 @@ describe("npm start on a fresh checkout", () => {
 		expect(vars.ADMIN_TOKEN).not.toBe(vars.TELEGRAM_WEBHOOK_SECRET);
 
 		// Migrations applied: a sign-up writes D1, and the generated admin token is the one the coordinator uses.
-		const signup = await fetch(`http://127.0.0.1:${port}/v1/accounts`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"name":"first"}' });
+		const signup = await fetch(`http://127.0.0.1:${port}/v1/accounts`, {
+			method: "POST",
+			headers: { "content-type": "application/json" },
+			body: '{"name":"first"}',
+		});
 		expect(signup.status).toBe(201);
-		const settle = await fetch(`http://127.0.0.1:${port}/v1/admin/epochs/settle`, { method: "POST", headers: { authorization: `Bearer ${vars.ADMIN_TOKEN}` } });
+		const settle = await fetch(`http://127.0.0.1:${port}/v1/admin/epochs/settle`, {
+			method: "POST",
+			headers: { authorization: `Bearer ${vars.ADMIN_TOKEN}` },
+		});
 		expect(settle.status).toBe(200);
 		await stop(first.child);
 		await closed(port); // npm has exited; wait until its workerd let go of the port too

@@ -26,11 +26,19 @@ export function coordinator(o: CoordinatorOptions = {}): Promise<Coordinator> {
 	return startCoordinator({ ...o, vars: { ...E2E_VARS, ...o.vars } });
 }
 
-export async function api<T = Record<string, unknown>>(c: Coordinator, path: string, o: { method?: string; body?: unknown; auth?: string } = {}): Promise<{ status: number; body: T }> {
+export async function api<T = Record<string, unknown>>(
+	c: Coordinator,
+	path: string,
+	o: { method?: string; body?: unknown; auth?: string } = {},
+): Promise<{ status: number; body: T }> {
 	const headers: Record<string, string> = {};
 	if (o.auth) headers.authorization = `Bearer ${o.auth}`;
 	if (o.body !== undefined) headers["content-type"] = "application/json";
-	const res = await fetch(`${c.url}${path}`, { method: o.method ?? (o.body !== undefined ? "POST" : "GET"), headers, body: o.body === undefined ? undefined : JSON.stringify(o.body) });
+	const res = await fetch(`${c.url}${path}`, {
+		method: o.method ?? (o.body !== undefined ? "POST" : "GET"),
+		headers,
+		body: o.body === undefined ? undefined : JSON.stringify(o.body),
+	});
 	const text = await res.text();
 	return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
 }
@@ -47,7 +55,10 @@ export function agentCommand(config: string, args: string[]): { code: number; st
 	return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-export interface AgentEvent { event: string; [k: string]: unknown }
+export interface AgentEvent {
+	event: string;
+	[k: string]: unknown;
+}
 
 /** A running `pulsegrid-agent run --json` process and the events it printed. */
 export class RunningAgent {
@@ -56,8 +67,14 @@ export class RunningAgent {
 	readonly exited: Promise<number | null>;
 	private waiters: { pred: (e: AgentEvent) => boolean; resolve: (e: AgentEvent) => void }[] = [];
 
-	constructor(readonly config: string, readonly nodeId: string) {
-		this.process = spawn(process.execPath, [AGENT, "run", "--json", "--config", config], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+	constructor(
+		readonly config: string,
+		readonly nodeId: string,
+	) {
+		this.process = spawn(process.execPath, [AGENT, "run", "--json", "--config", config], {
+			cwd: ROOT,
+			stdio: ["ignore", "pipe", "pipe"],
+		});
 		let buffer = "";
 		this.process.stdout?.on("data", (chunk: Buffer) => {
 			buffer += chunk.toString("utf8");
@@ -84,8 +101,22 @@ export class RunningAgent {
 		if (seen.length >= n) return Promise.resolve(seen[n - 1] as AgentEvent);
 		let count = seen.length;
 		return new Promise((resolve, reject) => {
-			const timer = setTimeout(() => reject(new Error(`agent ${this.nodeId}: no '${event}' #${n} within ${timeoutMs} ms; events: ${JSON.stringify(this.events.slice(-10))}`)), timeoutMs);
-			this.waiters.push({ pred: (e) => e.event === event && ++count >= n, resolve: (e) => { clearTimeout(timer); resolve(e); } });
+			const timer = setTimeout(
+				() =>
+					reject(
+						new Error(
+							`agent ${this.nodeId}: no '${event}' #${n} within ${timeoutMs} ms; events: ${JSON.stringify(this.events.slice(-10))}`,
+						),
+					),
+				timeoutMs,
+			);
+			this.waiters.push({
+				pred: (e) => e.event === event && ++count >= n,
+				resolve: (e) => {
+					clearTimeout(timer);
+					resolve(e);
+				},
+			});
 		});
 	}
 
@@ -99,15 +130,43 @@ export async function startAgent(c: Coordinator, apiKey: string, name: string): 
 	const config = join(mkdtempSync(join(tmpdir(), "pulsegrid-agent-")), "agent.json");
 	const init = agentCommand(config, ["init", "--coordinator", c.url]);
 	if (init.code !== 0) throw new Error(`agent init failed: ${init.stderr}`);
-	const reg = agentCommand(config, ["register", "--api-key", apiKey, "--name", name, "--gpu-model", "RTX 4090", "--gpu-count", "1", "--vram-gb", "24", "--cpu-cores", "8", "--ram-gb", "32", "--json"]);
+	const reg = agentCommand(config, [
+		"register",
+		"--api-key",
+		apiKey,
+		"--name",
+		name,
+		"--gpu-model",
+		"RTX 4090",
+		"--gpu-count",
+		"1",
+		"--vram-gb",
+		"24",
+		"--cpu-cores",
+		"8",
+		"--ram-gb",
+		"32",
+		"--json",
+	]);
 	if (reg.code !== 0) throw new Error(`agent register failed: ${reg.stderr}`);
 	const nodeId = /node_[A-Za-z0-9_-]+/.exec(reg.stdout)?.[0];
 	if (!nodeId) throw new Error(`no node id in register output: ${reg.stdout}`);
 	return new RunningAgent(config, nodeId);
 }
 
-export interface NodeView { id: string; status: string; last_seen_at: string | null; uptime_24h: number }
-export interface FlipView { from: string; to: string; reason: string; at: string; incident_id: string | null }
+export interface NodeView {
+	id: string;
+	status: string;
+	last_seen_at: string | null;
+	uptime_24h: number;
+}
+export interface FlipView {
+	from: string;
+	to: string;
+	reason: string;
+	at: string;
+	incident_id: string | null;
+}
 
 export async function nodeStatus(c: Coordinator, id: string): Promise<string> {
 	return (await api<{ node: NodeView }>(c, `/v1/nodes/${id}`)).body.node.status;

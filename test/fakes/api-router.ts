@@ -3,7 +3,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 
 /** Paths the Discord bot fake owns; everything else (Bot API, alert webhooks) goes to the Bot API fake. */
 function isDiscordBotPath(path: string): boolean {
-	return /^\/(channels|applications|__discord)\//.test(path) || /^\/webhooks\/[^/]+\/[^/]+\/messages\/@original/.test(path);
+	return (
+		/^\/(channels|applications|__discord)\//.test(path) || /^\/webhooks\/[^/]+\/[^/]+\/messages\/@original/.test(path)
+	);
 }
 
 export async function startApiRouter(o: { discord: string; bot: string; unref?: boolean }): Promise<{ url: string }> {
@@ -19,10 +21,22 @@ async function forward(o: { discord: string; bot: string }, req: IncomingMessage
 	const path = req.url ?? "/";
 	const target = `${isDiscordBotPath(path) ? o.discord : o.bot}${path}`;
 	const headers: Record<string, string> = {};
-	for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string" && k !== "host" && k !== "content-length") headers[k] = v;
+	for (const [k, v] of Object.entries(req.headers))
+		if (typeof v === "string" && k !== "host" && k !== "content-length") headers[k] = v;
 	try {
-		const out = await fetch(target, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
-		res.writeHead(out.status, Object.fromEntries([...out.headers].filter(([k]) => k !== "content-encoding" && k !== "content-length" && k !== "transfer-encoding")));
+		const out = await fetch(target, {
+			method: req.method,
+			headers,
+			body: chunks.length ? Buffer.concat(chunks) : undefined,
+		});
+		res.writeHead(
+			out.status,
+			Object.fromEntries(
+				[...out.headers].filter(
+					([k]) => k !== "content-encoding" && k !== "content-length" && k !== "transfer-encoding",
+				),
+			),
+		);
 		res.end(Buffer.from(await out.arrayBuffer()));
 	} catch (err) {
 		res.writeHead(502).end(String(err));

@@ -26,4 +26,3 @@ export interface FakeState {
 	/** Requests that broke a limit the real API enforces, or came before a retry_after had passed. */
 	violations: string[];
 }
-

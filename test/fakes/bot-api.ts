@@ -6,7 +6,12 @@ import type { FakeMessage, FakeRequest, FakeState } from "./bot-api-types.ts";
 export type { FakeMessage, FakeRequest, FakeState };
 
 /** One call of any Bot API method (getMe, setWebhook, setMyCommands, sendMessage…), as it arrived. */
-export interface FakeCall { method: string; token: string; body: Record<string, unknown>; at: number }
+export interface FakeCall {
+	method: string;
+	token: string;
+	body: Record<string, unknown>;
+	at: number;
+}
 
 /** What a Bot API token looks like (`<bot id>:<secret>`); Telegram answers 401 to anything else. */
 const TOKEN = /^\d{1,20}:[\w-]{1,100}$/;
@@ -40,7 +45,11 @@ export class FakeBotApi {
 		return this.calls.filter((c) => c.method === method);
 	}
 
-	async handle(method: string, path: string, body: Record<string, unknown>): Promise<{ status: number; body: unknown }> {
+	async handle(
+		method: string,
+		path: string,
+		body: Record<string, unknown>,
+	): Promise<{ status: number; body: unknown }> {
 		const control = this.control(method, path, body);
 		if (control) return control;
 		const tg = /^\/bot([^/]+)\/(\w+)$/.exec(path);
@@ -56,12 +65,23 @@ export class FakeBotApi {
 	}
 
 	/** Test-only endpoints under /__fake, so tests running inside workerd can read and steer the fake over HTTP. */
-	private control(method: string, path: string, body: Record<string, unknown>): { status: number; body: unknown } | null {
+	private control(
+		method: string,
+		path: string,
+		body: Record<string, unknown>,
+	): { status: number; body: unknown } | null {
 		if (!path.startsWith("/__fake/")) return null;
 		const url = new URL(path, "http://fake");
 		if (url.pathname === "/__fake/messages") {
 			const dest = url.searchParams.get("dest");
-			return { status: 200, body: { messages: dest ? this.messagesTo(dest) : this.state.messages, requests: this.state.requests.filter((r) => !dest || r.dest === dest), violations: this.state.violations } };
+			return {
+				status: 200,
+				body: {
+					messages: dest ? this.messagesTo(dest) : this.state.messages,
+					requests: this.state.requests.filter((r) => !dest || r.dest === dest),
+					violations: this.state.violations,
+				},
+			};
 		}
 		if (url.pathname === "/__fake/calls") {
 			const name = url.searchParams.get("method");
@@ -75,27 +95,63 @@ export class FakeBotApi {
 	}
 
 	private telegram(method: string, body: Record<string, unknown>): { status: number; body: unknown } {
-		if (method === "getMe") return { status: 200, body: { ok: true, result: { id: 1, is_bot: true, first_name: "fake", username: "fake_bot" } } };
-		if (method !== "sendMessage" && method !== "editMessageText") return { status: 200, body: { ok: true, result: true } };
+		if (method === "getMe")
+			return {
+				status: 200,
+				body: { ok: true, result: { id: 1, is_bot: true, first_name: "fake", username: "fake_bot" } },
+			};
+		if (method !== "sendMessage" && method !== "editMessageText")
+			return { status: 200, body: { ok: true, result: true } };
 		const dest = `tg:${String(body.chat_id)}`;
 		const text = String(body.text ?? "");
 		const refused = this.gate(dest, method, text);
-		if (refused) return { status: 429, body: { ok: false, error_code: 429, description: `Too Many Requests: retry after ${refused}`, parameters: { retry_after: refused } } };
+		if (refused)
+			return {
+				status: 429,
+				body: {
+					ok: false,
+					error_code: 429,
+					description: `Too Many Requests: retry after ${refused}`,
+					parameters: { retry_after: refused },
+				},
+			};
 		if (method === "sendMessage") {
 			const m = this.record(dest, text);
-			return { status: 200, body: { ok: true, result: { message_id: m.message_id, date: Math.floor(m.sent_at / 1000), chat: { id: body.chat_id, type: "private" }, text } } };
+			return {
+				status: 200,
+				body: {
+					ok: true,
+					result: {
+						message_id: m.message_id,
+						date: Math.floor(m.sent_at / 1000),
+						chat: { id: body.chat_id, type: "private" },
+						text,
+					},
+				},
+			};
 		}
 		const m = this.state.messages.find((x) => x.dest === dest && x.message_id === Number(body.message_id));
-		if (!m) return { status: 400, body: { ok: false, error_code: 400, description: "Bad Request: message to edit not found" } };
-		if (m.text === text) return { status: 400, body: { ok: false, error_code: 400, description: "Bad Request: message is not modified" } };
+		if (!m)
+			return {
+				status: 400,
+				body: { ok: false, error_code: 400, description: "Bad Request: message to edit not found" },
+			};
+		if (m.text === text)
+			return { status: 400, body: { ok: false, error_code: 400, description: "Bad Request: message is not modified" } };
 		this.edit(m, text);
 		return { status: 200, body: { ok: true, result: { message_id: m.message_id, text } } };
 	}
 
-	private discord(dest: string, method: string, messageId: number | null, body: Record<string, unknown>): { status: number; body: unknown } {
+	private discord(
+		dest: string,
+		method: string,
+		messageId: number | null,
+		body: Record<string, unknown>,
+	): { status: number; body: unknown } {
 		const text = String(body.content ?? "");
 		const refused = this.gate(dest, messageId === null ? "discordExecute" : "discordEdit", text);
-		if (refused) return { status: 429, body: { message: "You are being rate limited.", retry_after: refused, global: false } };
+		if (refused)
+			return { status: 429, body: { message: "You are being rate limited.", retry_after: refused, global: false } };
 		if (messageId === null && method === "POST") {
 			const m = this.record(dest, text);
 			return { status: 200, body: { id: String(m.message_id), content: text } };
@@ -113,9 +169,11 @@ export class FakeBotApi {
 		if (now < blocked) this.state.violations.push(`${dest}: request ${blocked - now} ms before retry_after ended`);
 		const gap = dest.startsWith("dc:") ? LIMITS.discordGapMs : LIMITS.perChatGapMs;
 		const last = this.lastAt.get(dest);
-		if (last !== undefined && now - last < gap) this.state.violations.push(`${dest}: two requests ${now - last} ms apart`);
+		if (last !== undefined && now - last < gap)
+			this.state.violations.push(`${dest}: two requests ${now - last} ms apart`);
 		this.recent = this.recent.filter((t) => now - t < 1000);
-		if (dest.startsWith("tg:") && this.recent.length >= LIMITS.globalPerSecond) this.state.violations.push(`more than ${LIMITS.globalPerSecond} requests in one second`);
+		if (dest.startsWith("tg:") && this.recent.length >= LIMITS.globalPerSecond)
+			this.state.violations.push(`more than ${LIMITS.globalPerSecond} requests in one second`);
 		this.lastAt.set(dest, now);
 		if (dest.startsWith("tg:")) this.recent.push(now);
 		const t = this.throttles.get(dest) ?? this.throttles.get("*");
@@ -130,7 +188,14 @@ export class FakeBotApi {
 	}
 
 	private record(dest: string, text: string): FakeMessage {
-		const m: FakeMessage = { dest, message_id: this.nextId++, text, versions: [text], sent_at: Date.now(), edited_at: null };
+		const m: FakeMessage = {
+			dest,
+			message_id: this.nextId++,
+			text,
+			versions: [text],
+			sent_at: Date.now(),
+			edited_at: null,
+		};
 		this.state.messages.push(m);
 		return m;
 	}
@@ -149,7 +214,9 @@ export interface FakeBotApiServer {
 }
 
 /** Serves a FakeBotApi on 127.0.0.1 (a free port unless given); `unref` lets the process exit while it runs. */
-export async function startFakeBotApi(o: { port?: number; unref?: boolean; fake?: FakeBotApi } = {}): Promise<FakeBotApiServer> {
+export async function startFakeBotApi(
+	o: { port?: number; unref?: boolean; fake?: FakeBotApi } = {},
+): Promise<FakeBotApiServer> {
 	const fake = o.fake ?? new FakeBotApi();
 	const server: Server = createServer((req, res) => void serve(fake, req, res));
 	await new Promise<void>((resolve) => server.listen(o.port ?? 0, "127.0.0.1", resolve));
@@ -158,10 +225,11 @@ export async function startFakeBotApi(o: { port?: number; unref?: boolean; fake?
 	return {
 		url: `http://127.0.0.1:${port}`,
 		fake,
-		close: () => new Promise((resolve) => {
-			server.closeAllConnections();
-			server.close(() => resolve());
-		}),
+		close: () =>
+			new Promise((resolve) => {
+				server.closeAllConnections();
+				server.close(() => resolve());
+			}),
 	};
 }
 

@@ -31,7 +31,8 @@ export class FakeDiscordApi {
 		const post = /^\/channels\/(\d+)\/messages$/.exec(path);
 		if (post && method === "POST") return this.post(post[1] as string, authorization, body, path);
 		const edit = /^\/webhooks\/(\d+)\/([^/]+)\/messages\/@original$/.exec(path);
-		if (edit && method === "PATCH") return this.edit(edit[1] as string, decodeURIComponent(edit[2] as string), body, path);
+		if (edit && method === "PATCH")
+			return this.edit(edit[1] as string, decodeURIComponent(edit[2] as string), body, path);
 		const reg = /^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/.exec(path);
 		if (reg && method === "PUT") return this.register(reg[1] as string, reg[2] ?? null, authorization, body, path);
 		return null;
@@ -43,21 +44,37 @@ export class FakeDiscordApi {
 		f.times--;
 		this.state.refused.push({ path, status: f.status, content });
 		return f.status === 429
-			? { status: 429, body: { message: "You are being rate limited.", retry_after: f.retry_after ?? 1, global: false } }
+			? {
+					status: 429,
+					body: { message: "You are being rate limited.", retry_after: f.retry_after ?? 1, global: false },
+				}
 			: { status: f.status, body: { message: "Service Unavailable", code: 0 } };
 	}
 
 	private post(channelId: string, authorization: string | null, body: Record<string, unknown>, path: string): Answer {
-		if (authorization !== `Bot ${this.botToken}`) return { status: 401, body: { message: "401: Unauthorized", code: 0 } };
+		if (authorization !== `Bot ${this.botToken}`)
+			return { status: 401, body: { message: "401: Unauthorized", code: 0 } };
 		const content = String(body.content ?? "");
 		const refused = this.fault(content, path, content);
 		if (refused) return refused;
-		if (content.length === 0 || content.length > 2000) return { status: 400, body: { message: "Invalid Form Body", code: 50035 } };
+		if (content.length === 0 || content.length > 2000)
+			return { status: 400, body: { message: "Invalid Form Body", code: 50035 } };
 		const nonce = typeof body.nonce === "string" ? body.nonce : null;
 		// As Discord does: with enforce_nonce, a repeated nonce returns the first message instead of posting again.
-		const earlier = body.enforce_nonce === true && nonce ? this.state.posts.find((p) => p.channel_id === channelId && p.nonce === nonce) : undefined;
+		const earlier =
+			body.enforce_nonce === true && nonce
+				? this.state.posts.find((p) => p.channel_id === channelId && p.nonce === nonce)
+				: undefined;
 		if (earlier) return { status: 200, body: { id: earlier.id, channel_id: channelId, content: earlier.content } };
-		const message = { id: String(this.nextId++), channel_id: channelId, authorization, content, nonce, enforce_nonce: body.enforce_nonce === true, allowed_mentions: body.allowed_mentions };
+		const message = {
+			id: String(this.nextId++),
+			channel_id: channelId,
+			authorization,
+			content,
+			nonce,
+			enforce_nonce: body.enforce_nonce === true,
+			allowed_mentions: body.allowed_mentions,
+		};
 		this.state.posts.push(message);
 		return { status: 200, body: { id: message.id, channel_id: channelId, content } };
 	}
@@ -71,12 +88,22 @@ export class FakeDiscordApi {
 		return { status: 200, body: { id: String(this.nextId++), content } };
 	}
 
-	private register(applicationId: string, guildId: string | null, authorization: string | null, body: unknown, path: string): Answer {
-		if (authorization !== `Bot ${this.botToken}`) return { status: 401, body: { message: "401: Unauthorized", code: 0 } };
+	private register(
+		applicationId: string,
+		guildId: string | null,
+		authorization: string | null,
+		body: unknown,
+		path: string,
+	): Answer {
+		if (authorization !== `Bot ${this.botToken}`)
+			return { status: 401, body: { message: "401: Unauthorized", code: 0 } };
 		if (!Array.isArray(body)) return { status: 400, body: { message: "Invalid Form Body", code: 50035 } };
 		this.state.registrations.push({ application_id: applicationId, guild_id: guildId, authorization, commands: body });
 		void path;
-		return { status: 200, body: body.map((c, i) => ({ id: String(i + 1), application_id: applicationId, ...(c as object) })) };
+		return {
+			status: 200,
+			body: body.map((c, i) => ({ id: String(i + 1), application_id: applicationId, ...(c as object) })),
+		};
 	}
 }
 
@@ -95,10 +122,11 @@ export async function startFakeDiscordApi(o: { botToken: string; unref?: boolean
 	return {
 		url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
 		fake,
-		close: () => new Promise((resolve) => {
-			server.closeAllConnections();
-			server.close(() => resolve());
-		}),
+		close: () =>
+			new Promise((resolve) => {
+				server.closeAllConnections();
+				server.close(() => resolve());
+			}),
 	};
 }
 
@@ -109,9 +137,14 @@ async function serve(fake: FakeDiscordApi, req: IncomingMessage, res: ServerResp
 	try {
 		const raw = Buffer.concat(chunks).toString("utf8");
 		body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
-	} catch { /* answered as an empty body */ }
+	} catch {
+		/* answered as an empty body */
+	}
 	const auth = req.headers.authorization ?? null;
-	const out = fake.handle(req.method ?? "GET", req.url ?? "/", auth, body) ?? { status: 404, body: { message: "404: Not Found", code: 0 } };
+	const out = fake.handle(req.method ?? "GET", req.url ?? "/", auth, body) ?? {
+		status: 404,
+		body: { message: "404: Not Found", code: 0 },
+	};
 	res.writeHead(out.status, { "content-type": "application/json" });
 	res.end(JSON.stringify(out.body));
 }
@@ -120,5 +153,8 @@ async function serve(fake: FakeDiscordApi, req: IncomingMessage, res: ServerResp
 export function discordTestKey(): { publicKeyHex: string; privateJwk: string } {
 	const { publicKey, privateKey } = generateKeyPairSync("ed25519");
 	const x = publicKey.export({ format: "jwk" }).x as string;
-	return { publicKeyHex: Buffer.from(x, "base64url").toString("hex"), privateJwk: JSON.stringify(privateKey.export({ format: "jwk" })) };
+	return {
+		publicKeyHex: Buffer.from(x, "base64url").toString("hex"),
+		privateJwk: JSON.stringify(privateKey.export({ format: "jwk" })),
+	};
 }

@@ -3,8 +3,17 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { renderNotice } from "../../workers/domain/alert-text.ts";
 import {
-	DEFAULT_ALERT_RULES as R, due, emptyState, mute, nextDeadline, receiveFlip, receiveIncidentTag, unmute,
-	type AlertFlip, type AlertState, type Outgoing,
+	DEFAULT_ALERT_RULES as R,
+	due,
+	emptyState,
+	mute,
+	nextDeadline,
+	receiveFlip,
+	receiveIncidentTag,
+	unmute,
+	type AlertFlip,
+	type AlertState,
+	type Outgoing,
 } from "../../workers/domain/alerts.ts";
 import type { FlipReason } from "../../workers/domain/flips.ts";
 import type { NodeStatus } from "../../workers/domain/status.ts";
@@ -12,13 +21,30 @@ import type { NodeStatus } from "../../workers/domain/status.ts";
 const T = 1_700_000_000_000;
 const seqs = new Map<string, number>();
 
-function flip(nodeId: string, from: NodeStatus, to: NodeStatus, at: number, reason: FlipReason = to === "online" ? "connected" : "keepalive_timeout", incidentId: string | null = null): AlertFlip {
+function flip(
+	nodeId: string,
+	from: NodeStatus,
+	to: NodeStatus,
+	at: number,
+	reason: FlipReason = to === "online" ? "connected" : "keepalive_timeout",
+	incidentId: string | null = null,
+): AlertFlip {
 	const seq = (seqs.get(nodeId) ?? 0) + 1;
 	seqs.set(nodeId, seq);
-	return { id: `${nodeId}:${seq}`, nodeId, from, to, at, reason, lastSeenAt: to === "offline" ? at - 1000 : at, incidentId };
+	return {
+		id: `${nodeId}:${seq}`,
+		nodeId,
+		from,
+		to,
+		at,
+		reason,
+		lastSeenAt: to === "offline" ? at - 1000 : at,
+		incidentId,
+	};
 }
 
-const down = (id: string, at: number, reason?: FlipReason, incident: string | null = null) => flip(id, "online", "offline", at, reason, incident);
+const down = (id: string, at: number, reason?: FlipReason, incident: string | null = null) =>
+	flip(id, "online", "offline", at, reason, incident);
 const up = (id: string, at: number) => flip(id, "offline", "online", at);
 
 /** Feeds flips (received at their own time) and runs `due` at every deadline up to `until`; returns everything sent or edited. */
@@ -50,9 +76,17 @@ describe("alert rules", () => {
 
 	it("groups 200 nodes that dropped together into one message listing them all", () => {
 		const ids = Array.from({ length: 200 }, (_, i) => `n${i}`);
-		const outs = run(emptyState(), ids.map((id, i) => down(id, T + (i % 7) * 1000)), T + 3_600_000);
+		const outs = run(
+			emptyState(),
+			ids.map((id, i) => down(id, T + (i % 7) * 1000)),
+			T + 3_600_000,
+		);
 		expect(sends(outs)).toHaveLength(1);
-		expect(sends(outs)[0]?.out.notice.down.map((d) => d.nodeId).sort()).toEqual([...ids].sort());
+		expect(
+			sends(outs)[0]
+				?.out.notice.down.map((d) => d.nodeId)
+				.sort(),
+		).toEqual([...ids].sort());
 		const text = renderNotice(sends(outs)[0]?.out.notice ?? ({} as never), (id) => id, R);
 		expect(text).toMatch(/^🔴 200 nodes offline/);
 		expect(text.length).toBeLessThanOrEqual(1900);
@@ -65,7 +99,11 @@ describe("alert rules", () => {
 	});
 
 	it("pages again for a drop after the edit window", () => {
-		const outs = run(emptyState(), [down("a", T), down("b", T + R.groupWindowMs + R.editWindowMs + 1000)], T + 3_600_000);
+		const outs = run(
+			emptyState(),
+			[down("a", T), down("b", T + R.groupWindowMs + R.editWindowMs + 1000)],
+			T + 3_600_000,
+		);
 		expect(outs.map((o) => o.out.op)).toEqual(["send", "send"]);
 	});
 
@@ -74,7 +112,11 @@ describe("alert rules", () => {
 	});
 
 	it("sends one back-online message with the downtime after a down alert", () => {
-		const outs = run(emptyState(), [down("a", T), down("b", T), up("a", T + 180_000), up("b", T + 181_000)], T + 3_600_000);
+		const outs = run(
+			emptyState(),
+			[down("a", T), down("b", T), up("a", T + 180_000), up("b", T + 181_000)],
+			T + 3_600_000,
+		);
 		expect(outs.map((o) => o.out.op)).toEqual(["send", "send"]);
 		const back = outs[1]?.out.notice;
 		expect(back?.up.map((u) => u.nodeId)).toEqual(["a", "b"]);
@@ -99,7 +141,10 @@ describe("alert rules", () => {
 		const flips: AlertFlip[] = [];
 		for (let i = 0; i < 6; i++) flips.push(down("q", T + i * 200), up("q", T + i * 200 + 100));
 		const outs = run(emptyState(), flips, T + 3_600_000);
-		expect(outs.map((o) => [o.out.notice.flapping.length, o.out.notice.stable.length])).toEqual([[1, 0], [0, 1]]);
+		expect(outs.map((o) => [o.out.notice.flapping.length, o.out.notice.stable.length])).toEqual([
+			[1, 0],
+			[0, 1],
+		]);
 	});
 
 	it("suppresses a muted node, and tells when the mute ends what is still offline", () => {
@@ -125,25 +170,40 @@ describe("alert rules", () => {
 	});
 
 	it("says nothing when the owner puts a node in maintenance or takes it out", () => {
-		const outs = run(emptyState(), [
-			flip("m", "online", "maintenance", T, "maintenance_on"),
-			flip("m", "maintenance", "online", T + 60_000, "maintenance_off"),
-		], T + 3_600_000);
+		const outs = run(
+			emptyState(),
+			[
+				flip("m", "online", "maintenance", T, "maintenance_on"),
+				flip("m", "maintenance", "online", T + 60_000, "maintenance_off"),
+			],
+			T + 3_600_000,
+		);
 		expect(outs).toEqual([]);
 	});
 
 	it("reports a node that leaves maintenance while offline", () => {
-		const outs = run(emptyState(), [flip("m", "online", "maintenance", T, "maintenance_on"), flip("m", "maintenance", "offline", T + 60_000, "maintenance_off")], T + 3_600_000);
+		const outs = run(
+			emptyState(),
+			[
+				flip("m", "online", "maintenance", T, "maintenance_on"),
+				flip("m", "maintenance", "offline", T + 60_000, "maintenance_off"),
+			],
+			T + 3_600_000,
+		);
 		expect(outs.map((o) => o.out.notice.down.map((d) => d.reason))).toEqual([["maintenance_off"]]);
 	});
 
 	it("turns a coordinator incident into one notice, with no per-node down alerts", () => {
-		const flips = Array.from({ length: 100 }, (_, i) => down(`i${i}`, T + (i % 5) * 1000, "coordinator_restart", `inc_${i % 3}`));
+		const flips = Array.from({ length: 100 }, (_, i) =>
+			down(`i${i}`, T + (i % 5) * 1000, "coordinator_restart", `inc_${i % 3}`),
+		);
 		const outs = run(emptyState(), flips, T + 3_600_000);
 		expect(outs).toHaveLength(1);
 		expect(outs[0]?.out.notice.down).toEqual([]);
 		expect(outs[0]?.out.notice.incident).toHaveLength(100);
-		expect(renderNotice(outs[0]?.out.notice as never, (id) => id, R)).toMatch(/incident on our side: 100 of your nodes/);
+		expect(renderNotice(outs[0]?.out.notice as never, (id) => id, R)).toMatch(
+			/incident on our side: 100 of your nodes/,
+		);
 	});
 
 	it("reclassifies pending drops as an incident when the shard tags them late", () => {
@@ -152,7 +212,10 @@ describe("alert rules", () => {
 		receiveIncidentTag(s, ["a", "b", "c"], "inc_late");
 		const { outgoing } = due(s, T + R.groupWindowMs, R);
 		expect(outgoing).toHaveLength(1);
-		expect(outgoing[0]?.notice).toMatchObject({ down: [], incident: [{ nodeId: "a", incidentId: "inc_late" }, { nodeId: "b" }, { nodeId: "c" }] });
+		expect(outgoing[0]?.notice).toMatchObject({
+			down: [],
+			incident: [{ nodeId: "a", incidentId: "inc_late" }, { nodeId: "b" }, { nodeId: "c" }],
+		});
 	});
 
 	it("corrects a sent alert by editing it when the incident tag comes after", () => {
@@ -162,18 +225,30 @@ describe("alert rules", () => {
 		receiveIncidentTag(s, ["a"], "inc_x");
 		expect(nextDeadline(s, R, T + R.groupWindowMs + 1)).toBe(T + R.groupWindowMs + 1); // due at once, never at time 0
 		const { outgoing } = due(s, T + R.groupWindowMs + 1, R);
-		expect(outgoing).toEqual([{ op: "edit", key: "m1", notice: expect.objectContaining({ down: [], incident: [expect.objectContaining({ nodeId: "a" })] }) }]);
+		expect(outgoing).toEqual([
+			{
+				op: "edit",
+				key: "m1",
+				notice: expect.objectContaining({ down: [], incident: [expect.objectContaining({ nodeId: "a" })] }),
+			},
+		]);
 		expect(nextDeadline(s, R, T + R.groupWindowMs + 1)).toBeNull();
 	});
 
 	it("forgets a deleted node without an alert", () => {
-		expect(run(emptyState(), [down("d", T), flip("d", "offline", "offline", T + 1000, "node_deleted")], T + 60_000)).toEqual([]);
+		expect(
+			run(emptyState(), [down("d", T), flip("d", "offline", "offline", T + 1000, "node_deleted")], T + 60_000),
+		).toEqual([]);
 	});
 });
 
 /** Random timelines: per node, alternating drops and returns at random times, some in maintenance, some muted. */
 const timeline = fc.array(
-	fc.record({ node: fc.integer({ min: 0, max: 7 }), gap: fc.integer({ min: 0, max: 120_000 }), kind: fc.constantFrom("toggle", "toggle", "toggle", "maint") }),
+	fc.record({
+		node: fc.integer({ min: 0, max: 7 }),
+		gap: fc.integer({ min: 0, max: 120_000 }),
+		kind: fc.constantFrom("toggle", "toggle", "toggle", "maint"),
+	}),
 	{ maxLength: 80 },
 );
 
@@ -185,47 +260,76 @@ function flipsOf(events: { node: number; gap: number; kind: string }[]): AlertFl
 		const id = `r${e.node}`;
 		at += e.gap;
 		const from = status.get(id) ?? "online";
-		const to: NodeStatus = e.kind === "maint" ? (from === "maintenance" ? "online" : "maintenance") : from === "online" ? "offline" : "online";
+		const to: NodeStatus =
+			e.kind === "maint"
+				? from === "maintenance"
+					? "online"
+					: "maintenance"
+				: from === "online"
+					? "offline"
+					: "online";
 		status.set(id, to);
 		const n = (seq.get(id) ?? 0) + 1;
 		seq.set(id, n);
-		const reason: FlipReason = e.kind === "maint" ? (to === "maintenance" ? "maintenance_on" : "maintenance_off") : to === "online" ? "connected" : "disconnected";
+		const reason: FlipReason =
+			e.kind === "maint"
+				? to === "maintenance"
+					? "maintenance_on"
+					: "maintenance_off"
+				: to === "online"
+					? "connected"
+					: "disconnected";
 		return { id: `${id}:${n}`, nodeId: id, from, to, at, reason, lastSeenAt: at, incidentId: null };
 	});
 }
 
 describe("alert rules, for any timeline", () => {
 	it("never sends two messages less than a group window apart", () => {
-		fc.assert(fc.property(timeline, (events) => {
-			const times = sends(run(emptyState(), flipsOf(events), T + 48 * 3_600_000)).map((o) => o.at);
-			return times.every((t, i) => i === 0 || t - (times[i - 1] as number) >= R.groupWindowMs);
-		}));
+		fc.assert(
+			fc.property(timeline, (events) => {
+				const times = sends(run(emptyState(), flipsOf(events), T + 48 * 3_600_000)).map((o) => o.at);
+				return times.every((t, i) => i === 0 || t - (times[i - 1] as number) >= R.groupWindowMs);
+			}),
+		);
 	});
 
 	it("applies a redelivered flip once: delivering everything twice changes nothing", () => {
-		fc.assert(fc.property(timeline, (events) => {
-			const flips = flipsOf(events);
-			const once = run(emptyState(), flips, T + 48 * 3_600_000);
-			const twice = run(emptyState(), flips.flatMap((f) => [f, { ...f }]), T + 48 * 3_600_000);
-			expect(twice).toEqual(once);
-		}));
+		fc.assert(
+			fc.property(timeline, (events) => {
+				const flips = flipsOf(events);
+				const once = run(emptyState(), flips, T + 48 * 3_600_000);
+				const twice = run(
+					emptyState(),
+					flips.flatMap((f) => [f, { ...f }]),
+					T + 48 * 3_600_000,
+				);
+				expect(twice).toEqual(once);
+			}),
+		);
 	});
 
 	it("never mentions a muted node in a down, back-online or flapping section while the mute lasts", () => {
-		fc.assert(fc.property(timeline, (events) => {
-			const s = emptyState();
-			const until = T + 24 * 3_600_000;
-			mute(s, "r0", until);
-			const outs = run(s, flipsOf(events), T + 48 * 3_600_000).filter((o) => o.at < until);
-			return outs.every(({ out: { notice: n } }) => ![...n.down, ...n.up, ...n.flapping, ...n.incident].some((x) => x.nodeId === "r0"));
-		}));
+		fc.assert(
+			fc.property(timeline, (events) => {
+				const s = emptyState();
+				const until = T + 24 * 3_600_000;
+				mute(s, "r0", until);
+				const outs = run(s, flipsOf(events), T + 48 * 3_600_000).filter((o) => o.at < until);
+				return outs.every(
+					({ out: { notice: n } }) =>
+						![...n.down, ...n.up, ...n.flapping, ...n.incident].some((x) => x.nodeId === "r0"),
+				);
+			}),
+		);
 	});
 
 	it("leaves nothing pending and no deadline once every node is stable and every mute has ended", () => {
-		fc.assert(fc.property(timeline, (events) => {
-			const s = emptyState();
-			run(s, flipsOf(events), T + 48 * 3_600_000);
-			return s.pending === null && nextDeadline(s, R, T + 48 * 3_600_000) === null;
-		}));
+		fc.assert(
+			fc.property(timeline, (events) => {
+				const s = emptyState();
+				run(s, flipsOf(events), T + 48 * 3_600_000);
+				return s.pending === null && nextDeadline(s, R, T + 48 * 3_600_000) === null;
+			}),
+		);
 	});
 });

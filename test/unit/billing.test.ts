@@ -9,43 +9,75 @@ const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a +
 
 /** Between two billing steps some nodes deliver GPU-time and some GPU-time goes missing. */
 const measures = fc.record({
-	delivered: fc.dictionary(fc.constantFrom("node_a", "node_b", "node_c", "node_d"), fc.integer({ min: 0, max: 8 * HOUR })),
+	delivered: fc.dictionary(
+		fc.constantFrom("node_a", "node_b", "node_c", "node_d"),
+		fc.integer({ min: 0, max: 8 * HOUR }),
+	),
 	gap: fc.integer({ min: 0, max: 2 * HOUR }),
 });
 
 describe("billingStep", () => {
 	it("keeps every invariant for any sequence of steps: charges within the hold, charge + refund = hold, payouts + fees = charges", () => {
-		fc.assert(fc.property(fc.integer({ min: 1, max: 2000 }), fc.integer({ min: 0, max: 50_000 }), fc.array(measures, { maxLength: 20 }), (price, hold, steps) => {
-			let s = empty();
-			let charges = 0, refunds = 0, fees = 0, payouts = 0;
-			for (const [i, m] of [...steps, { delivered: {}, gap: 0 }].entries()) {
-				const deliveredMs = { ...s.deliveredMs };
-				for (const [n, ms] of Object.entries(m.delivered)) deliveredMs[n] = (deliveredMs[n] ?? 0) + ms;
-				s = { ...s, deliveredMs, gapMs: s.gapMs + m.gap };
-				const step = billingStep(s, price, hold, i === steps.length);
-				expect(step.charge).toBeGreaterThanOrEqual(0);
-				expect(step.refund).toBeGreaterThanOrEqual(0);
-				expect(step.fee).toBeGreaterThanOrEqual(0);
-				for (const p of Object.values(step.payouts)) expect(p).toBeGreaterThanOrEqual(0);
-				expect(sum(step.payouts) + step.fee).toBe(step.charge);
-				charges += step.charge; refunds += step.refund; fees += step.fee; payouts += sum(step.payouts);
-				expect(charges).toBeLessThanOrEqual(hold);
-				expect(charges + refunds).toBeLessThanOrEqual(hold);
-				s = applyStep(s, step);
-			}
-			expect(charges + refunds).toBe(hold);
-			expect(payouts + fees).toBe(charges);
-			// The network keeps at least its 5 %: operators never get more than 95 % of what was charged.
-			expect(payouts).toBeLessThanOrEqual(Math.floor(charges * 0.95));
-			expect({ charged: s.charged, refunded: s.refunded, fees: s.fees, paid: sum(s.paid) }).toEqual({ charged: charges, refunded: refunds, fees, paid: payouts });
-		}));
+		fc.assert(
+			fc.property(
+				fc.integer({ min: 1, max: 2000 }),
+				fc.integer({ min: 0, max: 50_000 }),
+				fc.array(measures, { maxLength: 20 }),
+				(price, hold, steps) => {
+					let s = empty();
+					let charges = 0,
+						refunds = 0,
+						fees = 0,
+						payouts = 0;
+					for (const [i, m] of [...steps, { delivered: {}, gap: 0 }].entries()) {
+						const deliveredMs = { ...s.deliveredMs };
+						for (const [n, ms] of Object.entries(m.delivered)) deliveredMs[n] = (deliveredMs[n] ?? 0) + ms;
+						s = { ...s, deliveredMs, gapMs: s.gapMs + m.gap };
+						const step = billingStep(s, price, hold, i === steps.length);
+						expect(step.charge).toBeGreaterThanOrEqual(0);
+						expect(step.refund).toBeGreaterThanOrEqual(0);
+						expect(step.fee).toBeGreaterThanOrEqual(0);
+						for (const p of Object.values(step.payouts)) expect(p).toBeGreaterThanOrEqual(0);
+						expect(sum(step.payouts) + step.fee).toBe(step.charge);
+						charges += step.charge;
+						refunds += step.refund;
+						fees += step.fee;
+						payouts += sum(step.payouts);
+						expect(charges).toBeLessThanOrEqual(hold);
+						expect(charges + refunds).toBeLessThanOrEqual(hold);
+						s = applyStep(s, step);
+					}
+					expect(charges + refunds).toBe(hold);
+					expect(payouts + fees).toBe(charges);
+					// The network keeps at least its 5 %: operators never get more than 95 % of what was charged.
+					expect(payouts).toBeLessThanOrEqual(Math.floor(charges * 0.95));
+					expect({ charged: s.charged, refunded: s.refunded, fees: s.fees, paid: sum(s.paid) }).toEqual({
+						charged: charges,
+						refunded: refunds,
+						fees,
+						paid: payouts,
+					});
+				},
+			),
+		);
 	});
 
 	it("returns zeros when called again after its step was applied", () => {
-		fc.assert(fc.property(fc.integer({ min: 1, max: 2000 }), fc.integer({ min: 0, max: 50_000 }), measures, fc.boolean(), (price, hold, m, final) => {
-			const s = applyStep({ ...empty(), deliveredMs: m.delivered, gapMs: m.gap }, billingStep({ ...empty(), deliveredMs: m.delivered, gapMs: m.gap }, price, hold, final));
-			expect(billingStep(s, price, hold, final)).toEqual({ charge: 0, fee: 0, payouts: {}, refund: 0 });
-		}));
+		fc.assert(
+			fc.property(
+				fc.integer({ min: 1, max: 2000 }),
+				fc.integer({ min: 0, max: 50_000 }),
+				measures,
+				fc.boolean(),
+				(price, hold, m, final) => {
+					const s = applyStep(
+						{ ...empty(), deliveredMs: m.delivered, gapMs: m.gap },
+						billingStep({ ...empty(), deliveredMs: m.delivered, gapMs: m.gap }, price, hold, final),
+					);
+					expect(billingStep(s, price, hold, final)).toEqual({ charge: 0, fee: 0, payouts: {}, refund: 0 });
+				},
+			),
+		);
 	});
 
 	it("pays operators exactly 95 % of the charge, rounded down once for all nodes rather than per node", () => {

@@ -9,7 +9,7 @@ import { assignShard } from "../../workers/domain/shards.ts";
 describe("challenges", () => {
 	it("samples each node once per CHALLENGE_EVERY_S on average", () => {
 		let seed = 1;
-		const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+		const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
 		const sweeps = S.challengeEveryS / S.sweepIntervalS;
 		let total = 0;
 		for (let i = 0; i < sweeps * 50; i++) total += challengeSampleSize(1000, S, random);
@@ -18,10 +18,16 @@ describe("challenges", () => {
 	});
 
 	it("never samples more nodes than there are, nor the same one twice", () => {
-		fc.assert(fc.property(fc.array(fc.integer(), { maxLength: 50 }), fc.nat(60), (items, k) => {
-			const picked = sample(items.map((_, i) => i), k, Math.random);
-			return picked.length === Math.min(k, items.length) && new Set(picked).size === picked.length;
-		}));
+		fc.assert(
+			fc.property(fc.array(fc.integer(), { maxLength: 50 }), fc.nat(60), (items, k) => {
+				const picked = sample(
+					items.map((_, i) => i),
+					k,
+					Math.random,
+				);
+				return picked.length === Math.min(k, items.length) && new Set(picked).size === picked.length;
+			}),
+		);
 	});
 
 	it("binds the answer to the node, so one answer cannot serve two nodes", async () => {

@@ -50,11 +50,20 @@ function busiestSecond(arrivals: number[]): number {
 
 describe("SlidingLimit", () => {
 	it("never lets more than the limit arrive in one second, whatever the latencies and the moment of arrival", () => {
-		const job = fc.record({ latency: fc.integer({ min: 0, max: 3000 }), at: fc.double({ min: 0, max: 1, noNaN: true }) });
-		fc.assert(fc.property(fc.integer({ min: 1, max: 30 }), fc.array(job, { minLength: 1, maxLength: 150 }), (limit, jobs) => {
-			const arrivals = simulate(limit, jobs.map((j) => j.latency), jobs.map((j) => j.at));
-			return arrivals.length === jobs.length && busiestSecond(arrivals) <= limit;
-		}));
+		const job = fc.record({
+			latency: fc.integer({ min: 0, max: 3000 }),
+			at: fc.double({ min: 0, max: 1, noNaN: true }),
+		});
+		fc.assert(
+			fc.property(fc.integer({ min: 1, max: 30 }), fc.array(job, { minLength: 1, maxLength: 150 }), (limit, jobs) => {
+				const arrivals = simulate(
+					limit,
+					jobs.map((j) => j.latency),
+					jobs.map((j) => j.at),
+				);
+				return arrivals.length === jobs.length && busiestSecond(arrivals) <= limit;
+			}),
+		);
 	});
 
 	it("sends the limit at once when nothing was sent in the last second, then waits for a slot", () => {

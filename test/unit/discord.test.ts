@@ -13,10 +13,24 @@ const NAME = /^[-_a-z0-9]{1,32}$/;
 
 describe("command metadata", () => {
 	it("meets Discord's rules: names, descriptions, at most 25 options, required options first", () => {
-		const payload = registrationPayload() as { name: string; description: string; options?: { name: string; description: string; required?: boolean; type: number; options?: { name: string; description: string; required?: boolean }[] }[] }[];
+		const payload = registrationPayload() as {
+			name: string;
+			description: string;
+			options?: {
+				name: string;
+				description: string;
+				required?: boolean;
+				type: number;
+				options?: { name: string; description: string; required?: boolean }[];
+			}[];
+		}[];
 		expect(payload.length).toBe(COMMANDS.length);
 		expect(new Set(payload.map((c) => c.name)).size).toBe(payload.length);
-		const check = (o: { name: string; description: string; options?: { name: string; description: string; required?: boolean }[] }) => {
+		const check = (o: {
+			name: string;
+			description: string;
+			options?: { name: string; description: string; required?: boolean }[];
+		}) => {
 			expect(o.name).toMatch(NAME);
 			expect(o.description.length).toBeGreaterThan(0);
 			expect(o.description.length).toBeLessThanOrEqual(100);
@@ -48,9 +62,16 @@ describe("command metadata", () => {
 
 describe("parseCommand", () => {
 	it("reads plain options and subcommand options, trimming text", () => {
-		expect(parseCommand({ name: "points", options: [{ name: "epoch", type: 4, value: 3 }] })).toMatchObject({ ok: true, values: { epoch: 3 } });
-		expect(parseCommand({ name: "ticket", options: [{ name: "view", type: 1, options: [{ name: "id", type: 3, value: "  tkt_abc " }] }] }))
-			.toMatchObject({ ok: true, sub: { name: "view" }, values: { id: "tkt_abc" } });
+		expect(parseCommand({ name: "points", options: [{ name: "epoch", type: 4, value: 3 }] })).toMatchObject({
+			ok: true,
+			values: { epoch: 3 },
+		});
+		expect(
+			parseCommand({
+				name: "ticket",
+				options: [{ name: "view", type: 1, options: [{ name: "id", type: 3, value: "  tkt_abc " }] }],
+			}),
+		).toMatchObject({ ok: true, sub: { name: "view" }, values: { id: "tkt_abc" } });
 	});
 
 	it("refuses unknown commands, unknown or duplicated options, wrong types, bad values and missing ones with a message", () => {
@@ -60,11 +81,20 @@ describe("parseCommand", () => {
 			parseCommand({ name: "points", options: [{ name: "epoch", type: 3, value: "1" }] }),
 			parseCommand({ name: "points", options: [{ name: "epoch", type: 4, value: 0 }] }),
 			parseCommand({ name: "points", options: [{ name: "epoch", type: 4, value: 1.5 }] }),
-			parseCommand({ name: "points", options: [{ name: "epoch", type: 4, value: 1 }, { name: "epoch", type: 4, value: 2 }] }),
+			parseCommand({
+				name: "points",
+				options: [
+					{ name: "epoch", type: 4, value: 1 },
+					{ name: "epoch", type: 4, value: 2 },
+				],
+			}),
 			parseCommand({ name: "link" }),
 			parseCommand({ name: "link", options: [{ name: "code", type: 3, value: "x".repeat(33) }] }),
 			parseCommand({ name: "ticket" }),
-			parseCommand({ name: "ticket", options: [{ name: "open", type: 1, options: [{ name: "subject", type: 3, value: "s" }] }] }),
+			parseCommand({
+				name: "ticket",
+				options: [{ name: "open", type: 1, options: [{ name: "subject", type: 3, value: "s" }] }],
+			}),
 			parseCommand({ name: "ticket", options: [{ name: "open", type: 3, value: "s" }] }),
 		];
 		for (const r of bad) {
@@ -95,11 +125,19 @@ describe("staff ids", () => {
 
 describe("worstFirst", () => {
 	it("orders offline (longest first), maintenance, never connected, then online (lowest uptime first)", () => {
-		const v = (name: string, status: "online" | "offline" | "maintenance" | "new", since: string, uptime = 1) => ({ name, status, status_since: since, uptime_24h: uptime });
+		const v = (name: string, status: "online" | "offline" | "maintenance" | "new", since: string, uptime = 1) => ({
+			name,
+			status,
+			status_since: since,
+			uptime_24h: uptime,
+		});
 		const sorted = worstFirst([
-			v("on-good", "online", "2026-01-01T00:00:00Z", 0.99), v("new", "new", "2026-01-01T00:00:00Z"),
-			v("off-recent", "offline", "2026-01-02T00:00:00Z"), v("maint", "maintenance", "2026-01-01T00:00:00Z"),
-			v("off-long", "offline", "2026-01-01T00:00:00Z"), v("on-flaky", "online", "2026-01-01T00:00:00Z", 0.5),
+			v("on-good", "online", "2026-01-01T00:00:00Z", 0.99),
+			v("new", "new", "2026-01-01T00:00:00Z"),
+			v("off-recent", "offline", "2026-01-02T00:00:00Z"),
+			v("maint", "maintenance", "2026-01-01T00:00:00Z"),
+			v("off-long", "offline", "2026-01-01T00:00:00Z"),
+			v("on-flaky", "online", "2026-01-01T00:00:00Z", 0.5),
 		]);
 		expect(sorted.map((s) => s.name)).toEqual(["off-long", "off-recent", "maint", "new", "on-flaky", "on-good"]);
 	});
@@ -107,7 +145,11 @@ describe("worstFirst", () => {
 
 describe("deferral", () => {
 	it("defers every command that calls a Durable Object or reads many rows; only single-row lookups answer at once", () => {
-		expect(COMMANDS.filter((c) => !c.defer).map((c) => c.name).sort()).toEqual(["help", "link", "unlink"]);
+		expect(
+			COMMANDS.filter((c) => !c.defer)
+				.map((c) => c.name)
+				.sort(),
+		).toEqual(["help", "link", "unlink"]);
 		expect(COMMANDS.find((c) => c.name === "alerts")?.defer).toBe(true);
 	});
 });
@@ -127,7 +169,9 @@ describe("node status words", () => {
 			expect(STATUS_ICON[s]).toBeTruthy();
 			expect(STATUS_LABEL[s]).toBeTruthy();
 		}
-		expect(statusSummary([{ status: "online" }, { status: "offline" }, { status: "online" }])).toBe("2 online, 1 offline, 0 in maintenance, 0 never connected");
+		expect(statusSummary([{ status: "online" }, { status: "offline" }, { status: "online" }])).toBe(
+			"2 online, 1 offline, 0 in maintenance, 0 never connected",
+		);
 		expect(statusSummary([], " · ")).toBe("0 online · 0 offline · 0 in maintenance · 0 never connected");
 	});
 });
@@ -137,7 +181,9 @@ describe("fitLines", () => {
 	const more = (left: number) => `…and ${left} more`;
 
 	it("keeps every line that fits and adds nothing", () => {
-		expect(fitLines(["head"], lines.slice(0, 25), more, { maxLines: 25 })).toBe(["head", ...lines.slice(0, 25)].join("\n"));
+		expect(fitLines(["head"], lines.slice(0, 25), more, { maxLines: 25 })).toBe(
+			["head", ...lines.slice(0, 25)].join("\n"),
+		);
 	});
 
 	it("ends a list that is too long with how many were left out, counting that line against the limit", () => {

@@ -11,7 +11,8 @@ describe("parseDuration", () => {
 	});
 
 	it("refuses zero, negative, fractional, unitless and unknown units", () => {
-		for (const bad of ["0m", "-5m", "1.5h", "30", "5w", "m", "", "2 hours", "1e3m"]) expect(parseDuration(bad).ok, bad).toBe(false);
+		for (const bad of ["0m", "-5m", "1.5h", "30", "5w", "m", "", "2 hours", "1e3m"])
+			expect(parseDuration(bad).ok, bad).toBe(false);
 	});
 
 	it("refuses anything longer than 30 days, and accepts exactly 30 days", () => {
@@ -21,10 +22,12 @@ describe("parseDuration", () => {
 	});
 
 	it("accepts every whole number of minutes from 1 up to the limit", () => {
-		fc.assert(fc.property(fc.integer({ min: 1, max: MAX_MUTE_MS / 60_000 }), (m) => {
-			const r = parseDuration(`${m}m`);
-			return r.ok && r.ms === m * 60_000;
-		}));
+		fc.assert(
+			fc.property(fc.integer({ min: 1, max: MAX_MUTE_MS / 60_000 }), (m) => {
+				const r = parseDuration(`${m}m`);
+				return r.ok && r.ms === m * 60_000;
+			}),
+		);
 	});
 });
 

@@ -50,10 +50,17 @@ describe("staff posts", () => {
 	const t = { id: "tkt_1", subject: "s", status: "open", node_id: null, account_id: "acc_1" };
 	it("stays within Discord's 2000 characters with the longest body and quotes every line", () => {
 		const body = "line\n".repeat(800);
-		const post = newTicketPost({ ...t, subject: "x".repeat(120) }, "n".repeat(64), { author_name: "a", author_role: "owner", via: "api", body });
+		const post = newTicketPost({ ...t, subject: "x".repeat(120) }, "n".repeat(64), {
+			author_name: "a",
+			author_role: "owner",
+			via: "api",
+			body,
+		});
 		expect(post.length).toBeLessThanOrEqual(2000);
 		expect(post).toContain("> line\n> line");
-		expect(replyPost(t, { author_name: "a", author_role: "staff", via: "discord", body: "y".repeat(4000) }).length).toBeLessThanOrEqual(2000);
+		expect(
+			replyPost(t, { author_name: "a", author_role: "staff", via: "discord", body: "y".repeat(4000) }).length,
+		).toBeLessThanOrEqual(2000);
 		expect(closedPost(t, "admin", "api")).toContain("closed by **admin** via the API");
 	});
 

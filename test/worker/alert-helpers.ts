@@ -8,7 +8,14 @@ import { TEST_WEBHOOK_SECRET } from "../constants.ts";
 import { readConfig } from "../../workers/config.ts";
 import { advanceAlerts } from "./clock.ts";
 import {
-	TEST_ADMIN_TOKEN, call, callJson, connect, eventually, healthyAgent, registerNode, type TestNode,
+	TEST_ADMIN_TOKEN,
+	call,
+	callJson,
+	connect,
+	eventually,
+	healthyAgent,
+	registerNode,
+	type TestNode,
 } from "./helpers.ts";
 
 export const FAKE = (env as unknown as { FAKE_BOT_API: string }).FAKE_BOT_API;
@@ -29,7 +36,9 @@ export async function linkChat(account: { key: string }): Promise<number> {
 	return chat;
 }
 
-export async function received(dest: string): Promise<{ messages: FakeMessage[]; requests: FakeRequest[]; violations: string[] }> {
+export async function received(
+	dest: string,
+): Promise<{ messages: FakeMessage[]; requests: FakeRequest[]; violations: string[] }> {
 	return (await fetch(`${FAKE}/__fake/messages?dest=${encodeURIComponent(dest)}`)).json();
 }
 
@@ -90,22 +99,37 @@ export async function closeGroup(owner: { id: string }, status: string, n: numbe
 
 /** Every call of one Bot API method the fake received (from any test: filter by what only yours sends). */
 export async function callsOf(method: string): Promise<FakeCall[]> {
-	return ((await (await fetch(`${FAKE}/__fake/calls?method=${encodeURIComponent(method)}`)).json()) as { calls: FakeCall[] }).calls;
+	return (
+		(await (await fetch(`${FAKE}/__fake/calls?method=${encodeURIComponent(method)}`)).json()) as { calls: FakeCall[] }
+	).calls;
 }
 
 export async function throttle(dest: string, times: number, retryAfterS: number): Promise<void> {
-	await fetch(`${FAKE}/__fake/throttle`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ dest, times, retry_after: retryAfterS }) });
+	await fetch(`${FAKE}/__fake/throttle`, {
+		method: "POST",
+		headers: { "content-type": "application/json" },
+		body: JSON.stringify({ dest, times, retry_after: retryAfterS }),
+	});
 }
 
 let updateId = 1;
 /** Posts a Telegram update carrying `text` from a private chat, as Telegram would (with the webhook secret unless told otherwise). */
-export async function sendUpdate(chat: number, text: string, o: { secret?: string | null; type?: "private" | "group" } = {}): Promise<Response> {
+export async function sendUpdate(
+	chat: number,
+	text: string,
+	o: { secret?: string | null; type?: "private" | "group" } = {},
+): Promise<Response> {
 	const command = /^\/\S+/.exec(text)?.[0];
 	const update = {
 		update_id: updateId++,
 		message: {
-			message_id: updateId, date: Math.floor(Date.now() / 1000), text,
-			chat: o.type === "group" ? { id: -chat, type: "group", title: "ops" } : { id: chat, type: "private", first_name: "Op" },
+			message_id: updateId,
+			date: Math.floor(Date.now() / 1000),
+			text,
+			chat:
+				o.type === "group"
+					? { id: -chat, type: "group", title: "ops" }
+					: { id: chat, type: "private", first_name: "Op" },
 			from: { id: chat, is_bot: false, first_name: "Op" },
 			...(command ? { entities: [{ type: "bot_command", offset: 0, length: command.length }] } : {}),
 		},
@@ -137,7 +161,11 @@ export async function linkViaBot(account: { key: string }): Promise<number> {
 
 /** Ends the open epoch now and settles it, as the cron would; returns its number. */
 export async function settleEpoch(): Promise<number> {
-	const { status, body } = await callJson<{ epoch: number }>("/v1/admin/epochs/settle", { method: "POST", auth: TEST_ADMIN_TOKEN, body: {} });
+	const { status, body } = await callJson<{ epoch: number }>("/v1/admin/epochs/settle", {
+		method: "POST",
+		auth: TEST_ADMIN_TOKEN,
+		body: {},
+	});
 	if (status !== 200) throw new Error(`settling failed: ${status}`);
 	return body.epoch;
 }
@@ -146,7 +174,11 @@ export async function settleEpoch(): Promise<number> {
  * A node of the account that is online for a whole epoch of `onlineMs` (then disconnected), and that settled epoch's
  * number. The epoch ends `onlineMs` later on the settler's clock: nothing waits for that time to pass.
  */
-export async function nodeWithPoints(account: { id: string; key: string }, name?: string, onlineMs = 2500): Promise<{ node: TestNode; epoch: number }> {
+export async function nodeWithPoints(
+	account: { id: string; key: string },
+	name?: string,
+	onlineMs = 2500,
+): Promise<{ node: TestNode; epoch: number }> {
 	const node = await registerNode(account, name ? { name } : {});
 	const link = await connect(node);
 	await link.next("welcome");

@@ -3,15 +3,36 @@ import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
-	call, callJson, connect, eventually, keepAlive, newAccount, registerNode, type Link, type TestNode,
+	call,
+	callJson,
+	connect,
+	eventually,
+	keepAlive,
+	newAccount,
+	registerNode,
+	type Link,
+	type TestNode,
 } from "./helpers.ts";
 import {
-	alertsSaw, closeGroup, exactlyMessages, gateIdleFor, linkChat, messagesTo, received, throttle,
+	alertsSaw,
+	closeGroup,
+	exactlyMessages,
+	gateIdleFor,
+	linkChat,
+	messagesTo,
+	received,
+	throttle,
 } from "./alert-helpers.ts";
 import { advanceAlerts } from "./clock.ts";
 
-async function fleet(owner: { id: string; key: string }, region: string, n: number): Promise<{ nodes: TestNode[]; links: Link[] }> {
-	const nodes = await Promise.all(Array.from({ length: n }, (_, i) => registerNode(owner, { region, name: `rig-${i}` })));
+async function fleet(
+	owner: { id: string; key: string },
+	region: string,
+	n: number,
+): Promise<{ nodes: TestNode[]; links: Link[] }> {
+	const nodes = await Promise.all(
+		Array.from({ length: n }, (_, i) => registerNode(owner, { region, name: `rig-${i}` })),
+	);
 	const links = await Promise.all(nodes.map((node) => connect(node)));
 	await Promise.all(links.map((l) => l.next("welcome")));
 	return { nodes, links };
@@ -68,7 +89,9 @@ describe.concurrent("alert pipeline", () => {
 		const owner = await newAccount();
 		const chat = await linkChat(owner);
 		const { links } = await fleet(owner, "muted", 2);
-		expect((await call("/v1/alerts/mutes", { auth: owner.key, body: { target: "all", duration: "1h" } })).status).toBe(201);
+		expect((await call("/v1/alerts/mutes", { auth: owner.key, body: { target: "all", duration: "1h" } })).status).toBe(
+			201,
+		);
 		links.forEach(bye);
 		await alertsSaw(owner, "offline", 2); // both drops reached the owner's alerts
 		await advanceAlerts(owner.id, 4000);
@@ -85,7 +108,9 @@ describe.concurrent("alert pipeline", () => {
 		const chat = await linkChat(owner);
 		const { nodes, links } = await fleet(owner, "maint", 1);
 		const node = nodes[0] as TestNode;
-		expect((await call(`/v1/nodes/${node.id}`, { method: "PATCH", auth: owner.key, body: { maintenance: true } })).status).toBe(200);
+		expect(
+			(await call(`/v1/nodes/${node.id}`, { method: "PATCH", auth: owner.key, body: { maintenance: true } })).status,
+		).toBe(200);
 		await alertsSaw(owner, "maintenance", 1);
 		bye(links[0] as Link);
 		await links[0]?.closed;
@@ -112,7 +137,9 @@ describe.concurrent("alert pipeline", () => {
 		}
 		const [m, ...rest] = await exactlyMessages(owner, chat, 1, 4000);
 		expect(rest).toEqual([]);
-		expect(m?.text).toMatch(/^🟠 rig-0 is flapping \(4 drops in 1m\)\. Alerts for it pause until it stays stable for 1m\.$/);
+		expect(m?.text).toMatch(
+			/^🟠 rig-0 is flapping \(4 drops in 1m\)\. Alerts for it pause until it stays stable for 1m\.$/,
+		);
 	});
 
 	it("turns a mass drop in one shard into one coordinator-incident notice, not per-node alerts", async () => {
@@ -137,7 +164,11 @@ describe.concurrent("alert pipeline", () => {
 		const [sent] = await exactlyMessages(owner, chat, 1);
 		expect(sent?.text).toMatch(/^🔴 1 node offline/);
 		// The shard decides afterwards that this drop was ours (as a mass drop found in a later sweep does).
-		await env.ALERTS.getByName(owner.id).receive(owner.id, [], [{ incidentId: "inc_latetag0001", nodeIds: [nodes[0]?.id as string] }]);
+		await env.ALERTS.getByName(owner.id).receive(
+			owner.id,
+			[],
+			[{ incidentId: "inc_latetag0001", nodeIds: [nodes[0]?.id as string] }],
+		);
 		const edited = await eventually(async () => (await messagesTo(chat)).find((m) => m.edited_at !== null));
 		expect(edited?.message_id).toBe(sent?.message_id);
 		expect(edited?.text).toMatch(/incident on our side: 1 of your nodes/);
@@ -172,7 +203,8 @@ describe.concurrent("alert pipeline", () => {
 		expect(m?.text).toMatch(/^🔴 1 node offline/);
 		const { requests, violations } = await received(`tg:${chat}`);
 		expect(requests.map((r) => r.status)).toEqual([429, 429, 200]);
-		for (let i = 1; i < requests.length; i++) expect((requests[i]?.at ?? 0) - (requests[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(2000);
+		for (let i = 1; i < requests.length; i++)
+			expect((requests[i]?.at ?? 0) - (requests[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(2000);
 		expect(violations.filter((v) => v.startsWith(`tg:${chat}`))).toEqual([]);
 	});
 
@@ -180,10 +212,16 @@ describe.concurrent("alert pipeline", () => {
 		const owner = await newAccount();
 		const chat = await linkChat(owner);
 		const hook = `${Date.now()}${Math.floor(Math.random() * 1000)}`;
-		const bad = await callJson("/v1/alerts/settings", { method: "PATCH", auth: owner.key, body: { discord_webhook_url: `https://evil.example/api/webhooks/${hook}/tok` } });
+		const bad = await callJson("/v1/alerts/settings", {
+			method: "PATCH",
+			auth: owner.key,
+			body: { discord_webhook_url: `https://evil.example/api/webhooks/${hook}/tok` },
+		});
 		expect(bad.status).toBe(400);
 		const ok = await callJson<{ settings: { discord_webhook: string } }>("/v1/alerts/settings", {
-			method: "PATCH", auth: owner.key, body: { discord_webhook_url: `https://discord.com/api/webhooks/${hook}/secret-token-abcdefghijklmnop` },
+			method: "PATCH",
+			auth: owner.key,
+			body: { discord_webhook_url: `https://discord.com/api/webhooks/${hook}/secret-token-abcdefghijklmnop` },
 		});
 		expect(ok.body.settings.discord_webhook).toBe(`https://discord.com/api/webhooks/${hook}/…`);
 		const { links } = await fleet(owner, "discord", 1);

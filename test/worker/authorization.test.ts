@@ -1,7 +1,18 @@
 // Every route × every role: who may call what, and a refused mutation changes nothing.
 import { describe, expect, it } from "vitest";
 import { router } from "../../workers/router.ts";
-import { HARDWARE, TEST_ADMIN_TOKEN, call, callJson, newAccount, newNodeKeys, nodeToken, onlineFleet, registerNode, type TestNode } from "./helpers.ts";
+import {
+	HARDWARE,
+	TEST_ADMIN_TOKEN,
+	call,
+	callJson,
+	newAccount,
+	newNodeKeys,
+	nodeToken,
+	onlineFleet,
+	registerNode,
+	type TestNode,
+} from "./helpers.ts";
 
 type Role = "anonymous" | "owner" | "other" | "node" | "admin";
 const ROLES: Role[] = ["anonymous", "owner", "other", "node", "admin"];
@@ -32,26 +43,50 @@ async function settled(): Promise<string> {
 	return String((await admin<{ epoch: number }>("/v1/admin/epochs/settle")).epoch);
 }
 
-const adminOnly = (ok: number): Record<Role, number> => ({ anonymous: 401, owner: 403, other: 403, node: 401, admin: ok });
+const adminOnly = (ok: number): Record<Role, number> => ({
+	anonymous: 401,
+	owner: 403,
+	other: 403,
+	node: 401,
+	admin: ok,
+});
 
 /** A cluster deployed by the node's owner (on a fresh online node of another operator); its id. */
 async function clusterOf(n: TestNode): Promise<string> {
 	const { stopAll } = await onlineFleet(1, { gpu_model: "RTX 3090" });
 	await admin("/v1/admin/credits", { account_id: n.owner.id, amount_cents: 100_000 });
-	const { status, body } = await callJson<{ cluster: { id: string } }>("/v1/clusters", { auth: n.owner.key, body: { gpu_model: "RTX 3090", gpu_count: 1, hours: 1 } });
+	const { status, body } = await callJson<{ cluster: { id: string } }>("/v1/clusters", {
+		auth: n.owner.key,
+		body: { gpu_model: "RTX 3090", gpu_count: 1, hours: 1 },
+	});
 	if (status !== 201) throw new Error(`deploy failed: ${status}`);
 	stopAll();
 	return body.cluster.id;
 }
 
 const all = (s: number): Record<Role, number> => ({ anonymous: s, owner: s, other: s, node: s, admin: s });
-const accountOnly = (owner: number, other: number): Record<Role, number> => ({ anonymous: 401, owner, other, node: 401, admin: 401 });
+const accountOnly = (owner: number, other: number): Record<Role, number> => ({
+	anonymous: 401,
+	owner,
+	other,
+	node: 401,
+	admin: 401,
+});
 
 /** Someone else's ticket is 404 (its existence is not revealed); staff see every ticket. */
-const ticketOwnerOrStaff = (ok: number): Record<Role, number> => ({ anonymous: 401, owner: ok, other: 404, node: 401, admin: ok });
+const ticketOwnerOrStaff = (ok: number): Record<Role, number> => ({
+	anonymous: 401,
+	owner: ok,
+	other: 404,
+	node: 401,
+	admin: ok,
+});
 
 async function ownersTicket(n: TestNode): Promise<Record<string, string>> {
-	const { status, body } = await callJson<{ ticket: { id: string } }>("/v1/tickets", { auth: n.owner.key, body: { subject: "table", body: "a ticket of the owner's" } });
+	const { status, body } = await callJson<{ ticket: { id: string } }>("/v1/tickets", {
+		auth: n.owner.key,
+		body: { subject: "table", body: "a ticket of the owner's" },
+	});
 	if (status !== 201) throw new Error(`ticket: ${status}`);
 	return { id: body.ticket.id };
 }
@@ -59,50 +94,167 @@ async function ownersTicket(n: TestNode): Promise<Record<string, string>> {
 const TABLE: Route[] = [
 	{ method: "POST", path: "/v1/accounts", expect: all(201), body: () => ({ name: "someone" }) },
 	{ method: "GET", path: "/v1/me", expect: accountOnly(200, 200) },
-	{ method: "POST", path: "/v1/nodes", expect: accountOnly(201, 201), body: async () => ({ name: "n", public_key: (await newNodeKeys()).publicKey, hardware: HARDWARE }) },
+	{
+		method: "POST",
+		path: "/v1/nodes",
+		expect: accountOnly(201, 201),
+		body: async () => ({ name: "n", public_key: (await newNodeKeys()).publicKey, hardware: HARDWARE }),
+	},
 	{ method: "GET", path: "/v1/nodes", expect: accountOnly(200, 200) },
 	{ method: "GET", path: "/v1/nodes/:id", expect: { anonymous: 200, owner: 200, other: 200, node: 401, admin: 401 } },
-	{ method: "PATCH", path: "/v1/nodes/:id", expect: accountOnly(200, 403), body: () => ({ name: "renamed" }), mutates: true },
+	{
+		method: "PATCH",
+		path: "/v1/nodes/:id",
+		expect: accountOnly(200, 403),
+		body: () => ({ name: "renamed" }),
+		mutates: true,
+	},
 	{ method: "DELETE", path: "/v1/nodes/:id", expect: accountOnly(204, 403), mutates: true },
 	{ method: "GET", path: "/v1/nodes/:id/uptime", expect: all(200) },
 	{ method: "GET", path: "/v1/nodes/:id/flips", expect: all(200) },
-	{ method: "GET", path: "/v1/nodes/:id/connect", expect: { anonymous: 401, owner: 401, other: 401, node: 101, admin: 401 }, headers: { upgrade: "websocket" } },
-	{ method: "POST", path: "/v1/nodes/:id/heartbeat", expect: { anonymous: 401, owner: 401, other: 401, node: 200, admin: 401 }, body: () => ({}) },
+	{
+		method: "GET",
+		path: "/v1/nodes/:id/connect",
+		expect: { anonymous: 401, owner: 401, other: 401, node: 101, admin: 401 },
+		headers: { upgrade: "websocket" },
+	},
+	{
+		method: "POST",
+		path: "/v1/nodes/:id/heartbeat",
+		expect: { anonymous: 401, owner: 401, other: 401, node: 200, admin: 401 },
+		body: () => ({}),
+	},
 	{ method: "POST", path: "/v1/links", expect: accountOnly(201, 201) },
 	{ method: "GET", path: "/v1/stats", expect: all(200) },
 	{ method: "GET", path: "/v1/incidents", expect: all(200) },
 	{ method: "GET", path: "/v1/alerts/settings", expect: accountOnly(200, 200) },
 	{ method: "PATCH", path: "/v1/alerts/settings", expect: accountOnly(200, 200), body: () => ({ digest: true }) },
 	// Muting someone else's node by id is refused as unknown: a chat or key only ever sees its own nodes.
-	{ method: "POST", path: "/v1/alerts/mutes", expect: accountOnly(201, 404), body: (n) => ({ target: n.id, duration: "1h" }) },
-	{ method: "DELETE", path: "/v1/alerts/mutes/:target", expect: accountOnly(200, 404), before: async (n) => void (await call("/v1/alerts/mutes", { auth: n.owner.key, body: { target: n.id, duration: "1h" } })) },
+	{
+		method: "POST",
+		path: "/v1/alerts/mutes",
+		expect: accountOnly(201, 404),
+		body: (n) => ({ target: n.id, duration: "1h" }),
+	},
+	{
+		method: "DELETE",
+		path: "/v1/alerts/mutes/:target",
+		expect: accountOnly(200, 404),
+		before: async (n) =>
+			void (await call("/v1/alerts/mutes", { auth: n.owner.key, body: { target: n.id, duration: "1h" } })),
+	},
 	{ method: "POST", path: "/telegram/webhook", expect: all(401), body: () => ({ update_id: 1 }) },
-	{ method: "GET", path: "/v1/admin/liveness", expect: { anonymous: 401, owner: 403, other: 403, node: 401, admin: 200 } },
+	{
+		method: "GET",
+		path: "/v1/admin/liveness",
+		expect: { anonymous: 401, owner: 403, other: 403, node: 401, admin: 200 },
+	},
 	{ method: "GET", path: "/openapi.json", expect: all(200) },
-	{ method: "GET", path: "/v1/nodes/:id/points", expect: all(200), setup: async (n) => ({ id: n.id, q: await settled() }) },
+	{
+		method: "GET",
+		path: "/v1/nodes/:id/points",
+		expect: all(200),
+		setup: async (n) => ({ id: n.id, q: await settled() }),
+	},
 	{ method: "GET", path: "/v1/points", expect: accountOnly(200, 200) },
 	{ method: "GET", path: "/v1/leaderboard", expect: all(200), setup: async () => ({ q: await settled() }) },
 	{ method: "GET", path: "/v1/epochs/:n", expect: all(200), setup: async () => ({ n: await settled() }) },
-	{ method: "GET", path: "/v1/epochs/:n/proof/:node_id", expect: all(200), setup: async (n) => ({ n: await settled(), node_id: n.id }) },
+	{
+		method: "GET",
+		path: "/v1/epochs/:n/proof/:node_id",
+		expect: all(200),
+		setup: async (n) => ({ n: await settled(), node_id: n.id }),
+	},
 	{ method: "POST", path: "/v1/admin/epochs/settle", expect: adminOnly(200), body: () => ({}) },
-	{ method: "POST", path: "/v1/admin/adjustments", expect: adminOnly(201), setup: async (n) => ({ epoch: await settled(), node: n.id }), body: (n) => ({ node_id: n.id, epoch: 0, points: 5, reason: "test adjustment" }) },
-	{ method: "POST", path: "/v1/admin/flags", expect: adminOnly(201), body: (n) => ({ node_id: n.id, code: "duplicate_fingerprint", reason: "shares a GPU with another node", share: 1 }) },
-	{ method: "DELETE", path: "/v1/admin/flags/:id", expect: adminOnly(200), setup: async (n) => ({ id: (await admin<{ flag: { id: string } }>("/v1/admin/flags", { node_id: n.id, code: "test_flag", reason: "for the table", share: 0.5 })).flag.id }) },
+	{
+		method: "POST",
+		path: "/v1/admin/adjustments",
+		expect: adminOnly(201),
+		setup: async (n) => ({ epoch: await settled(), node: n.id }),
+		body: (n) => ({ node_id: n.id, epoch: 0, points: 5, reason: "test adjustment" }),
+	},
+	{
+		method: "POST",
+		path: "/v1/admin/flags",
+		expect: adminOnly(201),
+		body: (n) => ({ node_id: n.id, code: "duplicate_fingerprint", reason: "shares a GPU with another node", share: 1 }),
+	},
+	{
+		method: "DELETE",
+		path: "/v1/admin/flags/:id",
+		expect: adminOnly(200),
+		setup: async (n) => ({
+			id: (
+				await admin<{ flag: { id: string } }>("/v1/admin/flags", {
+					node_id: n.id,
+					code: "test_flag",
+					reason: "for the table",
+					share: 0.5,
+				})
+			).flag.id,
+		}),
+	},
 	{ method: "GET", path: "/v1/admin/audit", expect: adminOnly(200) },
 	{ method: "GET", path: "/v1/prices", expect: all(200) },
-	{ method: "POST", path: "/v1/quotes", expect: all(200), body: () => ({ gpu_model: "RTX 4090", gpu_count: 1, hours: 1 }) },
-	{ method: "POST", path: "/v1/clusters", expect: accountOnly(402, 402), body: () => ({ gpu_model: "RTX 4090", gpu_count: 1, hours: 1 }), setup: async (n) => { (await onlineFleet(1)).stopAll(); return { id: n.id }; } },
+	{
+		method: "POST",
+		path: "/v1/quotes",
+		expect: all(200),
+		body: () => ({ gpu_model: "RTX 4090", gpu_count: 1, hours: 1 }),
+	},
+	{
+		method: "POST",
+		path: "/v1/clusters",
+		expect: accountOnly(402, 402),
+		body: () => ({ gpu_model: "RTX 4090", gpu_count: 1, hours: 1 }),
+		setup: async (n) => {
+			(await onlineFleet(1)).stopAll();
+			return { id: n.id };
+		},
+	},
 	{ method: "GET", path: "/v1/clusters", expect: accountOnly(200, 200) },
-	{ method: "GET", path: "/v1/clusters/:id", expect: accountOnly(200, 403), setup: async (n) => ({ id: await clusterOf(n) }) },
-	{ method: "DELETE", path: "/v1/clusters/:id", expect: accountOnly(200, 403), setup: async (n) => ({ id: await clusterOf(n) }) },
+	{
+		method: "GET",
+		path: "/v1/clusters/:id",
+		expect: accountOnly(200, 403),
+		setup: async (n) => ({ id: await clusterOf(n) }),
+	},
+	{
+		method: "DELETE",
+		path: "/v1/clusters/:id",
+		expect: accountOnly(200, 403),
+		setup: async (n) => ({ id: await clusterOf(n) }),
+	},
 	{ method: "GET", path: "/v1/billing", expect: accountOnly(200, 200) },
-	{ method: "POST", path: "/v1/admin/credits", expect: adminOnly(201), body: (n) => ({ account_id: n.owner.id, amount_cents: 100 }) },
-	{ method: "PUT", path: "/v1/admin/accounts/:id/role", expect: adminOnly(200), setup: async (_n, other) => ({ id: other.id }), body: () => ({ role: "user" }) },
+	{
+		method: "POST",
+		path: "/v1/admin/credits",
+		expect: adminOnly(201),
+		body: (n) => ({ account_id: n.owner.id, amount_cents: 100 }),
+	},
+	{
+		method: "PUT",
+		path: "/v1/admin/accounts/:id/role",
+		expect: adminOnly(200),
+		setup: async (_n, other) => ({ id: other.id }),
+		body: () => ({ role: "user" }),
+	},
 	// Tickets: the node in the body is the owner's, so another account may not name it; the admin token is staff but no account.
-	{ method: "POST", path: "/v1/tickets", expect: { anonymous: 401, owner: 201, other: 403, node: 401, admin: 403 }, body: (n) => ({ subject: "help", body: "my node", node_id: n.id }) },
+	{
+		method: "POST",
+		path: "/v1/tickets",
+		expect: { anonymous: 401, owner: 201, other: 403, node: 401, admin: 403 },
+		body: (n) => ({ subject: "help", body: "my node", node_id: n.id }),
+	},
 	{ method: "GET", path: "/v1/tickets", expect: { anonymous: 401, owner: 200, other: 200, node: 401, admin: 200 } },
 	{ method: "GET", path: "/v1/tickets/:id", expect: ticketOwnerOrStaff(200), setup: ownersTicket },
-	{ method: "POST", path: "/v1/tickets/:id/messages", expect: ticketOwnerOrStaff(201), setup: ownersTicket, body: () => ({ body: "more details" }) },
+	{
+		method: "POST",
+		path: "/v1/tickets/:id/messages",
+		expect: ticketOwnerOrStaff(201),
+		setup: ownersTicket,
+		body: () => ({ body: "more details" }),
+	},
 	{ method: "POST", path: "/v1/tickets/:id/close", expect: ticketOwnerOrStaff(200), setup: ownersTicket },
 	// Only Discord can call this: nobody's credentials replace its signature.
 	{ method: "POST", path: "/discord/interactions", expect: all(401), body: () => ({ type: 1 }) },
@@ -110,11 +262,16 @@ const TABLE: Route[] = [
 
 async function credentialFor(role: Role, node: TestNode, other: { key: string }): Promise<string | undefined> {
 	switch (role) {
-		case "anonymous": return undefined;
-		case "owner": return node.owner.key;
-		case "other": return other.key;
-		case "node": return nodeToken(node);
-		case "admin": return TEST_ADMIN_TOKEN;
+		case "anonymous":
+			return undefined;
+		case "owner":
+			return node.owner.key;
+		case "other":
+			return other.key;
+		case "node":
+			return nodeToken(node);
+		case "admin":
+			return TEST_ADMIN_TOKEN;
 	}
 }
 
@@ -156,13 +313,17 @@ describe("authorization table", () => {
 		const b = await registerNode(await newAccount());
 		const token = await nodeToken(a);
 		expect((await call(`/v1/nodes/${b.id}/heartbeat`, { auth: token, body: {} })).status).toBe(401);
-		expect((await call(`/v1/nodes/${b.id}/connect`, { auth: await nodeToken(a), headers: { upgrade: "websocket" } })).status).toBe(401);
+		expect(
+			(await call(`/v1/nodes/${b.id}/connect`, { auth: await nodeToken(a), headers: { upgrade: "websocket" } })).status,
+		).toBe(401);
 	});
 
 	it("shows the owner the key and shard, and everyone else only public fields", async () => {
 		const node = await registerNode(await newAccount());
 		const mine = await callJson<{ node: Record<string, unknown> }>(`/v1/nodes/${node.id}`, { auth: node.owner.key });
-		const theirs = await callJson<{ node: Record<string, unknown> }>(`/v1/nodes/${node.id}`, { auth: (await newAccount()).key });
+		const theirs = await callJson<{ node: Record<string, unknown> }>(`/v1/nodes/${node.id}`, {
+			auth: (await newAccount()).key,
+		});
 		const anon = await callJson<{ node: Record<string, unknown> }>(`/v1/nodes/${node.id}`);
 		expect(mine.body.node).toHaveProperty("public_key");
 		expect(mine.body.node).toHaveProperty("account_id");

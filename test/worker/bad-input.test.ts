@@ -19,9 +19,19 @@ describe("bad input on POST /v1/nodes", () => {
 
 	const cases: [string, (b: Record<string, unknown>) => unknown, number, string][] = [
 		["an unknown top-level field", (b) => ({ ...b, status: "online" }), 400, "validation_failed"],
-		["an unknown hardware field", (b) => ({ ...b, hardware: { ...HARDWARE, fake_gpus: 100 } }), 400, "validation_failed"],
+		[
+			"an unknown hardware field",
+			(b) => ({ ...b, hardware: { ...HARDWARE, fake_gpus: 100 } }),
+			400,
+			"validation_failed",
+		],
 		["a missing name", ({ name: _n, ...b }) => b, 400, "validation_failed"],
-		["a string where a number belongs", (b) => ({ ...b, hardware: { ...HARDWARE, gpu_count: "8" } }), 400, "validation_failed"],
+		[
+			"a string where a number belongs",
+			(b) => ({ ...b, hardware: { ...HARDWARE, gpu_count: "8" } }),
+			400,
+			"validation_failed",
+		],
 		["a fractional GPU count", (b) => ({ ...b, hardware: { ...HARDWARE, gpu_count: 1.5 } }), 400, "validation_failed"],
 		["an absurd GPU count", (b) => ({ ...b, hardware: { ...HARDWARE, gpu_count: 100000 } }), 400, "validation_failed"],
 		["a public key of the wrong length", (b) => ({ ...b, public_key: "abc" }), 400, "validation_failed"],
@@ -45,7 +55,15 @@ describe("bad input on POST /v1/nodes", () => {
 
 	it("refuses a body that is not JSON with 415", async () => {
 		const owner = await newAccount();
-		await expectError(await call("/v1/nodes", { auth: owner.key, rawBody: "name=x", headers: { "content-type": "application/x-www-form-urlencoded" } }), 415, "unsupported_media_type");
+		await expectError(
+			await call("/v1/nodes", {
+				auth: owner.key,
+				rawBody: "name=x",
+				headers: { "content-type": "application/x-www-form-urlencoded" },
+			}),
+			415,
+			"unsupported_media_type",
+		);
 	});
 
 	it("refuses a body over 16 KiB with 413, whether or not it declares its length", async () => {
@@ -53,8 +71,13 @@ describe("bad input on POST /v1/nodes", () => {
 		const huge = JSON.stringify({ ...(await valid()), name: "x".repeat(20_000) });
 		await expectError(await call("/v1/nodes", { auth: owner.key, rawBody: huge }), 413, "payload_too_large");
 		const streamed = new Request("http://coordinator.test/v1/nodes", {
-			method: "POST", body: new Blob([huge]).stream(),
-			headers: { authorization: `Bearer ${owner.key}`, "content-type": "application/json", "cf-connecting-ip": freshIp() },
+			method: "POST",
+			body: new Blob([huge]).stream(),
+			headers: {
+				authorization: `Bearer ${owner.key}`,
+				"content-type": "application/json",
+				"cf-connecting-ip": freshIp(),
+			},
 		});
 		expect(streamed.headers.get("content-length")).toBeNull();
 		await expectError(await exports.default.fetch(streamed), 413, "payload_too_large");
@@ -71,8 +94,16 @@ describe("bad input on POST /v1/nodes", () => {
 describe("bad input elsewhere", () => {
 	it("refuses an empty PATCH and unknown fields in PATCH, leaving the node unchanged", async () => {
 		const node = await registerNode(await newAccount());
-		await expectError(await call(`/v1/nodes/${node.id}`, { method: "PATCH", auth: node.owner.key, body: {} }), 400, "validation_failed");
-		await expectError(await call(`/v1/nodes/${node.id}`, { method: "PATCH", auth: node.owner.key, body: { status: "online" } }), 400, "validation_failed");
+		await expectError(
+			await call(`/v1/nodes/${node.id}`, { method: "PATCH", auth: node.owner.key, body: {} }),
+			400,
+			"validation_failed",
+		);
+		await expectError(
+			await call(`/v1/nodes/${node.id}`, { method: "PATCH", auth: node.owner.key, body: { status: "online" } }),
+			400,
+			"validation_failed",
+		);
 		const { body } = await callJson<{ node: { name: string; status: string } }>(`/v1/nodes/${node.id}`);
 		expect(body.node).toMatchObject({ name: "rig-1", status: "new" });
 	});
@@ -84,15 +115,27 @@ describe("bad input elsewhere", () => {
 
 	it("refuses uptime windows that are reversed, too long or malformed", async () => {
 		const node = await registerNode(await newAccount());
-		await expectError(await call(`/v1/nodes/${node.id}/uptime?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z`), 400, "validation_failed");
-		await expectError(await call(`/v1/nodes/${node.id}/uptime?from=2025-01-01T00:00:00Z&to=2026-01-01T00:00:00Z`), 400, "validation_failed");
+		await expectError(
+			await call(`/v1/nodes/${node.id}/uptime?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z`),
+			400,
+			"validation_failed",
+		);
+		await expectError(
+			await call(`/v1/nodes/${node.id}/uptime?from=2025-01-01T00:00:00Z&to=2026-01-01T00:00:00Z`),
+			400,
+			"validation_failed",
+		);
 		await expectError(await call(`/v1/nodes/${node.id}/uptime?from=yesterday`), 400, "validation_failed");
 		await expectError(await call(`/v1/nodes/${node.id}/uptime?window=1`), 400, "validation_failed");
 	});
 
 	it("refuses a connect that is not a WebSocket upgrade with 426", async () => {
 		const node = await registerNode(await newAccount());
-		await expectError(await call(`/v1/nodes/${node.id}/connect`, { auth: await nodeToken(node) }), 426, "upgrade_required");
+		await expectError(
+			await call(`/v1/nodes/${node.id}/connect`, { auth: await nodeToken(node) }),
+			426,
+			"upgrade_required",
+		);
 	});
 });
 
@@ -123,7 +166,14 @@ describe("node tokens", () => {
 	it("refuses a token signed by another key", async () => {
 		const node = await registerNode(await newAccount());
 		const stranger = await newNodeKeys();
-		await expectError(await call(`/v1/nodes/${node.id}/heartbeat`, { auth: await nodeToken(node, { key: stranger.privateKey }), body: {} }), 401, "unauthorized");
+		await expectError(
+			await call(`/v1/nodes/${node.id}/heartbeat`, {
+				auth: await nodeToken(node, { key: stranger.privateKey }),
+				body: {},
+			}),
+			401,
+			"unauthorized",
+		);
 	});
 
 	it("refuses a replayed heartbeat token", async () => {
@@ -139,7 +189,9 @@ describe("rate limits", () => {
 		const ip = freshIp();
 		const statuses: number[] = [];
 		for (let i = 0; i < 25; i++) {
-			statuses.push((await call("/v1/accounts", { body: { name: `n${i}` }, headers: { "cf-connecting-ip": ip } })).status);
+			statuses.push(
+				(await call("/v1/accounts", { body: { name: `n${i}` }, headers: { "cf-connecting-ip": ip } })).status,
+			);
 		}
 		expect(statuses.slice(0, 20).every((s) => s === 201)).toBe(true);
 		expect(statuses.slice(20)).toContain(429);
@@ -151,7 +203,8 @@ describe("rate limits", () => {
 	it("limits failed authentications per address with 429", async () => {
 		const ip = freshIp();
 		const statuses: number[] = [];
-		for (let i = 0; i < 35; i++) statuses.push((await call("/v1/me", { auth: "pgk_wrong", headers: { "cf-connecting-ip": ip } })).status);
+		for (let i = 0; i < 35; i++)
+			statuses.push((await call("/v1/me", { auth: "pgk_wrong", headers: { "cf-connecting-ip": ip } })).status);
 		expect(statuses[0]).toBe(401);
 		expect(statuses.at(-1)).toBe(429);
 	});

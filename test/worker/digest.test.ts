@@ -11,7 +11,8 @@ const DAY = 24 * HOUR;
 
 /** The digests a chat received (its alerts are other messages), once the gate holds nothing more for it. */
 async function digestsTo(chat: number, expected: number): Promise<string[]> {
-	const digests = async () => (await messagesTo(chat)).map((m) => m.text).filter((t) => t.startsWith("📋 Daily digest"));
+	const digests = async () =>
+		(await messagesTo(chat)).map((m) => m.text).filter((t) => t.startsWith("📋 Daily digest"));
 	await eventually(async () => (await digests()).length >= expected, 150, 100);
 	await gateIdleFor(chat);
 	return digests();
@@ -21,7 +22,10 @@ async function digestsTo(chat: number, expected: number): Promise<string[]> {
 async function digestDue(accountId: string): Promise<void> {
 	const stub = env.ALERTS.getByName(accountId);
 	await runInDurableObject(stub, async (_, state) => {
-		state.storage.sql.exec("INSERT INTO meta (key, value) VALUES ('digest_at', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", JSON.stringify(Date.now() - 1000));
+		state.storage.sql.exec(
+			"INSERT INTO meta (key, value) VALUES ('digest_at', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+			JSON.stringify(Date.now() - 1000),
+		);
 		await state.storage.setAlarm(Date.now());
 	});
 	await runDurableObjectAlarm(stub);
@@ -57,12 +61,27 @@ describe("the daily digest", () => {
 		const chat = await linkChat(owner);
 		const { node: earner, epoch } = await nodeWithPoints(owner, "rig-a");
 		await registerNode(owner, { name: "rig-b" });
-		await eventually(async () => (await callJson<{ node: { status: string } }>(`/v1/nodes/${earner.id}`)).body.node.status === "offline");
-		const flag = await callJson("/v1/admin/flags", { auth: TEST_ADMIN_TOKEN, body: { node_id: earner.id, code: "gpu_mismatch", reason: "claimed 4090, answers like a 3060", share: 0.5 } });
+		await eventually(
+			async () =>
+				(await callJson<{ node: { status: string } }>(`/v1/nodes/${earner.id}`)).body.node.status === "offline",
+		);
+		const flag = await callJson("/v1/admin/flags", {
+			auth: TEST_ADMIN_TOKEN,
+			body: { node_id: earner.id, code: "gpu_mismatch", reason: "claimed 4090, answers like a 3060", share: 0.5 },
+		});
 		expect(flag.status).toBe(201);
-		expect((await call("/v1/tickets", { auth: owner.key, body: { subject: "why flagged?", body: "it is a 4090" } })).status).toBe(201);
-		expect((await call("/v1/alerts/settings", { method: "PATCH", auth: owner.key, body: { digest: true } })).status).toBe(200);
-		const ledger = (await callJson<{ epochs: { epoch: number; points: number; reward: number; adjustments: number }[] }>("/v1/points", { auth: owner.key })).body.epochs;
+		expect(
+			(await call("/v1/tickets", { auth: owner.key, body: { subject: "why flagged?", body: "it is a 4090" } })).status,
+		).toBe(201);
+		expect(
+			(await call("/v1/alerts/settings", { method: "PATCH", auth: owner.key, body: { digest: true } })).status,
+		).toBe(200);
+		const ledger = (
+			await callJson<{ epochs: { epoch: number; points: number; reward: number; adjustments: number }[] }>(
+				"/v1/points",
+				{ auth: owner.key },
+			)
+		).body.epochs;
 		expect(ledger.map((e) => e.epoch)).toContain(epoch);
 		const points = ledger.reduce((s, e) => s + e.points + e.adjustments, 0);
 		expect(points).toBeGreaterThan(0);
@@ -70,10 +89,20 @@ describe("the daily digest", () => {
 		await digestDue(owner.id);
 		const [text = "", ...more] = await digestsTo(chat, 1);
 		expect(more).toEqual([]);
-		expect(text).toMatch(/^📋 Daily digest — \d{4}-\d\d-\d\d\nNodes: 2 \(0 online, 1 offline, 0 in maintenance, 1 never connected\)\n/);
-		expect(text).toMatch(/\nUptime, last 24 h: \d+\.\d% on average; 1 drop \(coordinator incidents not counted\)\n• rig-b: 0\.0%\n• rig-a: \d+\.\d%, 1 drop\n/);
-		expect(text).toMatch(new RegExp(`\\nPoints, last 24 h: ${points} in \\d+ settled epochs?, reward [\\d.]+ tokens \\(GET /v1/points\\)\\n`));
-		expect(text).toContain("\nFlags: 1 active (appeal with a support ticket)\n• rig-a: gpu_mismatch (−50% points) — claimed 4090, answers like a 3060\n");
+		expect(text).toMatch(
+			/^📋 Daily digest — \d{4}-\d\d-\d\d\nNodes: 2 \(0 online, 1 offline, 0 in maintenance, 1 never connected\)\n/,
+		);
+		expect(text).toMatch(
+			/\nUptime, last 24 h: \d+\.\d% on average; 1 drop \(coordinator incidents not counted\)\n• rig-b: 0\.0%\n• rig-a: \d+\.\d%, 1 drop\n/,
+		);
+		expect(text).toMatch(
+			new RegExp(
+				`\\nPoints, last 24 h: ${points} in \\d+ settled epochs?, reward [\\d.]+ tokens \\(GET /v1/points\\)\\n`,
+			),
+		);
+		expect(text).toContain(
+			"\nFlags: 1 active (appeal with a support ticket)\n• rig-a: gpu_mismatch (−50% points) — claimed 4090, answers like a 3060\n",
+		);
 		expect(text).toContain("\nOpen support tickets: 1\n");
 		expect(text).not.toMatch(/not live/);
 

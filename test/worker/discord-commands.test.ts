@@ -17,7 +17,10 @@ async function nodeStatus(id: string): Promise<string> {
 describe("Discord commands: linking", () => {
 	it("links the Discord user to the account that asked for the code, privately", async () => {
 		const account = await newAccount("alice");
-		const { body } = await callJson<{ code: string; discord: string }>("/v1/links", { method: "POST", auth: account.key });
+		const { body } = await callJson<{ code: string; discord: string }>("/v1/links", {
+			method: "POST",
+			auth: account.key,
+		});
 		expect(body.discord).toBe(`/link code:${body.code}`);
 		const user = discordUser();
 		const answer = await slash(user, "link", [opt("code", body.code)]);
@@ -45,7 +48,13 @@ describe("Discord commands: linking", () => {
 
 	it("answers every account command of an unlinked user with how to link, privately", async () => {
 		const user = discordUser();
-		for (const [name, options] of [["status", []], ["points", []], ["alerts", []], ["ticket", [sub("open", opt("subject", "s"), opt("body", "b"))]], ["ticket", [sub("list")]]] as const) {
+		for (const [name, options] of [
+			["status", []],
+			["points", []],
+			["alerts", []],
+			["ticket", [sub("open", opt("subject", "s"), opt("body", "b"))]],
+			["ticket", [sub("list")]],
+		] as const) {
 			const answer = await slash(user, name, [...options]);
 			expect(answer.flags).toBe(EPHEMERAL);
 			expect(answer.content).toContain("Link first");
@@ -64,10 +73,14 @@ describe("Discord commands: friendly answers to what it does not know", () => {
 
 	it("answers an unknown option, a wrong type, a missing option and an unknown subcommand with the usage", async () => {
 		const user = discordUser();
-		expect((await slash(user, "status", [opt("verbose", "yes")])).content).toContain("I don't know the option `verbose`");
+		expect((await slash(user, "status", [opt("verbose", "yes")])).content).toContain(
+			"I don't know the option `verbose`",
+		);
 		expect((await slash(user, "points", [opt("epoch", "seven")])).content).toContain("I don't know the option `epoch`");
 		expect((await slash(user, "node")).content).toContain("`id` is required. Usage: `/node id:<text>`");
-		expect((await slash(user, "ticket", [sub("delete", opt("id", "tkt_x"))])).content).toContain("needs one of: open, list, view, reply, close");
+		expect((await slash(user, "ticket", [sub("delete", opt("id", "tkt_x"))])).content).toContain(
+			"needs one of: open, list, view, reply, close",
+		);
 		expect((await slash(user, "ticket", [sub("list", opt("status", "pending"))])).content).toContain("must be one of");
 	});
 
@@ -85,7 +98,12 @@ describe("Discord commands: nodes", () => {
 	it("defers /status privately and completes it with the nodes worst first, agreeing with GET /v1/nodes", async () => {
 		const account = await newAccount("fleet");
 		const user = await linkedUser(account);
-		const [up, down, service, fresh] = [await registerNode(account, { name: "up" }), await registerNode(account, { name: "down" }), await registerNode(account, { name: "service" }), await registerNode(account, { name: "fresh" })];
+		const [up, down, service, fresh] = [
+			await registerNode(account, { name: "up" }),
+			await registerNode(account, { name: "down" }),
+			await registerNode(account, { name: "service" }),
+			await registerNode(account, { name: "fresh" }),
+		];
 		const upLink = await connect(up);
 		await upLink.next("welcome");
 		const stop = healthyAgent(upLink, up);
@@ -93,7 +111,10 @@ describe("Discord commands: nodes", () => {
 		await downLink.next("welcome");
 		downLink.ws.close(1000, "bye");
 		await eventually(async () => (await nodeStatus(down.id)) === "offline");
-		expect((await call(`/v1/nodes/${service.id}`, { method: "PATCH", auth: account.key, body: { maintenance: true } })).status).toBe(200);
+		expect(
+			(await call(`/v1/nodes/${service.id}`, { method: "PATCH", auth: account.key, body: { maintenance: true } }))
+				.status,
+		).toBe(200);
 
 		const answer = await slash(user, "status");
 		stop();
@@ -108,8 +129,14 @@ describe("Discord commands: nodes", () => {
 		expect(c).toContain("**service**");
 		expect(c).toMatch(/in maintenance since <t:\d+:R>/);
 		expect(c).toContain("never connected");
-		const api = (await callJson<{ nodes: { id: string; status: string }[] }>("/v1/nodes", { auth: account.key })).body.nodes;
-		expect(Object.fromEntries(api.map((n) => [n.id, n.status]))).toEqual({ [up.id]: "online", [down.id]: "offline", [service.id]: "maintenance", [fresh.id]: "new" });
+		const api = (await callJson<{ nodes: { id: string; status: string }[] }>("/v1/nodes", { auth: account.key })).body
+			.nodes;
+		expect(Object.fromEntries(api.map((n) => [n.id, n.status]))).toEqual({
+			[up.id]: "online",
+			[down.id]: "offline",
+			[service.id]: "maintenance",
+			[fresh.id]: "new",
+		});
 	});
 
 	it("completes the follow-up through the interaction's own webhook, with mentions disabled", async () => {
@@ -131,7 +158,9 @@ describe("Discord commands: nodes", () => {
 		expect(theirs.content).toContain("**rig-9**");
 		expect(theirs.content).not.toContain("shard");
 		expect(theirs.content).not.toContain("Yours");
-		expect((await slash(discordUser(), "node", [opt("id", "node_nothere")])).content).toContain("No node `node_nothere`");
+		expect((await slash(discordUser(), "node", [opt("id", "node_nothere")])).content).toContain(
+			"No node `node_nothere`",
+		);
 	});
 });
 
@@ -146,20 +175,29 @@ describe("Discord commands: points, leaderboard, network", () => {
 		const account = await newAccount("earner");
 		const user = await linkedUser(account);
 		const { node, epoch } = await nodeWithPoints(account, undefined, 0);
-		const api = (await callJson<{ points: number; terms: { availability_points: number; compute_points: number; penalty_points: number } }>(`/v1/nodes/${node.id}/points?epoch=${epoch}`)).body;
+		const api = (
+			await callJson<{
+				points: number;
+				terms: { availability_points: number; compute_points: number; penalty_points: number };
+			}>(`/v1/nodes/${node.id}/points?epoch=${epoch}`)
+		).body;
 
 		const answer = await slash(user, "points", [opt("epoch", epoch)]);
 		expect(answer.flags).toBe(EPHEMERAL);
 		expect(answer.content).toContain(`**Epoch ${epoch}**`);
 		expect(answer.content).toContain(`**${api.points}** points`);
-		expect(answer.content).toContain(`availability **${api.terms.availability_points}** · compute **${api.terms.compute_points}** · penalty **−${api.terms.penalty_points}**`);
+		expect(answer.content).toContain(
+			`availability **${api.terms.availability_points}** · compute **${api.terms.compute_points}** · penalty **−${api.terms.penalty_points}**`,
+		);
 		expect(answer.content).toMatch(/inputs: online \d+ s · incident credit \d+ s · rented 0 GPU-s · 1× RTX 4090/);
 		expect(answer.content).toContain("Formula: availability = floor(");
 
 		const one = await slash(user, "points", [opt("epoch", epoch), opt("node", node.id)]);
 		expect(one.content).toContain(`**${node.id}** — **${api.points}** points`);
 		const other = await registerNode(await newAccount());
-		expect((await slash(user, "points", [opt("epoch", epoch), opt("node", other.id)])).content).toContain("None of your nodes");
+		expect((await slash(user, "points", [opt("epoch", epoch), opt("node", other.id)])).content).toContain(
+			"None of your nodes",
+		);
 	});
 
 	it("shows the leaderboard publicly, marking the caller", async () => {
@@ -171,15 +209,19 @@ describe("Discord commands: points, leaderboard, network", () => {
 		expect(answer.type).toBe(InteractionResponseType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE);
 		expect(answer.flags).toBe(0);
 		expect(answer.content).toContain(`Leaderboard, epoch ${epoch}`);
-		const api = (await callJson<{ leaders: { name: string; points: number }[] }>(`/v1/leaderboard?epoch=${epoch}`)).body.leaders;
+		const api = (await callJson<{ leaders: { name: string; points: number }[] }>(`/v1/leaderboard?epoch=${epoch}`)).body
+			.leaders;
 		expect(answer.content).toContain(`1. **${api[0]?.name}** — ${api[0]?.points} points`);
 	});
 
 	it("shows the network statistics GET /v1/stats serves, publicly", async () => {
 		const answer = await slash(discordUser(), "network");
 		expect(answer.flags).toBe(0);
-		const s = (await callJson<{ nodes_online: number; nodes_registered: number; gpus_online: number }>("/v1/stats")).body;
-		expect(answer.content).toContain(`Nodes online: **${s.nodes_online}** of ${s.nodes_registered} registered · GPUs online: **${s.gpus_online}**`);
+		const s = (await callJson<{ nodes_online: number; nodes_registered: number; gpus_online: number }>("/v1/stats"))
+			.body;
+		expect(answer.content).toContain(
+			`Nodes online: **${s.nodes_online}** of ${s.nodes_registered} registered · GPUs online: **${s.gpus_online}**`,
+		);
 	});
 });
 
@@ -192,7 +234,9 @@ describe("Discord commands: alerts", () => {
 		expect(answer.flags).toBe(EPHEMERAL);
 		expect(answer.content).toContain("Discord channel webhook");
 		expect(answer.content).not.toContain("SECRET");
-		const api = await callJson<{ settings: { discord_webhook: string | null } }>("/v1/alerts/settings", { auth: account.key });
+		const api = await callJson<{ settings: { discord_webhook: string | null } }>("/v1/alerts/settings", {
+			auth: account.key,
+		});
 		expect(api.body.settings.discord_webhook).toMatch(/123456789012345678/);
 		expect(api.body.settings.discord_webhook).not.toContain("SECRET");
 	});
@@ -200,7 +244,11 @@ describe("Discord commands: alerts", () => {
 	it("defers /alerts (it asks the account's alerts object) and completes it with the settings GET /v1/alerts/settings serves", async () => {
 		const account = await newAccount();
 		const user = await linkedUser(account);
-		await call("/v1/alerts/settings", { method: "PATCH", auth: account.key, body: { digest: true, digest_hour_utc: 6 } });
+		await call("/v1/alerts/settings", {
+			method: "PATCH",
+			auth: account.key,
+			body: { digest: true, digest_hour_utc: 6 },
+		});
 		const answer = await slash(user, "alerts");
 		expect(answer.type).toBe(InteractionResponseType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE);
 		expect(answer.flags).toBe(EPHEMERAL);
@@ -212,8 +260,14 @@ describe("Discord commands: alerts", () => {
 		const account = await newAccount("quick");
 		const { body } = await callJson<{ code: string }>("/v1/links", { method: "POST", auth: account.key });
 		const user = discordUser();
-		for (const [name, options] of [["link", [opt("code", body.code)]], ["help", []], ["unlink", []]] as const) {
-			expect((await slash(user, name, [...options])).type, name).toBe(InteractionResponseType.CHANNEL_MESSAGE_WITH_SOURCE);
+		for (const [name, options] of [
+			["link", [opt("code", body.code)]],
+			["help", []],
+			["unlink", []],
+		] as const) {
+			expect((await slash(user, name, [...options])).type, name).toBe(
+				InteractionResponseType.CHANNEL_MESSAGE_WITH_SOURCE,
+			);
 		}
 	});
 
@@ -222,7 +276,9 @@ describe("Discord commands: alerts", () => {
 		const user = await linkedUser(account);
 		const answer = await slash(user, "alerts", [opt("webhook", "https://evil.example/hook")]);
 		expect(answer.content).toMatch(/must be a Discord webhook URL/);
-		const api = await callJson<{ settings: { discord_webhook: string | null } }>("/v1/alerts/settings", { auth: account.key });
+		const api = await callJson<{ settings: { discord_webhook: string | null } }>("/v1/alerts/settings", {
+			auth: account.key,
+		});
 		expect(api.body.settings.discord_webhook).toBeNull();
 	});
 });

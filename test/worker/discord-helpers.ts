@@ -11,7 +11,13 @@ const E = env as unknown as { TEST_DISCORD_SIGNING_JWK: string; FAKE_DISCORD_API
 
 let signing: Promise<CryptoKey> | undefined;
 function signingKey(): Promise<CryptoKey> {
-	signing ??= crypto.subtle.importKey("jwk", JSON.parse(E.TEST_DISCORD_SIGNING_JWK) as JsonWebKey, { name: "Ed25519" }, false, ["sign"]);
+	signing ??= crypto.subtle.importKey(
+		"jwk",
+		JSON.parse(E.TEST_DISCORD_SIGNING_JWK) as JsonWebKey,
+		{ name: "Ed25519" },
+		false,
+		["sign"],
+	);
 	return signing;
 }
 
@@ -32,10 +38,19 @@ export interface SignOptions {
 /** POSTs `body` to /discord/interactions with Discord's signature headers: Ed25519 over timestamp + body. */
 export async function signedPost(body: string, o: SignOptions = {}): Promise<Response> {
 	const timestamp = o.timestamp ?? String(Math.floor(Date.now() / 1000));
-	const signature = await crypto.subtle.sign("Ed25519", o.key ?? (await signingKey()), new TextEncoder().encode(timestamp + (o.signed ?? body)));
+	const signature = await crypto.subtle.sign(
+		"Ed25519",
+		o.key ?? (await signingKey()),
+		new TextEncoder().encode(timestamp + (o.signed ?? body)),
+	);
 	return call("/discord/interactions", {
 		rawBody: body,
-		headers: { "content-type": "application/json", "x-signature-ed25519": hex(signature), "x-signature-timestamp": timestamp, ...o.headers },
+		headers: {
+			"content-type": "application/json",
+			"x-signature-ed25519": hex(signature),
+			"x-signature-timestamp": timestamp,
+			...o.headers,
+		},
 	});
 }
 
@@ -59,18 +74,37 @@ export function discordUser(username = "miner", roles?: string[]): DiscordUser {
 
 export const staffByRole = () => discordUser("mod", [snowflake(), DISCORD_TEST.staffRoleId]);
 
-export interface Option { name: string; type: number; value?: string | number; options?: Option[] }
-export const opt = (name: string, value: string | number): Option => ({ name, type: typeof value === "number" ? 4 : 3, value });
+export interface Option {
+	name: string;
+	type: number;
+	value?: string | number;
+	options?: Option[];
+}
+export const opt = (name: string, value: string | number): Option => ({
+	name,
+	type: typeof value === "number" ? 4 : 3,
+	value,
+});
 export const sub = (name: string, ...options: Option[]): Option => ({ name, type: 1, options });
 
 /** A slash-command interaction as Discord sends it: in a server (member + roles) or, without roles, in a DM (user). */
 export function commandPayload(user: DiscordUser, name: string, options: Option[] = [], token = `tok-${snowflake()}`) {
 	const who = user.roles
-		? { guild_id: "600000000000000001", member: { user: { id: user.id, username: user.username }, roles: user.roles, permissions: "0" } }
+		? {
+				guild_id: "600000000000000001",
+				member: { user: { id: user.id, username: user.username }, roles: user.roles, permissions: "0" },
+			}
 		: { user: { id: user.id, username: user.username } };
 	return {
-		id: snowflake(), application_id: DISCORD_TEST.applicationId, type: InteractionType.APPLICATION_COMMAND, token, version: 1,
-		data: { id: snowflake(), name, type: 1, ...(options.length ? { options } : {}) }, ...who, locale: "en-US", app_permissions: "0",
+		id: snowflake(),
+		application_id: DISCORD_TEST.applicationId,
+		type: InteractionType.APPLICATION_COMMAND,
+		token,
+		version: 1,
+		data: { id: snowflake(), name, type: 1, ...(options.length ? { options } : {}) },
+		...who,
+		locale: "en-US",
+		app_permissions: "0",
 	};
 }
 
@@ -88,7 +122,10 @@ export interface Answer {
 export async function slash(user: DiscordUser, name: string, options: Option[] = []): Promise<Answer> {
 	const payload = commandPayload(user, name, options);
 	const res = await signedPost(JSON.stringify(payload));
-	const body = (await res.json()) as { type: number; data?: { content?: string; flags?: number; allowed_mentions?: unknown } };
+	const body = (await res.json()) as {
+		type: number;
+		data?: { content?: string; flags?: number; allowed_mentions?: unknown };
+	};
 	const base = { status: res.status, type: body.type, flags: body.data?.flags ?? 0, token: payload.token };
 	if (body.type !== InteractionResponseType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE) {
 		return { ...base, content: body.data?.content ?? "", allowedMentions: body.data?.allowed_mentions };
@@ -115,7 +152,11 @@ export async function staffPosts(text: string, n = 1): Promise<ChannelPost[]> {
 }
 
 export async function fault(f: Fault): Promise<void> {
-	await fetch(`${E.FAKE_DISCORD_API}/__discord/fault`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(f) });
+	await fetch(`${E.FAKE_DISCORD_API}/__discord/fault`, {
+		method: "POST",
+		headers: { "content-type": "application/json" },
+		body: JSON.stringify(f),
+	});
 }
 
 /** Links a fresh Discord user to the account, as a miner would: POST /v1/links, then /link code:… */

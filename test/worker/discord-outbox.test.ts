@@ -15,7 +15,10 @@ const marker = () => `mk${snowflake()}`;
 
 async function openWithSubject(subject: string): Promise<string> {
 	const a = await newAccount("poster");
-	const { status, body } = await callJson<{ ticket: { id: string } }>("/v1/tickets", { auth: a.key, body: { subject, body: "details" } });
+	const { status, body } = await callJson<{ ticket: { id: string } }>("/v1/tickets", {
+		auth: a.key,
+		body: { subject, body: "details" },
+	});
 	expect(status).toBe(201);
 	return body.ticket.id;
 }
@@ -73,7 +76,12 @@ describe("discord outbox", () => {
 			const r = await pendingFor(m);
 			return r?.attempts === 1 ? r : undefined;
 		});
-		const created = (await env.DB.prepare("SELECT created_at FROM discord_outbox WHERE id = ?").bind(row?.id).first<{ created_at: number }>())?.created_at ?? 0;
+		const created =
+			(
+				await env.DB.prepare("SELECT created_at FROM discord_outbox WHERE id = ?")
+					.bind(row?.id)
+					.first<{ created_at: number }>()
+			)?.created_at ?? 0;
 		const wait = (row?.next_attempt_at ?? 0) - created;
 		expect(wait).toBeGreaterThanOrEqual(7_000);
 		expect(wait).toBeLessThan(RETRY_BASE_MS);
@@ -91,9 +99,18 @@ describe("discord outbox", () => {
 		const m = marker();
 		await openWithSubject(`Ack lost ${m}`);
 		await staffPosts(m);
-		await eventually(async () => (await env.DB.prepare("SELECT sent_at FROM discord_outbox WHERE content LIKE ?").bind(`%${m}%`).first<{ sent_at: number | null }>())?.sent_at);
+		await eventually(
+			async () =>
+				(
+					await env.DB.prepare("SELECT sent_at FROM discord_outbox WHERE content LIKE ?")
+						.bind(`%${m}%`)
+						.first<{ sent_at: number | null }>()
+				)?.sent_at,
+		);
 		// As if the drain died after Discord accepted the post but before it wrote sent_at.
-		await env.DB.prepare("UPDATE discord_outbox SET sent_at = NULL, lease_until = NULL WHERE content LIKE ?").bind(`%${m}%`).run();
+		await env.DB.prepare("UPDATE discord_outbox SET sent_at = NULL, lease_until = NULL WHERE content LIKE ?")
+			.bind(`%${m}%`)
+			.run();
 		await drainDiscordOutbox(env, Date.now() + 60 * 60_000);
 		expect(await pendingFor(m)).toBeUndefined();
 		expect(await postsWith(m)).toHaveLength(1);
@@ -102,13 +119,17 @@ describe("discord outbox", () => {
 	it(`gives up after ${MAX_ATTEMPTS} attempts and logs it, while the ticket itself stays`, async () => {
 		const m = marker();
 		const id = await refusedTicket(m, `Doomed ${m}`, 2);
-		await env.DB.prepare("UPDATE discord_outbox SET attempts = ? WHERE content LIKE ?").bind(MAX_ATTEMPTS - 1, `%${m}%`).run();
+		await env.DB.prepare("UPDATE discord_outbox SET attempts = ? WHERE content LIKE ?")
+			.bind(MAX_ATTEMPTS - 1, `%${m}%`)
+			.run();
 		const r = await drainDiscordOutbox(env, Date.now() + 2 * 60 * 60_000);
 		expect(r.gaveUp).toBe(1);
 		expect((await pendingFor(m))?.gave_up_at).not.toBeNull();
 		await drainDiscordOutbox(env, Date.now() + 48 * 60 * 60_000);
 		expect(await postsWith(m)).toHaveLength(0);
-		expect((await env.DB.prepare("SELECT status FROM tickets WHERE id = ?").bind(id).first<{ status: string }>())?.status).toBe("open");
+		expect(
+			(await env.DB.prepare("SELECT status FROM tickets WHERE id = ?").bind(id).first<{ status: string }>())?.status,
+		).toBe("open");
 	});
 
 	it("is drained by the cron", async () => {
@@ -127,7 +148,13 @@ describe("discord outbox", () => {
 		const account = { id: a.id, name: "quiet", role: "user" as const, created_at: 0 };
 		const before = (await env.DB.prepare("SELECT count(*) AS n FROM discord_outbox").first<{ n: number }>())?.n;
 		const ctx = createExecutionContext();
-		await openTicket({ ...env, DISCORD_STAFF_CHANNEL_ID: "" }, ticketActor(account, false, "quiet", "api"), { subject: "s", body: "b" }, Date.now(), (w) => ctx.waitUntil(w));
+		await openTicket(
+			{ ...env, DISCORD_STAFF_CHANNEL_ID: "" },
+			ticketActor(account, false, "quiet", "api"),
+			{ subject: "s", body: "b" },
+			Date.now(),
+			(w) => ctx.waitUntil(w),
+		);
 		await waitOnExecutionContext(ctx);
 		expect((await env.DB.prepare("SELECT count(*) AS n FROM discord_outbox").first<{ n: number }>())?.n).toBe(before);
 	});

@@ -4,10 +4,17 @@ import { describe, expect, it } from "vitest";
 import { call } from "./helpers.ts";
 import { commandPayload, discordUser, signedPost } from "./discord-helpers.ts";
 
-const PING = JSON.stringify({ id: "1", application_id: "700000000000000001", type: InteractionType.PING, token: "t", version: 1 });
+const PING = JSON.stringify({
+	id: "1",
+	application_id: "700000000000000001",
+	type: InteractionType.PING,
+	token: "t",
+	version: 1,
+});
 
 async function otherKey(): Promise<CryptoKey> {
-	return ((await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"])) as CryptoKeyPair).privateKey;
+	return ((await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"])) as CryptoKeyPair)
+		.privateKey;
 }
 
 describe("POST /discord/interactions signature", () => {
@@ -45,13 +52,19 @@ describe("POST /discord/interactions signature", () => {
 
 	it("refuses a malformed signature header with 401 and never a 500", async () => {
 		for (const sig of ["", "zz", "00".repeat(64) + "ff", "x".repeat(128)]) {
-			const res = await call("/discord/interactions", { rawBody: PING, headers: { "x-signature-ed25519": sig, "x-signature-timestamp": String(Math.floor(Date.now() / 1000)) } });
+			const res = await call("/discord/interactions", {
+				rawBody: PING,
+				headers: { "x-signature-ed25519": sig, "x-signature-timestamp": String(Math.floor(Date.now() / 1000)) },
+			});
 			expect(res.status).toBe(401);
 		}
 	});
 
 	it("refuses a body that is not JSON with 401 when it is unsigned or badly signed: the signature is checked before parsing", async () => {
-		const unsigned = await call("/discord/interactions", { rawBody: "{not json", headers: { "content-type": "application/json" } });
+		const unsigned = await call("/discord/interactions", {
+			rawBody: "{not json",
+			headers: { "content-type": "application/json" },
+		});
 		expect(unsigned.status).toBe(401);
 		expect(await unsigned.json()).toEqual({ error: { code: "unauthorized", message: "Invalid request signature." } });
 		expect((await signedPost("{not json", { key: await otherKey() })).status).toBe(401);

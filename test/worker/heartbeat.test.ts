@@ -3,13 +3,28 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { echoAnswer } from "../../workers/domain/challenge.ts";
 import {
-	OFFLINE_AFTER_MS, callJson, newAccount, nodeStatus, nodeToken, registerNode, sweepAt, type TestNode,
+	OFFLINE_AFTER_MS,
+	callJson,
+	newAccount,
+	nodeStatus,
+	nodeToken,
+	registerNode,
+	sweepAt,
+	type TestNode,
 } from "./helpers.ts";
 
-interface Beat { status: string; next_heartbeat_s: number; challenge: { id: string; nonce: string; kind: string } | null; results: { id: string; passed: boolean }[] }
+interface Beat {
+	status: string;
+	next_heartbeat_s: number;
+	challenge: { id: string; nonce: string; kind: string } | null;
+	results: { id: string; passed: boolean }[];
+}
 
 async function beat(node: TestNode, answers?: { id: string; answer: string }[]) {
-	return callJson<Beat>(`/v1/nodes/${node.id}/heartbeat`, { auth: await nodeToken(node), body: answers ? { answers } : {} });
+	return callJson<Beat>(`/v1/nodes/${node.id}/heartbeat`, {
+		auth: await nodeToken(node),
+		body: answers ? { answers } : {},
+	});
 }
 
 describe("HTTP heartbeat fallback", () => {

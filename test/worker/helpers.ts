@@ -31,17 +31,28 @@ export async function call(path: string, o: CallOptions = {}): Promise<Response>
 	let body: string | undefined = o.rawBody;
 	if (o.body !== undefined) body = JSON.stringify(o.body);
 	if (body !== undefined && !headers["content-type"]) headers["content-type"] = "application/json";
-	return exports.default.fetch(new Request(`http://coordinator.test${path}`, { method: o.method ?? (body !== undefined ? "POST" : "GET"), headers, body }));
+	return exports.default.fetch(
+		new Request(`http://coordinator.test${path}`, {
+			method: o.method ?? (body !== undefined ? "POST" : "GET"),
+			headers,
+			body,
+		}),
+	);
 }
 
-export async function callJson<T = Record<string, unknown>>(path: string, o: CallOptions = {}): Promise<{ status: number; body: T }> {
+export async function callJson<T = Record<string, unknown>>(
+	path: string,
+	o: CallOptions = {},
+): Promise<{ status: number; body: T }> {
 	const res = await call(path, o);
 	const text = await res.text();
 	return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
 }
 
 export async function newAccount(name = "alice"): Promise<{ id: string; key: string }> {
-	const { status, body } = await callJson<{ account: { id: string }; api_key: string }>("/v1/accounts", { body: { name } });
+	const { status, body } = await callJson<{ account: { id: string }; api_key: string }>("/v1/accounts", {
+		body: { name },
+	});
 	if (status !== 201) throw new Error(`account creation failed: ${status}`);
 	return { id: body.account.id, key: body.api_key };
 }
@@ -56,14 +67,20 @@ export async function newNodeKeys(): Promise<NodeKeys> {
 	const raw = new Uint8Array((await crypto.subtle.exportKey("raw", pair.publicKey)) as ArrayBuffer);
 	let bin = "";
 	for (const b of raw) bin += String.fromCharCode(b);
-	return { publicKey: btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, ""), privateKey: pair.privateKey };
+	return {
+		publicKey: btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, ""),
+		privateKey: pair.privateKey,
+	};
 }
 
 export const HARDWARE = { gpu_model: "RTX 4090", gpu_count: 1, vram_gb: 24, cpu_cores: 16, ram_gb: 64 };
 
 /** Grants credits to an account through the admin route. */
 export async function grant(accountId: string, cents: number): Promise<void> {
-	const { status } = await callJson("/v1/admin/credits", { auth: TEST_ADMIN_TOKEN, body: { account_id: accountId, amount_cents: cents } });
+	const { status } = await callJson("/v1/admin/credits", {
+		auth: TEST_ADMIN_TOKEN,
+		body: { account_id: accountId, amount_cents: cents },
+	});
 	if (status !== 201) throw new Error(`grant failed: ${status}`);
 }
 
@@ -96,10 +113,14 @@ export interface TestNode {
 	owner: { id: string; key: string };
 }
 
-export async function registerNode(owner: { id: string; key: string }, extra: Record<string, unknown> = {}): Promise<TestNode> {
+export async function registerNode(
+	owner: { id: string; key: string },
+	extra: Record<string, unknown> = {},
+): Promise<TestNode> {
 	const keys = await newNodeKeys();
 	const { status, body } = await callJson<{ node: { id: string } }>("/v1/nodes", {
-		auth: owner.key, body: { name: "rig-1", public_key: keys.publicKey, hardware: HARDWARE, ...extra },
+		auth: owner.key,
+		body: { name: "rig-1", public_key: keys.publicKey, hardware: HARDWARE, ...extra },
 	});
 	if (status !== 201) throw new Error(`node registration failed: ${status} ${JSON.stringify(body)}`);
 	return { id: body.node.id, keys, owner };
@@ -135,7 +156,10 @@ export interface Link {
 }
 
 export async function connect(node: TestNode, token?: string): Promise<Link> {
-	const res = await call(`/v1/nodes/${node.id}/connect`, { auth: token ?? (await nodeToken(node)), headers: { upgrade: "websocket" } });
+	const res = await call(`/v1/nodes/${node.id}/connect`, {
+		auth: token ?? (await nodeToken(node)),
+		headers: { upgrade: "websocket" },
+	});
 	if (res.status !== 101 || !res.webSocket) throw new Error(`connect failed: ${res.status} ${await res.text()}`);
 	const ws = res.webSocket;
 	ws.accept();
@@ -150,16 +174,28 @@ export async function connect(node: TestNode, token?: string): Promise<Link> {
 			w.resolve(m);
 		}
 	});
-	const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.addEventListener("close", (e) => resolve({ code: e.code, reason: e.reason })));
+	const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+		ws.addEventListener("close", (e) => resolve({ code: e.code, reason: e.reason })),
+	);
 	return {
-		ws, messages, closed,
+		ws,
+		messages,
+		closed,
 		next: (type) => {
 			const seen = messages.find((m) => m.type === type && !(m as { _taken?: boolean })._taken);
 			if (seen) {
 				(seen as { _taken?: boolean })._taken = true;
 				return Promise.resolve(seen);
 			}
-			return new Promise((resolve) => waiters.push({ type, resolve: (m) => { (m as { _taken?: boolean })._taken = true; resolve(m); } }));
+			return new Promise((resolve) =>
+				waiters.push({
+					type,
+					resolve: (m) => {
+						(m as { _taken?: boolean })._taken = true;
+						resolve(m);
+					},
+				}),
+			);
 		},
 	};
 }
@@ -169,7 +205,12 @@ export async function nodeStatus(node: TestNode): Promise<string> {
 	return (await callJson<{ node: { status: string } }>(`/v1/nodes/${node.id}`)).body.node.status;
 }
 
-export interface FlipView { from: string; to: string; reason: string; incident_id: string | null }
+export interface FlipView {
+	from: string;
+	to: string;
+	reason: string;
+	incident_id: string | null;
+}
 
 /** A node's recorded flips, newest first (GET /v1/nodes/:id/flips). */
 export async function nodeFlips(node: TestNode): Promise<FlipView[]> {
@@ -194,7 +235,9 @@ export function keepAlive(link: Link, everyMs = 500): () => void {
 	const timer = setInterval(() => {
 		try {
 			link.ws.send("ping");
-		} catch { /* closed */ }
+		} catch {
+			/* closed */
+		}
 	}, everyMs);
 	return () => clearInterval(timer);
 }

@@ -6,7 +6,10 @@ import { LINK_CODE_TTL_MS } from "../../workers/services/links.ts";
 import { callJson, newAccount } from "./helpers.ts";
 
 async function code(key: string): Promise<string> {
-	const { status, body } = await callJson<{ code: string; telegram: string; telegram_url: string }>("/v1/links", { method: "POST", auth: key });
+	const { status, body } = await callJson<{ code: string; telegram: string; telegram_url: string }>("/v1/links", {
+		method: "POST",
+		auth: key,
+	});
 	expect(status).toBe(201);
 	expect(body.telegram).toBe(`/start ${body.code}`);
 	expect(body.telegram_url).toBe(`https://t.me/${env.TELEGRAM_BOT_USERNAME}?start=${body.code}`);
@@ -30,22 +33,47 @@ describe("link codes", () => {
 
 	it("expires after ten minutes", async () => {
 		const c = await code((await newAccount()).key);
-		expect(await redeemLinkCode(env.DB, c, "telegram", "late", Date.now() + LINK_CODE_TTL_MS + 1)).toEqual({ ok: false, reason: "expired" });
+		expect(await redeemLinkCode(env.DB, c, "telegram", "late", Date.now() + LINK_CODE_TTL_MS + 1)).toEqual({
+			ok: false,
+			reason: "expired",
+		});
 	});
 
 	it("gives a Telegram deep link that starts the bot with the code, and codes Telegram accepts as a start parameter", async () => {
-		const { body } = await callJson<{ code: string; telegram_url: string }>("/v1/links", { method: "POST", auth: (await newAccount()).key });
+		const { body } = await callJson<{ code: string; telegram_url: string }>("/v1/links", {
+			method: "POST",
+			auth: (await newAccount()).key,
+		});
 		const url = new URL(body.telegram_url);
 		expect(url.origin).toBe("https://t.me");
 		expect(url.pathname).toBe(`/${env.TELEGRAM_BOT_USERNAME}`);
 		expect(url.searchParams.get("start")).toBe(body.code);
 		expect(body.code).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
-		const doc = (await callJson<{ paths: Record<string, { post: { responses: Record<string, { content: { "application/json": { schema: { properties: Record<string, unknown> } } } }> } }> }>("/openapi.json")).body;
-		expect(doc.paths["/v1/links"]?.post.responses["201"]?.content["application/json"].schema.properties).toHaveProperty("telegram_url");
+		const doc = (
+			await callJson<{
+				paths: Record<
+					string,
+					{
+						post: {
+							responses: Record<
+								string,
+								{ content: { "application/json": { schema: { properties: Record<string, unknown> } } } }
+							>;
+						};
+					}
+				>;
+			}>("/openapi.json")
+		).body;
+		expect(doc.paths["/v1/links"]?.post.responses["201"]?.content["application/json"].schema.properties).toHaveProperty(
+			"telegram_url",
+		);
 	});
 
 	it("refuses a code that was never issued", async () => {
-		expect(await redeemLinkCode(env.DB, "NOTACODE42", "telegram", "x", Date.now())).toEqual({ ok: false, reason: "unknown" });
+		expect(await redeemLinkCode(env.DB, "NOTACODE42", "telegram", "x", Date.now())).toEqual({
+			ok: false,
+			reason: "unknown",
+		});
 	});
 
 	it("moves a chat to the newer account when it links again, and can be unlinked", async () => {

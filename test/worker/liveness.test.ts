@@ -5,8 +5,21 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { echoAnswer } from "../../workers/domain/challenge.ts";
 import {
-	OFFLINE_AFTER_MS, backdated, callJson, connect, eventually, lastKeepalive, newAccount, nodeFlips, nodeStatus,
-	nodeToken, ping, registerNode, shardOf, sleep, sweepAt,
+	OFFLINE_AFTER_MS,
+	backdated,
+	callJson,
+	connect,
+	eventually,
+	lastKeepalive,
+	newAccount,
+	nodeFlips,
+	nodeStatus,
+	nodeToken,
+	ping,
+	registerNode,
+	shardOf,
+	sleep,
+	sweepAt,
 } from "./helpers.ts";
 
 describe("LivenessShard", () => {
@@ -17,12 +30,16 @@ describe("LivenessShard", () => {
 		const welcome = await link.next("welcome");
 		expect(welcome).toMatchObject({ node_id: node.id, heartbeat_interval_s: 1, offline_after_s: 3, status: "online" });
 		expect(await nodeStatus(node)).toBe("online");
-		expect(await nodeFlips(node)).toEqual([expect.objectContaining({ from: "new", to: "online", reason: "connected" })]);
+		expect(await nodeFlips(node)).toEqual([
+			expect.objectContaining({ from: "new", to: "online", reason: "connected" }),
+		]);
 	});
 
 	it("answers keepalive pings with pong", async () => {
 		const link = await connect(await registerNode(await newAccount()));
-		const pong = new Promise<string>((resolve) => link.ws.addEventListener("message", (e) => e.data === "pong" && resolve(e.data)));
+		const pong = new Promise<string>((resolve) =>
+			link.ws.addEventListener("message", (e) => e.data === "pong" && resolve(e.data)),
+		);
 		link.ws.send("ping");
 		expect(await pong).toBe("pong");
 	});
@@ -72,7 +89,10 @@ describe("LivenessShard", () => {
 		await link.next("welcome");
 		link.ws.close(1000);
 		await eventually(async () => (await nodeStatus(node)) === "offline");
-		const { body } = await callJson<{ online_seconds: number; intervals: { started_at: string; ended_at: string | null }[] }>(`/v1/nodes/${node.id}/uptime`);
+		const { body } = await callJson<{
+			online_seconds: number;
+			intervals: { started_at: string; ended_at: string | null }[];
+		}>(`/v1/nodes/${node.id}/uptime`);
 		expect(body.intervals).toHaveLength(1);
 		expect(body.intervals[0]?.ended_at).not.toBeNull();
 		expect(body.online_seconds).toBeGreaterThan(0.2);
@@ -85,9 +105,13 @@ describe("LivenessShard", () => {
 		await runDurableObjectAlarm(await shardOf(node));
 		const ch = (await link.next("challenge")) as { id: string; nonce: string; kind: string };
 		expect(ch.kind).toBe("echo-sha256");
-		link.ws.send(JSON.stringify({ type: "challenge_response", id: ch.id, answer: await echoAnswer(node.id, ch.nonce) }));
+		link.ws.send(
+			JSON.stringify({ type: "challenge_response", id: ch.id, answer: await echoAnswer(node.id, ch.nonce) }),
+		);
 		expect(await link.next("challenge_result")).toMatchObject({ id: ch.id, passed: true });
-		const { body } = await callJson<{ node: { challenges: { issued: number; passed: number; failed: number } } }>(`/v1/nodes/${node.id}`);
+		const { body } = await callJson<{ node: { challenges: { issued: number; passed: number; failed: number } } }>(
+			`/v1/nodes/${node.id}`,
+		);
 		expect(body.node.challenges.passed).toBe(1);
 		expect(body.node.challenges.issued).toBeGreaterThanOrEqual(1);
 		expect(body.node.challenges.failed).toBe(0);
@@ -126,7 +150,10 @@ describe("LivenessShard", () => {
 		const node = await registerNode(await newAccount());
 		const link = await connect(node);
 		await link.next("welcome");
-		expect((await callJson(`/v1/nodes/${node.id}`, { method: "PATCH", auth: node.owner.key, body: { maintenance: true } })).status).toBe(200);
+		expect(
+			(await callJson(`/v1/nodes/${node.id}`, { method: "PATCH", auth: node.owner.key, body: { maintenance: true } }))
+				.status,
+		).toBe(200);
 		expect(await nodeStatus(node)).toBe("maintenance");
 		await callJson(`/v1/nodes/${node.id}`, { method: "PATCH", auth: node.owner.key, body: { maintenance: false } });
 		expect(await nodeStatus(node)).toBe("online");
@@ -139,8 +166,16 @@ describe("LivenessShard", () => {
 		const common = { nodeId: node.id, lastSeenAt: at, intervalEnd: null, incidentId: null };
 		const flips = [
 			{ ...common, id: `${node.id}:1`, from: "new", to: "online", at, reason: "connected", intervalStart: null },
-			{ ...common, id: `${node.id}:2`, from: "online", to: "offline", at: at + 4000, reason: "keepalive_timeout",
-				intervalStart: at, intervalEnd: at + 1000 },
+			{
+				...common,
+				id: `${node.id}:2`,
+				from: "online",
+				to: "offline",
+				at: at + 4000,
+				reason: "keepalive_timeout",
+				intervalStart: at,
+				intervalEnd: at + 1000,
+			},
 		];
 		const tag = { kind: "tag", incident_id: "inc_legacyoutbox", flip_ids: [`${node.id}:2`], intervals: [] };
 		const stub = await shardOf(node);

@@ -3,8 +3,21 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../workers/ids.ts";
 import {
-	backdated, call, callJson, connect, eventually, HARDWARE, newAccount, newNodeKeys, nodeFlips, nodeStatus, nodeToken,
-	registerNode, shardOf, sleep, type TestNode,
+	backdated,
+	call,
+	callJson,
+	connect,
+	eventually,
+	HARDWARE,
+	newAccount,
+	newNodeKeys,
+	nodeFlips,
+	nodeStatus,
+	nodeToken,
+	registerNode,
+	shardOf,
+	sleep,
+	type TestNode,
 } from "./helpers.ts";
 
 /** The node was online for the last `ms` (it connected `ms` ago by its shard's clock), then left cleanly. */
@@ -16,7 +29,8 @@ async function onlineFor(node: TestNode, ms: number): Promise<TestNode> {
 	return node;
 }
 
-const beat = async (node: TestNode, token: string, body: unknown = {}) => call(`/v1/nodes/${node.id}/heartbeat`, { auth: token, body });
+const beat = async (node: TestNode, token: string, body: unknown = {}) =>
+	call(`/v1/nodes/${node.id}/heartbeat`, { auth: token, body });
 
 describe("node tokens across transports", () => {
 	it("refuses a heartbeat's token when it is used again to connect", async () => {
@@ -42,7 +56,10 @@ describe("node tokens across transports", () => {
 	it("refuses an expired token on connect, and the node stays new", async () => {
 		const node = await registerNode(await newAccount());
 		const now = Math.floor(Date.now() / 1000);
-		const res = await call(`/v1/nodes/${node.id}/connect`, { auth: await nodeToken(node, { iat: now - 600, exp: now - 300 }), headers: { upgrade: "websocket" } });
+		const res = await call(`/v1/nodes/${node.id}/connect`, {
+			auth: await nodeToken(node, { iat: now - 600, exp: now - 300 }),
+			headers: { upgrade: "websocket" },
+		});
 		expect(res.status).toBe(401);
 		expect(await nodeStatus(node)).toBe("new");
 	});
@@ -53,10 +70,18 @@ describe("clean shutdowns and misbehaving agents", () => {
 		const node = await registerNode(await newAccount());
 		expect((await beat(node, await nodeToken(node))).status).toBe(200);
 		expect(await nodeStatus(node)).toBe("online");
-		const res = await callJson<{ status: string }>(`/v1/nodes/${node.id}/heartbeat`, { auth: await nodeToken(node), body: { bye: true } });
+		const res = await callJson<{ status: string }>(`/v1/nodes/${node.id}/heartbeat`, {
+			auth: await nodeToken(node),
+			body: { bye: true },
+		});
 		expect(res).toMatchObject({ status: 200, body: { status: "offline" } });
 		expect(await nodeStatus(node)).toBe("offline");
-		expect((await nodeFlips(node))[0]).toMatchObject({ from: "online", to: "offline", reason: "disconnected", incident_id: null });
+		expect((await nodeFlips(node))[0]).toMatchObject({
+			from: "online",
+			to: "offline",
+			reason: "disconnected",
+			incident_id: null,
+		});
 	});
 
 	it("refuses a heartbeat body with bye set to anything but true", async () => {
@@ -91,16 +116,22 @@ describe("registration", () => {
 		const owner = await newAccount();
 		const keys = await newNodeKeys();
 		const body = { name: "twin", public_key: keys.publicKey, hardware: HARDWARE };
-		const codes = (await Promise.all([0, 1, 2].map(() => call("/v1/nodes", { auth: owner.key, body })))).map((r) => r.status).sort();
+		const codes = (await Promise.all([0, 1, 2].map(() => call("/v1/nodes", { auth: owner.key, body }))))
+			.map((r) => r.status)
+			.sort();
 		expect(codes).toEqual([201, 409, 409]);
 		const { body: mine } = await callJson<{ nodes: { name: string }[] }>("/v1/nodes", { auth: owner.key });
 		expect(mine.nodes.filter((n) => n.name === "twin")).toHaveLength(1);
 	});
 
 	it("stores the API key only as its SHA-256", async () => {
-		const { status: code, body } = await callJson<{ account: { id: string }; api_key: string }>("/v1/accounts", { body: { name: "hashed" } });
+		const { status: code, body } = await callJson<{ account: { id: string }; api_key: string }>("/v1/accounts", {
+			body: { name: "hashed" },
+		});
 		expect(code).toBe(201);
-		const row = await env.DB.prepare("SELECT * FROM accounts WHERE id = ?").bind(body.account.id).first<Record<string, unknown>>();
+		const row = await env.DB.prepare("SELECT * FROM accounts WHERE id = ?")
+			.bind(body.account.id)
+			.first<Record<string, unknown>>();
 		expect(row?.api_key_hash).toBe(await sha256Hex(body.api_key));
 		expect(Object.values(row ?? {})).not.toContain(body.api_key);
 	});
@@ -113,7 +144,9 @@ describe("deleting a node", () => {
 		await link.next("welcome");
 		expect((await call(`/v1/nodes/${node.id}`, { method: "DELETE", auth: node.owner.key })).status).toBe(204);
 		expect((await link.closed).code).toBe(4002);
-		const history = await env.DB.prepare("SELECT reason FROM flips WHERE node_id = ? ORDER BY at DESC LIMIT 1").bind(node.id).first<{ reason: string }>();
+		const history = await env.DB.prepare("SELECT reason FROM flips WHERE node_id = ? ORDER BY at DESC LIMIT 1")
+			.bind(node.id)
+			.first<{ reason: string }>();
 		expect(history?.reason).toBe("node_deleted");
 		expect((await call(`/v1/nodes/${node.id}`)).status).toBe(404);
 		expect((await beat(node, await nodeToken(node))).status).toBe(404);
@@ -125,16 +158,22 @@ describe("deleting a node", () => {
 describe("uptime", () => {
 	it("clips intervals to the asked window and gives the online ratio of that window", async () => {
 		const node = await onlineFor(await registerNode(await newAccount()), 400);
-		const all = await callJson<{ intervals: { started_at: string; ended_at: string }[] }>(`/v1/nodes/${node.id}/uptime`);
+		const all = await callJson<{ intervals: { started_at: string; ended_at: string }[] }>(
+			`/v1/nodes/${node.id}/uptime`,
+		);
 		const [iv] = all.body.intervals;
-		const start = Date.parse(iv?.started_at ?? ""), end = Date.parse(iv?.ended_at ?? "");
+		const start = Date.parse(iv?.started_at ?? ""),
+			end = Date.parse(iv?.ended_at ?? "");
 		expect(end - start).toBeGreaterThanOrEqual(400);
 		// A window from one second before the interval to its middle: half of the interval is inside it.
 		const mid = start + Math.floor((end - start) / 2);
-		const from = new Date(start - 1000).toISOString(), to = new Date(mid).toISOString();
-		const { body } = await callJson<{ online_seconds: number; ratio: number; intervals: { started_at: string; ended_at: string | null }[] }>(
-			`/v1/nodes/${node.id}/uptime?from=${from}&to=${to}`,
-		);
+		const from = new Date(start - 1000).toISOString(),
+			to = new Date(mid).toISOString();
+		const { body } = await callJson<{
+			online_seconds: number;
+			ratio: number;
+			intervals: { started_at: string; ended_at: string | null }[];
+		}>(`/v1/nodes/${node.id}/uptime?from=${from}&to=${to}`);
 		expect(body.intervals).toEqual([{ started_at: iv?.started_at, ended_at: to }]);
 		expect(body.online_seconds).toBeCloseTo((mid - start) / 1000, 3);
 		expect(body.ratio).toBeCloseTo((mid - start) / (mid - start + 1000), 3);
@@ -146,12 +185,17 @@ describe("uptime", () => {
 		// 300 ms it was online for (the share must fall below 1).
 		await sleep(300);
 		await onlineFor(node, 300);
-		const created = await env.DB.prepare("SELECT created_at FROM nodes WHERE id = ?").bind(node.id).first<number>("created_at");
+		const created = await env.DB.prepare("SELECT created_at FROM nodes WHERE id = ?")
+			.bind(node.id)
+			.first<number>("created_at");
 		const before = Date.now();
-		const { body } = await callJson<{ nodes: { id: string; uptime_24h: number }[] }>("/v1/nodes", { auth: node.owner.key });
+		const { body } = await callJson<{ nodes: { id: string; uptime_24h: number }[] }>("/v1/nodes", {
+			auth: node.owner.key,
+		});
 		const after = Date.now();
 		const ratio = body.nodes.find((n) => n.id === node.id)?.uptime_24h ?? -1;
-		const online = (await callJson<{ online_seconds: number }>(`/v1/nodes/${node.id}/uptime`)).body.online_seconds * 1000;
+		const online =
+			(await callJson<{ online_seconds: number }>(`/v1/nodes/${node.id}/uptime`)).body.online_seconds * 1000;
 		expect(online).toBeGreaterThanOrEqual(300);
 		// now is between `before` and `after`: the ratio is online / (now − created_at) for some such now.
 		expect(ratio).toBeLessThanOrEqual(online / (before - (created ?? 0)) + 1e-4);

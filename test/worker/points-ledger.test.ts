@@ -27,17 +27,23 @@ async function epoch(n: number): Promise<EpochRow> {
 }
 
 async function rows(n: number): Promise<LedgerRow[]> {
-	return (await env.DB.prepare("SELECT * FROM points_ledger WHERE epoch = ? ORDER BY node_id").bind(n).all<LedgerRow>()).results;
+	return (await env.DB.prepare("SELECT * FROM points_ledger WHERE epoch = ? ORDER BY node_id").bind(n).all<LedgerRow>())
+		.results;
 }
 
 async function row(n: number, node: TestNode): Promise<LedgerRow> {
-	return (await env.DB.prepare("SELECT * FROM points_ledger WHERE epoch = ? AND node_id = ?").bind(n, node.id).first<LedgerRow>()) as LedgerRow;
+	return (await env.DB.prepare("SELECT * FROM points_ledger WHERE epoch = ? AND node_id = ?")
+		.bind(n, node.id)
+		.first<LedgerRow>()) as LedgerRow;
 }
 
 /** An online interval as a shard records it (ended in `incident` when the coordinator dropped the node). */
 async function online(node: TestNode, from: number, to: number, incident: string | null = null): Promise<void> {
-	await env.DB.prepare("INSERT INTO online_intervals (node_id, started_at, ended_at, end_reason, incident_id) VALUES (?, ?, ?, ?, ?)")
-		.bind(node.id, from, to, incident ? "mass_drop" : "disconnected", incident).run();
+	await env.DB.prepare(
+		"INSERT INTO online_intervals (node_id, started_at, ended_at, end_reason, incident_id) VALUES (?, ?, ?, ?, ?)",
+	)
+		.bind(node.id, from, to, incident ? "mass_drop" : "disconnected", incident)
+		.run();
 }
 
 /** Closes the open epoch `length` ms after its start, exactly there, and settles it; its number. */
@@ -49,7 +55,14 @@ async function closeAfter(length: number, budget: { pageSize?: number } = {}): P
 	return open.n;
 }
 
-interface Stats { gpu_hours_24h: number; rented_gpu_hours_24h: number; points_24h: number; rewards_24h: number; settled_epochs_24h: number; definitions: Record<string, string> }
+interface Stats {
+	gpu_hours_24h: number;
+	rented_gpu_hours_24h: number;
+	points_24h: number;
+	rewards_24h: number;
+	settled_epochs_24h: number;
+	definitions: Record<string, string>;
+}
 async function stats(): Promise<Stats> {
 	const { status, body } = await callJson<Stats>("/v1/stats");
 	expect(status).toBe(200);
@@ -64,7 +77,14 @@ describe("before any epoch is settled", () => {
 	it("answers points reads with a clear 409, and unknown nodes with 404", async () => {
 		const node = await registerNode(await newAccount());
 		const open = await openEpoch();
-		for (const path of ["/v1/leaderboard", "/v1/leaderboard?window=7d", `/v1/leaderboard?epoch=${open.n}`, `/v1/nodes/${node.id}/points`, `/v1/nodes/${node.id}/points?epoch=${open.n}`, `/v1/epochs/${open.n}/proof/${node.id}`]) {
+		for (const path of [
+			"/v1/leaderboard",
+			"/v1/leaderboard?window=7d",
+			`/v1/leaderboard?epoch=${open.n}`,
+			`/v1/nodes/${node.id}/points`,
+			`/v1/nodes/${node.id}/points?epoch=${open.n}`,
+			`/v1/epochs/${open.n}/proof/${node.id}`,
+		]) {
 			const { status, body } = await callJson<{ error: { code: string; message: string } }>(path);
 			expect({ path, status, code: body.error.code }).toEqual({ path, status: 409, code: "conflict" });
 			expect(body.error.message).toMatch(/settled/);
@@ -85,22 +105,38 @@ describe("a settled epoch", () => {
 		const c = await registerNode(owner, { hardware: { ...HARDWARE, gpu_model: "H100" } }); // never online
 		// a: online for half an hour, then dropped in a coordinator incident that ended 100 s later; it never came back,
 		// so it is credited the 100 s and the 15 minutes of grace after the incident: 1000 incident seconds.
-		await env.DB.prepare("INSERT INTO incidents (id, scope, reason, started_at, ended_at, nodes_affected) VALUES ('inc_ledger', 'shard:ledger', 'mass_drop', ?, ?, 1)").bind(t0 + 1800 * S, t0 + 1900 * S).run();
+		await env.DB.prepare(
+			"INSERT INTO incidents (id, scope, reason, started_at, ended_at, nodes_affected) VALUES ('inc_ledger', 'shard:ledger', 'mass_drop', ?, ?, 1)",
+		)
+			.bind(t0 + 1800 * S, t0 + 1900 * S)
+			.run();
 		await online(a, t0, t0 + 1800 * S, "inc_ledger");
 		// b: online 2700 s on both GPUs, one of them rented for 900 s of it.
 		await online(b, t0 + 900 * S, t0 + 3600 * S);
-		await env.DB.prepare("INSERT INTO rentals (node_id, cluster_id, gpu_count, started_at, ended_at) VALUES (?, 'clu_ledger', 1, ?, ?)").bind(b.id, t0 + 1000 * S, t0 + 1900 * S).run();
+		await env.DB.prepare(
+			"INSERT INTO rentals (node_id, cluster_id, gpu_count, started_at, ended_at) VALUES (?, 'clu_ledger', 1, ?, ?)",
+		)
+			.bind(b.id, t0 + 1000 * S, t0 + 1900 * S)
+			.run();
 		const n = await closeAfter(H);
 
 		const [ra, rb, rc] = [await row(n, a), await row(n, b), await row(n, c)];
 		expect(ra).toMatchObject({ online_seconds: 1800, incident_seconds: 1000, availability_points: 1400, points: 1400 });
-		expect(rb).toMatchObject({ online_seconds: 2700, rented_gpu_seconds: 900, availability_points: 2700, compute_points: 900, points: 3600 });
+		expect(rb).toMatchObject({
+			online_seconds: 2700,
+			rented_gpu_seconds: 900,
+			availability_points: 2700,
+			compute_points: 900,
+			points: 3600,
+		});
 		expect(rc).toMatchObject({ online_seconds: 0, points: 0, reward: 0 });
 		const ep = await epoch(n);
 		expect(ep.total_points).toBe(5000);
 		// One hour of month 0: 500M × 8 % / 12 a month, spread evenly over the month, in micro-tokens.
 		expect(ep.emission).toBe(emissionBetween(e.started_at, e.started_at, e.started_at + H));
-		expect(Math.abs((ep.emission as number) - ((500_000_000 * 0.08) / 12) * (H / MONTH_MS) * MICRO)).toBeLessThanOrEqual(1);
+		expect(
+			Math.abs((ep.emission as number) - ((500_000_000 * 0.08) / 12) * (H / MONTH_MS) * MICRO),
+		).toBeLessThanOrEqual(1);
 		const E = BigInt(ep.emission as number);
 		// Every row: floor(emission × points / total points), exactly.
 		for (const r of await rows(n)) expect(BigInt(r.reward)).toBe((E * BigInt(r.points)) / 5000n);
@@ -118,9 +154,26 @@ describe("a settled epoch", () => {
 		expect(after.points_24h - before.points_24h).toBe(5000);
 		expect(after.rewards_24h - before.rewards_24h).toBeCloseTo(shared / MICRO, 6);
 		expect(after.settled_epochs_24h - before.settled_epochs_24h).toBe(1);
-		for (const k of ["gpu_hours_24h", "rented_gpu_hours_24h", "points_24h", "rewards_24h", "settled_epochs_24h"]) expect(after.definitions[k]).toMatch(/\w{5}/);
-		const { body: doc } = await callJson<{ paths: Record<string, { get: { responses: { 200: { content: { "application/json": { schema: { properties: Record<string, { description: string }> } } } } } } }> }>("/openapi.json");
-		expect(doc.paths["/v1/stats"]?.get.responses[200].content["application/json"].schema.properties.rented_gpu_hours_24h?.description).toBe(after.definitions.rented_gpu_hours_24h);
+		for (const k of ["gpu_hours_24h", "rented_gpu_hours_24h", "points_24h", "rewards_24h", "settled_epochs_24h"])
+			expect(after.definitions[k]).toMatch(/\w{5}/);
+		const { body: doc } = await callJson<{
+			paths: Record<
+				string,
+				{
+					get: {
+						responses: {
+							200: {
+								content: { "application/json": { schema: { properties: Record<string, { description: string }> } } };
+							};
+						};
+					};
+				}
+			>;
+		}>("/openapi.json");
+		expect(
+			doc.paths["/v1/stats"]?.get.responses[200].content["application/json"].schema.properties.rented_gpu_hours_24h
+				?.description,
+		).toBe(after.definitions.rented_gpu_hours_24h);
 	});
 });
 
@@ -131,19 +184,43 @@ describe("the rolling 7-day leaderboard", () => {
 		const spans: number[] = [];
 		// Three epochs: an hour (500 points), then one running to 7 days after the first ended (100), then an hour (200).
 		// The first ended exactly 7 days before the newest did: outside the window.
-		for (const [length, seconds] of [[H, 1000], [7 * DAY - H, 200], [H, 400]] as const) {
+		for (const [length, seconds] of [
+			[H, 1000],
+			[7 * DAY - H, 200],
+			[H, 400],
+		] as const) {
 			const open = await openEpoch();
 			await online(node, open.started_at + 10 * S, open.started_at + (10 + seconds) * S);
 			spans.push(await closeAfter(length));
 		}
 		const [old, mid, newest] = spans as [number, number, number];
 		expect(((await epoch(newest)).ended_at as number) - ((await epoch(old)).ended_at as number)).toBe(7 * DAY);
-		for (const [n, pts] of [[old, 500], [mid, 100], [newest, 200]] as const) expect((await row(n, node)).points).toBe(pts);
-		for (const [n, points, reason] of [[old, 50, "credit for the old epoch"], [newest, 7, "credit for the newest epoch"]] as const) {
-			expect((await callJson("/v1/admin/adjustments", { auth: TEST_ADMIN_TOKEN, body: { node_id: node.id, epoch: n, points, reason } })).status).toBe(201);
+		for (const [n, pts] of [
+			[old, 500],
+			[mid, 100],
+			[newest, 200],
+		] as const)
+			expect((await row(n, node)).points).toBe(pts);
+		for (const [n, points, reason] of [
+			[old, 50, "credit for the old epoch"],
+			[newest, 7, "credit for the newest epoch"],
+		] as const) {
+			expect(
+				(
+					await callJson("/v1/admin/adjustments", {
+						auth: TEST_ADMIN_TOKEN,
+						body: { node_id: node.id, epoch: n, points, reason },
+					})
+				).status,
+			).toBe(201);
 		}
 
-		type Board = { from_epoch: number; to_epoch: number; window: string | null; leaders: { account_id: string; points: number; reward: number; nodes: number; rank: number }[] };
+		type Board = {
+			from_epoch: number;
+			to_epoch: number;
+			window: string | null;
+			leaders: { account_id: string; points: number; reward: number; nodes: number; rank: number }[];
+		};
 		const week = await callJson<Board>("/v1/leaderboard?window=7d");
 		expect(week.status).toBe(200);
 		expect(week.body).toMatchObject({ from_epoch: mid, to_epoch: newest, window: "7d" });
@@ -176,18 +253,30 @@ describe("settlement's idempotency guards", () => {
 		// What settlement would now compute differs: more online time for one node, and a flag on another.
 		const [x, y] = nodes as [TestNode, TestNode];
 		await online(x, open.started_at + 2000 * S, open.started_at + 3500 * S);
-		expect((await callJson("/v1/admin/flags", { auth: TEST_ADMIN_TOKEN, body: { node_id: y.id, code: "late_flag", reason: "set after the epoch was settled", share: 1 } })).status).toBe(201);
+		expect(
+			(
+				await callJson("/v1/admin/flags", {
+					auth: TEST_ADMIN_TOKEN,
+					body: { node_id: y.id, code: "late_flag", reason: "set after the epoch was settled", share: 1 },
+				})
+			).status,
+		).toBe(201);
 
 		// Run the epoch's counts and compute phases again (stopping before the write phase), and look at what was staged.
 		const staged = await runInDurableObject(settler(), async (instance: EpochSettler, state) => {
 			expect(await settleOf(instance)(settled, { pages: 1, size: 10_000 }, Date.now())).toBeNull();
 			const progress = state.storage.sql.exec("SELECT phase, total_points FROM progress WHERE epoch = ?", n).one();
 			const stage = state.storage.sql.exec("SELECT node_id, row FROM stage WHERE epoch = ?", n).toArray();
-			return { progress, stage: new Map(stage.map((r) => [r.node_id as string, JSON.parse(r.row as string) as LedgerRow])) };
+			return {
+				progress,
+				stage: new Map(stage.map((r) => [r.node_id as string, JSON.parse(r.row as string) as LedgerRow])),
+			};
 		});
 		expect(staged.progress.phase).toBe("write");
 		expect(staged.progress.total_points).not.toBe(settled.total_points);
-		expect(staged.stage.get(x.id)?.online_seconds).toBe(written.find((r) => r.node_id === x.id)?.online_seconds as number + 1500);
+		expect(staged.stage.get(x.id)?.online_seconds).toBe(
+			(written.find((r) => r.node_id === x.id)?.online_seconds as number) + 1500,
+		);
 		expect(staged.stage.get(y.id)?.points).toBe(0);
 		// Now the write and root phases: INSERT OR IGNORE meets every row already there, markSettled finds the epoch settled.
 		const all = { pages: Number.POSITIVE_INFINITY, size: 10_000 };
@@ -204,13 +293,21 @@ describe("a crash in the write phase", () => {
 	it("resumes after the object is reset and ends with the root and totals of an uninterrupted settlement", async () => {
 		const owner = await newAccount("crash");
 		const nodes: TestNode[] = [];
-		for (let i = 0; i < 7; i++) nodes.push(await registerNode(owner, { hardware: { ...HARDWARE, gpu_count: 1 + (i % 3) } }));
+		for (let i = 0; i < 7; i++)
+			nodes.push(await registerNode(owner, { hardware: { ...HARDWARE, gpu_count: 1 + (i % 3) } }));
 		const open = await openEpoch();
-		for (const [k, node] of nodes.entries()) await online(node, open.started_at + k * 60 * S, open.started_at + (k + 1) * 400 * S);
-		const ids = (await env.DB.prepare("SELECT id FROM nodes WHERE created_at < ? ORDER BY id").bind(open.started_at + H).all<{ id: string }>()).results.map((r) => r.id);
+		for (const [k, node] of nodes.entries())
+			await online(node, open.started_at + k * 60 * S, open.started_at + (k + 1) * 400 * S);
+		const ids = (
+			await env.DB.prepare("SELECT id FROM nodes WHERE created_at < ? ORDER BY id")
+				.bind(open.started_at + H)
+				.all<{ id: string }>()
+		).results.map((r) => r.id);
 		expect(ids.length).toBeGreaterThanOrEqual(9);
 		// A fault injected in D1: the insert of the page holding the 4th row fails (pages of 3 rows), after page 1 is written.
-		await env.DB.prepare(`CREATE TRIGGER injected_fault BEFORE INSERT ON points_ledger WHEN NEW.node_id = '${ids[3]}' BEGIN SELECT RAISE(ABORT, 'injected fault'); END`).run();
+		await env.DB.prepare(
+			`CREATE TRIGGER injected_fault BEFORE INSERT ON points_ledger WHEN NEW.node_id = '${ids[3]}' BEGIN SELECT RAISE(ABORT, 'injected fault'); END`,
+		).run();
 		let fault: unknown = null;
 		try {
 			await settler().settleNow(open.started_at + H, { pageSize: 3 });
@@ -233,14 +330,25 @@ describe("a crash in the write phase", () => {
 		expect(interrupted.epoch).toMatchObject({ root: resumed.settled[0]?.root, nodes: ids.length });
 		for (const [k, node] of nodes.entries()) {
 			const r = interrupted.rows.find((x) => x.node_id === node.id) as LedgerRow;
-			const expected = computePoints({ gpu_model: "RTX 4090", gpu_count: 1 + (k % 3), verified: false, online_seconds: (k + 1) * 400 - k * 60, incident_seconds: 0, rented_gpu_seconds: 0, challenges: { issued: 0, passed: 0, failed: 0, missed: 0 }, penalties: [] });
+			const expected = computePoints({
+				gpu_model: "RTX 4090",
+				gpu_count: 1 + (k % 3),
+				verified: false,
+				online_seconds: (k + 1) * 400 - k * 60,
+				incident_seconds: 0,
+				rented_gpu_seconds: 0,
+				challenges: { issued: 0, passed: 0, failed: 0, missed: 0 },
+				penalties: [],
+			});
 			expect(r.points).toBe(expected.points);
 		}
 
 		// The same epoch settled again from scratch, uninterrupted, gives the same root, totals and rows.
 		await env.DB.batch([
 			env.DB.prepare("DELETE FROM points_ledger WHERE epoch = ?").bind(n),
-			env.DB.prepare("UPDATE epochs SET settled_at = NULL, root = NULL, nodes = NULL, total_points = NULL, emission = NULL WHERE n = ?").bind(n),
+			env.DB.prepare(
+				"UPDATE epochs SET settled_at = NULL, root = NULL, nodes = NULL, total_points = NULL, emission = NULL WHERE n = ?",
+			).bind(n),
 		]);
 		const clean = await settler().resume();
 		expect(clean.settled).toEqual([{ epoch: n, root: interrupted.epoch.root }]);

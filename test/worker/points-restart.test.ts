@@ -6,8 +6,20 @@ import { describe, expect, it } from "vitest";
 import type { EpochRow } from "../../workers/db/epochs.ts";
 import type { LedgerRow } from "../../workers/db/ledger.ts";
 import {
-	OFFLINE_AFTER_MS, TestClock, backdated, callJson, connect, eventually, healthyAgent, type Link, newAccount, ping,
-	registerNode, setClock, sweepAt, type TestNode,
+	OFFLINE_AFTER_MS,
+	TestClock,
+	backdated,
+	callJson,
+	connect,
+	eventually,
+	healthyAgent,
+	type Link,
+	newAccount,
+	ping,
+	registerNode,
+	setClock,
+	sweepAt,
+	type TestNode,
 } from "./helpers.ts";
 
 const H = 3600_000;
@@ -17,12 +29,18 @@ async function epoch(n: number): Promise<EpochRow> {
 }
 
 async function row(n: number, node: TestNode): Promise<LedgerRow> {
-	return (await env.DB.prepare("SELECT * FROM points_ledger WHERE epoch = ? AND node_id = ?").bind(n, node.id).first<LedgerRow>()) as LedgerRow;
+	return (await env.DB.prepare("SELECT * FROM points_ledger WHERE epoch = ? AND node_id = ?")
+		.bind(n, node.id)
+		.first<LedgerRow>()) as LedgerRow;
 }
 
 /** When the node's first recorded online interval began. */
 async function cameOnline(node: TestNode): Promise<number> {
-	return (await env.DB.prepare("SELECT min(started_at) AS t FROM online_intervals WHERE node_id = ?").bind(node.id).first<{ t: number }>())?.t as number;
+	return (
+		await env.DB.prepare("SELECT min(started_at) AS t FROM online_intervals WHERE node_id = ?")
+			.bind(node.id)
+			.first<{ t: number }>()
+	)?.t as number;
 }
 
 describe("a coordinator restart across an epoch boundary", () => {
@@ -42,7 +60,14 @@ describe("a coordinator restart across an epoch boundary", () => {
 				stops.push(healthyAgent(link, node));
 			}
 		});
-		await eventually(async () => ((await env.DB.prepare("SELECT count(*) AS n FROM nodes WHERE shard = 'across-0' AND status = 'online'").first<{ n: number }>())?.n ?? 0) === 4);
+		await eventually(
+			async () =>
+				((
+					await env.DB.prepare("SELECT count(*) AS n FROM nodes WHERE shard = 'across-0' AND status = 'online'").first<{
+						n: number;
+					}>()
+				)?.n ?? 0) === 4,
+		);
 		await Promise.all(links.map(ping)); // alive at the checkpoint
 		await runDurableObjectAlarm(shard); // a checkpoint, as the running shard takes every CHECKPOINT_S
 
@@ -52,7 +77,9 @@ describe("a coordinator restart across an epoch boundary", () => {
 		// Epoch 1 has run for almost an hour: its boundary passes 2.5 s from now, while the coordinator is down
 		// (more than a whole second after the checkpoint, so the late nodes' incident time in epoch 1 survives flooring).
 		const boundary = Date.now() + 2500;
-		await env.DB.prepare("INSERT INTO epochs (n, started_at) VALUES (1, ?)").bind(boundary - H).run();
+		await env.DB.prepare("INSERT INTO epochs (n, started_at) VALUES (1, ?)")
+			.bind(boundary - H)
+			.run();
 		// From here on the test moves the shard's clock (and the settler's `now`) instead of waiting.
 		const clock = new TestClock(boundary + 300);
 		await setClock(shard, clock);
@@ -93,7 +120,9 @@ describe("a coordinator restart across an epoch boundary", () => {
 			expect(from).toBeLessThan(boundary - 3000); // online for seconds of epoch 1 before the crash
 			// Each part of a row is floored to whole seconds: online and incident seconds together lose under 2 s.
 			const one = await row(1, node);
-			expect(one.online_seconds + one.incident_seconds).toBeGreaterThanOrEqual(Math.floor((boundary - from) / 1000) - 1);
+			expect(one.online_seconds + one.incident_seconds).toBeGreaterThanOrEqual(
+				Math.floor((boundary - from) / 1000) - 1,
+			);
 			expect(one.online_seconds + one.incident_seconds).toBeLessThanOrEqual(Math.ceil((boundary - from) / 1000));
 			const two = await row(2, node);
 			const length = Math.floor(((second.ended_at as number) - boundary) / 1000);

@@ -6,20 +6,47 @@ import { describe, expect, it } from "vitest";
 import { leafHash, merkleRoot, verifyProof, type LeafRow, type ProofStep } from "../../workers/domain/merkle.ts";
 import { computePoints } from "../../workers/domain/points.ts";
 import {
-	TEST_ADMIN_TOKEN, callJson, connect, eventually, healthyAgent, newAccount, nodeStatus, registerNode, sleep, sweepAt,
+	TEST_ADMIN_TOKEN,
+	callJson,
+	connect,
+	eventually,
+	healthyAgent,
+	newAccount,
+	nodeStatus,
+	registerNode,
+	sleep,
+	sweepAt,
 	type TestNode,
 } from "./helpers.ts";
 
 interface Breakdown {
-	epoch: number; points: number; reward: number; points_after_adjustments: number;
-	inputs: { online_seconds: number; incident_seconds: number; gpu_model: string; gpu_count: number; challenges: { issued: number; passed: number; failed: number; missed: number } };
+	epoch: number;
+	points: number;
+	reward: number;
+	points_after_adjustments: number;
+	inputs: {
+		online_seconds: number;
+		incident_seconds: number;
+		gpu_model: string;
+		gpu_count: number;
+		challenges: { issued: number; passed: number; failed: number; missed: number };
+	};
 	terms: { availability_points: number; penalty_points: number; penalties: { code: string; reason: string }[] };
 	adjustments: { points: number; reason: string; author: string }[];
 }
-interface Proof { epoch: number; root: string; leaf: LeafRow; proof: ProofStep[] }
+interface Proof {
+	epoch: number;
+	root: string;
+	leaf: LeafRow;
+	proof: ProofStep[];
+}
 
 async function settle(): Promise<{ epoch: number; root: string }> {
-	const { status, body } = await callJson<{ epoch: number; root: string }>("/v1/admin/epochs/settle", { method: "POST", auth: TEST_ADMIN_TOKEN, body: {} });
+	const { status, body } = await callJson<{ epoch: number; root: string }>("/v1/admin/epochs/settle", {
+		method: "POST",
+		auth: TEST_ADMIN_TOKEN,
+		body: {},
+	});
 	expect(status).toBe(200);
 	return body;
 }
@@ -45,12 +72,23 @@ describe("epoch settlement", () => {
 		await sleep(2500);
 		link.ws.close(1000);
 		stop();
-		await eventually(async () => (await callJson<{ node: { status: string } }>(`/v1/nodes/${node.id}`)).body.node.status === "offline");
+		await eventually(
+			async () => (await callJson<{ node: { status: string } }>(`/v1/nodes/${node.id}`)).body.node.status === "offline",
+		);
 		const { epoch } = await settle();
 		const b = await points(node, epoch);
 		expect(b.inputs.online_seconds).toBeGreaterThanOrEqual(2);
 		expect(b.inputs.online_seconds).toBeLessThanOrEqual(4);
-		const expected = computePoints({ gpu_model: b.inputs.gpu_model, gpu_count: b.inputs.gpu_count, verified: false, online_seconds: b.inputs.online_seconds, incident_seconds: 0, rented_gpu_seconds: 0, challenges: b.inputs.challenges, penalties: [] });
+		const expected = computePoints({
+			gpu_model: b.inputs.gpu_model,
+			gpu_count: b.inputs.gpu_count,
+			verified: false,
+			online_seconds: b.inputs.online_seconds,
+			incident_seconds: 0,
+			rented_gpu_seconds: 0,
+			challenges: b.inputs.challenges,
+			penalties: [],
+		});
 		expect(b.points).toBe(expected.points);
 		expect(b.points).toBeGreaterThan(0);
 	});
@@ -67,7 +105,11 @@ describe("epoch settlement", () => {
 			expect(await verifyProof(p.leaf, p.proof, root)).toBe(true);
 		}
 		// Someone edits a stored row: its proof no longer matches the published root.
-		await env.DB.prepare("UPDATE points_ledger SET online_seconds = online_seconds + 3600 WHERE epoch = ? AND node_id = ?").bind(epoch, nodes[0]?.id).run();
+		await env.DB.prepare(
+			"UPDATE points_ledger SET online_seconds = online_seconds + 3600 WHERE epoch = ? AND node_id = ?",
+		)
+			.bind(epoch, nodes[0]?.id)
+			.run();
 		const tampered = await proof(epoch, nodes[0]?.id as string);
 		expect(await verifyProof(tampered.leaf, tampered.proof, root)).toBe(false);
 	});
@@ -75,7 +117,12 @@ describe("epoch settlement", () => {
 	it("has nothing to do when a settled epoch is asked to settle again (the guards themselves: points-ledger.test.ts)", async () => {
 		await registerNode(await newAccount());
 		const { epoch, root } = await settle();
-		const count = async () => (await env.DB.prepare("SELECT count(*) AS n FROM points_ledger WHERE epoch = ?").bind(epoch).first<{ n: number }>())?.n;
+		const count = async () =>
+			(
+				await env.DB.prepare("SELECT count(*) AS n FROM points_ledger WHERE epoch = ?")
+					.bind(epoch)
+					.first<{ n: number }>()
+			)?.n;
 		const before = await count();
 		const again = await env.SETTLER.getByName("global").resume();
 		expect(again).toEqual({ settled: [], done: true });
@@ -95,7 +142,9 @@ describe("epoch settlement", () => {
 		await expect(callJson(`/v1/epochs/${epoch}/proof/x`)).resolves.toMatchObject({ status: 409 });
 		const rest = await settler.resume({ pageSize: 3 });
 		expect(rest.done).toBe(true);
-		const rows = await env.DB.prepare("SELECT node_id, leaf FROM points_ledger WHERE epoch = ? ORDER BY node_id").bind(epoch).all<{ node_id: string; leaf: string }>();
+		const rows = await env.DB.prepare("SELECT node_id, leaf FROM points_ledger WHERE epoch = ? ORDER BY node_id")
+			.bind(epoch)
+			.all<{ node_id: string; leaf: string }>();
 		expect(new Set(rows.results.map((r) => r.node_id)).size).toBe(rows.results.length);
 		const e = await callJson<{ root: string; nodes: number }>(`/v1/epochs/${epoch}`);
 		expect(e.body.nodes).toBe(rows.results.length);
@@ -110,22 +159,45 @@ describe("epoch settlement", () => {
 		const node = await registerNode(await newAccount());
 		const { epoch, root } = await settle();
 		const before = await points(node, epoch);
-		const adj = await callJson("/v1/admin/adjustments", { auth: TEST_ADMIN_TOKEN, body: { node_id: node.id, epoch, points: 250, reason: "missed challenges during our DNS outage" } });
+		const adj = await callJson("/v1/admin/adjustments", {
+			auth: TEST_ADMIN_TOKEN,
+			body: { node_id: node.id, epoch, points: 250, reason: "missed challenges during our DNS outage" },
+		});
 		expect(adj.status).toBe(201);
 		const after = await points(node, epoch);
 		expect(after.points).toBe(before.points);
-		expect(after.adjustments).toEqual([expect.objectContaining({ points: 250, author: "admin", reason: "missed challenges during our DNS outage" })]);
+		expect(after.adjustments).toEqual([
+			expect.objectContaining({ points: 250, author: "admin", reason: "missed challenges during our DNS outage" }),
+		]);
 		expect(after.points_after_adjustments).toBe(before.points + 250);
 		expect((await callJson<{ root: string }>(`/v1/epochs/${epoch}`)).body.root).toBe(root);
-		const audit = await callJson<{ entries: { action: string; target: string }[] }>("/v1/admin/audit", { auth: TEST_ADMIN_TOKEN });
-		expect(audit.body.entries).toContainEqual(expect.objectContaining({ action: "points.adjust", target: `node:${node.id}` }));
+		const audit = await callJson<{ entries: { action: string; target: string }[] }>("/v1/admin/audit", {
+			auth: TEST_ADMIN_TOKEN,
+		});
+		expect(audit.body.entries).toContainEqual(
+			expect.objectContaining({ action: "points.adjust", target: `node:${node.id}` }),
+		);
 	});
 
 	it("refuses adjustments without a reason, and for unsettled epochs", async () => {
 		const node = await registerNode(await newAccount());
 		const { epoch } = await settle();
-		expect((await callJson("/v1/admin/adjustments", { auth: TEST_ADMIN_TOKEN, body: { node_id: node.id, epoch, points: 5 } })).status).toBe(400);
-		expect((await callJson("/v1/admin/adjustments", { auth: TEST_ADMIN_TOKEN, body: { node_id: node.id, epoch: epoch + 1, points: 5, reason: "too early" } })).status).toBe(409);
+		expect(
+			(
+				await callJson("/v1/admin/adjustments", {
+					auth: TEST_ADMIN_TOKEN,
+					body: { node_id: node.id, epoch, points: 5 },
+				})
+			).status,
+		).toBe(400);
+		expect(
+			(
+				await callJson("/v1/admin/adjustments", {
+					auth: TEST_ADMIN_TOKEN,
+					body: { node_id: node.id, epoch: epoch + 1, points: 5, reason: "too early" },
+				})
+			).status,
+		).toBe(409);
 	});
 
 	it("gives a flagged node zero points with the flag's reason in its breakdown", async () => {
@@ -134,14 +206,27 @@ describe("epoch settlement", () => {
 		await link.next("welcome");
 		const stop = healthyAgent(link, node);
 		await settle();
-		await callJson("/v1/admin/flags", { auth: TEST_ADMIN_TOKEN, body: { node_id: node.id, code: "shared_gpu", reason: "answers co-scheduled challenges with another node's GPU", share: 1 } });
+		await callJson("/v1/admin/flags", {
+			auth: TEST_ADMIN_TOKEN,
+			body: {
+				node_id: node.id,
+				code: "shared_gpu",
+				reason: "answers co-scheduled challenges with another node's GPU",
+				share: 1,
+			},
+		});
 		await sleep(3000); // wall clock: the epochs are settled by the admin route at the Worker's time
 		const { epoch } = await settle();
 		stop();
 		const b = await points(node, epoch);
 		expect(b.terms.availability_points).toBeGreaterThan(0);
 		expect(b.points).toBe(0);
-		expect(b.terms.penalties).toEqual([expect.objectContaining({ code: "shared_gpu", reason: "answers co-scheduled challenges with another node's GPU" })]);
+		expect(b.terms.penalties).toEqual([
+			expect.objectContaining({
+				code: "shared_gpu",
+				reason: "answers co-scheduled challenges with another node's GPU",
+			}),
+		]);
 		const view = await callJson<{ node: { flags: { code: string }[] } }>(`/v1/nodes/${node.id}`);
 		expect(view.body.node.flags.map((f) => f.code)).toEqual(["shared_gpu"]);
 	});
@@ -157,7 +242,8 @@ describe("epoch settlement", () => {
 		await eventually(async () => (await Promise.all(nodes.map(nodeStatus))).every((s) => s === "offline"));
 		await sweepAt(env.LIVENESS.getByName("incident-pts-0"), Date.now()); // the sweep that sees the mass drop
 		const incidents = await env.DB.prepare("SELECT count(*) AS n FROM incidents WHERE scope = ?")
-			.bind("shard:incident-pts-0").first<{ n: number }>();
+			.bind("shard:incident-pts-0")
+			.first<{ n: number }>();
 		expect(incidents?.n).toBeGreaterThan(0);
 		await sleep(1200); // wall clock: the admin route ends the epoch at the Worker's time, a second into the incident
 		const { epoch } = await settle();
@@ -175,7 +261,9 @@ describe("epoch settlement", () => {
 		await sleep(3000); // wall clock: the epochs are settled by the admin route at the Worker's time
 		const { epoch } = await settle();
 		stop();
-		const board = await callJson<{ leaders: { account_id: string; points: number; rank: number }[] }>(`/v1/leaderboard?epoch=${epoch}`);
+		const board = await callJson<{ leaders: { account_id: string; points: number; rank: number }[] }>(
+			`/v1/leaderboard?epoch=${epoch}`,
+		);
 		const mine = board.body.leaders.find((l) => l.account_id === owner.id);
 		expect(mine?.points).toBeGreaterThan(0);
 		const summary = await callJson<{ epochs: { epoch: number; points: number }[] }>("/v1/points", { auth: owner.key });
@@ -212,14 +300,24 @@ describe("bad input on the points reads", () => {
 		];
 		for (const [path, status] of cases) {
 			const res = await callJson<{ error: { code: string } }>(path);
-			expect({ path, status: res.status, code: res.body.error.code }).toEqual({ path, status, code: { 400: "validation_failed", 404: "not_found", 409: "conflict" }[status] });
+			expect({ path, status: res.status, code: res.body.error.code }).toEqual({
+				path,
+				status,
+				code: { 400: "validation_failed", 404: "not_found", 409: "conflict" }[status],
+			});
 		}
 		const later = await registerNode(await newAccount()); // did not exist in `epoch`: no row
 		expect((await callJson(`/v1/nodes/${later.id}/points?epoch=${epoch}`)).status).toBe(404);
 	});
 });
 
-interface AuditEntry { id: number; actor: string; action: string; target: string | null; details: Record<string, unknown> }
+interface AuditEntry {
+	id: number;
+	actor: string;
+	action: string;
+	target: string | null;
+	details: Record<string, unknown>;
+}
 
 async function auditOf(target: string): Promise<AuditEntry[]> {
 	const { status, body } = await callJson<{ entries: AuditEntry[] }>("/v1/admin/audit", { auth: TEST_ADMIN_TOKEN });
@@ -227,10 +325,14 @@ async function auditOf(target: string): Promise<AuditEntry[]> {
 	return body.entries.filter((e) => e.target === target).reverse(); // oldest first
 }
 
-const auditRows = async () => (await env.DB.prepare("SELECT count(*) AS n FROM audit_log").first<{ n: number }>())?.n as number;
+const auditRows = async () =>
+	(await env.DB.prepare("SELECT count(*) AS n FROM audit_log").first<{ n: number }>())?.n as number;
 
 async function makeStaff(account: { id: string }, role: "staff" | "user" = "staff"): Promise<void> {
-	expect((await callJson(`/v1/admin/accounts/${account.id}/role`, { method: "PUT", auth: TEST_ADMIN_TOKEN, body: { role } })).status).toBe(200);
+	expect(
+		(await callJson(`/v1/admin/accounts/${account.id}/role`, { method: "PUT", auth: TEST_ADMIN_TOKEN, body: { role } }))
+			.status,
+	).toBe(200);
 }
 
 describe("the audit log", () => {
@@ -240,44 +342,127 @@ describe("the audit log", () => {
 		const staff = await newAccount("staffer");
 		const before = await auditRows();
 		await makeStaff(staff);
-		expect((await callJson("/v1/admin/credits", { auth: TEST_ADMIN_TOKEN, body: { account_id: owner.id, amount_cents: 500 } })).status).toBe(201);
+		expect(
+			(
+				await callJson("/v1/admin/credits", {
+					auth: TEST_ADMIN_TOKEN,
+					body: { account_id: owner.id, amount_cents: 500 },
+				})
+			).status,
+		).toBe(201);
 		const { epoch, root } = await settle();
-		const flag = await callJson<{ flag: { id: string } }>("/v1/admin/flags", { auth: staff.key, body: { node_id: node.id, code: "audit_flag", reason: "checking the audit log", share: 0.5 } });
+		const flag = await callJson<{ flag: { id: string } }>("/v1/admin/flags", {
+			auth: staff.key,
+			body: { node_id: node.id, code: "audit_flag", reason: "checking the audit log", share: 0.5 },
+		});
 		expect(flag.status).toBe(201);
-		expect((await callJson(`/v1/admin/flags/${flag.body.flag.id}`, { method: "DELETE", auth: TEST_ADMIN_TOKEN })).status).toBe(200);
-		expect((await callJson("/v1/admin/adjustments", { auth: staff.key, body: { node_id: node.id, epoch, points: -10, reason: "double-counted reconnect" } })).status).toBe(201);
+		expect(
+			(await callJson(`/v1/admin/flags/${flag.body.flag.id}`, { method: "DELETE", auth: TEST_ADMIN_TOKEN })).status,
+		).toBe(200);
+		expect(
+			(
+				await callJson("/v1/admin/adjustments", {
+					auth: staff.key,
+					body: { node_id: node.id, epoch, points: -10, reason: "double-counted reconnect" },
+				})
+			).status,
+		).toBe(201);
 
 		expect(await auditRows()).toBe(before + 6);
-		expect(await auditOf(`account:${staff.id}`)).toEqual([expect.objectContaining({ actor: "admin", action: "account.role", details: { role: "staff" } })]);
-		expect(await auditOf(`account:${owner.id}`)).toEqual([expect.objectContaining({ actor: "admin", action: "credits.grant", details: expect.objectContaining({ amount_cents: 500 }) })]);
-		expect(await auditOf(`epoch:${epoch}`)).toEqual([expect.objectContaining({ actor: "admin", action: "epoch.settle", details: expect.objectContaining({ settled: expect.arrayContaining([{ epoch, root }]) }) })]);
-		expect(await auditOf(`node:${node.id}`)).toEqual([
-			expect.objectContaining({ actor: staff.id, action: "flag.add", details: expect.objectContaining({ id: flag.body.flag.id, code: "audit_flag", reason: "checking the audit log", share: 0.5 }) }),
-			expect.objectContaining({ actor: staff.id, action: "points.adjust", details: expect.objectContaining({ epoch, points: -10, reason: "double-counted reconnect", author: staff.id }) }),
+		expect(await auditOf(`account:${staff.id}`)).toEqual([
+			expect.objectContaining({ actor: "admin", action: "account.role", details: { role: "staff" } }),
 		]);
-		expect(await auditOf(`flag:${flag.body.flag.id}`)).toEqual([expect.objectContaining({ actor: "admin", action: "flag.clear", details: { id: flag.body.flag.id } })]);
+		expect(await auditOf(`account:${owner.id}`)).toEqual([
+			expect.objectContaining({
+				actor: "admin",
+				action: "credits.grant",
+				details: expect.objectContaining({ amount_cents: 500 }),
+			}),
+		]);
+		expect(await auditOf(`epoch:${epoch}`)).toEqual([
+			expect.objectContaining({
+				actor: "admin",
+				action: "epoch.settle",
+				details: expect.objectContaining({ settled: expect.arrayContaining([{ epoch, root }]) }),
+			}),
+		]);
+		expect(await auditOf(`node:${node.id}`)).toEqual([
+			expect.objectContaining({
+				actor: staff.id,
+				action: "flag.add",
+				details: expect.objectContaining({
+					id: flag.body.flag.id,
+					code: "audit_flag",
+					reason: "checking the audit log",
+					share: 0.5,
+				}),
+			}),
+			expect.objectContaining({
+				actor: staff.id,
+				action: "points.adjust",
+				details: expect.objectContaining({ epoch, points: -10, reason: "double-counted reconnect", author: staff.id }),
+			}),
+		]);
+		expect(await auditOf(`flag:${flag.body.flag.id}`)).toEqual([
+			expect.objectContaining({ actor: "admin", action: "flag.clear", details: { id: flag.body.flag.id } }),
+		]);
 	});
 
 	it("writes no entry for an action that was refused or found nothing to act on", async () => {
 		const owner = await newAccount("refused");
 		const node = await registerNode(owner);
 		const { epoch } = await settle();
-		const flag = (await callJson<{ flag: { id: string } }>("/v1/admin/flags", { auth: TEST_ADMIN_TOKEN, body: { node_id: node.id, code: "once_only", reason: "cleared once below", share: 0.1 } })).body.flag;
-		expect((await callJson(`/v1/admin/flags/${flag.id}`, { method: "DELETE", auth: TEST_ADMIN_TOKEN })).status).toBe(200);
+		const flag = (
+			await callJson<{ flag: { id: string } }>("/v1/admin/flags", {
+				auth: TEST_ADMIN_TOKEN,
+				body: { node_id: node.id, code: "once_only", reason: "cleared once below", share: 0.1 },
+			})
+		).body.flag;
+		expect((await callJson(`/v1/admin/flags/${flag.id}`, { method: "DELETE", auth: TEST_ADMIN_TOKEN })).status).toBe(
+			200,
+		);
 		const before = await auditRows();
 		const refused: [string, { method?: string; auth?: string; body?: unknown }, number][] = [
 			["/v1/admin/flags/flg_nosuchflag", { method: "DELETE", auth: TEST_ADMIN_TOKEN }, 404],
 			[`/v1/admin/flags/${flag.id}`, { method: "DELETE", auth: TEST_ADMIN_TOKEN }, 404], // already cleared
-			["/v1/admin/accounts/acc_nosuchaccount/role", { method: "PUT", auth: TEST_ADMIN_TOKEN, body: { role: "staff" } }, 404],
-			["/v1/admin/credits", { auth: TEST_ADMIN_TOKEN, body: { account_id: "acc_nosuchaccount", amount_cents: 5 } }, 404],
-			["/v1/admin/flags", { auth: TEST_ADMIN_TOKEN, body: { node_id: "node_nosuchnode", code: "no_node", reason: "there is no such node", share: 1 } }, 404],
+			[
+				"/v1/admin/accounts/acc_nosuchaccount/role",
+				{ method: "PUT", auth: TEST_ADMIN_TOKEN, body: { role: "staff" } },
+				404,
+			],
+			[
+				"/v1/admin/credits",
+				{ auth: TEST_ADMIN_TOKEN, body: { account_id: "acc_nosuchaccount", amount_cents: 5 } },
+				404,
+			],
+			[
+				"/v1/admin/flags",
+				{
+					auth: TEST_ADMIN_TOKEN,
+					body: { node_id: "node_nosuchnode", code: "no_node", reason: "there is no such node", share: 1 },
+				},
+				404,
+			],
 			["/v1/admin/adjustments", { auth: TEST_ADMIN_TOKEN, body: { node_id: node.id, epoch, points: 5 } }, 400],
-			["/v1/admin/adjustments", { auth: TEST_ADMIN_TOKEN, body: { node_id: node.id, epoch: epoch + 1, points: 5, reason: "not settled yet" } }, 409],
-			["/v1/admin/adjustments", { auth: TEST_ADMIN_TOKEN, body: { node_id: "node_nosuchnode", epoch, points: 5, reason: "no such row" } }, 404],
-			["/v1/admin/adjustments", { auth: owner.key, body: { node_id: node.id, epoch, points: 5, reason: "my own node, please" } }, 403],
+			[
+				"/v1/admin/adjustments",
+				{ auth: TEST_ADMIN_TOKEN, body: { node_id: node.id, epoch: epoch + 1, points: 5, reason: "not settled yet" } },
+				409,
+			],
+			[
+				"/v1/admin/adjustments",
+				{ auth: TEST_ADMIN_TOKEN, body: { node_id: "node_nosuchnode", epoch, points: 5, reason: "no such row" } },
+				404,
+			],
+			[
+				"/v1/admin/adjustments",
+				{ auth: owner.key, body: { node_id: node.id, epoch, points: 5, reason: "my own node, please" } },
+				403,
+			],
 			[`/v1/admin/flags/${flag.id}`, { method: "DELETE", auth: owner.key }, 403],
 		];
-		for (const [path, o, status] of refused) expect({ path, status: (await callJson(path, o)).status }).toEqual({ path, status });
+		for (const [path, o, status] of refused)
+			expect({ path, status: (await callJson(path, o)).status }).toEqual({ path, status });
 		expect(await auditRows()).toBe(before);
 		expect((await points(node, epoch)).adjustments).toEqual([]);
 	});
@@ -290,18 +475,48 @@ describe("staff accounts", () => {
 		const staff = await newAccount("staffer");
 		await makeStaff(staff);
 		const { epoch } = await settle();
-		const adj = await callJson<{ adjustment: { author: string } }>("/v1/admin/adjustments", { auth: staff.key, body: { node_id: node.id, epoch, points: 40, reason: "challenge server outage" } });
+		const adj = await callJson<{ adjustment: { author: string } }>("/v1/admin/adjustments", {
+			auth: staff.key,
+			body: { node_id: node.id, epoch, points: 40, reason: "challenge server outage" },
+		});
 		expect(adj.status).toBe(201);
 		expect(adj.body.adjustment.author).toBe(staff.id);
-		expect((await points(node, epoch)).adjustments).toEqual([expect.objectContaining({ points: 40, author: staff.id, reason: "challenge server outage" })]);
-		expect((await callJson("/v1/admin/flags", { auth: staff.key, body: { node_id: node.id, code: "staff_flag", reason: "flagged by staff", share: 0.2 } })).status).toBe(201);
+		expect((await points(node, epoch)).adjustments).toEqual([
+			expect.objectContaining({ points: 40, author: staff.id, reason: "challenge server outage" }),
+		]);
+		expect(
+			(
+				await callJson("/v1/admin/flags", {
+					auth: staff.key,
+					body: { node_id: node.id, code: "staff_flag", reason: "flagged by staff", share: 0.2 },
+				})
+			).status,
+		).toBe(201);
 		const before = await auditRows();
 		expect((await callJson("/v1/admin/epochs/settle", { auth: staff.key, body: {} })).status).toBe(403);
-		expect((await callJson("/v1/admin/credits", { auth: staff.key, body: { account_id: staff.id, amount_cents: 100 } })).status).toBe(403);
-		expect((await callJson(`/v1/admin/accounts/${staff.id}/role`, { method: "PUT", auth: staff.key, body: { role: "staff" } })).status).toBe(403);
+		expect(
+			(await callJson("/v1/admin/credits", { auth: staff.key, body: { account_id: staff.id, amount_cents: 100 } }))
+				.status,
+		).toBe(403);
+		expect(
+			(
+				await callJson(`/v1/admin/accounts/${staff.id}/role`, {
+					method: "PUT",
+					auth: staff.key,
+					body: { role: "staff" },
+				})
+			).status,
+		).toBe(403);
 		expect(await auditRows()).toBe(before);
 		await makeStaff(staff, "user"); // the role is checked on every call
-		expect((await callJson("/v1/admin/adjustments", { auth: staff.key, body: { node_id: node.id, epoch, points: 40, reason: "once more, as a user" } })).status).toBe(403);
+		expect(
+			(
+				await callJson("/v1/admin/adjustments", {
+					auth: staff.key,
+					body: { node_id: node.id, epoch, points: 40, reason: "once more, as a user" },
+				})
+			).status,
+		).toBe(403);
 		expect((await points(node, epoch)).adjustments).toHaveLength(1);
 	});
 });
@@ -309,12 +524,28 @@ describe("staff accounts", () => {
 describe("the cron", () => {
 	it("closes epochs at their exact EPOCH_SECONDS boundaries and settles them, catching up after downtime", async () => {
 		const { epoch: before } = await settle();
-		const open = await env.DB.prepare("SELECT n, started_at FROM epochs WHERE n = ?").bind(before + 1).first<{ n: number; started_at: number }>();
+		const open = await env.DB.prepare("SELECT n, started_at FROM epochs WHERE n = ?")
+			.bind(before + 1)
+			.first<{ n: number; started_at: number }>();
 		const hour = 3600_000;
 		const ctx = createExecutionContext();
-		await worker.scheduled(createScheduledController({ scheduledTime: (open?.started_at as number) + 2.5 * hour }), env, ctx);
+		await worker.scheduled(
+			createScheduledController({ scheduledTime: (open?.started_at as number) + 2.5 * hour }),
+			env,
+			ctx,
+		);
 		await waitOnExecutionContext(ctx);
-		const rows = await env.DB.prepare("SELECT n, started_at, ended_at, settled_at, root FROM epochs WHERE n > ? ORDER BY n").bind(before).all<{ n: number; started_at: number; ended_at: number | null; settled_at: number | null; root: string | null }>();
+		const rows = await env.DB.prepare(
+			"SELECT n, started_at, ended_at, settled_at, root FROM epochs WHERE n > ? ORDER BY n",
+		)
+			.bind(before)
+			.all<{
+				n: number;
+				started_at: number;
+				ended_at: number | null;
+				settled_at: number | null;
+				root: string | null;
+			}>();
 		const [first, second, third] = rows.results;
 		expect(first?.ended_at).toBe((open?.started_at as number) + hour);
 		expect(second?.ended_at).toBe((open?.started_at as number) + 2 * hour);

@@ -3,8 +3,20 @@ import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
-	OFFLINE_AFTER_MS, backdated, callJson, connect, eventually, type Link, newAccount, nodeFlips, nodeStatus, ping,
-	registerNode, stopClock, sweepAt, type TestNode,
+	OFFLINE_AFTER_MS,
+	backdated,
+	callJson,
+	connect,
+	eventually,
+	type Link,
+	newAccount,
+	nodeFlips,
+	nodeStatus,
+	ping,
+	registerNode,
+	stopClock,
+	sweepAt,
+	type TestNode,
 } from "./helpers.ts";
 
 async function fleet(region: string, n: number): Promise<{ nodes: TestNode[]; links: Link[] }> {
@@ -22,10 +34,13 @@ describe("coordinator incidents", () => {
 		for (const l of links) l.ws.close(1001, "network gone");
 		await eventually(async () => (await Promise.all(nodes.map(nodeStatus))).every((s) => s === "offline"));
 		await runDurableObjectAlarm(env.LIVENESS.getByName("massdrop-0"));
-		const { body } = await callJson<{ incidents: { id: string; reason: string; scope: string; nodes_affected: number }[] }>("/v1/incidents");
+		const { body } = await callJson<{
+			incidents: { id: string; reason: string; scope: string; nodes_affected: number }[];
+		}>("/v1/incidents");
 		const incident = body.incidents.find((i) => i.scope === "shard:massdrop-0");
 		expect(incident).toMatchObject({ reason: "mass_drop", nodes_affected: 4 });
-		for (const node of nodes) expect((await nodeFlips(node))[0]).toMatchObject({ to: "offline", incident_id: incident?.id });
+		for (const node of nodes)
+			expect((await nodeFlips(node))[0]).toMatchObject({ to: "offline", incident_id: incident?.id });
 	});
 
 	it("does not call one node's drop an incident", async () => {
@@ -41,7 +56,8 @@ describe("coordinator incidents", () => {
 		for (const l of links) l.ws.send(JSON.stringify({ type: "bye" }));
 		await eventually(async () => (await Promise.all(nodes.map(nodeStatus))).every((s) => s === "offline"));
 		await runDurableObjectAlarm(env.LIVENESS.getByName("byes-0"));
-		for (const node of nodes) expect((await nodeFlips(node))[0]).toMatchObject({ to: "offline", reason: "disconnected", incident_id: null });
+		for (const node of nodes)
+			expect((await nodeFlips(node))[0]).toMatchObject({ to: "offline", reason: "disconnected", incident_id: null });
 	});
 });
 
@@ -84,7 +100,9 @@ describe("shard restart", () => {
 		await evictDurableObject(stub, { webSockets: "close" });
 		await stub.wake(Date.now()); // the shard starts again (as the cron would wake it)
 		await sweepAt(stub, Date.now() + OFFLINE_AFTER_MS + 500); // OFFLINE_AFTER_S of grace later; the node is not back
-		const { body } = await callJson<{ intervals: { started_at: string; ended_at: string | null }[] }>(`/v1/nodes/${node.id}/uptime`);
+		const { body } = await callJson<{ intervals: { started_at: string; ended_at: string | null }[] }>(
+			`/v1/nodes/${node.id}/uptime`,
+		);
 		expect(body.intervals).toHaveLength(1);
 		const [iv] = body.intervals;
 		// A sweep checkpoints when the last checkpoint is CHECKPOINT_S old: the last one is at most that before ours,
@@ -105,7 +123,9 @@ describe("shard restart", () => {
 		await back.next("welcome");
 		await sweepAt(stub, clock.at + OFFLINE_AFTER_MS); // OFFLINE_AFTER_S of grace later
 		expect(await nodeStatus(a)).toBe("online");
-		const { body } = await callJson<{ incidents: { id: string; reason: string; scope: string; nodes_affected: number; ended_at: string | null }[] }>("/v1/incidents");
+		const { body } = await callJson<{
+			incidents: { id: string; reason: string; scope: string; nodes_affected: number; ended_at: string | null }[];
+		}>("/v1/incidents");
 		const incident = body.incidents.find((i) => i.scope === "shard:smallrestart-0");
 		expect(incident).toMatchObject({ reason: "coordinator_restart", nodes_affected: 1 });
 		expect(incident?.ended_at).not.toBeNull();

@@ -11,7 +11,10 @@ const HOUR = 60 * MIN;
 async function deploy(body: { gpu_model: string; gpu_count: number; hours: number }, at?: number) {
 	const renter = await newAccount("renter");
 	await grant(renter.id, 1_000_000);
-	const res = await callJson<{ cluster: { id: string; nodes: { node_id: string }[] } }>("/v1/clusters", { auth: renter.key, body });
+	const res = await callJson<{ cluster: { id: string; nodes: { node_id: string }[] } }>("/v1/clusters", {
+		auth: renter.key,
+		body,
+	});
 	expect(res.status).toBe(201);
 	const stub = env.CLUSTERS.getByName(res.body.cluster.id);
 	if (at !== undefined) for (const n of res.body.cluster.nodes) await stub.ready(n.node_id, at);
@@ -32,10 +35,20 @@ async function degraded(nodeModel: string, gpuModel: string, lostAfter: number) 
 
 /** The rentals a cluster recorded for the points ledger, by node. */
 async function rentals(clusterId: string): Promise<{ node_id: string; started_at: number }[]> {
-	return (await env.DB.prepare("SELECT node_id, started_at FROM rentals WHERE cluster_id = ? ORDER BY node_id").bind(clusterId).all<{ node_id: string; started_at: number }>()).results;
+	return (
+		await env.DB.prepare("SELECT node_id, started_at FROM rentals WHERE cluster_id = ? ORDER BY node_id")
+			.bind(clusterId)
+			.all<{ node_id: string; started_at: number }>()
+	).results;
 }
 
-interface Row { kind: string; account_id: string; node_id: string | null; available_delta: number; held_delta: number }
+interface Row {
+	kind: string;
+	account_id: string;
+	node_id: string | null;
+	available_delta: number;
+	held_delta: number;
+}
 
 /**
  * The ledger balances: the renter's balances are the sums of its entries; the cluster's charges and refunds never exceed
@@ -43,18 +56,40 @@ interface Row { kind: string; account_id: string; node_id: string | null; availa
  * somewhere. Returns the cluster's entries in cents, by kind.
  */
 async function expectBalanced(renter: { id: string; key: string }, clusterId: string, over: boolean) {
-	const rows = (await env.DB.prepare("SELECT kind, account_id, node_id, available_delta, held_delta FROM credit_entries WHERE cluster_id = ? ORDER BY id").bind(clusterId).all<Row>()).results;
-	const cents = (kind: string) => rows.filter((r) => r.kind === kind).map((r) => (kind === "charge" || kind === "hold" ? Math.abs(r.held_delta) : r.available_delta));
+	const rows = (
+		await env.DB.prepare(
+			"SELECT kind, account_id, node_id, available_delta, held_delta FROM credit_entries WHERE cluster_id = ? ORDER BY id",
+		)
+			.bind(clusterId)
+			.all<Row>()
+	).results;
+	const cents = (kind: string) =>
+		rows
+			.filter((r) => r.kind === kind)
+			.map((r) => (kind === "charge" || kind === "hold" ? Math.abs(r.held_delta) : r.available_delta));
 	const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-	const [hold, charges, refunds, payouts, fees] = ["hold", "charge", "refund", "payout", "fee"].map((k) => sum(cents(k))) as [number, number, number, number, number];
+	const [hold, charges, refunds, payouts, fees] = ["hold", "charge", "refund", "payout", "fee"].map((k) =>
+		sum(cents(k)),
+	) as [number, number, number, number, number];
 	if (over) expect(charges + refunds).toBe(hold);
 	else expect(charges + refunds).toBeLessThanOrEqual(hold);
 	expect(payouts + fees).toBe(charges);
 	expect(fees * 20).toBeGreaterThanOrEqual(charges);
-	const b = (await callJson<{ available_cents: number; held_cents: number; entries: { available_delta_cents: number; held_delta_cents: number }[] }>("/v1/billing", { auth: renter.key })).body;
-	expect([b.available_cents, b.held_cents]).toEqual([sum(b.entries.map((e) => e.available_delta_cents)), sum(b.entries.map((e) => e.held_delta_cents))]);
+	const b = (
+		await callJson<{
+			available_cents: number;
+			held_cents: number;
+			entries: { available_delta_cents: number; held_delta_cents: number }[];
+		}>("/v1/billing", { auth: renter.key })
+	).body;
+	expect([b.available_cents, b.held_cents]).toEqual([
+		sum(b.entries.map((e) => e.available_delta_cents)),
+		sum(b.entries.map((e) => e.held_delta_cents)),
+	]);
 	expect(b.held_cents).toBe(hold - charges - refunds);
-	const all = await env.DB.prepare("SELECT sum(CASE WHEN kind = 'grant' THEN available_delta ELSE 0 END) AS granted, sum(available_delta + held_delta) AS total FROM credit_entries").first<{ granted: number; total: number }>();
+	const all = await env.DB.prepare(
+		"SELECT sum(CASE WHEN kind = 'grant' THEN available_delta ELSE 0 END) AS granted, sum(available_delta + held_delta) AS total FROM credit_entries",
+	).first<{ granted: number; total: number }>();
 	expect(all?.total).toBe(all?.granted);
 	return { rows, cents };
 }
@@ -71,7 +106,12 @@ describe("hourly billing", () => {
 		const pool = Math.floor((2 * price * 95) / 100);
 		expect(cents("charge")).toEqual([2 * price]);
 		expect(cents("payout").sort((a, b) => a - b)).toEqual([Math.floor(pool / 2), Math.ceil(pool / 2)]);
-		expect(rows.filter((r) => r.kind === "payout").map((r) => [r.account_id, r.node_id]).sort()).toEqual(c.nodes.map((n) => [owner.id, n.node_id]).sort());
+		expect(
+			rows
+				.filter((r) => r.kind === "payout")
+				.map((r) => [r.account_id, r.node_id])
+				.sort(),
+		).toEqual(c.nodes.map((n) => [owner.id, n.node_id]).sort());
 		expect(cents("fee")).toEqual([2 * price - pool]);
 		expect(cents("refund")).toEqual([]);
 		// Terminated half an hour later: one more GPU-hour is charged and the last one refunded.
@@ -88,12 +128,20 @@ describe("hourly billing", () => {
 		await failed.stub.ready(failed.c.nodes[0]?.node_id as string, start);
 		await failed.stub.tick(start + ACK_TIMEOUT_MS); // the other member never acknowledged; there is no spare
 		await failed.stub.tick(Date.parse(failed.c.created_at as string) + START_TIMEOUT_MS);
-		expect(await failed.stub.view()).toMatchObject({ status: "failed", charged_cents: 0, refunded_cents: failed.c.hold_cents });
+		expect(await failed.stub.view()).toMatchObject({
+			status: "failed",
+			charged_cents: 0,
+			refunded_cents: failed.c.hold_cents,
+		});
 		expect((await expectBalanced(failed.renter, failed.c.id, true)).cents("charge")).toEqual([]);
 
 		const deleted = await deploy({ gpu_model: "RTX 4080", gpu_count: 2, hours: 1 });
 		await deleted.stub.ready(deleted.c.nodes[0]?.node_id as string, start);
-		expect(await deleted.stub.terminate(start + 4 * MIN)).toMatchObject({ status: "terminated", charged_cents: 0, refunded_cents: deleted.c.hold_cents });
+		expect(await deleted.stub.terminate(start + 4 * MIN)).toMatchObject({
+			status: "terminated",
+			charged_cents: 0,
+			refunded_cents: deleted.c.hold_cents,
+		});
 		await expectBalanced(deleted.renter, deleted.c.id, true);
 		// Nor does either earn its members rented time for points.
 		expect(await rentals(failed.c.id)).toEqual([]);
@@ -112,12 +160,22 @@ describe("hourly billing", () => {
 		expect(await rentals(c.id)).toEqual([a, b].sort().map((node_id) => ({ node_id, started_at: start + 5 * MIN })));
 		// `a` had gone silent before the cluster started (found out only now): its rental ends where it began, never before.
 		await stub.nodeLost(a, start + MIN);
-		const row = await env.DB.prepare("SELECT started_at, ended_at FROM rentals WHERE cluster_id = ? AND node_id = ?").bind(c.id, a).first<{ started_at: number; ended_at: number }>();
+		const row = await env.DB.prepare("SELECT started_at, ended_at FROM rentals WHERE cluster_id = ? AND node_id = ?")
+			.bind(c.id, a)
+			.first<{ started_at: number; ended_at: number }>();
 		expect(row).toEqual({ started_at: start + 5 * MIN, ended_at: start + 5 * MIN });
 		// The agents leave, so later tests renting this model do not find these nodes idle.
 		stopAll();
 		for (const f of fleet) f.link.ws.close(1000);
-		await eventually(async () => (await Promise.all(fleet.map((f) => env.DB.prepare("SELECT status FROM nodes WHERE id = ?").bind(f.node.id).first<string>("status")))).every((st) => st === "offline"));
+		await eventually(async () =>
+			(
+				await Promise.all(
+					fleet.map((f) =>
+						env.DB.prepare("SELECT status FROM nodes WHERE id = ?").bind(f.node.id).first<string>("status"),
+					),
+				)
+			).every((st) => st === "offline"),
+		);
 	});
 });
 
@@ -132,10 +190,17 @@ describe("refunds for missing GPUs", () => {
 		expect(spare).toBeDefined();
 		await stub.ready(spare, start + 30 * MIN);
 		// 30 min × 2 GPUs asked for; delivered 30 (survivor) + 10 (victim) GPU-minutes; 20 GPU-minutes missing.
-		expect(await stub.view()).toMatchObject({ status: "running", charged_cents: Math.floor((price * 40) / 60), refunded_cents: Math.floor((price * 20) / 60) });
+		expect(await stub.view()).toMatchObject({
+			status: "running",
+			charged_cents: Math.floor((price * 40) / 60),
+			refunded_cents: Math.floor((price * 20) / 60),
+		});
 		expect((await expectBalanced(renter, c.id, false)).cents("refund")).toEqual([Math.floor((price * 20) / 60)]);
 		const done = await stub.terminate(start + 45 * MIN); // + 15 min × 2 GPUs delivered
-		expect(done).toMatchObject({ charged_cents: Math.floor((price * 70) / 60), refunded_cents: c.hold_cents - Math.floor((price * 70) / 60) });
+		expect(done).toMatchObject({
+			charged_cents: Math.floor((price * 70) / 60),
+			refunded_cents: c.hold_cents - Math.floor((price * 70) / 60),
+		});
 		await expectBalanced(renter, c.id, true);
 		stopAll();
 	});
@@ -146,13 +211,21 @@ describe("refunds for missing GPUs", () => {
 		await stub.tick(start + HOUR);
 		// First hour: 60 + 15 GPU-minutes delivered, 45 missing.
 		const view = await stub.view();
-		expect(view).toMatchObject({ status: "degraded", charged_cents: Math.floor((price * 75) / 60), refunded_cents: Math.floor((price * 45) / 60) });
+		expect(view).toMatchObject({
+			status: "degraded",
+			charged_cents: Math.floor((price * 75) / 60),
+			refunded_cents: Math.floor((price * 45) / 60),
+		});
 		// The shortfall is one event, however often the cluster looked for a spare.
 		const kinds = ((view as unknown as { events: { kind: string }[] } | null)?.events ?? []).map((e) => e.kind); // the stub's type is too deep to spell
 		expect(kinds.filter((k) => k === "no_replacement")).toHaveLength(1);
 		await expectBalanced(renter, c.id, false);
 		await stub.tick(start + 2 * HOUR);
-		expect(await stub.view()).toMatchObject({ status: "completed", charged_cents: Math.floor((price * 135) / 60), refunded_cents: c.hold_cents - Math.floor((price * 135) / 60) });
+		expect(await stub.view()).toMatchObject({
+			status: "completed",
+			charged_cents: Math.floor((price * 135) / 60),
+			refunded_cents: c.hold_cents - Math.floor((price * 135) / 60),
+		});
 		await expectBalanced(renter, c.id, true);
 		stopAll();
 	});
@@ -168,10 +241,17 @@ describe("failover deadlines", () => {
 		expect((await stub.view())?.nodes.map((n) => n.state)).toEqual(["assigned"]);
 		await stub.tick(deadline);
 		const v = await stub.view();
-		expect(v?.events).toContainEqual(expect.objectContaining({ kind: "node_lost", node_id: silent.node_id, reason: "no_ack" }));
+		expect(v?.events).toContainEqual(
+			expect.objectContaining({ kind: "node_lost", node_id: silent.node_id, reason: "no_ack" }),
+		);
 		const spare = fleet.find((f) => f.node.id !== silent.node_id);
-		expect(Object.fromEntries(v?.nodes.map((n) => [n.node_id, n.state]) ?? [])).toEqual({ [silent.node_id]: "lost", [spare?.node.id as string]: "assigned" });
-		expect(await fleet.find((f) => f.node.id === silent.node_id)?.link.next("release")).toMatchObject({ cluster_id: c.id });
+		expect(Object.fromEntries(v?.nodes.map((n) => [n.node_id, n.state]) ?? [])).toEqual({
+			[silent.node_id]: "lost",
+			[spare?.node.id as string]: "assigned",
+		});
+		expect(await fleet.find((f) => f.node.id === silent.node_id)?.link.next("release")).toMatchObject({
+			cluster_id: c.id,
+		});
 		stopAll();
 	});
 
@@ -199,10 +279,16 @@ describe("failover deadlines", () => {
 		await env.SCHEDULER.getByName("global").onChanges([{ nodeId: ghost.id, to: "online", seq: 1e9, at: start }]);
 		await stub.tick(start + HOUR);
 		const v = await stub.view();
-		expect(v?.events).toContainEqual(expect.objectContaining({ kind: "node_lost", node_id: ghost.id, reason: "not_connected" }));
+		expect(v?.events).toContainEqual(
+			expect.objectContaining({ kind: "node_lost", node_id: ghost.id, reason: "not_connected" }),
+		);
 		expect(v?.nodes.find((n) => n.node_id === ghost.id)?.state).toBe("lost");
 		// 60 + 30 GPU-minutes delivered, 30 missing, billed by the same alarm.
-		expect(v).toMatchObject({ status: "degraded", charged_cents: Math.floor((price * 90) / 60), refunded_cents: Math.floor((price * 30) / 60) });
+		expect(v).toMatchObject({
+			status: "degraded",
+			charged_cents: Math.floor((price * 90) / 60),
+			refunded_cents: Math.floor((price * 30) / 60),
+		});
 		await expectBalanced(renter, c.id, false);
 		stopAll();
 	});

@@ -30,5 +30,4 @@ describe("rented time in the points ledger", () => {
 		expect(p.terms.compute_points).toBeGreaterThan(0);
 		stopAll();
 	});
-
 });

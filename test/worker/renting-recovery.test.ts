@@ -14,15 +14,31 @@ async function withoutTable<T>(table: string, fn: () => Promise<T>): Promise<T> 
 	}
 }
 
-const failure = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e);
+const failure = (p: Promise<unknown>) =>
+	p.then(
+		() => null,
+		(e: unknown) => e,
+	);
 
 async function credits(key: string) {
-	return (await callJson<{ available_cents: number; held_cents: number; entries: { kind: string; available_delta_cents: number }[] }>("/v1/billing", { auth: key })).body;
+	return (
+		await callJson<{
+			available_cents: number;
+			held_cents: number;
+			entries: { kind: string; available_delta_cents: number }[];
+		}>("/v1/billing", { auth: key })
+	).body;
 }
 
 /** Which cluster the scheduler has reserved a node for. */
 function reservedFor(nodeId: string): Promise<string | null> {
-	return runInDurableObject(env.SCHEDULER.getByName("global"), (_, state) => state.storage.sql.exec("SELECT cluster_id FROM capacity WHERE node_id = ?", nodeId).one().cluster_id as string | null);
+	return runInDurableObject(
+		env.SCHEDULER.getByName("global"),
+		(_, state) =>
+			state.storage.sql.exec("SELECT cluster_id FROM capacity WHERE node_id = ?", nodeId).one().cluster_id as
+				| string
+				| null,
+	);
 }
 
 /** A renter with credits and a cluster of healthy agents that is running. */
@@ -30,7 +46,10 @@ async function running(gpuModel: string, gpuCount: number, nodes = gpuCount) {
 	const f = await onlineFleet(nodes, { gpu_model: gpuModel });
 	const renter = await newAccount("renter");
 	await grant(renter.id, 1_000_000);
-	const res = await callJson<{ cluster: { id: string; nodes: { node_id: string }[] } }>("/v1/clusters", { auth: renter.key, body: { gpu_model: gpuModel, gpu_count: gpuCount, hours: 1 } });
+	const res = await callJson<{ cluster: { id: string; nodes: { node_id: string }[] } }>("/v1/clusters", {
+		auth: renter.key,
+		body: { gpu_model: gpuModel, gpu_count: gpuCount, hours: 1 },
+	});
 	expect(res.status).toBe(201);
 	const stub = env.CLUSTERS.getByName(res.body.cluster.id);
 	await eventually(async () => (await stub.view())?.status === "running");
@@ -60,9 +79,13 @@ describe("a lost node's notice", () => {
 describe("a step interrupted half-way", () => {
 	it("completes a termination whose final bill failed on the next DELETE: hold settled, nodes freed and told", async () => {
 		const { fleet, renter, stub, id, members, stopAll } = await running("H100", 1);
-		const first = await withoutTable("credit_entries", () => callJson(`/v1/clusters/${id}`, { method: "DELETE", auth: renter.key }));
+		const first = await withoutTable("credit_entries", () =>
+			callJson(`/v1/clusters/${id}`, { method: "DELETE", auth: renter.key }),
+		);
 		expect(first.status).toBe(500);
-		const again = await callJson<{ cluster: { status: string; hold_cents: number; charged_cents: number; refunded_cents: number } }>(`/v1/clusters/${id}`, { method: "DELETE", auth: renter.key });
+		const again = await callJson<{
+			cluster: { status: string; hold_cents: number; charged_cents: number; refunded_cents: number };
+		}>(`/v1/clusters/${id}`, { method: "DELETE", auth: renter.key });
 		expect(again.body.cluster.status).toBe("terminated");
 		expect(again.body.cluster.charged_cents + again.body.cluster.refunded_cents).toBe(again.body.cluster.hold_cents);
 		expect((await credits(renter.key)).held_cents).toBe(0);
@@ -78,7 +101,9 @@ describe("a step interrupted half-way", () => {
 		expect(await withoutTable("rentals", () => failure(stub.nodeLost(victim, Date.now())))).toBeInstanceOf(Error);
 		expect(await runDurableObjectAlarm(stub)).toBe(true);
 		const spare = fleet.find((f) => !members.includes(f.node.id));
-		await eventually(async () => (await stub.view())?.nodes.find((n) => n.node_id === spare?.node.id)?.state === "ready");
+		await eventually(
+			async () => (await stub.view())?.nodes.find((n) => n.node_id === spare?.node.id)?.state === "ready",
+		);
 		expect((await stub.view())?.nodes.find((n) => n.node_id === victim)?.state).toBe("lost");
 		expect(await reservedFor(victim)).toBeNull();
 		expect(await fleet.find((f) => f.node.id === victim)?.link.next("release")).toMatchObject({ type: "release" });
@@ -110,7 +135,10 @@ describe("a step interrupted half-way", () => {
 		const renter = await newAccount("renter");
 		await grant(renter.id, 100_000);
 		const node = fleet[0]?.node.id as string;
-		const res = await callJson<{ cluster: { id: string } }>("/v1/clusters", { auth: renter.key, body: { gpu_model: "RTX 4090", gpu_count: 1, hours: 1 } });
+		const res = await callJson<{ cluster: { id: string } }>("/v1/clusters", {
+			auth: renter.key,
+			body: { gpu_model: "RTX 4090", gpu_count: 1, hours: 1 },
+		});
 		expect(res.status).toBe(201);
 		const id = res.body.cluster.id;
 		// As if the object died after writing the cluster's row and holding the credits, before it finished setting up,
@@ -122,7 +150,10 @@ describe("a step interrupted half-way", () => {
 			await state.storage.deleteAlarm();
 		});
 		expect(await reservedFor(node)).toBe(id);
-		const deleted = await callJson<{ cluster: { status: string } }>(`/v1/clusters/${id}`, { method: "DELETE", auth: renter.key });
+		const deleted = await callJson<{ cluster: { status: string } }>(`/v1/clusters/${id}`, {
+			method: "DELETE",
+			auth: renter.key,
+		});
 		expect(deleted).toMatchObject({ status: 200, body: { cluster: { status: "failed" } } });
 		expect(await reservedFor(node)).toBeNull();
 		expect(await credits(renter.key)).toMatchObject({ available_cents: 100_000, held_cents: 0 });
@@ -133,12 +164,21 @@ describe("a step interrupted half-way", () => {
 		const { stopAll } = await onlineFleet(1, { gpu_model: "RTX 4080" });
 		const renter = await newAccount("renter");
 		await grant(renter.id, 100_000);
-		const deploy = () => callJson<{ cluster: { id: string; hold_cents: number } }>("/v1/clusters", { auth: renter.key, body: { gpu_model: "RTX 4080", gpu_count: 1, hours: 1 }, headers: { "idempotency-key": "order-7" } });
+		const deploy = () =>
+			callJson<{ cluster: { id: string; hold_cents: number } }>("/v1/clusters", {
+				auth: renter.key,
+				body: { gpu_model: "RTX 4080", gpu_count: 1, hours: 1 },
+				headers: { "idempotency-key": "order-7" },
+			});
 		expect((await withoutTable("clusters", deploy)).status).toBe(500);
 		const retried = await deploy();
 		expect(retried.status).toBe(201);
 		const id = retried.body.cluster.id;
-		await eventually(async () => (await callJson<{ cluster: { status: string } }>(`/v1/clusters/${id}`, { auth: renter.key })).body.cluster?.status === "running");
+		await eventually(
+			async () =>
+				(await callJson<{ cluster: { status: string } }>(`/v1/clusters/${id}`, { auth: renter.key })).body.cluster
+					?.status === "running",
+		);
 		const b = await credits(renter.key);
 		expect(b.entries.filter((e) => e.kind === "hold")).toHaveLength(1);
 		expect(b.held_cents).toBe(retried.body.cluster.hold_cents);

@@ -4,14 +4,25 @@ import { describe, expect, it } from "vitest";
 import { TEST_ADMIN_TOKEN, callJson, eventually, grant, newAccount, onlineFleet, type Link } from "./helpers.ts";
 
 interface ClusterView {
-	id: string; status: string; hold_cents: number; charged_cents: number; refunded_cents: number; price_per_gpu_hour_cents: number;
-	nodes: { node_id: string; state: string }[]; events: { kind: string }[];
+	id: string;
+	status: string;
+	hold_cents: number;
+	charged_cents: number;
+	refunded_cents: number;
+	price_per_gpu_hour_cents: number;
+	nodes: { node_id: string; state: string }[];
+	events: { kind: string }[];
 }
 
 async function deploy(key: string, body: Record<string, unknown>, idem?: string) {
-	return callJson<{ cluster: ClusterView; error?: { code: string; message: string; available_gpus?: number } }>("/v1/clusters", {
-		auth: key, body, headers: idem ? { "idempotency-key": idem } : {},
-	});
+	return callJson<{ cluster: ClusterView; error?: { code: string; message: string; available_gpus?: number } }>(
+		"/v1/clusters",
+		{
+			auth: key,
+			body,
+			headers: idem ? { "idempotency-key": idem } : {},
+		},
+	);
 }
 
 async function cluster(key: string, id: string): Promise<ClusterView> {
@@ -19,7 +30,13 @@ async function cluster(key: string, id: string): Promise<ClusterView> {
 }
 
 async function billing(key: string) {
-	return (await callJson<{ available_cents: number; held_cents: number; entries: { kind: string; available_delta_cents: number; held_delta_cents: number }[] }>("/v1/billing", { auth: key })).body;
+	return (
+		await callJson<{
+			available_cents: number;
+			held_cents: number;
+			entries: { kind: string; available_delta_cents: number; held_delta_cents: number }[];
+		}>("/v1/billing", { auth: key })
+	).body;
 }
 
 function messages(link: Link, type: string) {
@@ -29,16 +46,34 @@ function messages(link: Link, type: string) {
 describe("prices and quotes", () => {
 	it("quotes price, hold and the network fee from the utilisation of the model", async () => {
 		await onlineFleet(2, { gpu_model: "NVIDIA A100 80GB" });
-		const { status, body } = await callJson<{ quote: { price_per_gpu_hour_cents: number; total_cents: number; hold_cents: number; fee_cents: number; multiplier: number } }>("/v1/quotes", { body: { gpu_model: "A100", gpu_count: 2, hours: 3 } });
+		const { status, body } = await callJson<{
+			quote: {
+				price_per_gpu_hour_cents: number;
+				total_cents: number;
+				hold_cents: number;
+				fee_cents: number;
+				multiplier: number;
+			};
+		}>("/v1/quotes", { body: { gpu_model: "A100", gpu_count: 2, hours: 3 } });
 		expect(status).toBe(200);
 		// 2 of 2 online A100s would be in use: the multiplier is at its cap of 2×.
-		expect(body.quote).toMatchObject({ multiplier: 2, price_per_gpu_hour_cents: 258, total_cents: 258 * 2 * 3, hold_cents: 258 * 2 * 3, fee_cents: Math.floor(258 * 6 * 0.05) });
+		expect(body.quote).toMatchObject({
+			multiplier: 2,
+			price_per_gpu_hour_cents: 258,
+			total_cents: 258 * 2 * 3,
+			hold_cents: 258 * 2 * 3,
+			fee_cents: Math.floor(258 * 6 * 0.05),
+		});
 		const prices = await callJson<{ prices: { gpu_model: string; online_gpus: number }[] }>("/v1/prices");
 		expect(prices.body.prices.find((p) => p.gpu_model === "A100")?.online_gpus).toBe(2);
 	});
 
 	it("refuses unknown models and absurd counts or hours with 400", async () => {
-		for (const body of [{ gpu_model: "GTX 9999", gpu_count: 1, hours: 1 }, { gpu_model: "A100", gpu_count: 0, hours: 1 }, { gpu_model: "A100", gpu_count: 1, hours: 100000 }]) {
+		for (const body of [
+			{ gpu_model: "GTX 9999", gpu_count: 1, hours: 1 },
+			{ gpu_model: "A100", gpu_count: 0, hours: 1 },
+			{ gpu_model: "A100", gpu_count: 1, hours: 100000 },
+		]) {
 			expect((await callJson("/v1/quotes", { body })).status).toBe(400);
 		}
 	});
@@ -88,7 +123,12 @@ describe("deploying a cluster", () => {
 		await onlineFleet(1, { gpu_model: "Apple M2" });
 		const renter = await newAccount();
 		await grant(renter.id, 100_000);
-		const { status, body } = await deploy(renter.key, { gpu_model: "Apple M-series", gpu_count: 1, hours: 1, max_price_per_gpu_hour: 0.05 });
+		const { status, body } = await deploy(renter.key, {
+			gpu_model: "Apple M-series",
+			gpu_count: 1,
+			hours: 1,
+			max_price_per_gpu_hour: 0.05,
+		});
 		expect(status).toBe(422);
 		expect(body.error?.message).toMatch(/above your cap/);
 	});
@@ -108,9 +148,12 @@ describe("deploying a cluster", () => {
 
 	it("grants credits once per Idempotency-Key and refuses the key with another body (409)", async () => {
 		const renter = await newAccount();
-		const grantWith = (amount_cents: number) => callJson<{ entry: { id: number; available_delta_cents: number } }>("/v1/admin/credits", {
-			auth: TEST_ADMIN_TOKEN, body: { account_id: renter.id, amount_cents }, headers: { "idempotency-key": "payment-99" },
-		});
+		const grantWith = (amount_cents: number) =>
+			callJson<{ entry: { id: number; available_delta_cents: number } }>("/v1/admin/credits", {
+				auth: TEST_ADMIN_TOKEN,
+				body: { account_id: renter.id, amount_cents },
+				headers: { "idempotency-key": "payment-99" },
+			});
 		const first = await grantWith(500);
 		const again = await grantWith(500);
 		expect([first.status, again.status]).toEqual([201, 201]);
@@ -135,7 +178,9 @@ describe("deploying a cluster", () => {
 		expect(b.held_cents).toBe(0);
 		expect(b.available_cents).toBe(100_000 - del.body.cluster.charged_cents);
 		// Conservation: every cent granted is somewhere (renters' balances, operators' payouts, the network fee).
-		const sums = await env.DB.prepare("SELECT sum(CASE WHEN kind = 'grant' THEN available_delta ELSE 0 END) AS granted, sum(available_delta + held_delta) AS total FROM credit_entries").first<{ granted: number; total: number }>();
+		const sums = await env.DB.prepare(
+			"SELECT sum(CASE WHEN kind = 'grant' THEN available_delta ELSE 0 END) AS granted, sum(available_delta + held_delta) AS total FROM credit_entries",
+		).first<{ granted: number; total: number }>();
 		expect(sums?.total).toBe(sums?.granted);
 		// The node is free again.
 		const again = await deploy(renter.key, { gpu_model: "H100", gpu_count: 1, hours: 1 });

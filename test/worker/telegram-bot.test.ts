@@ -19,9 +19,17 @@ describe("POST /telegram/webhook", () => {
 	});
 
 	it("refuses a body that is not an update, once the secret is right", async () => {
-		const res = await callJson("/telegram/webhook", { method: "POST", rawBody: "{not json", headers: { "x-telegram-bot-api-secret-token": "test-webhook-secret" } });
+		const res = await callJson("/telegram/webhook", {
+			method: "POST",
+			rawBody: "{not json",
+			headers: { "x-telegram-bot-api-secret-token": "test-webhook-secret" },
+		});
 		expect(res.status).toBe(400);
-		const res2 = await callJson("/telegram/webhook", { method: "POST", body: { hello: 1 }, headers: { "x-telegram-bot-api-secret-token": "test-webhook-secret" } });
+		const res2 = await callJson("/telegram/webhook", {
+			method: "POST",
+			body: { hello: 1 },
+			headers: { "x-telegram-bot-api-secret-token": "test-webhook-secret" },
+		});
 		expect(res2.status).toBe(400);
 	});
 
@@ -45,7 +53,9 @@ describe("POST /telegram/webhook", () => {
 
 	it("answers an unknown command, and plain text in a private chat, with help", async () => {
 		const chat = newChatId();
-		expect(await ask(chat, "/frobnicate now")).toMatch(/^I don't know that command\.\n\npulsegrid tells you[\s\S]*\/mute <node\|all>/);
+		expect(await ask(chat, "/frobnicate now")).toMatch(
+			/^I don't know that command\.\n\npulsegrid tells you[\s\S]*\/mute <node\|all>/,
+		);
 		expect(await ask(chat, "hello?")).toMatch(/^I only understand commands\.[\s\S]*\/help/);
 		expect(await ask(chat, "/help")).toMatch(/\/maintenance <node> on\|off/);
 	});
@@ -66,7 +76,9 @@ describe("POST /telegram/webhook", () => {
 		const nodes = await ask(chat, "/nodes");
 		expect(nodes).toContain(`my-rig (${a.id})`);
 		expect(nodes).not.toContain("their-rig");
-		expect(await ask(chat, "/status")).toMatch(/^mine: 1 node — 0 online, 0 offline, 0 in maintenance, 1 never connected/);
+		expect(await ask(chat, "/status")).toMatch(
+			/^mine: 1 node — 0 online, 0 offline, 0 in maintenance, 1 never connected/,
+		);
 		// Someone else's node cannot be muted or put in maintenance, by id or by name.
 		expect(await ask(chat, `/mute ${b.id} 1h`)).toMatch(/^You have no node/);
 		expect(await ask(chat, "/maintenance their-rig on")).toMatch(/^You have no node/);
@@ -78,10 +90,13 @@ describe("POST /telegram/webhook", () => {
 		const owner = await newAccount();
 		await registerNode(owner, { name: "rig" });
 		const chat = await linkViaBot(owner);
-		for (const bad of ["0m", "31d", "5w", "1.5h", "-2h", "soon"]) expect(await ask(chat, `/mute rig ${bad}`), bad).toMatch(/Usage: \/mute/);
+		for (const bad of ["0m", "31d", "5w", "1.5h", "-2h", "soon"])
+			expect(await ask(chat, `/mute rig ${bad}`), bad).toMatch(/Usage: \/mute/);
 		expect(await ask(chat, "/mute rig")).toMatch(/^Usage: \/mute/);
 		expect(await ask(chat, "/mute rig 30d")).toMatch(/^🔕 Muted rig for 30d/);
-		const { body } = await callJson<{ settings: { mutes: { target: string }[] } }>("/v1/alerts/settings", { auth: owner.key });
+		const { body } = await callJson<{ settings: { mutes: { target: string }[] } }>("/v1/alerts/settings", {
+			auth: owner.key,
+		});
 		expect(body.settings.mutes).toHaveLength(1);
 		expect(await ask(chat, "/unmute rig")).toMatch(/^🔔 Unmuted/);
 		expect(await ask(chat, "/unmute")).toBe("Nothing was muted.");
@@ -92,7 +107,9 @@ describe("POST /telegram/webhook", () => {
 		const node = await registerNode(owner, { name: "rig-m" });
 		const chat = await linkViaBot(owner);
 		expect(await ask(chat, "/maintenance rig-m on")).toMatch(/^🛠 rig-m is in maintenance/);
-		const on = await callJson<{ node: { maintenance: boolean; status: string } }>(`/v1/nodes/${node.id}`, { auth: owner.key });
+		const on = await callJson<{ node: { maintenance: boolean; status: string } }>(`/v1/nodes/${node.id}`, {
+			auth: owner.key,
+		});
 		expect(on.body.node).toMatchObject({ maintenance: true, status: "maintenance" });
 		expect(await ask(chat, `/maintenance ${node.id} off`)).toMatch(/^rig-m is out of maintenance/);
 		expect(await ask(chat, "/maintenance rig-m sideways")).toMatch(/^Usage: \/maintenance/);
@@ -114,13 +131,27 @@ describe("POST /telegram/webhook", () => {
 		const chat = await linkViaBot(owner);
 		expect(await ask(chat, "/points")).toBe("No epoch has been settled yet.");
 		const { node, epoch } = await nodeWithPoints(owner, "rig-p");
-		const row = (await callJson<{ points: number; reward: number; terms: { availability_points: number; compute_points: number; penalty_points: number } }>(`/v1/nodes/${node.id}/points?epoch=${epoch}`)).body;
+		const row = (
+			await callJson<{
+				points: number;
+				reward: number;
+				terms: { availability_points: number; compute_points: number; penalty_points: number };
+			}>(`/v1/nodes/${node.id}/points?epoch=${epoch}`)
+		).body;
 		expect(row.points).toBeGreaterThan(0);
-		const lifetime = (await callJson<{ lifetime: { points: number; adjustments: number } }>("/v1/points", { auth: owner.key })).body.lifetime;
+		const lifetime = (
+			await callJson<{ lifetime: { points: number; adjustments: number } }>("/v1/points", { auth: owner.key })
+		).body.lifetime;
 
 		const answer = await ask(chat, "/points");
-		expect(answer).toMatch(new RegExp(`^Epoch ${epoch} \\(settled \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\): ${row.points} points from 1 node, reward `));
-		expect(answer).toContain(`• ${node.id}: ${row.points} points = availability ${row.terms.availability_points} + compute ${row.terms.compute_points} − penalty ${row.terms.penalty_points}; online `);
+		expect(answer).toMatch(
+			new RegExp(
+				`^Epoch ${epoch} \\(settled \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\): ${row.points} points from 1 node, reward `,
+			),
+		);
+		expect(answer).toContain(
+			`• ${node.id}: ${row.points} points = availability ${row.terms.availability_points} + compute ${row.terms.compute_points} − penalty ${row.terms.penalty_points}; online `,
+		);
 		expect(answer).toContain(`Lifetime: ${lifetime.points + lifetime.adjustments} points.`);
 		expect(answer).not.toMatch(/not live/);
 		expect(await ask(chat, `/points ${epoch}`)).toBe(answer);

@@ -1,12 +1,31 @@
 // Support tickets: one store behind /v1/tickets and /ticket, the documented status transitions, privacy, bounds, and staff-channel posts.
 import { describe, expect, it } from "vitest";
-import { BODY_MAX, OPENED_PER_HOUR_MAX, OPEN_TICKETS_MAX, OWNER_REPLIES_PER_MINUTE_MAX, SUBJECT_MAX } from "../../workers/domain/tickets.ts";
+import {
+	BODY_MAX,
+	OPENED_PER_HOUR_MAX,
+	OPEN_TICKETS_MAX,
+	OWNER_REPLIES_PER_MINUTE_MAX,
+	SUBJECT_MAX,
+} from "../../workers/domain/tickets.ts";
 import { DISCORD_TEST } from "../discord-constants.ts";
 import { TEST_ADMIN_TOKEN, call, callJson, newAccount, registerNode } from "./helpers.ts";
 import { discordUser, linkedUser, opt, slash, staffByRole, staffPosts, sub } from "./discord-helpers.ts";
 
-interface Ticket { id: string; account_id: string; subject: string; node_id: string | null; status: string; opened_via: string; closed_by: string | null }
-interface Message { id: number; author: { role: string; account_id: string | null; name: string }; via: string; body: string }
+interface Ticket {
+	id: string;
+	account_id: string;
+	subject: string;
+	node_id: string | null;
+	status: string;
+	opened_via: string;
+	closed_by: string | null;
+}
+interface Message {
+	id: number;
+	author: { role: string; account_id: string | null; name: string };
+	via: string;
+	body: string;
+}
 
 async function open(key: string, body: Record<string, unknown>) {
 	return callJson<{ ticket: Ticket; messages: Message[] }>("/v1/tickets", { auth: key, body });
@@ -21,7 +40,10 @@ async function view(key: string, id: string) {
 	return callJson<{ ticket: Ticket; messages: Message[] }>(`/v1/tickets/${id}`, { auth: key });
 }
 async function list(key: string, query = "") {
-	return callJson<{ status: string; tickets: (Ticket & { messages: number; account_name: string })[] }>(`/v1/tickets${query}`, { auth: key });
+	return callJson<{ status: string; tickets: (Ticket & { messages: number; account_name: string })[] }>(
+		`/v1/tickets${query}`,
+		{ auth: key },
+	);
 }
 
 /** The ticket id in a Discord answer. */
@@ -35,29 +57,56 @@ describe("tickets over the API", () => {
 	it("walks the documented life cycle: open → owner adds → staff replies → owner replies → closed, each posted to the staff channel", async () => {
 		const owner = await newAccount("carol");
 		const node = await registerNode(owner);
-		const opened = await open(owner.key, { subject: "Node shows offline", body: "It is up, I can ssh in.", node_id: node.id });
+		const opened = await open(owner.key, {
+			subject: "Node shows offline",
+			body: "It is up, I can ssh in.",
+			node_id: node.id,
+		});
 		expect(opened.status).toBe(201);
 		const t = opened.body.ticket;
-		expect(t).toMatchObject({ id: expect.stringMatching(/^tkt_/), status: "open", node_id: node.id, opened_via: "api", account_id: owner.id });
-		expect(opened.body.messages).toEqual([expect.objectContaining({ body: "It is up, I can ssh in.", via: "api", author: { role: "owner", account_id: owner.id, name: "carol" } })]);
+		expect(t).toMatchObject({
+			id: expect.stringMatching(/^tkt_/),
+			status: "open",
+			node_id: node.id,
+			opened_via: "api",
+			account_id: owner.id,
+		});
+		expect(opened.body.messages).toEqual([
+			expect.objectContaining({
+				body: "It is up, I can ssh in.",
+				via: "api",
+				author: { role: "owner", account_id: owner.id, name: "carol" },
+			}),
+		]);
 
 		expect((await reply(owner.key, t.id, "Still offline.")).body.ticket.status).toBe("open");
 		const staff = await reply(TEST_ADMIN_TOKEN, t.id, "Which agent version?");
 		expect(staff.status).toBe(201);
-		expect(staff.body).toMatchObject({ ticket: { status: "waiting_on_user" }, message: { author: { role: "staff", account_id: null, name: "admin" } } });
+		expect(staff.body).toMatchObject({
+			ticket: { status: "waiting_on_user" },
+			message: { author: { role: "staff", account_id: null, name: "admin" } },
+		});
 		expect((await reply(owner.key, t.id, "0.1.0")).body.ticket.status).toBe("waiting_on_staff");
 		const closed = await close(TEST_ADMIN_TOKEN, t.id);
 		expect(closed.body.ticket).toMatchObject({ status: "closed", closed_by: "admin" });
 
 		const read = await view(owner.key, t.id);
 		expect(read.body.messages.map((m) => [m.author.role, m.body])).toEqual([
-			["owner", "It is up, I can ssh in."], ["owner", "Still offline."], ["staff", "Which agent version?"], ["owner", "0.1.0"],
+			["owner", "It is up, I can ssh in."],
+			["owner", "Still offline."],
+			["staff", "Which agent version?"],
+			["owner", "0.1.0"],
 		]);
 
 		const posts = await staffPosts(t.id, 5);
 		expect(posts).toHaveLength(5);
 		for (const p of posts) {
-			expect(p).toMatchObject({ channel_id: DISCORD_TEST.staffChannelId, authorization: `Bot ${DISCORD_TEST.botToken}`, enforce_nonce: true, allowed_mentions: { parse: [] } });
+			expect(p).toMatchObject({
+				channel_id: DISCORD_TEST.staffChannelId,
+				authorization: `Bot ${DISCORD_TEST.botToken}`,
+				enforce_nonce: true,
+				allowed_mentions: { parse: [] },
+			});
 		}
 		expect(posts[0]?.content).toContain("**New ticket**");
 		expect(posts[0]?.content).toContain("**carol**");
@@ -96,12 +145,24 @@ describe("tickets over the API", () => {
 	it("lets a staff account list, answer and close everyone's tickets", async () => {
 		const owner = await newAccount("owner");
 		const helper = await newAccount("helper");
-		expect((await callJson(`/v1/admin/accounts/${helper.id}/role`, { method: "PUT", auth: TEST_ADMIN_TOKEN, body: { role: "staff" } })).status).toBe(200);
+		expect(
+			(
+				await callJson(`/v1/admin/accounts/${helper.id}/role`, {
+					method: "PUT",
+					auth: TEST_ADMIN_TOKEN,
+					body: { role: "staff" },
+				})
+			).status,
+		).toBe(200);
 		const t = (await open(owner.key, { subject: "help", body: "please" })).body.ticket;
 		const all = await list(helper.key);
 		expect(all.body.status).toBe("active");
 		expect(all.body.tickets.find((x) => x.id === t.id)).toMatchObject({ account_name: "owner", messages: 1 });
-		expect((await reply(helper.key, t.id, "on it")).body.message.author).toEqual({ role: "staff", account_id: helper.id, name: "helper" });
+		expect((await reply(helper.key, t.id, "on it")).body.message.author).toEqual({
+			role: "staff",
+			account_id: helper.id,
+			name: "helper",
+		});
 		expect((await close(helper.key, t.id)).body.ticket.closed_by).toBe("helper");
 		expect((await list(helper.key)).body.tickets.find((x) => x.id === t.id)).toBeUndefined();
 		expect((await list(helper.key, "?status=closed")).body.tickets.find((x) => x.id === t.id)).toBeDefined();
@@ -135,7 +196,8 @@ describe("tickets over the API", () => {
 	it(`allows ${OPEN_TICKETS_MAX} open tickets per account, then answers 422 until one is closed`, async () => {
 		const a = await newAccount();
 		const ids: string[] = [];
-		for (let i = 0; i < OPEN_TICKETS_MAX; i++) ids.push((await open(a.key, { subject: `t${i}`, body: "b" })).body.ticket.id);
+		for (let i = 0; i < OPEN_TICKETS_MAX; i++)
+			ids.push((await open(a.key, { subject: `t${i}`, body: "b" })).body.ticket.id);
 		expect((await open(a.key, { subject: "one more", body: "b" })).status).toBe(422);
 		await close(a.key, ids[0] as string);
 		expect((await open(a.key, { subject: "one more", body: "b" })).status).toBe(201);
@@ -156,10 +218,14 @@ describe("tickets over the API", () => {
 	it(`lets an owner add ${OWNER_REPLIES_PER_MINUTE_MAX} messages a minute to a ticket (the opening one included), and staff any number`, async () => {
 		const a = await newAccount();
 		const t = (await open(a.key, { subject: "s", body: "b" })).body.ticket;
-		for (let i = 1; i < OWNER_REPLIES_PER_MINUTE_MAX; i++) expect((await reply(a.key, t.id, `more ${i}`)).status).toBe(201);
+		for (let i = 1; i < OWNER_REPLIES_PER_MINUTE_MAX; i++)
+			expect((await reply(a.key, t.id, `more ${i}`)).status).toBe(201);
 		expect((await reply(a.key, t.id, "and more")).status).toBe(429);
-		for (let i = 0; i < OWNER_REPLIES_PER_MINUTE_MAX + 1; i++) expect((await reply(TEST_ADMIN_TOKEN, t.id, `staff ${i}`)).status).toBe(201);
-		expect((await view(a.key, t.id)).body.messages).toHaveLength(OWNER_REPLIES_PER_MINUTE_MAX + OWNER_REPLIES_PER_MINUTE_MAX + 1);
+		for (let i = 0; i < OWNER_REPLIES_PER_MINUTE_MAX + 1; i++)
+			expect((await reply(TEST_ADMIN_TOKEN, t.id, `staff ${i}`)).status).toBe(201);
+		expect((await view(a.key, t.id)).body.messages).toHaveLength(
+			OWNER_REPLIES_PER_MINUTE_MAX + OWNER_REPLIES_PER_MINUTE_MAX + 1,
+		);
 	});
 
 	it("refuses to open a ticket with the admin token, which is no account", async () => {
@@ -172,12 +238,24 @@ describe("tickets from Discord and the API meet in one store", () => {
 		const owner = await newAccount("dave");
 		const node = await registerNode(owner);
 		const user = await linkedUser(owner, "dave_discord");
-		const opened = await slash(user, "ticket", [sub("open", opt("subject", "Points look low"), opt("body", "Epoch 12 gave me nothing @everyone"), opt("node", node.id))]);
+		const opened = await slash(user, "ticket", [
+			sub(
+				"open",
+				opt("subject", "Points look low"),
+				opt("body", "Epoch 12 gave me nothing @everyone"),
+				opt("node", node.id),
+			),
+		]);
 		expect(opened.content).toContain("Opened");
 		const id = ticketIdIn(opened.content);
 
 		const api = await view(owner.key, id);
-		expect(api.body.ticket).toMatchObject({ subject: "Points look low", node_id: node.id, opened_via: "discord", status: "open" });
+		expect(api.body.ticket).toMatchObject({
+			subject: "Points look low",
+			node_id: node.id,
+			opened_via: "discord",
+			status: "open",
+		});
 		expect(api.body.messages[0]).toMatchObject({ via: "discord", author: { role: "owner", name: "dave" } });
 		const [post] = await staffPosts(id);
 		expect(post?.content).toContain("via Discord");
@@ -189,11 +267,18 @@ describe("tickets from Discord and the API meet in one store", () => {
 		expect(staffList.content).toContain("**All tickets** (active");
 		expect(staffList.content).toContain(id);
 		expect(staffList.content).toContain("dave");
-		expect((await slash(mod, "ticket", [sub("reply", opt("id", id), opt("message", "Your node was offline 40 min."))])).content).toContain("now `waiting_on_user`");
+		expect(
+			(await slash(mod, "ticket", [sub("reply", opt("id", id), opt("message", "Your node was offline 40 min."))]))
+				.content,
+		).toContain("now `waiting_on_user`");
 
 		const after = await view(owner.key, id);
 		expect(after.body.ticket.status).toBe("waiting_on_user");
-		expect(after.body.messages[1]).toMatchObject({ body: "Your node was offline 40 min.", via: "discord", author: { role: "staff", account_id: null, name: "discord:mod" } });
+		expect(after.body.messages[1]).toMatchObject({
+			body: "Your node was offline 40 min.",
+			via: "discord",
+			author: { role: "staff", account_id: null, name: "discord:mod" },
+		});
 		expect((await reply(owner.key, id, "Ah, thanks.")).body.ticket.status).toBe("waiting_on_staff");
 
 		const seen = await slash(mod, "ticket", [sub("view", opt("id", id))]);
@@ -215,22 +300,35 @@ describe("tickets from Discord and the API meet in one store", () => {
 		expect(mine.content).toContain(`\`${t.id}\` **Cannot register** — \`waiting_on_user\``);
 		const seen = await slash(user, "ticket", [sub("view", opt("id", t.id))]);
 		expect(seen.content).toContain("**admin** (staff)");
-		expect((await slash(user, "ticket", [sub("reply", opt("id", t.id), opt("message", "Fixed, thanks"))])).content).toContain("now `waiting_on_staff`");
-		expect((await view(owner.key, t.id)).body.messages.at(-1)).toMatchObject({ body: "Fixed, thanks", via: "discord", author: { role: "owner" } });
+		expect(
+			(await slash(user, "ticket", [sub("reply", opt("id", t.id), opt("message", "Fixed, thanks"))])).content,
+		).toContain("now `waiting_on_staff`");
+		expect((await view(owner.key, t.id)).body.messages.at(-1)).toMatchObject({
+			body: "Fixed, thanks",
+			via: "discord",
+			author: { role: "owner" },
+		});
 	});
 
 	it("keeps other users away from a ticket in Discord: no view, no reply, no close", async () => {
 		const owner = await newAccount();
 		const t = (await open(owner.key, { subject: "private", body: "secret details" })).body.ticket;
 		const stranger = await linkedUser(await newAccount());
-		for (const s of [sub("view", opt("id", t.id)), sub("reply", opt("id", t.id), opt("message", "hi")), sub("close", opt("id", t.id))]) {
+		for (const s of [
+			sub("view", opt("id", t.id)),
+			sub("reply", opt("id", t.id), opt("message", "hi")),
+			sub("close", opt("id", t.id)),
+		]) {
 			const answer = await slash(stranger, "ticket", [s]);
 			expect(answer.content).toContain(`No ticket '${t.id}' that you can see`);
 			expect(answer.content).not.toContain("secret details");
 		}
 		const notStaff = discordUser("pretender", ["123456789012345678"]);
 		expect((await slash(notStaff, "ticket", [sub("view", opt("id", t.id))])).content).toContain("Link first");
-		expect((await view(owner.key, t.id)).body).toMatchObject({ ticket: { status: "open" }, messages: [expect.anything()] });
+		expect((await view(owner.key, t.id)).body).toMatchObject({
+			ticket: { status: "open" },
+			messages: [expect.anything()],
+		});
 	});
 
 	it("treats a configured staff user id as staff even in a DM, and a staff role member with no account cannot open tickets", async () => {
@@ -238,27 +336,44 @@ describe("tickets from Discord and the API meet in one store", () => {
 		const t = (await open(owner.key, { subject: "dm staff", body: "b" })).body.ticket;
 		const staffUser = { id: DISCORD_TEST.staffUserId, username: "lead" };
 		expect((await slash(staffUser, "ticket", [sub("view", opt("id", t.id))])).content).toContain("dm staff");
-		expect((await slash(staffByRole(), "ticket", [sub("open", opt("subject", "s"), opt("body", "b"))])).content).toContain("Link first");
+		expect(
+			(await slash(staffByRole(), "ticket", [sub("open", opt("subject", "s"), opt("body", "b"))])).content,
+		).toContain("Link first");
 	});
 
 	it("makes a linked staff account staff in Discord too, even in a DM", async () => {
 		const owner = await newAccount();
 		const t = (await open(owner.key, { subject: "seen by staff", body: "b" })).body.ticket;
 		const helper = await newAccount("helper2");
-		await callJson(`/v1/admin/accounts/${helper.id}/role`, { method: "PUT", auth: TEST_ADMIN_TOKEN, body: { role: "staff" } });
+		await callJson(`/v1/admin/accounts/${helper.id}/role`, {
+			method: "PUT",
+			auth: TEST_ADMIN_TOKEN,
+			body: { role: "staff" },
+		});
 		const user = await linkedUser(helper);
 		expect((await slash(user, "ticket", [sub("view", opt("id", t.id))])).content).toContain("seen by staff");
 		expect((await slash(user, "help")).content).toContain("You are staff here");
-		expect((await slash(user, "ticket", [sub("reply", opt("id", t.id), opt("message", "hello"))])).content).toContain("now `waiting_on_user`");
-		expect((await view(owner.key, t.id)).body.messages[1]?.author).toEqual({ role: "staff", account_id: helper.id, name: "helper2" });
+		expect((await slash(user, "ticket", [sub("reply", opt("id", t.id), opt("message", "hello"))])).content).toContain(
+			"now `waiting_on_user`",
+		);
+		expect((await view(owner.key, t.id)).body.messages[1]?.author).toEqual({
+			role: "staff",
+			account_id: helper.id,
+			name: "helper2",
+		});
 	});
 
 	it("answers Discord input beyond the limits with the reason, before anything is stored", async () => {
 		const user = await linkedUser(await newAccount());
-		const long = await slash(user, "ticket", [sub("open", opt("subject", "x".repeat(SUBJECT_MAX + 1)), opt("body", "b"))]);
+		const long = await slash(user, "ticket", [
+			sub("open", opt("subject", "x".repeat(SUBJECT_MAX + 1)), opt("body", "b")),
+		]);
 		expect(long.content).toContain(`\`subject\` must be at most ${SUBJECT_MAX} characters`);
 		const other = await registerNode(await newAccount());
-		expect((await slash(user, "ticket", [sub("open", opt("subject", "s"), opt("body", "b"), opt("node", other.id))])).content).toContain("belongs to another account");
+		expect(
+			(await slash(user, "ticket", [sub("open", opt("subject", "s"), opt("body", "b"), opt("node", other.id))]))
+				.content,
+		).toContain("belongs to another account");
 		expect((await slash(user, "ticket", [sub("list")])).content).toContain("none");
 	});
 });

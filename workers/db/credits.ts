@@ -37,8 +37,15 @@ function entryStatement(db: D1Database, e: Entry, now: number): D1PreparedStatem
 			(key, account_id, kind, available_delta, held_delta, cluster_id, node_id, memo, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		.bind(
-			e.key, e.account_id, e.kind, e.available_delta, e.held_delta, e.cluster_id ?? null, e.node_id ?? null,
-			e.memo ?? null, now,
+			e.key,
+			e.account_id,
+			e.kind,
+			e.available_delta,
+			e.held_delta,
+			e.cluster_id ?? null,
+			e.node_id ?? null,
+			e.memo ?? null,
+			now,
 		);
 }
 

@@ -72,10 +72,12 @@ export async function markFailed(
 	now: number,
 ): Promise<void> {
 	await db.batch([
-		db.prepare(`UPDATE discord_outbox SET attempts = ?, next_attempt_at = ?, lease_until = NULL, last_error = ?,
+		db
+			.prepare(`UPDATE discord_outbox SET attempts = ?, next_attempt_at = ?, lease_until = NULL, last_error = ?,
 				gave_up_at = CASE WHEN ? THEN ? END WHERE id = ?`)
 			.bind(f.attempts, f.nextAttemptAt, f.error, f.gaveUp ? 1 : 0, now, id),
-		db.prepare("UPDATE discord_outbox SET lease_until = NULL WHERE id IN (SELECT value FROM json_each(?))")
+		db
+			.prepare("UPDATE discord_outbox SET lease_until = NULL WHERE id IN (SELECT value FROM json_each(?))")
 			.bind(JSON.stringify(released)),
 	]);
 }

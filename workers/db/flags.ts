@@ -14,9 +14,14 @@ export interface FlagRow {
 
 /** Adds a flag and its audit entry in one batch. */
 export async function add(db: D1Database, f: FlagRow, entry: AuditEntry): Promise<void> {
-	await audited(db, db
-		.prepare("INSERT INTO flags (id, node_id, code, reason, share, author, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-		.bind(f.id, f.node_id, f.code, f.reason, f.share, f.author, f.created_at), entry, f.created_at);
+	await audited(
+		db,
+		db
+			.prepare("INSERT INTO flags (id, node_id, code, reason, share, author, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+			.bind(f.id, f.node_id, f.code, f.reason, f.share, f.author, f.created_at),
+		entry,
+		f.created_at,
+	);
 }
 
 /** Clears an active flag, with its audit entry; false (and no entry) when there is no active flag `id`. */

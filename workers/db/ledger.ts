@@ -3,12 +3,28 @@ import type { AuditEntry } from "./audit.ts";
 import { audited } from "./audit.ts";
 
 export interface LedgerRow {
-	epoch: number; node_id: string; account_id: string; gpu_model: string; gpu_count: number; tier: string;
-	tier_weight_bp: number; verified: number; online_seconds: number; incident_seconds: number;
+	epoch: number;
+	node_id: string;
+	account_id: string;
+	gpu_model: string;
+	gpu_count: number;
+	tier: string;
+	tier_weight_bp: number;
+	verified: number;
+	online_seconds: number;
+	incident_seconds: number;
 	rented_gpu_seconds: number;
-	challenges_issued: number; challenges_passed: number; challenges_failed: number; challenges_missed: number;
-	availability_points: number; compute_points: number; penalty_points: number; points: number;
-	penalties: string; reward: number; leaf: string;
+	challenges_issued: number;
+	challenges_passed: number;
+	challenges_failed: number;
+	challenges_missed: number;
+	availability_points: number;
+	compute_points: number;
+	penalty_points: number;
+	points: number;
+	penalties: string;
+	reward: number;
+	leaf: string;
 }
 
 export interface AdjustmentRow {
@@ -22,9 +38,27 @@ export interface AdjustmentRow {
 }
 
 const LEDGER_COLUMNS = [
-	"epoch", "node_id", "account_id", "gpu_model", "gpu_count", "tier", "tier_weight_bp", "verified", "online_seconds",
-	"incident_seconds", "rented_gpu_seconds", "challenges_issued", "challenges_passed", "challenges_failed",
-	"challenges_missed", "availability_points", "compute_points", "penalty_points", "points", "penalties", "reward",
+	"epoch",
+	"node_id",
+	"account_id",
+	"gpu_model",
+	"gpu_count",
+	"tier",
+	"tier_weight_bp",
+	"verified",
+	"online_seconds",
+	"incident_seconds",
+	"rented_gpu_seconds",
+	"challenges_issued",
+	"challenges_passed",
+	"challenges_failed",
+	"challenges_missed",
+	"availability_points",
+	"compute_points",
+	"penalty_points",
+	"points",
+	"penalties",
+	"reward",
 	"leaf",
 ] as const satisfies readonly (keyof LedgerRow)[];
 
@@ -62,10 +96,15 @@ export async function adjustmentsOf(db: D1Database, nodeId: string, epoch: numbe
 
 /** Adds a staff adjustment and its audit entry in one batch. */
 export async function addAdjustment(db: D1Database, a: AdjustmentRow, entry: AuditEntry): Promise<void> {
-	await audited(db, db
-		.prepare(`INSERT INTO points_adjustments (id, epoch, node_id, points, reason, author, created_at)
+	await audited(
+		db,
+		db
+			.prepare(`INSERT INTO points_adjustments (id, epoch, node_id, points, reason, author, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`)
-		.bind(a.id, a.epoch, a.node_id, a.points, a.reason, a.author, a.created_at), entry, a.created_at);
+			.bind(a.id, a.epoch, a.node_id, a.points, a.reason, a.author, a.created_at),
+		entry,
+		a.created_at,
+	);
 }
 
 /** Sum of the adjustments to account ?1's nodes (in the epoch `epoch` names; all when empty), for the sums below. */
@@ -76,11 +115,15 @@ const ADJUSTMENTS = (epoch: string) =>
 /** An account's rows in one epoch, most points first, and its totals in the epoch (adjustments included). */
 export async function accountEpochRows(db: D1Database, accountId: string, epoch: number, limit: number) {
 	const [rows, totals] = await db.batch([
-		db.prepare(`SELECT * FROM points_ledger WHERE account_id = ?1 AND epoch = ?2
-				ORDER BY points DESC, node_id LIMIT ?3`).bind(accountId, epoch, limit),
-		db.prepare(`SELECT count(*) AS nodes, coalesce(sum(points), 0) AS points, coalesce(sum(reward), 0) AS reward,
+		db
+			.prepare(`SELECT * FROM points_ledger WHERE account_id = ?1 AND epoch = ?2
+				ORDER BY points DESC, node_id LIMIT ?3`)
+			.bind(accountId, epoch, limit),
+		db
+			.prepare(`SELECT count(*) AS nodes, coalesce(sum(points), 0) AS points, coalesce(sum(reward), 0) AS reward,
 				${ADJUSTMENTS("?2")} AS adjustments
-			FROM points_ledger WHERE account_id = ?1 AND epoch = ?2`).bind(accountId, epoch),
+			FROM points_ledger WHERE account_id = ?1 AND epoch = ?2`)
+			.bind(accountId, epoch),
 	]);
 	const none = { nodes: 0, points: 0, reward: 0, adjustments: 0 };
 	return {
@@ -92,13 +135,17 @@ export async function accountEpochRows(db: D1Database, accountId: string, epoch:
 /** Points and rewards of an account's nodes per settled epoch (newest first), with adjustments, and lifetime totals. */
 export async function accountPoints(db: D1Database, accountId: string, limit: number) {
 	const [perEpoch, totals] = await db.batch([
-		db.prepare(`SELECT l.epoch, count(*) AS nodes, sum(l.points) AS points, sum(l.reward) AS reward,
+		db
+			.prepare(`SELECT l.epoch, count(*) AS nodes, sum(l.points) AS points, sum(l.reward) AS reward,
 				${ADJUSTMENTS("l.epoch")} AS adjustments
 			FROM points_ledger l WHERE l.account_id = ?1
-			GROUP BY l.epoch ORDER BY l.epoch DESC LIMIT ?2`).bind(accountId, limit),
-		db.prepare(`SELECT coalesce(sum(points), 0) AS points, coalesce(sum(reward), 0) AS reward,
+			GROUP BY l.epoch ORDER BY l.epoch DESC LIMIT ?2`)
+			.bind(accountId, limit),
+		db
+			.prepare(`SELECT coalesce(sum(points), 0) AS points, coalesce(sum(reward), 0) AS reward,
 				${ADJUSTMENTS("")} AS adjustments
-			FROM points_ledger WHERE account_id = ?1`).bind(accountId),
+			FROM points_ledger WHERE account_id = ?1`)
+			.bind(accountId),
 	]);
 	return { epochs: perEpoch?.results ?? [], lifetime: totals?.results[0] ?? null };
 }

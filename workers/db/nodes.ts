@@ -27,8 +27,20 @@ export async function create(db: D1Database, row: NodeRow): Promise<boolean> {
 				region, shard, status, status_since, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (public_key) DO NOTHING`)
 		.bind(
-			row.id, row.account_id, row.name, row.public_key, row.gpu_model, row.gpu_count, row.vram_gb, row.cpu_cores,
-			row.ram_gb, row.region, row.shard, row.status, row.status_since, row.created_at,
+			row.id,
+			row.account_id,
+			row.name,
+			row.public_key,
+			row.gpu_model,
+			row.gpu_count,
+			row.vram_gb,
+			row.cpu_cores,
+			row.ram_gb,
+			row.region,
+			row.shard,
+			row.status,
+			row.status_since,
+			row.created_at,
 		)
 		.run();
 	return meta.changes > 0;
@@ -53,7 +65,10 @@ export async function rename(db: D1Database, id: string, name: string): Promise<
 }
 
 export async function setMaintenance(db: D1Database, id: string, on: boolean): Promise<void> {
-	await db.prepare("UPDATE nodes SET maintenance = ? WHERE id = ?").bind(on ? 1 : 0, id).run();
+	await db
+		.prepare("UPDATE nodes SET maintenance = ? WHERE id = ?")
+		.bind(on ? 1 : 0, id)
+		.run();
 }
 
 export async function softDelete(db: D1Database, id: string, now: number): Promise<void> {

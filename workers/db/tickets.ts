@@ -5,13 +5,27 @@ import { enqueueStatement, type Guard, type Post } from "./discord-outbox.ts";
 export type Via = "api" | "discord";
 
 export interface TicketRow {
-	id: string; account_id: string; subject: string; node_id: string | null; status: TicketStatus; opened_via: Via;
-	created_at: number; updated_at: number; closed_at: number | null; closed_by: string | null;
+	id: string;
+	account_id: string;
+	subject: string;
+	node_id: string | null;
+	status: TicketStatus;
+	opened_via: Via;
+	created_at: number;
+	updated_at: number;
+	closed_at: number | null;
+	closed_by: string | null;
 }
 
 export interface MessageRow {
-	id: number; ticket_id: string; author_role: "owner" | "staff"; author_account_id: string | null; author_name: string;
-	via: Via; body: string; created_at: number;
+	id: number;
+	ticket_id: string;
+	author_role: "owner" | "staff";
+	author_account_id: string | null;
+	author_name: string;
+	via: Via;
+	body: string;
+	created_at: number;
 }
 
 export type NewMessage = Omit<MessageRow, "id">;
@@ -57,7 +71,8 @@ export async function open(
 	limits: { open: number; perHour: number },
 ): Promise<{ messageId: number } | null> {
 	const [inserted, message] = await db.batch([
-		db.prepare(`INSERT INTO tickets (id, account_id, subject, node_id, status, opened_via, created_at, updated_at)
+		db
+			.prepare(`INSERT INTO tickets (id, account_id, subject, node_id, status, opened_via, created_at, updated_at)
 				SELECT ?1, ?2, ?3, ?4, 'open', ?5, ?6, ?6
 				WHERE (SELECT count(*) FROM tickets WHERE account_id = ?2 AND status != 'closed') < ?7
 				  AND (SELECT count(*) FROM tickets WHERE account_id = ?2 AND created_at > ?6 - ${HOUR_MS}) < ?8`)
@@ -141,7 +156,8 @@ export async function reply(
 	post: Post | null,
 ): Promise<{ messageId: number } | null> {
 	const [updated, message] = await db.batch([
-		db.prepare("UPDATE tickets SET status = ?, updated_at = ? WHERE id = ? AND status = ? AND updated_at = ?")
+		db
+			.prepare("UPDATE tickets SET status = ?, updated_at = ? WHERE id = ? AND status = ? AND updated_at = ?")
 			.bind(after.status, after.updated_at, before.id, before.status, before.updated_at),
 		messageStatement(db, after, m),
 		...announce(db, post, after, after.updated_at),
@@ -152,7 +168,8 @@ export async function reply(
 /** Closes the ticket (as `after` says) with its post, in one batch; false when the ticket changed meanwhile. */
 export async function close(db: D1Database, before: TicketRow, after: TicketRow, post: Post | null): Promise<boolean> {
 	const [updated] = await db.batch([
-		db.prepare(`UPDATE tickets SET status = 'closed', updated_at = ?, closed_at = ?, closed_by = ?
+		db
+			.prepare(`UPDATE tickets SET status = 'closed', updated_at = ?, closed_at = ?, closed_by = ?
 				WHERE id = ? AND status = ? AND updated_at = ?`)
 			.bind(after.updated_at, after.closed_at, after.closed_by, before.id, before.status, before.updated_at),
 		...announce(db, post, after, after.updated_at),

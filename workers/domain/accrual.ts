@@ -21,7 +21,12 @@ export interface Accrual {
  * gap until the node came back, at most until the incident's end + INCIDENT_GRACE_MS (an open incident
  * runs to `to`). Whole seconds, floored.
  */
-export function accrue(intervals: AccrualInterval[], incidentEnds: Map<string, number | null>, from: number, to: number): Accrual {
+export function accrue(
+	intervals: AccrualInterval[],
+	incidentEnds: Map<string, number | null>,
+	from: number,
+	to: number,
+): Accrual {
 	const online = uptime(intervals, from, to, to).online_seconds;
 	const sorted = intervals.slice().sort((a, b) => a.started_at - b.started_at);
 	let incidentMs = 0;

@@ -33,8 +33,11 @@ export function applyPatch(current: AlertSettings, p: SettingsPatch): Result<Ale
 	else if (p.discord_webhook_url !== undefined) {
 		const hook = parseDiscordWebhook(p.discord_webhook_url);
 		if (!hook) {
-			return failed(400, "validation_failed",
-				"discord_webhook_url must be a Discord webhook URL: https://discord.com/api/webhooks/<id>/<token>");
+			return failed(
+				400,
+				"validation_failed",
+				"discord_webhook_url must be a Discord webhook URL: https://discord.com/api/webhooks/<id>/<token>",
+			);
 		}
 		next.discord_webhook = hook;
 	}

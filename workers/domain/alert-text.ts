@@ -28,28 +28,53 @@ function list(head: string[], lines: string[]): string {
 export function renderNotice(n: Notice, name: (nodeId: string) => string, rules: AlertRules): string {
 	const parts: string[] = [];
 	if (n.down.length) {
-		parts.push(list([`🔴 ${plural(n.down.length, "node")} offline`], n.down.map((d) => `• ${name(d.nodeId)} — ${WHY[d.reason] ?? d.reason}, last seen ${clock(d.since)}`)));
+		parts.push(
+			list(
+				[`🔴 ${plural(n.down.length, "node")} offline`],
+				n.down.map((d) => `• ${name(d.nodeId)} — ${WHY[d.reason] ?? d.reason}, last seen ${clock(d.since)}`),
+			),
+		);
 	}
 	if (n.incident.length) {
-		parts.push(list([
-			`⚠️ pulsegrid incident on our side: ${plural(n.incident.length, "of your nodes", "of your nodes")} lost the connection to the coordinator.`,
-			"This is not your fault and does not count against your uptime or points. Agents reconnect by themselves; nothing to do.",
-		], n.incident.map((d) => `• ${name(d.nodeId)}`)));
+		parts.push(
+			list(
+				[
+					`⚠️ pulsegrid incident on our side: ${plural(n.incident.length, "of your nodes", "of your nodes")} lost the connection to the coordinator.`,
+					"This is not your fault and does not count against your uptime or points. Agents reconnect by themselves; nothing to do.",
+				],
+				n.incident.map((d) => `• ${name(d.nodeId)}`),
+			),
+		);
 	}
 	if (n.up.length) {
-		parts.push(list([`🟢 ${plural(n.up.length, "node")} back online`], n.up.map((u) => `• ${name(u.nodeId)} — down ${formatDuration(u.downtimeMs)}${u.afterIncident ? " (our incident)" : ""}`)));
+		parts.push(
+			list(
+				[`🟢 ${plural(n.up.length, "node")} back online`],
+				n.up.map(
+					(u) =>
+						`• ${name(u.nodeId)} — down ${formatDuration(u.downtimeMs)}${u.afterIncident ? " (our incident)" : ""}`,
+				),
+			),
+		);
 	}
 	for (const f of n.flapping) {
-		parts.push(`🟠 ${name(f.nodeId)} is flapping (${f.drops} drops in ${formatDuration(rules.flapWindowMs)}). Alerts for it pause until it stays stable for ${formatDuration(rules.flapWindowMs)}.`);
+		parts.push(
+			`🟠 ${name(f.nodeId)} is flapping (${f.drops} drops in ${formatDuration(rules.flapWindowMs)}). Alerts for it pause until it stays stable for ${formatDuration(rules.flapWindowMs)}.`,
+		);
 	}
 	for (const st of n.stable) {
 		parts.push(`🔵 ${name(st.nodeId)} is stable again: ${st.status}. Alerts for it are back on.`);
 	}
 	for (const m of n.muteEnded) {
 		const what = m.target === "all" ? "all nodes" : name(m.target);
-		parts.push(m.offline.length
-			? list([`🔔 Mute ended for ${what}. Offline now:`], m.offline.map((id) => `• ${name(id)}`))
-			: `🔔 Mute ended for ${what}. Nothing is offline.`);
+		parts.push(
+			m.offline.length
+				? list(
+						[`🔔 Mute ended for ${what}. Offline now:`],
+						m.offline.map((id) => `• ${name(id)}`),
+					)
+				: `🔔 Mute ended for ${what}. Nothing is offline.`,
+		);
 	}
 	return clip(parts.join("\n\n"), MAX_TEXT);
 }

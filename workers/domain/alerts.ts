@@ -13,7 +13,12 @@ export interface AlertRules {
 	flapWindowMs: number;
 }
 
-export const DEFAULT_ALERT_RULES: AlertRules = { groupWindowMs: 10_000, editWindowMs: 30_000, flapCount: 3, flapWindowMs: 15 * 60_000 };
+export const DEFAULT_ALERT_RULES: AlertRules = {
+	groupWindowMs: 10_000,
+	editWindowMs: 30_000,
+	flapCount: 3,
+	flapWindowMs: 15 * 60_000,
+};
 
 /** What the alert pipeline needs of a flip (the shard's Flip has these fields and more). */
 export interface AlertFlip {
@@ -114,7 +119,15 @@ function withdraw(s: AlertState, nodeId: string, everything = true): boolean {
  */
 export function receiveFlip(s: AlertState, f: AlertFlip, now: number, r: AlertRules): boolean {
 	const seq = seqOf(f.id);
-	const n: NodeAlert = s.nodes[f.nodeId] ?? { status: f.from, seq: 0, downSince: null, drops: [], lastFlipAt: f.at, flapping: false, told: null };
+	const n: NodeAlert = s.nodes[f.nodeId] ?? {
+		status: f.from,
+		seq: 0,
+		downSince: null,
+		drops: [],
+		lastFlipAt: f.at,
+		flapping: false,
+		told: null,
+	};
 	if (seq <= n.seq) return false;
 	s.nodes[f.nodeId] = n;
 	n.seq = seq;
@@ -130,7 +143,8 @@ export function receiveFlip(s: AlertState, f: AlertFlip, now: number, r: AlertRu
 		if (f.from === "online") n.drops = [...n.drops.filter((t) => f.at - t < r.flapWindowMs), f.at];
 		if (isMuted(s, f.nodeId, now)) return true;
 		if (f.incidentId !== null || f.reason === "coordinator_restart") {
-			if (!n.flapping) pending(s, now).incident.push({ nodeId: f.nodeId, incidentId: f.incidentId, since: n.downSince });
+			if (!n.flapping)
+				pending(s, now).incident.push({ nodeId: f.nodeId, incidentId: f.incidentId, since: n.downSince });
 		} else if (n.flapping) {
 			// quiet until stable
 		} else if (n.drops.length > r.flapCount) {
@@ -147,7 +161,11 @@ export function receiveFlip(s: AlertState, f: AlertFlip, now: number, r: AlertRu
 		n.downSince = null;
 		if (withdraw(s, f.nodeId, false)) return true; // back within the group window: nothing to say
 		if (n.told && !n.flapping && !isMuted(s, f.nodeId, now)) {
-			pending(s, now).up.push({ nodeId: f.nodeId, downtimeMs: Math.max(0, f.at - since), afterIncident: n.told === "incident" });
+			pending(s, now).up.push({
+				nodeId: f.nodeId,
+				downtimeMs: Math.max(0, f.at - since),
+				afterIncident: n.told === "incident",
+			});
 		}
 		n.told = null;
 		return true;
@@ -184,7 +202,9 @@ export function due(s: AlertState, now: number, r: AlertRules): { outgoing: Outg
 		delete s.mutes[target];
 		if (!s.enabled) continue;
 		const covered = target === "all" ? Object.keys(s.nodes) : [target];
-		const offline = covered.filter((id) => s.nodes[id]?.status === "offline" && !s.nodes[id]?.flapping && !isMuted(s, id, now));
+		const offline = covered.filter(
+			(id) => s.nodes[id]?.status === "offline" && !s.nodes[id]?.flapping && !isMuted(s, id, now),
+		);
 		pending(s, now).muteEnded.push({ target, offline });
 	}
 	for (const [id, n] of Object.entries(s.nodes)) {

@@ -44,7 +44,9 @@ export function billingStep(s: BillingState, priceCents: number, holdCents: numb
 		payouts[node] = due;
 		budget -= due;
 	}
-	const refunded = final ? holdCents - charged : Math.max(s.refunded, Math.min(holdCents - charged, centsFor(s.gapMs, priceCents)));
+	const refunded = final
+		? holdCents - charged
+		: Math.max(s.refunded, Math.min(holdCents - charged, centsFor(s.gapMs, priceCents)));
 	return { charge, fee: charge - total(payouts), payouts, refund: refunded - s.refunded };
 }
 
@@ -58,12 +60,15 @@ export function applyStep(s: BillingState, step: BillingStep): BillingState {
 function shares(deliveredMs: Record<string, number>, pool: number): Record<string, number> {
 	const sum = BigInt(total(deliveredMs));
 	if (sum === 0n) return {};
-	const parts = Object.entries(deliveredMs).sort(([a], [b]) => a.localeCompare(b)).map(([node, ms]) => {
-		const x = BigInt(pool) * BigInt(ms);
-		return { node, share: Number(x / sum), rest: x % sum };
-	});
+	const parts = Object.entries(deliveredMs)
+		.sort(([a], [b]) => a.localeCompare(b))
+		.map(([node, ms]) => {
+			const x = BigInt(pool) * BigInt(ms);
+			return { node, share: Number(x / sum), rest: x % sum };
+		});
 	let left = pool - parts.reduce((a, p) => a + p.share, 0);
-	for (const p of parts.slice().sort((a, b) => (a.rest === b.rest ? 0 : a.rest > b.rest ? -1 : 1))) if (left-- > 0) p.share++;
+	for (const p of parts.slice().sort((a, b) => (a.rest === b.rest ? 0 : a.rest > b.rest ? -1 : 1)))
+		if (left-- > 0) p.share++;
 	return Object.fromEntries(parts.map((p) => [p.node, p.share]));
 }
 

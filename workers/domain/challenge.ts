@@ -23,7 +23,12 @@ export function randomToken(bytes = 16): string {
 }
 
 export function newChallenge(now: number, s: Settings): Challenge {
-	return { id: `chl_${randomToken(9)}`, kind: ECHO_KIND, nonce: randomToken(16), deadline: now + s.challengeTimeoutS * 1000 };
+	return {
+		id: `chl_${randomToken(9)}`,
+		kind: ECHO_KIND,
+		nonce: randomToken(16),
+		deadline: now + s.challengeTimeoutS * 1000,
+	};
 }
 
 /** The answer: base64url(SHA-256("pulsegrid-echo:" + node_id + ":" + nonce)). Binding the node id stops relaying one answer for many nodes. */

@@ -76,9 +76,20 @@ export function isOver(s: ClusterStatus): boolean {
 /** A cluster just asked for: pending at the quoted price, and deploying until its nodes and hold are confirmed. */
 export function newCluster(id: string, spec: ClusterSpec, requestHash: string, q: Quote, now: number): ClusterState {
 	return {
-		id, spec, request_hash: requestHash, status: "pending", quote: q, price_cents: q.price_per_gpu_hour_cents,
-		hold_cents: q.hold_cents, created_at: now, started_at: null, ends_at: null, ended_at: null, last_billed_at: now,
-		billing: { deliveredMs: {}, gapMs: 0, charged: 0, refunded: 0, paid: {}, fees: 0 }, setup: true,
+		id,
+		spec,
+		request_hash: requestHash,
+		status: "pending",
+		quote: q,
+		price_cents: q.price_per_gpu_hour_cents,
+		hold_cents: q.hold_cents,
+		created_at: now,
+		started_at: null,
+		ends_at: null,
+		ended_at: null,
+		last_billed_at: now,
+		billing: { deliveredMs: {}, gapMs: 0, charged: 0, refunded: 0, paid: {}, fees: 0 },
+		setup: true,
 	};
 }
 
@@ -133,20 +144,36 @@ export function movements(
 	if (step.refund) {
 		const memo = o.final ? "unused hold" : "GPUs missing while nodes were replaced";
 		out.push({
-			key: `refund:${tag}`, account_id: acct, kind: "refund", available_delta: step.refund, held_delta: -step.refund,
-			cluster_id, memo,
+			key: `refund:${tag}`,
+			account_id: acct,
+			kind: "refund",
+			available_delta: step.refund,
+			held_delta: -step.refund,
+			cluster_id,
+			memo,
 		});
 	}
 	if (step.fee) {
 		const memo = `${NETWORK_FEE_BP / 100}% network fee`;
 		out.push({
-			key: `fee:${tag}`, account_id: o.network, kind: "fee", available_delta: step.fee, held_delta: 0, cluster_id, memo,
+			key: `fee:${tag}`,
+			account_id: o.network,
+			kind: "fee",
+			available_delta: step.fee,
+			held_delta: 0,
+			cluster_id,
+			memo,
 		});
 	}
 	for (const [node, cents] of Object.entries(step.payouts)) {
 		out.push({
-			key: `payout:${tag}:${node}`, account_id: o.owners.get(node) as string, kind: "payout", available_delta: cents,
-			held_delta: 0, cluster_id, node_id: node,
+			key: `payout:${tag}:${node}`,
+			account_id: o.owners.get(node) as string,
+			kind: "payout",
+			available_delta: cents,
+			held_delta: 0,
+			cluster_id,
+			node_id: node,
 		});
 	}
 	return out;
@@ -198,14 +225,28 @@ export function nextAlarm(st: ClusterState | null, o: Outstanding, now: number):
 /** The cluster as its owner reads it. */
 export function clusterView(st: ClusterState, members: Member[], events: ClusterEvent[]): ClusterView {
 	return {
-		id: st.id, account_id: st.spec.account_id, status: st.status, gpu_model: st.spec.gpu_model,
-		gpu_count: st.spec.gpu_count, hours: st.spec.hours, region: st.spec.region,
-		price_per_gpu_hour_cents: st.price_cents, hold_cents: st.hold_cents,
-		charged_cents: st.billing.charged, refunded_cents: st.billing.refunded,
-		created_at: iso(st.created_at), started_at: iso(st.started_at), ends_at: iso(st.ends_at), ended_at: iso(st.ended_at),
+		id: st.id,
+		account_id: st.spec.account_id,
+		status: st.status,
+		gpu_model: st.spec.gpu_model,
+		gpu_count: st.spec.gpu_count,
+		hours: st.spec.hours,
+		region: st.spec.region,
+		price_per_gpu_hour_cents: st.price_cents,
+		hold_cents: st.hold_cents,
+		charged_cents: st.billing.charged,
+		refunded_cents: st.billing.refunded,
+		created_at: iso(st.created_at),
+		started_at: iso(st.started_at),
+		ends_at: iso(st.ends_at),
+		ended_at: iso(st.ended_at),
 		nodes: members.map((m) => ({
-			node_id: m.node_id, gpu_count: m.gpu_count, state: m.state, assigned_at: iso(m.assigned_at),
-			ready_at: iso(m.ready_at), ended_at: iso(m.ended_at),
+			node_id: m.node_id,
+			gpu_count: m.gpu_count,
+			state: m.state,
+			assigned_at: iso(m.assigned_at),
+			ready_at: iso(m.ready_at),
+			ended_at: iso(m.ended_at),
 		})),
 		events: events.map((e) => ({ at: iso(e.at), kind: e.kind, ...e.detail })),
 	};

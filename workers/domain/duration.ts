@@ -18,8 +18,17 @@ export function parseDuration(text: string, max = MAX_MUTE_MS): ParsedDuration {
 /** "45s", "3m 12s", "2h 5m", "1d 3h": the two largest units. */
 export function formatDuration(ms: number): string {
 	const s = Math.max(0, Math.round(ms / 1000));
-	const parts: [number, string][] = [[Math.floor(s / 86400), "d"], [Math.floor((s % 86400) / 3600), "h"], [Math.floor((s % 3600) / 60), "m"], [s % 60, "s"]];
+	const parts: [number, string][] = [
+		[Math.floor(s / 86400), "d"],
+		[Math.floor((s % 86400) / 3600), "h"],
+		[Math.floor((s % 3600) / 60), "m"],
+		[s % 60, "s"],
+	];
 	const first = parts.findIndex(([v]) => v > 0);
 	if (first < 0) return "0s";
-	return parts.slice(first, first + 2).filter(([v]) => v > 0).map(([v, u]) => `${v}${u}`).join(" ");
+	return parts
+		.slice(first, first + 2)
+		.filter(([v]) => v > 0)
+		.map(([v, u]) => `${v}${u}`)
+		.join(" ");
 }

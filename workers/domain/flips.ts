@@ -42,10 +42,22 @@ export interface ReadModelChanges {
 	/** Latest status per node after the batch, with the number of the flip that set it. */
 	nodes: { node_id: string; status: NodeStatus; since: number; last_seen_at: number | null; seq: number }[];
 	opens: { node_id: string; started_at: number }[];
-	closes: { node_id: string; started_at: number; ended_at: number; end_reason: FlipReason; incident_id: string | null }[];
+	closes: {
+		node_id: string;
+		started_at: number;
+		ended_at: number;
+		end_reason: FlipReason;
+		incident_id: string | null;
+	}[];
 	flips: {
-		id: string; node_id: string; from_status: NodeStatus; to_status: NodeStatus; at: number;
-		reason: FlipReason; last_seen_at: number | null; incident_id: string | null;
+		id: string;
+		node_id: string;
+		from_status: NodeStatus;
+		to_status: NodeStatus;
+		at: number;
+		reason: FlipReason;
+		last_seen_at: number | null;
+		incident_id: string | null;
 	}[];
 }
 
@@ -56,15 +68,23 @@ export function readModelChanges(flips: Flip[]): ReadModelChanges {
 	for (const f of flips) {
 		latest.set(f.nodeId, f);
 		out.flips.push({
-			id: f.id, node_id: f.nodeId, from_status: f.from, to_status: f.to, at: f.at,
-			reason: f.reason, last_seen_at: f.lastSeenAt, incident_id: f.incidentId,
+			id: f.id,
+			node_id: f.nodeId,
+			from_status: f.from,
+			to_status: f.to,
+			at: f.at,
+			reason: f.reason,
+			last_seen_at: f.lastSeenAt,
+			incident_id: f.incidentId,
 		});
 		if (f.to === "online" && f.from !== "online") out.opens.push({ node_id: f.nodeId, started_at: f.at });
 		if (f.from === "online" && f.to !== "online" && f.intervalStart !== null) {
 			out.closes.push({
-				node_id: f.nodeId, started_at: f.intervalStart,
+				node_id: f.nodeId,
+				started_at: f.intervalStart,
 				ended_at: Math.max(f.intervalStart, f.intervalEnd ?? f.at),
-				end_reason: f.reason, incident_id: f.incidentId,
+				end_reason: f.reason,
+				incident_id: f.incidentId,
 			});
 		}
 	}

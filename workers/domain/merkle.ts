@@ -2,10 +2,27 @@
 
 /** A ledger row as hashed: exactly these fields, in this order (docs/POINTS.md). */
 export const LEAF_FIELDS = [
-	"epoch", "node_id", "account_id", "gpu_model", "gpu_count", "tier", "tier_weight_bp", "verified",
-	"online_seconds", "incident_seconds", "rented_gpu_seconds",
-	"challenges_issued", "challenges_passed", "challenges_failed", "challenges_missed",
-	"availability_points", "compute_points", "penalty_points", "points", "penalties", "reward",
+	"epoch",
+	"node_id",
+	"account_id",
+	"gpu_model",
+	"gpu_count",
+	"tier",
+	"tier_weight_bp",
+	"verified",
+	"online_seconds",
+	"incident_seconds",
+	"rented_gpu_seconds",
+	"challenges_issued",
+	"challenges_passed",
+	"challenges_failed",
+	"challenges_missed",
+	"availability_points",
+	"compute_points",
+	"penalty_points",
+	"points",
+	"penalties",
+	"reward",
 ] as const;
 
 export type LeafRow = Record<(typeof LEAF_FIELDS)[number], string | number>;

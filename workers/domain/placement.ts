@@ -16,11 +16,15 @@ function reliabilityStep(c: Candidate): number {
 }
 
 export function rank(cands: Candidate[], region: string | null): Candidate[] {
-	return cands.slice().sort((a, b) =>
-		reliabilityStep(b) - reliabilityStep(a)
-		|| (region ? Number(b.region === region) - Number(a.region === region) : 0)
-		|| a.price_cents - b.price_cents
-		|| a.node_id.localeCompare(b.node_id));
+	return cands
+		.slice()
+		.sort(
+			(a, b) =>
+				reliabilityStep(b) - reliabilityStep(a) ||
+				(region ? Number(b.region === region) - Number(a.region === region) : 0) ||
+				a.price_cents - b.price_cents ||
+				a.node_id.localeCompare(b.node_id),
+		);
 }
 
 /**

@@ -77,10 +77,19 @@ export function computePoints(i: PointsInputs): PointsTerms {
 	const availability_points = Math.floor(creditedHours * i.gpu_count * weight * pass_ratio * POINTS_PER_GPU_HOUR);
 	const compute_points = Math.floor((i.rented_gpu_seconds / 3600) * weight * POINTS_PER_GPU_HOUR * COMPUTE_MULTIPLIER);
 	const gross = availability_points + compute_points;
-	const share = Math.min(1, i.penalties.reduce((s, p) => s + p.share, 0));
+	const share = Math.min(
+		1,
+		i.penalties.reduce((s, p) => s + p.share, 0),
+	);
 	const penalty_points = share >= 1 ? gross : Math.floor(gross * share);
 	return {
-		tier: t.tier, tier_weight_bp: t.weight_bp, effective_weight_bp: effective, pass_ratio,
-		availability_points, compute_points, penalty_points, points: gross - penalty_points,
+		tier: t.tier,
+		tier_weight_bp: t.weight_bp,
+		effective_weight_bp: effective,
+		pass_ratio,
+		availability_points,
+		compute_points,
+		penalty_points,
+		points: gross - penalty_points,
 	};
 }

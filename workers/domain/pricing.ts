@@ -62,8 +62,15 @@ export function quote(sku: Sku, gpuCount: number, hours: number, reservedGpus: n
 	const price = Math.ceil(sku.base_cents * m);
 	const total = Math.ceil(price * gpuCount * hours);
 	return {
-		gpu_model: sku.name, gpu_count: gpuCount, hours, base_price_per_gpu_hour_cents: sku.base_cents,
-		utilisation: onlineGpus > 0 ? Math.min(1, reservedGpus / onlineGpus) : 1, multiplier: m,
-		price_per_gpu_hour_cents: price, total_cents: total, hold_cents: total, fee_cents: Math.floor((total * NETWORK_FEE_BP) / 10000),
+		gpu_model: sku.name,
+		gpu_count: gpuCount,
+		hours,
+		base_price_per_gpu_hour_cents: sku.base_cents,
+		utilisation: onlineGpus > 0 ? Math.min(1, reservedGpus / onlineGpus) : 1,
+		multiplier: m,
+		price_per_gpu_hour_cents: price,
+		total_cents: total,
+		hold_cents: total,
+		fee_cents: Math.floor((total * NETWORK_FEE_BP) / 10000),
 	};
 }

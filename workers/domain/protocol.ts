@@ -22,7 +22,14 @@ export const AgentMessage = z.discriminatedUnion("type", [
 export type AgentMessage = z.infer<typeof AgentMessage>;
 
 export type CoordinatorMessage =
-	| { type: "welcome"; node_id: string; heartbeat_interval_s: number; offline_after_s: number; server_time: string; status: string }
+	| {
+			type: "welcome";
+			node_id: string;
+			heartbeat_interval_s: number;
+			offline_after_s: number;
+			server_time: string;
+			status: string;
+	  }
 	| { type: "challenge"; id: string; kind: string; nonce: string; deadline: string }
 	| { type: "challenge_result"; id: string; passed: boolean }
 	| { type: "status"; status: string }

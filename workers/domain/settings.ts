@@ -60,7 +60,9 @@ export function readSettings(vars: SettingVars): Settings {
 		if (Number.isFinite(n) && n > 0) out[key] = n;
 	}
 	if (out.offlineAfterS <= out.heartbeatIntervalS) {
-		throw new Error(`OFFLINE_AFTER_S (${out.offlineAfterS}) must exceed HEARTBEAT_INTERVAL_S (${out.heartbeatIntervalS})`);
+		throw new Error(
+			`OFFLINE_AFTER_S (${out.offlineAfterS}) must exceed HEARTBEAT_INTERVAL_S (${out.heartbeatIntervalS})`,
+		);
 	}
 	return out;
 }

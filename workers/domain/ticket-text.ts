@@ -1,14 +1,28 @@
 // What the bot posts to the staff channel about tickets, in Discord markdown: pure text, always within Discord's 2000 characters.
 import { DISCORD_CONTENT_MAX as CONTENT_MAX, clip } from "./text.ts";
 
-export interface PostTicket { id: string; subject: string; status: string; node_id: string | null; account_id: string }
-export interface PostMessage { author_name: string; author_role: "owner" | "staff"; via: "api" | "discord"; body: string }
+export interface PostTicket {
+	id: string;
+	subject: string;
+	status: string;
+	node_id: string | null;
+	account_id: string;
+}
+export interface PostMessage {
+	author_name: string;
+	author_role: "owner" | "staff";
+	via: "api" | "discord";
+	body: string;
+}
 
 const VIA = { api: "the API", discord: "Discord" } as const;
 
 /** Quotes a user's text as a Discord block quote, every line, cut to fit. */
 export function quote(text: string, max: number): string {
-	return clip(text, max).split("\n").map((l) => `> ${l}`).join("\n");
+	return clip(text, max)
+		.split("\n")
+		.map((l) => `> ${l}`)
+		.join("\n");
 }
 
 /** Inline code that stays inline code whatever the text holds. */
@@ -35,7 +49,9 @@ export function newTicketPost(t: PostTicket, accountName: string, m: PostMessage
 export function replyPost(t: PostTicket, m: PostMessage): string {
 	const who = m.author_role === "staff" ? "staff" : "owner";
 	return withBody(
-		[`💬 ${code(t.id)} **${clip(t.subject, 120)}** — ${who} **${clip(m.author_name, 64)}** replied via ${VIA[m.via]}; now \`${t.status}\``],
+		[
+			`💬 ${code(t.id)} **${clip(t.subject, 120)}** — ${who} **${clip(m.author_name, 64)}** replied via ${VIA[m.via]}; now \`${t.status}\``,
+		],
 		m.body,
 		[],
 	);

@@ -40,7 +40,11 @@ export type Transition = { ok: true; status: TicketStatus } | { ok: false; reaso
 export function transition(from: TicketStatus, event: TicketEvent): Transition {
 	const to = TRANSITIONS[from][event];
 	if (to) return { ok: true, status: to };
-	return { ok: false, reason: event === "close" ? "This ticket is already closed." : "This ticket is closed; open a new ticket to continue." };
+	return {
+		ok: false,
+		reason:
+			event === "close" ? "This ticket is already closed." : "This ticket is closed; open a new ticket to continue.",
+	};
 }
 
 /** Who is looking: an account (maybe staff), or staff with no account (the admin token, a Discord staff role). */

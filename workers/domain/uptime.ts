@@ -17,7 +17,11 @@ export interface Uptime {
 /** Clips intervals to [from, to]; an open interval runs until `now`. Overlaps are merged, not double counted. */
 export function uptime(rows: Interval[], from: number, to: number, now: number): Uptime {
 	const clipped = rows
-		.map((r) => ({ start: Math.max(r.started_at, from), end: Math.min(r.ended_at ?? now, to, now), open: r.ended_at === null }))
+		.map((r) => ({
+			start: Math.max(r.started_at, from),
+			end: Math.min(r.ended_at ?? now, to, now),
+			open: r.ended_at === null,
+		}))
 		.filter((r) => r.end > r.start)
 		.sort((a, b) => a.start - b.start);
 	const merged: { started_at: number; ended_at: number; open: boolean }[] = [];

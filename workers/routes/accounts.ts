@@ -7,7 +7,10 @@ import { accountView, createAccount } from "../services/accounts.ts";
 
 export async function postAccount(request: IRequest, env: Env): Promise<Response> {
 	const { success } = await env.SIGNUP_LIMITER.limit({ key: clientIp(request) });
-	if (!success) throw new ApiError(429, "rate_limited", "Too many sign-ups from this address; wait a minute.", { "retry-after": "60" });
+	if (!success)
+		throw new ApiError(429, "rate_limited", "Too many sign-ups from this address; wait a minute.", {
+			"retry-after": "60",
+		});
 	const body = await readJson(request, CreateAccount);
 	const { account, apiKey } = await createAccount(env.DB, body.name, Date.now());
 	return json({ account: accountView(account), api_key: apiKey }, 201);

@@ -18,7 +18,9 @@ import { shard } from "../services/liveness.ts";
 export async function getLivenessMetrics(request: IRequest, env: Env): Promise<Response> {
 	await requireAdmin(request, env);
 	const names = await nodes.shards(env.DB);
-	const per = await Promise.all(names.map(async (name) => ({ shard: name, metrics: await shard(env, name).metricsSnapshot() })));
+	const per = await Promise.all(
+		names.map(async (name) => ({ shard: name, metrics: await shard(env, name).metricsSnapshot() })),
+	);
 	const total = per.reduce<Record<string, number>>((sum, p) => {
 		for (const [k, v] of Object.entries(p.metrics as ShardMetrics)) sum[k] = (sum[k] ?? 0) + v;
 		return sum;
@@ -42,8 +44,10 @@ export async function postAdjustment(request: IRequest, env: Env): Promise<Respo
 	const actor = await requireStaff(request, env);
 	const body = await readJson(request, Adjustment);
 	const e = await getEpoch(env.DB, body.epoch);
-	if (!e || e.settled_at === null) throw new ApiError(409, "conflict", `Epoch ${body.epoch} is not settled; adjust settled epochs only.`);
-	if (!(await ledger.ledgerRow(env.DB, body.epoch, body.node_id))) throw new ApiError(404, "not_found", `Node '${body.node_id}' has no row in epoch ${body.epoch}.`);
+	if (!e || e.settled_at === null)
+		throw new ApiError(409, "conflict", `Epoch ${body.epoch} is not settled; adjust settled epochs only.`);
+	if (!(await ledger.ledgerRow(env.DB, body.epoch, body.node_id)))
+		throw new ApiError(404, "not_found", `Node '${body.node_id}' has no row in epoch ${body.epoch}.`);
 	const now = Date.now();
 	const adjustment = { id: `adj_${randomToken(9)}`, ...body, author: actor, created_at: now };
 	const entry = { actor, action: "points.adjust", target: `node:${body.node_id}`, details: adjustment };
@@ -66,7 +70,12 @@ export async function deleteFlag(request: IRequest, env: Env): Promise<Response>
 	const id = request.params.id as string;
 	const now = Date.now();
 	// The entry is written only if the flag is there to clear: a 404 leaves no trace in the audit log.
-	const cleared = await flags.clear(env.DB, id, { actor, action: "flag.clear", target: `flag:${id}`, details: { id } }, now);
+	const cleared = await flags.clear(
+		env.DB,
+		id,
+		{ actor, action: "flag.clear", target: `flag:${id}`, details: { id } },
+		now,
+	);
 	if (!cleared) throw new ApiError(404, "not_found", `No active flag '${id}'.`);
 	return json({ flag: { id, cleared_at: iso(now) } });
 }
@@ -82,6 +91,7 @@ export async function putRole(request: IRequest, env: Env): Promise<Response> {
 	const id = request.params.id as string;
 	const now = Date.now();
 	const entry = { actor: "admin", action: "account.role", target: `account:${id}`, details: body };
-	if (!(await accounts.setRole(env.DB, id, body.role, entry, now))) throw new ApiError(404, "not_found", `No account '${id}'.`);
+	if (!(await accounts.setRole(env.DB, id, body.role, entry, now)))
+		throw new ApiError(404, "not_found", `No account '${id}'.`);
 	return json({ account: { id, role: body.role } });
 }

@@ -17,7 +17,7 @@ export const PatchAlertSettings = z
 
 export const PostMute = z
 	.object({
-		target: z.string().trim().min(1).max(64).describe("A node id or name of yours, or \"all\""),
+		target: z.string().trim().min(1).max(64).describe('A node id or name of yours, or "all"'),
 		duration: z.string().trim().min(2).max(8).describe("30m, 2h, 1d… at most 30d"),
 	})
 	.strict();

@@ -10,7 +10,13 @@ const MAX_INTERACTION_BYTES = 64 * 1024;
 export async function discordInteractions(request: IRequest, env: Env, ctx: ExecutionContext): Promise<Response> {
 	const now = Date.now();
 	const raw = await readBoundedBytes(request, MAX_INTERACTION_BYTES);
-	const ok = await verifyInteraction(raw, request.headers.get("x-signature-ed25519"), request.headers.get("x-signature-timestamp"), env.DISCORD_PUBLIC_KEY, now);
+	const ok = await verifyInteraction(
+		raw,
+		request.headers.get("x-signature-ed25519"),
+		request.headers.get("x-signature-timestamp"),
+		env.DISCORD_PUBLIC_KEY,
+		now,
+	);
 	// Not counted against the caller's IP: Discord itself sends badly signed requests to check that we refuse them.
 	if (!ok) throw new ApiError(401, "unauthorized", "Invalid request signature.");
 	let body: unknown;

@@ -7,5 +7,14 @@ import { createLinkCode, telegramStartUrl } from "../services/links.ts";
 export async function postLink(request: IRequest, env: Env): Promise<Response> {
 	const account = await requireAccount(request, env);
 	const { code, expires_at } = await createLinkCode(env.DB, account.id, Date.now());
-	return json({ code, expires_at: iso(expires_at), telegram: `/start ${code}`, telegram_url: telegramStartUrl(env, code), discord: `/link code:${code}` }, 201);
+	return json(
+		{
+			code,
+			expires_at: iso(expires_at),
+			telegram: `/start ${code}`,
+			telegram_url: telegramStartUrl(env, code),
+			discord: `/link code:${code}`,
+		},
+		201,
+	);
 }

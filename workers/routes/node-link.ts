@@ -7,26 +7,41 @@ import { shard } from "../services/liveness.ts";
 
 export async function connectNode(request: IRequest, env: Env): Promise<Response> {
 	if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-		throw new ApiError(426, "upgrade_required", "This route is a WebSocket; connect with 'Upgrade: websocket'.", { upgrade: "websocket" });
+		throw new ApiError(426, "upgrade_required", "This route is a WebSocket; connect with 'Upgrade: websocket'.", {
+			upgrade: "websocket",
+		});
 	}
 	const caller = await requireNode(request, env, request.params.id as string, Date.now());
 	// The shard trusts only these headers, set here after verification; nothing from the client is forwarded.
-	return shard(env, caller.node.shard).fetch(new Request(request.url, {
-		headers: {
-			upgrade: "websocket",
-			"x-pulsegrid-node": caller.node.id,
-			"x-pulsegrid-jti": caller.jti,
-			"x-pulsegrid-exp": String(caller.exp * 1000),
-		},
-	}));
+	return shard(env, caller.node.shard).fetch(
+		new Request(request.url, {
+			headers: {
+				upgrade: "websocket",
+				"x-pulsegrid-node": caller.node.id,
+				"x-pulsegrid-jti": caller.jti,
+				"x-pulsegrid-exp": String(caller.exp * 1000),
+			},
+		}),
+	);
 }
 
 export async function heartbeatNode(request: IRequest, env: Env): Promise<Response> {
 	const caller = await requireNode(request, env, request.params.id as string, Date.now());
 	const body = request.headers.get("content-length") === "0" ? {} : await readJson(request, Heartbeat);
 	const result = await shard(env, caller.node.shard).heartbeat(
-		caller.node.id, caller.jti, caller.iat, caller.exp, body.answers ?? [], body.bye === true, Date.now(),
+		caller.node.id,
+		caller.jti,
+		caller.iat,
+		caller.exp,
+		body.answers ?? [],
+		body.bye === true,
+		Date.now(),
 	);
-	if (result === "replayed") throw new ApiError(401, "unauthorized", "This node token was already used, or predates a coordinator restart; mint a new one.");
+	if (result === "replayed")
+		throw new ApiError(
+			401,
+			"unauthorized",
+			"This node token was already used, or predates a coordinator restart; mint a new one.",
+		);
 	return json(result);
 }

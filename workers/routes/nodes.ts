@@ -37,7 +37,8 @@ export async function postNode(request: IRequest, env: Env): Promise<Response> {
 	const body = await readJson(request, CreateNode);
 	const now = Date.now();
 	const row = await createNode(env.DB, account.id, body, readConfig(env).liveness.shardCount, now);
-	if (!row) throw new ApiError(409, "conflict", "This public key is already registered; every node needs its own key pair.");
+	if (!row)
+		throw new ApiError(409, "conflict", "This public key is already registered; every node needs its own key pair.");
 	const [view] = await views(env, [row], account, now);
 	return json({ node: view }, 201);
 }
@@ -82,8 +83,15 @@ export async function getUptime(request: IRequest, env: Env): Promise<Response> 
 	const rows = (await intervalsFor(env.DB, [row.id], from, to)).get(row.id) ?? [];
 	const u = uptime(rows, from, to, now);
 	return json({
-		node_id: row.id, from: iso(from), to: iso(to), online_seconds: u.online_seconds, ratio: Math.round(u.ratio * 10000) / 10000,
-		intervals: u.intervals.map((i) => ({ started_at: iso(i.started_at), ended_at: i.open && i.ended_at >= Math.min(to, now) ? null : iso(i.ended_at) })),
+		node_id: row.id,
+		from: iso(from),
+		to: iso(to),
+		online_seconds: u.online_seconds,
+		ratio: Math.round(u.ratio * 10000) / 10000,
+		intervals: u.intervals.map((i) => ({
+			started_at: iso(i.started_at),
+			ended_at: i.open && i.ended_at >= Math.min(to, now) ? null : iso(i.ended_at),
+		})),
 	});
 }
 

@@ -14,62 +14,145 @@ const TicketStatus = { type: "string", enum: Object.keys(TRANSITIONS) };
 const Ticket = {
 	type: "object",
 	properties: {
-		id: { type: "string", pattern: "^tkt_" }, account_id: { type: "string" }, account_name: { type: "string", description: "In lists." },
-		subject: { type: "string", maxLength: 120 }, node_id: { type: ["string", "null"] }, status: TicketStatus,
-		opened_via: { type: "string", enum: ["api", "discord"] }, created_at: { type: "string", format: "date-time" },
-		updated_at: { type: "string", format: "date-time" }, closed_at: { type: ["string", "null"], format: "date-time" },
-		closed_by: { type: ["string", "null"] }, messages: { type: "integer", description: "In lists: how many messages." },
+		id: { type: "string", pattern: "^tkt_" },
+		account_id: { type: "string" },
+		account_name: { type: "string", description: "In lists." },
+		subject: { type: "string", maxLength: 120 },
+		node_id: { type: ["string", "null"] },
+		status: TicketStatus,
+		opened_via: { type: "string", enum: ["api", "discord"] },
+		created_at: { type: "string", format: "date-time" },
+		updated_at: { type: "string", format: "date-time" },
+		closed_at: { type: ["string", "null"], format: "date-time" },
+		closed_by: { type: ["string", "null"] },
+		messages: { type: "integer", description: "In lists: how many messages." },
 	},
 };
 const Message = {
 	type: "object",
 	properties: {
 		id: { type: "integer" },
-		author: { type: "object", properties: { role: { type: "string", enum: ["owner", "staff"] }, account_id: { type: ["string", "null"] }, name: { type: "string" } } },
-		via: { type: "string", enum: ["api", "discord"] }, body: { type: "string", maxLength: 4000 }, created_at: { type: "string", format: "date-time" },
+		author: {
+			type: "object",
+			properties: {
+				role: { type: "string", enum: ["owner", "staff"] },
+				account_id: { type: ["string", "null"] },
+				name: { type: "string" },
+			},
+		},
+		via: { type: "string", enum: ["api", "discord"] },
+		body: { type: "string", maxLength: 4000 },
+		created_at: { type: "string", format: "date-time" },
 	},
 };
 
-const TRANSITION_DOC = "Status: `open` until staff first answer; a staff reply makes it `waiting_on_user`, an owner reply `waiting_on_staff`; owner or staff can close it (`closed`: no more replies, open a new ticket). A new ticket, each reply and each close are posted to the staff Discord channel.";
+const TRANSITION_DOC =
+	"Status: `open` until staff first answer; a staff reply makes it `waiting_on_user`, an owner reply `waiting_on_staff`; owner or staff can close it (`closed`: no more replies, open a new ticket). A new ticket, each reply and each close are posted to the staff Discord channel.";
 
 export function ticketPaths({ ok, err, body, E }: Helpers) {
 	const idParam = { name: "id", in: "path", required: true, schema: { type: "string", pattern: "^tkt_" } };
 	const both = [{ apiKey: [] }, { admin: [] }];
-	const one = ok("The ticket and its messages", { type: "object", properties: { ticket: Ticket, messages: { type: "array", items: Message } } });
+	const one = ok("The ticket and its messages", {
+		type: "object",
+		properties: { ticket: Ticket, messages: { type: "array", items: Message } },
+	});
 	const missing = err("No such ticket, or it is another account's (`not_found`): others' tickets are not revealed.");
 	return {
 		"/v1/tickets": {
 			post: {
-				summary: "Open a support ticket (an account; at most 10 open at once and 20 opened an hour). `node_id` must be one of the caller's nodes.",
-				description: TRANSITION_DOC, security: [{ apiKey: [] }], requestBody: body(NewTicket),
-				responses: { 201: one, 400: E[400], 401: E[401], 403: err("The node is another account's, or the admin token (no account) was used (`forbidden`)."), 404: E[404], 413: E[413], 415: E[415], 422: err("10 tickets already open (`unprocessable`)."), 429: err("20 tickets opened in the last hour (`rate_limited`); see Retry-After.") },
+				summary:
+					"Open a support ticket (an account; at most 10 open at once and 20 opened an hour). `node_id` must be one of the caller's nodes.",
+				description: TRANSITION_DOC,
+				security: [{ apiKey: [] }],
+				requestBody: body(NewTicket),
+				responses: {
+					201: one,
+					400: E[400],
+					401: E[401],
+					403: err("The node is another account's, or the admin token (no account) was used (`forbidden`)."),
+					404: E[404],
+					413: E[413],
+					415: E[415],
+					422: err("10 tickets already open (`unprocessable`)."),
+					429: err("20 tickets opened in the last hour (`rate_limited`); see Retry-After."),
+				},
 			},
 			get: {
-				summary: "Tickets, newest activity first: an account's own (default status `all`); staff see everyone's (default `active`, i.e. not closed)",
+				summary:
+					"Tickets, newest activity first: an account's own (default status `all`); staff see everyone's (default `active`, i.e. not closed)",
 				security: both,
 				parameters: [
-					{ name: "status", in: "query", schema: { type: "string", enum: [...Object.keys(TRANSITIONS), "active", "all"] } },
+					{
+						name: "status",
+						in: "query",
+						schema: { type: "string", enum: [...Object.keys(TRANSITIONS), "active", "all"] },
+					},
 					{ name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 100, default: 50 } },
 				],
-				responses: { 200: ok("Tickets", { type: "object", properties: { status: { type: "string" }, tickets: { type: "array", items: Ticket } } }), 400: E[400], 401: E[401] },
+				responses: {
+					200: ok("Tickets", {
+						type: "object",
+						properties: { status: { type: "string" }, tickets: { type: "array", items: Ticket } },
+					}),
+					400: E[400],
+					401: E[401],
+				},
 			},
 		},
-		"/v1/tickets/{id}": { parameters: [idParam], get: { summary: "A ticket with its messages (its owner, or staff)", security: both, responses: { 200: one, 401: E[401], 404: missing } } },
+		"/v1/tickets/{id}": {
+			parameters: [idParam],
+			get: {
+				summary: "A ticket with its messages (its owner, or staff)",
+				security: both,
+				responses: { 200: one, 401: E[401], 404: missing },
+			},
+		},
 		"/v1/tickets/{id}/messages": {
 			parameters: [idParam],
 			post: {
-				summary: "Reply to a ticket (its owner, or staff); moves its status as documented", description: TRANSITION_DOC, security: both, requestBody: body(TicketReply),
-				responses: { 201: ok("The ticket and the new message", { type: "object", properties: { ticket: Ticket, message: Message } }), 400: E[400], 401: E[401], 404: missing, 409: err("The ticket is closed, or changed meanwhile (`conflict`)."), 413: E[413], 415: E[415], 422: err("The ticket has 200 messages (`unprocessable`)."), 429: err("The owner added 5 messages in the last minute (`rate_limited`).") },
+				summary: "Reply to a ticket (its owner, or staff); moves its status as documented",
+				description: TRANSITION_DOC,
+				security: both,
+				requestBody: body(TicketReply),
+				responses: {
+					201: ok("The ticket and the new message", {
+						type: "object",
+						properties: { ticket: Ticket, message: Message },
+					}),
+					400: E[400],
+					401: E[401],
+					404: missing,
+					409: err("The ticket is closed, or changed meanwhile (`conflict`)."),
+					413: E[413],
+					415: E[415],
+					422: err("The ticket has 200 messages (`unprocessable`)."),
+					429: err("The owner added 5 messages in the last minute (`rate_limited`)."),
+				},
 			},
 		},
 		"/v1/tickets/{id}/close": {
 			parameters: [idParam],
-			post: { summary: "Close a ticket (its owner, or staff)", security: both, responses: { 200: ok("Closed", { type: "object", properties: { ticket: Ticket } }), 401: E[401], 404: missing, 409: err("Already closed (`conflict`).") } },
+			post: {
+				summary: "Close a ticket (its owner, or staff)",
+				security: both,
+				responses: {
+					200: ok("Closed", { type: "object", properties: { ticket: Ticket } }),
+					401: E[401],
+					404: missing,
+					409: err("Already closed (`conflict`)."),
+				},
+			},
 		},
 		"/discord/interactions": {
 			post: {
-				summary: "Discord's interactions endpoint: signed by Discord (Ed25519 over X-Signature-Timestamp + the raw body, checked against DISCORD_PUBLIC_KEY before parsing)",
-				responses: { 200: ok("An interaction response (PONG, a message, or a deferred message completed by a follow-up)"), 400: E[400], 401: err("Missing, wrong or stale signature (`unauthorized`)."), 413: E[413] },
+				summary:
+					"Discord's interactions endpoint: signed by Discord (Ed25519 over X-Signature-Timestamp + the raw body, checked against DISCORD_PUBLIC_KEY before parsing)",
+				responses: {
+					200: ok("An interaction response (PONG, a message, or a deferred message completed by a follow-up)"),
+					400: E[400],
+					401: err("Missing, wrong or stale signature (`unauthorized`)."),
+					413: E[413],
+				},
 			},
 		},
 	};

@@ -27,9 +27,17 @@ export async function getProof(request: IRequest, env: Env): Promise<Response> {
 	const row = index >= 0 ? await ledgerRow(env.DB, e.n, nodeId) : null;
 	if (!row) throw new ApiError(404, "not_found", `Node '${nodeId}' has no row in epoch ${e.n}.`);
 	return json({
-		epoch: e.n, root: e.root, index, leaf: leafOf(row), leaf_hash: row.leaf,
-		proof: await merkleProof(leaves.map((l) => l.leaf), index),
-		encoding: "leaf = SHA-256(0x00 ‖ JSON array of the leaf fields in order); node = SHA-256(0x01 ‖ left ‖ right); see docs/POINTS.md",
+		epoch: e.n,
+		root: e.root,
+		index,
+		leaf: leafOf(row),
+		leaf_hash: row.leaf,
+		proof: await merkleProof(
+			leaves.map((l) => l.leaf),
+			index,
+		),
+		encoding:
+			"leaf = SHA-256(0x00 ‖ JSON array of the leaf fields in order); node = SHA-256(0x01 ‖ left ‖ right); see docs/POINTS.md",
 	});
 }
 
@@ -38,7 +46,8 @@ export async function getNodePoints(request: IRequest, env: Env): Promise<Respon
 	if (!node) throw new ApiError(404, "not_found", `No node '${request.params.id}'.`);
 	const e = await settledEpoch(env.DB, validate(PointsQuery, query(request)).epoch);
 	const row = await ledgerRow(env.DB, e.n, node.id);
-	if (!row) throw new ApiError(404, "not_found", `Node '${node.id}' has no row in epoch ${e.n} (it did not exist then).`);
+	if (!row)
+		throw new ApiError(404, "not_found", `Node '${node.id}' has no row in epoch ${e.n} (it did not exist then).`);
 	return json(await breakdown(env.DB, row));
 }
 
@@ -54,5 +63,10 @@ export async function getLeaderboard(request: IRequest, env: Env): Promise<Respo
 	const from = q.window
 		? ((await firstSettledAfter(env.DB, (latest.ended_at as number) - 7 * 86400_000)) ?? latest.n)
 		: latest.n;
-	return json({ from_epoch: from, to_epoch: latest.n, window: q.window ?? null, leaders: await leaderboard(env.DB, from, latest.n) });
+	return json({
+		from_epoch: from,
+		to_epoch: latest.n,
+		window: q.window ?? null,
+		leaders: await leaderboard(env.DB, from, latest.n),
+	});
 }

@@ -14,12 +14,25 @@ import { entries, grantOnce } from "../services/credits.ts";
 const scheduler = (env: Env) => env.SCHEDULER.getByName("global");
 
 export async function getPrices(_request: IRequest, env: Env): Promise<Response> {
-	const prices = await Promise.all(SKUS.map(async (s) => {
-		const u = await scheduler(env).usage(s.name);
-		const m = multiplier(u.reserved_gpus, u.online_gpus);
-		return { gpu_model: s.name, base_price_per_gpu_hour_cents: s.base_cents, online_gpus: u.online_gpus, reserved_gpus: u.reserved_gpus, multiplier: m, price_per_gpu_hour_cents: Math.ceil(s.base_cents * m) };
-	}));
-	return json({ currency: "USD", prices, rule: "price = ceil(base × (1 + reserved / online GPUs of the model)), between 1× and 2× the base" });
+	const prices = await Promise.all(
+		SKUS.map(async (s) => {
+			const u = await scheduler(env).usage(s.name);
+			const m = multiplier(u.reserved_gpus, u.online_gpus);
+			return {
+				gpu_model: s.name,
+				base_price_per_gpu_hour_cents: s.base_cents,
+				online_gpus: u.online_gpus,
+				reserved_gpus: u.reserved_gpus,
+				multiplier: m,
+				price_per_gpu_hour_cents: Math.ceil(s.base_cents * m),
+			};
+		}),
+	);
+	return json({
+		currency: "USD",
+		prices,
+		rule: "price = ceil(base × (1 + reserved / online GPUs of the model)), between 1× and 2× the base",
+	});
 }
 
 export async function postQuote(request: IRequest, env: Env): Promise<Response> {
@@ -27,7 +40,12 @@ export async function postQuote(request: IRequest, env: Env): Promise<Response> 
 	const sku = skuByName(body.gpu_model);
 	if (!sku) throw new ApiError(400, "validation_failed", "Unknown model.");
 	const u = await scheduler(env).usage(sku.name);
-	return json({ quote: { ...quote(sku, body.gpu_count, body.hours, u.reserved_gpus + body.gpu_count, u.online_gpus), available_gpus: u.online_gpus - u.reserved_gpus } });
+	return json({
+		quote: {
+			...quote(sku, body.gpu_count, body.hours, u.reserved_gpus + body.gpu_count, u.online_gpus),
+			available_gpus: u.online_gpus - u.reserved_gpus,
+		},
+	});
 }
 
 export async function postCluster(request: IRequest, env: Env): Promise<Response> {
@@ -37,11 +55,28 @@ export async function postCluster(request: IRequest, env: Env): Promise<Response
 	const body = await readJson(request, CreateCluster);
 	// The same key always names the same cluster, so its object serializes retries and races of that key.
 	const id = key ? `clu_${(await sha256Hex(`${account.id}:${key}`)).slice(0, 24)}` : newId("clu");
-	const requestHash = await sha256Hex(JSON.stringify([body.gpu_model, body.gpu_count, body.hours, body.region ?? null, body.max_price_per_gpu_hour ?? null]));
-	const result = await env.CLUSTERS.getByName(id).create({
-		account_id: account.id, gpu_model: body.gpu_model, gpu_count: body.gpu_count, hours: body.hours, region: body.region ?? null,
-		max_price_per_gpu_hour_cents: body.max_price_per_gpu_hour === undefined ? null : Math.round(body.max_price_per_gpu_hour * 100),
-	}, requestHash, Date.now());
+	const requestHash = await sha256Hex(
+		JSON.stringify([
+			body.gpu_model,
+			body.gpu_count,
+			body.hours,
+			body.region ?? null,
+			body.max_price_per_gpu_hour ?? null,
+		]),
+	);
+	const result = await env.CLUSTERS.getByName(id).create(
+		{
+			account_id: account.id,
+			gpu_model: body.gpu_model,
+			gpu_count: body.gpu_count,
+			hours: body.hours,
+			region: body.region ?? null,
+			max_price_per_gpu_hour_cents:
+				body.max_price_per_gpu_hour === undefined ? null : Math.round(body.max_price_per_gpu_hour * 100),
+		},
+		requestHash,
+		Date.now(),
+	);
 	if (!result.ok) throw ApiError.from(result.failure);
 	return json({ cluster: result.cluster }, result.created ? 201 : 200);
 }
@@ -68,15 +103,26 @@ export async function listClusters(request: IRequest, env: Env): Promise<Respons
 	const account = await requireAccount(request, env);
 	const rows = await clusters.ofAccount(env.DB, account.id, 100);
 	const clusterViews = rows.map((c) => ({
-		id: c.id, gpu_model: c.gpu_model, gpu_count: c.gpu_count, hours: c.hours, status: c.status,
-		price_per_gpu_hour_cents: c.price_cents, created_at: iso(c.created_at), ended_at: iso(c.ended_at),
+		id: c.id,
+		gpu_model: c.gpu_model,
+		gpu_count: c.gpu_count,
+		hours: c.hours,
+		status: c.status,
+		price_per_gpu_hour_cents: c.price_cents,
+		created_at: iso(c.created_at),
+		ended_at: iso(c.ended_at),
 	}));
 	return json({ clusters: clusterViews });
 }
 
 export async function getBilling(request: IRequest, env: Env): Promise<Response> {
 	const account = await requireAccount(request, env);
-	return json({ account_id: account.id, currency: "USD", ...(await balance(env.DB, account.id)), entries: await entries(env.DB, account.id, 200) });
+	return json({
+		account_id: account.id,
+		currency: "USD",
+		...(await balance(env.DB, account.id)),
+		entries: await entries(env.DB, account.id, 200),
+	});
 }
 
 /** Grants credits; payment rails are outside this project (see README: plugging in payments). */
@@ -84,12 +130,17 @@ export async function postCredits(request: IRequest, env: Env): Promise<Response
 	await requireAdmin(request, env);
 	const rawKey = request.headers.get("idempotency-key");
 	const body = await readJson(request, CreditGrant);
-	if (!(await accounts.exists(env.DB, body.account_id))) throw new ApiError(404, "not_found", `No account '${body.account_id}'.`);
+	if (!(await accounts.exists(env.DB, body.account_id)))
+		throw new ApiError(404, "not_found", `No account '${body.account_id}'.`);
 	const key = `grant:${rawKey === null ? crypto.randomUUID() : validate(IdempotencyKey, rawKey)}`;
 	const now = Date.now();
 	const entry = await grantOnce(env.DB, key, body.account_id, body.amount_cents, body.memo ?? null, now);
 	if (!entry) throw new ApiError(409, "conflict", "This Idempotency-Key was used for a different grant.");
 	const details = { amount_cents: body.amount_cents, key };
-	await audit.record(env.DB, { actor: "admin", action: "credits.grant", target: `account:${body.account_id}`, details }, now);
+	await audit.record(
+		env.DB,
+		{ actor: "admin", action: "credits.grant", target: `account:${body.account_id}`, details },
+		now,
+	);
 	return json({ entry }, 201);
 }

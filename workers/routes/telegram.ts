@@ -13,17 +13,24 @@ export async function telegramWebhook(request: IRequest, env: Env): Promise<Resp
 	if (!env.TELEGRAM_WEBHOOK_SECRET || !given || !(await secretsEqual(given, env.TELEGRAM_WEBHOOK_SECRET))) {
 		throw new ApiError(401, "unauthorized", "Missing or wrong X-Telegram-Bot-Api-Secret-Token.");
 	}
-	if (!env.TELEGRAM_BOT_TOKEN) throw new ApiError(422, "unprocessable", "The Telegram bot is not configured (TELEGRAM_BOT_TOKEN).");
-	if (Number(request.headers.get("content-length") ?? "0") > MAX_UPDATE_BYTES) throw new ApiError(413, "payload_too_large", `Updates are at most ${MAX_UPDATE_BYTES} bytes.`);
+	if (!env.TELEGRAM_BOT_TOKEN)
+		throw new ApiError(422, "unprocessable", "The Telegram bot is not configured (TELEGRAM_BOT_TOKEN).");
+	if (Number(request.headers.get("content-length") ?? "0") > MAX_UPDATE_BYTES)
+		throw new ApiError(413, "payload_too_large", `Updates are at most ${MAX_UPDATE_BYTES} bytes.`);
 	const text = await request.text();
-	if (text.length > MAX_UPDATE_BYTES) throw new ApiError(413, "payload_too_large", `Updates are at most ${MAX_UPDATE_BYTES} bytes.`);
+	if (text.length > MAX_UPDATE_BYTES)
+		throw new ApiError(413, "payload_too_large", `Updates are at most ${MAX_UPDATE_BYTES} bytes.`);
 	let update: unknown;
 	try {
 		update = JSON.parse(text);
 	} catch {
 		throw new ApiError(400, "invalid_json", "The update is not valid JSON.");
 	}
-	if (typeof update !== "object" || update === null || typeof (update as { update_id?: unknown }).update_id !== "number") {
+	if (
+		typeof update !== "object" ||
+		update === null ||
+		typeof (update as { update_id?: unknown }).update_id !== "number"
+	) {
 		throw new ApiError(400, "validation_failed", "An update needs a numeric update_id.");
 	}
 	const handle = webhookCallback(createBot(env), "cloudflare-mod", { secretToken: env.TELEGRAM_WEBHOOK_SECRET });

@@ -3,8 +3,18 @@ import type { IRequest } from "itty-router";
 import { isAdminToken, requireAccount } from "../auth.ts";
 import { json, readJson, validate } from "../http.ts";
 import {
-	NewTicket, TicketListQuery, TicketReply, closeTicket, listTickets, messageView, openTicket, readTicket, replyToTicket,
-	ticketActor, ticketView, type TicketActor,
+	NewTicket,
+	TicketListQuery,
+	TicketReply,
+	closeTicket,
+	listTickets,
+	messageView,
+	openTicket,
+	readTicket,
+	replyToTicket,
+	ticketActor,
+	ticketView,
+	type TicketActor,
 } from "../services/tickets.ts";
 
 async function caller(request: IRequest, env: Env): Promise<TicketActor> {
@@ -34,7 +44,9 @@ export async function getTicket(request: IRequest, env: Env): Promise<Response> 
 export async function postTicketMessage(request: IRequest, env: Env, ctx: ExecutionContext): Promise<Response> {
 	const actor = await caller(request, env);
 	const body = await readJson(request, TicketReply);
-	const { ticket, message } = await replyToTicket(env, actor, request.params.id as string, body.body, Date.now(), (w) => ctx.waitUntil(w));
+	const { ticket, message } = await replyToTicket(env, actor, request.params.id as string, body.body, Date.now(), (w) =>
+		ctx.waitUntil(w),
+	);
 	return json({ ticket: ticketView(ticket), message: messageView(message) }, 201);
 }
 

@@ -10,7 +10,11 @@ export function accountView(a: Account) {
 	return { id: a.id, name: a.name, role: a.role, created_at: iso(a.created_at) };
 }
 
-export async function createAccount(db: D1Database, name: string, now: number): Promise<{ account: Account; apiKey: string }> {
+export async function createAccount(
+	db: D1Database,
+	name: string,
+	now: number,
+): Promise<{ account: Account; apiKey: string }> {
 	const apiKey = newApiKey();
 	const account: Account = { id: newId("acc"), name, role: "user", created_at: now };
 	await accounts.create(db, account, await sha256Hex(apiKey));

@@ -17,10 +17,14 @@ export function operatorAlerts(env: Env, accountId: string) {
 export function settingsView(snap: SettingsSnapshot, telegramChats: number, now: number) {
 	const s = snap.settings;
 	return {
-		alerts: s.alerts, digest: s.digest, digest_hour_utc: s.digest_hour_utc,
+		alerts: s.alerts,
+		digest: s.digest,
+		digest_hour_utc: s.digest_hour_utc,
 		discord_webhook: s.discord_webhook ? maskedWebhook(s.discord_webhook) : null,
 		telegram_chats: telegramChats,
-		mutes: Object.entries(snap.mutes).filter(([, until]) => until > now).map(([target, until]) => ({ target, until: iso(until) })),
+		mutes: Object.entries(snap.mutes)
+			.filter(([, until]) => until > now)
+			.map(([target, until]) => ({ target, until: iso(until) })),
 	};
 }
 
@@ -36,7 +40,12 @@ export async function alertSettings(env: Env, accountId: string, now: number): P
 }
 
 /** Applies a change (refused whole, 400, if any part is invalid) and returns the settings as they now are. */
-export async function changeAlertSettings(env: Env, accountId: string, patch: SettingsPatch, now: number): Promise<SettingsView> {
+export async function changeAlertSettings(
+	env: Env,
+	accountId: string,
+	patch: SettingsPatch,
+	now: number,
+): Promise<SettingsView> {
 	unwrap(await operatorAlerts(env, accountId).updateSettings(patch, now));
 	return alertSettings(env, accountId, now);
 }
@@ -48,7 +57,8 @@ export async function findOwnNode(db: D1Database, accountId: string, ref: string
 	if (byId) return byId;
 	const byName = rows.filter((r) => r.name.toLowerCase() === ref.toLowerCase());
 	if (byName.length === 1) return byName[0] as NodeRow;
-	if (byName.length > 1) throw new ApiError(404, "not_found", `Several of your nodes are named '${ref}'; use the node id.`);
+	if (byName.length > 1)
+		throw new ApiError(404, "not_found", `Several of your nodes are named '${ref}'; use the node id.`);
 	throw new ApiError(404, "not_found", `You have no node '${ref}'.`);
 }
 

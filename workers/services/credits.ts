@@ -5,8 +5,14 @@ import { iso } from "../http.ts";
 
 export function entryView(r: EntryRow) {
 	return {
-		id: r.id, kind: r.kind, available_delta_cents: r.available_delta, held_delta_cents: r.held_delta,
-		cluster_id: r.cluster_id, node_id: r.node_id, memo: r.memo, created_at: iso(r.created_at),
+		id: r.id,
+		kind: r.kind,
+		available_delta_cents: r.available_delta,
+		held_delta_cents: r.held_delta,
+		cluster_id: r.cluster_id,
+		node_id: r.node_id,
+		memo: r.memo,
+		created_at: iso(r.created_at),
 	};
 }
 
@@ -15,8 +21,19 @@ export async function entries(db: D1Database, accountId: string, limit: number) 
 }
 
 /** Grants credits once per key; null when the key was already used for a different grant. */
-export async function grantOnce(db: D1Database, key: string, accountId: string, cents: number, memo: string | null, now: number) {
-	await credits.record(db, [{ key, account_id: accountId, kind: "grant", available_delta: cents, held_delta: 0, memo }], now);
+export async function grantOnce(
+	db: D1Database,
+	key: string,
+	accountId: string,
+	cents: number,
+	memo: string | null,
+	now: number,
+) {
+	await credits.record(
+		db,
+		[{ key, account_id: accountId, kind: "grant", available_delta: cents, held_delta: 0, memo }],
+		now,
+	);
 	const r = await credits.byKey(db, key);
 	return r && r.account_id === accountId && r.available_delta === cents && r.memo === memo ? entryView(r) : null;
 }

@@ -15,7 +15,11 @@ export function staffChannel(env: Env): string | null {
 	return channel && env.DISCORD_BOT_TOKEN ? channel : null;
 }
 
-export interface DrainResult { sent: number; failed: number; gaveUp: number }
+export interface DrainResult {
+	sent: number;
+	failed: number;
+	gaveUp: number;
+}
 
 /**
  * Delivers due posts in order, oldest first. Rows are claimed with a lease in one statement, so two drains (the request
@@ -35,7 +39,9 @@ export async function drainDiscordOutbox(env: Env, now: number): Promise<DrainRe
 		}
 		const attempts = row.attempts + 1;
 		if (shouldGiveUp(attempts)) {
-			console.error(`discord outbox: giving up on post ${row.id} to channel ${row.channel_id} after ${attempts} attempts: ${r.error}`);
+			console.error(
+				`discord outbox: giving up on post ${row.id} to channel ${row.channel_id} after ${attempts} attempts: ${r.error}`,
+			);
 			out.gaveUp++;
 		} else {
 			console.warn(`discord outbox: post ${row.id} failed (${r.error}); attempt ${attempts + 1} later`);
@@ -44,7 +50,13 @@ export async function drainDiscordOutbox(env: Env, now: number): Promise<DrainRe
 		const nextAttemptAt = now + retryDelayMs(attempts, r.retryAfterMs);
 		const failure = { attempts, nextAttemptAt, error: r.error.slice(0, 500), gaveUp: shouldGiveUp(attempts) };
 		// The rest of this batch is freed at once; they keep their place in line.
-		await outbox.markFailed(env.DB, row.id, failure, rows.slice(i + 1).map((x) => x.id), now);
+		await outbox.markFailed(
+			env.DB,
+			row.id,
+			failure,
+			rows.slice(i + 1).map((x) => x.id),
+			now,
+		);
 		break;
 	}
 	return out;

@@ -4,7 +4,11 @@ import { iso } from "../http.ts";
 
 export async function listFlips(db: D1Database, nodeId: string, limit: number) {
 	return (await flipsOf(db, nodeId, limit)).map((f) => ({
-		from: f.from_status, to: f.to_status, at: iso(f.at), reason: f.reason, last_seen_at: iso(f.last_seen_at),
+		from: f.from_status,
+		to: f.to_status,
+		at: iso(f.at),
+		reason: f.reason,
+		last_seen_at: iso(f.last_seen_at),
 		incident_id: f.incident_id,
 	}));
 }

@@ -16,7 +16,11 @@ export function telegramStartUrl(env: Env, code: string): string {
 	return `https://t.me/${readConfig(env).telegram.botUsername}?start=${encodeURIComponent(code)}`;
 }
 
-export async function createLinkCode(db: D1Database, accountId: string, now: number): Promise<{ code: string; expires_at: number }> {
+export async function createLinkCode(
+	db: D1Database,
+	accountId: string,
+	now: number,
+): Promise<{ code: string; expires_at: number }> {
 	const code = newLinkCode();
 	const expires_at = now + LINK_CODE_TTL_MS;
 	await links.createCode(db, code, accountId, now, expires_at);

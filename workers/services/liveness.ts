@@ -16,7 +16,8 @@ export async function liveStatus(env: Env, rows: NodeRow[]): Promise<Map<string,
 		[...byShard].map(async ([name, ids]) => {
 			try {
 				const live: Record<string, NodeLiveness> = await shard(env, name).liveness(ids, Date.now());
-				for (const [id, l] of Object.entries(live)) out.set(id, { status: l.status, last_seen_at: l.last_seen_at, challenges: l.challenges });
+				for (const [id, l] of Object.entries(live))
+					out.set(id, { status: l.status, last_seen_at: l.last_seen_at, challenges: l.challenges });
 			} catch (err) {
 				console.error(`shard ${name} did not answer; showing D1's recorded status`, err);
 			}

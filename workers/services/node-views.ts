@@ -8,9 +8,18 @@ export type OwnerNodeView = ReturnType<typeof ownerNodeView>;
 export type PublicNodeView = ReturnType<typeof publicNodeView>;
 
 /** The owner's view of the caller's own rows, the public view of everyone else's, in the order given. */
-export async function nodeViews(env: Env, rows: NodeRow[], callerId: string | null, now: number): Promise<(OwnerNodeView | PublicNodeView)[]> {
+export async function nodeViews(
+	env: Env,
+	rows: NodeRow[],
+	callerId: string | null,
+	now: number,
+): Promise<(OwnerNodeView | PublicNodeView)[]> {
 	const ids = rows.map((r) => r.id);
-	const [live, intervals, flags] = await Promise.all([liveStatus(env, rows), intervalsFor(env.DB, ids, now - DAY_MS, now), flagsFor(env.DB, ids)]);
+	const [live, intervals, flags] = await Promise.all([
+		liveStatus(env, rows),
+		intervalsFor(env.DB, ids, now - DAY_MS, now),
+		flagsFor(env.DB, ids),
+	]);
 	return rows.map((r) => {
 		const l = live.get(r.id) ?? { status: r.status, last_seen_at: r.last_seen_at };
 		const u = uptime24h(r, intervals.get(r.id) ?? [], now);
@@ -26,11 +35,17 @@ export function isOwnerView(v: OwnerNodeView | PublicNodeView): v is OwnerNodeVi
 const RANK = { offline: 0, maintenance: 1, new: 2, online: 3 } as const;
 
 /** Worst first: offline (longest offline first), then maintenance, never connected, and online (lowest uptime first). */
-export function worstFirst<V extends Pick<PublicNodeView, "status" | "status_since" | "uptime_24h" | "name">>(views: V[]): V[] {
-	return [...views].sort((a, b) =>
-		RANK[a.status] - RANK[b.status]
-		|| (a.status === "online" ? a.uptime_24h - b.uptime_24h : Date.parse(a.status_since ?? "") - Date.parse(b.status_since ?? ""))
-		|| a.name.localeCompare(b.name));
+export function worstFirst<V extends Pick<PublicNodeView, "status" | "status_since" | "uptime_24h" | "name">>(
+	views: V[],
+): V[] {
+	return [...views].sort(
+		(a, b) =>
+			RANK[a.status] - RANK[b.status] ||
+			(a.status === "online"
+				? a.uptime_24h - b.uptime_24h
+				: Date.parse(a.status_since ?? "") - Date.parse(b.status_since ?? "")) ||
+			a.name.localeCompare(b.name),
+	);
 }
 
 /** An account's nodes as their owner sees them, worst first: what the bots' node lists and the daily digest show. */

@@ -18,14 +18,32 @@ export interface NewNode {
 export const DAY_MS = 24 * 3600 * 1000;
 
 /** Registers the node; null when its public key is already registered (one check, so racing sign-ups cannot both pass). */
-export async function createNode(db: D1Database, accountId: string, input: NewNode, shardCount: number, now: number): Promise<NodeRow | null> {
+export async function createNode(
+	db: D1Database,
+	accountId: string,
+	input: NewNode,
+	shardCount: number,
+	now: number,
+): Promise<NodeRow | null> {
 	const id = newId("node");
 	const h = input.hardware;
 	const row: NodeRow = {
-		id, account_id: accountId, name: input.name, public_key: input.public_key, gpu_model: h.gpu_model,
-		gpu_count: h.gpu_count, vram_gb: h.vram_gb, cpu_cores: h.cpu_cores, ram_gb: h.ram_gb, region: input.region ?? null,
-		shard: assignShard(id, input.region ?? null, shardCount), status: "new", status_since: now, last_seen_at: null,
-		maintenance: 0, created_at: now,
+		id,
+		account_id: accountId,
+		name: input.name,
+		public_key: input.public_key,
+		gpu_model: h.gpu_model,
+		gpu_count: h.gpu_count,
+		vram_gb: h.vram_gb,
+		cpu_cores: h.cpu_cores,
+		ram_gb: h.ram_gb,
+		region: input.region ?? null,
+		shard: assignShard(id, input.region ?? null, shardCount),
+		status: "new",
+		status_since: now,
+		last_seen_at: null,
+		maintenance: 0,
+		created_at: now,
 	};
 	return (await nodes.create(db, row)) ? row : null;
 }
@@ -36,7 +54,13 @@ export function uptime24h(row: NodeRow, intervals: Interval[], now: number): num
 	return Math.round(u.ratio * 10000) / 10000;
 }
 
-export interface FlagView { id: string; code: string; reason: string; share: number; created_at: string | null }
+export interface FlagView {
+	id: string;
+	code: string;
+	reason: string;
+	share: number;
+	created_at: string | null;
+}
 
 /** Active flags of the given nodes: public, each with its reason (appeal through a support ticket). */
 export async function flagsFor(db: D1Database, nodeIds: string[]): Promise<Map<string, FlagView[]>> {
@@ -57,8 +81,14 @@ export interface Live {
 /** What anyone may see of a node. */
 export function publicNodeView(row: NodeRow, live: Live, uptimeRatio: number, flags: FlagView[] = []) {
 	return {
-		id: row.id, name: row.name, status: live.status, status_since: iso(row.status_since), last_seen_at: iso(live.last_seen_at),
-		uptime_24h: uptimeRatio, region: row.region, challenges: live.challenges ?? null,
+		id: row.id,
+		name: row.name,
+		status: live.status,
+		status_since: iso(row.status_since),
+		last_seen_at: iso(live.last_seen_at),
+		uptime_24h: uptimeRatio,
+		region: row.region,
+		challenges: live.challenges ?? null,
 		hardware: { gpu_model: row.gpu_model, gpu_count: row.gpu_count, vram_gb: row.vram_gb, verified: false },
 		flags,
 		created_at: iso(row.created_at),
@@ -69,7 +99,11 @@ export function publicNodeView(row: NodeRow, live: Live, uptimeRatio: number, fl
 export function ownerNodeView(row: NodeRow, live: Live, uptimeRatio: number, flags: FlagView[] = []) {
 	const pub = publicNodeView(row, live, uptimeRatio, flags);
 	return {
-		...pub, account_id: row.account_id, public_key: row.public_key, shard: row.shard, maintenance: row.maintenance === 1,
+		...pub,
+		account_id: row.account_id,
+		public_key: row.public_key,
+		shard: row.shard,
+		maintenance: row.maintenance === 1,
 		hardware: { ...pub.hardware, cpu_cores: row.cpu_cores, ram_gb: row.ram_gb },
 	};
 }

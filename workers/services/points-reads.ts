@@ -9,8 +9,15 @@ export function epochStatus(e: EpochRow): "open" | "closing" | "settled" {
 
 export function epochView(e: EpochRow) {
 	return {
-		epoch: e.n, status: epochStatus(e), started_at: iso(e.started_at), ended_at: iso(e.ended_at),
-		settled_at: iso(e.settled_at), root: e.root, nodes: e.nodes, total_points: e.total_points, emission: e.emission,
+		epoch: e.n,
+		status: epochStatus(e),
+		started_at: iso(e.started_at),
+		ended_at: iso(e.ended_at),
+		settled_at: iso(e.settled_at),
+		root: e.root,
+		nodes: e.nodes,
+		total_points: e.total_points,
+		emission: e.emission,
 	};
 }
 
@@ -22,7 +29,12 @@ export async function epochOr404(db: D1Database, raw: unknown): Promise<EpochRow
 }
 
 export function requireSettled(e: EpochRow): void {
-	if (epochStatus(e) !== "settled") throw new ApiError(409, "conflict", `Epoch ${e.n} is not settled yet (status: ${epochStatus(e)}); its rows and root appear when it is.`);
+	if (epochStatus(e) !== "settled")
+		throw new ApiError(
+			409,
+			"conflict",
+			`Epoch ${e.n} is not settled yet (status: ${epochStatus(e)}); its rows and root appear when it is.`,
+		);
 }
 
 /** The given epoch, or the newest settled one when none is given. */

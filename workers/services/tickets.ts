@@ -3,8 +3,17 @@ import { z } from "zod";
 import { ApiError, iso } from "../http.ts";
 import { newId } from "../ids.ts";
 import {
-	BODY_MAX, MESSAGES_MAX, OPENED_PER_HOUR_MAX, OPEN_TICKETS_MAX, OWNER_REPLIES_PER_MINUTE_MAX, SUBJECT_MAX, TICKET_STATUSES,
-	authorRole, canSee, isStaff, transition,
+	BODY_MAX,
+	MESSAGES_MAX,
+	OPENED_PER_HOUR_MAX,
+	OPEN_TICKETS_MAX,
+	OWNER_REPLIES_PER_MINUTE_MAX,
+	SUBJECT_MAX,
+	TICKET_STATUSES,
+	authorRole,
+	canSee,
+	isStaff,
+	transition,
 	type TicketViewer,
 } from "../domain/tickets.ts";
 import { closedPost, newTicketPost, replyPost } from "../domain/ticket-text.ts";
@@ -14,15 +23,23 @@ import * as tickets from "../db/tickets.ts";
 import type { MessageRow, NewMessage, TicketRow, Via } from "../db/tickets.ts";
 import { drainDiscordOutbox, staffChannel } from "./discord-outbox.ts";
 
-const text = (max: number) => z.string().trim().min(1, "must not be empty").max(max, `must be at most ${max} characters`);
+const text = (max: number) =>
+	z.string().trim().min(1, "must not be empty").max(max, `must be at most ${max} characters`);
 
 export const NewTicket = z
-	.object({ subject: text(SUBJECT_MAX), body: text(BODY_MAX), node_id: z.string().trim().min(1).max(64).optional().describe("One of your nodes, if the ticket is about it") })
+	.object({
+		subject: text(SUBJECT_MAX),
+		body: text(BODY_MAX),
+		node_id: z.string().trim().min(1).max(64).optional().describe("One of your nodes, if the ticket is about it"),
+	})
 	.strict();
 export const TicketReply = z.object({ body: text(BODY_MAX) }).strict();
 /** `active` = every status but closed. Default: all of an owner's tickets; for staff, the active ones of everyone. */
 export const TicketListQuery = z
-	.object({ status: z.enum([...TICKET_STATUSES, "active", "all"]).optional(), limit: z.coerce.number().int().min(1).max(100).optional() })
+	.object({
+		status: z.enum([...TICKET_STATUSES, "active", "all"]).optional(),
+		limit: z.coerce.number().int().min(1).max(100).optional(),
+	})
 	.strict();
 
 export type { MessageRow, TicketRow, Via };
@@ -41,15 +58,29 @@ export function ticketActor(account: Account | null, staff: boolean, name: strin
 
 export function ticketView(t: TicketRow & { account_name?: string; messages?: number }) {
 	return {
-		id: t.id, account_id: t.account_id, ...(t.account_name !== undefined ? { account_name: t.account_name } : {}),
-		subject: t.subject, node_id: t.node_id, status: t.status, opened_via: t.opened_via,
-		created_at: iso(t.created_at), updated_at: iso(t.updated_at), closed_at: iso(t.closed_at), closed_by: t.closed_by,
+		id: t.id,
+		account_id: t.account_id,
+		...(t.account_name !== undefined ? { account_name: t.account_name } : {}),
+		subject: t.subject,
+		node_id: t.node_id,
+		status: t.status,
+		opened_via: t.opened_via,
+		created_at: iso(t.created_at),
+		updated_at: iso(t.updated_at),
+		closed_at: iso(t.closed_at),
+		closed_by: t.closed_by,
 		...(t.messages !== undefined ? { messages: t.messages } : {}),
 	};
 }
 
 export function messageView(m: MessageRow) {
-	return { id: m.id, author: { role: m.author_role, account_id: m.author_account_id, name: m.author_name }, via: m.via, body: m.body, created_at: iso(m.created_at) };
+	return {
+		id: m.id,
+		author: { role: m.author_role, account_id: m.author_account_id, name: m.author_name },
+		via: m.via,
+		body: m.body,
+		created_at: iso(m.created_at),
+	};
 }
 
 /** Work a request finishes after its answer (`ctx.waitUntil`). */
@@ -67,21 +98,50 @@ function announcement(env: Env, content: string): { channelId: string; content: 
 	return channelId ? { channelId, content } : null;
 }
 
-export async function openTicket(env: Env, actor: TicketActor, input: z.infer<typeof NewTicket>, now: number, background: Background) {
+export async function openTicket(
+	env: Env,
+	actor: TicketActor,
+	input: z.infer<typeof NewTicket>,
+	now: number,
+	background: Background,
+) {
 	const account = actor.account;
-	if (!account) throw new ApiError(403, "forbidden", "Tickets belong to an account: open one with an account's API key, or link your Discord user first.");
+	if (!account)
+		throw new ApiError(
+			403,
+			"forbidden",
+			"Tickets belong to an account: open one with an account's API key, or link your Discord user first.",
+		);
 	if (input.node_id) {
 		const node = await nodes.byId(env.DB, input.node_id);
 		if (!node) throw new ApiError(404, "not_found", `No node '${input.node_id}'.`);
-		if (node.account_id !== account.id) throw new ApiError(403, "forbidden", "That node belongs to another account; a ticket can name only your own nodes.");
+		if (node.account_id !== account.id)
+			throw new ApiError(
+				403,
+				"forbidden",
+				"That node belongs to another account; a ticket can name only your own nodes.",
+			);
 	}
 	const t: TicketRow = {
-		id: newId("tkt"), account_id: account.id, subject: input.subject, node_id: input.node_id ?? null, status: "open",
-		opened_via: actor.via, created_at: now, updated_at: now, closed_at: null, closed_by: null,
+		id: newId("tkt"),
+		account_id: account.id,
+		subject: input.subject,
+		node_id: input.node_id ?? null,
+		status: "open",
+		opened_via: actor.via,
+		created_at: now,
+		updated_at: now,
+		closed_at: null,
+		closed_by: null,
 	};
 	const m: NewMessage = {
-		ticket_id: t.id, author_role: "owner", author_account_id: account.id, author_name: actor.name, via: actor.via,
-		body: input.body, created_at: now,
+		ticket_id: t.id,
+		author_role: "owner",
+		author_account_id: account.id,
+		author_name: actor.name,
+		via: actor.via,
+		body: input.body,
+		created_at: now,
 	};
 	const limits = { open: OPEN_TICKETS_MAX, perHour: OPENED_PER_HOUR_MAX };
 	const opened = await tickets.open(env.DB, t, m, announcement(env, newTicketPost(t, account.name, m)), limits);
@@ -93,9 +153,19 @@ export async function openTicket(env: Env, actor: TicketActor, input: z.infer<ty
 /** Why a ticket could not be opened: too many open (close one), or too many opened this hour (wait). */
 async function openRefusal(db: D1Database, accountId: string, now: number): Promise<ApiError> {
 	const r = await tickets.openingLoad(db, accountId, now);
-	if (r.open >= OPEN_TICKETS_MAX) return new ApiError(422, "unprocessable", `You already have ${OPEN_TICKETS_MAX} open tickets; add to one of them or close one first.`);
+	if (r.open >= OPEN_TICKETS_MAX)
+		return new ApiError(
+			422,
+			"unprocessable",
+			`You already have ${OPEN_TICKETS_MAX} open tickets; add to one of them or close one first.`,
+		);
 	const wait = Math.max(1, Math.ceil(((r.oldest ?? now) + 3600_000 - now) / 1000));
-	return new ApiError(429, "rate_limited", `You opened ${OPENED_PER_HOUR_MAX} tickets in the last hour; try again in ${Math.ceil(wait / 60)} min.`, { "retry-after": String(wait) });
+	return new ApiError(
+		429,
+		"rate_limited",
+		`You opened ${OPENED_PER_HOUR_MAX} tickets in the last hour; try again in ${Math.ceil(wait / 60)} min.`,
+		{ "retry-after": String(wait) },
+	);
 }
 
 /** Tickets of the account that are not closed yet (for the daily digest). */
@@ -105,8 +175,14 @@ export async function openTicketCount(db: D1Database, accountId: string): Promis
 
 export async function listTickets(db: D1Database, actor: TicketActor, q: z.infer<typeof TicketListQuery>) {
 	const status = q.status ?? (actor.staff ? "active" : "all");
-	if (!actor.staff && !actor.accountId) throw new ApiError(403, "forbidden", "Link your account first to see your tickets.");
-	const list = await tickets.list(db, { everyone: actor.staff, accountId: actor.accountId, status, limit: q.limit ?? 50 });
+	if (!actor.staff && !actor.accountId)
+		throw new ApiError(403, "forbidden", "Link your account first to see your tickets.");
+	const list = await tickets.list(db, {
+		everyone: actor.staff,
+		accountId: actor.accountId,
+		status,
+		limit: q.limit ?? 50,
+	});
 	return { status, tickets: list };
 }
 
@@ -122,24 +198,47 @@ export async function readTicket(db: D1Database, actor: TicketViewer, id: string
 	return { ticket: t, messages: await tickets.messages(db, id, MESSAGES_MAX) };
 }
 
-export async function replyToTicket(env: Env, actor: TicketActor, id: string, body: string, now: number, background: Background) {
+export async function replyToTicket(
+	env: Env,
+	actor: TicketActor,
+	id: string,
+	body: string,
+	now: number,
+	background: Background,
+) {
 	const t = await visibleTicket(env.DB, actor, id);
 	const role = authorRole(t, actor);
 	if (!role) throw new ApiError(404, "not_found", `No ticket '${id}' that you can see.`);
 	const next = transition(t.status, role === "owner" ? "owner_reply" : "staff_reply");
 	if (!next.ok) throw new ApiError(409, "conflict", next.reason);
 	const count = await tickets.messageLoad(env.DB, id, now);
-	if (count.n >= MESSAGES_MAX) throw new ApiError(422, "unprocessable", `This ticket has ${MESSAGES_MAX} messages; open a new ticket to continue.`);
+	if (count.n >= MESSAGES_MAX)
+		throw new ApiError(
+			422,
+			"unprocessable",
+			`This ticket has ${MESSAGES_MAX} messages; open a new ticket to continue.`,
+		);
 	if (role === "owner" && count.recent >= OWNER_REPLIES_PER_MINUTE_MAX) {
-		throw new ApiError(429, "rate_limited", `You added ${OWNER_REPLIES_PER_MINUTE_MAX} messages to this ticket in the last minute; wait a moment.`, { "retry-after": "60" });
+		throw new ApiError(
+			429,
+			"rate_limited",
+			`You added ${OWNER_REPLIES_PER_MINUTE_MAX} messages to this ticket in the last minute; wait a moment.`,
+			{ "retry-after": "60" },
+		);
 	}
 	const after: TicketRow = { ...t, status: next.status, updated_at: now };
 	const m: NewMessage = {
-		ticket_id: id, author_role: role, author_account_id: actor.accountId, author_name: actor.name, via: actor.via, body,
+		ticket_id: id,
+		author_role: role,
+		author_account_id: actor.accountId,
+		author_name: actor.name,
+		via: actor.via,
+		body,
 		created_at: now,
 	};
 	const replied = await tickets.reply(env.DB, t, after, m, announcement(env, replyPost(after, m)));
-	if (!replied) throw new ApiError(409, "conflict", "The ticket changed while you were replying; look at it again and retry.");
+	if (!replied)
+		throw new ApiError(409, "conflict", "The ticket changed while you were replying; look at it again and retry.");
 	deliverSoon(env, background, now);
 	return { ticket: after, message: { ...m, id: replied.messageId } };
 }
@@ -149,7 +248,8 @@ export async function closeTicket(env: Env, actor: TicketActor, id: string, now:
 	const next = transition(t.status, "close");
 	if (!next.ok) throw new ApiError(409, "conflict", next.reason);
 	const after: TicketRow = { ...t, status: "closed", updated_at: now, closed_at: now, closed_by: actor.name };
-	if (!(await tickets.close(env.DB, t, after, announcement(env, closedPost(after, actor.name, actor.via))))) throw new ApiError(409, "conflict", "The ticket changed meanwhile; look at it again.");
+	if (!(await tickets.close(env.DB, t, after, announcement(env, closedPost(after, actor.name, actor.via)))))
+		throw new ApiError(409, "conflict", "The ticket changed meanwhile; look at it again.");
 	deliverSoon(env, background, now);
 	return { ticket: after };
 }

@@ -21,7 +21,10 @@ function payload(m: OutgoingMessage, extra: Record<string, unknown> = {}): strin
 async function call(url: string, init: RequestInit): Promise<RestResult> {
 	let res: Response;
 	try {
-		res = await fetch(url, { ...init, headers: { "content-type": "application/json", "user-agent": USER_AGENT, ...init.headers } });
+		res = await fetch(url, {
+			...init,
+			headers: { "content-type": "application/json", "user-agent": USER_AGENT, ...init.headers },
+		});
 	} catch (err) {
 		return { ok: false, status: 0, retryAfterMs: null, error: err instanceof Error ? err.message : String(err) };
 	}
@@ -30,11 +33,15 @@ async function call(url: string, init: RequestInit): Promise<RestResult> {
 	try {
 		const parsed: unknown = text ? JSON.parse(text) : {};
 		if (parsed && typeof parsed === "object") body = parsed as Record<string, unknown>;
-	} catch { /* an HTML error page from a proxy: keep the status */ }
+	} catch {
+		/* an HTML error page from a proxy: keep the status */
+	}
 	if (res.ok) return { ok: true, body };
-	const retryAfterS = typeof body.retry_after === "number" ? body.retry_after : Number(res.headers.get("retry-after") ?? NaN);
+	const retryAfterS =
+		typeof body.retry_after === "number" ? body.retry_after : Number(res.headers.get("retry-after") ?? NaN);
 	return {
-		ok: false, status: res.status,
+		ok: false,
+		status: res.status,
 		retryAfterMs: res.status === 429 && Number.isFinite(retryAfterS) ? Math.ceil(retryAfterS * 1000) : null,
 		error: `${res.status} ${typeof body.message === "string" ? body.message : text.slice(0, 200)}`.trim(),
 	};
@@ -44,7 +51,12 @@ async function call(url: string, init: RequestInit): Promise<RestResult> {
  * Posts to a channel as the bot. `nonce` (≤ 25 characters) with `enforce_nonce` makes Discord return the earlier
  * message instead of posting twice when a retry repeats a post that had in fact gone through.
  */
-export async function postChannelMessage(env: Env, channelId: string, m: OutgoingMessage, nonce: string): Promise<RestResult> {
+export async function postChannelMessage(
+	env: Env,
+	channelId: string,
+	m: OutgoingMessage,
+	nonce: string,
+): Promise<RestResult> {
 	return call(`${readConfig(env).discord.apiRoot}/channels/${encodeURIComponent(channelId)}/messages`, {
 		method: "POST",
 		headers: { authorization: `Bot ${env.DISCORD_BOT_TOKEN}` },
@@ -53,7 +65,12 @@ export async function postChannelMessage(env: Env, channelId: string, m: Outgoin
 }
 
 /** Replaces the deferred "thinking…" answer to an interaction; the interaction token authorizes it for 15 minutes. */
-export async function editOriginalResponse(env: Env, applicationId: string, token: string, m: OutgoingMessage): Promise<RestResult> {
+export async function editOriginalResponse(
+	env: Env,
+	applicationId: string,
+	token: string,
+	m: OutgoingMessage,
+): Promise<RestResult> {
 	const root = readConfig(env).discord.apiRoot;
 	return call(`${root}/webhooks/${encodeURIComponent(applicationId)}/${encodeURIComponent(token)}/messages/@original`, {
 		method: "PATCH",

@@ -27,7 +27,8 @@ export class DiscordTransport implements Transport {
 		let res: Response;
 		try {
 			res = await fetch(url, {
-				method, headers: { "content-type": "application/json" },
+				method,
+				headers: { "content-type": "application/json" },
 				// Names are the operator's own text: no mention may ping anyone.
 				body: JSON.stringify({ content, allowed_mentions: { parse: [] } }),
 			});
@@ -36,7 +37,11 @@ export class DiscordTransport implements Transport {
 		}
 		const body = (await res.json().catch(() => ({}))) as { id?: string; retry_after?: number; message?: string };
 		if (res.ok) return { ok: true, messageId: String(body.id ?? "") };
-		if (res.status === 429) return { ok: false, retryAfterMs: Math.ceil((body.retry_after ?? Number(res.headers.get("retry-after") ?? 5)) * 1000) };
+		if (res.status === 429)
+			return {
+				ok: false,
+				retryAfterMs: Math.ceil((body.retry_after ?? Number(res.headers.get("retry-after") ?? 5)) * 1000),
+			};
 		if (res.status >= 500) return { ok: false, transient: `${res.status} ${body.message ?? ""}` };
 		return { ok: false, permanent: `${res.status} ${body.message ?? ""}` };
 	}

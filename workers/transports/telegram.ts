@@ -39,11 +39,14 @@ export class TelegramTransport implements Transport {
 
 	async edit(dest: Dest, messageId: string, text: string): Promise<Delivery> {
 		try {
-			await this.api.editMessageText(dest.slice(3), Number(messageId), text, { link_preview_options: { is_disabled: true } });
+			await this.api.editMessageText(dest.slice(3), Number(messageId), text, {
+				link_preview_options: { is_disabled: true },
+			});
 			return { ok: true, messageId };
 		} catch (err) {
 			// Editing to the same text is a success: the message already says it.
-			if (err instanceof GrammyError && err.error_code === 400 && /not modified/i.test(err.description)) return { ok: true, messageId };
+			if (err instanceof GrammyError && err.error_code === 400 && /not modified/i.test(err.description))
+				return { ok: true, messageId };
 			return outcome(err);
 		}
 	}
