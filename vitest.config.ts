@@ -10,9 +10,9 @@ import { startFakeBotApi } from "./test/fakes/bot-api.ts";
 import { discordTestKey, startFakeDiscordApi } from "./test/fakes/discord-api.ts";
 
 /**
- * The outside world of the worker tests, faked at the network boundary: a fake Bot API (Telegram and alert webhooks) and a
- * fake of Discord's REST API behind one address, and a fresh Ed25519 key whose public half the Worker verifies Discord
- * interactions with (tests sign with the private half). The servers must not keep the test process alive.
+ * The outside world of the worker tests, faked at the network boundary: a fake Bot API (Telegram and alert webhooks)
+ * and a fake of Discord's REST API behind one address, and a fresh Ed25519 key whose public half the Worker verifies
+ * Discord interactions with (tests sign with the private half). The servers must not keep the test process alive.
  */
 async function fakeOutsideWorld(): Promise<Record<string, string>> {
 	const bot = await startFakeBotApi({ unref: true });

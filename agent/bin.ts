@@ -3,5 +3,6 @@
 import { main } from "./cli.ts";
 
 const code = await main(process.argv.slice(2));
-// Flush stdout (it may be a pipe read by a test) before exiting; lingering keep-alive sockets must not hold the process.
+// Flush stdout (it may be a pipe read by a test) before exiting; lingering keep-alive sockets must not hold the
+// process.
 process.stdout.write("", () => process.exit(code));

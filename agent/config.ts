@@ -102,7 +102,8 @@ export async function readConfig(path: string): Promise<AgentConfig> {
 	if (!parsed.success) {
 		const issue = parsed.error.issues[0];
 		throw new CliError(
-			`${path} is not a valid agent config (${issue?.path.join(".") || "file"}: ${issue?.message}); recreate it with \`pulsegrid-agent init --force\`.`,
+			`${path} is not a valid agent config (${issue?.path.join(".") || "file"}: ${issue?.message}); ` +
+				`recreate it with \`pulsegrid-agent init --force\`.`,
 		);
 	}
 	return parsed.data as AgentConfig;

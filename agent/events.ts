@@ -43,7 +43,8 @@ export interface LinkOutcome {
 }
 
 export const UNKNOWN_NODE = (nodeId: string): string =>
-	`The coordinator does not know node ${nodeId}: it was deleted, or registered with another coordinator. Run \`pulsegrid-agent init --force\`, then \`register\`.`;
+	`The coordinator does not know node ${nodeId}: it was deleted, ` +
+	`or registered with another coordinator. Run \`pulsegrid-agent init --force\`, then \`register\`.`;
 
 /** Events too frequent to print one line each; they only feed the live status line. */
 export const QUIET_EVENTS: ReadonlySet<AgentEvent["event"]> = new Set(["pong"]);

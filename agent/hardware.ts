@@ -61,7 +61,9 @@ export function parseNvidiaSmi(output: string): DetectedGpu | null {
 		source: "nvidia-smi",
 	};
 	if (ranked.length > 1) {
-		gpu.note = `found ${gpus.length} GPUs of ${ranked.length} models (${ranked.map(([n, g]) => `${g.count} × ${n}`).join(", ")}); registering the ${best.count} × ${model}`;
+		gpu.note =
+			`found ${gpus.length} GPUs of ${ranked.length} models ` +
+			`(${ranked.map(([n, g]) => `${g.count} × ${n}`).join(", ")}); registering the ${best.count} × ${model}`;
 	}
 	return gpu;
 }
@@ -147,7 +149,8 @@ export function resolveHardware(
 	if (!gpuModel) {
 		throw new UsageError(
 			"No GPU detected (no NVIDIA GPU via nvidia-smi, no Apple silicon via system_profiler). " +
-				"Describe it with flags: --gpu-model NAME --gpu-count N --vram-gb GB_PER_GPU (optionally --cpu-cores N --ram-gb GB).",
+				"Describe it with flags: --gpu-model NAME --gpu-count N " +
+				"--vram-gb GB_PER_GPU (optionally --cpu-cores N --ram-gb GB).",
 		);
 	}
 	// A model given by flag describes different hardware from the detected one: take nothing else from detection.

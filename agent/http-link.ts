@@ -42,7 +42,10 @@ export class HttpLink {
 		return outcome;
 	}
 
-	/** Stops between beats or aborts the one in flight, then says "bye" so the node is offline at once, not after offline_after_s. */
+	/**
+	 * Stops between beats or aborts the one in flight, then says "bye" so the node is offline at once, not after
+	 * offline_after_s.
+	 */
 	async stop(): Promise<void> {
 		if (this.stopping) return;
 		this.stopping = true;

@@ -304,7 +304,9 @@ export class WsLink {
 			this.end({
 				reason: "node_deleted",
 				exitCode: 1,
-				message: `Node ${this.o.nodeId} was deleted by its owner (close code 4002); stopping. Register a new node to come back.`,
+				message:
+					`Node ${this.o.nodeId} was deleted by its owner (close code 4002); ` +
+					`stopping. Register a new node to come back.`,
 			});
 			return;
 		}
@@ -312,7 +314,9 @@ export class WsLink {
 			this.end({
 				reason: "replaced",
 				exitCode: 1,
-				message: `Another agent connected with node ${this.o.nodeId}'s identity (close code 4001); only one agent may run per node, so this one stops.`,
+				message:
+					`Another agent connected with node ${this.o.nodeId}'s identity ` +
+					`(close code 4001); only one agent may run per node, so this one stops.`,
 			});
 			return;
 		}

@@ -1,4 +1,5 @@
-// The alert goals of issue 6 (DESIGN §6): a local fake Bot API, operators' chats linked through the bot, silent death → alert latency, and a storm of drops.
+// The alert goals of issue 6 (DESIGN §6): a local fake Bot API, operators' chats linked through the bot, silent death
+// → alert latency, and a storm of drops.
 import { spawn } from "node:child_process";
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -23,7 +24,10 @@ export interface FakeBotApiProcess {
 	stop(): Promise<void>;
 }
 
-/** Starts test/fakes/bot-api.ts in a child process (bench/bot-api-child.ts): its receive timestamps do not wait on the simulator's event loop. */
+/**
+ * Starts test/fakes/bot-api.ts in a child process (bench/bot-api-child.ts): its receive timestamps do not wait on the
+ * simulator's event loop.
+ */
 export async function startFakeBotApiProcess(): Promise<FakeBotApiProcess> {
 	const child = spawn(process.execPath, [new URL("./bot-api-child.ts", import.meta.url).pathname], {
 		stdio: ["pipe", "pipe", "inherit"],
@@ -67,7 +71,10 @@ export async function startFakeBotApiProcess(): Promise<FakeBotApiProcess> {
 	}
 }
 
-/** Where the coordinator's bot and alert transports talk (the fake) and the bot's credentials: the outside world, none of the coordinator's settings. */
+/**
+ * Where the coordinator's bot and alert transports talk (the fake) and the bot's credentials: the outside world, none
+ * of the coordinator's settings.
+ */
 export function alertVars(fakeUrl: string): Record<string, string> {
 	return {
 		TELEGRAM_API_ROOT: fakeUrl,
@@ -120,7 +127,8 @@ export async function linkChats(
 	const failed = chats.filter((c) => !replyTo(c).startsWith("✅"));
 	if (failed.length)
 		throw new Error(
-			`${failed.length} of ${chats.length} chats were not linked; chat ${failed[0]} was told: ${replyTo(failed[0] as number).slice(0, 200)}`,
+			`${failed.length} of ${chats.length} chats were not linked; ` +
+				`chat ${failed[0]} was told: ${replyTo(failed[0] as number).slice(0, 200)}`,
 		);
 	return { chats, seconds: (Date.now() - t0) / 1000, at: Date.now(), violationsBefore: st.violations.length };
 }
@@ -391,7 +399,10 @@ export async function runStorm(
 			lastLog = now;
 			const sent = accepted(st.requests, startedAt);
 			o.log(
-				`storm +${Math.round((now - startedAt) / 1000)} s: ${flipped}/${ids.size} flipped offline, ${storm.filter((f) => f.incident_id).length} tagged with an incident; fake got ${sent.filter((r) => r.method === "sendMessage").length} messages, ${sent.filter((r) => r.method === "editMessageText").length} edits`,
+				`storm +${Math.round((now - startedAt) / 1000)} s: ${flipped}/${ids.size} flipped offline, ` +
+					`${storm.filter((f) => f.incident_id).length} tagged with an incident; ` +
+					`fake got ${sent.filter((r) => r.method === "sendMessage").length} messages, ` +
+					`${sent.filter((r) => r.method === "editMessageText").length} edits`,
 			);
 		}
 	}
@@ -420,7 +431,10 @@ export interface StormResult {
 	countedOnly: number;
 	lost: number;
 	lostByOperator: Record<string, number>;
-	/** For the first few operators with a loss: what was dropped, what D1 recorded, and every version of every storm message. */
+	/**
+	 * For the first few operators with a loss: what was dropped, what D1 recorded, and every version of every storm
+	 * message.
+	 */
 	lostDetail: {
 		chat: number;
 		dropped: string[];
@@ -442,7 +456,8 @@ export interface StormResult {
  * "None lost", per operator: the final text (after every edit) of the messages its chat received or had edited
  * since the storm began must account for each of its dropped nodes — named on a line of a 🔴 offline or ⚠️
  * incident section, or among the nodes a section's heading counts but no line names (a section lists at most
- * 25 lines, then "…and N more"). lost = dropped nodes not named − Σ (heading count − lines naming the operator's nodes), if positive.
+ * 25 lines, then "…and N more"). lost = dropped nodes not named − Σ (heading count − lines naming the operator's
+ * nodes), if positive.
  */
 export function analyseStorm(
 	plan: StormPlan,
@@ -585,7 +600,10 @@ export function logSize(file: string): number {
 	}
 }
 
-/** wrangler dev's "✘ [ERROR]" lines from byte `from` on: how many, and the commonest messages (ids and numbers folded). */
+/**
+ * wrangler dev's "✘ [ERROR]" lines from byte `from` on: how many, and the commonest messages (ids and numbers
+ * folded).
+ */
 export function logErrors(file: string, from: number): { count: number; top: { message: string; count: number }[] } {
 	const size = logSize(file);
 	if (size <= from) return { count: 0, top: [] };

@@ -61,7 +61,10 @@ async function postJson(
 	throw new Error(`POST ${url} kept failing: ${lastError}`);
 }
 
-/** Sign-ups from distinct client addresses (the per-IP limit is 20 a minute); the header is all the local runtime looks at. */
+/**
+ * Sign-ups from distinct client addresses (the per-IP limit is 20 a minute); the header is all the local runtime looks
+ * at.
+ */
 export async function createAccounts(baseUrl: string, count: number): Promise<BenchAccount[]> {
 	const out: BenchAccount[] = [];
 	await pool(count, 8, async (i) => {

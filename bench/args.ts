@@ -21,16 +21,19 @@ export interface BenchOptions {
 	model: { nodes: number; nodesPerShard: number; reconnectsPerNodePerDay: number; keepaliveS: number };
 }
 
-export const USAGE = `npm run bench -- [flags]
+export const USAGE =
+	`npm run bench -- [flags]
   --quick                 500 nodes, 1-minute soak, short windows, a 250-node storm (~5 min)
   --nodes N               simulated nodes (default 10000)
   --accounts N            operator accounts (default 50)
   --soak-minutes M        soak length (default 10)
   --silent K              nodes that die silently during the soak (default 200; quick 25)
   --clean K               nodes that close cleanly during the soak (default 200; quick 25)
-  --storm-nodes N         nodes that drop at once in the last phase, spread evenly over the accounts (default nodes/2: 5000; quick 250)
+  --storm-nodes N         nodes that drop at once in the last phase, spread evenly over the accounts ` +
+	`(default nodes/2: 5000; quick 250)
   --steady-seconds S      steady-state CPU/counter window (default 60; quick 20)
-  --settle-seconds S      wait after connecting, so token-id prunes land before the steady window (default 150; quick 45)
+  --settle-seconds S      wait after connecting, so token-id prunes land before the steady window ` +
+	`(default 150; quick 45)
   --register-concurrency  parallel POST /v1/nodes (default 32)
   --connect-concurrency   parallel WebSocket handshakes (default 200)
   --fd-reserve N          descriptors left free in the worker's workerd when connecting (default 300)

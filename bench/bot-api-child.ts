@@ -1,4 +1,5 @@
-// The local fake Telegram Bot API (test/fakes/bot-api.ts) in a process of its own, so that its receive timestamps never wait on the simulator's event loop.
+// The local fake Telegram Bot API (test/fakes/bot-api.ts) in a process of its own, so that its receive timestamps never
+// wait on the simulator's event loop.
 import { startFakeBotApi } from "../test/fakes/bot-api.ts";
 
 const server = await startFakeBotApi();

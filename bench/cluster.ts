@@ -170,7 +170,8 @@ export async function benchCluster(
 		over_capacity: booked.length > gpus,
 	};
 	log(
-		`cluster: race — ${race.won}/20 deploys won, ${race.nodes_booked} nodes booked, ${race.double_booked} double-booked`,
+		`cluster: race — ${race.won}/20 deploys won, ` +
+			`${race.nodes_booked} nodes booked, ${race.double_booked} double-booked`,
 	);
 	for (const s of sims) s.ws.close(1000);
 	return {

@@ -1,4 +1,5 @@
-// Starts the real coordinator for the bench from a frozen copy of the code, and finds its inner workerd entry past wrangler's proxy.
+// Starts the real coordinator for the bench from a frozen copy of the code, and finds its inner workerd entry past
+// wrangler's proxy.
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";

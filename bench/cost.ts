@@ -1,11 +1,13 @@
-// The liveness cost model: measured billable operations per node-hour and per shard-hour, priced for 1M nodes a month, as table figures.
+// The liveness cost model: measured billable operations per node-hour and per shard-hour, priced for 1M nodes a month,
+// as table figures.
 import type { LivenessCounters } from "./api.ts";
 import type { Figure } from "./report.ts";
 
 /** Workers Paid list prices and monthly allowances, from Cloudflare's pricing pages (Workers, Durable Objects, D1). */
 export const PRICES = {
 	source:
-		"Cloudflare pricing pages (developers.cloudflare.com: workers/platform/pricing, durable-objects/platform/pricing, d1/platform/pricing), Workers Paid plan",
+		"Cloudflare pricing pages (developers.cloudflare.com: workers/platform/pricing, " +
+		"durable-objects/platform/pricing, d1/platform/pricing), Workers Paid plan",
 	workersRequests: { usdPerMillion: 0.3, includedPerMonth: 10_000_000 },
 	workersCpuMs: { usdPerMillion: 0.02, includedPerMonth: 30_000_000 },
 	doRequests: { usdPerMillion: 0.15, includedPerMonth: 1_000_000 },
@@ -15,11 +17,14 @@ export const PRICES = {
 	d1RowsWritten: { usdPerMillion: 1.0, includedPerMonth: 50_000_000 },
 	footnotes: {
 		autoResponse:
-			'Durable Objects pricing, footnote: "Application-level auto-response messages handled by state.setWebSocketAutoResponse() will not incur additional wall-clock time, and will not be charged."',
+			'Durable Objects pricing, footnote: "Application-level auto-response messages handled by ' +
+			'state.setWebSocketAutoResponse() will not incur additional wall-clock time, and will not be charged."',
 		wsMessages:
-			"Durable Objects pricing: incoming WebSocket messages are billed at a 20:1 ratio (100 messages = 5 requests); outgoing messages and protocol pings are free.",
+			"Durable Objects pricing: incoming WebSocket messages are billed at a 20:1 ratio " +
+			"(100 messages = 5 requests); outgoing messages and protocol pings are free.",
 		duration:
-			"Durable Objects pricing: duration is wall-clock time while the object is running or idle but unable to hibernate; objects idle and eligible for hibernation are not billed.",
+			"Durable Objects pricing: duration is wall-clock time while the object is running or " +
+			"idle but unable to hibernate; objects idle and eligible for hibernation are not billed.",
 	},
 } as const;
 
@@ -36,7 +41,10 @@ export interface CostInputs {
 		cpuMs: number;
 		rowsReadCounted: boolean;
 	};
-	/** Windows with keepalives paused (each shorter than OFFLINE_AFTER_S): coordinator CPU without auto-responses, idle baseline removed. */
+	/**
+	 * Windows with keepalives paused (each shorter than OFFLINE_AFTER_S): coordinator CPU without auto-responses, idle
+	 * baseline removed.
+	 */
 	quiet: { nodeHours: number; cpuMs: number } | null;
 	/** Measured per connect (connect phase + settle, steady checkpoint share removed) and per disconnect (soak). */
 	perConnect: { doRowsWritten: number; d1RowsWritten: number; coordinatorCpuMs: number };
@@ -96,7 +104,9 @@ function price(
 		usdPerMillion: p.usdPerMillion,
 		monthlyUsd,
 		measured,
-		arithmetic: `${arithmetic} = ${fmt(qty)} ${unit}; (${fmt(qty)} − ${fmt(p.includedPerMonth)} included) × $${p.usdPerMillion}/M = ${usd(monthlyUsd)}`,
+		arithmetic:
+			`${arithmetic} = ${fmt(qty)} ${unit}; ` +
+			`(${fmt(qty)} − ${fmt(p.includedPerMonth)} included) × $${p.usdPerMillion}/M = ${usd(monthlyUsd)}`,
 	};
 }
 
@@ -177,7 +187,8 @@ export function costModel(i: CostInputs): CostModel {
 				perNodeHour.workerRequests.value * NH + R + 60 * H,
 				"requests",
 				PRICES.workersRequests,
-				`steady ${fmt(perNodeHour.workerRequests.value, 4)}/node-hour × ${fmt(NH)} + cron 60 × ${fmt(H)}${churn("1 upgrade")}`,
+				`steady ${fmt(perNodeHour.workerRequests.value, 4)}/node-hour × ` +
+					`${fmt(NH)} + cron 60 × ${fmt(H)}${churn("1 upgrade")}`,
 				"counters",
 			),
 		);
@@ -188,7 +199,8 @@ export function costModel(i: CostInputs): CostModel {
 				"CPU-ms",
 				PRICES.workersCpuMs,
 				R > 0
-					? `${fmt(R)} upgrades × ${fmt(i.perConnect.coordinatorCpuMs, 2)} CPU-ms (the whole coordinator's CPU per connect: an upper bound)`
+					? `${fmt(R)} upgrades × ${fmt(i.perConnect.coordinatorCpuMs, 2)} CPU-ms ` +
+							`(the whole coordinator's CPU per connect: an upper bound)`
 					: "no upgrades without reconnects",
 				"cpu",
 			),
@@ -201,7 +213,10 @@ export function costModel(i: CostInputs): CostModel {
 				alarmsMonth + cronWakes + msgReq + beatReq + 2 * R,
 				"requests",
 				PRICES.doRequests,
-				`alarms ${fmt(perShardHour.alarms.value, 1)}/shard-hour × ${fmt(S)} shards × ${fmt(H)} h (${fmt(alarmsMonth)}) + cron wakes ${fmt(S)} × 60 × ${fmt(H)} (${fmt(cronWakes)}) + WebSocket messages ${fmt(perNodeHour.wsMessagesIn.value, 2)}/node-hour × ${fmt(NH)} ÷ 20 (${fmt(msgReq)})${churn("2 (connect + close)")}`,
+				`alarms ${fmt(perShardHour.alarms.value, 1)}/shard-hour × ${fmt(S)} shards × ` +
+					`${fmt(H)} h (${fmt(alarmsMonth)}) + cron wakes ${fmt(S)} × 60 × ${fmt(H)} ` +
+					`(${fmt(cronWakes)}) + WebSocket messages ${fmt(perNodeHour.wsMessagesIn.value, 2)}/` +
+					`node-hour × ${fmt(NH)} ÷ 20 (${fmt(msgReq)})${churn("2 (connect + close)")}`,
 				"counters",
 			),
 		);
@@ -211,7 +226,9 @@ export function costModel(i: CostInputs): CostModel {
 				gbS(quietCpuPerNodeHour),
 				"GB-s",
 				PRICES.doDurationGbS,
-				`${fmt(quietCpuPerNodeHour, 2)} CPU-ms/node-hour${i.quiet ? " (keepalives paused, idle baseline removed)" : ""} × ${fmt(NH)} node-hours ÷ 1000 × 0.128 GB`,
+				`${fmt(quietCpuPerNodeHour, 2)} ` +
+					`CPU-ms/node-hour${i.quiet ? " (keepalives paused, idle baseline removed)" : ""} × ` +
+					`${fmt(NH)} node-hours ÷ 1000 × 0.128 GB`,
 				"cpu",
 			),
 		);
@@ -224,7 +241,12 @@ export function costModel(i: CostInputs): CostModel {
 				ckpt + events + alarmsMonth + R * perCycleDo,
 				"rows",
 				PRICES.doRowsWritten,
-				`checkpoints ${fmt(perShardHour.doRowsWrittenCheckpoint.value, 1)}/shard-hour × ${fmt(S)} × ${fmt(H)} (${fmt(ckpt)}) + events ${fmt(perNodeHour.doRowsWrittenEvents.value, 4)}/node-hour × ${fmt(NH)} + setAlarm 1 per alarm (${fmt(alarmsMonth)})${churn(`(${fmt(i.perConnect.doRowsWritten, 2)} per connect + ${fmt(i.perDisconnect.doRowsWritten, 2)} per disconnect)`)}`,
+				`checkpoints ${fmt(perShardHour.doRowsWrittenCheckpoint.value, 1)}/shard-hour × ` +
+					`${fmt(S)} × ${fmt(H)} (${fmt(ckpt)}) + events ${fmt(perNodeHour.doRowsWrittenEvents.value, 4)}/` +
+					`node-hour × ${fmt(NH)} + setAlarm 1 per alarm (${fmt(alarmsMonth)})` +
+					churn(
+						`(${fmt(i.perConnect.doRowsWritten, 2)} per connect + ${fmt(i.perDisconnect.doRowsWritten, 2)} per disconnect)`,
+					),
 				"counters",
 			),
 		);
@@ -245,7 +267,8 @@ export function costModel(i: CostInputs): CostModel {
 						NH * sweepsPerHour + alarmsMonth,
 						"rows",
 						PRICES.doRowsRead,
-						`1 node row per live node per sweep × ${fmt(sweepsPerHour)} sweeps/h × ${fmt(NH)} node-hours + 1 meta row per alarm`,
+						`1 node row per live node per sweep × ${fmt(sweepsPerHour)} ` +
+							`sweeps/h × ${fmt(NH)} node-hours + 1 meta row per alarm`,
 						"modelled-from-code",
 					),
 		);
@@ -256,7 +279,10 @@ export function costModel(i: CostInputs): CostModel {
 				perNodeHour.d1RowsWritten.value * NH + R * perCycleD1,
 				"rows",
 				PRICES.d1RowsWritten,
-				`steady ${fmt(perNodeHour.d1RowsWritten.value, 4)}/node-hour × ${fmt(NH)}${churn(`(${fmt(i.perConnect.d1RowsWritten, 2)} per connect + ${fmt(i.perDisconnect.d1RowsWritten, 2)} per disconnect)`)}`,
+				`steady ${fmt(perNodeHour.d1RowsWritten.value, 4)}/node-hour × ${fmt(NH)}` +
+					churn(
+						`(${fmt(i.perConnect.d1RowsWritten, 2)} per connect + ${fmt(i.perDisconnect.d1RowsWritten, 2)} per disconnect)`,
+					),
 				"counters",
 			),
 		);
@@ -266,17 +292,30 @@ export function costModel(i: CostInputs): CostModel {
 	const R = N * model.reconnectsPerNodePerDay * (H / 24);
 	const assumptions = [
 		`${fmt(N)} nodes × ${fmt(H)} h/month = ${fmt(NH)} node-hours.`,
-		`Shards scale with the fleet: ${fmt(model.nodesPerShard)} nodes per shard → ${fmt(S)} shards (16 shards would hold 62,500 sockets each, too many for one object's sweep); alarms and checkpoints scale with shards × hours.`,
-		`Keepalive every ${model.keepaliveS} s. Keepalives are answered by setWebSocketAutoResponse; Cloudflare's Durable Objects pricing footnote: "Application-level auto-response messages handled by state.setWebSocketAutoResponse() will not incur additional wall-clock time, and will not be charged." So the keepalive rate is not in the bill (the bench ran the default ${i.settings.heartbeatIntervalS} s).`,
+		`Shards scale with the fleet: ${fmt(model.nodesPerShard)} nodes per shard → ` +
+			`${fmt(S)} shards (16 shards would hold 62,500 sockets each, too many for one object's sweep); ` +
+			`alarms and checkpoints scale with shards × hours.`,
+		`Keepalive every ${model.keepaliveS} s. Keepalives are answered by setWebSocketAutoResponse; ` +
+			`Cloudflare's Durable Objects pricing footnote: "Application-level auto-response messages handled by ` +
+			`state.setWebSocketAutoResponse() will not incur additional wall-clock time, and will not be charged." ` +
+			`So the keepalive rate is not in the bill (the bench ran the default ${i.settings.heartbeatIntervalS} s).`,
 		"Incoming WebSocket messages (challenge answers, ~4 per node-hour) count as DO requests at 20:1.",
-		`Steady state has no reconnects. The churn scenario adds ${model.reconnectsPerNodePerDay} reconnect per node per day (operators restart daily, DESIGN §1) = ${fmt(R)} connects and as many disconnects a month, each with the per-connect and per-disconnect writes measured here.`,
+		`Steady state has no reconnects. The churn scenario adds ${model.reconnectsPerNodePerDay} ` +
+			`reconnect per node per day (operators restart daily, DESIGN §1) = ${fmt(R)} connects and ` +
+			`as many disconnects a month, each with the per-connect and per-disconnect writes measured here.`,
 		"The cron (every minute) is 1 Worker request plus one wake() RPC per shard.",
-		"DO duration ≈ coordinator CPU time × 128 MB, measured with keepalives paused (auto-responses are not billed) and the idle coordinator's own CPU removed. Still conservative: that CPU includes workerd's socket handling, D1 and wrangler, while the bill is wall-clock of running handlers only, and idle hibernatable shards are not billed. (A handler awaiting D1 bills wall-clock beyond its CPU: only flip writes do, i.e. churn, not counted here.)",
+		"DO duration ≈ coordinator CPU time × 128 MB, measured with keepalives paused " +
+			"(auto-responses are not billed) and the idle coordinator's own CPU removed. Still conservative: " +
+			"that CPU includes workerd's socket handling, D1 and wrangler, " +
+			"while the bill is wall-clock of running handlers only, and idle hibernatable shards are not billed. " +
+			"(A handler awaiting D1 bills wall-clock beyond its CPU: only flip writes do, i.e. churn, not counted here.)",
 		"Each alarm writes its next alarm (setAlarm): counted as one DO row written per alarm.",
 		steady.rowsReadCounted
 			? "DO rows read come from the shards' rowsReadDO counter."
-			: "DO rows read have no counter: modelled from the code (the sweep's issueChallenges reads every live node's row, store.node(), once per sweep).",
-		"Included allowances are applied once, as if liveness were the account's only use; the $5/month Workers Paid subscription is not counted.",
+			: "DO rows read have no counter: modelled from the code " +
+				"(the sweep's issueChallenges reads every live node's row, store.node(), once per sweep).",
+		"Included allowances are applied once, as if liveness were the account's only use; " +
+			"the $5/month Workers Paid subscription is not counted.",
 	];
 	return {
 		perConnect: i.perConnect,
@@ -292,7 +331,8 @@ export function costModel(i: CostInputs): CostModel {
 			gbS(cpuPerNodeHour),
 			"GB-s",
 			PRICES.doDurationGbS,
-			`${fmt(cpuPerNodeHour, 2)} CPU-ms/node-hour (with ${i.settings.heartbeatIntervalS} s keepalives) × ${fmt(NH)} ÷ 1000 × 0.128 GB`,
+			`${fmt(cpuPerNodeHour, 2)} CPU-ms/node-hour ` +
+				`(with ${i.settings.heartbeatIntervalS} s keepalives) × ${fmt(NH)} ÷ 1000 × 0.128 GB`,
 			"cpu",
 		),
 	};
@@ -313,7 +353,9 @@ export function costFigures(m: CostModel, model: CostInputs["model"], disconnect
 		name: "DO rows per connect",
 		value: r2(m.perConnect.doRowsWritten, 2),
 		unit: "rows",
-		how: "rowsWrittenDO + rowsWrittenCheckpoint over connect + settle (token id, node row, outbox, later token prune), steady checkpoint share removed, ÷ connects",
+		how:
+			"rowsWrittenDO + rowsWrittenCheckpoint over connect + settle " +
+			"(token id, node row, outbox, later token prune), steady checkpoint share removed, ÷ connects",
 	});
 	out.push({
 		section: churn,

@@ -1,4 +1,5 @@
-// The fleet simulator: many agents' real WebSockets in one process, keepalives on one timing wheel, challenges answered, deaths on cue.
+// The fleet simulator: many agents' real WebSockets in one process, keepalives on one timing wheel, challenges
+// answered, deaths on cue.
 import WebSocket from "ws";
 import { TokenSigner } from "../agent/identity.ts";
 import { echoAnswer } from "../workers/domain/challenge.ts";
@@ -78,7 +79,9 @@ export class Fleet {
 		for (const n of this.nodes) n.ws?.terminate();
 	}
 
-	/** Stops every keepalive for a while (used to measure what the coordinator spends without them); bounded by the caller. */
+	/**
+	 * Stops every keepalive for a while (used to measure what the coordinator spends without them); bounded by the caller.
+	 */
 	pauseKeepalives(on: boolean): void {
 		this.paused = on;
 	}
@@ -181,7 +184,9 @@ export class Fleet {
 		return r;
 	}
 
-	/** Slots are walked once, so a due time in a slot already walked goes to the next one (else the node would never ping). */
+	/**
+	 * Slots are walked once, so a due time in a slot already walked goes to the next one (else the node would never ping).
+	 */
 	private schedule(n: SimNode, at: number): void {
 		const slot = Math.max(Math.floor(at / SLOT_MS), this.lastSlot + 1);
 		const list = this.wheel.get(slot);

@@ -1,4 +1,5 @@
-// Reads the recorded status flips and incidents straight from the local D1 database file (read-only), with wrangler's CLI as a fallback.
+// Reads the recorded status flips and incidents straight from the local D1 database file (read-only), with wrangler's
+// CLI as a fallback.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -28,7 +29,8 @@ export interface IncidentRow {
 const QUERY =
 	"SELECT node_id, from_status, to_status, at, reason, last_seen_at, incident_id FROM flips WHERE at >= ? ORDER BY at";
 const INCIDENTS =
-	"SELECT id, scope, reason, started_at, ended_at, nodes_affected FROM incidents WHERE started_at >= ? ORDER BY started_at";
+	"SELECT id, scope, reason, started_at, ended_at, " +
+	"nodes_affected FROM incidents WHERE started_at >= ? ORDER BY started_at";
 
 /** node:sqlite prints an ExperimentalWarning when loaded; this bench knows, so that one warning is dropped. */
 async function loadSqlite(): Promise<typeof import("node:sqlite")> {

@@ -1,4 +1,5 @@
-// `npm run bench`: starts a local coordinator and a simulated fleet, measures liveness (DESIGN §6), prints a table, writes bench/results.json.
+// `npm run bench`: starts a local coordinator and a simulated fleet, measures liveness (DESIGN §6), prints a table,
+// writes bench/results.json.
 import { cpus, totalmem, release } from "node:os";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -150,11 +151,15 @@ class Bench {
 		const o = this.o;
 		const r = this.report;
 		log(
-			`pulsegrid bench: ${fmt(o.nodes)} nodes, ${o.accounts} accounts, soak ${o.soakMinutes} min, ${o.silent} silent + ${o.clean} clean deaths${o.quick ? " (quick)" : ""}`,
+			`pulsegrid bench: ${fmt(o.nodes)} nodes, ${o.accounts} accounts, soak ${o.soakMinutes} min, ` +
+				`${o.silent} silent + ${o.clean} clean deaths${o.quick ? " (quick)" : ""}`,
 		);
 		this.code = snapshotCode(o.code);
 		log(
-			`code: ${o.code === "head" ? "HEAD" : "working tree"} at ${this.code.commit.slice(0, 12)}${this.code.dirtyFiles.length ? ` + ${this.code.dirtyFiles.length} uncommitted file(s)` : ""}, copied to ${this.code.root}`,
+			`code: ${o.code === "head" ? "HEAD" : "working tree"} ` +
+				`at ${this.code.commit.slice(0, 12)}` +
+				`${this.code.dirtyFiles.length ? ` + ${this.code.dirtyFiles.length} uncommitted file(s)` : ""}, ` +
+				`copied to ${this.code.root}`,
 		);
 		const vars = wranglerVars(this.code.root);
 		const settingsModule = (await import(join(this.code.root, "workers/domain/settings.ts"))) as {
@@ -174,7 +179,10 @@ class Bench {
 			editWindowS: positive(vars.ALERT_EDIT_WINDOW_S, rules.editWindowMs / 1000),
 		};
 		log(
-			`settings (wrangler.toml defaults): heartbeat ${s.heartbeatIntervalS} s, offline after ${s.offlineAfterS} s, sweep ${s.sweepIntervalS} s, challenge every ${s.challengeEveryS} s, ${s.shardCount} shards; incident at ≥ ${s.incidentMinNodes} nodes and ≥ ${s.incidentFraction} of a shard; alert group window ${this.alertTiming.groupWindowS} s, edit window ${this.alertTiming.editWindowS} s`,
+			`settings (wrangler.toml defaults): heartbeat ${s.heartbeatIntervalS} s, offline after ${s.offlineAfterS} s, ` +
+				`sweep ${s.sweepIntervalS} s, challenge every ${s.challengeEveryS} s, ${s.shardCount} shards; ` +
+				`incident at ≥ ${s.incidentMinNodes} nodes and ≥ ${s.incidentFraction} of a shard; ` +
+				`alert group window ${this.alertTiming.groupWindowS} s, edit window ${this.alertTiming.editWindowS} s`,
 		);
 
 		try {
@@ -190,7 +198,9 @@ class Bench {
 		const c = this.bc;
 		this.flips = new FlipReader(c.coordinator.persistDir, this.code.root);
 		log(
-			`coordinator up: public ${c.publicUrl}, bench talks to ${c.url} (${c.viaProxy ? "through the dev proxy" : "the worker's own workerd entry, no dev proxy"}), log ${c.coordinator.logFile}`,
+			`coordinator up: public ${c.publicUrl}, bench talks to ${c.url} ` +
+				`(${c.viaProxy ? "through the dev proxy" : "the worker's own workerd entry, no dev proxy"}), ` +
+				`log ${c.coordinator.logFile}`,
 		);
 
 		// Idle baseline: the coordinator's CPU with no node at all (wrangler, workerd, its timers): not a billed cost.
@@ -233,7 +243,9 @@ class Bench {
 			name: "operator accounts",
 			value: accounts.length,
 			unit: "accounts",
-			how: `POST /v1/accounts, 8 in flight, a distinct cf-connecting-ip each (sign-up limit 20/min per IP); took ${accountsS.toFixed(1)} s`,
+			how:
+				`POST /v1/accounts, 8 in flight, a distinct cf-connecting-ip each ` +
+				`(sign-up limit 20/min per IP); took ${accountsS.toFixed(1)} s`,
 		});
 		r.add({
 			section: "registration",
@@ -241,7 +253,9 @@ class Bench {
 			value: this.linked?.chats.length ?? 0,
 			unit: "chats",
 			how: this.linked
-				? `one per account: POST /v1/links, then the update "/start <code>" with the secret header to /telegram/webhook (test/e2e/alert-support.ts), the bot's ✅ reply seen at the fake Bot API; one at a time, ${this.linked.seconds.toFixed(1)} s`
+				? `one per account: POST /v1/links, then the update "/start <code>" with the ` +
+					`secret header to /telegram/webhook (test/e2e/alert-support.ts), ` +
+					`the bot's ✅ reply seen at the fake Bot API; one at a time, ${this.linked.seconds.toFixed(1)} s`
 				: (this.alertsUnavailable ?? ""),
 		});
 		r.add({
@@ -281,7 +295,8 @@ class Bench {
 				if (Date.now() - lastLog > 5000) {
 					lastLog = Date.now();
 					log(
-						`connected ${fmt(connected)}/${fmt(o.nodes)} (welcome received); worker's workerd holds ${fmt(c.fds().user)} descriptors`,
+						`connected ${fmt(connected)}/${fmt(o.nodes)} (welcome received); ` +
+							`worker's workerd holds ${fmt(c.fds().user)} descriptors`,
 					);
 				}
 			},
@@ -295,13 +310,16 @@ class Bench {
 		const lat = summarize(welcomed.map((n) => (n.welcomeAt as number) - (n.connectStartedAt as number)));
 		const fdsConnected = c.fds();
 		log(
-			`${fmt(welcomed.length)}/${fmt(o.nodes)} nodes connected in ${connectWallS.toFixed(1)} s (first pass ${firstPassS.toFixed(1)} s); per connection p50 ${lat.p50} ms, p99 ${lat.p99} ms; workerd fds: worker ${fdsConnected.user}, proxy ${fdsConnected.proxy}`,
+			`${fmt(welcomed.length)}/${fmt(o.nodes)} nodes connected in ${connectWallS.toFixed(1)} s ` +
+				`(first pass ${firstPassS.toFixed(1)} s); per connection p50 ${lat.p50} ms, ` +
+				`p99 ${lat.p99} ms; workerd fds: worker ${fdsConnected.user}, proxy ${fdsConnected.proxy}`,
 		);
 		const userFdLimit = fdLimit(c.userWorkerdPid);
 		const fdsPerSocket = (fdsConnected.user - fdsBeforeConnect.user) / Math.max(1, welcomed.length);
 		if (budgetCapped)
 			log(
-				`stopped at ${fmt(welcomed.length)} sockets: the worker's workerd holds ${fmt(fdsConnected.user)} of its ${fmt(userFdLimit ?? 0)} descriptors (${fdsPerSocket.toFixed(2)} per socket); more would kill it`,
+				`stopped at ${fmt(welcomed.length)} sockets: the worker's workerd holds ${fmt(fdsConnected.user)} of ` +
+					`its ${fmt(userFdLimit ?? 0)} descriptors (${fdsPerSocket.toFixed(2)} per socket); more would kill it`,
 			);
 		if (welcomed.length < Math.min(o.nodes, 1000) * 0.5)
 			throw new SetupError(`only ${welcomed.length} of ${o.nodes} nodes could connect; see ${c.coordinator.logFile}`);
@@ -310,7 +328,13 @@ class Bench {
 			name: "nodes connected",
 			value: welcomed.length,
 			unit: "nodes",
-			how: `each node: a freshly minted EdDSA JWT, GET /v1/nodes/:id/connect upgrade, until its "welcome"; ${o.connectConcurrency} handshakes in flight${budgetCapped ? `; STOPPED by the descriptor budget: workerd holds ${fdsPerSocket.toFixed(2)} fds per socket against a limit of ${fmt(userFdLimit ?? 0)}` : ""}`,
+			how:
+				`each node: a freshly minted EdDSA JWT, GET /v1/nodes/:id/connect upgrade, ` +
+				`until its "welcome"; ${o.connectConcurrency} handshakes in flight` +
+				(budgetCapped
+					? `; STOPPED by the descriptor budget: ` +
+						`workerd holds ${fdsPerSocket.toFixed(2)} fds per socket against a limit of ${fmt(userFdLimit ?? 0)}`
+					: ""),
 			goal: `≥ ${fmt(Math.min(o.nodes, 10_000))} live`,
 			pass: welcomed.length >= Math.min(o.nodes, 10_000),
 		});
@@ -342,14 +366,18 @@ class Bench {
 			name: "descriptors, worker's workerd",
 			value: fdsConnected.user,
 			unit: "fds",
-			how: `ls /proc/<pid>/fd | wc -l for the workerd running the worker and its DOs, all sockets open (limit ${fmt(userFdLimit ?? 0)})`,
+			how:
+				`ls /proc/<pid>/fd | wc -l for the workerd running the worker and its DOs, ` +
+				`all sockets open (limit ${fmt(userFdLimit ?? 0)})`,
 		});
 		r.add({
 			section: "connect",
 			name: "descriptors per socket",
 			value: round(fdsPerSocket, 2),
 			unit: "fds/socket",
-			how: "(worker's workerd fds after − before connecting) ÷ sockets; workerd dups each accepted socket (accept4 + fcntl F_DUPFD_CLOEXEC)",
+			how:
+				"(worker's workerd fds after − before connecting) ÷ sockets; " +
+				"workerd dups each accepted socket (accept4 + fcntl F_DUPFD_CLOEXEC)",
 		});
 		r.add({
 			section: "connect",
@@ -363,7 +391,8 @@ class Bench {
 
 		// Settle: token ids expire (120 s) and are pruned at a checkpoint. Meanwhile, windows with keepalives paused measure
 		// the CPU without auto-responses. A pause of Q s skips up to ceil(Q/H) pings of a node, so its silence reaches
-		// (ceil(Q/H) + 1) × H: Q is the longest pause that keeps that 5 s under OFFLINE_AFTER_S (8 s with the defaults: 20 s of silence).
+		// (ceil(Q/H) + 1) × H: Q is the longest pause that keeps that 5 s under OFFLINE_AFTER_S (8 s with the defaults: 20 s
+		// of silence).
 		const settleEnd = Date.now() + o.settleSeconds * 1000;
 		const skippable = Math.floor((s.offlineAfterS - 5) / s.heartbeatIntervalS) - 1;
 		const quietS = Math.min(12, skippable * s.heartbeatIntervalS - 2);
@@ -375,7 +404,8 @@ class Bench {
 				gapS * 1000,
 				15_000,
 				() =>
-					`settling: ${fmt(fleet.online().length)} online, ${fmt(fleet.counts.pingsSent)} pings sent, ${fleet.counts.healthyClosedByServer} healthy sockets closed by the coordinator`,
+					`settling: ${fmt(fleet.online().length)} online, ${fmt(fleet.counts.pingsSent)} pings sent, ` +
+					`${fleet.counts.healthyClosedByServer} healthy sockets closed by the coordinator`,
 			);
 			const q0 = { at: Date.now(), cpu: c.cpuMs() };
 			fleet.pauseKeepalives(true);
@@ -387,7 +417,8 @@ class Bench {
 			acc.seconds += (q1.at - q0.at) / 1000;
 			acc.windows++;
 			log(
-				`keepalives paused ${quietS} s (window ${w + 1}/${quietWindows}): coordinator CPU ${(((q1.cpu - q0.cpu) / (q1.at - q0.at)) * 100).toFixed(1)} % of one core`,
+				`keepalives paused ${quietS} s (window ${w + 1}/${quietWindows}): ` +
+					`coordinator CPU ${(((q1.cpu - q0.cpu) / (q1.at - q0.at)) * 100).toFixed(1)} % of one core`,
 			);
 		}
 		const quiet = acc.windows > 0 ? acc : null;
@@ -407,7 +438,8 @@ class Bench {
 			o.steadySeconds * 1000,
 			15_000,
 			() =>
-				`steady: ${fmt(fleet.online().length)} online, coordinator CPU so far ${(((c.cpuMs() - st0.cpuMs) / (Date.now() - st0.at)) * 100).toFixed(1)} % of one core`,
+				`steady: ${fmt(fleet.online().length)} online, ` +
+				`coordinator CPU so far ${(((c.cpuMs() - st0.cpuMs) / (Date.now() - st0.at)) * 100).toFixed(1)} % of one core`,
 		);
 		const st1 = await this.snap();
 		const stS = (st1.at - st0.at) / 1000;
@@ -419,7 +451,8 @@ class Bench {
 		const stCounters = counterDelta(st1.counters, st0.counters);
 		const fdsSteady = c.fds();
 		log(
-			`steady: coordinator ${((stCpu / (stS * 1000)) * 100).toFixed(1)} % of a core, simulator ${((simCpu / (stS * 1000)) * 100).toFixed(1)} %, keepalive RTT p50 ${rtt.p50} ms p99 ${rtt.p99} ms`,
+			`steady: coordinator ${((stCpu / (stS * 1000)) * 100).toFixed(1)} % of a core, ` +
+				`simulator ${((simCpu / (stS * 1000)) * 100).toFixed(1)} %, keepalive RTT p50 ${rtt.p50} ms p99 ${rtt.p99} ms`,
 		);
 		r.add({
 			section: "steady state",
@@ -455,7 +488,10 @@ class Bench {
 				name: "coordinator CPU, keepalives paused",
 				value: round((quiet.cpuMs / (quiet.seconds * 1000)) * 100, 1),
 				unit: "% of one core",
-				how: `${quiet.windows} window(s), ${quiet.seconds.toFixed(0)} s in all, with no ping sent (a node stays silent ≤ ${(Math.ceil(quietS / s.heartbeatIntervalS) + 1) * s.heartbeatIntervalS} s, under offline_after ${s.offlineAfterS} s): sweeps, challenges, idle runtime`,
+				how:
+					`${quiet.windows} window(s), ${quiet.seconds.toFixed(0)} s in all, with no ping sent ` +
+					`(a node stays silent ≤ ${(Math.ceil(quietS / s.heartbeatIntervalS) + 1) * s.heartbeatIntervalS} s, ` +
+					`under offline_after ${s.offlineAfterS} s): sweeps, challenges, idle runtime`,
 			});
 			r.add({
 				section: "steady state",
@@ -514,7 +550,8 @@ class Bench {
 		const plan = planDeaths(fleet, o.silent, o.clean, soakMs, (s.offlineAfterS + 2 * s.sweepIntervalS + 5) * 1000);
 		const { silent: silentNodes, clean: cleanNodes } = plan;
 		log(
-			`soak: ${o.soakMinutes} min; ${silentNodes.length} nodes will go silent and ${cleanNodes.length} close cleanly between 5 s and ${(plan.lastEventMs / 1000).toFixed(0)} s`,
+			`soak: ${o.soakMinutes} min; ${silentNodes.length} nodes will go silent and ` +
+				`${cleanNodes.length} close cleanly between 5 s and ${(plan.lastEventMs / 1000).toFixed(0)} s`,
 		);
 		const soak0 = await this.snap();
 		const challenges0 = fleet.challengeTotals();
@@ -524,7 +561,11 @@ class Bench {
 			const recorded = await reader.since(soak0.at);
 			const ch = fleet.challengeTotals();
 			log(
-				`soak ${((Date.now() - soak0.at) / 60_000).toFixed(1)}/${o.soakMinutes} min: ${fmt(fleet.online().length)} healthy online, ${done}/${plan.events.length} deaths done, ${recorded.filter((f) => f.to_status === "offline").length} offline flips recorded, challenges answered ${ch.answered - challenges0.answered}, ${fleet.counts.healthyClosedByServer} healthy sockets closed by the coordinator`,
+				`soak ${((Date.now() - soak0.at) / 60_000).toFixed(1)}/${o.soakMinutes} min: ` +
+					`${fmt(fleet.online().length)} healthy online, ${done}/${plan.events.length} deaths done, ` +
+					`${recorded.filter((f) => f.to_status === "offline").length} offline flips recorded, ` +
+					`challenges answered ${ch.answered - challenges0.answered}, ` +
+					`${fleet.counts.healthyClosedByServer} healthy sockets closed by the coordinator`,
 			);
 		});
 		const soak1 = await this.snap();
@@ -581,7 +622,9 @@ class Bench {
 			name: "never flipped",
 			value: silent.neverFlipped.length,
 			unit: "nodes",
-			how: `no online→offline flip by the end of the drain (${s.offlineAfterS + 3 * s.sweepIntervalS + 30} s after the soak)`,
+			how:
+				`no online→offline flip by the end of the drain ` +
+				`(${s.offlineAfterS + 3 * s.sweepIntervalS + 30} s after the soak)`,
 		});
 		r.add({
 			section: "silent death",
@@ -647,7 +690,9 @@ class Bench {
 			name: "wrong flips",
 			value: wrong.count,
 			unit: "flips",
-			how: "online→offline flips (D1) of nodes the simulator kept healthy at that moment, from connect to the end of the drain",
+			how:
+				"online→offline flips (D1) of nodes the simulator kept healthy at that moment, " +
+				"from connect to the end of the drain",
 			goal: "0",
 			pass: wrong.count === 0,
 		});
@@ -656,7 +701,9 @@ class Bench {
 			name: "healthy sockets closed by coordinator",
 			value: fleet.counts.healthyClosedByServer,
 			unit: "sockets",
-			how: `close frames received by healthy nodes; codes ${JSON.stringify(Object.fromEntries(fleet.closeCodesOfHealthy))}`,
+			how:
+				`close frames received by healthy nodes; ` +
+				`codes ${JSON.stringify(Object.fromEntries(fleet.closeCodesOfHealthy))}`,
 		});
 		r.add({
 			section: "soak",
@@ -819,7 +866,9 @@ class Bench {
 		);
 		const a = silentDeathAlerts(silentNodes, info, linked.chats, st, flips);
 		log(
-			`silent death → alert at the fake: p50 ${a.latencyS.p50?.toFixed(1)} s, p99 ${a.latencyS.p99?.toFixed(1)} s, max ${a.latencyS.max?.toFixed(1)} s; ${a.neverAlerted.length} never alerted`,
+			`silent death → alert at the fake: p50 ${a.latencyS.p50?.toFixed(1)} s, ` +
+				`p99 ${a.latencyS.p99?.toFixed(1)} s, ` +
+				`max ${a.latencyS.max?.toFixed(1)} s; ${a.neverAlerted.length} never alerted`,
 		);
 		const windows = `alert rules at their defaults: group window ${t.groupWindowS} s, edit window ${t.editWindowS} s`;
 		r.add({
@@ -834,7 +883,9 @@ class Bench {
 			name: "→ alert p50",
 			value: round(a.latencyS.p50, 2),
 			unit: "s",
-			how: `receive time (at the fake Bot API, its own clock) of the first accepted sendMessage/editMessageText to the operator's chat whose text names the node on a 🔴 line − the moment it went silent; ${windows}`,
+			how:
+				`receive time (at the fake Bot API, its own clock) of the first accepted sendMessage/editMessageText ` +
+				`to the operator's chat whose text names the node on a 🔴 line − the moment it went silent; ${windows}`,
 		});
 		r.add({
 			section: A,
@@ -858,14 +909,18 @@ class Bench {
 			name: "after the offline flip p50",
 			value: round(a.afterFlipS.p50, 2),
 			unit: "s",
-			how: "the same receive time − the node's online→offline flip.at in D1: the alert pipeline's own share (group window, hand-offs, delivery gate)",
+			how:
+				"the same receive time − the node's online→offline flip.at in D1: " +
+				"the alert pipeline's own share (group window, hand-offs, delivery gate)",
 		});
 		r.add({
 			section: A,
 			name: "first shown by an edit",
 			value: a.byEdit,
 			unit: "nodes",
-			how: `joined an alert already sent to that chat (within the ${t.editWindowS} s edit window): an editMessageText, which Telegram does not notify`,
+			how:
+				`joined an alert already sent to that chat (within the ${t.editWindowS} s edit window): ` +
+				`an editMessageText, which Telegram does not notify`,
 		});
 
 		// Nothing of the soak may still be open for edits when the storm starts, or its drops would join a soak alert.
@@ -881,7 +936,8 @@ class Bench {
 		const plan = planStorm(fleet, info, operators, perOp);
 		const share = (100 * plan.nodes.length) / Math.max(1, plan.onlineBefore);
 		log(
-			`storm: ${fmt(plan.nodes.length)} nodes (${perOp} of each of ${plan.operators} operators) go silent at once: ${share.toFixed(0)} % of the ${fmt(plan.onlineBefore)} online`,
+			`storm: ${fmt(plan.nodes.length)} nodes (${perOp} of each of ${plan.operators} operators) go silent at once: ` +
+				`${share.toFixed(0)} % of the ${fmt(plan.onlineBefore)} online`,
 		);
 		const quietMs = 20_000;
 		const logFile = (this.bc as BenchCoordinator).coordinator.logFile;
@@ -900,7 +956,9 @@ class Bench {
 		const errors = logErrors(logFile, logAtStorm);
 		const errorsBefore = logErrors(logFile, 0).count - errors.count;
 		log(
-			`storm done in ${res.seconds.toFixed(0)} s${res.timedOut ? " (TIMED OUT)" : ""}: ${path}; ${res.messages} messages + ${res.edits} edits; ${res.lost} nodes lost; pace: ≤ ${pace.perChatMax1s}/s per chat, ≤ ${pace.globalMax1s}/s overall`,
+			`storm done in ${res.seconds.toFixed(0)} s${res.timedOut ? " (TIMED OUT)" : ""}: ` +
+				`${path}; ${res.messages} messages + ${res.edits} edits; ${res.lost} nodes lost; ` +
+				`pace: ≤ ${pace.perChatMax1s}/s per chat, ≤ ${pace.globalMax1s}/s overall`,
 		);
 		const incidentWindowS = s.heartbeatIntervalS + 2 * s.sweepIntervalS;
 		const by = res.operatorsBy;
@@ -909,28 +967,48 @@ class Bench {
 			name: "nodes dropped at once",
 			value: res.nodes,
 			unit: "nodes",
-			how: `${perOp} random healthy nodes of each of ${res.operators} operators go silent in one tick (no pings, no answers, socket left open): ${share.toFixed(0)} % of the ${fmt(res.onlineBefore)} nodes online; the run's last phase, ${res.seconds.toFixed(0)} s until everything was flipped and the fake had been quiet ${quietMs / 1000} s${res.timedOut ? " — TIMED OUT after 300 s" : ""}${o.quick ? `; quick run: scaled down from ${fmt(fullStorm.nodes)} (${fullStorm.operators} × ${fullStorm.nodes / fullStorm.operators})` : ""}`,
+			how:
+				`${perOp} random healthy nodes of each of ${res.operators} operators go silent in one tick ` +
+				`(no pings, no answers, socket left open): ${share.toFixed(0)} % of the ` +
+				`${fmt(res.onlineBefore)} nodes online; the run's last phase, ` +
+				`${res.seconds.toFixed(0)} s until everything was flipped and the fake had been quiet ${quietMs / 1000} s` +
+				(res.timedOut ? " — TIMED OUT after 300 s" : "") +
+				(o.quick
+					? `; quick run: scaled down from ${fmt(fullStorm.nodes)} ` +
+						`(${fullStorm.operators} × ${fullStorm.nodes / fullStorm.operators})`
+					: ""),
 		});
 		r.add({
 			section: B,
 			name: "path taken",
 			value: path,
 			unit: "",
-			how: `the shard incident rule at its wrangler.toml defaults (not overridden): a shard opens an incident when ≥ INCIDENT_MIN_NODES (${s.incidentMinNodes}) and ≥ INCIDENT_FRACTION (${s.incidentFraction}) of its online nodes drop within heartbeat + 2 sweeps (${incidentWindowS} s). Mass-drop incidents (D1 incidents table): ${res.shardsWithIncident} of ${s.shardCount} shards; ${fmt(res.taggedIncident)} of ${fmt(res.flipped)} storm flips carry an incident id; operators told by incident notice only ${by.incidentOnly}, per-node 🔴 only ${by.downOnly}, both ${by.both}, nothing ${by.none}`,
+			how:
+				`the shard incident rule at its wrangler.toml defaults (not overridden): ` +
+				`a shard opens an incident when ≥ INCIDENT_MIN_NODES (${s.incidentMinNodes}) and ` +
+				`≥ INCIDENT_FRACTION (${s.incidentFraction}) of its online nodes drop within heartbeat + 2 sweeps ` +
+				`(${incidentWindowS} s). Mass-drop incidents (D1 incidents table): ` +
+				`${res.shardsWithIncident} of ${s.shardCount} shards; ${fmt(res.taggedIncident)} of ` +
+				`${fmt(res.flipped)} storm flips carry an incident id; operators told by incident notice ` +
+				`only ${by.incidentOnly}, per-node 🔴 only ${by.downOnly}, both ${by.both}, nothing ${by.none}`,
 		});
 		r.add({
 			section: B,
 			name: "→ offline, last node",
 			value: round(res.detectS.max, 2),
 			unit: "s",
-			how: `flip.at − the storm's start, slowest storm node (p50 ${round(res.detectS.p50, 2)} s); ${fmt(res.flipped)} of ${fmt(res.nodes)} flipped`,
+			how:
+				`flip.at − the storm's start, slowest storm node (p50 ${round(res.detectS.p50, 2)} s); ` +
+				`${fmt(res.flipped)} of ${fmt(res.nodes)} flipped`,
 		});
 		r.add({
 			section: B,
 			name: "alert messages delivered",
 			value: res.messages,
 			unit: "messages",
-			how: `sendMessage requests the fake accepted from the storm's start to its end (each one a notification); most to one chat: ${res.maxMessagesToOneChat}`,
+			how:
+				`sendMessage requests the fake accepted from the storm's start to its end ` +
+				`(each one a notification); most to one chat: ${res.maxMessagesToOneChat}`,
 			goal: `≤ ${operators}`,
 			pass: res.messages <= operators && !res.timedOut,
 		});
@@ -939,14 +1017,21 @@ class Bench {
 			name: "edits",
 			value: res.edits,
 			unit: "edits",
-			how: "editMessageText requests the fake accepted: later drops joining an open alert, drops re-classified once a shard's incident opened; not notified by Telegram",
+			how:
+				"editMessageText requests the fake accepted: later drops joining an open alert, " +
+				"drops re-classified once a shard's incident opened; not notified by Telegram",
 		});
 		r.add({
 			section: B,
 			name: "nodes lost",
 			value: res.lost,
 			unit: "nodes",
-			how: `per operator: its storm nodes not named on a line of a 🔴 offline or ⚠️ incident section, minus those sections' uncounted remainder (heading count − lines naming its nodes: "…and N more", a clipped text), in the final text (after every edit) of the messages its chat received or had edited since the storm began; a storm node with no offline flip also counts as lost (${fmt(res.nodes - res.flipped)})`,
+			how:
+				`per operator: its storm nodes not named on a line of a 🔴 offline or ⚠️ incident section, ` +
+				`minus those sections' uncounted remainder (heading count − lines naming its nodes: ` +
+				`"…and N more", a clipped text), in the final text (after every edit) of ` +
+				`the messages its chat received or had edited since the storm began; ` +
+				`a storm node with no offline flip also counts as lost (${fmt(res.nodes - res.flipped)})`,
 			goal: "0",
 			pass: res.lost === 0 && res.flipped === res.nodes && !res.timedOut,
 		});
@@ -955,7 +1040,9 @@ class Bench {
 			name: "…named on a line",
 			value: res.named,
 			unit: "nodes",
-			how: `storm nodes named in their operator's chat; ${res.alsoNamed} other nodes named too (still offline from the soak)`,
+			how:
+				`storm nodes named in their operator's chat; ` +
+				`${res.alsoNamed} other nodes named too (still offline from the soak)`,
 		});
 		r.add({
 			section: B,
@@ -990,7 +1077,10 @@ class Bench {
 			name: "most requests to one chat in 1 s",
 			value: pace.perChatMax1s,
 			unit: "requests",
-			how: `every sendMessage/editMessageText the fake received after linking (soak alerts and storm, answered or refused: ${fmt(pace.requests)}), by its receive timestamps: most to one chat in any window [t, t + 1 s)`,
+			how:
+				`every sendMessage/editMessageText the fake received after linking ` +
+				`(soak alerts and storm, answered or refused: ${fmt(pace.requests)}), ` +
+				`by its receive timestamps: most to one chat in any window [t, t + 1 s)`,
 			goal: "≤ 1",
 			pass: pace.perChatMax1s <= 1,
 		});
@@ -1004,7 +1094,8 @@ class Bench {
 		const busiest =
 			pace.globalMax1sAt === null
 				? ""
-				: `; busiest second began ${(Math.abs(pace.globalMax1sAt - run.startedAt) / 1000).toFixed(1)} s ${pace.globalMax1sAt >= run.startedAt ? "after" : "before"} the storm's start`;
+				: `; busiest second began ${(Math.abs(pace.globalMax1sAt - run.startedAt) / 1000).toFixed(1)} s ` +
+					`${pace.globalMax1sAt >= run.startedAt ? "after" : "before"} the storm's start`;
 		r.add({
 			section: B,
 			name: "most Telegram requests in 1 s",
@@ -1019,7 +1110,9 @@ class Bench {
 			name: "fake's limit violations",
 			value: violations.length,
 			unit: "violations",
-			how: `the fake's own checks after linking (a chat's requests < 900 ms apart, > 30/s overall, a request before retry_after ended)${violations.length ? `; first: ${violations[0]}` : ""}`,
+			how:
+				`the fake's own checks after linking (a chat's requests < 900 ms apart, > 30/s overall, ` +
+				`a request before retry_after ended)${violations.length ? `; first: ${violations[0]}` : ""}`,
 			goal: "0",
 			pass: violations.length === 0,
 		});
@@ -1028,7 +1121,9 @@ class Bench {
 			name: "coordinator errors logged",
 			value: errors.count,
 			unit: "lines",
-			how: `wrangler dev's "✘ [ERROR]" lines during the storm phase (${errorsBefore} before it)${errors.top.length ? `; commonest: ${errors.top.map((e) => `${e.count}× "${e.message}"`).join("; ")}` : ""}`,
+			how:
+				`wrangler dev's "✘ [ERROR]" lines during the storm phase (${errorsBefore} before it)` +
+				`${errors.top.length ? `; commonest: ${errors.top.map((e) => `${e.count}× "${e.message}"`).join("; ")}` : ""}`,
 		});
 		r.add({
 			section: B,
@@ -1092,14 +1187,18 @@ async function extraScenarios(r: Report, o: BenchOptions): Promise<void> {
 			name: "node-epochs settled",
 			value: s.rows_written,
 			unit: "rows",
-			how: `${nodeEpochs} nodes with one epoch of online intervals seeded into local D1 (wrangler d1 execute), then POST /v1/admin/epochs/settle`,
+			how:
+				`${nodeEpochs} nodes with one epoch of online intervals seeded into local D1 ` +
+				`(wrangler d1 execute), then POST /v1/admin/epochs/settle`,
 		});
 		r.add({
 			section: "settlement",
 			name: "settle time",
 			value: round(s.settle_seconds, 2),
 			unit: "s",
-			how: "wall time of POST /v1/admin/epochs/settle: shards' challenge counts, every row computed, written to D1, Merkle root from D1",
+			how:
+				"wall time of POST /v1/admin/epochs/settle: shards' challenge counts, " +
+				"every row computed, written to D1, Merkle root from D1",
 			goal: nodeEpochs === 100_000 ? "≤ 30 s" : undefined,
 			pass: nodeEpochs === 100_000 ? s.settle_seconds <= 30 : undefined,
 		});
@@ -1122,7 +1221,9 @@ async function extraScenarios(r: Report, o: BenchOptions): Promise<void> {
 			name: `${gpus}-GPU cluster reserved and every agent told`,
 			value: k.reserve_and_tell_ms,
 			unit: "ms",
-			how: `${gpus} simulated agents (1 GPU each, real WebSockets); POST /v1/clusters sent → the last member's socket received "assign"`,
+			how:
+				`${gpus} simulated agents (1 GPU each, real WebSockets); ` +
+				`POST /v1/clusters sent → the last member's socket received "assign"`,
 			goal: gpus === 1000 ? "≤ 2000 ms" : undefined,
 			pass: gpus === 1000 ? k.reserve_and_tell_ms <= 2000 : undefined,
 		});
@@ -1145,7 +1246,9 @@ async function extraScenarios(r: Report, o: BenchOptions): Promise<void> {
 			name: "double bookings in a 20-deploy race",
 			value: k.race.double_booked,
 			unit: "nodes",
-			how: `20 simultaneous deploys of ${Math.floor(gpus / 10)} GPUs each on the ${gpus}-GPU pool: ${k.race.won} won, ${k.race.nodes_booked} nodes booked`,
+			how:
+				`20 simultaneous deploys of ${Math.floor(gpus / 10)} GPUs each on the ${gpus}-GPU pool: ` +
+				`${k.race.won} won, ${k.race.nodes_booked} nodes booked`,
 			goal: "0",
 			pass: k.race.double_booked === 0 && !k.race.over_capacity,
 		});
@@ -1186,7 +1289,9 @@ async function main(): Promise<number> {
 		await bench.run();
 	} catch (err) {
 		console.error(
-			`\nbench: FAILED — ${err instanceof SetupError ? "" : "unexpected error: "}${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+			`\nbench: FAILED — ` +
+				`${err instanceof SetupError ? "" : "unexpected error: "}` +
+				`${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
 		);
 		if (bench.bc) console.error(`coordinator log: ${bench.bc.coordinator.logFile} (kept)`);
 		if (bench.bc) o.keepState = true;
@@ -1197,7 +1302,8 @@ async function main(): Promise<number> {
 		await extraScenarios(bench.report, o);
 	} catch (err) {
 		console.error(
-			`\nbench: FAILED in the settlement/cluster scenarios — ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+			`\nbench: FAILED in the settlement/cluster scenarios — ` +
+				`${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
 		);
 		await bench.cleanup();
 		return 1;
@@ -1228,11 +1334,13 @@ async function main(): Promise<number> {
 		coordinator: {
 			how: bench.bc?.viaProxy
 				? "wrangler dev (scripts/local-coordinator.ts), through its dev proxy"
-				: "wrangler dev (scripts/local-coordinator.ts); the bench connects to the worker's own workerd entry, skipping the dev proxy hop",
+				: "wrangler dev (scripts/local-coordinator.ts); " +
+					"the bench connects to the worker's own workerd entry, skipping the dev proxy hop",
 			settings: bench.settings,
 			alert_timing: bench.alertTiming,
 			outside_world:
-				"TELEGRAM_API_ROOT and DISCORD_API_ROOT point at the local fake Bot API; TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET are test/e2e/alert-support.ts's; no setting is overridden",
+				"TELEGRAM_API_ROOT and DISCORD_API_ROOT point at the local fake Bot API; " +
+				"TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET are test/e2e/alert-support.ts's; no setting is overridden",
 		},
 		table,
 	});

@@ -35,7 +35,8 @@ function seed(c: Coordinator, nodes: number, epochStart: number): void {
 		for (let k = i; k < Math.min(nodes, i + 500); k++) {
 			const id = `node_bench${String(k).padStart(7, "0")}`;
 			n.push(
-				`('${id}','acc_bench${k % accounts}','n${k}','pk${k}','${MODELS[k % MODELS.length]}',${1 + (k % 4)},24,16,64,NULL,'global-${k % 16}','online',${epochStart},1,${epochStart - 3600_000})`,
+				`('${id}','acc_bench${k % accounts}','n${k}','pk${k}','${MODELS[k % MODELS.length]}',` +
+					`${1 + (k % 4)},24,16,64,NULL,'global-${k % 16}','online',${epochStart},1,${epochStart - 3600_000})`,
 			);
 			// Most nodes online the whole epoch; every 5th left half-way; every 7th came back a quarter in.
 			const start = k % 7 === 0 ? epochStart + 900_000 : epochStart - 600_000;
@@ -43,7 +44,8 @@ function seed(c: Coordinator, nodes: number, epochStart: number): void {
 			iv.push(`('${id}',${start},${end ?? "NULL"})`);
 		}
 		lines.push(
-			`INSERT INTO nodes (id,account_id,name,public_key,gpu_model,gpu_count,vram_gb,cpu_cores,ram_gb,region,shard,status,status_since,status_seq,created_at) VALUES ${n.join(",")};`,
+			`INSERT INTO nodes (id,account_id,name,public_key,gpu_model,gpu_count,vram_gb,cpu_cores,` +
+				`ram_gb,region,shard,status,status_since,status_seq,created_at) VALUES ${n.join(",")};`,
 		);
 		lines.push(`INSERT INTO online_intervals (node_id,started_at,ended_at) VALUES ${iv.join(",")};`);
 	}

@@ -11,7 +11,10 @@ export function settings(): Record<string, string | undefined> {
 /** Stops the script; typed explicitly where it is declared so that TypeScript narrows after a call. */
 export type Fail = (message: string, code?: number) => never;
 
-/** Prints `<script>: message` to stderr and exits: 2 for bad input or settings (nothing sent), 1 when the far side refused. */
+/**
+ * Prints `<script>: message` to stderr and exits: 2 for bad input or settings (nothing sent), 1 when the far side
+ * refused.
+ */
 export function failWith(script: string): Fail {
 	return (message, code = 2) => {
 		console.error(`${script}: ${message}`);

@@ -125,7 +125,7 @@ export class LivenessShard extends KitObject {
 			return this.disconnected(ws, false, now);
 		} else if (msg.type === "ready") {
 			// The agent started the work it was assigned; the cluster checks the node is its member.
-			await this.env.CLUSTERS.getByName(msg.cluster_id).ready(st.nodeId);
+			await this.env.CLUSTERS.getByName(msg.cluster_id).ready(st.nodeId, now);
 		} else if (st.challenge?.id === msg.id) {
 			const passed = now <= st.challenge.deadline && msg.answer === (await echoAnswer(st.nodeId, st.challenge.nonce));
 			this.counters.challenge(st.nodeId, passed ? "passed" : "failed");
@@ -463,7 +463,7 @@ export class LivenessShard extends KitObject {
 				const changes = ops
 					.flatMap((op) => (op.kind === "flips" ? op.flips : []))
 					.map((f) => ({ nodeId: f.nodeId, to: f.to, at: f.at, seq: f.seq }));
-				if (changes.length) await this.env.SCHEDULER.getByName("global").onChanges(changes);
+				if (changes.length) await this.env.SCHEDULER.getByName("global").onChanges(changes, this.now());
 				owners = await this.alerts.owners(ops);
 			} catch (err) {
 				console.error("writing flips failed; the outbox keeps them for the next sweep", err);

@@ -62,11 +62,8 @@ export class OperatorAlerts extends KitObject {
 
 	// --- RPC: the shards, the API and the bots ---
 
-	/**
-	 * Flips (and late incident tags) of this operator's nodes, received at `now`; a redelivery changes nothing.
-	 * `_owner` is this object's own name, still passed by the shards; it is not needed.
-	 */
-	async receive(_owner: string, flips: AlertFlip[], tags: AlertTag[] = [], now = this.now()): Promise<void> {
+	/** Flips (and late incident tags) of this operator's nodes, received at `now`; a redelivery changes nothing. */
+	async receive(flips: AlertFlip[], tags: AlertTag[] = [], now = this.now()): Promise<void> {
 		const touched = flips.filter((f) => receiveFlip(this.state, f, now, this.rules)).map((f) => f.nodeId);
 		for (const t of tags) {
 			receiveIncidentTag(this.state, t.nodeIds, t.incidentId);

@@ -5,6 +5,7 @@ import { skuByName, skuOf } from "../workers/domain/pricing.ts";
 import { uptime } from "../workers/domain/uptime.ts";
 import * as flips from "../workers/db/flips.ts";
 import * as nodes from "../workers/db/nodes.ts";
+import type { CapacityNode } from "../workers/db/nodes.ts";
 import { KitObject } from "./kit.ts";
 
 const SCHEMA = `
@@ -18,18 +19,6 @@ CREATE INDEX IF NOT EXISTS capacity_by_cluster ON capacity (cluster_id);
 `;
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
-
-interface NodeInfo {
-	id: string;
-	account_id: string;
-	gpu_model: string;
-	gpu_count: number;
-	region: string | null;
-	shard: string;
-	status: string;
-	status_seq: number;
-	created_at: number;
-}
 
 export class Scheduler extends KitObject {
 	private bootstrapped: Promise<void> | null = null;
@@ -115,7 +104,7 @@ export class Scheduler extends KitObject {
 
 	/** Rebuilds the index from D1's recorded status as of `now` (first use, and the cron's safety net). */
 	async reconcile(now = this.now()): Promise<number> {
-		const results: NodeInfo[] = await nodes.capacity(this.env.DB);
+		const results: CapacityNode[] = await nodes.capacity(this.env.DB);
 		await this.load(results);
 		const ids = new Set(results.map((r) => r.id));
 		for (const r of this.sql.all<{ node_id: string }>("SELECT node_id FROM capacity")) {
@@ -135,7 +124,7 @@ export class Scheduler extends KitObject {
 		return (this.bootstrapped ??= this.reconcile(now).then(() => undefined));
 	}
 
-	private async load(nodes: NodeInfo[]): Promise<void> {
+	private async load(nodes: CapacityNode[]): Promise<void> {
 		for (const n of nodes) {
 			const sku = skuOf(n.gpu_model);
 			this.sql.run(

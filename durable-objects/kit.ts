@@ -93,8 +93,8 @@ export class Serial {
 }
 
 /**
- * Like Serial, but a call made while the work is already running joins a fresh run after it instead of queuing one
- * run per caller: for "write out everything pending" work such as an outbox flush.
+ * For "write out everything pending" work such as an outbox flush: one run at a time, and a call made while a run is
+ * under way waits for it and then runs again, so what it queued just before is written by a run that started after.
  */
 export class Coalesced {
 	private running: Promise<void> | null = null;

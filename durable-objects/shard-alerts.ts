@@ -102,7 +102,7 @@ export class AlertHandoff {
 				for (const r of list) {
 					try {
 						const flips = JSON.parse(r.flips) as AlertFlip[];
-						await this.env.ALERTS.getByName(owner).receive(owner, flips, JSON.parse(r.tags) as AlertTag[]);
+						await this.env.ALERTS.getByName(owner).receive(flips, JSON.parse(r.tags) as AlertTag[]);
 					} catch (err) {
 						console.error(`alerts for ${owner} not delivered; retrying next sweep`, err);
 						return;

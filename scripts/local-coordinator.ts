@@ -1,4 +1,5 @@
-// Starts a real local coordinator (wrangler dev: workerd, local D1 and Durable Objects) for e2e tests and the benchmark.
+// Starts a real local coordinator (wrangler dev: workerd, local D1 and Durable Objects) for e2e tests and the
+// benchmark.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, openSync } from "node:fs";
 import { createServer } from "node:net";

@@ -1,4 +1,5 @@
-// Discord settings shared by the vitest config (Node), the fake Discord API and the tests (workerd); no Node imports here.
+// Discord settings shared by the vitest config (Node), the fake Discord API and the tests (workerd); no Node imports
+// here.
 export const DISCORD_TEST = {
 	applicationId: "700000000000000001",
 	botToken: "test-discord-bot-token",

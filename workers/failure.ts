@@ -1,5 +1,6 @@
-// The one failure type: what services, routes and Durable Objects throw or return when a caller's request cannot be met.
-// It imports nothing, so objects, services and both renderers (http.ts for JSON, bots/shared/failure.ts for chat) share it.
+// The one failure type: what services, routes and Durable Objects throw or return when a caller's request cannot be
+// met. It imports nothing, so objects, services and both renderers (http.ts for JSON, bots/shared/failure.ts for chat)
+// share it.
 
 export type ErrorCode =
 	| "invalid_json"
@@ -25,7 +26,7 @@ type JsonLevel<T> = T | readonly T[] | { readonly [key: string]: T };
  */
 export type JsonValue = JsonLevel<JsonLevel<JsonLevel<JsonLeaf>>>;
 
-/** A failure as plain data: it crosses a Durable Object RPC boundary intact (a thrown class would lose its fields there). */
+/** A failure as plain data: it crosses a Durable Object RPC boundary intact (a thrown class would lose its fields). */
 export interface Failure {
 	status: number;
 	code: ErrorCode;

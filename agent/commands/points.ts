@@ -108,10 +108,15 @@ export function formatBreakdown(b: Breakdown): string[] {
 		`epoch      ${b.epoch}`,
 		`online     ${b.inputs.online_seconds} s (+ ${b.inputs.incident_seconds} s credited for coordinator incidents)`,
 		`hardware   ${b.inputs.gpu_count} GPU(s), tier ${b.inputs.tier}, unverified factor ${b.terms.unverified_factor}`,
-		`challenges ${c.passed} passed, ${c.failed} failed, ${c.missed} missed of ${c.issued} (pass ratio ${b.terms.pass_ratio.toFixed(3)})`,
-		`terms      availability ${b.terms.availability_points} + compute ${b.terms.compute_points} − penalty ${b.terms.penalty_points}`,
+		`challenges ${c.passed} passed, ${c.failed} failed, ` +
+			`${c.missed} missed of ${c.issued} (pass ratio ${b.terms.pass_ratio.toFixed(3)})`,
+		`terms      availability ${b.terms.availability_points} + compute ` +
+			`${b.terms.compute_points} − penalty ${b.terms.penalty_points}`,
 		...b.terms.penalties.map((p) => `penalty    ${p.code}: ${p.reason}`),
-		`points     ${b.points}${b.adjustments.length ? ` (${b.points_after_adjustments} after ${b.adjustments.length} staff adjustment(s))` : ""}`,
+		`points     ${b.points}` +
+			(b.adjustments.length
+				? ` (${b.points_after_adjustments} after ${b.adjustments.length} staff adjustment(s))`
+				: ""),
 		...b.adjustments.map((a) => `adjusted   ${a.points > 0 ? "+" : ""}${a.points}: ${a.reason}`),
 		`reward     ${(b.reward / 1e6).toFixed(6)} tokens`,
 	];

@@ -71,7 +71,8 @@ ${CONFIG_HELP}
 		const config = await readConfig(path);
 		if (config.node_id) {
 			throw new CliError(
-				`This identity is already registered as ${config.node_id} (${path}). To register a new node, run \`pulsegrid-agent init --force\` first.`,
+				`This identity is already registered as ${config.node_id} (${path}). ` +
+					`To register a new node, run \`pulsegrid-agent init --force\` first.`,
 			);
 		}
 		const local = { cpu_cores: localCpuCores(), ram_gb: localRamGb() };

@@ -63,7 +63,8 @@ export function formatStatus(n: NodeView, now: number): string[] {
 	const ago = (iso: string | null) => (iso ? `${iso} (${duration(now - Date.parse(iso))} ago)` : "never");
 	return [
 		`node       ${n.id} (${n.name})`,
-		`status     ${n.status}${n.status_since ? ` since ${ago(n.status_since)}` : ""}${n.maintenance ? " [maintenance]" : ""}`,
+		`status     ${n.status}${n.status_since ? ` since ${ago(n.status_since)}` : ""}` +
+			`${n.maintenance ? " [maintenance]" : ""}`,
 		`last seen  ${ago(n.last_seen_at)}`,
 		`uptime     ${(n.uptime_24h * 100).toFixed(2)}% over the last 24 h`,
 		`hardware   ${describeHardware(n.hardware)}`,

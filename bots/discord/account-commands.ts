@@ -1,4 +1,5 @@
-// /link, /unlink, /help and /alerts: tying a Discord user to an account with the shared one-time codes, and what the bot can do.
+// /link, /unlink, /help and /alerts: tying a Discord user to an account with the shared one-time codes, and what the
+// bot can do.
 import { alertSettings, changeAlertSettings, type SettingsView } from "../../workers/services/alerts.ts";
 import { orRefusal } from "../shared/failure.ts";
 import { linkWithCode, unlinkText } from "../shared/linking.ts";
@@ -8,7 +9,10 @@ import { DISCORD_LINKING, NOT_LINKED, needAccount, text, type CommandContext } f
 export async function linkCommand(c: CommandContext): Promise<string> {
 	const r = await linkWithCode(c.env.DB, DISCORD_LINKING, c.user.id, text(c, "code") as string, c.now);
 	const before = r.before ? ` (it was linked to ${r.before.name} before)` : "";
-	return `✅ Your Discord user is now linked to **${r.account.name}**${before}. Try \`/status\`, \`/points\` or \`/ticket open\`.`;
+	return (
+		`✅ Your Discord user is now linked to **${r.account.name}**${before}. ` +
+		`Try \`/status\`, \`/points\` or \`/ticket open\`.`
+	);
 }
 
 export async function unlinkCommand(c: CommandContext): Promise<string> {
@@ -48,8 +52,10 @@ export async function alertsCommand(c: CommandContext): Promise<string> {
 function settingsText(head: string, v: SettingsView): string {
 	return [
 		head,
-		`Node alerts: **${v.alerts ? "on" : "off"}** · daily digest: **${v.digest ? `on, ${v.digest_hour_utc}:00 UTC` : "off"}**`,
-		`Discord webhook: ${v.discord_webhook ?? "none (set one with `/alerts webhook:<url>`)"} · Telegram chats linked: ${v.telegram_chats}`,
+		`Node alerts: **${v.alerts ? "on" : "off"}** · daily digest: ` +
+			`**${v.digest ? `on, ${v.digest_hour_utc}:00 UTC` : "off"}**`,
+		`Discord webhook: ${v.discord_webhook ?? "none (set one with `/alerts webhook:<url>`)"} · ` +
+			`Telegram chats linked: ${v.telegram_chats}`,
 		...v.mutes.map((m) => `Muted: ${m.target} until ${m.until}`),
 	].join("\n");
 }

@@ -1,4 +1,5 @@
-// The Discord bot's slash commands in one place: the interaction handler, /help and `npm run discord:register` all read this list.
+// The Discord bot's slash commands in one place: the interaction handler, /help and `npm run discord:register` all read
+// this list.
 import { BODY_MAX, SUBJECT_MAX, TICKET_STATUSES } from "../../workers/domain/tickets.ts";
 
 /** Discord's application command option types (only those we use). */

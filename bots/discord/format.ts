@@ -1,4 +1,5 @@
-// Text helpers for Discord answers: fitting the 2000-character limit, timestamps Discord renders in each reader's time zone.
+// Text helpers for Discord answers: fitting the 2000-character limit, timestamps Discord renders in each reader's time
+// zone.
 import { DISCORD_CONTENT_MAX as CONTENT_MAX, clip, fitLines as fitWithin } from "../../workers/domain/text.ts";
 
 export function fit(text: string): string {

@@ -1,4 +1,5 @@
-// Answers a verified Discord interaction: PING, then each slash command at once or deferred (type 5) and completed by a follow-up.
+// Answers a verified Discord interaction: PING, then each slash command at once or deferred (type 5) and completed by a
+// follow-up.
 import { InteractionResponseFlags, InteractionResponseType, InteractionType } from "discord-interactions";
 import { z } from "zod";
 import { readConfig } from "../../workers/config.ts";
@@ -39,7 +40,10 @@ export const Interaction = z.object({
 });
 export type Interaction = z.infer<typeof Interaction>;
 
-/** A PING is answered whatever else it carries (Discord checks the endpoint with it); anything else must be a full interaction. */
+/**
+ * A PING is answered whatever else it carries (Discord checks the endpoint with it); anything else must be a full
+ * interaction.
+ */
 export function readInteraction(body: unknown): Interaction | "ping" {
 	if (z.object({ type: z.literal(InteractionType.PING) }).safeParse(body).success) return "ping";
 	return validate(Interaction, body);
@@ -96,7 +100,10 @@ async function run(handler: Handler, c: Omit<CommandContext, "account">): Promis
 	}
 }
 
-/** Replaces the "thinking…" message; retried a little on 5xx, 429 and network errors (the token is valid for 15 minutes). */
+/**
+ * Replaces the "thinking…" message; retried a little on 5xx, 429 and network errors (the token is valid for 15
+ * minutes).
+ */
 async function followUp(env: Env, i: Interaction, content: Promise<string>): Promise<void> {
 	const text = fit(await content);
 	for (let attempt = 1; attempt <= FOLLOW_UP_ATTEMPTS; attempt++) {

@@ -48,16 +48,20 @@ export async function nodeCommand(c: CommandContext): Promise<string> {
 	if (!v) return `No node ${code(id)}.`;
 	const lines = [
 		statusLine(v),
-		`Last seen ${when(v.last_seen_at)}${v.status === "online" ? "" : ` · 24 h uptime ${percent(v.uptime_24h)}`} · registered ${when(v.created_at)}${v.region ? ` · region ${v.region}` : ""}`,
-		`Hardware (claimed${v.hardware.verified ? ", verified" : ", not yet verified"}): ${v.hardware.gpu_count}× ${v.hardware.gpu_model}, ${v.hardware.vram_gb} GB VRAM`,
+		`Last seen ${when(v.last_seen_at)}${v.status === "online" ? "" : ` · 24 h uptime ${percent(v.uptime_24h)}`} ` +
+			`· registered ${when(v.created_at)}${v.region ? ` · region ${v.region}` : ""}`,
+		`Hardware (claimed${v.hardware.verified ? ", verified" : ", not yet verified"}): ` +
+			`${v.hardware.gpu_count}× ${v.hardware.gpu_model}, ${v.hardware.vram_gb} GB VRAM`,
 	];
 	if (v.challenges)
 		lines.push(
-			`Challenges this epoch: ${v.challenges.issued} issued, ${v.challenges.passed} passed, ${v.challenges.failed} failed, ${v.challenges.missed} missed`,
+			`Challenges this epoch: ${v.challenges.issued} issued, ${v.challenges.passed} passed, ` +
+				`${v.challenges.failed} failed, ${v.challenges.missed} missed`,
 		);
 	for (const f of v.flags)
 		lines.push(
-			`🚩 **${f.code}** (−${Math.round(f.share * 100)}% points) since ${when(f.created_at)}: ${f.reason} — appeal with \`/ticket open\``,
+			`🚩 **${f.code}** (−${Math.round(f.share * 100)}% points) since ${when(f.created_at)}: ` +
+				`${f.reason} — appeal with \`/ticket open\``,
 		);
 	if (isOwnerView(v))
 		lines.push(

@@ -1,4 +1,5 @@
-// Reads an interaction's command and options against the shared metadata: unknown commands, options and bad values get a friendly answer.
+// Reads an interaction's command and options against the shared metadata: unknown commands, options and bad values get
+// a friendly answer.
 import {
 	OPTION,
 	findCommand,

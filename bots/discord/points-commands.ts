@@ -1,4 +1,5 @@
-// /points, /leaderboard and /network: the ledger's breakdown, the leaderboard and the network statistics the HTTP API serves.
+// /points, /leaderboard and /network: the ledger's breakdown, the leaderboard and the network statistics the HTTP API
+// serves.
 import { tokens } from "../../workers/domain/text.ts";
 import { code } from "../../workers/domain/ticket-text.ts";
 import { ledgerRow } from "../../workers/db/ledger.ts";
@@ -19,8 +20,13 @@ export function breakdownText(b: Breakdown): string {
 	const c = i.challenges;
 	const lines = [
 		`**${b.node_id}** — **${b.points}** points, reward ${tokens(b.reward)}`,
-		`• inputs: online ${i.online_seconds} s · incident credit ${i.incident_seconds} s · rented ${i.rented_gpu_seconds} GPU-s · ${i.gpu_count}× ${i.gpu_model} (tier ${i.tier}, weight ${i.tier_weight}) · ${i.verified ? "verified" : "unverified"} · challenges ${c.passed}/${c.issued} passed, ${c.failed} failed, ${c.missed} missed`,
-		`• terms: availability **${t.availability_points}** · compute **${t.compute_points}** · penalty **−${t.penalty_points}** · pass ratio ${t.pass_ratio.toFixed(3)} · unverified factor ${t.unverified_factor}`,
+		`• inputs: online ${i.online_seconds} s · incident credit ${i.incident_seconds} s · ` +
+			`rented ${i.rented_gpu_seconds} GPU-s · ${i.gpu_count}× ${i.gpu_model} ` +
+			`(tier ${i.tier}, weight ${i.tier_weight}) · ${i.verified ? "verified" : "unverified"} · ` +
+			`challenges ${c.passed}/${c.issued} passed, ${c.failed} failed, ${c.missed} missed`,
+		`• terms: availability **${t.availability_points}** · ` +
+			`compute **${t.compute_points}** · penalty **−${t.penalty_points}** · ` +
+			`pass ratio ${t.pass_ratio.toFixed(3)} · unverified factor ${t.unverified_factor}`,
 	];
 	for (const p of t.penalties as { code?: string; reason?: string; share?: number }[])
 		lines.push(`• flag ${p.code ?? "?"} (share ${p.share ?? "?"}): ${p.reason ?? ""}`);
@@ -31,7 +37,10 @@ export function breakdownText(b: Breakdown): string {
 }
 
 function formulaText(b: Breakdown): string {
-	return `Formula: availability = ${b.formula.availability}; compute = ${b.formula.compute}; points = ${b.formula.points} (docs/POINTS.md).`;
+	return (
+		`Formula: availability = ${b.formula.availability}; ` +
+		`compute = ${b.formula.compute}; points = ${b.formula.points} (docs/POINTS.md).`
+	);
 }
 
 export async function pointsCommand(c: CommandContext): Promise<string> {
@@ -49,7 +58,8 @@ export async function pointsCommand(c: CommandContext): Promise<string> {
 	if (!totals.nodes) return `You had no nodes in epoch ${e.n} (settled ${when(e.settled_at)}), so no points in it.`;
 	const adj = totals.adjustments ? ` (${totals.adjustments > 0 ? "+" : ""}${totals.adjustments} in adjustments)` : "";
 	const head = [
-		`**Epoch ${e.n}** (settled ${when(e.settled_at)}): **${totals.points}** points${adj} from ${totals.nodes} node${totals.nodes === 1 ? "" : "s"}, reward ${tokens(totals.reward)}`,
+		`**Epoch ${e.n}** (settled ${when(e.settled_at)}): **${totals.points}** points${adj} ` +
+			`from ${totals.nodes} node${totals.nodes === 1 ? "" : "s"}, reward ${tokens(totals.reward)}`,
 		"",
 	];
 	const more = totals.nodes - details.length;
@@ -60,7 +70,8 @@ export async function pointsCommand(c: CommandContext): Promise<string> {
 			...(details[0] ? [formulaText(details[0])] : []),
 			...(more > 0
 				? [
-						`…and ${more} more node${more === 1 ? "" : "s"}: \`/points epoch:${e.n} node:<id>\` or \`GET /v1/nodes/<id>/points?epoch=${e.n}\``,
+						`…and ${more} more node${more === 1 ? "" : "s"}: ` +
+							`\`/points epoch:${e.n} node:<id>\` or \`GET /v1/nodes/<id>/points?epoch=${e.n}\``,
 					]
 				: []),
 		],
@@ -76,7 +87,8 @@ export async function leaderboardCommand(c: CommandContext): Promise<string> {
 		`🏆 **Leaderboard, epoch ${e.n}** (settled ${when(e.settled_at)})`,
 		...leaders.map(
 			(l) =>
-				`${l.rank}. **${l.name}** — ${l.points} points, ${l.nodes} node${l.nodes === 1 ? "" : "s"}${l.account_id === c.account?.id ? " ← you" : ""}`,
+				`${l.rank}. **${l.name}** — ${l.points} points, ` +
+				`${l.nodes} node${l.nodes === 1 ? "" : "s"}${l.account_id === c.account?.id ? " ← you" : ""}`,
 		),
 		"Every row can be checked against the epoch's Merkle root: `GET /v1/epochs/<n>/proof/<node_id>`.",
 	].join("\n");
@@ -90,8 +102,10 @@ export async function networkCommand(c: CommandContext): Promise<string> {
 		.join(", ");
 	return [
 		`📡 **pulsegrid network** (${when(s.as_of)})`,
-		`Nodes online: **${s.nodes_online}** of ${s.nodes_registered} registered · GPUs online: **${s.gpus_online}**${models ? ` (${models})` : ""}`,
-		`Last 24 h: ${s.gpu_hours_24h} GPU-hours online · ${s.points_24h} points · ${s.rewards_24h} tokens rewarded · ${s.settled_epochs_24h} epochs settled`,
+		`Nodes online: **${s.nodes_online}** of ${s.nodes_registered} registered · ` +
+			`GPUs online: **${s.gpus_online}**${models ? ` (${models})` : ""}`,
+		`Last 24 h: ${s.gpu_hours_24h} GPU-hours online · ${s.points_24h} points · ` +
+			`${s.rewards_24h} tokens rewarded · ${s.settled_epochs_24h} epochs settled`,
 		`Coordinator incidents open: ${s.incidents_open}`,
 		"Measured by the coordinator, never self-reported; each figure's definition is in `GET /v1/stats`.",
 	].join("\n");

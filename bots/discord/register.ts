@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm run discord:register [-- --guild ID] [--dry-run]`: registers the slash commands with Discord from the metadata the handler uses.
+// `npm run discord:register [-- --guild ID] [--dry-run]`: registers the slash commands with Discord from the metadata
+// the handler uses.
 import { parseArgs } from "node:util";
 import { failWith, reach, settings, type Fail } from "../cli.ts";
 import { registrationPayload } from "./commands.ts";
@@ -36,11 +37,13 @@ async function main(): Promise<void> {
 	const appId = env.DISCORD_APPLICATION_ID?.trim();
 	if (!token)
 		fail(
-			"DISCORD_BOT_TOKEN is not set (Developer Portal → your application → Bot → Reset Token). Set it in the environment or .dev.vars; nothing was sent.",
+			"DISCORD_BOT_TOKEN is not set (Developer Portal → your application → Bot → Reset Token). " +
+				"Set it in the environment or .dev.vars; nothing was sent.",
 		);
 	if (!appId || !/^\d{5,25}$/.test(appId))
 		fail(
-			"DISCORD_APPLICATION_ID is not set or not an id (Developer Portal → General Information → Application ID); nothing was sent.",
+			"DISCORD_APPLICATION_ID is not set or not an id " +
+				"(Developer Portal → General Information → Application ID); nothing was sent.",
 		);
 
 	const where = values.guild ? `/guilds/${values.guild}` : "";
@@ -59,7 +62,8 @@ async function main(): Promise<void> {
 		);
 	const names = commands.map((c) => `/${String(c.name)}`).join(" ");
 	console.log(
-		`Registered ${commands.length} commands ${values.guild ? `in server ${values.guild}` : "globally (may take up to an hour to appear)"}: ${names}`,
+		`Registered ${commands.length} commands ` +
+			`${values.guild ? `in server ${values.guild}` : "globally (may take up to an hour to appear)"}: ${names}`,
 	);
 }
 

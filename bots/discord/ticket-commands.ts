@@ -25,11 +25,17 @@ export async function ticketOpen(c: CommandContext): Promise<string> {
 		...(text(c, "node") ? { node_id: text(c, "node") } : {}),
 	});
 	const { ticket } = await openTicket(c.env, actorOf(c), input, c.now, c.after);
-	return `🎫 Opened ${code(ticket.id)} — **${ticket.subject}**. Staff have been told; follow it with \`/ticket view id:${ticket.id}\`.`;
+	return (
+		`🎫 Opened ${code(ticket.id)} — **${ticket.subject}**. ` +
+		`Staff have been told; follow it with \`/ticket view id:${ticket.id}\`.`
+	);
 }
 
 function listLine(t: TicketRow & { account_name: string; messages: number }, staff: boolean): string {
-	return `${code(t.id)} **${clip(t.subject, 80)}** — \`${t.status}\` · updated ${when(t.updated_at)} · ${t.messages} message${t.messages === 1 ? "" : "s"}${staff ? ` · ${t.account_name}` : ""}`;
+	return (
+		`${code(t.id)} **${clip(t.subject, 80)}** — \`${t.status}\` · updated ${when(t.updated_at)} · ` +
+		`${t.messages} message${t.messages === 1 ? "" : "s"}${staff ? ` · ${t.account_name}` : ""}`
+	);
 }
 
 export async function ticketList(c: CommandContext): Promise<string> {
@@ -47,7 +53,10 @@ export async function ticketList(c: CommandContext): Promise<string> {
 }
 
 function messageBlock(m: MessageRow): string {
-	return `**${m.author_name}**${m.author_role === "staff" ? " (staff)" : ""} ${when(m.created_at)}:\n${quote(m.body, 900)}`;
+	return (
+		`**${m.author_name}**${m.author_role === "staff" ? " (staff)" : ""} ${when(m.created_at)}:\n` +
+		`${quote(m.body, 900)}`
+	);
 }
 
 export async function ticketView(c: CommandContext): Promise<string> {
@@ -55,7 +64,8 @@ export async function ticketView(c: CommandContext): Promise<string> {
 	const { ticket: t, messages } = await readTicket(c.env.DB, actorOf(c), text(c, "id") as string);
 	const head = [
 		`🎫 ${code(t.id)} **${t.subject}** — \`${t.status}\`${t.node_id ? ` · node ${code(t.node_id)}` : ""}`,
-		`Opened ${when(t.created_at)} via ${t.opened_via}${t.closed_at ? ` · closed ${when(t.closed_at)} by ${t.closed_by}` : ""}`,
+		`Opened ${when(t.created_at)} via ` +
+			`${t.opened_via}${t.closed_at ? ` · closed ${when(t.closed_at)} by ${t.closed_by}` : ""}`,
 		"",
 	];
 	// The newest messages matter most: fill from the end, then say how many earlier ones did not fit.

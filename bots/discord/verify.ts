@@ -1,4 +1,5 @@
-// Checks that an interaction really comes from Discord: discord-interactions' verifyKey over the raw body, and a fresh timestamp.
+// Checks that an interaction really comes from Discord: discord-interactions' verifyKey over the raw body, and a fresh
+// timestamp.
 import { verifyKey } from "discord-interactions";
 
 /** Interaction tokens live 15 minutes; a signed request older (or further ahead) than that is a replay, not Discord. */

@@ -1,4 +1,5 @@
-// What a user is told when a command fails, in either bot: a refusal they can act on is its own answer; anything else is logged.
+// What a user is told when a command fails, in either bot: a refusal they can act on is its own answer; anything else
+// is logged.
 import { ApiError } from "../../workers/http.ts";
 
 export const GENERIC_FAILURE = "Something went wrong on our side; it has been logged. Try again in a moment.";
@@ -9,7 +10,9 @@ export function failureAnswer(err: unknown, where: string): string {
 	return GENERIC_FAILURE;
 }
 
-/** The answer of `work`, or its refusal's words with something added (e.g. the command's usage); other errors pass on. */
+/**
+ * The answer of `work`, or its refusal's words with something added (e.g. the command's usage); other errors pass on.
+ */
 export async function orRefusal(work: () => Promise<string>, refusal: (message: string) => string): Promise<string> {
 	try {
 		return await work();

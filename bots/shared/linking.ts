@@ -4,7 +4,10 @@ import type { Account } from "../../workers/db/accounts.ts";
 import { ApiError } from "../../workers/failure.ts";
 import { LINK_CODE_TTL_MS } from "../../workers/services/links.ts";
 
-/** What differs between the bots: who is being linked, how a code is redeemed there, and the markup for code and emphasis. */
+/**
+ * What differs between the bots: who is being linked, how a code is redeemed there, and the markup for code and
+ * emphasis.
+ */
 export interface LinkSurface {
 	kind: links.ChatKind;
 	/** "This chat", "Your Discord user". */
@@ -22,7 +25,8 @@ const TTL = `${Math.round(LINK_CODE_TTL_MS / 60_000)} minutes`;
 export function notLinkedText(s: LinkSurface): string {
 	return [
 		`🔗 ${s.bold("Link first.")} ${s.subject} is not linked to a pulsegrid account yet.`,
-		`Get a one-time code with ${s.code("POST /v1/links")} (send your API key as ${s.code("Authorization: Bearer pgk_…")}; codes last ${TTL}), then ${s.redeem}.`,
+		`Get a one-time code with ${s.code("POST /v1/links")} ` +
+			`(send your API key as ${s.code("Authorization: Bearer pgk_…")}; codes last ${TTL}), then ${s.redeem}.`,
 	].join("\n");
 }
 

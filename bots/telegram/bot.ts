@@ -1,4 +1,5 @@
-// The Telegram bot (grammY): built per update with `botInfo` preset, so nothing calls Telegram at cold start; replies go to TELEGRAM_API_ROOT.
+// The Telegram bot (grammY): built per update with `botInfo` preset, so nothing calls Telegram at cold start; replies
+// go to TELEGRAM_API_ROOT.
 import { Bot, type Context } from "grammy";
 import type { UserFromGetMe } from "grammy/types";
 import { readConfig } from "../../workers/config.ts";
@@ -52,7 +53,10 @@ export function createBot(env: Env): Bot {
 	const bot = new Bot(env.TELEGRAM_BOT_TOKEN, { botInfo: botInfo(env), client });
 	const chatId = (ctx: Context) => String(ctx.chat?.id ?? "");
 
-	/** Runs `handler` for the account this chat is linked to; other chats are told how to link. A refusal the user can act on is the answer. */
+	/**
+	 * Runs `handler` for the account this chat is linked to; other chats are told how to link. A refusal the user can act
+	 * on is the answer.
+	 */
 	const linked =
 		(handler: (ctx: Context, account: Account, args: string) => Promise<string>) => async (ctx: Context) => {
 			const account = await linkedAccount(env.DB, "telegram", chatId(ctx));

@@ -1,4 +1,5 @@
-// The Telegram bot's commands, in one place: the handlers, /help and `npm run telegram:setup` (setMyCommands) all read this list.
+// The Telegram bot's commands, in one place: the handlers, /help and `npm run telegram:setup` (setMyCommands) all read
+// this list.
 
 export interface CommandSpec {
 	command: string;

@@ -1,4 +1,5 @@
-// What each linked-chat command answers: thin shells over the services the HTTP API uses (nodes, points, maintenance, alert settings, mutes).
+// What each linked-chat command answers: thin shells over the services the HTTP API uses (nodes, points, maintenance,
+// alert settings, mutes).
 import { formatDuration } from "../../workers/domain/duration.ts";
 import { STATUS_ICON, STATUS_LABEL, statusSummary } from "../../workers/domain/node-text.ts";
 import { TELEGRAM_TEXT_MAX, fitLines, percent, plural, tokens } from "../../workers/domain/text.ts";
@@ -80,7 +81,8 @@ export async function nodesText(env: Env, account: Account, now: number): Promis
 		[],
 		nodes.map(
 			(n) =>
-				`${STATUS_ICON[n.status]} ${n.name} (${n.id}) — ${STATUS_LABEL[n.status]}, last seen ${ago(n.last_seen_at, now)}, 24 h uptime ${percent(n.uptime_24h)}`,
+				`${STATUS_ICON[n.status]} ${n.name} (${n.id}) — ${STATUS_LABEL[n.status]}, ` +
+				`last seen ${ago(n.last_seen_at, now)}, 24 h uptime ${percent(n.uptime_24h)}`,
 		),
 		"GET /v1/nodes lists them all",
 	);
@@ -100,17 +102,23 @@ export async function pointsText(env: Env, account: Account, text: string): Prom
 	if (!totals.nodes) return `${settled}: you had no nodes in it, so no points.`;
 	const adj = totals.adjustments ? ` (${totals.adjustments > 0 ? "+" : ""}${totals.adjustments} in adjustments)` : "";
 	const head = [
-		`${settled}: ${totals.points} points${adj} from ${plural(totals.nodes, "node")}, reward ${tokens(totals.reward)} tokens`,
+		`${settled}: ${totals.points} points${adj} from ${plural(totals.nodes, "node")}, ` +
+			`reward ${tokens(totals.reward)} tokens`,
 	];
 	const lines = details.map((b) => {
 		const t = b.terms;
 		const c = b.inputs.challenges;
-		return `• ${b.node_id}: ${b.points} points = availability ${t.availability_points} + compute ${t.compute_points} − penalty ${t.penalty_points}; online ${b.inputs.online_seconds} s, incident credit ${b.inputs.incident_seconds} s, challenges ${c.passed}/${c.issued} passed`;
+		return (
+			`• ${b.node_id}: ${b.points} points = availability ${t.availability_points} + compute ` +
+			`${t.compute_points} − penalty ${t.penalty_points}; online ${b.inputs.online_seconds} s, ` +
+			`incident credit ${b.inputs.incident_seconds} s, challenges ${c.passed}/${c.issued} passed`
+		);
 	});
 	const more = totals.nodes - details.length;
 	if (more > 0) lines.push(`…and ${plural(more, "more node")}: GET /v1/nodes/<id>/points?epoch=${e.n}`);
 	lines.push(
-		`Lifetime: ${lifetimePoints} points. The formula: docs/POINTS.md; check a row against the epoch's root with GET /v1/epochs/${e.n}/proof/<node_id>.`,
+		`Lifetime: ${lifetimePoints} points. The formula: docs/POINTS.md; ` +
+			`check a row against the epoch's root with GET /v1/epochs/${e.n}/proof/<node_id>.`,
 	);
 	return [...head, ...lines].join("\n");
 }
@@ -121,7 +129,10 @@ export async function muteCommand(env: Env, account: Account, text: string, now:
 	return orRefusal(
 		async () => {
 			const r = await muteAlerts(env, account.id, target, duration, now);
-			return `🔕 Muted ${r.label} for ${formatDuration(r.until - now)} (until ${utc(r.until)}). I will say when the mute ends.`;
+			return (
+				`🔕 Muted ${r.label} for ${formatDuration(r.until - now)} ` +
+				`(until ${utc(r.until)}). I will say when the mute ends.`
+			);
 		},
 		(message) => `${message}\nUsage: ${usageOf("mute")}`,
 	);

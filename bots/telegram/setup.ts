@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm run telegram:setup -- --url https://<host>`: points the bot's webhook (with its secret) at the coordinator and sets the command menu from the metadata the handler uses.
+// `npm run telegram:setup -- --url https://<host>`: points the bot's webhook (with its secret) at the coordinator and
+// sets the command menu from the metadata the handler uses.
 import { parseArgs } from "node:util";
 import { failWith, reach, settings, type Fail } from "../cli.ts";
 import { menuPayload } from "./commands.ts";
@@ -9,13 +10,16 @@ const WEBHOOK_PATH = "/telegram/webhook";
 /** Telegram's rule for secret_token: 1–256 characters of A–Z, a–z, 0–9, _ and -. */
 const SECRET = /^[A-Za-z0-9_-]{1,256}$/;
 
-const HELP = `Sets pulsegrid's Telegram webhook (with its secret token) and the bot's command menu (bots/telegram/commands.ts).
+const HELP =
+	`Sets pulsegrid's Telegram webhook (with its secret token) and the bot's command menu ` +
+	`(bots/telegram/commands.ts).
 
   npm run telegram:setup -- --url https://pulsegrid.<you>.workers.dev    webhook at <url>${WEBHOOK_PATH}, then the menu
   npm run telegram:setup -- --url <url> --dry-run                        print what would be sent; sends nothing
 
 Reads TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET from the environment, else from ./.dev.vars;
-TELEGRAM_API_ROOT (default ${DEFAULT_TELEGRAM_API_ROOT}) may point elsewhere. A --url without a path gets ${WEBHOOK_PATH}.`;
+TELEGRAM_API_ROOT (default ${DEFAULT_TELEGRAM_API_ROOT}) may point elsewhere. ` +
+	`A --url without a path gets ${WEBHOOK_PATH}.`;
 
 const fail: Fail = failWith("telegram:setup");
 
@@ -48,7 +52,8 @@ async function call(root: string, token: string, method: string, body: unknown):
 	}
 	if (!res.ok || answer.ok !== true) {
 		fail(
-			`Telegram answered ${res.status} to ${method}: ${answer.description ?? text.slice(0, 300)}${res.status === 401 ? " (is TELEGRAM_BOT_TOKEN right?)" : ""}`,
+			`Telegram answered ${res.status} to ${method}: ` +
+				`${answer.description ?? text.slice(0, 300)}${res.status === 401 ? " (is TELEGRAM_BOT_TOKEN right?)" : ""}`,
 			1,
 		);
 	}
@@ -66,7 +71,8 @@ async function main(): Promise<void> {
 	if (values.help) return void console.log(HELP);
 	if (values.url === undefined)
 		fail(
-			`--url is required: the coordinator's public https address, e.g. --url https://pulsegrid.<you>.workers.dev (see --help); nothing was sent.`,
+			`--url is required: the coordinator's public https address, e.g. ` +
+				`--url https://pulsegrid.<you>.workers.dev (see --help); nothing was sent.`,
 		);
 	const url = webhookUrl(values.url);
 	if (!url)
@@ -90,11 +96,13 @@ async function main(): Promise<void> {
 	const secret = env.TELEGRAM_WEBHOOK_SECRET?.trim();
 	if (!token)
 		fail(
-			"TELEGRAM_BOT_TOKEN is not set (BotFather → /newbot gives it; /token shows it again). Set it in the environment or .dev.vars; nothing was sent.",
+			"TELEGRAM_BOT_TOKEN is not set (BotFather → /newbot gives it; /token shows it again). " +
+				"Set it in the environment or .dev.vars; nothing was sent.",
 		);
 	if (!secret || !SECRET.test(secret))
 		fail(
-			"TELEGRAM_WEBHOOK_SECRET is not set or not 1–256 characters of A–Z a–z 0–9 _ - (e.g. `openssl rand -hex 32`); nothing was sent.",
+			"TELEGRAM_WEBHOOK_SECRET is not set or not 1–256 characters of " +
+				"A–Z a–z 0–9 _ - (e.g. `openssl rand -hex 32`); nothing was sent.",
 		);
 	const root = readConfig(env).telegram.apiRoot;
 

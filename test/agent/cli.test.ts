@@ -114,7 +114,8 @@ describe("pulsegrid-agent usage and errors", () => {
 
 	it("says which flags to pass when no GPU is detected (exit 2)", async () => {
 		await cli(["init", "--config", config]);
-		const r = await cli(["register", "--config", config, "--api-key", "pgk_x"], { PATH: dir }); // no nvidia-smi, no system_profiler
+		// no nvidia-smi, no system_profiler
+		const r = await cli(["register", "--config", config, "--api-key", "pgk_x"], { PATH: dir });
 		expect(r.code).toBe(2);
 		expect(r.stderr).toMatch(/No GPU detected.*--gpu-model NAME --gpu-count N --vram-gb/);
 	});

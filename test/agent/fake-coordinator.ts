@@ -74,7 +74,8 @@ export async function startFakeCoordinator(o: FakeOptions): Promise<FakeCoordina
 			res.writeHead(status, { "content-type": "application/json" }).end(body);
 		} else {
 			res.end(
-				`HTTP/1.1 ${status} Refused\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+				`HTTP/1.1 ${status} Refused\r\ncontent-type: application/json\r\n` +
+					`content-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
 			);
 		}
 	}

@@ -1,4 +1,5 @@
-// End-to-end support for alerts: a coordinator pointed at a local fake Bot API, chats linked through the bot, and many simulated agent sockets.
+// End-to-end support for alerts: a coordinator pointed at a local fake Bot API, chats linked through the bot, and many
+// simulated agent sockets.
 import WebSocket from "ws";
 import { generateIdentity, TokenSigner } from "../../agent/identity.ts";
 import { startFakeBotApi, type FakeBotApiServer, type FakeMessage } from "../fakes/bot-api.ts";
@@ -7,7 +8,9 @@ import { startCoordinator, type Coordinator } from "../../scripts/local-coordina
 export const BOT_TOKEN = "4242:e2e-bot-token";
 export const WEBHOOK_SECRET = "e2e-webhook-secret";
 
-/** Short liveness timings (as in support.ts's E2E_VARS) and a short group window, so a drop is reported within seconds. */
+/**
+ * Short liveness timings (as in support.ts's E2E_VARS) and a short group window, so a drop is reported within seconds.
+ */
 export const ALERT_VARS: Record<string, string> = {
 	HEARTBEAT_INTERVAL_S: "1",
 	OFFLINE_AFTER_S: "4",

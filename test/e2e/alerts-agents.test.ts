@@ -1,4 +1,5 @@
-// Alerts with real agent processes and the bot over the real webhook: a frozen agent is reported once, and its return once.
+// Alerts with real agent processes and the bot over the real webhook: a frozen agent is reported once, and its return
+// once.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAgent, type RunningAgent } from "./support.ts";
 import {

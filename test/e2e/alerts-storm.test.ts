@@ -1,4 +1,5 @@
-// A storm: 50 operators × 100 nodes go silent at once. Each operator gets one message listing all 100, and Telegram's limits hold.
+// A storm: 50 operators × 100 nodes go silent at once. Each operator gets one message listing all 100, and Telegram's
+// limits hold.
 import { afterAll, describe, expect, it } from "vitest";
 import { innerEntry } from "./inner-entry.ts";
 import {
@@ -30,7 +31,8 @@ afterAll(async () => {
 });
 
 describe("an alert storm", () => {
-	it(`sends at most ${OPERATORS} messages when ${OPERATORS} operators × ${NODES_EACH} nodes go silent at once, losing none`, async () => {
+	it(`sends at most ${OPERATORS} messages when ${OPERATORS} ` +
+		`operators × ${NODES_EACH} nodes go silent at once, losing none`, async () => {
 		fake = await startFakeBotApi();
 		// Liveness sped up (keepalive 5 s, offline after 12 s, sweep 2 s), four shards; alert rules at their defaults.
 		// Incidents off: here every drop is the operators' own, so each one must be reported, grouped.
@@ -81,7 +83,8 @@ describe("an alert storm", () => {
 			.filter((r) => r.method === "sendMessage" && r.status === 200);
 		const latencies = chats.map((chat) => (alertsTo(chat)[0]?.sent_at ?? Infinity) - silencedAt).sort((a, b) => a - b);
 		console.log(
-			`storm: ${sends.length} messages, ${fake.fake.state.requests.length - linkReplies - sends.length} other requests; first alert per operator after ${latencies[0]}–${latencies.at(-1)} ms`,
+			`storm: ${sends.length} messages, ${fake.fake.state.requests.length - linkReplies - sends.length} ` +
+				`other requests; first alert per operator after ${latencies[0]}–${latencies.at(-1)} ms`,
 		);
 		expect(sends.length).toBe(OPERATORS);
 		for (const chat of chats) {

@@ -1,4 +1,5 @@
-// The Discord bot end to end: `npm run discord:register` against a fake Discord, and a really started coordinator answering signed interactions.
+// The Discord bot end to end: `npm run discord:register` against a fake Discord, and a really started coordinator
+// answering signed interactions.
 import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -128,64 +129,69 @@ describe("a started coordinator and Discord", () => {
 		data: { id: "2", name, type: 1, options },
 	});
 
-	it("links a user, opens a ticket from Discord, completes the deferred answer and tells the staff channel", async () => {
-		const pair = generateKeyPairSync("ed25519");
-		key = pair.privateKey;
-		const publicKeyHex = Buffer.from(pair.publicKey.export({ format: "jwk" }).x as string, "base64url").toString("hex");
-		c = await coordinator({
-			vars: {
-				DISCORD_PUBLIC_KEY: publicKeyHex,
-				DISCORD_API_ROOT: fake.url,
-				DISCORD_BOT_TOKEN: DISCORD_TEST.botToken,
-				DISCORD_APPLICATION_ID: DISCORD_TEST.applicationId,
-				DISCORD_STAFF_CHANNEL_ID: DISCORD_TEST.staffChannelId,
-			},
-		});
-		expect(
-			(await interaction({ id: "1", application_id: DISCORD_TEST.applicationId, type: 1, token: "t", version: 1 }))
-				.body,
-		).toEqual({ type: 1 });
-		const unsigned = await fetch(`${c.url}/discord/interactions`, { method: "POST", body: "{}" });
-		expect(unsigned.status).toBe(401);
+	it(
+		"links a user, opens a ticket from Discord, " + "completes the deferred answer and tells the staff channel",
+		async () => {
+			const pair = generateKeyPairSync("ed25519");
+			key = pair.privateKey;
+			const publicKeyHex = Buffer.from(pair.publicKey.export({ format: "jwk" }).x as string, "base64url").toString(
+				"hex",
+			);
+			c = await coordinator({
+				vars: {
+					DISCORD_PUBLIC_KEY: publicKeyHex,
+					DISCORD_API_ROOT: fake.url,
+					DISCORD_BOT_TOKEN: DISCORD_TEST.botToken,
+					DISCORD_APPLICATION_ID: DISCORD_TEST.applicationId,
+					DISCORD_STAFF_CHANNEL_ID: DISCORD_TEST.staffChannelId,
+				},
+			});
+			expect(
+				(await interaction({ id: "1", application_id: DISCORD_TEST.applicationId, type: 1, token: "t", version: 1 }))
+					.body,
+			).toEqual({ type: 1 });
+			const unsigned = await fetch(`${c.url}/discord/interactions`, { method: "POST", body: "{}" });
+			expect(unsigned.status).toBe(401);
 
-		const apiKey = await newAccount(c, "e2e-operator");
-		const { body: link } = await api<{ code: string }>(c, "/v1/links", { method: "POST", auth: apiKey });
-		const linked = await interaction(
-			command("424242424242424242", "link", [{ name: "code", type: 3, value: link.code }], "tok-link"),
-		);
-		expect(linked.body.data?.content).toContain("linked to **e2e-operator**");
-		expect(linked.body.data?.flags).toBe(64);
+			const apiKey = await newAccount(c, "e2e-operator");
+			const { body: link } = await api<{ code: string }>(c, "/v1/links", { method: "POST", auth: apiKey });
+			const linked = await interaction(
+				command("424242424242424242", "link", [{ name: "code", type: 3, value: link.code }], "tok-link"),
+			);
+			expect(linked.body.data?.content).toContain("linked to **e2e-operator**");
+			expect(linked.body.data?.flags).toBe(64);
 
-		const opened = await interaction(
-			command(
-				"424242424242424242",
-				"ticket",
-				[
-					{
-						name: "open",
-						type: 1,
-						options: [
-							{ name: "subject", type: 3, value: "E2E rig offline" },
-							{ name: "body", type: 3, value: "since the storm" },
-						],
-					},
-				],
-				"tok-e2e-open",
-			),
-		);
-		expect(opened.body).toEqual({ type: 5, data: { flags: 64 } });
-		await until("the follow-up", async () => fake.fake.state.edits.some((e) => e.token === "tok-e2e-open"));
-		const edit = fake.fake.state.edits.find((e) => e.token === "tok-e2e-open");
-		const id = /tkt_[A-Za-z0-9_-]+/.exec(edit?.content ?? "")?.[0] as string;
-		expect(edit?.content).toContain("Opened");
-		await until("the staff post", async () => fake.fake.state.posts.some((p) => p.content.includes(id)));
-		expect(fake.fake.state.posts.find((p) => p.content.includes(id))?.content).toContain(
-			"**Subject:** E2E rig offline",
-		);
+			const opened = await interaction(
+				command(
+					"424242424242424242",
+					"ticket",
+					[
+						{
+							name: "open",
+							type: 1,
+							options: [
+								{ name: "subject", type: 3, value: "E2E rig offline" },
+								{ name: "body", type: 3, value: "since the storm" },
+							],
+						},
+					],
+					"tok-e2e-open",
+				),
+			);
+			expect(opened.body).toEqual({ type: 5, data: { flags: 64 } });
+			await until("the follow-up", async () => fake.fake.state.edits.some((e) => e.token === "tok-e2e-open"));
+			const edit = fake.fake.state.edits.find((e) => e.token === "tok-e2e-open");
+			const id = /tkt_[A-Za-z0-9_-]+/.exec(edit?.content ?? "")?.[0] as string;
+			expect(edit?.content).toContain("Opened");
+			await until("the staff post", async () => fake.fake.state.posts.some((p) => p.content.includes(id)));
+			expect(fake.fake.state.posts.find((p) => p.content.includes(id))?.content).toContain(
+				"**Subject:** E2E rig offline",
+			);
 
-		const { body: mine } = await api<{ tickets: { id: string; opened_via: string }[] }>(c, "/v1/tickets", {
-			auth: apiKey,
-		});
-		expect(mine.tickets).toEqual([expect.objectContaining({ id, opened_via: "discord" })]);
-	});
+			const { body: mine } = await api<{ tickets: { id: string; opened_via: string }[] }>(c, "/v1/tickets", {
+				auth: apiKey,
+			});
+			expect(mine.tickets).toEqual([expect.objectContaining({ id, opened_via: "discord" })]);
+		},
+	);
 });

@@ -1,4 +1,5 @@
-// Finds the user worker's own entry behind `wrangler dev`'s proxy, whose sockets cost the proxy descriptors (thousands of agents need the direct door).
+// Finds the user worker's own entry behind `wrangler dev`'s proxy, whose sockets cost the proxy descriptors (thousands
+// of agents need the direct door).
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import type { Coordinator } from "../../scripts/local-coordinator.ts";
 
@@ -50,7 +51,9 @@ function listeningPorts(pids: number[]): number[] {
 	return [...ports];
 }
 
-/** The URL of the worker's inner entry (same bundle, same storage), or the public URL if none answers like our worker. */
+/**
+ * The URL of the worker's inner entry (same bundle, same storage), or the public URL if none answers like our worker.
+ */
 export async function innerEntry(c: Coordinator): Promise<string> {
 	for (const port of listeningPorts(tree(c.process.pid as number))) {
 		if (port === c.port) continue;

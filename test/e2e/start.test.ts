@@ -1,4 +1,5 @@
-// `npm start` on a fresh checkout: dev secrets generated once, migrations applied, a working coordinator on the asked port.
+// `npm start` on a fresh checkout: dev secrets generated once, migrations applied, a working coordinator on the asked
+// port.
 import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";

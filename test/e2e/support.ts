@@ -105,7 +105,8 @@ export class RunningAgent {
 				() =>
 					reject(
 						new Error(
-							`agent ${this.nodeId}: no '${event}' #${n} within ${timeoutMs} ms; events: ${JSON.stringify(this.events.slice(-10))}`,
+							`agent ${this.nodeId}: no '${event}' #${n} within ${timeoutMs} ms; ` +
+								`events: ${JSON.stringify(this.events.slice(-10))}`,
 						),
 					),
 				timeoutMs,

@@ -1,4 +1,5 @@
-// One local address for every faked outside API: routes each request to the Telegram/alerts fake or the Discord bot fake.
+// One local address for every faked outside API: routes each request to the Telegram/alerts fake or the Discord bot
+// fake.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 
 /** Paths the Discord bot fake owns; everything else (Bot API, alert webhooks) goes to the Bot API fake. */

@@ -1,4 +1,5 @@
-// A local fake of the Telegram Bot API and of Discord channel webhooks: records every message, enforces the real limits, answers 429 on cue.
+// A local fake of the Telegram Bot API and of Discord channel webhooks: records every message, enforces the real
+// limits, answers 429 on cue.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { FakeMessage, FakeRequest, FakeState } from "./bot-api-types.ts";

@@ -35,7 +35,9 @@ export interface DiscordFakeState {
 	refused: { path: string; status: number; content: string }[];
 }
 
-/** The next `times` posts whose content contains `contains` (or edits for that interaction token) fail with `status`. */
+/**
+ * The next `times` posts whose content contains `contains` (or edits for that interaction token) fail with `status`.
+ */
 export interface Fault {
 	contains: string;
 	times: number;

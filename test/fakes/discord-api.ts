@@ -1,4 +1,5 @@
-// A local fake of the Discord REST API the bot calls (channel posts, interaction follow-ups, command registration), failing on cue.
+// A local fake of the Discord REST API the bot calls (channel posts, interaction follow-ups, command registration),
+// failing on cue.
 import { generateKeyPairSync } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -149,7 +150,10 @@ async function serve(fake: FakeDiscordApi, req: IncomingMessage, res: ServerResp
 	res.end(JSON.stringify(out.body));
 }
 
-/** A fresh Ed25519 key for signing test interactions: the public key as Discord shows it (hex), the private key as a JWK. */
+/**
+ * A fresh Ed25519 key for signing test interactions: the public key as Discord shows it (hex), the private key as a
+ * JWK.
+ */
 export function discordTestKey(): { publicKeyHex: string; privateJwk: string } {
 	const { publicKey, privateKey } = generateKeyPairSync("ed25519");
 	const x = publicKey.export({ format: "jwk" }).x as string;

@@ -1,5 +1,6 @@
 // Checks on the shape of the code itself: no import cycles, D1 only in workers/db, the objects' clock only in the kit,
-// and a README layout table that matches the tree. Each reads the source files with TypeScript's parser, not regexes.
+// a README layout table that matches the tree, and no source line wider than the formatter's. The code checks read
+// the source files with TypeScript's parser, not regexes.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, posix, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,6 +9,8 @@ import { describe, expect, it } from "vitest";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SKIPPED_DIRS = new Set(["node_modules", ".state", ".wrangler"]);
+/** biome.json's lineWidth. The formatter cannot break a long string or comment, so this test catches those. */
+const MAX_LINE = 120;
 
 /** Repo-relative, slash-separated. */
 function rel(abs: string): string {
@@ -42,7 +45,10 @@ function lineOf(source: ts.SourceFile, node: ts.Node): number {
 	return source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
 }
 
-/** The module specifiers a file names: `import … from`, `import type`, `export … from`, `import("…")` in types and code. */
+/**
+ * The module specifiers a file names: `import … from`, `import type`, `export … from`, `import("…")` in types and
+ * code.
+ */
 function specifiers(source: ts.SourceFile): string[] {
 	const out: string[] = [];
 	visit(source, (node) => {
@@ -142,7 +148,8 @@ describe("repository structure", () => {
 		}
 		const found = cycles(graph).map(
 			(component) =>
-				`${loopThrough(component, graph)}${component.length > 2 ? `  (${component.length} files in the cycle: ${component.join(", ")})` : ""}`,
+				`${loopThrough(component, graph)}` +
+				`${component.length > 2 ? `  (${component.length} files in the cycle: ${component.join(", ")})` : ""}`,
 		);
 		expect(found, `import cycles:\n${found.join("\n")}`).toEqual([]);
 	});
@@ -243,5 +250,18 @@ describe("repository structure", () => {
 			`README layout rows naming nothing on disk: ${missingOnDisk.join(", ") || "none"}; ` +
 				`paths no row covers: ${unlisted.join(", ") || "none"}`,
 		).toEqual({ missingOnDisk: [], unlisted: [] });
+	});
+
+	it("keeps every source line within 120 columns", () => {
+		// Every `.ts` file of the repository (a tab counts as one character; `.d.ts` files are generated or declarations).
+		const long: string[] = [];
+		for (const file of sourceFiles(["."])) {
+			const lines = readFileSync(join(ROOT, file), "utf8").split("\n");
+			lines.forEach((line, i) => {
+				const length = [...line].length;
+				if (length > MAX_LINE) long.push(`${file}:${i + 1} (${length})`);
+			});
+		}
+		expect(long, `lines longer than ${MAX_LINE} characters:\n${long.join("\n")}`).toEqual([]);
 	});
 });

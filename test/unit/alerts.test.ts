@@ -47,7 +47,10 @@ const down = (id: string, at: number, reason?: FlipReason, incident: string | nu
 	flip(id, "online", "offline", at, reason, incident);
 const up = (id: string, at: number) => flip(id, "offline", "online", at);
 
-/** Feeds flips (received at their own time) and runs `due` at every deadline up to `until`; returns everything sent or edited. */
+/**
+ * Feeds flips (received at their own time) and runs `due` at every deadline up to `until`; returns everything sent or
+ * edited.
+ */
 function run(s: AlertState, flips: AlertFlip[], until: number): { at: number; out: Outgoing }[] {
 	const out: { at: number; out: Outgoing }[] = [];
 	const queue = [...flips].sort((a, b) => a.at - b.at);

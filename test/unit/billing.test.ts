@@ -17,50 +17,54 @@ const measures = fc.record({
 });
 
 describe("billingStep", () => {
-	it("keeps every invariant for any sequence of steps: charges within the hold, charge + refund = hold, payouts + fees = charges", () => {
-		fc.assert(
-			fc.property(
-				fc.integer({ min: 1, max: 2000 }),
-				fc.integer({ min: 0, max: 50_000 }),
-				fc.array(measures, { maxLength: 20 }),
-				(price, hold, steps) => {
-					let s = empty();
-					let charges = 0,
-						refunds = 0,
-						fees = 0,
-						payouts = 0;
-					for (const [i, m] of [...steps, { delivered: {}, gap: 0 }].entries()) {
-						const deliveredMs = { ...s.deliveredMs };
-						for (const [n, ms] of Object.entries(m.delivered)) deliveredMs[n] = (deliveredMs[n] ?? 0) + ms;
-						s = { ...s, deliveredMs, gapMs: s.gapMs + m.gap };
-						const step = billingStep(s, price, hold, i === steps.length);
-						expect(step.charge).toBeGreaterThanOrEqual(0);
-						expect(step.refund).toBeGreaterThanOrEqual(0);
-						expect(step.fee).toBeGreaterThanOrEqual(0);
-						for (const p of Object.values(step.payouts)) expect(p).toBeGreaterThanOrEqual(0);
-						expect(sum(step.payouts) + step.fee).toBe(step.charge);
-						charges += step.charge;
-						refunds += step.refund;
-						fees += step.fee;
-						payouts += sum(step.payouts);
-						expect(charges).toBeLessThanOrEqual(hold);
-						expect(charges + refunds).toBeLessThanOrEqual(hold);
-						s = applyStep(s, step);
-					}
-					expect(charges + refunds).toBe(hold);
-					expect(payouts + fees).toBe(charges);
-					// The network keeps at least its 5 %: operators never get more than 95 % of what was charged.
-					expect(payouts).toBeLessThanOrEqual(Math.floor(charges * 0.95));
-					expect({ charged: s.charged, refunded: s.refunded, fees: s.fees, paid: sum(s.paid) }).toEqual({
-						charged: charges,
-						refunded: refunds,
-						fees,
-						paid: payouts,
-					});
-				},
-			),
-		);
-	});
+	it(
+		"keeps every invariant for any sequence of steps: " +
+			"charges within the hold, charge + refund = hold, payouts + fees = charges",
+		() => {
+			fc.assert(
+				fc.property(
+					fc.integer({ min: 1, max: 2000 }),
+					fc.integer({ min: 0, max: 50_000 }),
+					fc.array(measures, { maxLength: 20 }),
+					(price, hold, steps) => {
+						let s = empty();
+						let charges = 0,
+							refunds = 0,
+							fees = 0,
+							payouts = 0;
+						for (const [i, m] of [...steps, { delivered: {}, gap: 0 }].entries()) {
+							const deliveredMs = { ...s.deliveredMs };
+							for (const [n, ms] of Object.entries(m.delivered)) deliveredMs[n] = (deliveredMs[n] ?? 0) + ms;
+							s = { ...s, deliveredMs, gapMs: s.gapMs + m.gap };
+							const step = billingStep(s, price, hold, i === steps.length);
+							expect(step.charge).toBeGreaterThanOrEqual(0);
+							expect(step.refund).toBeGreaterThanOrEqual(0);
+							expect(step.fee).toBeGreaterThanOrEqual(0);
+							for (const p of Object.values(step.payouts)) expect(p).toBeGreaterThanOrEqual(0);
+							expect(sum(step.payouts) + step.fee).toBe(step.charge);
+							charges += step.charge;
+							refunds += step.refund;
+							fees += step.fee;
+							payouts += sum(step.payouts);
+							expect(charges).toBeLessThanOrEqual(hold);
+							expect(charges + refunds).toBeLessThanOrEqual(hold);
+							s = applyStep(s, step);
+						}
+						expect(charges + refunds).toBe(hold);
+						expect(payouts + fees).toBe(charges);
+						// The network keeps at least its 5 %: operators never get more than 95 % of what was charged.
+						expect(payouts).toBeLessThanOrEqual(Math.floor(charges * 0.95));
+						expect({ charged: s.charged, refunded: s.refunded, fees: s.fees, paid: sum(s.paid) }).toEqual({
+							charged: charges,
+							refunded: refunds,
+							fees,
+							paid: payouts,
+						});
+					},
+				),
+			);
+		},
+	);
 
 	it("returns zeros when called again after its step was applied", () => {
 		fc.assert(
@@ -81,7 +85,8 @@ describe("billingStep", () => {
 	});
 
 	it("pays operators exactly 95 % of the charge, rounded down once for all nodes rather than per node", () => {
-		// Three nodes for one hour at 3¢: 9¢ charged, floor(8.55) = 8¢ to operators; per-node rounding would pay 3 × floor(2.85) = 6¢.
+		// Three nodes for one hour at 3¢: 9¢ charged, floor(8.55) = 8¢ to operators; per-node rounding would pay 3 ×
+		// floor(2.85) = 6¢.
 		const s = { ...empty(), deliveredMs: { node_a: HOUR, node_b: HOUR, node_c: HOUR } };
 		const step = billingStep(s, 3, 9, false);
 		expect(step.charge).toBe(9);

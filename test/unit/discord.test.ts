@@ -1,4 +1,5 @@
-// The Discord bot's pure parts: command metadata as Discord accepts it, option parsing, signature freshness, staff ids, node order.
+// The Discord bot's pure parts: command metadata as Discord accepts it, option parsing, signature freshness, staff ids,
+// node order.
 import { describe, expect, it } from "vitest";
 import { COMMANDS, isSubcommands, registrationPayload, usage } from "../../bots/discord/commands.ts";
 import { parseCommand } from "../../bots/discord/options.ts";
@@ -74,34 +75,38 @@ describe("parseCommand", () => {
 		).toMatchObject({ ok: true, sub: { name: "view" }, values: { id: "tkt_abc" } });
 	});
 
-	it("refuses unknown commands, unknown or duplicated options, wrong types, bad values and missing ones with a message", () => {
-		const bad = [
-			parseCommand({ name: "nope" }),
-			parseCommand({ name: "status", options: [{ name: "x", type: 3, value: "1" }] }),
-			parseCommand({ name: "points", options: [{ name: "epoch", type: 3, value: "1" }] }),
-			parseCommand({ name: "points", options: [{ name: "epoch", type: 4, value: 0 }] }),
-			parseCommand({ name: "points", options: [{ name: "epoch", type: 4, value: 1.5 }] }),
-			parseCommand({
-				name: "points",
-				options: [
-					{ name: "epoch", type: 4, value: 1 },
-					{ name: "epoch", type: 4, value: 2 },
-				],
-			}),
-			parseCommand({ name: "link" }),
-			parseCommand({ name: "link", options: [{ name: "code", type: 3, value: "x".repeat(33) }] }),
-			parseCommand({ name: "ticket" }),
-			parseCommand({
-				name: "ticket",
-				options: [{ name: "open", type: 1, options: [{ name: "subject", type: 3, value: "s" }] }],
-			}),
-			parseCommand({ name: "ticket", options: [{ name: "open", type: 3, value: "s" }] }),
-		];
-		for (const r of bad) {
-			expect(r.ok).toBe(false);
-			if (!r.ok) expect(r.message.length).toBeGreaterThan(10);
-		}
-	});
+	it(
+		"refuses unknown commands, unknown or duplicated options, " +
+			"wrong types, bad values and missing ones with a message",
+		() => {
+			const bad = [
+				parseCommand({ name: "nope" }),
+				parseCommand({ name: "status", options: [{ name: "x", type: 3, value: "1" }] }),
+				parseCommand({ name: "points", options: [{ name: "epoch", type: 3, value: "1" }] }),
+				parseCommand({ name: "points", options: [{ name: "epoch", type: 4, value: 0 }] }),
+				parseCommand({ name: "points", options: [{ name: "epoch", type: 4, value: 1.5 }] }),
+				parseCommand({
+					name: "points",
+					options: [
+						{ name: "epoch", type: 4, value: 1 },
+						{ name: "epoch", type: 4, value: 2 },
+					],
+				}),
+				parseCommand({ name: "link" }),
+				parseCommand({ name: "link", options: [{ name: "code", type: 3, value: "x".repeat(33) }] }),
+				parseCommand({ name: "ticket" }),
+				parseCommand({
+					name: "ticket",
+					options: [{ name: "open", type: 1, options: [{ name: "subject", type: 3, value: "s" }] }],
+				}),
+				parseCommand({ name: "ticket", options: [{ name: "open", type: 3, value: "s" }] }),
+			];
+			for (const r of bad) {
+				expect(r.ok).toBe(false);
+				if (!r.ok) expect(r.message.length).toBeGreaterThan(10);
+			}
+		},
+	);
 });
 
 describe("signature freshness", () => {
@@ -144,14 +149,17 @@ describe("worstFirst", () => {
 });
 
 describe("deferral", () => {
-	it("defers every command that calls a Durable Object or reads many rows; only single-row lookups answer at once", () => {
-		expect(
-			COMMANDS.filter((c) => !c.defer)
-				.map((c) => c.name)
-				.sort(),
-		).toEqual(["help", "link", "unlink"]);
-		expect(COMMANDS.find((c) => c.name === "alerts")?.defer).toBe(true);
-	});
+	it(
+		"defers every command that calls a Durable Object or reads many rows; " + "only single-row lookups answer at once",
+		() => {
+			expect(
+				COMMANDS.filter((c) => !c.defer)
+					.map((c) => c.name)
+					.sort(),
+			).toEqual(["help", "link", "unlink"]);
+			expect(COMMANDS.find((c) => c.name === "alerts")?.defer).toBe(true);
+		},
+	);
 });
 
 describe("staff", () => {

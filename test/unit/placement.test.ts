@@ -1,4 +1,5 @@
-// Placement as a pure function: reliability first (in 1 % steps), then the asked-for region, then price; whole nodes only.
+// Placement as a pure function: reliability first (in 1 % steps), then the asked-for region, then price; whole nodes
+// only.
 import { describe, expect, it } from "vitest";
 import { place, rank, type Candidate } from "../../workers/domain/placement.ts";
 

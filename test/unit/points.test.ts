@@ -267,7 +267,8 @@ describe("shareRewards", () => {
 		expect(shareRewards(1000, [0, 0])).toEqual([0, 0]);
 		expect(shareRewards(10, [3, 1])).toEqual([7, 2]); // 7.5 and 2.5, floored; 1 micro-token not emitted
 		expect(shareRewards(1000, [1, 1, 1])).toEqual([333, 333, 333]);
-		expect(shareRewards(2 ** 40, [2 ** 23, 2 ** 23])).toEqual([2 ** 39, 2 ** 39]); // exact past 2^53 intermediate products
+		// exact past 2^53 intermediate products
+		expect(shareRewards(2 ** 40, [2 ** 23, 2 ** 23])).toEqual([2 ** 39, 2 ** 39]);
 	});
 });
 
@@ -324,28 +325,36 @@ describe("the documented leaf encoding", () => {
 			tier_weight_bp: 10000,
 		});
 		expect(canonicalLeaf(DOC_LEAF)).toBe(
-			'[7,"node_ab12cd34ef56","acc_0123456789ab","RTX 4090",2,"consumer-high",10000,0,3000,300,0,4,3,0,1,2475,0,0,2475,"[]",1234567]',
+			'[7,"node_ab12cd34ef56","acc_0123456789ab","RTX 4090",2,' +
+				'"consumer-high",10000,0,3000,300,0,4,3,0,1,2475,0,0,2475,"[]",1234567]',
 		);
 		expect(await leafHash(DOC_LEAF)).toBe("b51034fde034e20ccce64d3cc368e0fdf8e5e3415acb389ea554ffbc8225b4f0");
 	});
 
-	it("escapes strings exactly as documented: quote, backslash and control characters; non-ASCII and '/' raw", async () => {
-		const t = computePoints({
-			gpu_model: DOC_FLAGGED.gpu_model as string,
-			gpu_count: 2,
-			verified: false,
-			online_seconds: 3000,
-			incident_seconds: 300,
-			rented_gpu_seconds: 0,
-			challenges: { issued: 4, passed: 3, failed: 0, missed: 1 },
-			penalties: [{ code: "shared_gpu", reason: "x", share: 0.25 }],
-		});
-		expect(t).toMatchObject({ penalty_points: 618, points: 1857 });
-		expect(canonicalLeaf(DOC_FLAGGED)).toBe(
-			String.raw`[7,"node_ab12cd34ef56","acc_0123456789ab","GeForce RTX 4090 “Ti” é\t/\u0001",2,"consumer-high",10000,0,3000,300,0,4,3,0,1,2475,0,618,1857,"[{\"code\":\"shared_gpu\",\"reason\":\"same \\\"GPU\\\" as node_x — see ticket\",\"share\":0.25}]",1234567]`,
-		);
-		expect(await leafHash(DOC_FLAGGED)).toBe("6a825aeef84ce5e6f9df8bcf218a856d8a018272cd5a840594e73333c4e8ec27");
-		const every = canonicalLeaf({ ...DOC_LEAF, gpu_model: '\b\f\n\r\t\u0000\u001f\u007f\\"/\u2028\u00e9' });
-		expect(every).toContain(String.raw`"\b\f\n\r\t\u0000\u001f` + "\u007f" + String.raw`\\\"/` + "\u2028\u00e9" + '"');
-	});
+	it(
+		"escapes strings exactly as documented: quote, " + "backslash and control characters; non-ASCII and '/' raw",
+		async () => {
+			const t = computePoints({
+				gpu_model: DOC_FLAGGED.gpu_model as string,
+				gpu_count: 2,
+				verified: false,
+				online_seconds: 3000,
+				incident_seconds: 300,
+				rented_gpu_seconds: 0,
+				challenges: { issued: 4, passed: 3, failed: 0, missed: 1 },
+				penalties: [{ code: "shared_gpu", reason: "x", share: 0.25 }],
+			});
+			expect(t).toMatchObject({ penalty_points: 618, points: 1857 });
+			expect(canonicalLeaf(DOC_FLAGGED)).toBe(
+				String.raw`[7,"node_ab12cd34ef56","acc_0123456789ab","GeForce RTX 4090 “Ti” é\t/\u0001",2,"consumer-high",` +
+					String.raw`10000,0,3000,300,0,4,3,0,1,2475,0,618,1857,"[{\"code\":\"shared_gpu\",\"reason\":` +
+					String.raw`\"same \\\"GPU\\\" as node_x — see ticket\",\"share\":0.25}]",1234567]`,
+			);
+			expect(await leafHash(DOC_FLAGGED)).toBe("6a825aeef84ce5e6f9df8bcf218a856d8a018272cd5a840594e73333c4e8ec27");
+			const every = canonicalLeaf({ ...DOC_LEAF, gpu_model: '\b\f\n\r\t\u0000\u001f\u007f\\"/\u2028\u00e9' });
+			expect(every).toContain(
+				String.raw`"\b\f\n\r\t\u0000\u001f` + "\u007f" + String.raw`\\\"/` + "\u2028\u00e9" + '"',
+			);
+		},
+	);
 });

@@ -1,4 +1,5 @@
-// Pure ticket rules: every status × event, who sees a ticket and who writes as whom, and the retry schedule of staff posts.
+// Pure ticket rules: every status × event, who sees a ticket and who writes as whom, and the retry schedule of staff
+// posts.
 import { describe, expect, it } from "vitest";
 import { TICKET_STATUSES, authorRole, canSee, transition, type TicketEvent } from "../../workers/domain/tickets.ts";
 import { clip } from "../../workers/domain/text.ts";

@@ -1,4 +1,5 @@
-// Helpers for alert tests: linked chats, and what the local fake Bot API received (read over HTTP, as Telegram would have).
+// Helpers for alert tests: linked chats, and what the local fake Bot API received (read over HTTP, as Telegram would
+// have).
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { redeem as redeemLinkCode } from "../../workers/db/links.ts";
@@ -113,7 +114,10 @@ export async function throttle(dest: string, times: number, retryAfterS: number)
 }
 
 let updateId = 1;
-/** Posts a Telegram update carrying `text` from a private chat, as Telegram would (with the webhook secret unless told otherwise). */
+/**
+ * Posts a Telegram update carrying `text` from a private chat, as Telegram would (with the webhook secret unless told
+ * otherwise).
+ */
 export async function sendUpdate(
 	chat: number,
 	text: string,

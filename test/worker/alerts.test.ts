@@ -1,4 +1,5 @@
-// The alert pipeline in the real runtime: real sockets drop, the shard hands flips to the owner's OperatorAlerts, the gate delivers to the fake Bot API.
+// The alert pipeline in the real runtime: real sockets drop, the shard hands flips to the owner's OperatorAlerts, the
+// gate delivers to the fake Bot API.
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -148,7 +149,8 @@ describe.concurrent("alert pipeline", () => {
 		const { links } = await fleet(owner, "mass-drop", 4);
 		for (const l of links) l.ws.close(1001, "network gone"); // unannounced: the shard calls it our incident
 		await Promise.all(links.map((l) => l.closed));
-		await runDurableObjectAlarm(env.LIVENESS.getByName("mass-drop-0")); // the sweep that sees the mass drop, as in recovery.test.ts
+		// the sweep that sees the mass drop, as in recovery.test.ts
+		await runDurableObjectAlarm(env.LIVENESS.getByName("mass-drop-0"));
 		const [m, ...rest] = await exactlyMessages(owner, chat, 1, 4000);
 		expect(rest).toEqual([]);
 		expect(m?.text).toMatch(/^⚠️ pulsegrid incident on our side: 4 of your nodes lost the connection/);
@@ -165,7 +167,6 @@ describe.concurrent("alert pipeline", () => {
 		expect(sent?.text).toMatch(/^🔴 1 node offline/);
 		// The shard decides afterwards that this drop was ours (as a mass drop found in a later sweep does).
 		await env.ALERTS.getByName(owner.id).receive(
-			owner.id,
 			[],
 			[{ incidentId: "inc_latetag0001", nodeIds: [nodes[0]?.id as string] }],
 		);
@@ -243,7 +244,8 @@ describe("alert delivery across a gate restart", () => {
 		bye(links[0] as Link);
 		await closeGroup(owner, "offline", 1);
 		await eventually(async () => (await received(`tg:${chat}`)).requests.length === 1, 100, 100);
-		await evictDurableObject(env.GATE.getByName("global")); // the queued message lives in the gate's storage, not its memory
+		// the queued message lives in the gate's storage, not its memory
+		await evictDurableObject(env.GATE.getByName("global"));
 		const [m, ...rest] = await exactlyMessages(owner, chat, 1);
 		expect(rest).toEqual([]);
 		expect(m?.text).toMatch(/^🔴 1 node offline/);

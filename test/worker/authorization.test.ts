@@ -239,7 +239,8 @@ const TABLE: Route[] = [
 		setup: async (_n, other) => ({ id: other.id }),
 		body: () => ({ role: "user" }),
 	},
-	// Tickets: the node in the body is the owner's, so another account may not name it; the admin token is staff but no account.
+	// Tickets: the node in the body is the owner's, so another account may not name it; the admin token is staff but no
+	// account.
 	{
 		method: "POST",
 		path: "/v1/tickets",

@@ -93,7 +93,10 @@ describe("the daily digest", () => {
 			/^📋 Daily digest — \d{4}-\d\d-\d\d\nNodes: 2 \(0 online, 1 offline, 0 in maintenance, 1 never connected\)\n/,
 		);
 		expect(text).toMatch(
-			/\nUptime, last 24 h: \d+\.\d% on average; 1 drop \(coordinator incidents not counted\)\n• rig-b: 0\.0%\n• rig-a: \d+\.\d%, 1 drop\n/,
+			new RegExp(
+				"\\nUptime, last 24 h: \\d+\\.\\d% on average; 1 drop \\(coordinator incidents not counted\\)" +
+					"\\n• rig-b: 0\\.0%\\n• rig-a: \\d+\\.\\d%, 1 drop\\n",
+			),
 		);
 		expect(text).toMatch(
 			new RegExp(
@@ -101,7 +104,8 @@ describe("the daily digest", () => {
 			),
 		);
 		expect(text).toContain(
-			"\nFlags: 1 active (appeal with a support ticket)\n• rig-a: gpu_mismatch (−50% points) — claimed 4090, answers like a 3060\n",
+			"\nFlags: 1 active (appeal with a support ticket)\n" +
+				"• rig-a: gpu_mismatch (−50% points) — claimed 4090, answers like a 3060\n",
 		);
 		expect(text).toContain("\nOpen support tickets: 1\n");
 		expect(text).not.toMatch(/not live/);

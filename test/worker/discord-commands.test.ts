@@ -1,4 +1,5 @@
-// Every slash command through a really signed interaction: answers, privacy, deferral and follow-ups as the fake Discord API received them.
+// Every slash command through a really signed interaction: answers, privacy, deferral and follow-ups as the fake
+// Discord API received them.
 import { env } from "cloudflare:workers";
 import { InteractionResponseFlags, InteractionResponseType } from "discord-interactions";
 import { describe, expect, it } from "vitest";
@@ -171,34 +172,38 @@ describe("Discord commands: points, leaderboard, network", () => {
 		expect(answer.content).toContain("No epoch 999999");
 	});
 
-	it("breaks down the account's points in a settled epoch with every term, as GET /v1/nodes/:id/points does", async () => {
-		const account = await newAccount("earner");
-		const user = await linkedUser(account);
-		const { node, epoch } = await nodeWithPoints(account, undefined, 0);
-		const api = (
-			await callJson<{
-				points: number;
-				terms: { availability_points: number; compute_points: number; penalty_points: number };
-			}>(`/v1/nodes/${node.id}/points?epoch=${epoch}`)
-		).body;
+	it(
+		"breaks down the account's points in a settled epoch with every term, " + "as GET /v1/nodes/:id/points does",
+		async () => {
+			const account = await newAccount("earner");
+			const user = await linkedUser(account);
+			const { node, epoch } = await nodeWithPoints(account, undefined, 0);
+			const api = (
+				await callJson<{
+					points: number;
+					terms: { availability_points: number; compute_points: number; penalty_points: number };
+				}>(`/v1/nodes/${node.id}/points?epoch=${epoch}`)
+			).body;
 
-		const answer = await slash(user, "points", [opt("epoch", epoch)]);
-		expect(answer.flags).toBe(EPHEMERAL);
-		expect(answer.content).toContain(`**Epoch ${epoch}**`);
-		expect(answer.content).toContain(`**${api.points}** points`);
-		expect(answer.content).toContain(
-			`availability **${api.terms.availability_points}** · compute **${api.terms.compute_points}** · penalty **−${api.terms.penalty_points}**`,
-		);
-		expect(answer.content).toMatch(/inputs: online \d+ s · incident credit \d+ s · rented 0 GPU-s · 1× RTX 4090/);
-		expect(answer.content).toContain("Formula: availability = floor(");
+			const answer = await slash(user, "points", [opt("epoch", epoch)]);
+			expect(answer.flags).toBe(EPHEMERAL);
+			expect(answer.content).toContain(`**Epoch ${epoch}**`);
+			expect(answer.content).toContain(`**${api.points}** points`);
+			expect(answer.content).toContain(
+				`availability **${api.terms.availability_points}** · ` +
+					`compute **${api.terms.compute_points}** · penalty **−${api.terms.penalty_points}**`,
+			);
+			expect(answer.content).toMatch(/inputs: online \d+ s · incident credit \d+ s · rented 0 GPU-s · 1× RTX 4090/);
+			expect(answer.content).toContain("Formula: availability = floor(");
 
-		const one = await slash(user, "points", [opt("epoch", epoch), opt("node", node.id)]);
-		expect(one.content).toContain(`**${node.id}** — **${api.points}** points`);
-		const other = await registerNode(await newAccount());
-		expect((await slash(user, "points", [opt("epoch", epoch), opt("node", other.id)])).content).toContain(
-			"None of your nodes",
-		);
-	});
+			const one = await slash(user, "points", [opt("epoch", epoch), opt("node", node.id)]);
+			expect(one.content).toContain(`**${node.id}** — **${api.points}** points`);
+			const other = await registerNode(await newAccount());
+			expect((await slash(user, "points", [opt("epoch", epoch), opt("node", other.id)])).content).toContain(
+				"None of your nodes",
+			);
+		},
+	);
 
 	it("shows the leaderboard publicly, marking the caller", async () => {
 		const account = await newAccount("leader");
@@ -226,35 +231,42 @@ describe("Discord commands: points, leaderboard, network", () => {
 });
 
 describe("Discord commands: alerts", () => {
-	it("points alerts at a Discord channel webhook through the same settings as the API, never echoing the secret", async () => {
-		const account = await newAccount();
-		const user = await linkedUser(account);
-		const url = "https://discord.com/api/webhooks/123456789012345678/SECRET-token-abcdefghijklmnop";
-		const answer = await slash(user, "alerts", [opt("webhook", url)]);
-		expect(answer.flags).toBe(EPHEMERAL);
-		expect(answer.content).toContain("Discord channel webhook");
-		expect(answer.content).not.toContain("SECRET");
-		const api = await callJson<{ settings: { discord_webhook: string | null } }>("/v1/alerts/settings", {
-			auth: account.key,
-		});
-		expect(api.body.settings.discord_webhook).toMatch(/123456789012345678/);
-		expect(api.body.settings.discord_webhook).not.toContain("SECRET");
-	});
+	it(
+		"points alerts at a Discord channel webhook through " + "the same settings as the API, never echoing the secret",
+		async () => {
+			const account = await newAccount();
+			const user = await linkedUser(account);
+			const url = "https://discord.com/api/webhooks/123456789012345678/SECRET-token-abcdefghijklmnop";
+			const answer = await slash(user, "alerts", [opt("webhook", url)]);
+			expect(answer.flags).toBe(EPHEMERAL);
+			expect(answer.content).toContain("Discord channel webhook");
+			expect(answer.content).not.toContain("SECRET");
+			const api = await callJson<{ settings: { discord_webhook: string | null } }>("/v1/alerts/settings", {
+				auth: account.key,
+			});
+			expect(api.body.settings.discord_webhook).toMatch(/123456789012345678/);
+			expect(api.body.settings.discord_webhook).not.toContain("SECRET");
+		},
+	);
 
-	it("defers /alerts (it asks the account's alerts object) and completes it with the settings GET /v1/alerts/settings serves", async () => {
-		const account = await newAccount();
-		const user = await linkedUser(account);
-		await call("/v1/alerts/settings", {
-			method: "PATCH",
-			auth: account.key,
-			body: { digest: true, digest_hour_utc: 6 },
-		});
-		const answer = await slash(user, "alerts");
-		expect(answer.type).toBe(InteractionResponseType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE);
-		expect(answer.flags).toBe(EPHEMERAL);
-		expect(answer.content).toContain("Node alerts: **on** · daily digest: **on, 6:00 UTC**");
-		expect(answer.content).toContain("Telegram chats linked: 0");
-	});
+	it(
+		"defers /alerts (it asks the account's alerts object) and " +
+			"completes it with the settings GET /v1/alerts/settings serves",
+		async () => {
+			const account = await newAccount();
+			const user = await linkedUser(account);
+			await call("/v1/alerts/settings", {
+				method: "PATCH",
+				auth: account.key,
+				body: { digest: true, digest_hour_utc: 6 },
+			});
+			const answer = await slash(user, "alerts");
+			expect(answer.type).toBe(InteractionResponseType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE);
+			expect(answer.flags).toBe(EPHEMERAL);
+			expect(answer.content).toContain("Node alerts: **on** · daily digest: **on, 6:00 UTC**");
+			expect(answer.content).toContain("Telegram chats linked: 0");
+		},
+	);
 
 	it("answers /link, /unlink and /help at once: they only read and write single rows", async () => {
 		const account = await newAccount("quick");

@@ -1,4 +1,5 @@
-// Discord test helpers: interactions really signed with the test Ed25519 key, and what the local fake Discord API received.
+// Discord test helpers: interactions really signed with the test Ed25519 key, and what the local fake Discord API
+// received.
 import { env } from "cloudflare:workers";
 import { InteractionResponseType, InteractionType } from "discord-interactions";
 import type { ChannelPost, DiscordFakeState, Fault, OriginalEdit } from "../fakes/discord-api-types.ts";
@@ -58,7 +59,10 @@ let counter = 0;
 /** A Discord-looking id no other test uses (files run in parallel against one fake). */
 export function snowflake(): string {
 	counter++;
-	return `${1 + Math.floor(Math.random() * 8)}${String(Math.floor(Math.random() * 1e12)).padStart(12, "0")}${String(counter).padStart(5, "0")}`;
+	return (
+		`${1 + Math.floor(Math.random() * 8)}` +
+		`${String(Math.floor(Math.random() * 1e12)).padStart(12, "0")}${String(counter).padStart(5, "0")}`
+	);
 }
 
 export interface DiscordUser {
@@ -118,7 +122,10 @@ export interface Answer {
 	allowedMentions: unknown;
 }
 
-/** Runs a command as `user` and returns what Discord would show: the immediate answer, or the follow-up that replaced "thinking…". */
+/**
+ * Runs a command as `user` and returns what Discord would show: the immediate answer, or the follow-up that replaced
+ * "thinking…".
+ */
 export async function slash(user: DiscordUser, name: string, options: Option[] = []): Promise<Answer> {
 	const payload = commandPayload(user, name, options);
 	const res = await signedPost(JSON.stringify(payload));

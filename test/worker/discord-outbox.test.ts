@@ -1,4 +1,5 @@
-// Staff-channel posts survive Discord being down: kept in the outbox, retried with backoff by the cron, never posted twice.
+// Staff-channel posts survive Discord being down: kept in the outbox, retried with backoff by the cron, never posted
+// twice.
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -31,7 +32,10 @@ async function pendingFor(text: string) {
 	return (await pendingPosts(env.DB)).find((p) => p.content.includes(text));
 }
 
-/** Opens a ticket whose staff post Discord refuses (503) `times` times; returns once the post waits in the outbox after one attempt. */
+/**
+ * Opens a ticket whose staff post Discord refuses (503) `times` times; returns once the post waits in the outbox after
+ * one attempt.
+ */
 async function refusedTicket(m: string, subject: string, times = 1): Promise<string> {
 	await fault({ contains: m, times, status: 503 });
 	const id = await openWithSubject(subject);
@@ -95,26 +99,29 @@ describe("discord outbox", () => {
 		expect(await postsWith(m)).toHaveLength(1);
 	});
 
-	it("does not duplicate a post whose delivery was not recorded: Discord's nonce check returns the first message", async () => {
-		const m = marker();
-		await openWithSubject(`Ack lost ${m}`);
-		await staffPosts(m);
-		await eventually(
-			async () =>
-				(
-					await env.DB.prepare("SELECT sent_at FROM discord_outbox WHERE content LIKE ?")
-						.bind(`%${m}%`)
-						.first<{ sent_at: number | null }>()
-				)?.sent_at,
-		);
-		// As if the drain died after Discord accepted the post but before it wrote sent_at.
-		await env.DB.prepare("UPDATE discord_outbox SET sent_at = NULL, lease_until = NULL WHERE content LIKE ?")
-			.bind(`%${m}%`)
-			.run();
-		await drainDiscordOutbox(env, Date.now() + 60 * 60_000);
-		expect(await pendingFor(m)).toBeUndefined();
-		expect(await postsWith(m)).toHaveLength(1);
-	});
+	it(
+		"does not duplicate a post whose delivery was not recorded: " + "Discord's nonce check returns the first message",
+		async () => {
+			const m = marker();
+			await openWithSubject(`Ack lost ${m}`);
+			await staffPosts(m);
+			await eventually(
+				async () =>
+					(
+						await env.DB.prepare("SELECT sent_at FROM discord_outbox WHERE content LIKE ?")
+							.bind(`%${m}%`)
+							.first<{ sent_at: number | null }>()
+					)?.sent_at,
+			);
+			// As if the drain died after Discord accepted the post but before it wrote sent_at.
+			await env.DB.prepare("UPDATE discord_outbox SET sent_at = NULL, lease_until = NULL WHERE content LIKE ?")
+				.bind(`%${m}%`)
+				.run();
+			await drainDiscordOutbox(env, Date.now() + 60 * 60_000);
+			expect(await pendingFor(m)).toBeUndefined();
+			expect(await postsWith(m)).toHaveLength(1);
+		},
+	);
 
 	it(`gives up after ${MAX_ATTEMPTS} attempts and logs it, while the ticket itself stays`, async () => {
 		const m = marker();
@@ -135,7 +142,8 @@ describe("discord outbox", () => {
 	it("is drained by the cron", async () => {
 		const m = marker();
 		await refusedTicket(m, `Cron ${m}`);
-		await env.DB.prepare("UPDATE discord_outbox SET next_attempt_at = 0 WHERE content LIKE ?").bind(`%${m}%`).run(); // its backoff has passed
+		// its backoff has passed
+		await env.DB.prepare("UPDATE discord_outbox SET next_attempt_at = 0 WHERE content LIKE ?").bind(`%${m}%`).run();
 		const ctx = createExecutionContext();
 		await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "* * * * *" }), env, ctx);
 		await waitOnExecutionContext(ctx);

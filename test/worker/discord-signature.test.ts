@@ -1,4 +1,5 @@
-// POST /discord/interactions: nothing is parsed or answered unless Discord's Ed25519 signature over the raw body checks out.
+// POST /discord/interactions: nothing is parsed or answered unless Discord's Ed25519 signature over the raw body checks
+// out.
 import { InteractionResponseType, InteractionType } from "discord-interactions";
 import { describe, expect, it } from "vitest";
 import { call } from "./helpers.ts";
@@ -60,16 +61,20 @@ describe("POST /discord/interactions signature", () => {
 		}
 	});
 
-	it("refuses a body that is not JSON with 401 when it is unsigned or badly signed: the signature is checked before parsing", async () => {
-		const unsigned = await call("/discord/interactions", {
-			rawBody: "{not json",
-			headers: { "content-type": "application/json" },
-		});
-		expect(unsigned.status).toBe(401);
-		expect(await unsigned.json()).toEqual({ error: { code: "unauthorized", message: "Invalid request signature." } });
-		expect((await signedPost("{not json", { key: await otherKey() })).status).toBe(401);
-		expect((await signedPost("{not json", { signed: "{not json}" })).status).toBe(401);
-	});
+	it(
+		"refuses a body that is not JSON with 401 when it is unsigned or badly signed: " +
+			"the signature is checked before parsing",
+		async () => {
+			const unsigned = await call("/discord/interactions", {
+				rawBody: "{not json",
+				headers: { "content-type": "application/json" },
+			});
+			expect(unsigned.status).toBe(401);
+			expect(await unsigned.json()).toEqual({ error: { code: "unauthorized", message: "Invalid request signature." } });
+			expect((await signedPost("{not json", { key: await otherKey() })).status).toBe(401);
+			expect((await signedPost("{not json", { signed: "{not json}" })).status).toBe(401);
+		},
+	);
 
 	it("answers a signed body that is not JSON with 400", async () => {
 		const res = await signedPost("{not json");

@@ -97,7 +97,9 @@ export async function onlineFleet(n: number, hardware: Partial<typeof HARDWARE> 
 	return { owner, fleet, stopAll: () => fleet.forEach((f) => f.stop()) };
 }
 
-/** Online nodes whose agents keep alive but never say `ready` themselves: the test says it, at times of its choosing. */
+/**
+ * Online nodes whose agents keep alive but never say `ready` themselves: the test says it, at times of its choosing.
+ */
 export async function quietFleet(n: number, gpuModel: string, gpuCount = 1) {
 	const f = await onlineFleet(n, { gpu_model: gpuModel, gpu_count: gpuCount });
 	const stops = f.fleet.map((x) => {
@@ -242,7 +244,10 @@ export function keepAlive(link: Link, everyMs = 500): () => void {
 	return () => clearInterval(timer);
 }
 
-/** Behaves like a healthy agent: keepalives, a right answer to every challenge, `ready` for every assignment. Returns a stop function. */
+/**
+ * Behaves like a healthy agent: keepalives, a right answer to every challenge, `ready` for every assignment. Returns a
+ * stop function.
+ */
 export function healthyAgent(link: Link, node: TestNode): () => void {
 	const stopPings = keepAlive(link);
 	let stopped = false;

@@ -39,35 +39,39 @@ describe("link codes", () => {
 		});
 	});
 
-	it("gives a Telegram deep link that starts the bot with the code, and codes Telegram accepts as a start parameter", async () => {
-		const { body } = await callJson<{ code: string; telegram_url: string }>("/v1/links", {
-			method: "POST",
-			auth: (await newAccount()).key,
-		});
-		const url = new URL(body.telegram_url);
-		expect(url.origin).toBe("https://t.me");
-		expect(url.pathname).toBe(`/${env.TELEGRAM_BOT_USERNAME}`);
-		expect(url.searchParams.get("start")).toBe(body.code);
-		expect(body.code).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
-		const doc = (
-			await callJson<{
-				paths: Record<
-					string,
-					{
-						post: {
-							responses: Record<
-								string,
-								{ content: { "application/json": { schema: { properties: Record<string, unknown> } } } }
-							>;
-						};
-					}
-				>;
-			}>("/openapi.json")
-		).body;
-		expect(doc.paths["/v1/links"]?.post.responses["201"]?.content["application/json"].schema.properties).toHaveProperty(
-			"telegram_url",
-		);
-	});
+	it(
+		"gives a Telegram deep link that starts the bot with the code, " +
+			"and codes Telegram accepts as a start parameter",
+		async () => {
+			const { body } = await callJson<{ code: string; telegram_url: string }>("/v1/links", {
+				method: "POST",
+				auth: (await newAccount()).key,
+			});
+			const url = new URL(body.telegram_url);
+			expect(url.origin).toBe("https://t.me");
+			expect(url.pathname).toBe(`/${env.TELEGRAM_BOT_USERNAME}`);
+			expect(url.searchParams.get("start")).toBe(body.code);
+			expect(body.code).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
+			const doc = (
+				await callJson<{
+					paths: Record<
+						string,
+						{
+							post: {
+								responses: Record<
+									string,
+									{ content: { "application/json": { schema: { properties: Record<string, unknown> } } } }
+								>;
+							};
+						}
+					>;
+				}>("/openapi.json")
+			).body;
+			expect(
+				doc.paths["/v1/links"]?.post.responses["201"]?.content["application/json"].schema.properties,
+			).toHaveProperty("telegram_url");
+		},
+	);
 
 	it("refuses a code that was never issued", async () => {
 		expect(await redeemLinkCode(env.DB, "NOTACODE42", "telegram", "x", Date.now())).toEqual({

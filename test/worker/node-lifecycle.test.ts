@@ -1,4 +1,5 @@
-// A node's life at its edges: tokens across transports, clean HTTP shutdown, oversized frames, registration races, deletion, uptime windows.
+// A node's life at its edges: tokens across transports, clean HTTP shutdown, oversized frames, registration races,
+// deletion, uptime windows.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../workers/ids.ts";

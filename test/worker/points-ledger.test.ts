@@ -106,7 +106,8 @@ describe("a settled epoch", () => {
 		// a: online for half an hour, then dropped in a coordinator incident that ended 100 s later; it never came back,
 		// so it is credited the 100 s and the 15 minutes of grace after the incident: 1000 incident seconds.
 		await env.DB.prepare(
-			"INSERT INTO incidents (id, scope, reason, started_at, ended_at, nodes_affected) VALUES ('inc_ledger', 'shard:ledger', 'mass_drop', ?, ?, 1)",
+			"INSERT INTO incidents (id, scope, reason, started_at, ended_at, " +
+				"nodes_affected) VALUES ('inc_ledger', 'shard:ledger', 'mass_drop', ?, ?, 1)",
 		)
 			.bind(t0 + 1800 * S, t0 + 1900 * S)
 			.run();
@@ -178,61 +179,65 @@ describe("a settled epoch", () => {
 });
 
 describe("the rolling 7-day leaderboard", () => {
-	it("sums the settled epochs that ended within 7 days of the newest, adjustments included, and leaves older ones out", async () => {
-		const owner = await newAccount("weekly");
-		const node = await registerNode(owner);
-		const spans: number[] = [];
-		// Three epochs: an hour (500 points), then one running to 7 days after the first ended (100), then an hour (200).
-		// The first ended exactly 7 days before the newest did: outside the window.
-		for (const [length, seconds] of [
-			[H, 1000],
-			[7 * DAY - H, 200],
-			[H, 400],
-		] as const) {
-			const open = await openEpoch();
-			await online(node, open.started_at + 10 * S, open.started_at + (10 + seconds) * S);
-			spans.push(await closeAfter(length));
-		}
-		const [old, mid, newest] = spans as [number, number, number];
-		expect(((await epoch(newest)).ended_at as number) - ((await epoch(old)).ended_at as number)).toBe(7 * DAY);
-		for (const [n, pts] of [
-			[old, 500],
-			[mid, 100],
-			[newest, 200],
-		] as const)
-			expect((await row(n, node)).points).toBe(pts);
-		for (const [n, points, reason] of [
-			[old, 50, "credit for the old epoch"],
-			[newest, 7, "credit for the newest epoch"],
-		] as const) {
-			expect(
-				(
-					await callJson("/v1/admin/adjustments", {
-						auth: TEST_ADMIN_TOKEN,
-						body: { node_id: node.id, epoch: n, points, reason },
-					})
-				).status,
-			).toBe(201);
-		}
+	it(
+		"sums the settled epochs that ended within 7 days of the newest, " +
+			"adjustments included, and leaves older ones out",
+		async () => {
+			const owner = await newAccount("weekly");
+			const node = await registerNode(owner);
+			const spans: number[] = [];
+			// Three epochs: an hour (500 points), then one running to 7 days after the first ended (100), then an hour (200).
+			// The first ended exactly 7 days before the newest did: outside the window.
+			for (const [length, seconds] of [
+				[H, 1000],
+				[7 * DAY - H, 200],
+				[H, 400],
+			] as const) {
+				const open = await openEpoch();
+				await online(node, open.started_at + 10 * S, open.started_at + (10 + seconds) * S);
+				spans.push(await closeAfter(length));
+			}
+			const [old, mid, newest] = spans as [number, number, number];
+			expect(((await epoch(newest)).ended_at as number) - ((await epoch(old)).ended_at as number)).toBe(7 * DAY);
+			for (const [n, pts] of [
+				[old, 500],
+				[mid, 100],
+				[newest, 200],
+			] as const)
+				expect((await row(n, node)).points).toBe(pts);
+			for (const [n, points, reason] of [
+				[old, 50, "credit for the old epoch"],
+				[newest, 7, "credit for the newest epoch"],
+			] as const) {
+				expect(
+					(
+						await callJson("/v1/admin/adjustments", {
+							auth: TEST_ADMIN_TOKEN,
+							body: { node_id: node.id, epoch: n, points, reason },
+						})
+					).status,
+				).toBe(201);
+			}
 
-		type Board = {
-			from_epoch: number;
-			to_epoch: number;
-			window: string | null;
-			leaders: { account_id: string; points: number; reward: number; nodes: number; rank: number }[];
-		};
-		const week = await callJson<Board>("/v1/leaderboard?window=7d");
-		expect(week.status).toBe(200);
-		expect(week.body).toMatchObject({ from_epoch: mid, to_epoch: newest, window: "7d" });
-		const mine = week.body.leaders.find((l) => l.account_id === owner.id);
-		expect(mine).toMatchObject({ points: 100 + 200 + 7, nodes: 1, rank: 1 });
-		expect(mine?.reward).toBe((await row(mid, node)).reward + (await row(newest, node)).reward);
-		const one = await callJson<Board>(`/v1/leaderboard?epoch=${old}`);
-		expect(one.body).toMatchObject({ from_epoch: old, to_epoch: old, window: null });
-		expect(one.body.leaders.find((l) => l.account_id === owner.id)?.points).toBe(550);
-		const latest = await callJson<Board>("/v1/leaderboard");
-		expect(latest.body.leaders.find((l) => l.account_id === owner.id)?.points).toBe(207);
-	});
+			type Board = {
+				from_epoch: number;
+				to_epoch: number;
+				window: string | null;
+				leaders: { account_id: string; points: number; reward: number; nodes: number; rank: number }[];
+			};
+			const week = await callJson<Board>("/v1/leaderboard?window=7d");
+			expect(week.status).toBe(200);
+			expect(week.body).toMatchObject({ from_epoch: mid, to_epoch: newest, window: "7d" });
+			const mine = week.body.leaders.find((l) => l.account_id === owner.id);
+			expect(mine).toMatchObject({ points: 100 + 200 + 7, nodes: 1, rank: 1 });
+			expect(mine?.reward).toBe((await row(mid, node)).reward + (await row(newest, node)).reward);
+			const one = await callJson<Board>(`/v1/leaderboard?epoch=${old}`);
+			expect(one.body).toMatchObject({ from_epoch: old, to_epoch: old, window: null });
+			expect(one.body.leaders.find((l) => l.account_id === owner.id)?.points).toBe(550);
+			const latest = await callJson<Board>("/v1/leaderboard");
+			expect(latest.body.leaders.find((l) => l.account_id === owner.id)?.points).toBe(207);
+		},
+	);
 });
 
 /** The settler's private settlement of one epoch, driven directly to re-run phases on an epoch already written. */
@@ -304,15 +309,19 @@ describe("a crash in the write phase", () => {
 				.all<{ id: string }>()
 		).results.map((r) => r.id);
 		expect(ids.length).toBeGreaterThanOrEqual(9);
-		// A fault injected in D1: the insert of the page holding the 4th row fails (pages of 3 rows), after page 1 is written.
+		// A fault injected in D1: the insert of the page holding the 4th row fails (pages of 3 rows), after page 1 is
+		// written.
 		await env.DB.prepare(
-			`CREATE TRIGGER injected_fault BEFORE INSERT ON points_ledger WHEN NEW.node_id = '${ids[3]}' BEGIN SELECT RAISE(ABORT, 'injected fault'); END`,
+			`CREATE TRIGGER injected_fault BEFORE INSERT ON points_ledger WHEN ` +
+				`NEW.node_id = '${ids[3]}' BEGIN SELECT RAISE(ABORT, 'injected fault'); END`,
 		).run();
 		let fault: unknown = null;
 		try {
 			await settler().settleNow(open.started_at + H, { pageSize: 3 });
 		} catch (err) {
-			fault = err; // caught here, not with expect().rejects, which leaves the RPC promise's rejection unhandled (workerd still logs it leaving the object)
+			// caught here, not with expect().rejects, which leaves the RPC promise's rejection unhandled (workerd still
+			// logs it leaving the object)
+			fault = err;
 		}
 		expect(String(fault)).toMatch(/injected fault/);
 		const n = open.n;

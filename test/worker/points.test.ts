@@ -1,4 +1,5 @@
-// Settlement in the real runtime: rows from measured inputs, roots and proofs, idempotence, resumption, adjustments and flags.
+// Settlement in the real runtime: rows from measured inputs, roots and proofs, idempotence, resumption, adjustments and
+// flags.
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import worker from "../../workers/index.ts";
@@ -114,21 +115,25 @@ describe("epoch settlement", () => {
 		expect(await verifyProof(tampered.leaf, tampered.proof, root)).toBe(false);
 	});
 
-	it("has nothing to do when a settled epoch is asked to settle again (the guards themselves: points-ledger.test.ts)", async () => {
-		await registerNode(await newAccount());
-		const { epoch, root } = await settle();
-		const count = async () =>
-			(
-				await env.DB.prepare("SELECT count(*) AS n FROM points_ledger WHERE epoch = ?")
-					.bind(epoch)
-					.first<{ n: number }>()
-			)?.n;
-		const before = await count();
-		const again = await env.SETTLER.getByName("global").resume();
-		expect(again).toEqual({ settled: [], done: true });
-		expect(await count()).toBe(before);
-		expect((await callJson<{ root: string }>(`/v1/epochs/${epoch}`)).body.root).toBe(root);
-	});
+	it(
+		"has nothing to do when a settled epoch is asked to settle again " +
+			"(the guards themselves: points-ledger.test.ts)",
+		async () => {
+			await registerNode(await newAccount());
+			const { epoch, root } = await settle();
+			const count = async () =>
+				(
+					await env.DB.prepare("SELECT count(*) AS n FROM points_ledger WHERE epoch = ?")
+						.bind(epoch)
+						.first<{ n: number }>()
+				)?.n;
+			const before = await count();
+			const again = await env.SETTLER.getByName("global").resume();
+			expect(again).toEqual({ settled: [], done: true });
+			expect(await count()).toBe(before);
+			expect((await callJson<{ root: string }>(`/v1/epochs/${epoch}`)).body.root).toBe(root);
+		},
+	);
 
 	it("finishes a settlement interrupted half-way on the next try, without duplicates", async () => {
 		await settle();

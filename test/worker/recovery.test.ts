@@ -62,31 +62,34 @@ describe("coordinator incidents", () => {
 });
 
 describe("shard restart", () => {
-	it("keeps nodes that reconnect within the grace period online, and marks the rest offline as our incident", async () => {
-		const { nodes } = await fleet("restart", 4);
-		const stub = env.LIVENESS.getByName("restart-0");
-		await runDurableObjectAlarm(stub); // checkpoint
-		await evictDurableObject(stub, { webSockets: "close" }); // the process holding the sockets is gone
-		const clock = await stopClock(stub); // the shard starts again
-		const [a, b, c, d] = nodes as [TestNode, TestNode, TestNode, TestNode];
-		const back = await Promise.all([connect(a), connect(b)]);
-		await Promise.all(back.map((l) => l.next("welcome")));
-		await sweepAt(stub, clock.at + OFFLINE_AFTER_MS); // OFFLINE_AFTER_S of grace later
-		for (const n of [a, b]) {
-			expect(await nodeStatus(n)).toBe("online");
-			expect((await nodeFlips(n)).map((f) => f.reason)).toEqual(["connected"]);
-		}
-		const { body } = await callJson<{ incidents: { id: string; reason: string; scope: string }[] }>("/v1/incidents");
-		const incident = body.incidents.find((i) => i.scope === "shard:restart-0");
-		expect(incident?.reason).toBe("coordinator_restart");
-		for (const n of [c, d]) {
-			expect(await nodeStatus(n)).toBe("offline");
-			expect((await nodeFlips(n))[0]).toMatchObject({ reason: "coordinator_restart", incident_id: incident?.id });
-		}
-		const uptime = await callJson<{ intervals: { ended_at: string | null }[] }>(`/v1/nodes/${a.id}/uptime`);
-		expect(uptime.body.intervals).toHaveLength(1);
-		expect(uptime.body.intervals[0]?.ended_at).toBeNull();
-	});
+	it(
+		"keeps nodes that reconnect within the grace period online, " + "and marks the rest offline as our incident",
+		async () => {
+			const { nodes } = await fleet("restart", 4);
+			const stub = env.LIVENESS.getByName("restart-0");
+			await runDurableObjectAlarm(stub); // checkpoint
+			await evictDurableObject(stub, { webSockets: "close" }); // the process holding the sockets is gone
+			const clock = await stopClock(stub); // the shard starts again
+			const [a, b, c, d] = nodes as [TestNode, TestNode, TestNode, TestNode];
+			const back = await Promise.all([connect(a), connect(b)]);
+			await Promise.all(back.map((l) => l.next("welcome")));
+			await sweepAt(stub, clock.at + OFFLINE_AFTER_MS); // OFFLINE_AFTER_S of grace later
+			for (const n of [a, b]) {
+				expect(await nodeStatus(n)).toBe("online");
+				expect((await nodeFlips(n)).map((f) => f.reason)).toEqual(["connected"]);
+			}
+			const { body } = await callJson<{ incidents: { id: string; reason: string; scope: string }[] }>("/v1/incidents");
+			const incident = body.incidents.find((i) => i.scope === "shard:restart-0");
+			expect(incident?.reason).toBe("coordinator_restart");
+			for (const n of [c, d]) {
+				expect(await nodeStatus(n)).toBe("offline");
+				expect((await nodeFlips(n))[0]).toMatchObject({ reason: "coordinator_restart", incident_id: incident?.id });
+			}
+			const uptime = await callJson<{ intervals: { ended_at: string | null }[] }>(`/v1/nodes/${a.id}/uptime`);
+			expect(uptime.body.intervals).toHaveLength(1);
+			expect(uptime.body.intervals[0]?.ended_at).toBeNull();
+		},
+	);
 
 	it("ends a lost node's online interval at the shard's last checkpoint, not at its connect", async () => {
 		const stub = env.LIVENESS.getByName("restartinterval-0");

@@ -1,4 +1,5 @@
-// Renting on an injected clock: hourly charges and payouts in cents, pro-rata refunds, a ledger that always balances, failover deadlines.
+// Renting on an injected clock: hourly charges and payouts in cents, pro-rata refunds, a ledger that always balances,
+// failover deadlines.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ACK_TIMEOUT_MS, START_TIMEOUT_MS } from "../../durable-objects/Cluster.ts";
@@ -23,7 +24,9 @@ async function deploy(body: { gpu_model: string; gpu_count: number; hours: numbe
 	return { renter, stub, c, price: c.price_per_gpu_hour_cents };
 }
 
-/** A 2-GPU cluster of two 1-GPU nodes, started now, that loses one of them `lostAfter` ms in with no spare: degraded. */
+/**
+ * A 2-GPU cluster of two 1-GPU nodes, started now, that loses one of them `lostAfter` ms in with no spare: degraded.
+ */
 async function degraded(nodeModel: string, gpuModel: string, lostAfter: number) {
 	const { stopAll } = await quietFleet(2, nodeModel);
 	const start = Date.now();
@@ -51,9 +54,9 @@ interface Row {
 }
 
 /**
- * The ledger balances: the renter's balances are the sums of its entries; the cluster's charges and refunds never exceed
- * its hold (and equal it once over); payouts and fees add up to the charges, the fee at least 5 %; every granted cent is
- * somewhere. Returns the cluster's entries in cents, by kind.
+ * The ledger balances: the renter's balances are the sums of its entries; the cluster's charges and refunds never
+ * exceed its hold (and equal it once over); payouts and fees add up to the charges, the fee at least 5 %; every granted
+ * cent is somewhere. Returns the cluster's entries in cents, by kind.
  */
 async function expectBalanced(renter: { id: string; key: string }, clusterId: string, over: boolean) {
 	const rows = (
@@ -88,7 +91,8 @@ async function expectBalanced(renter: { id: string; key: string }, clusterId: st
 	]);
 	expect(b.held_cents).toBe(hold - charges - refunds);
 	const all = await env.DB.prepare(
-		"SELECT sum(CASE WHEN kind = 'grant' THEN available_delta ELSE 0 END) AS granted, sum(available_delta + held_delta) AS total FROM credit_entries",
+		"SELECT sum(CASE WHEN kind = 'grant' THEN available_delta ELSE 0 END) AS granted, " +
+			"sum(available_delta + held_delta) AS total FROM credit_entries",
 	).first<{ granted: number; total: number }>();
 	expect(all?.total).toBe(all?.granted);
 	return { rows, cents };
@@ -121,33 +125,36 @@ describe("hourly billing", () => {
 		stopAll();
 	});
 
-	it("charges nothing for a cluster that never ran, whether it failed to start or was deleted while pending", async () => {
-		const { stopAll } = await quietFleet(2, "RTX 4080");
-		const start = Date.now();
-		const failed = await deploy({ gpu_model: "RTX 4080", gpu_count: 2, hours: 1 });
-		await failed.stub.ready(failed.c.nodes[0]?.node_id as string, start);
-		await failed.stub.tick(start + ACK_TIMEOUT_MS); // the other member never acknowledged; there is no spare
-		await failed.stub.tick(Date.parse(failed.c.created_at as string) + START_TIMEOUT_MS);
-		expect(await failed.stub.view()).toMatchObject({
-			status: "failed",
-			charged_cents: 0,
-			refunded_cents: failed.c.hold_cents,
-		});
-		expect((await expectBalanced(failed.renter, failed.c.id, true)).cents("charge")).toEqual([]);
+	it(
+		"charges nothing for a cluster that never ran, " + "whether it failed to start or was deleted while pending",
+		async () => {
+			const { stopAll } = await quietFleet(2, "RTX 4080");
+			const start = Date.now();
+			const failed = await deploy({ gpu_model: "RTX 4080", gpu_count: 2, hours: 1 });
+			await failed.stub.ready(failed.c.nodes[0]?.node_id as string, start);
+			await failed.stub.tick(start + ACK_TIMEOUT_MS); // the other member never acknowledged; there is no spare
+			await failed.stub.tick(Date.parse(failed.c.created_at as string) + START_TIMEOUT_MS);
+			expect(await failed.stub.view()).toMatchObject({
+				status: "failed",
+				charged_cents: 0,
+				refunded_cents: failed.c.hold_cents,
+			});
+			expect((await expectBalanced(failed.renter, failed.c.id, true)).cents("charge")).toEqual([]);
 
-		const deleted = await deploy({ gpu_model: "RTX 4080", gpu_count: 2, hours: 1 });
-		await deleted.stub.ready(deleted.c.nodes[0]?.node_id as string, start);
-		expect(await deleted.stub.terminate(start + 4 * MIN)).toMatchObject({
-			status: "terminated",
-			charged_cents: 0,
-			refunded_cents: deleted.c.hold_cents,
-		});
-		await expectBalanced(deleted.renter, deleted.c.id, true);
-		// Nor does either earn its members rented time for points.
-		expect(await rentals(failed.c.id)).toEqual([]);
-		expect(await rentals(deleted.c.id)).toEqual([]);
-		stopAll();
-	});
+			const deleted = await deploy({ gpu_model: "RTX 4080", gpu_count: 2, hours: 1 });
+			await deleted.stub.ready(deleted.c.nodes[0]?.node_id as string, start);
+			expect(await deleted.stub.terminate(start + 4 * MIN)).toMatchObject({
+				status: "terminated",
+				charged_cents: 0,
+				refunded_cents: deleted.c.hold_cents,
+			});
+			await expectBalanced(deleted.renter, deleted.c.id, true);
+			// Nor does either earn its members rented time for points.
+			expect(await rentals(failed.c.id)).toEqual([]);
+			expect(await rentals(deleted.c.id)).toEqual([]);
+			stopAll();
+		},
+	);
 
 	it("starts the members' rented time (for points) when the cluster starts, as billing does", async () => {
 		const { fleet, stopAll } = await quietFleet(2, "RTX 3090");
@@ -217,7 +224,8 @@ describe("refunds for missing GPUs", () => {
 			refunded_cents: Math.floor((price * 45) / 60),
 		});
 		// The shortfall is one event, however often the cluster looked for a spare.
-		const kinds = ((view as unknown as { events: { kind: string }[] } | null)?.events ?? []).map((e) => e.kind); // the stub's type is too deep to spell
+		// the stub's type is too deep to spell
+		const kinds = ((view as unknown as { events: { kind: string }[] } | null)?.events ?? []).map((e) => e.kind);
 		expect(kinds.filter((k) => k === "no_replacement")).toHaveLength(1);
 		await expectBalanced(renter, c.id, false);
 		await stub.tick(start + 2 * HOUR);
@@ -255,41 +263,48 @@ describe("failover deadlines", () => {
 		stopAll();
 	});
 
-	it("counts replacements still on their way against the missing GPUs, whatever their size: a lost 8-GPU node gets 8 GPUs, once", async () => {
-		const big = await quietFleet(1, "RTX 4090", 8);
-		const start = Date.now();
-		const { stub, c } = await deploy({ gpu_model: "RTX 4090", gpu_count: 8, hours: 1 }, start);
-		const small = await quietFleet(4, "RTX 4090", 4);
-		await stub.nodeLost(c.nodes[0]?.node_id as string, start + 5 * MIN);
-		const coming = (await stub.view())?.nodes.filter((n) => n.state === "assigned") ?? [];
-		expect(coming.map((n) => n.gpu_count)).toEqual([4, 4]);
-		await stub.tick(Date.now() + 1000); // the retry while both are slow to say ready
-		expect((await stub.view())?.nodes).toHaveLength(3);
-		expect(await env.SCHEDULER.getByName("global").usage("RTX 4090")).toMatchObject({ reserved_gpus: 8 });
-		for (const n of coming) await stub.ready(n.node_id, start + 10 * MIN);
-		expect((await stub.view())?.status).toBe("running");
-		big.stopAll();
-		small.stopAll();
-	});
+	it(
+		"counts replacements still on their way against the missing GPUs, " +
+			"whatever their size: a lost 8-GPU node gets 8 GPUs, once",
+		async () => {
+			const big = await quietFleet(1, "RTX 4090", 8);
+			const start = Date.now();
+			const { stub, c } = await deploy({ gpu_model: "RTX 4090", gpu_count: 8, hours: 1 }, start);
+			const small = await quietFleet(4, "RTX 4090", 4);
+			await stub.nodeLost(c.nodes[0]?.node_id as string, start + 5 * MIN);
+			const coming = (await stub.view())?.nodes.filter((n) => n.state === "assigned") ?? [];
+			expect(coming.map((n) => n.gpu_count)).toEqual([4, 4]);
+			await stub.tick(Date.now() + 1000); // the retry while both are slow to say ready
+			expect((await stub.view())?.nodes).toHaveLength(3);
+			expect(await env.SCHEDULER.getByName("global").usage("RTX 4090")).toMatchObject({ reserved_gpus: 8 });
+			for (const n of coming) await stub.ready(n.node_id, start + 10 * MIN);
+			expect((await stub.view())?.status).toBe("running");
+			big.stopAll();
+			small.stopAll();
+		},
+	);
 
-	it("drops a replacement that cannot be told within the same alarm, and that alarm's bill keeps what was recorded", async () => {
-		const { renter, stub, c, price, start, stopAll } = await degraded("Apple M2", "Apple M-series", 30 * MIN);
-		// A spare appears that the scheduler believes online but that has no connection to be told through.
-		const ghost = await registerNode(renter, { hardware: { ...HARDWARE, gpu_model: "Apple M2" } });
-		await env.SCHEDULER.getByName("global").onChanges([{ nodeId: ghost.id, to: "online", seq: 1e9, at: start }]);
-		await stub.tick(start + HOUR);
-		const v = await stub.view();
-		expect(v?.events).toContainEqual(
-			expect.objectContaining({ kind: "node_lost", node_id: ghost.id, reason: "not_connected" }),
-		);
-		expect(v?.nodes.find((n) => n.node_id === ghost.id)?.state).toBe("lost");
-		// 60 + 30 GPU-minutes delivered, 30 missing, billed by the same alarm.
-		expect(v).toMatchObject({
-			status: "degraded",
-			charged_cents: Math.floor((price * 90) / 60),
-			refunded_cents: Math.floor((price * 30) / 60),
-		});
-		await expectBalanced(renter, c.id, false);
-		stopAll();
-	});
+	it(
+		"drops a replacement that cannot be told within the same alarm, " + "and that alarm's bill keeps what was recorded",
+		async () => {
+			const { renter, stub, c, price, start, stopAll } = await degraded("Apple M2", "Apple M-series", 30 * MIN);
+			// A spare appears that the scheduler believes online but that has no connection to be told through.
+			const ghost = await registerNode(renter, { hardware: { ...HARDWARE, gpu_model: "Apple M2" } });
+			await env.SCHEDULER.getByName("global").onChanges([{ nodeId: ghost.id, to: "online", seq: 1e9, at: start }]);
+			await stub.tick(start + HOUR);
+			const v = await stub.view();
+			expect(v?.events).toContainEqual(
+				expect.objectContaining({ kind: "node_lost", node_id: ghost.id, reason: "not_connected" }),
+			);
+			expect(v?.nodes.find((n) => n.node_id === ghost.id)?.state).toBe("lost");
+			// 60 + 30 GPU-minutes delivered, 30 missing, billed by the same alarm.
+			expect(v).toMatchObject({
+				status: "degraded",
+				charged_cents: Math.floor((price * 90) / 60),
+				refunded_cents: Math.floor((price * 30) / 60),
+			});
+			await expectBalanced(renter, c.id, false);
+			stopAll();
+		},
+	);
 });

@@ -1,4 +1,5 @@
-// Rented work earns points: the compute part of the ledger comes from recorded rental intervals (own file: own capacity pool).
+// Rented work earns points: the compute part of the ledger comes from recorded rental intervals (own file: own capacity
+// pool).
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { TEST_ADMIN_TOKEN, callJson, eventually, grant, newAccount, onlineFleet } from "./helpers.ts";

@@ -77,38 +77,44 @@ describe("a lost node's notice", () => {
 });
 
 describe("a step interrupted half-way", () => {
-	it("completes a termination whose final bill failed on the next DELETE: hold settled, nodes freed and told", async () => {
-		const { fleet, renter, stub, id, members, stopAll } = await running("H100", 1);
-		const first = await withoutTable("credit_entries", () =>
-			callJson(`/v1/clusters/${id}`, { method: "DELETE", auth: renter.key }),
-		);
-		expect(first.status).toBe(500);
-		const again = await callJson<{
-			cluster: { status: string; hold_cents: number; charged_cents: number; refunded_cents: number };
-		}>(`/v1/clusters/${id}`, { method: "DELETE", auth: renter.key });
-		expect(again.body.cluster.status).toBe("terminated");
-		expect(again.body.cluster.charged_cents + again.body.cluster.refunded_cents).toBe(again.body.cluster.hold_cents);
-		expect((await credits(renter.key)).held_cents).toBe(0);
-		expect(await reservedFor(members[0] as string)).toBeNull();
-		expect(await fleet[0]?.link.next("release")).toMatchObject({ cluster_id: id });
-		expect(await runDurableObjectAlarm(stub)).toBe(false); // nothing left to do
-		stopAll();
-	});
+	it(
+		"completes a termination whose final bill failed on the next DELETE: " + "hold settled, nodes freed and told",
+		async () => {
+			const { fleet, renter, stub, id, members, stopAll } = await running("H100", 1);
+			const first = await withoutTable("credit_entries", () =>
+				callJson(`/v1/clusters/${id}`, { method: "DELETE", auth: renter.key }),
+			);
+			expect(first.status).toBe(500);
+			const again = await callJson<{
+				cluster: { status: string; hold_cents: number; charged_cents: number; refunded_cents: number };
+			}>(`/v1/clusters/${id}`, { method: "DELETE", auth: renter.key });
+			expect(again.body.cluster.status).toBe("terminated");
+			expect(again.body.cluster.charged_cents + again.body.cluster.refunded_cents).toBe(again.body.cluster.hold_cents);
+			expect((await credits(renter.key)).held_cents).toBe(0);
+			expect(await reservedFor(members[0] as string)).toBeNull();
+			expect(await fleet[0]?.link.next("release")).toMatchObject({ cluster_id: id });
+			expect(await runDurableObjectAlarm(stub)).toBe(false); // nothing left to do
+			stopAll();
+		},
+	);
 
-	it("completes a node's loss whose bookkeeping failed on the next alarm: freed, told to stop, and replaced", async () => {
-		const { fleet, stub, members, stopAll } = await running("A100", 2, 3);
-		const victim = members[0] as string;
-		expect(await withoutTable("rentals", () => failure(stub.nodeLost(victim, Date.now())))).toBeInstanceOf(Error);
-		expect(await runDurableObjectAlarm(stub)).toBe(true);
-		const spare = fleet.find((f) => !members.includes(f.node.id));
-		await eventually(
-			async () => (await stub.view())?.nodes.find((n) => n.node_id === spare?.node.id)?.state === "ready",
-		);
-		expect((await stub.view())?.nodes.find((n) => n.node_id === victim)?.state).toBe("lost");
-		expect(await reservedFor(victim)).toBeNull();
-		expect(await fleet.find((f) => f.node.id === victim)?.link.next("release")).toMatchObject({ type: "release" });
-		stopAll();
-	});
+	it(
+		"completes a node's loss whose bookkeeping failed on the next alarm: " + "freed, told to stop, and replaced",
+		async () => {
+			const { fleet, stub, members, stopAll } = await running("A100", 2, 3);
+			const victim = members[0] as string;
+			expect(await withoutTable("rentals", () => failure(stub.nodeLost(victim, Date.now())))).toBeInstanceOf(Error);
+			expect(await runDurableObjectAlarm(stub)).toBe(true);
+			const spare = fleet.find((f) => !members.includes(f.node.id));
+			await eventually(
+				async () => (await stub.view())?.nodes.find((n) => n.node_id === spare?.node.id)?.state === "ready",
+			);
+			expect((await stub.view())?.nodes.find((n) => n.node_id === victim)?.state).toBe("lost");
+			expect(await reservedFor(victim)).toBeNull();
+			expect(await fleet.find((f) => f.node.id === victim)?.link.next("release")).toMatchObject({ type: "release" });
+			stopAll();
+		},
+	);
 
 	it("undoes a deploy that failed half-way on its alarm: nodes freed, credits held refunded", async () => {
 		const { fleet, stopAll } = await onlineFleet(1, { gpu_model: "L40S" });
@@ -129,36 +135,43 @@ describe("a step interrupted half-way", () => {
 		stopAll();
 	});
 
-	it("undoes a deploy that stopped after it was recorded when the renter deletes it: nodes freed, hold refunded", async () => {
-		// A model no other test here rents (their idle nodes would be placed first), and no `ready` racing the state set below.
-		const { fleet, stopAll } = await quietFleet(1, "RTX 4090");
-		const renter = await newAccount("renter");
-		await grant(renter.id, 100_000);
-		const node = fleet[0]?.node.id as string;
-		const res = await callJson<{ cluster: { id: string } }>("/v1/clusters", {
-			auth: renter.key,
-			body: { gpu_model: "RTX 4090", gpu_count: 1, hours: 1 },
-		});
-		expect(res.status).toBe(201);
-		const id = res.body.cluster.id;
-		// As if the object died after writing the cluster's row and holding the credits, before it finished setting up,
-		// and the renter's DELETE comes before the alarm that would undo it.
-		await runInDurableObject(env.CLUSTERS.getByName(id), async (_, state) => {
-			const st = JSON.parse(state.storage.sql.exec("SELECT v FROM state").one().v as string) as Record<string, unknown>;
-			state.storage.sql.exec("UPDATE state SET v = ?", JSON.stringify({ ...st, setup: true }));
-			state.storage.sql.exec("DELETE FROM members");
-			await state.storage.deleteAlarm();
-		});
-		expect(await reservedFor(node)).toBe(id);
-		const deleted = await callJson<{ cluster: { status: string } }>(`/v1/clusters/${id}`, {
-			method: "DELETE",
-			auth: renter.key,
-		});
-		expect(deleted).toMatchObject({ status: 200, body: { cluster: { status: "failed" } } });
-		expect(await reservedFor(node)).toBeNull();
-		expect(await credits(renter.key)).toMatchObject({ available_cents: 100_000, held_cents: 0 });
-		stopAll();
-	});
+	it(
+		"undoes a deploy that stopped after it was recorded " + "when the renter deletes it: nodes freed, hold refunded",
+		async () => {
+			// A model no other test here rents (their idle nodes would be placed first), and no `ready` racing the state set
+			// below.
+			const { fleet, stopAll } = await quietFleet(1, "RTX 4090");
+			const renter = await newAccount("renter");
+			await grant(renter.id, 100_000);
+			const node = fleet[0]?.node.id as string;
+			const res = await callJson<{ cluster: { id: string } }>("/v1/clusters", {
+				auth: renter.key,
+				body: { gpu_model: "RTX 4090", gpu_count: 1, hours: 1 },
+			});
+			expect(res.status).toBe(201);
+			const id = res.body.cluster.id;
+			// As if the object died after writing the cluster's row and holding the credits, before it finished setting up,
+			// and the renter's DELETE comes before the alarm that would undo it.
+			await runInDurableObject(env.CLUSTERS.getByName(id), async (_, state) => {
+				const st = JSON.parse(state.storage.sql.exec("SELECT v FROM state").one().v as string) as Record<
+					string,
+					unknown
+				>;
+				state.storage.sql.exec("UPDATE state SET v = ?", JSON.stringify({ ...st, setup: true }));
+				state.storage.sql.exec("DELETE FROM members");
+				await state.storage.deleteAlarm();
+			});
+			expect(await reservedFor(node)).toBe(id);
+			const deleted = await callJson<{ cluster: { status: string } }>(`/v1/clusters/${id}`, {
+				method: "DELETE",
+				auth: renter.key,
+			});
+			expect(deleted).toMatchObject({ status: 200, body: { cluster: { status: "failed" } } });
+			expect(await reservedFor(node)).toBeNull();
+			expect(await credits(renter.key)).toMatchObject({ available_cents: 100_000, held_cents: 0 });
+			stopAll();
+		},
+	);
 
 	it("resumes a deploy that failed half-way when the request is retried with its Idempotency-Key", async () => {
 		const { stopAll } = await onlineFleet(1, { gpu_model: "RTX 4080" });

@@ -133,18 +133,21 @@ describe("deploying a cluster", () => {
 		expect(body.error?.message).toMatch(/above your cap/);
 	});
 
-	it("returns the same cluster for a repeated Idempotency-Key, holds once, and refuses the key with another body", async () => {
-		await onlineFleet(2, { gpu_model: "L40S" });
-		const renter = await newAccount();
-		await grant(renter.id, 100_000);
-		const first = await deploy(renter.key, { gpu_model: "L40S", gpu_count: 1, hours: 2 }, "order-42");
-		const again = await deploy(renter.key, { gpu_model: "L40S", gpu_count: 1, hours: 2 }, "order-42");
-		expect(first.status).toBe(201);
-		expect(again.status).toBe(200);
-		expect(again.body.cluster.id).toBe(first.body.cluster.id);
-		expect((await billing(renter.key)).entries.filter((e) => e.kind === "hold")).toHaveLength(1);
-		expect((await deploy(renter.key, { gpu_model: "L40S", gpu_count: 2, hours: 2 }, "order-42")).status).toBe(409);
-	});
+	it(
+		"returns the same cluster for a repeated Idempotency-Key, " + "holds once, and refuses the key with another body",
+		async () => {
+			await onlineFleet(2, { gpu_model: "L40S" });
+			const renter = await newAccount();
+			await grant(renter.id, 100_000);
+			const first = await deploy(renter.key, { gpu_model: "L40S", gpu_count: 1, hours: 2 }, "order-42");
+			const again = await deploy(renter.key, { gpu_model: "L40S", gpu_count: 1, hours: 2 }, "order-42");
+			expect(first.status).toBe(201);
+			expect(again.status).toBe(200);
+			expect(again.body.cluster.id).toBe(first.body.cluster.id);
+			expect((await billing(renter.key)).entries.filter((e) => e.kind === "hold")).toHaveLength(1);
+			expect((await deploy(renter.key, { gpu_model: "L40S", gpu_count: 2, hours: 2 }, "order-42")).status).toBe(409);
+		},
+	);
 
 	it("grants credits once per Idempotency-Key and refuses the key with another body (409)", async () => {
 		const renter = await newAccount();
@@ -179,7 +182,8 @@ describe("deploying a cluster", () => {
 		expect(b.available_cents).toBe(100_000 - del.body.cluster.charged_cents);
 		// Conservation: every cent granted is somewhere (renters' balances, operators' payouts, the network fee).
 		const sums = await env.DB.prepare(
-			"SELECT sum(CASE WHEN kind = 'grant' THEN available_delta ELSE 0 END) AS granted, sum(available_delta + held_delta) AS total FROM credit_entries",
+			"SELECT sum(CASE WHEN kind = 'grant' THEN available_delta ELSE 0 END) AS granted, " +
+				"sum(available_delta + held_delta) AS total FROM credit_entries",
 		).first<{ granted: number; total: number }>();
 		expect(sums?.total).toBe(sums?.granted);
 		// The node is free again.

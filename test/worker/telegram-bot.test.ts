@@ -1,4 +1,5 @@
-// The Telegram bot on POST /telegram/webhook: the secret first, then linking, commands, and a chat confined to its own account.
+// The Telegram bot on POST /telegram/webhook: the secret first, then linking, commands, and a chat confined to its own
+// account.
 import { env } from "cloudflare:workers";
 import { Api } from "grammy";
 import { describe, expect, it } from "vitest";
@@ -126,38 +127,43 @@ describe("POST /telegram/webhook", () => {
 		expect(body.settings).toMatchObject({ alerts: true, digest: true, digest_hour_utc: 6, telegram_chats: 1 });
 	});
 
-	it("answers /points with the ledger's figures for a settled epoch, the same as GET /v1/nodes/:id/points and GET /v1/points", async () => {
-		const owner = await newAccount("earner");
-		const chat = await linkViaBot(owner);
-		expect(await ask(chat, "/points")).toBe("No epoch has been settled yet.");
-		const { node, epoch } = await nodeWithPoints(owner, "rig-p");
-		const row = (
-			await callJson<{
-				points: number;
-				reward: number;
-				terms: { availability_points: number; compute_points: number; penalty_points: number };
-			}>(`/v1/nodes/${node.id}/points?epoch=${epoch}`)
-		).body;
-		expect(row.points).toBeGreaterThan(0);
-		const lifetime = (
-			await callJson<{ lifetime: { points: number; adjustments: number } }>("/v1/points", { auth: owner.key })
-		).body.lifetime;
+	it(
+		"answers /points with the ledger's figures for a settled epoch, " +
+			"the same as GET /v1/nodes/:id/points and GET /v1/points",
+		async () => {
+			const owner = await newAccount("earner");
+			const chat = await linkViaBot(owner);
+			expect(await ask(chat, "/points")).toBe("No epoch has been settled yet.");
+			const { node, epoch } = await nodeWithPoints(owner, "rig-p");
+			const row = (
+				await callJson<{
+					points: number;
+					reward: number;
+					terms: { availability_points: number; compute_points: number; penalty_points: number };
+				}>(`/v1/nodes/${node.id}/points?epoch=${epoch}`)
+			).body;
+			expect(row.points).toBeGreaterThan(0);
+			const lifetime = (
+				await callJson<{ lifetime: { points: number; adjustments: number } }>("/v1/points", { auth: owner.key })
+			).body.lifetime;
 
-		const answer = await ask(chat, "/points");
-		expect(answer).toMatch(
-			new RegExp(
-				`^Epoch ${epoch} \\(settled \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\): ${row.points} points from 1 node, reward `,
-			),
-		);
-		expect(answer).toContain(
-			`• ${node.id}: ${row.points} points = availability ${row.terms.availability_points} + compute ${row.terms.compute_points} − penalty ${row.terms.penalty_points}; online `,
-		);
-		expect(answer).toContain(`Lifetime: ${lifetime.points + lifetime.adjustments} points.`);
-		expect(answer).not.toMatch(/not live/);
-		expect(await ask(chat, `/points ${epoch}`)).toBe(answer);
-		expect(await ask(chat, "/points 999999")).toBe("No epoch 999999.");
-		expect(await ask(chat, "/points soon")).toMatch(/^Usage: \/points/);
-	});
+			const answer = await ask(chat, "/points");
+			expect(answer).toMatch(
+				new RegExp(
+					`^Epoch ${epoch} \\(settled \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\): ${row.points} points from 1 node, reward `,
+				),
+			);
+			expect(answer).toContain(
+				`• ${node.id}: ${row.points} points = availability ${row.terms.availability_points} + ` +
+					`compute ${row.terms.compute_points} − penalty ${row.terms.penalty_points}; online `,
+			);
+			expect(answer).toContain(`Lifetime: ${lifetime.points + lifetime.adjustments} points.`);
+			expect(answer).not.toMatch(/not live/);
+			expect(await ask(chat, `/points ${epoch}`)).toBe(answer);
+			expect(await ask(chat, "/points 999999")).toBe("No epoch 999999.");
+			expect(await ask(chat, "/points soon")).toMatch(/^Usage: \/points/);
+		},
+	);
 
 	it("handles updates without ever calling getMe: the bot's identity is preset (botInfo)", async () => {
 		const chat = newChatId();

@@ -1,4 +1,5 @@
-// Support tickets: one store behind /v1/tickets and /ticket, the documented status transitions, privacy, bounds, and staff-channel posts.
+// Support tickets: one store behind /v1/tickets and /ticket, the documented status transitions, privacy, bounds, and
+// staff-channel posts.
 import { describe, expect, it } from "vitest";
 import {
 	BODY_MAX,
@@ -54,70 +55,74 @@ function ticketIdIn(text: string): string {
 }
 
 describe("tickets over the API", () => {
-	it("walks the documented life cycle: open → owner adds → staff replies → owner replies → closed, each posted to the staff channel", async () => {
-		const owner = await newAccount("carol");
-		const node = await registerNode(owner);
-		const opened = await open(owner.key, {
-			subject: "Node shows offline",
-			body: "It is up, I can ssh in.",
-			node_id: node.id,
-		});
-		expect(opened.status).toBe(201);
-		const t = opened.body.ticket;
-		expect(t).toMatchObject({
-			id: expect.stringMatching(/^tkt_/),
-			status: "open",
-			node_id: node.id,
-			opened_via: "api",
-			account_id: owner.id,
-		});
-		expect(opened.body.messages).toEqual([
-			expect.objectContaining({
+	it(
+		"walks the documented life cycle: open → owner adds → " +
+			"staff replies → owner replies → closed, each posted to the staff channel",
+		async () => {
+			const owner = await newAccount("carol");
+			const node = await registerNode(owner);
+			const opened = await open(owner.key, {
+				subject: "Node shows offline",
 				body: "It is up, I can ssh in.",
-				via: "api",
-				author: { role: "owner", account_id: owner.id, name: "carol" },
-			}),
-		]);
-
-		expect((await reply(owner.key, t.id, "Still offline.")).body.ticket.status).toBe("open");
-		const staff = await reply(TEST_ADMIN_TOKEN, t.id, "Which agent version?");
-		expect(staff.status).toBe(201);
-		expect(staff.body).toMatchObject({
-			ticket: { status: "waiting_on_user" },
-			message: { author: { role: "staff", account_id: null, name: "admin" } },
-		});
-		expect((await reply(owner.key, t.id, "0.1.0")).body.ticket.status).toBe("waiting_on_staff");
-		const closed = await close(TEST_ADMIN_TOKEN, t.id);
-		expect(closed.body.ticket).toMatchObject({ status: "closed", closed_by: "admin" });
-
-		const read = await view(owner.key, t.id);
-		expect(read.body.messages.map((m) => [m.author.role, m.body])).toEqual([
-			["owner", "It is up, I can ssh in."],
-			["owner", "Still offline."],
-			["staff", "Which agent version?"],
-			["owner", "0.1.0"],
-		]);
-
-		const posts = await staffPosts(t.id, 5);
-		expect(posts).toHaveLength(5);
-		for (const p of posts) {
-			expect(p).toMatchObject({
-				channel_id: DISCORD_TEST.staffChannelId,
-				authorization: `Bot ${DISCORD_TEST.botToken}`,
-				enforce_nonce: true,
-				allowed_mentions: { parse: [] },
+				node_id: node.id,
 			});
-		}
-		expect(posts[0]?.content).toContain("**New ticket**");
-		expect(posts[0]?.content).toContain("**carol**");
-		expect(posts[0]?.content).toContain("**Subject:** Node shows offline");
-		expect(posts[0]?.content).toContain(`**Node:** \`${node.id}\``);
-		expect(posts[0]?.content).toContain("> It is up, I can ssh in.");
-		expect(posts[2]?.content).toContain("staff **admin** replied via the API; now `waiting_on_user`");
-		expect(posts[2]?.content).toContain("> Which agent version?");
-		expect(posts[1]?.content).toContain("owner **carol** replied via the API; now `open`");
-		expect(posts[4]?.content).toContain("closed by **admin**");
-	});
+			expect(opened.status).toBe(201);
+			const t = opened.body.ticket;
+			expect(t).toMatchObject({
+				id: expect.stringMatching(/^tkt_/),
+				status: "open",
+				node_id: node.id,
+				opened_via: "api",
+				account_id: owner.id,
+			});
+			expect(opened.body.messages).toEqual([
+				expect.objectContaining({
+					body: "It is up, I can ssh in.",
+					via: "api",
+					author: { role: "owner", account_id: owner.id, name: "carol" },
+				}),
+			]);
+
+			expect((await reply(owner.key, t.id, "Still offline.")).body.ticket.status).toBe("open");
+			const staff = await reply(TEST_ADMIN_TOKEN, t.id, "Which agent version?");
+			expect(staff.status).toBe(201);
+			expect(staff.body).toMatchObject({
+				ticket: { status: "waiting_on_user" },
+				message: { author: { role: "staff", account_id: null, name: "admin" } },
+			});
+			expect((await reply(owner.key, t.id, "0.1.0")).body.ticket.status).toBe("waiting_on_staff");
+			const closed = await close(TEST_ADMIN_TOKEN, t.id);
+			expect(closed.body.ticket).toMatchObject({ status: "closed", closed_by: "admin" });
+
+			const read = await view(owner.key, t.id);
+			expect(read.body.messages.map((m) => [m.author.role, m.body])).toEqual([
+				["owner", "It is up, I can ssh in."],
+				["owner", "Still offline."],
+				["staff", "Which agent version?"],
+				["owner", "0.1.0"],
+			]);
+
+			const posts = await staffPosts(t.id, 5);
+			expect(posts).toHaveLength(5);
+			for (const p of posts) {
+				expect(p).toMatchObject({
+					channel_id: DISCORD_TEST.staffChannelId,
+					authorization: `Bot ${DISCORD_TEST.botToken}`,
+					enforce_nonce: true,
+					allowed_mentions: { parse: [] },
+				});
+			}
+			expect(posts[0]?.content).toContain("**New ticket**");
+			expect(posts[0]?.content).toContain("**carol**");
+			expect(posts[0]?.content).toContain("**Subject:** Node shows offline");
+			expect(posts[0]?.content).toContain(`**Node:** \`${node.id}\``);
+			expect(posts[0]?.content).toContain("> It is up, I can ssh in.");
+			expect(posts[2]?.content).toContain("staff **admin** replied via the API; now `waiting_on_user`");
+			expect(posts[2]?.content).toContain("> Which agent version?");
+			expect(posts[1]?.content).toContain("owner **carol** replied via the API; now `open`");
+			expect(posts[4]?.content).toContain("closed by **admin**");
+		},
+	);
 
 	it("refuses a reply to a closed ticket and a second close with 409, leaving it as it was", async () => {
 		const owner = await newAccount();
@@ -203,30 +208,38 @@ describe("tickets over the API", () => {
 		expect((await open(a.key, { subject: "one more", body: "b" })).status).toBe(201);
 	});
 
-	it(`allows ${OPENED_PER_HOUR_MAX} tickets opened an hour, closed ones included, then answers 429 with Retry-After`, async () => {
-		const a = await newAccount();
-		for (let i = 0; i < OPENED_PER_HOUR_MAX; i++) {
-			const t = await open(a.key, { subject: `t${i}`, body: "b" });
-			expect(t.status).toBe(201);
-			await close(a.key, t.body.ticket.id);
-		}
-		const res = await call("/v1/tickets", { auth: a.key, body: { subject: "again", body: "b" } });
-		expect(res.status).toBe(429);
-		expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
-	});
+	it(
+		`allows ${OPENED_PER_HOUR_MAX} tickets opened an hour, ` +
+			`closed ones included, then answers 429 with Retry-After`,
+		async () => {
+			const a = await newAccount();
+			for (let i = 0; i < OPENED_PER_HOUR_MAX; i++) {
+				const t = await open(a.key, { subject: `t${i}`, body: "b" });
+				expect(t.status).toBe(201);
+				await close(a.key, t.body.ticket.id);
+			}
+			const res = await call("/v1/tickets", { auth: a.key, body: { subject: "again", body: "b" } });
+			expect(res.status).toBe(429);
+			expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+		},
+	);
 
-	it(`lets an owner add ${OWNER_REPLIES_PER_MINUTE_MAX} messages a minute to a ticket (the opening one included), and staff any number`, async () => {
-		const a = await newAccount();
-		const t = (await open(a.key, { subject: "s", body: "b" })).body.ticket;
-		for (let i = 1; i < OWNER_REPLIES_PER_MINUTE_MAX; i++)
-			expect((await reply(a.key, t.id, `more ${i}`)).status).toBe(201);
-		expect((await reply(a.key, t.id, "and more")).status).toBe(429);
-		for (let i = 0; i < OWNER_REPLIES_PER_MINUTE_MAX + 1; i++)
-			expect((await reply(TEST_ADMIN_TOKEN, t.id, `staff ${i}`)).status).toBe(201);
-		expect((await view(a.key, t.id)).body.messages).toHaveLength(
-			OWNER_REPLIES_PER_MINUTE_MAX + OWNER_REPLIES_PER_MINUTE_MAX + 1,
-		);
-	});
+	it(
+		`lets an owner add ${OWNER_REPLIES_PER_MINUTE_MAX} messages a ` +
+			`minute to a ticket (the opening one included), and staff any number`,
+		async () => {
+			const a = await newAccount();
+			const t = (await open(a.key, { subject: "s", body: "b" })).body.ticket;
+			for (let i = 1; i < OWNER_REPLIES_PER_MINUTE_MAX; i++)
+				expect((await reply(a.key, t.id, `more ${i}`)).status).toBe(201);
+			expect((await reply(a.key, t.id, "and more")).status).toBe(429);
+			for (let i = 0; i < OWNER_REPLIES_PER_MINUTE_MAX + 1; i++)
+				expect((await reply(TEST_ADMIN_TOKEN, t.id, `staff ${i}`)).status).toBe(201);
+			expect((await view(a.key, t.id)).body.messages).toHaveLength(
+				OWNER_REPLIES_PER_MINUTE_MAX + OWNER_REPLIES_PER_MINUTE_MAX + 1,
+			);
+		},
+	);
 
 	it("refuses to open a ticket with the admin token, which is no account", async () => {
 		expect((await open(TEST_ADMIN_TOKEN, { subject: "s", body: "b" })).status).toBe(403);
@@ -234,81 +247,87 @@ describe("tickets over the API", () => {
 });
 
 describe("tickets from Discord and the API meet in one store", () => {
-	it("follows a ticket opened in Discord through staff answers in Discord and the owner's replies over the API", async () => {
-		const owner = await newAccount("dave");
-		const node = await registerNode(owner);
-		const user = await linkedUser(owner, "dave_discord");
-		const opened = await slash(user, "ticket", [
-			sub(
-				"open",
-				opt("subject", "Points look low"),
-				opt("body", "Epoch 12 gave me nothing @everyone"),
-				opt("node", node.id),
-			),
-		]);
-		expect(opened.content).toContain("Opened");
-		const id = ticketIdIn(opened.content);
+	it(
+		"follows a ticket opened in Discord through staff " + "answers in Discord and the owner's replies over the API",
+		async () => {
+			const owner = await newAccount("dave");
+			const node = await registerNode(owner);
+			const user = await linkedUser(owner, "dave_discord");
+			const opened = await slash(user, "ticket", [
+				sub(
+					"open",
+					opt("subject", "Points look low"),
+					opt("body", "Epoch 12 gave me nothing @everyone"),
+					opt("node", node.id),
+				),
+			]);
+			expect(opened.content).toContain("Opened");
+			const id = ticketIdIn(opened.content);
 
-		const api = await view(owner.key, id);
-		expect(api.body.ticket).toMatchObject({
-			subject: "Points look low",
-			node_id: node.id,
-			opened_via: "discord",
-			status: "open",
-		});
-		expect(api.body.messages[0]).toMatchObject({ via: "discord", author: { role: "owner", name: "dave" } });
-		const [post] = await staffPosts(id);
-		expect(post?.content).toContain("via Discord");
-		expect(post?.content).toContain("> Epoch 12 gave me nothing @everyone");
-		expect(post?.allowed_mentions).toEqual({ parse: [] });
+			const api = await view(owner.key, id);
+			expect(api.body.ticket).toMatchObject({
+				subject: "Points look low",
+				node_id: node.id,
+				opened_via: "discord",
+				status: "open",
+			});
+			expect(api.body.messages[0]).toMatchObject({ via: "discord", author: { role: "owner", name: "dave" } });
+			const [post] = await staffPosts(id);
+			expect(post?.content).toContain("via Discord");
+			expect(post?.content).toContain("> Epoch 12 gave me nothing @everyone");
+			expect(post?.allowed_mentions).toEqual({ parse: [] });
 
-		const mod = staffByRole();
-		const staffList = await slash(mod, "ticket", [sub("list")]);
-		expect(staffList.content).toContain("**All tickets** (active");
-		expect(staffList.content).toContain(id);
-		expect(staffList.content).toContain("dave");
-		expect(
-			(await slash(mod, "ticket", [sub("reply", opt("id", id), opt("message", "Your node was offline 40 min."))]))
-				.content,
-		).toContain("now `waiting_on_user`");
+			const mod = staffByRole();
+			const staffList = await slash(mod, "ticket", [sub("list")]);
+			expect(staffList.content).toContain("**All tickets** (active");
+			expect(staffList.content).toContain(id);
+			expect(staffList.content).toContain("dave");
+			expect(
+				(await slash(mod, "ticket", [sub("reply", opt("id", id), opt("message", "Your node was offline 40 min."))]))
+					.content,
+			).toContain("now `waiting_on_user`");
 
-		const after = await view(owner.key, id);
-		expect(after.body.ticket.status).toBe("waiting_on_user");
-		expect(after.body.messages[1]).toMatchObject({
-			body: "Your node was offline 40 min.",
-			via: "discord",
-			author: { role: "staff", account_id: null, name: "discord:mod" },
-		});
-		expect((await reply(owner.key, id, "Ah, thanks.")).body.ticket.status).toBe("waiting_on_staff");
+			const after = await view(owner.key, id);
+			expect(after.body.ticket.status).toBe("waiting_on_user");
+			expect(after.body.messages[1]).toMatchObject({
+				body: "Your node was offline 40 min.",
+				via: "discord",
+				author: { role: "staff", account_id: null, name: "discord:mod" },
+			});
+			expect((await reply(owner.key, id, "Ah, thanks.")).body.ticket.status).toBe("waiting_on_staff");
 
-		const seen = await slash(mod, "ticket", [sub("view", opt("id", id))]);
-		expect(seen.content).toContain("`waiting_on_staff`");
-		expect(seen.content).toContain("**discord:mod** (staff)");
-		expect(seen.content).toContain("> Ah, thanks.");
-		expect((await slash(user, "ticket", [sub("close", opt("id", id))])).content).toContain("Closed");
-		expect((await view(owner.key, id)).body.ticket).toMatchObject({ status: "closed", closed_by: "dave" });
-		await staffPosts(id, 4);
-	});
+			const seen = await slash(mod, "ticket", [sub("view", opt("id", id))]);
+			expect(seen.content).toContain("`waiting_on_staff`");
+			expect(seen.content).toContain("**discord:mod** (staff)");
+			expect(seen.content).toContain("> Ah, thanks.");
+			expect((await slash(user, "ticket", [sub("close", opt("id", id))])).content).toContain("Closed");
+			expect((await view(owner.key, id)).body.ticket).toMatchObject({ status: "closed", closed_by: "dave" });
+			await staffPosts(id, 4);
+		},
+	);
 
-	it("shows a ticket opened over the API in the owner's /ticket list and lets them answer staff from Discord", async () => {
-		const owner = await newAccount("erin");
-		const user = await linkedUser(owner);
-		const t = (await open(owner.key, { subject: "Cannot register", body: "409 on POST /v1/nodes" })).body.ticket;
-		await reply(TEST_ADMIN_TOKEN, t.id, "Every node needs its own key pair.");
-		const mine = await slash(user, "ticket", [sub("list")]);
-		expect(mine.content).toContain("**Your tickets**");
-		expect(mine.content).toContain(`\`${t.id}\` **Cannot register** — \`waiting_on_user\``);
-		const seen = await slash(user, "ticket", [sub("view", opt("id", t.id))]);
-		expect(seen.content).toContain("**admin** (staff)");
-		expect(
-			(await slash(user, "ticket", [sub("reply", opt("id", t.id), opt("message", "Fixed, thanks"))])).content,
-		).toContain("now `waiting_on_staff`");
-		expect((await view(owner.key, t.id)).body.messages.at(-1)).toMatchObject({
-			body: "Fixed, thanks",
-			via: "discord",
-			author: { role: "owner" },
-		});
-	});
+	it(
+		"shows a ticket opened over the API in the owner's " + "/ticket list and lets them answer staff from Discord",
+		async () => {
+			const owner = await newAccount("erin");
+			const user = await linkedUser(owner);
+			const t = (await open(owner.key, { subject: "Cannot register", body: "409 on POST /v1/nodes" })).body.ticket;
+			await reply(TEST_ADMIN_TOKEN, t.id, "Every node needs its own key pair.");
+			const mine = await slash(user, "ticket", [sub("list")]);
+			expect(mine.content).toContain("**Your tickets**");
+			expect(mine.content).toContain(`\`${t.id}\` **Cannot register** — \`waiting_on_user\``);
+			const seen = await slash(user, "ticket", [sub("view", opt("id", t.id))]);
+			expect(seen.content).toContain("**admin** (staff)");
+			expect(
+				(await slash(user, "ticket", [sub("reply", opt("id", t.id), opt("message", "Fixed, thanks"))])).content,
+			).toContain("now `waiting_on_staff`");
+			expect((await view(owner.key, t.id)).body.messages.at(-1)).toMatchObject({
+				body: "Fixed, thanks",
+				via: "discord",
+				author: { role: "owner" },
+			});
+		},
+	);
 
 	it("keeps other users away from a ticket in Discord: no view, no reply, no close", async () => {
 		const owner = await newAccount();
@@ -331,15 +350,19 @@ describe("tickets from Discord and the API meet in one store", () => {
 		});
 	});
 
-	it("treats a configured staff user id as staff even in a DM, and a staff role member with no account cannot open tickets", async () => {
-		const owner = await newAccount();
-		const t = (await open(owner.key, { subject: "dm staff", body: "b" })).body.ticket;
-		const staffUser = { id: DISCORD_TEST.staffUserId, username: "lead" };
-		expect((await slash(staffUser, "ticket", [sub("view", opt("id", t.id))])).content).toContain("dm staff");
-		expect(
-			(await slash(staffByRole(), "ticket", [sub("open", opt("subject", "s"), opt("body", "b"))])).content,
-		).toContain("Link first");
-	});
+	it(
+		"treats a configured staff user id as staff even in a DM, " +
+			"and a staff role member with no account cannot open tickets",
+		async () => {
+			const owner = await newAccount();
+			const t = (await open(owner.key, { subject: "dm staff", body: "b" })).body.ticket;
+			const staffUser = { id: DISCORD_TEST.staffUserId, username: "lead" };
+			expect((await slash(staffUser, "ticket", [sub("view", opt("id", t.id))])).content).toContain("dm staff");
+			expect(
+				(await slash(staffByRole(), "ticket", [sub("open", opt("subject", "s"), opt("body", "b"))])).content,
+			).toContain("Link first");
+		},
+	);
 
 	it("makes a linked staff account staff in Discord too, even in a DM", async () => {
 		const owner = await newAccount();

@@ -40,12 +40,10 @@ function outboxStatements(db: D1Database, ops: OutboxOp[]): D1PreparedStatement[
 	for (const op of ops) {
 		if (op.kind === "flips") {
 			const c = readModelChanges(op.flips);
-			const seqs = new Map(op.flips.map((f) => [f.nodeId, Number(f.id.slice(f.id.lastIndexOf(":") + 1))]));
-			const nodes = c.nodes.map((n) => ({ ...n, seq: seqs.get(n.node_id) ?? 0 }));
 			out.push(db.prepare(SQL.flips).bind(JSON.stringify(c.flips)));
 			if (c.opens.length) out.push(db.prepare(SQL.opens).bind(JSON.stringify(c.opens)));
 			if (c.closes.length) out.push(db.prepare(SQL.closes).bind(JSON.stringify(c.closes)));
-			out.push(db.prepare(SQL.nodes).bind(JSON.stringify(nodes)));
+			out.push(db.prepare(SQL.nodes).bind(JSON.stringify(c.nodes)));
 		} else if (op.kind === "incident") {
 			const { id, scope, reason, started_at, ended_at, nodes_affected } = op;
 			out.push(db.prepare(SQL.incident).bind(id, scope, reason, started_at, ended_at, nodes_affected));

@@ -1,6 +1,7 @@
 // Owns the `points_ledger` and `points_adjustments` tables: each node's row per settled epoch, and staff corrections.
 import type { AuditEntry } from "./audit.ts";
 import { audited } from "./audit.ts";
+import { LEAF_FIELDS } from "../domain/merkle.ts";
 
 export interface LedgerRow {
 	epoch: number;
@@ -37,30 +38,8 @@ export interface AdjustmentRow {
 	created_at: number;
 }
 
-const LEDGER_COLUMNS = [
-	"epoch",
-	"node_id",
-	"account_id",
-	"gpu_model",
-	"gpu_count",
-	"tier",
-	"tier_weight_bp",
-	"verified",
-	"online_seconds",
-	"incident_seconds",
-	"rented_gpu_seconds",
-	"challenges_issued",
-	"challenges_passed",
-	"challenges_failed",
-	"challenges_missed",
-	"availability_points",
-	"compute_points",
-	"penalty_points",
-	"points",
-	"penalties",
-	"reward",
-	"leaf",
-] as const satisfies readonly (keyof LedgerRow)[];
+/** The columns written: the leaf fields (hashed, docs/POINTS.md), then the leaf hash itself. */
+const LEDGER_COLUMNS = [...LEAF_FIELDS, "leaf"] as const satisfies readonly (keyof LedgerRow)[];
 
 const INSERT_ROWS = `INSERT OR IGNORE INTO points_ledger (${LEDGER_COLUMNS.join(", ")})
 	SELECT ${LEDGER_COLUMNS.map((c) => `value->>'${c}'`).join(", ")} FROM json_each(?1)`;

@@ -1,4 +1,5 @@
-// The words of alert messages: a notice rendered as plain text that fits Telegram and Discord (names are the operator's own, never markup).
+// The words of alert messages: a notice rendered as plain text that fits Telegram and Discord (names are the operator's
+// own, never markup).
 import type { AlertRules, Notice } from "./alerts.ts";
 import { formatDuration } from "./duration.ts";
 import type { FlipReason } from "./flips.ts";
@@ -39,8 +40,10 @@ export function renderNotice(n: Notice, name: (nodeId: string) => string, rules:
 		parts.push(
 			list(
 				[
-					`⚠️ pulsegrid incident on our side: ${plural(n.incident.length, "of your nodes", "of your nodes")} lost the connection to the coordinator.`,
-					"This is not your fault and does not count against your uptime or points. Agents reconnect by themselves; nothing to do.",
+					`⚠️ pulsegrid incident on our side: ` +
+						`${plural(n.incident.length, "of your nodes", "of your nodes")} lost the connection to the coordinator.`,
+					"This is not your fault and does not count against your uptime or points. " +
+						"Agents reconnect by themselves; nothing to do.",
 				],
 				n.incident.map((d) => `• ${name(d.nodeId)}`),
 			),
@@ -59,7 +62,8 @@ export function renderNotice(n: Notice, name: (nodeId: string) => string, rules:
 	}
 	for (const f of n.flapping) {
 		parts.push(
-			`🟠 ${name(f.nodeId)} is flapping (${f.drops} drops in ${formatDuration(rules.flapWindowMs)}). Alerts for it pause until it stays stable for ${formatDuration(rules.flapWindowMs)}.`,
+			`🟠 ${name(f.nodeId)} is flapping (${f.drops} drops in ${formatDuration(rules.flapWindowMs)}). ` +
+				`Alerts for it pause until it stays stable for ${formatDuration(rules.flapWindowMs)}.`,
 		);
 	}
 	for (const st of n.stable) {

@@ -1,4 +1,5 @@
-// Alert rules for one operator, from recorded flips: grouping, back-online, flap damping, mutes and coordinator incidents. Pure; the clock is passed in.
+// Alert rules for one operator, from recorded flips: grouping, back-online, flap damping, mutes and coordinator
+// incidents. Pure; the clock is passed in.
 import type { FlipReason } from "./flips.ts";
 import type { NodeStatus } from "./status.ts";
 
@@ -65,7 +66,10 @@ export interface AlertState {
 	enabled: boolean;
 	/** Events gathered since `since`, sent when the group window ends. */
 	pending: { since: number; notice: Notice } | null;
-	/** The last alert with a down section: more drops join it until `sentAt + editWindowMs`; `dirty` when it needs a correcting edit. */
+	/**
+	 * The last alert with a down section: more drops join it until `sentAt + editWindowMs`; `dirty` when it needs a
+	 * correcting edit.
+	 */
 	open: { key: string; sentAt: number; notice: Notice; dirty?: boolean } | null;
 	nextKey: number;
 }
@@ -97,7 +101,10 @@ function pending(s: AlertState, now: number): Notice {
 	return s.pending.notice;
 }
 
-/** Removes a node's pending down and incident entries (all its entries with `everything`); true when it was waiting as down or incident. */
+/**
+ * Removes a node's pending down and incident entries (all its entries with `everything`); true when it was waiting as
+ * down or incident.
+ */
 function withdraw(s: AlertState, nodeId: string, everything = true): boolean {
 	const n = s.pending?.notice;
 	if (!n) return false;
@@ -177,7 +184,10 @@ export function receiveFlip(s: AlertState, f: AlertFlip, now: number, r: AlertRu
 	return true;
 }
 
-/** A shard attributed these nodes' latest drops to a coordinator incident after delivering them: reclassify, and correct a sent alert. */
+/**
+ * A shard attributed these nodes' latest drops to a coordinator incident after delivering them: reclassify, and correct
+ * a sent alert.
+ */
 export function receiveIncidentTag(s: AlertState, nodeIds: string[], incidentId: string): void {
 	const ids = new Set(nodeIds);
 	const move = (notice: Notice): boolean => {
@@ -194,7 +204,10 @@ export function receiveIncidentTag(s: AlertState, nodeIds: string[], incidentId:
 	}
 }
 
-/** Everything due at `now`: mute expiries and stable-again checks join the pending notice; a pending notice past its window is sent. */
+/**
+ * Everything due at `now`: mute expiries and stable-again checks join the pending notice; a pending notice past its
+ * window is sent.
+ */
 export function due(s: AlertState, now: number, r: AlertRules): { outgoing: Outgoing[]; touched: string[] } {
 	const touched: string[] = [];
 	for (const [target, until] of Object.entries(s.mutes)) {
@@ -225,7 +238,10 @@ export function due(s: AlertState, now: number, r: AlertRules): { outgoing: Outg
 	return { outgoing, touched };
 }
 
-/** Sends a notice: its down and incident sections go into the open alert while it is editable, the rest into a new message. */
+/**
+ * Sends a notice: its down and incident sections go into the open alert while it is editable, the rest into a new
+ * message.
+ */
 function place(s: AlertState, notice: Notice, now: number, r: AlertRules): Outgoing[] {
 	const out: Outgoing[] = [];
 	const open = s.open && now - s.open.sentAt <= r.editWindowMs ? s.open : null;
@@ -272,7 +288,10 @@ function markTold(s: AlertState, notice: Notice): string[] {
 }
 
 /** The next moment `due` has something to do, or null when nothing is waiting. */
-/** When `due` next has work: a mute's end, the group window's end, a flapping node's quiet period; `now` for a correction to send. */
+/**
+ * When `due` next has work: a mute's end, the group window's end, a flapping node's quiet period; `now` for a
+ * correction to send.
+ */
 export function nextDeadline(s: AlertState, r: AlertRules, now: number): number | null {
 	const times: number[] = Object.values(s.mutes);
 	if (s.pending) times.push(s.pending.since + r.groupWindowMs);
@@ -288,7 +307,10 @@ export function mute(s: AlertState, target: string, until: number): void {
 	for (const id of ids) withdraw(s, id);
 }
 
-/** Lifts mutes now (all of them when `target` is omitted); like an expiry, every destination hears of it. Returns the targets lifted. */
+/**
+ * Lifts mutes now (all of them when `target` is omitted); like an expiry, every destination hears of it. Returns the
+ * targets lifted.
+ */
 export function unmute(s: AlertState, now: number, target?: string): string[] {
 	const lifted = Object.keys(s.mutes).filter((t) => target === undefined || t === target);
 	for (const t of lifted) s.mutes[t] = now;

@@ -26,7 +26,8 @@ export interface BillingStep {
 
 /**
  * What to move now, given the cumulative measures. Whatever the measures, by construction:
- * - charged ≤ hold − refunded and refunded ≤ hold − charged; the final step refunds the rest (charged + refunded = hold);
+ * - charged ≤ hold − refunded and refunded ≤ hold − charged; the final step refunds the rest (charged +
+ *   refunded = hold);
  * - operators share floor(95 % of charged) in proportion to their delivered GPU-time, and a step never pays out more
  *   than it charges, so every step's fee = charge − payouts ≥ 0 and the network keeps at least 5 % overall.
  * Applying a step's amounts to the state makes the next call return zeros.
@@ -56,7 +57,10 @@ export function applyStep(s: BillingState, step: BillingStep): BillingState {
 	return { ...s, charged: s.charged + step.charge, refunded: s.refunded + step.refund, fees: s.fees + step.fee, paid };
 }
 
-/** `pool` shared in proportion to delivered GPU-time by largest remainder (exact in BigInt), so the shares add up to the pool. */
+/**
+ * `pool` shared in proportion to delivered GPU-time by largest remainder (exact in BigInt), so the shares add up to the
+ * pool.
+ */
 function shares(deliveredMs: Record<string, number>, pool: number): Record<string, number> {
 	const sum = BigInt(total(deliveredMs));
 	if (sum === 0n) return {};

@@ -31,7 +31,10 @@ export function newChallenge(now: number, s: Settings): Challenge {
 	};
 }
 
-/** The answer: base64url(SHA-256("pulsegrid-echo:" + node_id + ":" + nonce)). Binding the node id stops relaying one answer for many nodes. */
+/**
+ * The answer: base64url(SHA-256("pulsegrid-echo:" + node_id + ":" + nonce)). Binding the node id stops relaying one
+ * answer for many nodes.
+ */
 export async function echoAnswer(nodeId: string, nonce: string): Promise<string> {
 	const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`pulsegrid-echo:${nodeId}:${nonce}`));
 	return base64url(new Uint8Array(digest));

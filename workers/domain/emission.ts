@@ -21,7 +21,10 @@ export function monthlyEmission(m: number): { emitted: number; supplyAfter: numb
 	return { emitted, supplyAfter: supply };
 }
 
-/** Micro-tokens emitted over [from, to), with `genesis` the start of month 0; each month's emission is spread evenly over it. */
+/**
+ * Micro-tokens emitted over [from, to), with `genesis` the start of month 0; each month's emission is spread evenly
+ * over it.
+ */
 export function emissionBetween(genesis: number, from: number, to: number): number {
 	let total = 0;
 	for (let t = Math.max(from, genesis); t < to; ) {
@@ -34,7 +37,9 @@ export function emissionBetween(genesis: number, from: number, to: number): numb
 	return Math.floor(total * MICRO);
 }
 
-/** Shares `emission` pro rata to points, flooring each share (the remainder stays unemitted); exact integer arithmetic. */
+/**
+ * Shares `emission` pro rata to points, flooring each share (the remainder stays unemitted); exact integer arithmetic.
+ */
 export function shareRewards(emission: number, points: number[]): number[] {
 	const total = BigInt(points.reduce((s, p) => s + p, 0));
 	if (total === 0n) return points.map(() => 0);

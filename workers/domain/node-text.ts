@@ -1,4 +1,5 @@
-// How a node's status reads in the bots and the digest: one icon and one label per status, and the "2 online, 1 offline…" summary.
+// How a node's status reads in the bots and the digest: one icon and one label per status, and the "2 online, 1
+// offline…" summary.
 import type { NodeStatus } from "./status.ts";
 
 export const STATUS_ICON: Readonly<Record<NodeStatus, string>> = {

@@ -34,7 +34,9 @@ export function skuByName(name: string): Sku | null {
 	return SKUS.find((s) => s.name.toLowerCase() === name.trim().toLowerCase()) ?? null;
 }
 
-/** multiplier = 1 + utilisation, where utilisation = reserved GPUs / online GPUs of the model (1 when none are online). */
+/**
+ * multiplier = 1 + utilisation, where utilisation = reserved GPUs / online GPUs of the model (1 when none are online).
+ */
 export function multiplier(reservedGpus: number, onlineGpus: number): number {
 	const u = onlineGpus > 0 ? Math.min(1, Math.max(0, reservedGpus / onlineGpus)) : 1;
 	return Math.min(MAX_MULTIPLIER, Math.max(MIN_MULTIPLIER, 1 + u));

@@ -1,4 +1,5 @@
-// Text every chat message uses: clipping to a limit, lists that end in "…and N more" when they do not fit, plurals, percentages, tokens.
+// Text every chat message uses: clipping to a limit, lists that end in "…and N more" when they do not fit, plurals,
+// percentages, tokens.
 
 /** Discord's limit on a message's content. */
 export const DISCORD_CONTENT_MAX = 2000;

@@ -1,4 +1,5 @@
-// What the bot posts to the staff channel about tickets, in Discord markdown: pure text, always within Discord's 2000 characters.
+// What the bot posts to the staff channel about tickets, in Discord markdown: pure text, always within Discord's 2000
+// characters.
 import { DISCORD_CONTENT_MAX as CONTENT_MAX, clip } from "./text.ts";
 
 export interface PostTicket {
@@ -50,7 +51,8 @@ export function replyPost(t: PostTicket, m: PostMessage): string {
 	const who = m.author_role === "staff" ? "staff" : "owner";
 	return withBody(
 		[
-			`💬 ${code(t.id)} **${clip(t.subject, 120)}** — ${who} **${clip(m.author_name, 64)}** replied via ${VIA[m.via]}; now \`${t.status}\``,
+			`💬 ${code(t.id)} **${clip(t.subject, 120)}** — ` +
+				`${who} **${clip(m.author_name, 64)}** replied via ${VIA[m.via]}; now \`${t.status}\``,
 		],
 		m.body,
 		[],

@@ -1,4 +1,5 @@
-// Support tickets as pure rules: the statuses, what a reply or a close does to them, the limits, and who may see a ticket.
+// Support tickets as pure rules: the statuses, what a reply or a close does to them, the limits, and who may see a
+// ticket.
 
 export const TICKET_STATUSES = ["open", "waiting_on_staff", "waiting_on_user", "closed"] as const;
 export type TicketStatus = (typeof TICKET_STATUSES)[number];
@@ -9,7 +10,9 @@ export const BODY_MAX = 4000;
 export const OPEN_TICKETS_MAX = 10;
 /** Messages in one ticket, the opening one included; past this, open a new ticket. */
 export const MESSAGES_MAX = 200;
-/** Tickets one account may open in an hour, closed ones included: open-and-close cycles cannot flood the staff channel. */
+/**
+ * Tickets one account may open in an hour, closed ones included: open-and-close cycles cannot flood the staff channel.
+ */
 export const OPENED_PER_HOUR_MAX = 20;
 /** Owner messages to one ticket per minute (each is posted to the staff channel); staff are not limited. */
 export const OWNER_REPLIES_PER_MINUTE_MAX = 5;
@@ -53,7 +56,10 @@ export interface TicketViewer {
 	staff: boolean;
 }
 
-/** Staff: granted by the door (the admin token, a configured Discord role or user), or a staff account whichever door it uses. */
+/**
+ * Staff: granted by the door (the admin token, a configured Discord role or user), or a staff account whichever door it
+ * uses.
+ */
 export function isStaff(granted: boolean, account: { role: string } | null): boolean {
 	return granted || account?.role === "staff";
 }
@@ -63,7 +69,9 @@ export function canSee(ticket: { account_id: string }, viewer: TicketViewer): bo
 	return viewer.staff || (viewer.accountId !== null && viewer.accountId === ticket.account_id);
 }
 
-/** The role a viewer writes with: the owner as owner (even a staff member on their own ticket), other staff as staff. */
+/**
+ * The role a viewer writes with: the owner as owner (even a staff member on their own ticket), other staff as staff.
+ */
 export function authorRole(ticket: { account_id: string }, viewer: TicketViewer): "owner" | "staff" | null {
 	if (viewer.accountId !== null && viewer.accountId === ticket.account_id) return "owner";
 	return viewer.staff ? "staff" : null;

@@ -1,4 +1,5 @@
-// POST /discord/interactions: verified on the raw body before anything is parsed (401 otherwise), then answered by the bot.
+// POST /discord/interactions: verified on the raw body before anything is parsed (401 otherwise), then answered by the
+// bot.
 import type { IRequest } from "itty-router";
 import { handleInteraction, readInteraction } from "../../bots/discord/interactions.ts";
 import { verifyInteraction } from "../../bots/discord/verify.ts";

@@ -1,4 +1,5 @@
-// POST /v1/links: a one-time code to link a Telegram chat (/start CODE, or the t.me deep link) or a Discord user (/link CODE).
+// POST /v1/links: a one-time code to link a Telegram chat (/start CODE, or the t.me deep link) or a Discord user (/link
+// CODE).
 import type { IRequest } from "itty-router";
 import { requireAccount } from "../auth.ts";
 import { iso, json } from "../http.ts";

@@ -55,7 +55,8 @@ export const ALERT_PATHS = {
 		},
 		patch: {
 			summary:
-				"Change alert settings; discord_webhook_url must be https://discord.com/api/webhooks/<id>/<token> (null removes it)",
+				"Change alert settings; discord_webhook_url must be " +
+				"https://discord.com/api/webhooks/<id>/<token> (null removes it)",
 			security: account,
 			requestBody: body(PatchAlertSettings),
 			responses: {
@@ -71,7 +72,8 @@ export const ALERT_PATHS = {
 	"/v1/alerts/mutes": {
 		post: {
 			summary:
-				'Mute alerts for one of the caller\'s nodes (id or name) or "all" for a duration (30m, 2h, 1d; at most 30d). When the mute ends every destination is told what is still offline.',
+				'Mute alerts for one of the caller\'s nodes (id or name) or "all" for a duration ' +
+				"(30m, 2h, 1d; at most 30d). When the mute ends every destination is told what is still offline.",
 			security: account,
 			requestBody: body(PostMute),
 			responses: {
@@ -127,7 +129,8 @@ export const ALERT_PATHS = {
 	"/telegram/webhook": {
 		post: {
 			summary:
-				"Telegram Bot API updates (setWebhook with secret_token); the X-Telegram-Bot-Api-Secret-Token header is checked in constant time before the body is read",
+				"Telegram Bot API updates (setWebhook with secret_token); " +
+				"the X-Telegram-Bot-Api-Secret-Token header is checked in constant time before the body is read",
 			parameters: [
 				{ name: "X-Telegram-Bot-Api-Secret-Token", in: "header", required: true, schema: { type: "string" } },
 			],

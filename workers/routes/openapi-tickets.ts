@@ -47,7 +47,9 @@ const Message = {
 };
 
 const TRANSITION_DOC =
-	"Status: `open` until staff first answer; a staff reply makes it `waiting_on_user`, an owner reply `waiting_on_staff`; owner or staff can close it (`closed`: no more replies, open a new ticket). A new ticket, each reply and each close are posted to the staff Discord channel.";
+	"Status: `open` until staff first answer; a staff reply makes it `waiting_on_user`, " +
+	"an owner reply `waiting_on_staff`; owner or staff can close it (`closed`: no more replies, open a new ticket). " +
+	"A new ticket, each reply and each close are posted to the staff Discord channel.";
 
 export function ticketPaths({ ok, err, body, E }: Helpers) {
 	const idParam = { name: "id", in: "path", required: true, schema: { type: "string", pattern: "^tkt_" } };
@@ -61,7 +63,8 @@ export function ticketPaths({ ok, err, body, E }: Helpers) {
 		"/v1/tickets": {
 			post: {
 				summary:
-					"Open a support ticket (an account; at most 10 open at once and 20 opened an hour). `node_id` must be one of the caller's nodes.",
+					"Open a support ticket (an account; at most 10 open at once and 20 opened an hour). " +
+					"`node_id` must be one of the caller's nodes.",
 				description: TRANSITION_DOC,
 				security: [{ apiKey: [] }],
 				requestBody: body(NewTicket),
@@ -79,7 +82,8 @@ export function ticketPaths({ ok, err, body, E }: Helpers) {
 			},
 			get: {
 				summary:
-					"Tickets, newest activity first: an account's own (default status `all`); staff see everyone's (default `active`, i.e. not closed)",
+					"Tickets, newest activity first: an account's own (default status `all`); " +
+					"staff see everyone's (default `active`, i.e. not closed)",
 				security: both,
 				parameters: [
 					{
@@ -146,7 +150,8 @@ export function ticketPaths({ ok, err, body, E }: Helpers) {
 		"/discord/interactions": {
 			post: {
 				summary:
-					"Discord's interactions endpoint: signed by Discord (Ed25519 over X-Signature-Timestamp + the raw body, checked against DISCORD_PUBLIC_KEY before parsing)",
+					"Discord's interactions endpoint: signed by Discord " +
+					"(Ed25519 over X-Signature-Timestamp + the raw body, checked against DISCORD_PUBLIC_KEY before parsing)",
 				responses: {
 					200: ok("An interaction response (PONG, a message, or a deferred message completed by a follow-up)"),
 					400: E[400],

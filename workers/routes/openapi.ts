@@ -69,7 +69,8 @@ const NodePublic = {
 		challenges: {
 			type: ["object", "null"],
 			description:
-				"Availability challenges in the open (not yet settled) epoch: issued, passed (right answer in time), failed (wrong answer), missed (no answer by the deadline, or the node left).",
+				"Availability challenges in the open (not yet settled) epoch: issued, passed (right answer in time), " +
+				"failed (wrong answer), missed (no answer by the deadline, or the node left).",
 			properties: {
 				issued: { type: "integer" },
 				passed: { type: "integer" },
@@ -110,7 +111,8 @@ export const openApiDocument = {
 		title: "pulsegrid coordinator",
 		version: "1.0.0",
 		description:
-			'Coordinator of a decentralized GPU network. Errors are always `{"error": {"code", "message"}}`. Times are ISO-8601 UTC. The node protocol is in docs/PROTOCOL.md.',
+			'Coordinator of a decentralized GPU network. Errors are always `{"error": {"code", ' +
+			'"message"}}`. Times are ISO-8601 UTC. The node protocol is in docs/PROTOCOL.md.',
 	},
 	components: {
 		securitySchemes: {
@@ -321,7 +323,8 @@ export const openApiDocument = {
 		"/v1/links": {
 			post: {
 				summary:
-					"A one-time code (10 minutes, single use) to link a Telegram chat (`/start CODE`, or open `telegram_url`) or a Discord user (`/link code:CODE`) to the caller's account",
+					"A one-time code (10 minutes, single use) to link a Telegram chat (`/start CODE`, " +
+					"or open `telegram_url`) or a Discord user (`/link code:CODE`) to the caller's account",
 				security: account,
 				responses: {
 					201: ok("The code", {
@@ -388,7 +391,9 @@ export const openApiDocument = {
 			],
 			get: {
 				summary:
-					"Top 100 accounts by points (with adjustments) and rewards in one settled epoch (default the newest), or with `window=7d` over every settled epoch that ended less than 7 days before the newest settled one ended (`from_epoch`..`to_epoch`)",
+					"Top 100 accounts by points (with adjustments) and rewards in one settled epoch " +
+					"(default the newest), or with `window=7d` over every settled epoch that ended " +
+					"less than 7 days before the newest settled one ended (`from_epoch`..`to_epoch`)",
 				responses: { 200: ok("Leaders"), 400: E[400], 404: E[404], 409: E409 },
 			},
 		},
@@ -396,7 +401,8 @@ export const openApiDocument = {
 			parameters: [epochParam],
 			get: {
 				summary:
-					"An epoch: status (open, closing, settled), window, Merkle root, node count, total points, emission (micro-tokens)",
+					"An epoch: status (open, closing, settled), window, " +
+					"Merkle root, node count, total points, emission (micro-tokens)",
 				responses: { 200: ok("Epoch"), 400: E[400], 404: E[404] },
 			},
 		},
@@ -439,7 +445,8 @@ export const openApiDocument = {
 		"/v1/admin/adjustments": {
 			post: {
 				summary:
-					"A staff adjustment of a node's points in a settled epoch: a new row with a reason and an author, never an edit; audited",
+					"A staff adjustment of a node's points in a settled epoch: " +
+					"a new row with a reason and an author, never an edit; audited",
 				security: staff,
 				requestBody: body(Adjustment),
 				responses: { 201: ok("Adjustment"), 400: E[400], 401: E[401], 403: E[403], 404: E[404], 409: E409 },
@@ -480,7 +487,8 @@ export const openApiDocument = {
 		"/v1/prices": {
 			get: {
 				summary:
-					"Price per GPU-hour of every model now: base × (1 + utilisation), between 1× and 2× the base; online and reserved GPUs",
+					"Price per GPU-hour of every model now: base × (1 + utilisation), " +
+					"between 1× and 2× the base; online and reserved GPUs",
 				responses: { 200: ok("Prices") },
 			},
 		},
@@ -494,7 +502,9 @@ export const openApiDocument = {
 		"/v1/clusters": {
 			post: {
 				summary:
-					"Deploy a cluster: reserves whole idle online nodes (reliability first, then locality, then price), holds the credits, tells every agent. An optional `Idempotency-Key` header makes retries return the same cluster (409 if reused with another body).",
+					"Deploy a cluster: reserves whole idle online nodes (reliability first, then locality, then price), " +
+					"holds the credits, tells every agent. An optional `Idempotency-Key` header " +
+					"makes retries return the same cluster (409 if reused with another body).",
 				security: account,
 				parameters: [{ name: "Idempotency-Key", in: "header", schema: { type: "string", maxLength: 64 } }],
 				requestBody: body(CreateCluster),
@@ -506,7 +516,8 @@ export const openApiDocument = {
 					402: err("Not enough credits for the hold (`payment_required`), with the quote."),
 					409: E409,
 					422: err(
-						"Not enough idle capacity (with `available_gpus`), or the price is above `max_price_per_gpu_hour` (`unprocessable`).",
+						"Not enough idle capacity (with `available_gpus`), " +
+							"or the price is above `max_price_per_gpu_hour` (`unprocessable`).",
 					),
 				},
 			},
@@ -520,7 +531,8 @@ export const openApiDocument = {
 			parameters: [{ name: "id", in: "path", required: true, schema: { type: "string", pattern: "^clu_" } }],
 			get: {
 				summary:
-					"A cluster with its nodes, money and event list: pending → running (→ degraded) → completed | terminated | failed",
+					"A cluster with its nodes, money and event list: pending → " +
+					"running (→ degraded) → completed | terminated | failed",
 				security: account,
 				responses: { 200: ok("Cluster"), 401: E[401], 403: E[403], 404: E[404] },
 			},
@@ -541,7 +553,8 @@ export const openApiDocument = {
 		"/v1/admin/credits": {
 			post: {
 				summary:
-					"Grant credits (payment rails are outside this project); an optional Idempotency-Key makes the grant happen once (the same key with a different body: 409); audited",
+					"Grant credits (payment rails are outside this project); " +
+					"an optional Idempotency-Key makes the grant happen once (the same key with a different body: 409); audited",
 				security: [{ admin: [] }],
 				requestBody: body(CreditGrant),
 				responses: { 201: ok("The ledger entry"), 400: E[400], 401: E[401], 403: E[403], 404: E[404], 409: E[409] },
@@ -550,7 +563,8 @@ export const openApiDocument = {
 		"/v1/admin/liveness": {
 			get: {
 				summary:
-					"Billable-operation counters summed over every shard (alarms, sockets swept, messages, connects, heartbeats, rows written); the benchmark's cost model reads it",
+					"Billable-operation counters summed over every shard (alarms, sockets swept, " +
+					"messages, connects, heartbeats, rows written); the benchmark's cost model reads it",
 				security: [{ admin: [] }],
 				responses: { 200: ok("Counters"), 401: E[401], 403: E[403] },
 			},

@@ -37,7 +37,8 @@ export async function getProof(request: IRequest, env: Env): Promise<Response> {
 			index,
 		),
 		encoding:
-			"leaf = SHA-256(0x00 ‖ JSON array of the leaf fields in order); node = SHA-256(0x01 ‖ left ‖ right); see docs/POINTS.md",
+			"leaf = SHA-256(0x00 ‖ JSON array of the leaf fields in order); node = " +
+			"SHA-256(0x01 ‖ left ‖ right); see docs/POINTS.md",
 	});
 }
 

@@ -1,4 +1,5 @@
-// POST /telegram/webhook: the secret token is checked in constant time before the body is read; then grammY's cloudflare-mod adapter handles the update.
+// POST /telegram/webhook: the secret token is checked in constant time before the body is read; then grammY's
+// cloudflare-mod adapter handles the update.
 import { webhookCallback } from "grammy";
 import type { IRequest } from "itty-router";
 import { createBot } from "../../bots/telegram/bot.ts";

@@ -1,4 +1,5 @@
-// Support tickets over HTTP: accounts open and follow their own; staff (the admin token or a staff account) see and answer all.
+// Support tickets over HTTP: accounts open and follow their own; staff (the admin token or a staff account) see and
+// answer all.
 import type { IRequest } from "itty-router";
 import { isAdminToken, requireAccount } from "../auth.ts";
 import { json, readJson, validate } from "../http.ts";

@@ -30,7 +30,10 @@ export function settingsView(snap: SettingsSnapshot, telegramChats: number, now:
 
 export type SettingsView = ReturnType<typeof settingsView>;
 
-/** The account's alert settings and active mutes, as `GET /v1/alerts/settings` returns them and the bots' /alerts show them. */
+/**
+ * The account's alert settings and active mutes, as `GET /v1/alerts/settings` returns them and the bots' /alerts show
+ * them.
+ */
 export async function alertSettings(env: Env, accountId: string, now: number): Promise<SettingsView> {
 	const [snap, chats] = await Promise.all([
 		operatorAlerts(env, accountId).snapshot(),

@@ -1,4 +1,5 @@
-// The daily digest of one operator: nodes by status, 24 h uptime and drops, points from the ledger, active flags, open tickets.
+// The daily digest of one operator: nodes by status, 24 h uptime and drops, points from the ledger, active flags, open
+// tickets.
 import { MAX_TEXT } from "../domain/alert-text.ts";
 import { statusSummary } from "../domain/node-text.ts";
 import { clip, fitLines, percent, plural, tokens } from "../domain/text.ts";
@@ -21,7 +22,8 @@ export function nextDigestAt(hourUtc: number, now: number): number {
 export async function buildDigest(env: Env, accountId: string, now: number): Promise<string> {
 	const nodes = await accountNodes(env, accountId, now);
 	const [drops, points, tickets] = await Promise.all([
-		// Drops not counting our own incidents; points as /v1/stats defines "the last 24 h" (settled epochs that ended in it).
+		// Drops not counting our own incidents; points as /v1/stats defines "the last 24 h" (settled epochs that ended in
+		// it).
 		dropsSince(
 			env.DB,
 			nodes.map((n) => n.id),
@@ -53,7 +55,8 @@ export async function buildDigest(env: Env, accountId: string, now: number): Pro
 	}
 	parts.push(
 		points.epochs
-			? `Points, last 24 h: ${points.points} in ${plural(points.epochs, "settled epoch")}, reward ${tokens(points.reward)} tokens (GET /v1/points)`
+			? `Points, last 24 h: ${points.points} in ${plural(points.epochs, "settled epoch")}, ` +
+					`reward ${tokens(points.reward)} tokens (GET /v1/points)`
 			: "Points, last 24 h: no epoch was settled.",
 	);
 	const flags = nodes.flatMap((n) =>

@@ -1,4 +1,5 @@
-// The outbox of bot posts to Discord channels: written with the change it announces, delivered at once or by the cron, never lost.
+// The outbox of bot posts to Discord channels: written with the change it announces, delivered at once or by the cron,
+// never lost.
 import { readConfig } from "../config.ts";
 import * as outbox from "../db/discord-outbox.ts";
 import { retryDelayMs, shouldGiveUp } from "../domain/retry.ts";

@@ -11,7 +11,10 @@ export function newLinkCode(): string {
 	return [...bytes].map((b) => ALPHABET[b % ALPHABET.length]).join("");
 }
 
-/** Telegram's deep link: it starts a chat with the bot and sends `/start <code>` (codes use A–Z and 2–9, as Telegram needs). */
+/**
+ * Telegram's deep link: it starts a chat with the bot and sends `/start <code>` (codes use A–Z and 2–9, as Telegram
+ * needs).
+ */
 export function telegramStartUrl(env: Env, code: string): string {
 	return `https://t.me/${readConfig(env).telegram.botUsername}?start=${encodeURIComponent(code)}`;
 }

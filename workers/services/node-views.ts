@@ -1,4 +1,5 @@
-// Nodes as every reader shows them (GET /v1/nodes, GET /v1/nodes/:id, the bots, the digest): live status from the shard, 24 h uptime, flags.
+// Nodes as every reader shows them (GET /v1/nodes, GET /v1/nodes/:id, the bots, the digest): live status from the
+// shard, 24 h uptime, flags.
 import { liveStatus } from "./liveness.ts";
 import { intervalsFor } from "../db/flips.ts";
 import { ofAccount, type NodeRow } from "../db/nodes.ts";
@@ -34,7 +35,9 @@ export function isOwnerView(v: OwnerNodeView | PublicNodeView): v is OwnerNodeVi
 
 const RANK = { offline: 0, maintenance: 1, new: 2, online: 3 } as const;
 
-/** Worst first: offline (longest offline first), then maintenance, never connected, and online (lowest uptime first). */
+/**
+ * Worst first: offline (longest offline first), then maintenance, never connected, and online (lowest uptime first).
+ */
 export function worstFirst<V extends Pick<PublicNodeView, "status" | "status_since" | "uptime_24h" | "name">>(
 	views: V[],
 ): V[] {

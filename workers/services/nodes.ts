@@ -17,7 +17,9 @@ export interface NewNode {
 
 export const DAY_MS = 24 * 3600 * 1000;
 
-/** Registers the node; null when its public key is already registered (one check, so racing sign-ups cannot both pass). */
+/**
+ * Registers the node; null when its public key is already registered (one check, so racing sign-ups cannot both pass).
+ */
 export async function createNode(
 	db: D1Database,
 	accountId: string,

@@ -45,8 +45,12 @@ export async function breakdown(db: D1Database, row: LedgerRow) {
 		adjustments,
 		points_after_adjustments: row.points + adjustments.reduce((s, a) => s + a.points, 0),
 		formula: {
-			availability: `floor((online_seconds + incident_seconds) / 3600 × gpu_count × tier_weight × unverified_factor × pass_ratio × ${POINTS_PER_GPU_HOUR})`,
-			compute: `floor(rented_gpu_seconds / 3600 × tier_weight × unverified_factor × ${POINTS_PER_GPU_HOUR} × ${COMPUTE_MULTIPLIER})`,
+			availability:
+				`floor((online_seconds + incident_seconds) / 3600 × gpu_count × ` +
+				`tier_weight × unverified_factor × pass_ratio × ${POINTS_PER_GPU_HOUR})`,
+			compute:
+				`floor(rented_gpu_seconds / 3600 × tier_weight × ` +
+				`unverified_factor × ${POINTS_PER_GPU_HOUR} × ${COMPUTE_MULTIPLIER})`,
 			penalty: "floor((availability + compute) × min(1, Σ flag shares)); all of it when the shares reach 1",
 			points: "availability + compute − penalty",
 			docs: "docs/POINTS.md",

@@ -1,4 +1,5 @@
-// Support tickets, shared by the HTTP API and the Discord bot: open, list, read, reply and close, each checked against the caller.
+// Support tickets, shared by the HTTP API and the Discord bot: open, list, read, reply and close, each checked against
+// the caller.
 import { z } from "zod";
 import { ApiError, iso } from "../http.ts";
 import { newId } from "../ids.ts";

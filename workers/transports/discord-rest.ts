@@ -1,4 +1,5 @@
-// The bot's calls to Discord's REST API (DISCORD_API_ROOT): channel posts with the bot token, and interaction follow-ups.
+// The bot's calls to Discord's REST API (DISCORD_API_ROOT): channel posts with the bot token, and interaction
+// follow-ups.
 import { readConfig } from "../config.ts";
 
 const USER_AGENT = "DiscordBot (https://github.com/pulsegrid/pulsegrid, 0.1.0)";
