@@ -52,16 +52,25 @@ export class Sql {
 
 /** One key → JSON value store per object (the table `meta`), for the few scalars an object keeps. */
 export class Meta {
-	constructor(private readonly sql: Sql) {
-		sql.schema("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);");
+	private created = false;
+
+	constructor(private readonly sql: Sql) {}
+
+	/** The table is made on first use, so an object that keeps no scalars (a cluster, the gate) gets none. */
+	private table(): void {
+		if (this.created) return;
+		this.sql.schema("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);");
+		this.created = true;
 	}
 
 	get<T>(key: string): T | null {
+		this.table();
 		const row = this.sql.first<{ value: string }>("SELECT value FROM meta WHERE key = ?", key);
 		return row ? (JSON.parse(row.value) as T) : null;
 	}
 
 	set(key: string, value: unknown): void {
+		this.table();
 		this.sql.run(
 			"INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 			key,
