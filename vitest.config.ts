@@ -57,6 +57,9 @@ export default defineConfig({
 								CHALLENGE_TIMEOUT_S: "2",
 								CHECKPOINT_S: "1",
 								INCIDENT_MIN_NODES: "3",
+								// Most tests drop one owner's nodes; the spread rule has its own tests (test/unit/incident.test.ts).
+								INCIDENT_MIN_ACCOUNTS: "1",
+								INCIDENT_MIN_NETWORKS: "1",
 								SHARD_COUNT: "1", // one shard per region, so a test owns its shard by picking a region
 								ALERT_GROUP_WINDOW_S: "2",
 								ALERT_EDIT_WINDOW_S: "5",

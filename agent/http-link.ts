@@ -29,6 +29,8 @@ export class HttpLink {
 	private wake: (() => void) | null = null;
 	/** The last beat was answered: on stop, the coordinator is told with a final "bye" beat. */
 	private up = false;
+	/** The final "bye" beat, once stop() sent it. */
+	private bye: Promise<void> | null = null;
 
 	constructor(o: LinkOptions) {
 		this.o = o;
@@ -36,23 +38,31 @@ export class HttpLink {
 		this.policy = o.backoff ?? BACKOFF;
 	}
 
+	/** Beats until stop() or a failure retrying cannot fix; after a stop, resolves once the "bye" is sent or gave up. */
 	async run(): Promise<LinkOutcome> {
 		const outcome = await this.loop();
+		// The loop ends as soon as stop() wakes it, before the bye is out: the caller exits the process when this
+		// resolves, so wait for it here (at most BYE_TIMEOUT_MS).
+		await this.bye;
 		this.o.emit({ event: "stopped", reason: outcome.reason, exit_code: outcome.exitCode });
 		return outcome;
 	}
 
 	/**
-	 * Stops between beats or aborts the one in flight, then says "bye" so the node is offline at once, not after
-	 * offline_after_s.
+	 * Stops between beats or aborts the one in flight, then says "bye" (one last beat, with a fresh token) so the node
+	 * is offline at once, not after offline_after_s. Resolves when the bye was taken, refused or timed out.
 	 */
-	async stop(): Promise<void> {
-		if (this.stopping) return;
+	stop(): Promise<void> {
+		if (this.stopping) return this.bye ?? Promise.resolve();
 		this.stopping = true;
 		this.abort.abort();
 		if (this.timer) clearTimeout(this.timer);
 		this.wake?.();
-		if (!this.up) return;
+		this.bye = this.up ? this.sayBye() : Promise.resolve();
+		return this.bye;
+	}
+
+	private async sayBye(): Promise<void> {
 		try {
 			const path = `/v1/nodes/${encodeURIComponent(this.o.nodeId)}/heartbeat`;
 			await callApi(this.o.coordinatorUrl, "POST", path, {

@@ -98,7 +98,8 @@ export class Cluster extends KitObject {
 			const sku = skuByName(spec.gpu_model);
 			if (!sku) return failed(422, "unprocessable", `Unknown model '${spec.gpu_model}'.`);
 			const usage = await scheduler.usage(sku.name);
-			const q = quote(sku, spec.gpu_count, spec.hours, usage.reserved_gpus + spec.gpu_count, usage.online_gpus);
+			// The price `/v1/prices` shows now: the usage before this order, which is not reserved yet.
+			const q = quote(sku, spec.gpu_count, spec.hours, usage);
 			const cap = spec.max_price_per_gpu_hour_cents;
 			if (cap !== null && q.price_per_gpu_hour_cents > cap) {
 				const price = q.price_per_gpu_hour_cents;
@@ -260,11 +261,15 @@ export class Cluster extends KitObject {
 	private async finish(status: ClusterStatus, at: number): Promise<void> {
 		const st = this.current();
 		const active = this.store.members().filter((m) => m.state === "ready" || m.state === "assigned");
-		for (const m of active) this.closeSegment(st, m, at);
-		measureGap(st, at);
+		const heard = await this.effects.lastHeard(active, at);
 		for (const m of active) {
-			this.store.saveMember({ ...m, state: "released", ended_at: at, seg_start: null, unfreed: true });
+			// Delivered until its last sign of life before the end: a member gone silent unnoticed is not billed past it.
+			const until = Math.min(at, heard.get(m.node_id) ?? m.seg_start ?? at);
+			this.closeSegment(st, m, until);
+			const ended = m.state === "ready" ? Math.max(until, m.seg_start ?? until) : at;
+			this.store.saveMember({ ...m, state: "released", ended_at: ended, seg_start: null, unfreed: true });
 		}
+		measureGap(st, at);
 		st.status = status;
 		st.ended_at = at;
 		st.settling = true;
@@ -312,8 +317,17 @@ export class Cluster extends KitObject {
 		let st = this.current();
 		if (st.pending) st = await this.effects.flushPending(st, now);
 		if (!final) {
-			for (const m of this.store.membersIn("ready")) this.closeSegment(st, m, now);
-			measureGap(st, now);
+			// Each ready member counts up to when it was last heard, so a bill never runs ahead of a silence not yet noticed.
+			const ready = this.store.membersIn("ready");
+			const heard = await this.effects.lastHeard(ready, now);
+			let horizon = now; // GPU-time missing is measured as far as every member's time is known, not further
+			for (const m of ready) {
+				const counted = m.seg_start ?? now; // what is before its segment's start was counted already
+				const until = Math.max(counted, heard.get(m.node_id) ?? counted);
+				this.closeSegment(st, m, until);
+				horizon = Math.min(horizon, until);
+			}
+			measureGap(st, horizon);
 		}
 		const step = billingStep(st.billing, st.price_cents, st.hold_cents, final);
 		const owners = new Map(this.store.members().map((m) => [m.node_id, m.account_id]));

@@ -1,6 +1,7 @@
 // Owns epoch settlement (one instance): closes epochs, computes every node's row, writes the ledger and publishes
 // the root.
-import { accrue } from "../workers/domain/accrual.ts";
+import { accrue, rentedOnline } from "../workers/domain/accrual.ts";
+import { rewardViolation, rowViolations } from "../workers/domain/invariants.ts";
 import { emissionBetween, shareRewards } from "../workers/domain/emission.ts";
 import { leafHash, merkleRoot, type LeafRow } from "../workers/domain/merkle.ts";
 import { computePoints } from "../workers/domain/points.ts";
@@ -18,7 +19,9 @@ import { activeFlags } from "../workers/db/flags.ts";
 import { incidentEnds, windowIntervals } from "../workers/db/flips.ts";
 import { insertLedgerRows, ledgerLeaves, type LedgerRow } from "../workers/db/ledger.ts";
 import { epochNodes, shards as distinctShards } from "../workers/db/nodes.ts";
-import { rentedGpuSeconds } from "../workers/db/rentals.ts";
+import { enqueue } from "../workers/db/discord-outbox.ts";
+import { rentalsIn } from "../workers/db/rentals.ts";
+import { staffChannel } from "../workers/services/discord-outbox.ts";
 import { shard } from "../workers/services/liveness.ts";
 import type { ChallengeCounts, SettleBudget, SettleResult } from "../workers/contracts.ts";
 import { KitObject, Serial } from "./kit.ts";
@@ -32,7 +35,7 @@ const WRITE_CHUNK = 1000;
 type Staged = Omit<LedgerRow, "reward" | "leaf">;
 interface Progress {
 	epoch: number;
-	phase: "counts" | "compute" | "write" | "root";
+	phase: "counts" | "compute" | "write" | "root" | "blocked";
 	cursor: string;
 	total_points: number;
 	emission: number;
@@ -62,16 +65,20 @@ export class EpochSettler extends KitObject {
 		this.sql.schema(SCHEMA);
 	}
 
-	/** Admin: ends the open epoch at `now`, then settles it (and anything left unsettled). */
+	/** Admin: ends the open epoch at `now`, then settles it (and anything left unsettled) at once, without the delay. */
 	settleNow(now: number, budget: SettleBudget = {}): Promise<SettleResult> {
 		return this.serial.run(async () => {
 			const open = await openEpoch(this.env.DB, now);
 			await closeEpoch(this.env.DB, open.n, now);
-			return this.settleClosed(budget, now);
+			return this.settleClosed(budget, now, now);
 		});
 	}
 
-	/** Cron: closes every epoch whose EPOCH_SECONDS are up by `now` (at its exact boundary), then settles. */
+	/**
+	 * Cron: closes every epoch whose EPOCH_SECONDS are up by `now` (at its exact boundary), then settles those whose
+	 * every silence has been noticed: a node that went silent just before the end is found OFFLINE_AFTER_S plus a
+	 * sweep later, and its interval then ends at its last keepalive, inside the epoch.
+	 */
 	tick(now: number, budget: SettleBudget = {}): Promise<SettleResult> {
 		const length = this.s.epochSeconds * 1000;
 		return this.serial.run(async () => {
@@ -80,33 +87,47 @@ export class EpochSettler extends KitObject {
 				await closeEpoch(this.env.DB, open.n, open.started_at + length);
 				open = await openEpoch(this.env.DB, now);
 			}
-			return this.settleClosed(budget, now);
+			return this.settleClosed(budget, now, now - settleDelayMs(this.s));
 		});
 	}
 
 	/** Continues whatever settlement is unfinished (after a crash or a spent budget). */
 	resume(budget: SettleBudget = {}, now = this.now()): Promise<SettleResult> {
-		return this.serial.run(() => this.settleClosed(budget, now));
+		return this.serial.run(() => this.settleClosed(budget, now, Number.POSITIVE_INFINITY));
 	}
 
-	private async settleClosed(b: SettleBudget, now: number): Promise<SettleResult> {
+	/** Settles closed epochs, oldest first, that ended by `endedBy`. */
+	private async settleClosed(b: SettleBudget, now: number, endedBy: number): Promise<SettleResult> {
 		const budget = { pages: b.maxPages ?? Number.POSITIVE_INFINITY, size: b.pageSize ?? PAGE };
 		const settled: SettleResult["settled"] = [];
 		for (const e of await unsettledClosedEpochs(this.env.DB)) {
+			if ((e.ended_at as number) > endedBy) break; // too fresh: a silence in its last seconds may be unnoticed yet
 			const root = await this.settle(e, budget, now);
 			if (root === null) return { settled, done: false };
+			if (typeof root !== "string") return { settled, done: false, blocked: { epoch: e.n, violations: root } };
 			settled.push({ epoch: e.n, root });
 		}
 		return { settled, done: true };
 	}
 
-	/** Settles one closed epoch through its phases, each resumable; null when the budget ran out. Settled as of `now`. */
-	private async settle(e: EpochRow, budget: { pages: number; size: number }, now: number): Promise<string | null> {
+	/**
+	 * Settles one closed epoch through its phases, each resumable, as of `now`: its root, null when the budget ran out,
+	 * or the invariants its figures break (then nothing is published and the next call computes it afresh).
+	 */
+	private async settle(
+		e: EpochRow,
+		budget: { pages: number; size: number },
+		now: number,
+	): Promise<string | string[] | null> {
 		const from = e.started_at;
 		const to = e.ended_at as number;
 		let p =
 			this.progress(e.n) ??
 			this.saveProgress({ epoch: e.n, phase: "counts", cursor: "", total_points: 0, emission: 0 });
+		if (p.phase === "blocked") {
+			this.sql.run("DELETE FROM stage WHERE epoch = ?", e.n);
+			p = this.saveProgress({ ...p, phase: "compute", cursor: "" });
+		}
 		if (p.phase === "counts") {
 			// Each shard hands over (once, idempotently) the challenge counts of the epoch it closes.
 			for (const name of await distinctShards(this.env.DB)) {
@@ -125,18 +146,19 @@ export class EpochSettler extends KitObject {
 			if (budget.pages-- <= 0) return null;
 			const nodes = await epochNodes(this.env.DB, from, to, p.cursor, budget.size);
 			const ids = nodes.map((n) => n.id);
-			const [intervals, flags, rented] = await Promise.all([
+			const [intervals, flags, rentals] = await Promise.all([
 				windowIntervals(this.env.DB, ids, from, to),
 				activeFlags(this.env.DB, ids, from, to),
-				rentedGpuSeconds(this.env.DB, ids, from, to),
+				rentalsIn(this.env.DB, ids, from, to),
 			]);
+			const violations: string[] = [];
 			const incidentIds = [...intervals.values()].flat().flatMap((i) => (i.incident_id ? [i.incident_id] : []));
 			const incidents = await incidentEnds(this.env.DB, [...new Set(incidentIds)]);
 			for (const n of nodes) {
 				const a = accrue(intervals.get(n.id) ?? [], incidents, from, to);
 				const c = counts.get(n.id) ?? { issued: 0, passed: 0, failed: 0, missed: 0 };
 				const penalties = flags.get(n.id) ?? [];
-				const rented_gpu_seconds = rented.get(n.id) ?? 0;
+				const rented_gpu_seconds = rentedOnline(rentals.get(n.id) ?? [], intervals.get(n.id) ?? [], from, to);
 				const t = computePoints({
 					gpu_model: n.gpu_model,
 					gpu_count: n.gpu_count,
@@ -167,6 +189,7 @@ export class EpochSettler extends KitObject {
 					points: t.points,
 					penalties: JSON.stringify(penalties),
 				};
+				violations.push(...rowViolations(row, (to - from) / 1000));
 				this.sql.run(
 					"INSERT OR REPLACE INTO stage (epoch, node_id, row) VALUES (?, ?, ?)",
 					e.n,
@@ -174,6 +197,7 @@ export class EpochSettler extends KitObject {
 					JSON.stringify(row),
 				);
 			}
+			if (violations.length) return this.block(e, p, violations, now);
 			p =
 				nodes.length < budget.size
 					? await this.finishCompute(e, p)
@@ -202,6 +226,9 @@ export class EpochSettler extends KitObject {
 		}
 		// The root is computed from what D1 holds, so it always matches what anyone can read back.
 		const leaves = await ledgerLeaves(this.env.DB, e.n);
+		const rewards = leaves.reduce((sum, l) => sum + l.reward, 0);
+		const broken = rewardViolation(rewards, p.emission, leaves.length, p.total_points);
+		if (broken) return this.block(e, p, [broken], now);
 		const root = await merkleRoot(leaves.map((l) => l.leaf));
 		const totals = { n: e.n, root, nodes: leaves.length, total_points: p.total_points, emission: p.emission };
 		await markSettled(this.env.DB, totals, now);
@@ -209,6 +236,23 @@ export class EpochSettler extends KitObject {
 		this.sql.run("DELETE FROM shard_counts WHERE epoch = ?", e.n);
 		this.sql.run("DELETE FROM progress WHERE epoch = ?", e.n);
 		return root;
+	}
+
+	/**
+	 * The epoch's figures break an invariant: it is not published, staff hear of it once (the staff channel, and the
+	 * log), and the next call computes it afresh (a row already written stays; ledger inserts ignore repeats).
+	 */
+	private async block(e: EpochRow, p: Progress, violations: string[], now: number): Promise<string[]> {
+		this.saveProgress({ ...p, phase: "blocked", cursor: "" });
+		console.error(`epoch ${e.n} not published: ${violations.join("; ")}`);
+		const channel = staffChannel(this.env);
+		if (channel && this.meta.get<number>(`alerted:${e.n}`) === null) {
+			const list = violations.slice(0, 10).map((v) => `• ${v}`);
+			const content = [`Epoch ${e.n} was not published: its figures break an invariant.`, ...list].join("\n");
+			await enqueue(this.env.DB, { channelId: channel, content: content.slice(0, 1900) }, now);
+			this.meta.set(`alerted:${e.n}`, now);
+		}
+		return violations;
 	}
 
 	/** Every row is staged: fix the epoch's total points and emission, which every reward is derived from. */
@@ -243,6 +287,11 @@ export class EpochSettler extends KitObject {
 		);
 		return p;
 	}
+}
+
+/** How long after an epoch's end the cron waits to settle it: the longest a silence can go unnoticed, and a sweep. */
+export function settleDelayMs(s: Settings): number {
+	return (s.offlineAfterS + 2 * s.sweepIntervalS) * 1000;
 }
 
 /** Rewards of one page, pro rata to the epoch's total (fixed before the first row is written). */

@@ -1,8 +1,8 @@
 // Owns the liveness of the nodes assigned to one shard: their sockets, status flips, challenges and incidents.
 import type { ChallengeCounts, HeartbeatResult, NodeLiveness, ShardMetrics, Transport } from "../workers/contracts.ts";
+import type { Origin } from "../workers/domain/incident.ts";
 import { readConfig } from "../workers/config.ts";
 import { writeOutbox } from "../workers/db/flips.ts";
-import { challengeSampleSize, echoAnswer, newChallenge, sample, type Challenge } from "../workers/domain/challenge.ts";
 import { flipId, type Flip, type FlipReason } from "../workers/domain/flips.ts";
 import {
 	CLOSE,
@@ -22,14 +22,18 @@ import { AlertHandoff } from "./shard-alerts.ts";
 import { HttpBeats } from "./shard-beats.ts";
 import { Counters } from "./shard-counters.ts";
 import { IncidentTracker } from "./shard-incidents.ts";
-import { ShardSockets, type SocketState } from "./shard-sockets.ts";
+import { ShardChallenges } from "./shard-challenges.ts";
+import { ShardSockets } from "./shard-sockets.ts";
 import { ShardStore, type ShardNode } from "./shard-store.ts";
+import { ChallengeTally, type Decided } from "./shard-tally.ts";
 
 const REPLAYED: Failure = {
 	status: 401,
 	code: "unauthorized",
 	message: "This node token was already used; mint a new one.",
 };
+/** A connection that came without its origin headers (an older Worker during a deploy). */
+const UNKNOWN_ORIGIN: Origin = { accountId: "", network: "unknown" };
 const BAD_MESSAGE = "Unknown or malformed message; see docs/PROTOCOL.md.";
 const BAD_UPGRADE: Failure = {
 	status: 400,
@@ -41,12 +45,20 @@ export class LivenessShard extends KitObject {
 	private readonly s: Settings = readConfig(this.env).liveness;
 	private readonly store = new ShardStore(this.sql);
 	private readonly sockets = new ShardSockets(this.ctx);
-	private readonly counters = new Counters(this.store, this.sql, this.meta);
+	private readonly counters = new Counters(this.sql, this.meta);
 	private readonly incidents = new IncidentTracker(this.store, this.meta, this.s, `shard:${this.name}`);
 	private readonly alerts = new AlertHandoff(new Sql(this.ctx.storage.sql), this.env);
 	/** When this instance started, by its clock. */
 	private readonly bootedAt = this.now();
 	private readonly http = new HttpBeats(this.bootedAt);
+	private readonly challenges = new ShardChallenges(
+		this.sockets,
+		this.http,
+		new ChallengeTally(this.store, this.meta, this.env.DB),
+		this.s,
+	);
+	/** Each node's last keepalive as the previous instance's last checkpoint recorded it (keepalives live in memory). */
+	private readonly heardAtBoot: Record<string, number> = this.meta.get<Record<string, number>>("last_heard") ?? {};
 	/** Nodes stored online with a WebSocket when this instance started but holding none: a restart lost them. */
 	private readonly missingAtBoot: Set<string>;
 	/** The previous instance's last checkpoint: when the shard that held the lost sockets was last seen working. */
@@ -76,19 +88,25 @@ export class LivenessShard extends KitObject {
 
 	override async fetch(request: Request): Promise<Response> {
 		const now = this.now();
-		const nodeId = request.headers.get("x-pulsegrid-node");
-		const jti = request.headers.get("x-pulsegrid-jti");
-		const exp = Number(request.headers.get("x-pulsegrid-exp"));
-		if (!nodeId || !jti || !Number.isFinite(exp) || request.headers.get("upgrade") !== "websocket") {
+		const h = request.headers;
+		const nodeId = h.get("x-pulsegrid-node");
+		const jti = h.get("x-pulsegrid-jti");
+		const exp = Number(h.get("x-pulsegrid-exp"));
+		const origin = {
+			accountId: h.get("x-pulsegrid-account") ?? "",
+			network: h.get("x-pulsegrid-network") ?? "unknown",
+		};
+		if (!nodeId || !jti || !Number.isFinite(exp) || h.get("upgrade") !== "websocket") {
 			return failureResponse(BAD_UPGRADE);
 		}
 		// A token is good for one use on either transport: a heartbeat's token cannot open a socket afterwards.
 		if (this.http.seen(jti) || !this.store.useJti(jti, exp)) return failureResponse(REPLAYED);
-		for (const old of this.sockets.all(nodeId)) {
-			this.sockets.finish(old, CLOSE.replaced, "replaced by a newer connection");
-		}
+		const owed: Decided[] = [];
+		for (const old of this.sockets.all(nodeId))
+			owed.push(...this.end(old, CLOSE.replaced, "replaced by a newer connection"));
+		await this.challenges.record(owed);
 		const { 0: client, 1: server } = new WebSocketPair();
-		this.sockets.accept(server, { nodeId, connectedAt: now, lastMessageAt: now, challenge: null });
+		this.sockets.accept(server, { nodeId, connectedAt: now, lastMessageAt: now, challenge: null, origin });
 		this.counters.metrics.connects++;
 		const flip = this.heard(nodeId, "ws", now);
 		const node = this.store.node(nodeId) as ShardNode;
@@ -126,11 +144,8 @@ export class LivenessShard extends KitObject {
 		} else if (msg.type === "ready") {
 			// The agent started the work it was assigned; the cluster checks the node is its member.
 			await this.env.CLUSTERS.getByName(msg.cluster_id).ready(st.nodeId, now);
-		} else if (st.challenge?.id === msg.id) {
-			const passed = now <= st.challenge.deadline && msg.answer === (await echoAnswer(st.nodeId, st.challenge.nonce));
-			this.counters.challenge(st.nodeId, passed ? "passed" : "failed");
-			st.challenge = null;
-			this.sockets.send(ws, { type: "challenge_result", id: msg.id, passed });
+		} else {
+			await this.challenges.answer(st, msg.id, msg.answer, now);
 		}
 		this.sockets.set(ws, st);
 	}
@@ -152,49 +167,33 @@ export class LivenessShard extends KitObject {
 	private async disconnected(ws: WebSocket, unannounced: boolean, now: number): Promise<void> {
 		const st = this.sockets.state(ws);
 		if (!st || st.done) return;
-		this.sockets.finish(ws);
-		if (st.challenge) this.counters.challenge(st.nodeId, "missed");
+		await this.challenges.record(this.end(ws));
 		if (this.isConnected(st.nodeId, now)) return;
 		const flips: Flip[] = [];
-		this.drop(st.nodeId, now, "disconnected", now, flips, unannounced); // the close itself is the last sign of life
+		const origin = unannounced ? (st.origin ?? UNKNOWN_ORIGIN) : null;
+		this.drop(st.nodeId, now, "disconnected", now, flips, origin); // the close itself is the last sign of life
 		await this.commit(flips);
 	}
 
 	// --- RPC called by the Worker; `now` is the Worker's clock ---
 
-	/** HTTP fallback: a beat is remembered in memory only; a status change is the only write. */
+	/** HTTP fallback: a beat is remembered in memory only; a status change or a judged answer is the only write. */
 	async heartbeat(
 		nodeId: string,
 		jti: string,
 		iat: number,
 		exp: number,
-		answers: { id: string; answer: string }[],
-		bye: boolean,
+		beat: { answers: { id: string; answer: string }[]; bye: boolean; origin: Origin },
 		now: number,
 	): Promise<HeartbeatResult | "replayed"> {
 		if (this.store.jtiUsed(jti) || !this.http.accept(jti, iat, exp * 1000, now)) return "replayed";
 		this.counters.metrics.heartbeats++;
-		if (bye) return this.heartbeatBye(nodeId, now);
+		if (beat.bye) return this.heartbeatBye(nodeId, now);
 		this.http.last.set(nodeId, now);
-		const results: { id: string; passed: boolean }[] = [];
-		const pending = this.http.challenges.get(nodeId);
-		const answer = pending && answers.find((a) => a.id === pending.id);
-		if (pending && answer) {
-			const passed = now <= pending.deadline && answer.answer === (await echoAnswer(nodeId, pending.nonce));
-			this.counters.challenge(nodeId, passed ? "passed" : "failed");
-			this.http.challenges.delete(nodeId);
-			results.push({ id: pending.id, passed });
-		}
+		this.http.origins.set(nodeId, beat.origin);
 		const flip = this.heard(nodeId, "http", now);
 		const status = (this.store.node(nodeId) as ShardNode).status;
-		let challenge: Challenge | null = null;
-		const due = Math.random() < this.s.heartbeatIntervalS / this.s.challengeEveryS;
-		if (status === "online" && !this.http.challenges.has(nodeId) && due) {
-			// The answer comes with the next beat, so the deadline allows one heartbeat interval more.
-			challenge = newChallenge(now + this.s.heartbeatIntervalS * 1000, this.s);
-			this.http.challenges.set(nodeId, challenge);
-			this.counters.challenge(nodeId, "issued");
-		}
+		const { results, challenge } = await this.challenges.beat(nodeId, beat.answers, status === "online", now);
 		await this.commit(flip ? [flip] : []);
 		await this.ensureAlarm(now);
 		return {
@@ -212,9 +211,10 @@ export class LivenessShard extends KitObject {
 
 	/** The HTTP agent's clean shutdown: offline at once (unless a socket still holds the node), never an incident. */
 	private async heartbeatBye(nodeId: string, now: number): Promise<HeartbeatResult> {
-		this.http.forget(nodeId);
+		const owed = this.challenges.owedByBeat(nodeId);
+		await this.challenges.record(owed ? [owed] : []);
 		const flips: Flip[] = [];
-		if (!this.isConnected(nodeId, now)) this.drop(nodeId, now, "disconnected", now, flips, false);
+		if (!this.isConnected(nodeId, now)) this.drop(nodeId, now, "disconnected", now, flips, null);
 		await this.commit(flips);
 		const status = this.store.node(nodeId)?.status ?? "new";
 		return { status, next_heartbeat_s: this.s.heartbeatIntervalS, challenge: null, results: [] };
@@ -223,6 +223,7 @@ export class LivenessShard extends KitObject {
 	async setMaintenance(nodeId: string, on: boolean, now: number): Promise<NodeStatus> {
 		const node = this.store.nodeOrNew(nodeId, now);
 		node.maintenance = on;
+		node.lastSeenAt = this.lastHeard(nodeId) ?? node.lastSeenAt; // the flip says when it was last heard, not connected
 		const to = this.statusOf(node, this.isConnected(nodeId, now), now);
 		const flip = this.flipTo(node, to, now, on ? "maintenance_on" : "maintenance_off", now);
 		this.store.saveNode(node);
@@ -243,19 +244,16 @@ export class LivenessShard extends KitObject {
 	}
 
 	/** Live status and last-seen time of the given nodes, measured here rather than self-reported. */
-	liveness(nodeIds: string[], now: number): Record<string, NodeLiveness> {
+	async liveness(nodeIds: string[], now: number): Promise<Record<string, NodeLiveness>> {
 		const out: Record<string, NodeLiveness> = {};
 		for (const id of nodeIds) {
 			const node = this.store.node(id);
-			const ws = this.sockets.all(id).find((w) => !this.sockets.state(w)?.done);
-			const st = ws && this.sockets.state(ws);
-			const last = ws && st ? this.sockets.lastSeen(ws, st) : (this.http.last.get(id) ?? node?.lastSeenAt ?? null);
 			out[id] = {
 				status: node?.status ?? "new",
-				last_seen_at: last,
+				last_seen_at: this.lastHeard(id) ?? node?.lastSeenAt ?? null,
 				connected: this.isConnected(id, now),
 				transport: node?.transport ?? null,
-				challenges: this.counters.challengesOf(id),
+				challenges: await this.challenges.countsOf(id),
 			};
 		}
 		return out;
@@ -278,8 +276,8 @@ export class LivenessShard extends KitObject {
 	}
 
 	/** Settlement closes epoch `n` here: the challenge counts of its nodes (idempotent). */
-	closeEpoch(n: number): Record<string, ChallengeCounts> {
-		return this.counters.closeEpoch(n);
+	closeEpoch(n: number): Promise<Record<string, ChallengeCounts>> {
+		return this.challenges.closeEpoch(n);
 	}
 
 	metricsSnapshot(): ShardMetrics {
@@ -292,88 +290,84 @@ export class LivenessShard extends KitObject {
 		await this.sweep(this.now());
 	}
 
-	/** The alarm's work as of `now`: silent nodes go offline, challenges are issued and expire, the shard checkpoints. */
+	/** The alarm's work as of `now`: silent nodes go offline, challenges are settled and issued, the shard checkpoints. */
 	async sweep(now: number): Promise<void> {
 		this.counters.metrics.alarms++;
 		const flips: Flip[] = [];
 		const live: WebSocket[] = [];
+		const owed: Decided[] = [];
 		for (const ws of this.sockets.all()) {
 			const st = this.sockets.state(ws);
 			if (!st || st.done) continue;
 			this.counters.metrics.socketsSwept++;
 			const last = this.sockets.lastSeen(ws, st);
 			if (isSilent(last, now, this.s)) {
-				if (st.challenge) this.counters.challenge(st.nodeId, "missed");
-				this.sockets.finish(ws, CLOSE.keepaliveTimeout, "no keepalive");
-				this.drop(st.nodeId, now, "keepalive_timeout", last, flips, true);
-			} else {
-				if (st.challenge && st.challenge.deadline < now) {
-					this.counters.challenge(st.nodeId, "missed");
-					this.sockets.set(ws, { ...st, challenge: null });
-				}
-				live.push(ws);
-			}
+				owed.push(...this.end(ws, CLOSE.keepaliveTimeout, "no keepalive"));
+				this.drop(st.nodeId, now, "keepalive_timeout", last, flips, st.origin ?? UNKNOWN_ORIGIN);
+			} else live.push(ws);
 		}
 		for (const [nodeId, beat] of this.http.last) {
-			if (isSilent(beat, now, this.s)) this.drop(nodeId, now, "heartbeat_timeout", beat, flips, true);
-		}
-		for (const [nodeId, c] of this.http.challenges) {
-			if (c.deadline >= now) continue;
-			this.http.challenges.delete(nodeId);
-			this.counters.challenge(nodeId, "missed");
+			if (!isSilent(beat, now, this.s)) continue;
+			const origin = this.http.origins.get(nodeId) ?? UNKNOWN_ORIGIN;
+			const o = this.challenges.owedByBeat(nodeId);
+			if (o) owed.push(o);
+			this.drop(nodeId, now, "heartbeat_timeout", beat, flips, origin);
 		}
 		this.settleAfterBoot(now, flips);
 		this.incidents.watch(now, live.length + this.http.last.size);
-		this.issueChallenges(live, now);
+		const online = (nodeId: string) => this.store.node(nodeId)?.status === "online";
+		await this.challenges.sweep(live, owed, online, now);
 		await this.commit(flips);
 		await this.alerts.deliver(); // retries what an owner's OperatorAlerts did not take last time
-		this.checkpoint(now);
+		this.checkpoint(live, now);
 		const busy = live.length > 0 || this.http.last.size > 0 || !this.graceDone || this.incidents.isOpen;
 		if (busy || this.store.outboxSize() > 0 || this.alerts.pending() > 0) {
 			await this.alarmAt(now + this.s.sweepIntervalS * 1000);
 		}
 	}
 
-	/** After a restart, nodes that held a socket get OFFLINE_AFTER_S to come back before they are marked offline. */
+	/**
+	 * After a restart, nodes that held a socket get OFFLINE_AFTER_S to come back before they are marked offline, as of
+	 * their last keepalive the previous instance recorded; the restart's incident (any socket lost opens one) covers them.
+	 */
 	private settleAfterBoot(now: number, flips: Flip[]): void {
 		if (this.graceDone || now < this.bootedAt + this.s.offlineAfterS * 1000) return;
 		this.graceDone = true;
-		const lastCheckpoint = this.checkpointAtBoot;
-		const lostFlips: Flip[] = [];
+		let lost = 0;
 		for (const n of this.store.onlineNodes()) {
 			if (this.isConnected(n.nodeId, now)) continue;
-			const lost = this.missingAtBoot.has(n.nodeId);
-			const reason = lost ? "coordinator_restart" : n.transport === "http" ? "heartbeat_timeout" : "keepalive_timeout";
-			// Its last sign of life we know: the previous instance's last checkpoint, whose sweep found it alive (its
-			// stored last_seen_at is only its connect, since keepalives are not written), or a later connect.
-			const lastSeen = Math.max(n.lastSeenAt ?? lastCheckpoint, lastCheckpoint);
-			const flip = this.drop(n.nodeId, now, reason, lastSeen, flips, false);
-			if (flip && lost) lostFlips.push(flip);
+			const missing = this.missingAtBoot.has(n.nodeId);
+			const reason = missing
+				? "coordinator_restart"
+				: n.transport === "http"
+					? "heartbeat_timeout"
+					: "keepalive_timeout";
+			// Its last sign of life on record: a keepalive the last checkpoint saw, or a later connect.
+			const lastSeen = Math.max(n.lastSeenAt ?? 0, this.heardAtBoot[n.nodeId] ?? 0) || this.checkpointAtBoot;
+			const flip = this.drop(n.nodeId, now, reason, lastSeen, flips, null);
+			if (flip && missing && this.restartIncident) {
+				flip.incidentId = this.restartIncident;
+				lost++;
+			}
 		}
-		if (lostFlips.length === 0) return;
-		const incidentId = this.restartIncident ?? this.incidents.lostInRestart(lastCheckpoint, lostFlips.length, now);
-		for (const flip of lostFlips) flip.incidentId = incidentId;
+		if (lost > 0) this.incidents.settled(now);
 	}
 
-	/** Samples first, then reads the node rows of the sampled few only: a sweep reads no row per healthy node. */
-	private issueChallenges(live: WebSocket[], now: number): void {
-		const idle = live.filter((ws) => !this.sockets.state(ws)?.challenge);
-		for (const ws of sample(idle, challengeSampleSize(idle.length, this.s, Math.random), Math.random)) {
-			const st = this.sockets.state(ws) as SocketState;
-			if (this.store.node(st.nodeId)?.status !== "online") continue; // in maintenance: not challenged
-			const c = newChallenge(now, this.s);
-			this.sockets.set(ws, { ...st, challenge: c });
-			this.counters.challenge(st.nodeId, "issued");
-			const deadline = new Date(c.deadline).toISOString();
-			this.sockets.send(ws, { type: "challenge", id: c.id, kind: c.kind, nonce: c.nonce, deadline });
-		}
-	}
-
-	/** Shard clock, token-id pruning, challenge counts and counters: a few rows per CHECKPOINT_S, whatever the nodes. */
-	private checkpoint(now: number): void {
+	/**
+	 * Shard clock, token-id pruning, counters and every live node's last keepalive: a few rows per CHECKPOINT_S,
+	 * whatever the node count.
+	 */
+	private checkpoint(live: WebSocket[], now: number): void {
 		if (now - (this.meta.get<number>("checkpoint_at") ?? 0) < this.s.checkpointS * 1000) return;
+		const heard: Record<string, number> = {};
+		for (const ws of live) {
+			const st = this.sockets.state(ws);
+			if (st) heard[st.nodeId] = this.sockets.lastSeen(ws, st);
+		}
+		for (const [nodeId, beat] of this.http.last) heard[nodeId] = beat;
 		this.counters.checkpoint(() => {
 			this.store.pruneJti(now);
+			this.meta.set("last_heard", heard);
 			this.meta.set("checkpoint_at", now);
 		});
 	}
@@ -392,14 +386,17 @@ export class LivenessShard extends KitObject {
 		return flip;
 	}
 
-	/** The node's connection is gone (or silent): offline unless in maintenance; unannounced drops may be an incident. */
+	/**
+	 * The node's connection is gone (or silent): offline unless in maintenance. A drop with its `origin` (unannounced)
+	 * may be part of an incident; an announced one (null: a bye, a restart's leftover) never is.
+	 */
 	private drop(
 		nodeId: string,
 		now: number,
 		reason: FlipReason,
 		lastSeen: number,
 		flips: Flip[],
-		unannounced: boolean,
+		origin: Origin | null,
 	): Flip | null {
 		this.http.forget(nodeId);
 		const node = this.store.node(nodeId);
@@ -409,7 +406,7 @@ export class LivenessShard extends KitObject {
 		this.store.saveNode(node);
 		if (!flip) return null;
 		flips.push(flip);
-		if (unannounced) this.incidents.dropped(now, flip);
+		if (origin) this.incidents.dropped(now, flip, origin);
 		return flip;
 	}
 
@@ -436,6 +433,7 @@ export class LivenessShard extends KitObject {
 			intervalStart: leavingOnline ? node.since : null,
 			intervalEnd: leavingOnline ? intervalEnd : null,
 			incidentId: to === "offline" ? this.incidents.currentId : null,
+			transport: node.transport,
 		};
 		node.status = to;
 		node.since = now;
@@ -462,7 +460,14 @@ export class LivenessShard extends KitObject {
 				this.counters.metrics.rowsWrittenD1 += await writeOutbox(this.env.DB, ops);
 				const changes = ops
 					.flatMap((op) => (op.kind === "flips" ? op.flips : []))
-					.map((f) => ({ nodeId: f.nodeId, to: f.to, at: f.at, seq: f.seq }));
+					.map((f) => ({
+						nodeId: f.nodeId,
+						to: f.to,
+						at: f.at,
+						seq: f.seq,
+						lastSeenAt: f.intervalEnd ?? f.lastSeenAt,
+						transport: f.transport ?? null,
+					}));
 				if (changes.length) await this.env.SCHEDULER.getByName("global").onChanges(changes, this.now());
 				owners = await this.alerts.owners(ops);
 			} catch (err) {
@@ -477,6 +482,22 @@ export class LivenessShard extends KitObject {
 	}
 
 	// --- Connections ---
+
+	/** Ends a socket this object closes or supersedes; returns the challenge outcome it still owes the tally. */
+	private end(ws: WebSocket, code?: number, reason?: string): Decided[] {
+		const st = this.sockets.state(ws);
+		const owed = st && !st.done ? this.challenges.owed(st) : null;
+		this.sockets.finish(ws, code, reason);
+		return owed ? [owed] : [];
+	}
+
+	/** The last moment the node was heard on a live connection (a keepalive, a message, a beat), if it holds one. */
+	private lastHeard(nodeId: string): number | null {
+		const ws = this.sockets.open(nodeId);
+		const st = ws && this.sockets.state(ws);
+		if (ws && st) return this.sockets.lastSeen(ws, st);
+		return this.http.last.get(nodeId) ?? null;
+	}
 
 	private isConnected(nodeId: string, now: number): boolean {
 		if (this.sockets.open(nodeId)) return true;

@@ -1,9 +1,9 @@
-// Owns the capacity index (one instance): which nodes are online and idle, reserved atomically for clusters.
+// Owns the capacity index (one instance): which nodes are online over a WebSocket and idle, reserved atomically for
+// clusters.
 import type { CapacityChange, Reservation, Reserved } from "../workers/contracts.ts";
 import { place, type Candidate } from "../workers/domain/placement.ts";
 import { skuByName, skuOf } from "../workers/domain/pricing.ts";
-import { uptime } from "../workers/domain/uptime.ts";
-import * as flips from "../workers/db/flips.ts";
+import { uptimes } from "../workers/services/uptime.ts";
 import * as nodes from "../workers/db/nodes.ts";
 import type { CapacityNode } from "../workers/db/nodes.ts";
 import { KitObject } from "./kit.ts";
@@ -41,7 +41,7 @@ export class Scheduler extends KitObject {
 		for (const c of changes) {
 			const row = this.row(c.nodeId);
 			if (!row || row.seq >= c.seq) continue;
-			const online = c.to === "online" ? 1 : 0;
+			const online = rentable(c.to, c.transport) ? 1 : 0;
 			if (!online && row.cluster_id) {
 				this.sql.run("UPDATE capacity SET online = 0 WHERE node_id = ?", c.nodeId);
 				lost.push({ clusterId: row.cluster_id, change: c });
@@ -50,7 +50,11 @@ export class Scheduler extends KitObject {
 		const cameOnline = changes.filter((c) => c.to === "online").map((c) => c.nodeId);
 		if (cameOnline.length) await this.refreshReliability(cameOnline, now);
 		const told = await Promise.allSettled(
-			lost.map((l) => this.env.CLUSTERS.getByName(l.clusterId).nodeLost(l.change.nodeId, l.change.at, now)),
+			// Lost as of its last sign of life: billing and rented time stop there, not when the silence was detected.
+			lost.map((l) => {
+				const at = Math.min(l.change.at, l.change.lastSeenAt ?? l.change.at);
+				return this.env.CLUSTERS.getByName(l.clusterId).nodeLost(l.change.nodeId, at, now);
+			}),
 		);
 		lost.forEach((l, i) => {
 			if (told[i]?.status !== "fulfilled") return;
@@ -140,26 +144,19 @@ export class Scheduler extends KitObject {
 				n.region,
 				n.shard,
 				sku?.base_cents ?? 0,
-				n.status === "online" ? 1 : 0,
+				rentable(n.status, n.transport) ? 1 : 0,
 				n.status_seq,
 			);
 		}
 	}
 
-	/** Reliability = share of the last 7 days (or of the node's life) online as of `now`, from recorded intervals. */
+	/** Reliability = uptime over the last 7 days (or the node's life) as of `now`, by the one definition of uptime. */
 	private async refreshReliability(ids: string[], now: number): Promise<void> {
 		for (let i = 0; i < ids.length; i += 500) {
-			const chunk = ids.slice(i, i + 500);
-			const results = await flips.onlineSince(this.env.DB, chunk, now - WEEK_MS);
-			const byNode = new Map<string, { created: number; rows: { started_at: number; ended_at: number | null }[] }>();
-			for (const r of results) {
-				const e = byNode.get(r.id) ?? { created: r.created_at, rows: [] };
-				if (r.started_at !== null) e.rows.push({ started_at: r.started_at, ended_at: r.ended_at });
-				byNode.set(r.id, e);
-			}
-			for (const [id, e] of byNode) {
-				const reliability = uptime(e.rows, Math.max(now - WEEK_MS, e.created), now, now).ratio;
-				this.sql.run("UPDATE capacity SET reliability = ? WHERE node_id = ?", reliability, id);
+			const chunk = await nodes.createdAt(this.env.DB, ids.slice(i, i + 500));
+			const { uptime } = await uptimes(this.env.DB, chunk, { from: now - WEEK_MS, to: now, now });
+			for (const [id, u] of uptime) {
+				this.sql.run("UPDATE capacity SET reliability = ? WHERE node_id = ?", u.ratio, id);
 			}
 		}
 	}
@@ -177,4 +174,9 @@ export class Scheduler extends KitObject {
 			nodeId,
 		) as Reserved;
 	}
+}
+
+/** Capacity is what can be told of work now: online over a WebSocket (HTTP-heartbeat nodes have no push). */
+function rentable(status: string, transport: string | null | undefined): boolean {
+	return status === "online" && transport !== "http";
 }

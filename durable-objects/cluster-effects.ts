@@ -67,6 +67,29 @@ export class ClusterEffects {
 		);
 	}
 
+	/**
+	 * When each of `members` was last heard, as its shard measures it (keepalives included), capped at `now`. A shard that
+	 * does not answer gives no time for its members: nothing past what is known is billed, a later bill catches up.
+	 */
+	async lastHeard(members: Reserved[], now: number): Promise<Map<string, number>> {
+		const byShard = new Map<string, string[]>();
+		for (const m of members) byShard.set(m.shard, [...(byShard.get(m.shard) ?? []), m.node_id]);
+		const out = new Map<string, number>();
+		await Promise.all(
+			[...byShard].map(async ([name, ids]) => {
+				try {
+					const live = await shard(this.env, name).liveness(ids, now);
+					for (const [id, l] of Object.entries(live)) {
+						if (l.connected && l.last_seen_at !== null) out.set(id, Math.min(now, l.last_seen_at));
+					}
+				} catch (err) {
+					console.error(`shard ${name} did not answer; its members are billed up to their last known time`, err);
+				}
+			}),
+		);
+		return out;
+	}
+
 	/** Sends each of `nodes` its message through its shard; returns the nodes that are not connected. */
 	async tell(nodes: Reserved[], message: (n: Reserved) => CoordinatorMessage): Promise<string[]> {
 		const byShard = new Map<string, { nodeId: string; message: CoordinatorMessage }[]>();

@@ -1,11 +1,16 @@
 // HTTP-heartbeat nodes of a shard, held in memory only so that a beat writes nothing (the fallback's cost rule).
-import type { Challenge } from "../workers/domain/challenge.ts";
+import type { Challenge, ChallengeResult } from "../workers/domain/challenge.ts";
+import type { Origin } from "../workers/domain/incident.ts";
 
 export class HttpBeats {
 	/** node id → last beat (ms). */
 	readonly last = new Map<string, number>();
 	/** Pending challenge per node, answered in a later beat. */
 	readonly challenges = new Map<string, Challenge>();
+	/** Who is behind each beating node (account, network), for incident attribution. */
+	readonly origins = new Map<string, Origin>();
+	/** Outcomes recorded by a sweep (misses), told in the node's next reply. */
+	private readonly results = new Map<string, ChallengeResult[]>();
 	private readonly jtis = new Map<string, number>();
 
 	/** `bootedAt`: tokens minted before this instance started may have been seen by the one before it. */
@@ -24,8 +29,20 @@ export class HttpBeats {
 		return this.jtis.has(jti);
 	}
 
+	addResult(nodeId: string, r: ChallengeResult): void {
+		this.results.set(nodeId, [...(this.results.get(nodeId) ?? []), r]);
+	}
+
+	takeResults(nodeId: string): ChallengeResult[] {
+		const out = this.results.get(nodeId) ?? [];
+		this.results.delete(nodeId);
+		return out;
+	}
+
 	forget(nodeId: string): void {
 		this.last.delete(nodeId);
 		this.challenges.delete(nodeId);
+		this.origins.delete(nodeId);
+		this.results.delete(nodeId);
 	}
 }

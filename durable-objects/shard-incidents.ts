@@ -1,7 +1,7 @@
 // A shard's coordinator incidents: recent drops, the open incident, and its records in the outbox.
 import type { IncidentReason } from "../workers/contracts.ts";
 import type { Flip } from "../workers/domain/flips.ts";
-import { DropWindow, incidentWindowMs, isIncident } from "../workers/domain/incident.ts";
+import { DropWindow, incidentWindowMs, isIncident, type Origin } from "../workers/domain/incident.ts";
 import { randomToken } from "../workers/domain/challenge.ts";
 import type { Settings } from "../workers/domain/settings.ts";
 import type { Meta } from "./kit.ts";
@@ -40,40 +40,31 @@ export class IncidentTracker {
 	}
 
 	/** An unannounced drop (not a "bye"): it may be part of a mass drop. */
-	dropped(at: number, flip: Flip): void {
-		this.drops.add(at, flip);
+	dropped(at: number, flip: Flip, origin: Origin): void {
+		this.drops.add(at, flip, origin);
 	}
 
 	/**
-	 * A restarted shard lost `affected` sockets: our outage from its last checkpoint until now. Enough of them open
-	 * an incident that later drops in its window join; fewer wait for `lostInRestart` (returns the id if opened).
+	 * A restarted shard lost `affected` sockets, however few: our outage, from its last checkpoint until the lost nodes
+	 * are back or given up on. Drops in its window join it. Returns the incident's id (null when nothing was lost).
 	 */
 	restarted(lastCheckpoint: number, affected: number, now: number): string | null {
-		if (affected < this.s.incidentMinNodes) return null;
+		if (affected === 0) return null;
 		return this.begin("coordinator_restart", lastCheckpoint, affected, now);
 	}
 
-	/**
-	 * Nodes a restart lost that did not come back within the grace, on a shard too small for `restarted` to open an
-	 * incident: still our outage, so it is recorded (already closed) and stamped on those nodes' flips only.
-	 */
-	lostInRestart(lastCheckpoint: number, affected: number, now: number): string {
-		const inc: OpenIncident = {
-			id: `inc_${randomToken(9)}`,
-			reason: "coordinator_restart",
-			startedAt: lastCheckpoint,
-			lastDropAt: now,
-			affected,
-		};
-		this.record(inc, now);
-		return inc.id;
+	/** The restart's lost nodes are all back or given up on at `now`: the incident may close once drops stop. */
+	settled(now: number): void {
+		if (this.open?.reason !== "coordinator_restart") return;
+		this.open.lastDropAt = Math.max(this.open.lastDropAt, now);
+		this.meta.set("incident", this.open);
 	}
 
 	/** Called each sweep: opens an incident when most nodes dropped together, closes it once drops stop for a window. */
 	watch(now: number, onlineNow: number): void {
 		const recent = this.drops.recent(now);
 		if (!this.open) {
-			if (!isIncident(recent.length, onlineNow + recent.length, this.s)) return;
+			if (!isIncident(recent, onlineNow + recent.length, this.s)) return;
 			const id = this.begin("mass_drop", recent[0]?.at ?? now, recent.length, now);
 			// The drops that revealed the incident were recorded before it opened: stamp them now.
 			this.store.enqueue({

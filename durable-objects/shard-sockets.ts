@@ -1,6 +1,7 @@
 // A shard's WebSockets: each one's state in its hibernation attachment (cached per instance), sending, closing, and
 // the last sign of life.
-import type { Challenge } from "../workers/domain/challenge.ts";
+import type { Challenge, Outcome } from "../workers/domain/challenge.ts";
+import type { Origin } from "../workers/domain/incident.ts";
 import type { CoordinatorMessage } from "../workers/domain/protocol.ts";
 
 /** Per-socket state; survives hibernation through serializeAttachment. */
@@ -9,6 +10,10 @@ export interface SocketState {
 	connectedAt: number;
 	lastMessageAt: number;
 	challenge: Challenge | null;
+	/** An outcome judged but not yet recorded and told (the next sweep does both). */
+	result?: { id: string; outcome: Outcome } | null;
+	/** Who is behind the socket (account, network), for incident attribution. */
+	origin?: Origin;
 	/** Closed or superseded by this object: its close event must not flip the node. */
 	done?: boolean;
 }
@@ -58,7 +63,7 @@ export class ShardSockets {
 	finish(ws: WebSocket, code?: number, reason?: string): void {
 		const st = this.state(ws);
 		try {
-			if (st) this.set(ws, { ...st, challenge: null, done: true });
+			if (st) this.set(ws, { ...st, challenge: null, result: null, done: true });
 			if (code) ws.close(code, reason);
 		} catch {
 			/* already closed */

@@ -133,15 +133,15 @@ export class ShardStore {
 		return row ? (JSON.parse(row.counts) as Record<string, ChallengeCounts>) : {};
 	}
 
-	hasChallengeCounts(epoch: number): boolean {
-		return this.sql.exists("SELECT 1 FROM challenge_counts WHERE epoch = ?", epoch);
+	deleteChallengeCounts(epoch: number): void {
+		this.sql.run("DELETE FROM challenge_counts WHERE epoch = ?", epoch);
 	}
 
 	pruneChallengeCounts(beforeEpoch: number): void {
 		this.sql.run("DELETE FROM challenge_counts WHERE epoch >= 0 AND epoch < ?", beforeEpoch);
 	}
 
-	/** One row per epoch holds every node's counters: one write per checkpoint, however many nodes. */
+	/** One row per epoch holds every node's counts: one write per batch of outcomes, however many nodes. */
 	saveChallengeCounts(epoch: number, counts: Record<string, ChallengeCounts>): void {
 		this.sql.run(
 			`INSERT INTO challenge_counts (epoch, counts) VALUES (?, ?)

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// `npm start`: writes .dev.vars with fresh secrets if missing, applies D1 migrations locally, runs wrangler dev on 127.0.0.1:8787.
+// `npm start`: writes .dev.vars with fresh secrets if missing, applies D1 migrations locally, runs wrangler dev on
+// 127.0.0.1:8787, and fires wrangler.toml's cron triggers on their schedule, which wrangler dev does not (cron.ts).
 import { randomBytes } from "node:crypto";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { spawn, spawnSync } from "node:child_process";
+import { cronsOf, parseCron, startCronTicker } from "./cron.ts";
 
 const secret = () => randomBytes(32).toString("base64url");
 if (!existsSync(".dev.vars")) {
@@ -29,8 +31,30 @@ const migrate = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB",
 });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 console.log(`pulsegrid: coordinator starting on http://127.0.0.1:${port} (Ctrl-C to stop)`);
-const dev = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", port, ...process.argv.slice(2)], {
-	stdio: "inherit",
+const crons = cronsOf(readFileSync("wrangler.toml", "utf8")).filter((expr) => {
+	try {
+		return parseCron(expr);
+	} catch (err) {
+		console.warn(`pulsegrid: not running this cron trigger locally: ${err.message}`);
+		return false;
+	}
 });
+// --test-scheduled only silences wrangler's warning that crons do not run locally, which the ticker makes untrue.
+const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", port, "--test-scheduled", ...process.argv.slice(2)];
+const dev = spawn("npx", args, { stdio: "inherit" });
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => dev.kill(sig));
 dev.on("exit", (code) => process.exit(code ?? 0));
+
+// Once the coordinator answers, the ticker runs the scheduled handler (at once, then on schedule), as production does.
+const url = `http://127.0.0.1:${port}`;
+while (dev.exitCode === null) {
+	const up = await fetch(`${url}/openapi.json`).then(
+		(res) => res.ok,
+		() => false,
+	);
+	if (up) {
+		startCronTicker({ url, crons, log: (line) => console.log(`pulsegrid: ${line}`) });
+		break;
+	}
+	await new Promise((r) => setTimeout(r, 250));
+}

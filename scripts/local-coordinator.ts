@@ -1,11 +1,12 @@
 // Starts a real local coordinator (wrangler dev: workerd, local D1 and Durable Objects) for e2e tests and the
 // benchmark.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, openSync } from "node:fs";
+import { appendFileSync, mkdtempSync, openSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { cronsOf, parseCron, startCronTicker, type CronTicker } from "./cron.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
@@ -20,6 +21,13 @@ export interface CoordinatorOptions {
 	vars?: Record<string, string>;
 	/** File that receives wrangler's output (default: a file in the persist dir). */
 	logFile?: string;
+	/**
+	 * Fire the scheduled handler by itself, as production does (wrangler dev never does; see scripts/cron.ts): `true`
+	 * runs wrangler.toml's crons, a list runs these instead (a six-field expression starts with seconds). Off by
+	 * default: tests and the bench drive time themselves. When on, the handler has run once when the coordinator is
+	 * returned, and each firing is a line in the log file.
+	 */
+	cron?: boolean | readonly string[];
 }
 
 export interface Coordinator {
@@ -44,7 +52,14 @@ export async function freePort(): Promise<number> {
 	});
 }
 
+/** The cron expressions wrangler.toml triggers the scheduled handler with. */
+export function wranglerCrons(): string[] {
+	return cronsOf(readFileSync(join(ROOT, "wrangler.toml"), "utf8"));
+}
+
 export async function startCoordinator(o: CoordinatorOptions = {}): Promise<Coordinator> {
+	const crons = o.cron === true ? wranglerCrons() : o.cron || [];
+	for (const expr of crons) parseCron(expr); // a bad expression fails before anything starts
 	const persistDir = o.persistDir ?? mkdtempSync(join(tmpdir(), "pulsegrid-"));
 	const port = o.port ?? (await freePort());
 	const adminToken = o.vars?.ADMIN_TOKEN ?? randomBytes(24).toString("base64url");
@@ -75,11 +90,14 @@ export async function startCoordinator(o: CoordinatorOptions = {}): Promise<Coor
 		"--log-level",
 		"warn",
 	];
+	// Only silences wrangler's warning that crons do not run locally, which the ticker makes untrue.
+	if (crons.length > 0) args.push("--test-scheduled");
 	for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
 	const out = openSync(logFile, "a");
 	const child = spawn(NODE, [WRANGLER, ...args], { cwd: ROOT, env, stdio: ["ignore", out, out], detached: true });
 	const url = `http://127.0.0.1:${port}`;
 	const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+	let ticker: CronTicker | undefined;
 	const coordinator: Coordinator = {
 		url,
 		port,
@@ -88,6 +106,7 @@ export async function startCoordinator(o: CoordinatorOptions = {}): Promise<Coor
 		logFile,
 		process: child,
 		async stop(signal = "SIGTERM") {
+			ticker?.stop();
 			if (child.exitCode !== null || child.signalCode !== null) return;
 			try {
 				process.kill(-(child.pid as number), signal); // the whole group: wrangler and its workerd
@@ -97,16 +116,27 @@ export async function startCoordinator(o: CoordinatorOptions = {}): Promise<Coor
 			await exited;
 		},
 	};
+	if (!(await answers(url, child, logFile))) {
+		await coordinator.stop("SIGKILL");
+		throw new Error(`coordinator did not start within 60 s; see ${logFile}`);
+	}
+	if (crons.length > 0) {
+		ticker = startCronTicker({ url, crons, log: (line) => appendFileSync(logFile, `pulsegrid: ${line}\n`) });
+		await ticker.started;
+	}
+	return coordinator;
+}
+
+/** Waits about a minute for an answer (a failed build leaves requests hanging); throws if wrangler exits first. */
+async function answers(url: string, child: ChildProcess, logFile: string): Promise<boolean> {
 	for (let i = 0; i < 600; i++) {
 		if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}; see ${logFile}`);
 		try {
-			const res = await fetch(`${url}/openapi.json`);
-			if (res.ok) return coordinator;
+			if ((await fetch(`${url}/openapi.json`, { signal: AbortSignal.timeout(5000) })).ok) return true;
 		} catch {
 			/* not up yet */
 		}
 		await new Promise((r) => setTimeout(r, 100));
 	}
-	await coordinator.stop("SIGKILL");
-	throw new Error(`coordinator did not start within 60 s; see ${logFile}`);
+	return false;
 }

@@ -2,14 +2,15 @@
 // A leaf: it imports only pure domain modules and the failure type, never a service, a route or an object, so no
 // import can run in a circle through it.
 import type { AlertFlip } from "./domain/alerts.ts";
-import type { Flip } from "./domain/flips.ts";
+import type { ChallengeResult } from "./domain/challenge.ts";
+import type { Flip, Transport } from "./domain/flips.ts";
 import type { Quote } from "./domain/pricing.ts";
 import type { NodeStatus } from "./domain/status.ts";
 import type { Failure, JsonValue } from "./failure.ts";
 
 // --- LivenessShard ---
 
-export type Transport = "ws" | "http";
+export type { Transport } from "./domain/flips.ts";
 
 export interface ChallengeCounts {
 	issued: number;
@@ -31,7 +32,7 @@ export interface HeartbeatResult {
 	status: NodeStatus;
 	next_heartbeat_s: number;
 	challenge: { id: string; kind: string; nonce: string; deadline: string } | null;
-	results: { id: string; passed: boolean }[];
+	results: ChallengeResult[];
 }
 
 /** Billable-operation counters of a shard, read by the benchmark's cost model (GET /v1/admin/liveness). */
@@ -141,6 +142,10 @@ export interface CapacityChange {
 	to: string;
 	seq: number;
 	at: number;
+	/** The node's last sign of life (ms): a rented node that went silent is billed until then, not until detected. */
+	lastSeenAt: number | null;
+	/** Only WebSocket nodes can be told of work; `http` nodes are never capacity. */
+	transport: Transport | null;
 }
 
 export interface Reserved {
@@ -210,6 +215,8 @@ export interface SettleBudget {
 export interface SettleResult {
 	/** The epochs settled by this call, oldest first. */
 	settled: { epoch: number; root: string }[];
-	/** False when the work budget ran out first; the next call resumes where this one stopped. */
+	/** False when the work budget ran out first (or an epoch is blocked); the next call resumes where this one stopped. */
 	done: boolean;
+	/** An epoch whose figures break an invariant: not published, staff alerted, recomputed on the next call. */
+	blocked?: { epoch: number; violations: string[] };
 }

@@ -25,8 +25,13 @@ export interface FakeOptions {
 	welcome?: Record<string, unknown> | null;
 	/** POST /v1/nodes accepts this API key and registers the node as `nodeId`. */
 	apiKey?: string;
-	/** Handles POST /v1/nodes/:id/heartbeat; receives the parsed body. */
-	heartbeat?: (body: unknown, n: number) => { status: number; body: unknown };
+	/** Handles POST /v1/nodes/:id/heartbeat; receives the parsed body (the beat is recorded before it answers). */
+	heartbeat?: (body: unknown, n: number) => HeartbeatAnswer | Promise<HeartbeatAnswer>;
+}
+
+export interface HeartbeatAnswer {
+	status: number;
+	body: unknown;
 }
 
 export interface FakeCoordinator {
@@ -88,7 +93,7 @@ export async function startFakeCoordinator(o: FakeOptions): Promise<FakeCoordina
 			if (!jti) return refuse(res, 401, "unauthorized", "bad node token");
 			const body = JSON.parse(text || "{}");
 			beats.push(body);
-			const answer = o.heartbeat?.(body, beats.length - 1) ?? {
+			const answer = (await o.heartbeat?.(body, beats.length - 1)) ?? {
 				status: 200,
 				body: { status: "online", next_heartbeat_s: 0.05, challenge: null, results: [] },
 			};

@@ -1,10 +1,24 @@
-// The HTTP heartbeat fallback against a fake coordinator: signed beats, challenge answers in the next beat, fatal 404.
+// The HTTP heartbeat fallback against a fake coordinator: signed beats, challenge answers in the next beat, fatal 404,
+// and the final "bye" beat on a stop, from the link and from the real CLI on Ctrl-C.
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { echoAnswer } from "../../workers/domain/challenge.ts";
+import { newConfig } from "../../agent/config.ts";
 import type { AgentEvent } from "../../agent/events.ts";
 import { HttpLink } from "../../agent/http-link.ts";
 import { TokenSigner, generateIdentity } from "../../agent/identity.ts";
 import { startFakeCoordinator, type FakeCoordinator, type FakeOptions } from "./fake-coordinator.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/** A Node that runs .ts files: the one running the tests when it is new enough (npm scripts), else the repo's own. */
+const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+const NODE_BIN =
+	major > 22 || (major === 22 && minor >= 18) ? process.execPath : join(ROOT, "node_modules/node/bin/node");
 
 const NODE = "node_http000000001";
 let fake: FakeCoordinator | null = null;
@@ -14,7 +28,7 @@ afterEach(async () => {
 	fake = null;
 });
 
-async function setup(heartbeat: FakeOptions["heartbeat"]) {
+async function setup(heartbeat?: FakeOptions["heartbeat"]) {
 	const identity = generateIdentity();
 	fake = await startFakeCoordinator({ nodeId: NODE, publicKey: identity.publicKey, heartbeat });
 	const signer = new TokenSigner(identity, NODE);
@@ -92,6 +106,70 @@ describe("HttpLink", () => {
 		await outcome;
 		expect(fake.beats.some((b) => "bye" in (b as object))).toBe(false);
 	});
+
+	it("resolves run() only once the bye beat was taken, so a caller that exits then has said it", async () => {
+		const { fake, link, events } = await setup();
+		const outcome = link.run();
+		await until(() => fake.beats.length >= 2);
+		void link.stop(); // as the CLI's signal handler does: it waits for run(), not for stop()
+		expect(await outcome).toEqual({ reason: "signal", exitCode: 0 });
+		expect(fake.beats.at(-1)).toEqual({ bye: true });
+		expect(fake.beats.filter((b) => "bye" in (b as object))).toHaveLength(1);
+		expect(new Set(fake.jtis).size).toBe(fake.jtis.length); // the bye carries a fresh token
+		expect(events.at(-1)).toEqual({ event: "stopped", reason: "signal", exit_code: 0 });
+	});
+
+	it("waits at most 3 s for a coordinator that never answers the bye", async () => {
+		const { fake, link, events } = await setup((body) =>
+			"bye" in (body as object)
+				? new Promise(() => {})
+				: { status: 200, body: { status: "online", next_heartbeat_s: 0.02, challenge: null, results: [] } },
+		);
+		const outcome = link.run();
+		await until(() => fake.beats.length >= 1);
+		const t0 = Date.now();
+		void link.stop();
+		expect(await outcome).toEqual({ reason: "signal", exitCode: 0 });
+		expect(Date.now() - t0).toBeLessThan(4000);
+		expect(fake.beats.at(-1)).toEqual({ bye: true });
+		expect(events).toContainEqual(
+			expect.objectContaining({ event: "heartbeat_failed", message: expect.stringMatching(/^bye: /) }),
+		);
+	}, 10_000);
+
+	for (const signal of ["SIGINT", "SIGTERM"] as const) {
+		it(`sends the bye from the real CLI on ${signal} (run --transport http), then exits 0`, async () => {
+			const identity = generateIdentity();
+			fake = await startFakeCoordinator({ nodeId: NODE, publicKey: identity.publicKey });
+			const dir = await mkdtemp(join(tmpdir(), "pulsegrid-http-bye-"));
+			try {
+				const config = join(dir, "agent.json");
+				const conf = { ...newConfig(identity, fake.url, "rig-1"), node_id: NODE };
+				await writeFile(config, JSON.stringify(conf), { mode: 0o600 });
+				const child = spawn(NODE_BIN, [
+					join(ROOT, "agent/bin.ts"),
+					"run",
+					"--transport",
+					"http",
+					"--json",
+					"--config",
+					config,
+				]);
+				const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+				const events: string[] = [];
+				for await (const line of createInterface({ input: child.stdout })) {
+					events.push(JSON.parse(line).event);
+					if (events.filter((e) => e === "heartbeat").length >= 2) break;
+				}
+				child.kill(signal);
+				expect(await exited).toBe(0);
+				expect(fake.beats.at(-1)).toEqual({ bye: true });
+				expect(new Set(fake.jtis).size).toBe(fake.jtis.length);
+			} finally {
+				await rm(dir, { recursive: true, force: true });
+			}
+		}, 15_000);
+	}
 
 	it("stops with exit code 1 when the coordinator does not know the node", async () => {
 		const { link } = await setup(() => ({ status: 404, body: { error: { code: "not_found", message: "No node." } } }));

@@ -20,6 +20,9 @@ export const ALERT_VARS: Record<string, string> = {
 	CHECKPOINT_S: "1",
 	SHARD_COUNT: "1",
 	INCIDENT_MIN_NODES: "2",
+	// Every test agent runs here, on one network and mostly one account: the spread rule has unit tests.
+	INCIDENT_MIN_ACCOUNTS: "1",
+	INCIDENT_MIN_NETWORKS: "1",
 	TELEGRAM_BOT_TOKEN: BOT_TOKEN,
 	TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
 	ALERT_GROUP_WINDOW_S: "2",

@@ -1,11 +1,12 @@
 // `npm start` on a fresh checkout: dev secrets generated once, migrations applied, a working coordinator on the asked
-// port.
+// port, and the cron triggers running (test/e2e/cron.test.ts runs a short schedule through the same ticker).
 import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { freePort } from "../../scripts/local-coordinator.ts";
+import { nextFire, parseCron } from "../../scripts/cron.ts";
+import { freePort, wranglerCrons } from "../../scripts/local-coordinator.ts";
 import { DEFAULT_SETTINGS, readSettings } from "../../workers/domain/settings.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
@@ -60,6 +61,12 @@ async function npmStart(dir: string, port: number): Promise<{ child: ChildProces
 	throw new Error(`npm start did not answer within 90 s:\n${output}`);
 }
 
+/** Polls `check` for up to 60 s. */
+async function until(check: () => boolean, output: () => string): Promise<void> {
+	for (let i = 0; i < 600 && !check(); i++) await new Promise((r) => setTimeout(r, 100));
+	if (!check()) throw new Error(`npm start did not run the cron at start within 60 s:\n${output()}`);
+}
+
 /** Waits until nothing answers on the port any more. */
 async function closed(port: number): Promise<void> {
 	for (let i = 0; i < 300; i++) {
@@ -94,6 +101,11 @@ describe("npm start on a fresh checkout", () => {
 		expect(vars.TELEGRAM_WEBHOOK_SECRET).toMatch(/^[A-Za-z0-9_-]{43}$/);
 		expect(vars.ADMIN_TOKEN).not.toBe(vars.TELEGRAM_WEBHOOK_SECRET);
 
+		// The scheduled handler ran at start, by itself: the first epoch is open from now on.
+		await until(() => /cron "\* \* \* \* \*" at start, \S+: ok/.test(first.output()), first.output);
+		const epoch = (await (await fetch(`http://127.0.0.1:${port}/v1/epochs/1`)).json()) as { status: string };
+		expect(epoch.status).toBe("open");
+
 		// Migrations applied: a sign-up writes D1, and the generated admin token is the one the coordinator uses.
 		const signup = await fetch(`http://127.0.0.1:${port}/v1/accounts`, {
 			method: "POST",
@@ -126,5 +138,11 @@ describe("the committed configuration", () => {
 		const vars = Object.fromEntries([...section.matchAll(/^([A-Z_]+)\s*=\s*"([^"]*)"/gm)].map((m) => [m[1], m[2]]));
 		expect(Object.keys(vars)).toContain("OFFLINE_AFTER_S");
 		expect(readSettings(vars)).toEqual(DEFAULT_SETTINGS);
+	});
+
+	it("has cron triggers the local ticker can run", () => {
+		const crons = wranglerCrons();
+		expect(crons.length).toBeGreaterThan(0);
+		for (const expr of crons) expect(nextFire(parseCron(expr), 0)).toBeGreaterThan(0);
 	});
 });

@@ -2,7 +2,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { challengeSampleSize, echoAnswer, sample } from "../../workers/domain/challenge.ts";
-import { DropWindow, isIncident } from "../../workers/domain/incident.ts";
 import { DEFAULT_SETTINGS as S } from "../../workers/domain/settings.ts";
 import { assignShard } from "../../workers/domain/shards.ts";
 
@@ -33,24 +32,6 @@ describe("challenges", () => {
 	it("binds the answer to the node, so one answer cannot serve two nodes", async () => {
 		expect(await echoAnswer("node_a", "n1")).not.toBe(await echoAnswer("node_b", "n1"));
 		expect(await echoAnswer("node_a", "n1")).toMatch(/^[A-Za-z0-9_-]{43}$/);
-	});
-});
-
-describe("incidents", () => {
-	it("is an incident when most of a shard drops together", () => {
-		expect(isIncident(60, 100, S)).toBe(true);
-	});
-
-	it("is not an incident when few nodes drop, or a small share of a big shard", () => {
-		expect(isIncident(S.incidentMinNodes - 1, S.incidentMinNodes, S)).toBe(false);
-		expect(isIncident(100, 1000, S)).toBe(false);
-	});
-
-	it("forgets drops older than the window", () => {
-		const w = new DropWindow(1000);
-		w.add(0, { id: "a:1", nodeId: "a", intervalStart: null });
-		w.add(900, { id: "b:1", nodeId: "b", intervalStart: 10 });
-		expect(w.recent(1500).map((d) => d.nodeId)).toEqual(["b"]);
 	});
 });
 

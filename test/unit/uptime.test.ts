@@ -87,7 +87,9 @@ describe("readModelChanges", () => {
 		expect(c.closes).toEqual([
 			{ node_id: "node_a", started_at: 1000, ended_at: 9_000, end_reason: "keepalive_timeout", incident_id: null },
 		]);
-		expect(c.nodes).toEqual([{ node_id: "node_a", status: "offline", since: 40_000, last_seen_at: 9_000, seq: 2 }]);
+		expect(c.nodes).toEqual([
+			{ node_id: "node_a", status: "offline", since: 40_000, last_seen_at: 9_000, seq: 2, transport: null },
+		]);
 		expect(c.flips).toHaveLength(2);
 	});
 

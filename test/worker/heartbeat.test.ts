@@ -1,10 +1,15 @@
 // The HTTP heartbeat fallback: online on a beat, offline after silence, challenges carried in the replies.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { openEpochNumber } from "../../workers/db/epochs.ts";
 import { echoAnswer } from "../../workers/domain/challenge.ts";
 import {
+	HARDWARE,
 	OFFLINE_AFTER_MS,
 	callJson,
+	connect,
+	eventually,
+	grant,
 	newAccount,
 	nodeStatus,
 	nodeToken,
@@ -61,6 +66,35 @@ describe("HTTP heartbeat fallback", () => {
 		expect(challenge?.kind).toBe("echo-sha256");
 		const c = challenge as NonNullable<Beat["challenge"]>;
 		const { body } = await beat(node, [{ id: c.id, answer: await echoAnswer(node.id, c.nonce) }]);
-		expect(body.results).toEqual([{ id: c.id, passed: true }]);
+		const open = await openEpochNumber(env.DB);
+		expect(body.results).toEqual([{ id: c.id, passed: true, outcome: "passed", epoch: open }]);
+		const counts = (await callJson<{ node: { challenges: unknown } }>(`/v1/nodes/${node.id}`)).body.node.challenges;
+		expect(counts).toMatchObject({ issued: 1, passed: 1, failed: 0, missed: 0 }); // counted as it was told
+	});
+});
+
+describe("HTTP heartbeat nodes and renting", () => {
+	it("are never rentable capacity: not in /v1/prices, quotes or the scheduler, while a WebSocket node is", async () => {
+		const onlineGpus = async () =>
+			(await callJson<{ prices: { gpu_model: string; online_gpus: number }[] }>("/v1/prices")).body.prices.find(
+				(p) => p.gpu_model === "L40S",
+			)?.online_gpus ?? -1;
+		const before = await onlineGpus();
+		const owner = await newAccount();
+		const hardware = { ...HARDWARE, gpu_model: "NVIDIA L40S", gpu_count: 4 };
+		const beating = await registerNode(owner, { hardware });
+		expect((await beat(beating)).body.status).toBe("online");
+		expect(await onlineGpus()).toBe(before); // online, yet nothing can be pushed to it
+		const renter = await newAccount("renter");
+		await grant(renter.id, 1_000_000);
+		const refused = await callJson<{ error: { code: string; available_gpus: number } }>("/v1/clusters", {
+			auth: renter.key,
+			body: { gpu_model: "L40S", gpu_count: before + 4, hours: 1 },
+		});
+		expect(refused.status).toBe(422);
+		expect(refused.body.error.available_gpus).toBe(before);
+		const linked = await registerNode(owner, { hardware });
+		await (await connect(linked)).next("welcome");
+		await eventually(async () => (await onlineGpus()) === before + 4); // a WebSocket node is capacity
 	});
 });

@@ -5,6 +5,7 @@ import { env, exports } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import type { LivenessShard } from "../../durable-objects/LivenessShard.ts";
 import { systemClock, type Clock } from "../../durable-objects/kit.ts";
+import type { ShardSockets } from "../../durable-objects/shard-sockets.ts";
 import { readConfig } from "../../workers/config.ts";
 import { TEST_ADMIN_TOKEN } from "../constants.ts";
 
@@ -212,6 +213,31 @@ export interface FlipView {
 	to: string;
 	reason: string;
 	incident_id: string | null;
+	last_seen_at: string | null;
+}
+
+/**
+ * The nodes were heard (a message) at `at` by their shards: what keepalives going on until a clock-driven `at` would
+ * show. A Cluster bills a member only up to when it was last heard, so tests that drive a cluster's clock ahead drive
+ * this too.
+ */
+export async function heardAt(nodeIds: string[], at: number): Promise<void> {
+	for (const id of nodeIds) {
+		const row = await env.DB.prepare("SELECT shard FROM nodes WHERE id = ?").bind(id).first<{ shard: string }>();
+		if (!row) continue;
+		await runInDurableObject<LivenessShard, void>(env.LIVENESS.getByName(row.shard), (o, state) => {
+			const sockets = (o as unknown as { sockets: ShardSockets }).sockets;
+			for (const ws of state.getWebSockets(id)) {
+				const st = sockets.state(ws);
+				if (st && !st.done) sockets.set(ws, { ...st, lastMessageAt: Math.max(st.lastMessageAt, at) });
+			}
+		});
+	}
+}
+
+/** Moves a node's registration `ms` earlier, so back-dated connections fall inside its life (uptime counts from it). */
+export async function registeredAgo(node: TestNode, ms: number): Promise<void> {
+	await env.DB.prepare("UPDATE nodes SET created_at = created_at - ? WHERE id = ?").bind(ms, node.id).run();
 }
 
 /** A node's recorded flips, newest first (GET /v1/nodes/:id/flips). */

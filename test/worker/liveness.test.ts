@@ -17,6 +17,7 @@ import {
 	nodeToken,
 	ping,
 	registerNode,
+	registeredAgo,
 	shardOf,
 	sleep,
 	sweepAt,
@@ -85,6 +86,7 @@ describe("LivenessShard", () => {
 
 	it("records uptime intervals that close when the node leaves", async () => {
 		const node = await registerNode(await newAccount());
+		await registeredAgo(node, 10_000);
 		const link = await backdated(await shardOf(node), 300, async () => connect(node)); // it connected 300 ms ago
 		await link.next("welcome");
 		link.ws.close(1000);

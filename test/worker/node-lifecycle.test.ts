@@ -16,6 +16,7 @@ import {
 	nodeStatus,
 	nodeToken,
 	registerNode,
+	registeredAgo,
 	shardOf,
 	sleep,
 	type TestNode,
@@ -158,7 +159,9 @@ describe("deleting a node", () => {
 
 describe("uptime", () => {
 	it("clips intervals to the asked window and gives the online ratio of that window", async () => {
-		const node = await onlineFor(await registerNode(await newAccount()), 400);
+		const registered = await registerNode(await newAccount());
+		await registeredAgo(registered, 10_000); // the window below lies inside the node's life
+		const node = await onlineFor(registered, 400);
 		const all = await callJson<{ intervals: { started_at: string; ended_at: string }[] }>(
 			`/v1/nodes/${node.id}/uptime`,
 		);

@@ -91,15 +91,15 @@ describe("shard restart", () => {
 		},
 	);
 
-	it("ends a lost node's online interval at the shard's last checkpoint, not at its connect", async () => {
+	it("ends a lost node's interval at its last keepalive the checkpoint recorded, not at its connect", async () => {
 		const stub = env.LIVENESS.getByName("restartinterval-0");
 		// Connected 2.5 s ago: online well past its connect, and past CHECKPOINT_S (1 s in the tests).
 		const { nodes, links } = await backdated(stub, 2500, () => fleet("restartinterval", 1));
 		const [node] = nodes as [TestNode];
-		await ping(links[0] as Link); // a keepalive: alive at the checkpoint
-		const checkpointed = Date.now();
-		await runDurableObjectAlarm(stub); // sweeps (the node is alive) and checkpoints
-		const evicted = Date.now();
+		const beforePing = Date.now();
+		await ping(links[0] as Link); // a keepalive, answered by the runtime: the last time the node is heard
+		const afterPong = Date.now();
+		await runDurableObjectAlarm(stub); // sweeps (the node is alive) and checkpoints its last keepalive
 		await evictDurableObject(stub, { webSockets: "close" });
 		await stub.wake(Date.now()); // the shard starts again (as the cron would wake it)
 		await sweepAt(stub, Date.now() + OFFLINE_AFTER_MS + 500); // OFFLINE_AFTER_S of grace later; the node is not back
@@ -107,15 +107,15 @@ describe("shard restart", () => {
 			`/v1/nodes/${node.id}/uptime`,
 		);
 		expect(body.intervals).toHaveLength(1);
-		const [iv] = body.intervals;
-		// A sweep checkpoints when the last checkpoint is CHECKPOINT_S old: the last one is at most that before ours,
-		// and none comes after the shard lost its sockets.
-		expect(Date.parse(iv?.ended_at ?? "")).toBeGreaterThanOrEqual(checkpointed - 1000);
-		expect(Date.parse(iv?.ended_at ?? "")).toBeLessThanOrEqual(evicted);
-		expect(Date.parse(iv?.ended_at ?? "") - Date.parse(iv?.started_at ?? "")).toBeGreaterThanOrEqual(1500);
+		const ended = Date.parse(body.intervals[0]?.ended_at ?? "");
+		expect(ended).toBeGreaterThanOrEqual(beforePing);
+		expect(ended).toBeLessThanOrEqual(afterPong);
+		const [flip] = await nodeFlips(node);
+		expect(flip).toMatchObject({ reason: "coordinator_restart" });
+		expect(Date.parse(flip?.last_seen_at ?? "")).toBe(ended); // last seen = when it was last heard, to the ms
 	});
 
-	it("calls a lost node our incident even when the shard is below INCIDENT_MIN_NODES", async () => {
+	it("records a restart that lost sockets as our incident however few, on the node that stayed away", async () => {
 		const { nodes } = await fleet("smallrestart", 2); // INCIDENT_MIN_NODES is 3 in the tests
 		const stub = env.LIVENESS.getByName("smallrestart-0");
 		await runDurableObjectAlarm(stub); // checkpoint
@@ -126,13 +126,34 @@ describe("shard restart", () => {
 		await back.next("welcome");
 		await sweepAt(stub, clock.at + OFFLINE_AFTER_MS); // OFFLINE_AFTER_S of grace later
 		expect(await nodeStatus(a)).toBe("online");
+		expect((await nodeFlips(a)).length).toBe(1); // a came back in time: its interval never broke
+		back.ws.send(JSON.stringify({ type: "bye" })); // so that the next sweep finds no silent socket to drop
+		await eventually(async () => (await nodeStatus(a)) === "offline");
+		await sweepAt(stub, clock.at + OFFLINE_AFTER_MS + 10_000); // drops have stopped for a window: it closes
 		const { body } = await callJson<{
 			incidents: { id: string; reason: string; scope: string; nodes_affected: number; ended_at: string | null }[];
 		}>("/v1/incidents");
 		const incident = body.incidents.find((i) => i.scope === "shard:smallrestart-0");
-		expect(incident).toMatchObject({ reason: "coordinator_restart", nodes_affected: 1 });
+		expect(incident).toMatchObject({ reason: "coordinator_restart", nodes_affected: 2 }); // both sockets were lost
 		expect(incident?.ended_at).not.toBeNull();
 		expect(await nodeStatus(b)).toBe("offline");
 		expect((await nodeFlips(b))[0]).toMatchObject({ reason: "coordinator_restart", incident_id: incident?.id });
+	});
+
+	it("records a restart's incident even when every node came back in time", async () => {
+		const { nodes } = await fleet("allback", 2);
+		const stub = env.LIVENESS.getByName("allback-0");
+		await runDurableObjectAlarm(stub); // checkpoint
+		await evictDurableObject(stub, { webSockets: "close" });
+		const clock = await stopClock(stub);
+		for (const node of nodes) await (await connect(node)).next("welcome");
+		await sweepAt(stub, clock.at + OFFLINE_AFTER_MS);
+		const { body } = await callJson<{ incidents: { reason: string; scope: string; nodes_affected: number }[] }>(
+			"/v1/incidents",
+		);
+		expect(body.incidents.filter((i) => i.scope === "shard:allback-0")).toEqual([
+			expect.objectContaining({ reason: "coordinator_restart", nodes_affected: 2 }),
+		]);
+		for (const node of nodes) expect(await nodeStatus(node)).toBe("online");
 	});
 });

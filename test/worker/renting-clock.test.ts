@@ -3,7 +3,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ACK_TIMEOUT_MS, START_TIMEOUT_MS } from "../../durable-objects/Cluster.ts";
-import { HARDWARE, callJson, eventually, grant, newAccount, quietFleet, registerNode } from "./helpers.ts";
+import { HARDWARE, callJson, eventually, grant, heardAt, newAccount, quietFleet, registerNode } from "./helpers.ts";
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -17,11 +17,38 @@ async function deploy(body: { gpu_model: string; gpu_count: number; hours: numbe
 		body,
 	});
 	expect(res.status).toBe(201);
-	const stub = env.CLUSTERS.getByName(res.body.cluster.id);
+	const stub = heardThrough(env.CLUSTERS.getByName(res.body.cluster.id));
 	if (at !== undefined) for (const n of res.body.cluster.nodes) await stub.ready(n.node_id, at);
 	const c = await stub.view();
 	if (!c) throw new Error("no cluster");
 	return { renter, stub, c, price: c.price_per_gpu_hour_cents };
+}
+
+type ClusterStub = ReturnType<typeof env.CLUSTERS.getByName>;
+
+/**
+ * The cluster's stub, whose `tick`, `ready` and `terminate` at a driven time first let its members' shards hear them
+ * then: the quiet fleet's agents would have kept sending keepalives all along (a dropped member is no longer one).
+ */
+function heardThrough(stub: ClusterStub) {
+	const members = async () =>
+		((await stub.view())?.nodes ?? []).filter((n) => n.state === "ready").map((n) => n.node_id);
+	return Object.assign(Object.create(null) as object, {
+		view: () => stub.view(),
+		ready: async (node: string, at: number) => {
+			await heardAt(await members(), at); // a replacement's ready bills the others up to then
+			return stub.ready(node, at);
+		},
+		nodeLost: (node: string, at: number, now?: number) => stub.nodeLost(node, at, now),
+		tick: async (at: number) => {
+			await heardAt(await members(), at);
+			return stub.tick(at);
+		},
+		terminate: async (at: number) => {
+			await heardAt(await members(), at);
+			return stub.terminate(at);
+		},
+	});
 }
 
 /**
@@ -187,6 +214,39 @@ describe("hourly billing", () => {
 });
 
 describe("refunds for missing GPUs", () => {
+	it("bills a member that went silent only until its last keepalive, however late the silence is noticed", async () => {
+		const { stopAll } = await quietFleet(1, "RTX 3090");
+		const start = Date.now();
+		const { stub, c, price } = await deploy({ gpu_model: "RTX 3090", gpu_count: 1, hours: 2 }, start);
+		const node = c.nodes[0]?.node_id as string;
+		// Its last keepalive is at +59 min; the hourly bill runs at +60 min, before the shard notices the silence.
+		await heardAt([node], start + 59 * MIN);
+		await env.CLUSTERS.getByName(c.id).tick(start + HOUR); // not through heardThrough: nothing heard after +59
+		expect(await stub.view()).toMatchObject({ charged_cents: Math.floor((price * 59) / 60) });
+		// The shard notices at +60.5 min and reports the node's last sign of life with the drop.
+		const at = start + HOUR + 30_000;
+		const change = {
+			nodeId: node,
+			to: "offline",
+			seq: 1e9,
+			at,
+			lastSeenAt: start + 59 * MIN,
+			transport: "ws" as const,
+		};
+		await env.SCHEDULER.getByName("global").onChanges([change], at);
+		const view = await stub.view();
+		expect(view?.nodes.find((n) => n.node_id === node)).toMatchObject({
+			state: "lost",
+			ended_at: new Date(start + 59 * MIN).toISOString(),
+		});
+		expect(view?.charged_cents).toBe(Math.floor((price * 59) / 60)); // not a cent for the unnoticed minute and a half
+		const rental = await env.DB.prepare("SELECT ended_at FROM rentals WHERE cluster_id = ? AND node_id = ?")
+			.bind(c.id, node)
+			.first<{ ended_at: number }>();
+		expect(rental?.ended_at).toBe(start + 59 * MIN); // the points ledger's rented time stops there too
+		stopAll();
+	});
+
 	it("refunds the gap pro rata when the replacement is ready, and the ledger balances after failover", async () => {
 		const { stopAll } = await quietFleet(3, "A100");
 		const start = Date.now();
@@ -290,7 +350,9 @@ describe("failover deadlines", () => {
 			const { renter, stub, c, price, start, stopAll } = await degraded("Apple M2", "Apple M-series", 30 * MIN);
 			// A spare appears that the scheduler believes online but that has no connection to be told through.
 			const ghost = await registerNode(renter, { hardware: { ...HARDWARE, gpu_model: "Apple M2" } });
-			await env.SCHEDULER.getByName("global").onChanges([{ nodeId: ghost.id, to: "online", seq: 1e9, at: start }]);
+			await env.SCHEDULER.getByName("global").onChanges([
+				{ nodeId: ghost.id, to: "online", seq: 1e9, at: start, lastSeenAt: start, transport: "ws" },
+			]);
 			await stub.tick(start + HOUR);
 			const v = await stub.view();
 			expect(v?.events).toContainEqual(

@@ -2,7 +2,7 @@
 // pool).
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { TEST_ADMIN_TOKEN, callJson, eventually, grant, newAccount, onlineFleet } from "./helpers.ts";
+import { TEST_ADMIN_TOKEN, callJson, eventually, grant, heardAt, newAccount, onlineFleet } from "./helpers.ts";
 
 async function deploy(key: string, body: Record<string, unknown>) {
 	return callJson<{ cluster: { id: string } }>("/v1/clusters", { auth: key, body });
@@ -22,6 +22,7 @@ describe("rented time in the points ledger", () => {
 		await eventually(async () => (await cluster(renter.key, body.cluster.id)).status === "running");
 		// Deleted 2.5 s later on the cluster's clock, and the epoch closed then on the settler's: no waiting for it.
 		const later = Date.now() + 2500;
+		await heardAt([fleet[0]?.node.id as string], later); // its keepalives went on until then
 		expect(await env.CLUSTERS.getByName(body.cluster.id).terminate(later)).toMatchObject({ status: "terminated" });
 		const { settled } = await env.SETTLER.getByName("global").settleNow(later + 1);
 		const epoch = settled.at(-1)?.epoch;

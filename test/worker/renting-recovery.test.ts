@@ -65,7 +65,14 @@ describe("a lost node's notice", () => {
 			state.storage.sql.exec("UPDATE state SET v = 'unreadable'");
 			return v;
 		});
-		const change = { nodeId: members[0] as string, to: "offline", seq: 1e9, at: Date.now() };
+		const change = {
+			nodeId: members[0] as string,
+			to: "offline",
+			seq: 1e9,
+			at: Date.now(),
+			lastSeenAt: null,
+			transport: "ws" as const,
+		};
 		const scheduler = env.SCHEDULER.getByName("global");
 		const err = await failure(scheduler.onChanges([change]));
 		expect(err).toBeInstanceOf(Error);

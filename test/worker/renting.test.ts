@@ -56,13 +56,14 @@ describe("prices and quotes", () => {
 			};
 		}>("/v1/quotes", { body: { gpu_model: "A100", gpu_count: 2, hours: 3 } });
 		expect(status).toBe(200);
-		// 2 of 2 online A100s would be in use: the multiplier is at its cap of 2×.
+		// None of the 2 online A100s is reserved: the price is the base, whatever the order's size. The fee is what
+		// billing keeps of a 774¢ charge: 774 − floor(95 % of 774) = 39¢ (not floor(5 %) = 38¢).
 		expect(body.quote).toMatchObject({
-			multiplier: 2,
-			price_per_gpu_hour_cents: 258,
-			total_cents: 258 * 2 * 3,
-			hold_cents: 258 * 2 * 3,
-			fee_cents: Math.floor(258 * 6 * 0.05),
+			multiplier: 1,
+			price_per_gpu_hour_cents: 129,
+			total_cents: 129 * 2 * 3,
+			hold_cents: 129 * 2 * 3,
+			fee_cents: 39,
 		});
 		const prices = await callJson<{ prices: { gpu_model: string; online_gpus: number }[] }>("/v1/prices");
 		expect(prices.body.prices.find((p) => p.gpu_model === "A100")?.online_gpus).toBe(2);
@@ -149,7 +150,7 @@ describe("deploying a cluster", () => {
 		},
 	);
 
-	it("grants credits once per Idempotency-Key and refuses the key with another body (409)", async () => {
+	it("grants credits once per Idempotency-Key (201; a replay 200) and refuses it with another body (409)", async () => {
 		const renter = await newAccount();
 		const grantWith = (amount_cents: number) =>
 			callJson<{ entry: { id: number; available_delta_cents: number } }>("/v1/admin/credits", {
@@ -159,11 +160,17 @@ describe("deploying a cluster", () => {
 			});
 		const first = await grantWith(500);
 		const again = await grantWith(500);
-		expect([first.status, again.status]).toEqual([201, 201]);
-		expect(again.body.entry.id).toBe(first.body.entry.id);
+		// Created once (201); the replay answers 200 with the same body, as a replayed cluster deploy does.
+		expect([first.status, again.status]).toEqual([201, 200]);
+		expect(again.body).toEqual(first.body);
 		const other = await grantWith(50_000);
 		expect(other.status).toBe(409);
 		expect((await billing(renter.key)).available_cents).toBe(500);
+		// Only the grant that changed the balance is in the audit log.
+		const audited = await env.DB.prepare("SELECT count(*) AS n FROM audit_log WHERE action = ? AND target = ?")
+			.bind("credits.grant", `account:${renter.id}`)
+			.first<{ n: number }>();
+		expect(audited?.n).toBe(1);
 	});
 
 	it("releases the nodes on DELETE and refunds the unused hold; the ledger balances", async () => {

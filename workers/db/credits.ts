@@ -1,4 +1,5 @@
 // Owns the `credit_entries` table: the credit ledger of signed entries (grant, hold, charge, refund, payout, fee).
+import { auditedIf, type AuditEntry } from "./audit.ts";
 
 export const NETWORK_ACCOUNT = "acc_network";
 
@@ -31,11 +32,11 @@ export async function balance(db: D1Database, accountId: string) {
 	return { available_cents: r?.a ?? 0, held_cents: r?.h ?? 0 };
 }
 
-function entryStatement(db: D1Database, e: Entry, now: number): D1PreparedStatement {
+function entryStatement(db: D1Database, e: Entry, now: number, returning = ""): D1PreparedStatement {
 	return db
 		.prepare(`INSERT OR IGNORE INTO credit_entries
 			(key, account_id, kind, available_delta, held_delta, cluster_id, node_id, memo, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)${returning}`)
 		.bind(
 			e.key,
 			e.account_id,
@@ -52,6 +53,22 @@ function entryStatement(db: D1Database, e: Entry, now: number): D1PreparedStatem
 /** Records entries atomically (one D1 batch); entries already recorded are skipped. */
 export async function record(db: D1Database, entries: Entry[], now: number): Promise<void> {
 	if (entries.length) await db.batch(entries.map((e) => entryStatement(db, e, now)));
+}
+
+/**
+ * Records one entry and its audit entry in one transaction, both only if the entry's key is new; true when this call
+ * recorded them. The insert itself says so (the row it returns), so of two racing calls with one key exactly one is
+ * told it created the entry, and a replay leaves no second audit entry.
+ */
+export async function recordOnceAudited(db: D1Database, e: Entry, trace: AuditEntry, now: number): Promise<boolean> {
+	const inserted = await auditedIf(
+		db,
+		{ sql: "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM credit_entries WHERE key = ?)", params: [e.key] },
+		entryStatement(db, e, now, " RETURNING id"),
+		trace,
+		now,
+	);
+	return inserted.length > 0;
 }
 
 async function exists(db: D1Database, key: string): Promise<boolean> {

@@ -38,6 +38,11 @@ export function enqueueStatement(db: D1Database, post: Post, now: number, guard?
 		.bind(post.channelId, post.content, `pg${randomToken(15)}`, now, now, ...(guard?.params ?? []));
 }
 
+/** Queues a post on its own (when it announces no D1 change of its own). */
+export async function enqueue(db: D1Database, post: Post, now: number): Promise<void> {
+	await enqueueStatement(db, post, now).run();
+}
+
 /** Claims up to `limit` due rows, oldest first, for `leaseMs`, in one statement (so two drains never share a row). */
 export async function claimDue(db: D1Database, now: number, leaseMs: number, limit: number): Promise<OutboxRow[]> {
 	const { results } = await db

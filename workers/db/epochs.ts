@@ -19,6 +19,14 @@ export async function firstEpoch(db: D1Database): Promise<EpochRow | null> {
 	return db.prepare("SELECT * FROM epochs ORDER BY n LIMIT 1").first<EpochRow>();
 }
 
+/** The open epoch's number without creating it: 1 before the first epoch exists. */
+export async function openEpochNumber(db: D1Database): Promise<number> {
+	const row = await db.prepare("SELECT max(n) AS n FROM epochs WHERE ended_at IS NULL").first<{ n: number | null }>();
+	if (row?.n) return row.n;
+	const last = await db.prepare("SELECT max(n) AS n FROM epochs").first<{ n: number | null }>();
+	return (last?.n ?? 0) + 1;
+}
+
 /** The open epoch, created (as epoch 1, starting now) the first time it is asked for. */
 export async function openEpoch(db: D1Database, now: number): Promise<EpochRow> {
 	const open = () =>

@@ -2,7 +2,6 @@
 import type { OutboxOp } from "../contracts.ts";
 import type { AccrualInterval } from "../domain/accrual.ts";
 import { readModelChanges } from "../domain/flips.ts";
-import type { Interval } from "../domain/uptime.ts";
 
 // --- The shards' outbox: written in one batch, every statement idempotent ---
 
@@ -21,9 +20,10 @@ const SQL = {
 		WHERE online_intervals.node_id = c.node_id AND online_intervals.started_at = c.started_at`,
 	// status_seq guards against an older batch landing after a newer one.
 	nodes: `UPDATE nodes SET status = n.status, status_since = n.since, status_seq = n.seq,
-		       last_seen_at = coalesce(n.last_seen_at, nodes.last_seen_at)
+		       last_seen_at = coalesce(n.last_seen_at, nodes.last_seen_at), transport = coalesce(n.transport, nodes.transport)
 		FROM (SELECT value->>'node_id' AS node_id, value->>'status' AS status, value->>'since' AS since,
-		             value->>'last_seen_at' AS last_seen_at, value->>'seq' AS seq FROM json_each(?1)) AS n
+		             value->>'last_seen_at' AS last_seen_at, value->>'seq' AS seq, value->>'transport' AS transport
+		      FROM json_each(?1)) AS n
 		WHERE nodes.id = n.node_id AND nodes.status_seq < n.seq`,
 	incident: `INSERT INTO incidents (id, scope, reason, started_at, ended_at, nodes_affected)
 		VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -103,20 +103,6 @@ export async function dropsSince(db: D1Database, ids: string[], since: number): 
 	return new Map(results.map((d) => [d.node_id, d.n]));
 }
 
-/** Online intervals of the given nodes that overlap [from, to]. */
-export async function intervalsFor(db: D1Database, nodeIds: string[], from: number, to: number) {
-	const out = new Map<string, Interval[]>(nodeIds.map((id) => [id, []]));
-	if (nodeIds.length === 0) return out;
-	const { results } = await db
-		.prepare(`SELECT node_id, started_at, ended_at FROM online_intervals
-			WHERE node_id IN (SELECT value FROM json_each(?1))
-				AND started_at <= ?3 AND (ended_at IS NULL OR ended_at >= ?2)`)
-		.bind(JSON.stringify(nodeIds), from, to)
-		.all<Interval & { node_id: string }>();
-	for (const r of results) out.get(r.node_id)?.push(r);
-	return out;
-}
-
 /** Intervals of the given nodes that can count in [from, to): overlapping it, or ended in an incident just before. */
 export async function windowIntervals(
 	db: D1Database,
@@ -133,17 +119,6 @@ export async function windowIntervals(
 		.all<AccrualInterval & { node_id: string }>();
 	for (const r of results) out.get(r.node_id)?.push(r);
 	return out;
-}
-
-/** Each of the nodes with its creation time and its intervals open or ended after `since` (a row of nulls: none). */
-export async function onlineSince(db: D1Database, ids: string[], since: number) {
-	const { results } = await db
-		.prepare(`SELECT n.id, n.created_at, i.started_at, i.ended_at FROM nodes n
-			LEFT JOIN online_intervals i ON i.node_id = n.id AND (i.ended_at IS NULL OR i.ended_at > ?2)
-			WHERE n.id IN (SELECT value FROM json_each(?1))`)
-		.bind(JSON.stringify(ids), since)
-		.all<{ id: string; created_at: number; started_at: number | null; ended_at: number | null }>();
-	return results;
 }
 
 export async function incidentEnds(db: D1Database, ids: string[]): Promise<Map<string, number | null>> {

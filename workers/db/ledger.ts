@@ -51,9 +51,9 @@ export async function insertLedgerRows(db: D1Database, rows: LedgerRow[]): Promi
 
 export async function ledgerLeaves(db: D1Database, epoch: number) {
 	const { results } = await db
-		.prepare("SELECT node_id, leaf, points FROM points_ledger WHERE epoch = ? ORDER BY node_id")
+		.prepare("SELECT node_id, leaf, points, reward FROM points_ledger WHERE epoch = ? ORDER BY node_id")
 		.bind(epoch)
-		.all<{ node_id: string; leaf: string; points: number }>();
+		.all<{ node_id: string; leaf: string; points: number; reward: number }>();
 	return results;
 }
 
@@ -62,6 +62,22 @@ export async function ledgerRow(db: D1Database, epoch: number, nodeId: string): 
 		.prepare("SELECT * FROM points_ledger WHERE epoch = ? AND node_id = ?")
 		.bind(epoch, nodeId)
 		.first<LedgerRow>();
+}
+
+/** Whether the node has a row in any settled epoch (a deleted node's rows stay: the ledger is public). */
+export async function hasRows(db: D1Database, nodeId: string): Promise<boolean> {
+	return (
+		(await db.prepare("SELECT 1 AS one FROM points_ledger WHERE node_id = ? LIMIT 1").bind(nodeId).first()) !== null
+	);
+}
+
+/** When the ledger row's node was deleted; null while it is live (or for a row whose node is not in `nodes`). */
+export async function nodeDeletedAt(db: D1Database, nodeId: string): Promise<number | null> {
+	const r = await db
+		.prepare("SELECT deleted_at FROM nodes WHERE id = ?")
+		.bind(nodeId)
+		.first<{ deleted_at: number | null }>();
+	return r?.deleted_at ?? null;
 }
 
 /** Staff adjustments of one node's row, oldest first. */

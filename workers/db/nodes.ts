@@ -134,22 +134,32 @@ export interface CapacityNode {
 	status: string;
 	status_seq: number;
 	created_at: number;
+	transport: "ws" | "http" | null;
 }
 
 /** Every live node with its recorded status (the Scheduler's rebuild). */
 export async function capacity(db: D1Database): Promise<CapacityNode[]> {
 	const { results } = await db
-		.prepare(`SELECT id, account_id, gpu_model, gpu_count, region, shard, status, status_seq, created_at
+		.prepare(`SELECT id, account_id, gpu_model, gpu_count, region, shard, status, status_seq, created_at, transport
 			FROM nodes WHERE deleted_at IS NULL`)
 		.all<CapacityNode>();
+	return results;
+}
+
+/** When each of the given nodes was registered. */
+export async function createdAt(db: D1Database, ids: string[]): Promise<{ id: string; created_at: number }[]> {
+	const { results } = await db
+		.prepare("SELECT id, created_at FROM nodes WHERE id IN (SELECT value FROM json_each(?1))")
+		.bind(JSON.stringify(ids))
+		.all<{ id: string; created_at: number }>();
 	return results;
 }
 
 /** The given nodes as if never seen online (`new`, seq 0): the shards' changes bring their status. */
 export async function capacityByIds(db: D1Database, ids: string[]): Promise<CapacityNode[]> {
 	const { results } = await db
-		.prepare(`SELECT id, account_id, gpu_model, gpu_count, region, shard, 'new' AS status, 0 AS status_seq, created_at
-			FROM nodes WHERE id IN (SELECT value FROM json_each(?1))`)
+		.prepare(`SELECT id, account_id, gpu_model, gpu_count, region, shard, 'new' AS status, 0 AS status_seq, created_at,
+			transport FROM nodes WHERE id IN (SELECT value FROM json_each(?1))`)
 		.bind(JSON.stringify(ids))
 		.all<CapacityNode>();
 	return results;

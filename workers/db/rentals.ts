@@ -26,14 +26,21 @@ export async function end(
 		.run();
 }
 
-/** GPU-seconds each node worked for clusters within [from, to) (rental intervals clipped to the window). */
-export async function rentedGpuSeconds(db: D1Database, nodeIds: string[], from: number, to: number) {
+export interface RentalRow {
+	node_id: string;
+	gpu_count: number;
+	started_at: number;
+	ended_at: number | null;
+}
+
+/** The rentals of the given nodes that overlap [from, to), per node. */
+export async function rentalsIn(db: D1Database, nodeIds: string[], from: number, to: number) {
 	const { results } = await db
-		.prepare(`SELECT node_id, sum((min(coalesce(ended_at, ?3), ?3) - max(started_at, ?2)) * gpu_count) / 1000 AS s
-			FROM rentals
-			WHERE node_id IN (SELECT value FROM json_each(?1)) AND started_at < ?3 AND (ended_at IS NULL OR ended_at > ?2)
-			GROUP BY node_id`)
+		.prepare(`SELECT node_id, gpu_count, started_at, ended_at FROM rentals
+			WHERE node_id IN (SELECT value FROM json_each(?1)) AND started_at < ?3 AND (ended_at IS NULL OR ended_at > ?2)`)
 		.bind(JSON.stringify(nodeIds), from, to)
-		.all<{ node_id: string; s: number }>();
-	return new Map(results.map((r) => [r.node_id, Math.floor(Math.max(0, r.s))]));
+		.all<RentalRow>();
+	const out = new Map<string, RentalRow[]>();
+	for (const r of results) out.set(r.node_id, [...(out.get(r.node_id) ?? []), r]);
+	return out;
 }

@@ -1,10 +1,5 @@
 // Cluster money, computed cumulatively so that rounding never drifts and a retried step never double-counts.
-import { NETWORK_FEE_BP } from "./pricing.ts";
-
-/** Cents owed for `gpuMs` GPU-milliseconds at `priceCents` per GPU-hour, floored. */
-export function centsFor(gpuMs: number, priceCents: number): number {
-	return Math.floor((gpuMs * priceCents) / 3_600_000);
-}
+import { centsFor, feeOf } from "./pricing.ts";
 
 export interface BillingState {
 	/** Cumulative GPU-ms delivered per node (ready while the cluster runs; integers). */
@@ -28,15 +23,17 @@ export interface BillingStep {
  * What to move now, given the cumulative measures. Whatever the measures, by construction:
  * - charged ≤ hold − refunded and refunded ≤ hold − charged; the final step refunds the rest (charged +
  *   refunded = hold);
- * - operators share floor(95 % of charged) in proportion to their delivered GPU-time, and a step never pays out more
- *   than it charges, so every step's fee = charge − payouts ≥ 0 and the network keeps at least 5 % overall.
+ * - operators share charged − feeOf(charged) (floor(95 %)) in proportion to their delivered GPU-time, and a step never
+ *   pays out more than it charges, so every step's fee = charge − payouts ≥ 0, and the fees add up to exactly
+ *   feeOf(charged): what a quote says the fee on that charge is.
  * Applying a step's amounts to the state makes the next call return zeros.
  */
 export function billingStep(s: BillingState, priceCents: number, holdCents: number, final: boolean): BillingStep {
 	const delivered = total(s.deliveredMs);
 	const charged = Math.max(s.charged, Math.min(holdCents - s.refunded, centsFor(delivered, priceCents)));
 	const charge = charged - s.charged;
-	const pool = Math.floor((charged * (10000 - NETWORK_FEE_BP)) / 10000);
+	// The operators' pool is what the fee leaves, by the rule quotes use (pricing.ts), so bills and quotes agree.
+	const pool = charged - feeOf(charged);
 	let budget = Math.min(charge, pool - total(s.paid));
 	const payouts: Record<string, number> = {};
 	for (const [node, share] of Object.entries(shares(s.deliveredMs, pool))) {

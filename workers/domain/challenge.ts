@@ -12,6 +12,18 @@ export interface Challenge {
 	deadline: number;
 }
 
+/** How a challenge ended: answered right in time, answered wrong or late, or not answered (or the node left first). */
+export type Outcome = "passed" | "failed" | "missed";
+
+/** What the agent is told once an outcome is recorded, over either transport. */
+export interface ChallengeResult {
+	id: string;
+	passed: boolean;
+	outcome: Outcome;
+	/** The epoch whose ledger row counts it. */
+	epoch: number;
+}
+
 export function base64url(bytes: Uint8Array): string {
 	let bin = "";
 	for (const b of bytes) bin += String.fromCharCode(b);

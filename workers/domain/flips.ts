@@ -1,6 +1,8 @@
 // Status flips and what each one does to the read model (node row, online intervals), computed purely.
 import type { NodeStatus } from "./status.ts";
 
+export type Transport = "ws" | "http";
+
 export const FLIP_REASONS = [
 	"connected",
 	"disconnected",
@@ -31,6 +33,8 @@ export interface Flip {
 	/** End (ms) of that interval: the last moment the node was known alive. */
 	intervalEnd: number | null;
 	incidentId: string | null;
+	/** The transport the node is on (`http` nodes are never rented); absent in flips queued by an older version. */
+	transport?: Transport | null;
 }
 
 /** A flip's id: deterministic per node and flip number. Built here only; nobody takes it apart. */
@@ -40,7 +44,14 @@ export function flipId(nodeId: string, seq: number): string {
 
 export interface ReadModelChanges {
 	/** Latest status per node after the batch, with the number of the flip that set it. */
-	nodes: { node_id: string; status: NodeStatus; since: number; last_seen_at: number | null; seq: number }[];
+	nodes: {
+		node_id: string;
+		status: NodeStatus;
+		since: number;
+		last_seen_at: number | null;
+		seq: number;
+		transport: Transport | null;
+	}[];
 	opens: { node_id: string; started_at: number }[];
 	closes: {
 		node_id: string;
@@ -89,7 +100,8 @@ export function readModelChanges(flips: Flip[]): ReadModelChanges {
 		}
 	}
 	for (const f of latest.values()) {
-		out.nodes.push({ node_id: f.nodeId, status: f.to, since: f.at, last_seen_at: f.lastSeenAt, seq: f.seq });
+		const transport = f.transport ?? null;
+		out.nodes.push({ node_id: f.nodeId, status: f.to, since: f.at, last_seen_at: f.lastSeenAt, seq: f.seq, transport });
 	}
 	return out;
 }

@@ -6,12 +6,42 @@ export function incidentWindowMs(s: Settings): number {
 	return (s.heartbeatIntervalS + s.sweepIntervalS * 2) * 1000;
 }
 
+/** Who is behind a connection, as the coordinator observed it: the node's account and its network. */
+export interface Origin {
+	accountId: string;
+	/** The address's network: an IPv4 /24 or an IPv6 /48 (`unknown` when the edge gave no address). */
+	network: string;
+}
+
+/** The network an address belongs to, coarse enough that one operator's machines behind one line share it. */
+export function networkOf(ip: string | null): string {
+	if (!ip) return "unknown";
+	if (/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) return `${ip.split(".").slice(0, 3).join(".")}.0/24`;
+	if (ip.includes(":")) {
+		const [head = "", tail = ""] = ip.toLowerCase().split("::");
+		const left = head ? head.split(":") : [];
+		const right = tail ? tail.split(":") : [];
+		const groups = ip.includes("::") ? [...left, ...Array(8 - left.length - right.length).fill("0"), ...right] : left;
+		return `${groups
+			.slice(0, 3)
+			.map((g) => Number.parseInt(g || "0", 16).toString(16))
+			.join(":")}::/48`;
+	}
+	return "unknown";
+}
+
 /**
- * True when `drops` nodes leaving within one window is a coordinator-side event: at least
- * INCIDENT_MIN_NODES of them, and at least INCIDENT_FRACTION of the nodes that were online.
+ * True when the drops within one window are a coordinator-side event: at least INCIDENT_MIN_NODES of them, at least
+ * INCIDENT_FRACTION of the nodes that were online, and spread over at least INCIDENT_MIN_ACCOUNTS accounts and
+ * INCIDENT_MIN_NETWORKS networks. The spread is what the coordinator observes, so no label an operator chooses (a
+ * region of its own) can turn one operator's outage into ours.
  */
-export function isIncident(drops: number, onlineBefore: number, s: Settings): boolean {
-	return drops >= s.incidentMinNodes && onlineBefore > 0 && drops >= s.incidentFraction * onlineBefore;
+export function isIncident(drops: Drop[], onlineBefore: number, s: Settings): boolean {
+	const n = drops.length;
+	if (n < s.incidentMinNodes || onlineBefore <= 0 || n < s.incidentFraction * onlineBefore) return false;
+	const accounts = new Set(drops.map((d) => d.origin.accountId)).size;
+	const networks = new Set(drops.map((d) => d.origin.network)).size;
+	return accounts >= s.incidentMinAccounts && networks >= s.incidentMinNetworks;
 }
 
 export interface Drop {
@@ -20,6 +50,7 @@ export interface Drop {
 	nodeId: string;
 	/** Start of the online interval the drop ended, so an incident can be stamped on it. */
 	intervalStart: number | null;
+	origin: Origin;
 }
 
 /** Recent drops of one shard, oldest first; keeps only what the window needs. */
@@ -27,8 +58,8 @@ export class DropWindow {
 	private drops: Drop[] = [];
 	constructor(private readonly windowMs: number) {}
 
-	add(at: number, flip: { id: string; nodeId: string; intervalStart: number | null }): void {
-		this.drops.push({ at, flipId: flip.id, nodeId: flip.nodeId, intervalStart: flip.intervalStart });
+	add(at: number, flip: { id: string; nodeId: string; intervalStart: number | null }, origin: Origin): void {
+		this.drops.push({ at, flipId: flip.id, nodeId: flip.nodeId, intervalStart: flip.intervalStart, origin });
 	}
 
 	/** Drops within the window ending at `now`. */

@@ -1,5 +1,6 @@
 // The agent ⇄ coordinator WebSocket protocol: every message type, shared by the shard and the agent.
 import { z } from "zod";
+import type { ChallengeResult } from "./challenge.ts";
 
 /** Keepalive frames: answered by the runtime without waking the shard. */
 export const KEEPALIVE_PING = "ping";
@@ -31,7 +32,7 @@ export type CoordinatorMessage =
 			status: string;
 	  }
 	| { type: "challenge"; id: string; kind: string; nonce: string; deadline: string }
-	| { type: "challenge_result"; id: string; passed: boolean }
+	| ({ type: "challenge_result" } & ChallengeResult)
 	| { type: "status"; status: string }
 	| { type: "assign"; cluster_id: string; gpu_count: number; peers: string[]; duration_s: number }
 	| { type: "release"; cluster_id: string }

@@ -17,8 +17,12 @@ export interface Settings {
 	shardCount: number;
 	/** A shard incident opens when at least this many nodes drop within one window… */
 	incidentMinNodes: number;
-	/** …and they are at least this fraction of the nodes that were online. */
+	/** …and they are at least this fraction of the nodes that were online… */
 	incidentFraction: number;
+	/** …of at least this many accounts… */
+	incidentMinAccounts: number;
+	/** …on at least this many networks (IPv4 /24, IPv6 /48). */
+	incidentMinNetworks: number;
 	epochSeconds: number;
 }
 
@@ -32,6 +36,8 @@ export const DEFAULT_SETTINGS: Settings = {
 	shardCount: 16,
 	incidentMinNodes: 10,
 	incidentFraction: 0.5,
+	incidentMinAccounts: 3,
+	incidentMinNetworks: 3,
 	epochSeconds: 3600,
 };
 
@@ -45,6 +51,8 @@ const VARS = {
 	shardCount: "SHARD_COUNT",
 	incidentMinNodes: "INCIDENT_MIN_NODES",
 	incidentFraction: "INCIDENT_FRACTION",
+	incidentMinAccounts: "INCIDENT_MIN_ACCOUNTS",
+	incidentMinNetworks: "INCIDENT_MIN_NETWORKS",
 	epochSeconds: "EPOCH_SECONDS",
 } as const satisfies Record<keyof Settings, string>;
 

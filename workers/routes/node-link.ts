@@ -2,6 +2,7 @@
 import type { IRequest } from "itty-router";
 import { requireNode } from "../auth.ts";
 import { ApiError, json, readJson } from "../http.ts";
+import { networkOf } from "../domain/incident.ts";
 import { Heartbeat } from "../schemas.ts";
 import { shard } from "../services/liveness.ts";
 
@@ -20,6 +21,8 @@ export async function connectNode(request: IRequest, env: Env): Promise<Response
 				"x-pulsegrid-node": caller.node.id,
 				"x-pulsegrid-jti": caller.jti,
 				"x-pulsegrid-exp": String(caller.exp * 1000),
+				"x-pulsegrid-account": caller.node.account_id,
+				"x-pulsegrid-network": networkOf(request.headers.get("cf-connecting-ip")),
 			},
 		}),
 	);
@@ -33,8 +36,11 @@ export async function heartbeatNode(request: IRequest, env: Env): Promise<Respon
 		caller.jti,
 		caller.iat,
 		caller.exp,
-		body.answers ?? [],
-		body.bye === true,
+		{
+			answers: body.answers ?? [],
+			bye: body.bye === true,
+			origin: { accountId: caller.node.account_id, network: networkOf(request.headers.get("cf-connecting-ip")) },
+		},
 		Date.now(),
 	);
 	if (result === "replayed")

@@ -2,15 +2,16 @@
 import type { IRequest } from "itty-router";
 import { optionalAccount, requireAccount } from "../auth.ts";
 import type { Account } from "../db/accounts.ts";
-import { intervalsFor } from "../db/flips.ts";
 import * as nodes from "../db/nodes.ts";
 import type { NodeRow } from "../db/nodes.ts";
 import { readConfig } from "../config.ts";
 import { ApiError, iso, json, readJson, validate } from "../http.ts";
+import type { CreditedUptime } from "../domain/accrual.ts";
 import { uptime } from "../domain/uptime.ts";
 import { CreateNode, FlipsQuery, PatchNode, UptimeQuery } from "../schemas.ts";
 import { shard } from "../services/liveness.ts";
-import { DAY_MS, createNode } from "../services/nodes.ts";
+import { createNode } from "../services/nodes.ts";
+import { DAY_MS, uptimes } from "../services/uptime.ts";
 import { listFlips } from "../services/history.ts";
 import { setNodeMaintenance } from "../services/maintenance.ts";
 import { nodeViews } from "../services/node-views.ts";
@@ -80,15 +81,19 @@ export async function getUptime(request: IRequest, env: Env): Promise<Response> 
 	const from = q.from ?? to - DAY_MS;
 	if (!(from < to)) throw new ApiError(400, "validation_failed", "'from' must be before 'to'.");
 	if (to - from > 31 * DAY_MS) throw new ApiError(400, "validation_failed", "The window may span at most 31 days.");
-	const rows = (await intervalsFor(env.DB, [row.id], from, to)).get(row.id) ?? [];
-	const u = uptime(rows, from, to, now);
+	const { uptime: u, intervals } = await uptimes(env.DB, [row], { from, to, now });
+	const credited = u.get(row.id) as CreditedUptime;
+	const merged = uptime(intervals.get(row.id) ?? [], from, to, now).intervals;
 	return json({
 		node_id: row.id,
 		from: iso(from),
 		to: iso(to),
-		online_seconds: u.online_seconds,
-		ratio: Math.round(u.ratio * 10000) / 10000,
-		intervals: u.intervals.map((i) => ({
+		measured_from: iso(credited.from),
+		measured_to: iso(credited.to),
+		online_seconds: credited.online_seconds,
+		incident_seconds: credited.incident_seconds,
+		ratio: credited.ratio,
+		intervals: merged.map((i) => ({
 			started_at: iso(i.started_at),
 			ended_at: i.open && i.ended_at >= Math.min(to, now) ? null : iso(i.ended_at),
 		})),

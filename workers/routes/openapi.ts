@@ -1,6 +1,7 @@
 // The OpenAPI 3.1 document; request bodies are generated from the same zod schemas the routes validate with.
 import type { IRequest } from "itty-router";
 import { z } from "zod";
+import type { ErrorCode } from "../failure.ts";
 import { json } from "../http.ts";
 import {
 	Adjustment,
@@ -38,6 +39,90 @@ const E = {
 	413: err("Body larger than 16 KiB (`payload_too_large`)."),
 	415: err("Body not sent as application/json (`unsupported_media_type`)."),
 	429: err("Rate limited (`rate_limited`); see Retry-After."),
+};
+/** Every `error.code` on the wire; a `Record` over `ErrorCode`, so the compiler keeps this list complete and exact. */
+const ERROR_CODES: Record<ErrorCode, true> = {
+	invalid_json: true,
+	validation_failed: true,
+	payload_too_large: true,
+	unsupported_media_type: true,
+	unauthorized: true,
+	forbidden: true,
+	not_found: true,
+	method_not_allowed: true,
+	conflict: true,
+	unprocessable: true,
+	payment_required: true,
+	rate_limited: true,
+	upgrade_required: true,
+	internal: true,
+};
+const cents = (description: string) => ({ type: "integer", minimum: 0, description });
+/** `Quote` in workers/domain/pricing.ts, as a deploy failure carries it. */
+const Quote = {
+	type: "object",
+	additionalProperties: false,
+	required: [
+		"gpu_model",
+		"gpu_count",
+		"hours",
+		"base_price_per_gpu_hour_cents",
+		"utilisation",
+		"multiplier",
+		"price_per_gpu_hour_cents",
+		"total_cents",
+		"hold_cents",
+		"fee_cents",
+	],
+	properties: {
+		gpu_model: { type: "string" },
+		gpu_count: { type: "integer", minimum: 1 },
+		hours: { type: "number", exclusiveMinimum: 0 },
+		base_price_per_gpu_hour_cents: cents("The model's base price per GPU-hour."),
+		utilisation: { type: "number", minimum: 0, maximum: 1, description: "Reserved / online GPUs of the model." },
+		multiplier: { type: "number", minimum: 1, maximum: 2, description: "1 + utilisation, bounded to 1–2." },
+		price_per_gpu_hour_cents: cents("ceil(base × multiplier)."),
+		total_cents: cents("What the renter pays if the cluster runs its full term."),
+		hold_cents: cents("Held from the renter's credits at deployment; the unused part is refunded."),
+		fee_cents: cents("The network's fee on the total: total − floor(95 % of total); operators receive the rest."),
+	},
+};
+/**
+ * `{"error": {...}}` exactly as workers/http.ts renders a failure: code and message, plus the failure's details beside
+ * them (only a cluster deploy has any). Nothing else is ever in it.
+ */
+const ErrorBody = {
+	type: "object",
+	additionalProperties: false,
+	required: ["error"],
+	properties: {
+		error: {
+			type: "object",
+			additionalProperties: false,
+			required: ["code", "message"],
+			properties: {
+				code: { type: "string", enum: Object.keys(ERROR_CODES) },
+				message: { type: "string", description: "For people; may change. Match on `code`." },
+				quote: {
+					...ref("Quote"),
+					description:
+						"`POST /v1/clusters` only: on 402 (the hold is more than the credits available) and on 422 when the " +
+						"price is above `max_price_per_gpu_hour`, the quote the deploy was refused at.",
+				},
+				available_gpus: {
+					type: "integer",
+					minimum: 0,
+					description: "`POST /v1/clusters` only: on 422 when capacity is short, the idle online GPUs of the model.",
+				},
+			},
+		},
+	},
+};
+/** An error response whose `error` always carries these detail fields (as the `Error` schema describes them). */
+const errWith = (description: string, fields: Record<string, object>) => {
+	const error = { type: "object", required: Object.keys(fields), properties: fields };
+	const schema = { allOf: [ref("Error"), { type: "object", required: ["error"], properties: { error } }] };
+	return { description, content: { "application/json": { schema } } };
 };
 const account = [{ apiKey: [] }];
 const nodeToken = [{ nodeToken: [] }];
@@ -111,8 +196,9 @@ export const openApiDocument = {
 		title: "pulsegrid coordinator",
 		version: "1.0.0",
 		description:
-			'Coordinator of a decentralized GPU network. Errors are always `{"error": {"code", ' +
-			'"message"}}`. Times are ISO-8601 UTC. The node protocol is in docs/PROTOCOL.md.',
+			'Coordinator of a decentralized GPU network. Errors are always `{"error": {"code", "message"}}`; a ' +
+			"refused cluster deploy adds `quote` or `available_gpus` beside them (the `Error` schema). " +
+			"Times are ISO-8601 UTC. The node protocol is in docs/PROTOCOL.md.",
 	},
 	components: {
 		securitySchemes: {
@@ -127,17 +213,8 @@ export const openApiDocument = {
 			admin: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN." },
 		},
 		schemas: {
-			Error: {
-				type: "object",
-				required: ["error"],
-				properties: {
-					error: {
-						type: "object",
-						required: ["code", "message"],
-						properties: { code: { type: "string" }, message: { type: "string" } },
-					},
-				},
-			},
+			Error: ErrorBody,
+			Quote,
 			Account: {
 				type: "object",
 				properties: {
@@ -373,7 +450,10 @@ export const openApiDocument = {
 				},
 			],
 			get: {
-				summary: "The node's ledger row in an epoch with every input and term, the formula, and staff adjustments",
+				summary:
+					"The node's ledger row in an epoch with every input and term, the formula, and staff adjustments. " +
+					"Settled rows are public and never change: a deleted node's rows stay readable (and provable), " +
+					"with `node_deleted_at` set; a deleted node without a row is unknown (404)",
 				responses: { 200: ok("Breakdown"), 400: E[400], 404: E[404], 409: E409 },
 			},
 		},
@@ -409,7 +489,9 @@ export const openApiDocument = {
 		"/v1/epochs/{n}/proof/{node_id}": {
 			parameters: [epochParam, { name: "node_id", in: "path", required: true, schema: { type: "string" } }],
 			get: {
-				summary: "A node's ledger row (the leaf) and its Merkle inclusion proof against the epoch root",
+				summary:
+					"A node's ledger row (the leaf) and its Merkle inclusion proof against the epoch root; " +
+					"a node deleted since keeps its rows and proofs",
 				responses: {
 					200: ok("Leaf and proof", {
 						type: "object",
@@ -513,11 +595,13 @@ export const openApiDocument = {
 					200: ok("Replayed: the cluster created earlier with this key"),
 					400: E[400],
 					401: E[401],
-					402: err("Not enough credits for the hold (`payment_required`), with the quote."),
+					402: errWith("Not enough credits for the hold (`payment_required`), with the `quote`.", {
+						quote: ref("Quote"),
+					}),
 					409: E409,
 					422: err(
-						"Not enough idle capacity (with `available_gpus`), " +
-							"or the price is above `max_price_per_gpu_hour` (`unprocessable`).",
+						"`unprocessable`: not enough idle capacity (with `available_gpus`), " +
+							"or the price is above `max_price_per_gpu_hour` (with the `quote`).",
 					),
 				},
 			},
@@ -545,7 +629,9 @@ export const openApiDocument = {
 		"/v1/billing": {
 			get: {
 				summary:
-					"The caller's balances (available, held) in cents and ledger entries (grant, hold, charge, refund, payout, fee)",
+					"The caller's balances (available, held) in cents and ledger entries (grant, hold, charge, refund, payout), " +
+					"and `fees`: the network fee of every billing step the caller was charged or paid in (charge = payouts " +
+					"to operators + fee), with totals as renter and as operator",
 				security: account,
 				responses: { 200: ok("Billing"), 401: E[401] },
 			},

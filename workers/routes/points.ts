@@ -5,7 +5,7 @@ import { ApiError, json, validate } from "../http.ts";
 import { merkleProof } from "../domain/merkle.ts";
 import { LeaderboardQuery, PointsQuery } from "../schemas.ts";
 import { firstSettledAfter } from "../db/epochs.ts";
-import { accountPoints, ledgerLeaves, ledgerRow } from "../db/ledger.ts";
+import { accountPoints, hasRows, ledgerLeaves, ledgerRow } from "../db/ledger.ts";
 import * as nodes from "../db/nodes.ts";
 import { epochOr404, epochView, requireSettled, settledEpoch } from "../services/points-reads.ts";
 import { breakdown, leaderboard, leafOf } from "../services/points.ts";
@@ -42,13 +42,20 @@ export async function getProof(request: IRequest, env: Env): Promise<Response> {
 	});
 }
 
+/**
+ * A node's row in a settled epoch. Settled rows are public and never change, so a deleted node's rows stay readable
+ * (as its proofs stay valid), marked `node_deleted_at`; a deleted node that never had a row is unknown.
+ */
 export async function getNodePoints(request: IRequest, env: Env): Promise<Response> {
-	const node = await nodes.byId(env.DB, request.params.id as string);
-	if (!node) throw new ApiError(404, "not_found", `No node '${request.params.id}'.`);
+	const id = request.params.id as string;
+	const live = (await nodes.byId(env.DB, id)) !== null;
+	if (!live && !(await hasRows(env.DB, id))) throw new ApiError(404, "not_found", `No node '${id}'.`);
 	const e = await settledEpoch(env.DB, validate(PointsQuery, query(request)).epoch);
-	const row = await ledgerRow(env.DB, e.n, node.id);
-	if (!row)
-		throw new ApiError(404, "not_found", `Node '${node.id}' has no row in epoch ${e.n} (it did not exist then).`);
+	const row = await ledgerRow(env.DB, e.n, id);
+	if (!row) {
+		const why = live ? "it did not exist then" : "it did not exist then, and has been deleted since";
+		throw new ApiError(404, "not_found", `Node '${id}' has no row in epoch ${e.n} (${why}).`);
+	}
 	return json(await breakdown(env.DB, row));
 }
 

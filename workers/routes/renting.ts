@@ -3,13 +3,13 @@ import type { IRequest } from "itty-router";
 import { requireAccount, requireAdmin } from "../auth.ts";
 import { ApiError, iso, json, readJson, validate } from "../http.ts";
 import { newId, sha256Hex } from "../ids.ts";
-import { SKUS, multiplier, quote, skuByName } from "../domain/pricing.ts";
+import { SKUS, multiplier, pricePerGpuHourCents, quote, skuByName } from "../domain/pricing.ts";
 import { CreateCluster, CreditGrant, IdempotencyKey, QuoteRequest } from "../schemas.ts";
 import * as accounts from "../db/accounts.ts";
-import * as audit from "../db/audit.ts";
 import * as clusters from "../db/clusters.ts";
 import { balance } from "../db/credits.ts";
 import { entries, grantOnce } from "../services/credits.ts";
+import { fees } from "../services/fees.ts";
 
 const scheduler = (env: Env) => env.SCHEDULER.getByName("global");
 
@@ -17,14 +17,13 @@ export async function getPrices(_request: IRequest, env: Env): Promise<Response>
 	const prices = await Promise.all(
 		SKUS.map(async (s) => {
 			const u = await scheduler(env).usage(s.name);
-			const m = multiplier(u.reserved_gpus, u.online_gpus);
 			return {
 				gpu_model: s.name,
 				base_price_per_gpu_hour_cents: s.base_cents,
 				online_gpus: u.online_gpus,
 				reserved_gpus: u.reserved_gpus,
-				multiplier: m,
-				price_per_gpu_hour_cents: Math.ceil(s.base_cents * m),
+				multiplier: multiplier(u.reserved_gpus, u.online_gpus),
+				price_per_gpu_hour_cents: pricePerGpuHourCents(s, u),
 			};
 		}),
 	);
@@ -40,9 +39,10 @@ export async function postQuote(request: IRequest, env: Env): Promise<Response> 
 	const sku = skuByName(body.gpu_model);
 	if (!sku) throw new ApiError(400, "validation_failed", "Unknown model.");
 	const u = await scheduler(env).usage(sku.name);
+	// Priced at the usage before the order, as `/v1/prices` shows it now and as a deploy now would pay.
 	return json({
 		quote: {
-			...quote(sku, body.gpu_count, body.hours, u.reserved_gpus + body.gpu_count, u.online_gpus),
+			...quote(sku, body.gpu_count, body.hours, u),
 			available_gpus: u.online_gpus - u.reserved_gpus,
 		},
 	});
@@ -122,6 +122,7 @@ export async function getBilling(request: IRequest, env: Env): Promise<Response>
 		currency: "USD",
 		...(await balance(env.DB, account.id)),
 		entries: await entries(env.DB, account.id, 200),
+		fees: await fees(env.DB, account.id, 200),
 	});
 }
 
@@ -134,13 +135,14 @@ export async function postCredits(request: IRequest, env: Env): Promise<Response
 		throw new ApiError(404, "not_found", `No account '${body.account_id}'.`);
 	const key = `grant:${rawKey === null ? crypto.randomUUID() : validate(IdempotencyKey, rawKey)}`;
 	const now = Date.now();
-	const entry = await grantOnce(env.DB, key, body.account_id, body.amount_cents, body.memo ?? null, now);
-	if (!entry) throw new ApiError(409, "conflict", "This Idempotency-Key was used for a different grant.");
-	const details = { amount_cents: body.amount_cents, key };
-	await audit.record(
-		env.DB,
-		{ actor: "admin", action: "credits.grant", target: `account:${body.account_id}`, details },
-		now,
-	);
-	return json({ entry }, 201);
+	const trace = {
+		actor: "admin",
+		action: "credits.grant",
+		target: `account:${body.account_id}`,
+		details: { amount_cents: body.amount_cents, key },
+	};
+	const grant = await grantOnce(env.DB, key, body.account_id, body.amount_cents, body.memo ?? null, trace, now);
+	if (!grant) throw new ApiError(409, "conflict", "This Idempotency-Key was used for a different grant.");
+	// 201 for the grant that made the entry, 200 with the same body for a replay, as a replayed `POST /v1/clusters`.
+	return json({ entry: grant.entry }, grant.created ? 201 : 200);
 }

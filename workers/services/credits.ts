@@ -1,4 +1,5 @@
 // Credits as the API shows them: entries for the renter, and grants made once per key.
+import type { AuditEntry } from "../db/audit.ts";
 import * as credits from "../db/credits.ts";
 import type { EntryRow } from "../db/credits.ts";
 import { iso } from "../http.ts";
@@ -20,20 +21,27 @@ export async function entries(db: D1Database, accountId: string, limit: number) 
 	return (await credits.entries(db, accountId, limit)).map(entryView);
 }
 
-/** Grants credits once per key; null when the key was already used for a different grant. */
+/**
+ * Grants credits once per key, with `trace` in the audit log: `created` says whether this call granted them or found
+ * the same grant already made (a replay: answered like the first, audited once); null when the key was already used
+ * for a different grant.
+ */
 export async function grantOnce(
 	db: D1Database,
 	key: string,
 	accountId: string,
 	cents: number,
 	memo: string | null,
+	trace: AuditEntry,
 	now: number,
-) {
-	await credits.record(
+): Promise<{ entry: ReturnType<typeof entryView>; created: boolean } | null> {
+	const created = await credits.recordOnceAudited(
 		db,
-		[{ key, account_id: accountId, kind: "grant", available_delta: cents, held_delta: 0, memo }],
+		{ key, account_id: accountId, kind: "grant", available_delta: cents, held_delta: 0, memo },
+		trace,
 		now,
 	);
 	const r = await credits.byKey(db, key);
-	return r && r.account_id === accountId && r.available_delta === cents && r.memo === memo ? entryView(r) : null;
+	const same = r && r.account_id === accountId && r.available_delta === cents && r.memo === memo;
+	return same ? { entry: entryView(r), created } : null;
 }

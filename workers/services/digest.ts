@@ -6,7 +6,7 @@ import { clip, fitLines, percent, plural, tokens } from "../domain/text.ts";
 import { dropsSince } from "../db/flips.ts";
 import { accountSettledSince } from "../db/ledger.ts";
 import { accountNodes } from "./node-views.ts";
-import { DAY_MS } from "./nodes.ts";
+import { DAY_MS } from "./uptime.ts";
 import { openTicketCount } from "./tickets.ts";
 
 /** Nodes named in the digest for low uptime or drops. */

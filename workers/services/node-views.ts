@@ -1,9 +1,9 @@
 // Nodes as every reader shows them (GET /v1/nodes, GET /v1/nodes/:id, the bots, the digest): live status from the
 // shard, 24 h uptime, flags.
 import { liveStatus } from "./liveness.ts";
-import { intervalsFor } from "../db/flips.ts";
 import { ofAccount, type NodeRow } from "../db/nodes.ts";
-import { DAY_MS, flagsFor, ownerNodeView, publicNodeView, uptime24h } from "./nodes.ts";
+import { flagsFor, ownerNodeView, publicNodeView } from "./nodes.ts";
+import { DAY_MS, uptimes } from "./uptime.ts";
 
 export type OwnerNodeView = ReturnType<typeof ownerNodeView>;
 export type PublicNodeView = ReturnType<typeof publicNodeView>;
@@ -16,14 +16,14 @@ export async function nodeViews(
 	now: number,
 ): Promise<(OwnerNodeView | PublicNodeView)[]> {
 	const ids = rows.map((r) => r.id);
-	const [live, intervals, flags] = await Promise.all([
+	const [live, { uptime }, flags] = await Promise.all([
 		liveStatus(env, rows),
-		intervalsFor(env.DB, ids, now - DAY_MS, now),
+		uptimes(env.DB, rows, { from: now - DAY_MS, to: now, now }),
 		flagsFor(env.DB, ids),
 	]);
 	return rows.map((r) => {
 		const l = live.get(r.id) ?? { status: r.status, last_seen_at: r.last_seen_at };
-		const u = uptime24h(r, intervals.get(r.id) ?? [], now);
+		const u = uptime.get(r.id)?.ratio ?? 0;
 		const f = flags.get(r.id) ?? [];
 		return callerId === r.account_id ? ownerNodeView(r, l, u, f) : publicNodeView(r, l, u, f);
 	});

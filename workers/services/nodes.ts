@@ -1,4 +1,4 @@
-// Nodes: registration, what owners and the public see of them, and uptime from recorded intervals.
+// Nodes: registration, and what owners and the public see of them.
 import { activeOf as activeFlagsOf } from "../db/flags.ts";
 import * as nodes from "../db/nodes.ts";
 import type { NodeRow } from "../db/nodes.ts";
@@ -6,7 +6,6 @@ import { iso } from "../http.ts";
 import { newId } from "../ids.ts";
 import { assignShard } from "../domain/shards.ts";
 import type { NodeStatus } from "../domain/status.ts";
-import { uptime, type Interval } from "../domain/uptime.ts";
 
 export interface NewNode {
 	name: string;
@@ -14,8 +13,6 @@ export interface NewNode {
 	hardware: { gpu_model: string; gpu_count: number; vram_gb: number; cpu_cores: number; ram_gb: number };
 	region?: string | undefined;
 }
-
-export const DAY_MS = 24 * 3600 * 1000;
 
 /**
  * Registers the node; null when its public key is already registered (one check, so racing sign-ups cannot both pass).
@@ -48,12 +45,6 @@ export async function createNode(
 		created_at: now,
 	};
 	return (await nodes.create(db, row)) ? row : null;
-}
-
-/** Share of the last 24 h (or of the node's life, if younger) that the node was online. */
-export function uptime24h(row: NodeRow, intervals: Interval[], now: number): number {
-	const u = uptime(intervals, Math.max(now - DAY_MS, row.created_at), now, now);
-	return Math.round(u.ratio * 10000) / 10000;
 }
 
 export interface FlagView {

@@ -9,13 +9,20 @@ export async function adjustmentsOf(db: D1Database, nodeId: string, epoch: numbe
 	return (await ledger.adjustmentsOf(db, nodeId, epoch)).map((a) => ({ ...a, created_at: iso(a.created_at) }));
 }
 
-/** A node's row with every term, the constants of the formula, and staff adjustments made since. */
+/**
+ * A node's row with every term, the constants of the formula, and staff adjustments made since; `node_deleted_at` is
+ * set when the node has since been deleted (its settled rows stay readable and provable).
+ */
 export async function breakdown(db: D1Database, row: LedgerRow) {
-	const adjustments = await adjustmentsOf(db, row.node_id, row.epoch);
+	const [adjustments, deletedAt] = await Promise.all([
+		adjustmentsOf(db, row.node_id, row.epoch),
+		ledger.nodeDeletedAt(db, row.node_id),
+	]);
 	const resolved = row.challenges_passed + row.challenges_failed + row.challenges_missed;
 	return {
 		epoch: row.epoch,
 		node_id: row.node_id,
+		node_deleted_at: iso(deletedAt),
 		inputs: {
 			gpu_model: row.gpu_model,
 			gpu_count: row.gpu_count,
