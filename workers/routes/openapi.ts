@@ -58,7 +58,7 @@ const ERROR_CODES: Record<ErrorCode, true> = {
 	internal: true,
 };
 const cents = (description: string) => ({ type: "integer", minimum: 0, description });
-/** `Quote` in workers/domain/pricing.ts, as a deploy failure carries it. */
+/** `Quote` in workers/domain/pricing.ts, as a deploy failure carries it (`POST /v1/quotes` adds one field). */
 const Quote = {
 	type: "object",
 	additionalProperties: false,
@@ -79,12 +79,129 @@ const Quote = {
 		gpu_count: { type: "integer", minimum: 1 },
 		hours: { type: "number", exclusiveMinimum: 0 },
 		base_price_per_gpu_hour_cents: cents("The model's base price per GPU-hour."),
-		utilisation: { type: "number", minimum: 0, maximum: 1, description: "Reserved / online GPUs of the model." },
+		utilisation: {
+			type: "number",
+			minimum: 0,
+			maximum: 1,
+			description:
+				"Reserved / online GPUs of the model before this order (1 when none are online); only WebSocket-connected " +
+				"nodes count as online.",
+		},
 		multiplier: { type: "number", minimum: 1, maximum: 2, description: "1 + utilisation, bounded to 1–2." },
-		price_per_gpu_hour_cents: cents("ceil(base × multiplier)."),
-		total_cents: cents("What the renter pays if the cluster runs its full term."),
+		price_per_gpu_hour_cents: cents(
+			"ceil(base × (1 + reserved / online)) at the model's usage before this order: " +
+				"the price `/v1/prices` shows at that moment.",
+		),
+		total_cents: cents(
+			"What billing charges if the cluster runs its full term: " +
+				"floor(price × GPUs × term in ms / 3,600,000); also the hold.",
+		),
 		hold_cents: cents("Held from the renter's credits at deployment; the unused part is refunded."),
-		fee_cents: cents("The network's fee on the total: total − floor(95 % of total); operators receive the rest."),
+		fee_cents: cents(
+			"The network's fee on `total_cents`: total − floor(95 % of total) (operators share floor(95 %)), " +
+				"so at least 5 %; exactly the fees billing takes over the full term.",
+		),
+	},
+};
+/** `ChallengeResult` in workers/domain/challenge.ts: what an agent is told of a challenge, over either transport. */
+const ChallengeResult = {
+	type: "object",
+	additionalProperties: false,
+	required: ["id", "passed", "outcome", "epoch"],
+	description:
+		"Recorded before it is told: what an agent is told is what the ledger settles. A result is told once; a node " +
+		"that leaves (bye, silence) first is told nothing, though the outcome (a pending challenge: `missed`) is counted.",
+	properties: {
+		id: { type: "string", description: "The challenge's id." },
+		passed: { type: "boolean", description: "`outcome` is `passed`." },
+		outcome: {
+			type: "string",
+			enum: ["passed", "failed", "missed"],
+			description:
+				"`passed`: the right answer by the deadline; `failed`: a wrong or late answer; " +
+				"`missed`: no answer by the deadline.",
+		},
+		epoch: { type: "integer", minimum: 1, description: "The ledger epoch whose row counts it." },
+	},
+};
+/** An entry of the credit ledger, as `entryView` in workers/services/credits.ts shows it. */
+const CreditEntry = {
+	type: "object",
+	additionalProperties: false,
+	required: ["id", "kind", "available_delta_cents", "held_delta_cents", "cluster_id", "node_id", "memo", "created_at"],
+	properties: {
+		id: { type: "integer" },
+		kind: { type: "string", enum: ["grant", "hold", "charge", "refund", "payout", "fee"] },
+		available_delta_cents: { type: "integer", description: "Signed change of the available balance." },
+		held_delta_cents: { type: "integer", description: "Signed change of the held balance." },
+		cluster_id: { type: ["string", "null"] },
+		node_id: { type: ["string", "null"] },
+		memo: { type: ["string", "null"] },
+		created_at: { type: "string", format: "date-time" },
+	},
+};
+const int = (description: string) => ({ type: "integer", description });
+/** `fees` of `GET /v1/billing`: workers/services/fees.ts. */
+const BillingFees = {
+	type: "object",
+	additionalProperties: false,
+	required: ["rule", "as_renter", "as_operator", "steps"],
+	description:
+		"The network fee, which sits on the network's account and so is in none of the caller's `entries`: every " +
+		"billing step the caller was charged or paid in (newest 200), and totals over all of them.",
+	properties: {
+		rule: { type: "string", description: "The rule in words: charge = payouts to operators + fee." },
+		as_renter: {
+			type: "object",
+			additionalProperties: false,
+			required: ["charges_cents", "payouts_cents", "fees_cents"],
+			description: "Over every step that charged the caller: charges = payouts + fees.",
+			properties: {
+				charges_cents: cents("What the caller was charged."),
+				payouts_cents: cents("What those charges paid operators."),
+				fees_cents: cents("What those charges paid the network."),
+			},
+		},
+		as_operator: {
+			type: "object",
+			additionalProperties: false,
+			required: ["payouts_cents", "fees_cents"],
+			description: "Over every step that paid the caller's nodes.",
+			properties: {
+				payouts_cents: cents("What the caller's nodes were paid."),
+				fees_cents: cents("The network's fees on those steps' charges."),
+			},
+		},
+		steps: {
+			type: "array",
+			description: "Newest first.",
+			items: {
+				type: "object",
+				additionalProperties: false,
+				required: [
+					"kind",
+					"cluster_id",
+					"step",
+					"charge_cents",
+					"payouts_cents",
+					"fee_cents",
+					"paid_by_you_cents",
+					"paid_to_you_cents",
+					"created_at",
+				],
+				properties: {
+					kind: { type: "string", enum: ["fee"] },
+					cluster_id: { type: "string" },
+					step: int("The billing step's number within the cluster."),
+					charge_cents: cents("The step's charge to the renter."),
+					payouts_cents: cents("What the step paid all operators: floor(95 %) of the charge."),
+					fee_cents: cents("What the network kept: charge − payouts."),
+					paid_by_you_cents: cents("The charge, if the caller is the renter; else 0."),
+					paid_to_you_cents: cents("The payouts to the caller's nodes in this step."),
+					created_at: { type: "string", format: "date-time" },
+				},
+			},
+		},
 	},
 };
 /**
@@ -129,6 +246,12 @@ const nodeToken = [{ nodeToken: [] }];
 const staff = [{ admin: [] }, { apiKey: [] }];
 const epochParam = { name: "n", in: "path", required: true, schema: { type: "integer", minimum: 1 } };
 const E409 = err("Not settled yet, or another conflict (`conflict`).");
+const grantBody = {
+	type: "object",
+	additionalProperties: false,
+	required: ["entry"],
+	properties: { entry: ref("CreditEntry") },
+};
 const idParam = { name: "id", in: "path", required: true, schema: { type: "string", pattern: "^node_" } };
 
 const NodeStatus = { type: "string", enum: ["new", "online", "offline", "maintenance"] };
@@ -143,24 +266,32 @@ const NodePublic = {
 			type: ["string", "null"],
 			format: "date-time",
 			description:
-				"Last time the coordinator heard from the node (keepalive, message or heartbeat), measured by its shard.",
+				"Always a moment the coordinator heard the node (keepalive, message, beat or connect), measured by its " +
+				"shard: the latest while the node holds a connection, else the last one its flips recorded.",
 		},
 		uptime_24h: {
 			type: "number",
+			minimum: 0,
+			maximum: 1,
 			description:
-				"Share of the last 24 h (or of the node's life, if younger) spent online, from recorded online intervals.",
+				"`ratio` of `GET /v1/nodes/{id}/uptime` over the last 24 h: (online + incident seconds) ÷ the part of " +
+				"the last 24 h after the node's registration, 4 decimals. Offline time inside coordinator incidents " +
+				"counts as online.",
 		},
 		region: { type: ["string", "null"] },
 		challenges: {
 			type: ["object", "null"],
 			description:
-				"Availability challenges in the open (not yet settled) epoch: issued, passed (right answer in time), " +
-				"failed (wrong answer), missed (no answer by the deadline, or the node left).",
+				"Availability challenges of the open (not yet settled) epoch, as its ledger row will count them: passed " +
+				"(right answer in time), failed (wrong or late answer), missed (no answer by the deadline, or the node " +
+				"left). A challenge is counted when its outcome is recorded, so issued = passed + failed + missed always " +
+				"(a pending challenge is in none). null when the node's shard did not answer.",
+			required: ["issued", "passed", "failed", "missed"],
 			properties: {
-				issued: { type: "integer" },
-				passed: { type: "integer" },
-				failed: { type: "integer" },
-				missed: { type: "integer" },
+				issued: { type: "integer", minimum: 0 },
+				passed: { type: "integer", minimum: 0 },
+				failed: { type: "integer", minimum: 0 },
+				missed: { type: "integer", minimum: 0 },
 			},
 		},
 		hardware: {
@@ -170,6 +301,20 @@ const NodePublic = {
 				gpu_count: { type: "integer" },
 				vram_gb: { type: "number" },
 				verified: { type: "boolean" },
+			},
+		},
+		flags: {
+			type: "array",
+			description: "Active staff flags, public with their reason; each cuts the node's points by `share`.",
+			items: {
+				type: "object",
+				properties: {
+					id: { type: "string" },
+					code: { type: "string" },
+					reason: { type: "string" },
+					share: { type: "number" },
+					created_at: { type: ["string", "null"], format: "date-time" },
+				},
 			},
 		},
 		created_at: { type: "string", format: "date-time" },
@@ -215,6 +360,8 @@ export const openApiDocument = {
 		schemas: {
 			Error: ErrorBody,
 			Quote,
+			ChallengeResult,
+			CreditEntry,
 			Account: {
 				type: "object",
 				properties: {
@@ -279,7 +426,12 @@ export const openApiDocument = {
 				responses: {
 					200: ok("The node", {
 						type: "object",
-						properties: { node: { oneOf: [ref("NodeOwner"), ref("NodePublic")] } },
+						properties: {
+							node: {
+								anyOf: [ref("NodeOwner"), ref("NodePublic")],
+								description: "`NodeOwner` for the owner, `NodePublic` for everyone else.",
+							},
+						},
 					}),
 					401: E[401],
 					404: E[404],
@@ -310,21 +462,77 @@ export const openApiDocument = {
 				{ name: "to", in: "query", schema: { type: "string", format: "date-time" } },
 			],
 			get: {
-				summary: "Online intervals and ratio in [from, to] (default the last 24 h, at most 31 days)",
+				summary:
+					"Credited uptime in [from, to] (default the last 24 h, at most 31 days): online seconds plus offline " +
+					"seconds inside coordinator incidents, over the part of the window after the node's registration and " +
+					"before now; and the online intervals. The one uptime definition: `uptime_24h` is this over the last 24 h",
 				responses: {
 					200: ok("Uptime", {
 						type: "object",
+						additionalProperties: false,
+						required: [
+							"node_id",
+							"from",
+							"to",
+							"measured_from",
+							"measured_to",
+							"online_seconds",
+							"incident_seconds",
+							"ratio",
+							"intervals",
+						],
 						properties: {
 							node_id: { type: "string" },
-							from: { type: "string" },
-							to: { type: "string" },
-							online_seconds: { type: "number" },
-							ratio: { type: "number" },
+							from: { type: "string", format: "date-time", description: "The window asked for." },
+							to: { type: "string", format: "date-time", description: "The window asked for (default now)." },
+							measured_from: {
+								type: "string",
+								format: "date-time",
+								description: "The later of `from` and the node's registration.",
+							},
+							measured_to: {
+								type: "string",
+								format: "date-time",
+								description:
+									"The earlier of `to` and now; `measured_from` when nothing of the window is measurable " +
+									"(it ended before the node was registered).",
+							},
+							online_seconds: {
+								type: "number",
+								minimum: 0,
+								description: "Seconds online in [measured_from, measured_to], to the millisecond.",
+							},
+							incident_seconds: {
+								type: "number",
+								minimum: 0,
+								description:
+									"Seconds offline inside coordinator incidents, credited as online (as the ledger credits " +
+									"them): after an interval an incident ended, the gap until the node came back, at most until " +
+									"15 minutes after the incident ended; to the millisecond.",
+							},
+							ratio: {
+								type: "number",
+								minimum: 0,
+								maximum: 1,
+								description:
+									"(online_seconds + incident_seconds) ÷ (measured_to − measured_from), 4 decimals; 0 when " +
+									"that span is empty.",
+							},
 							intervals: {
 								type: "array",
+								description: "Online intervals clipped to the window and merged, oldest first.",
 								items: {
 									type: "object",
-									properties: { started_at: { type: "string" }, ended_at: { type: ["string", "null"] } },
+									additionalProperties: false,
+									required: ["started_at", "ended_at"],
+									properties: {
+										started_at: { type: "string", format: "date-time" },
+										ended_at: {
+											type: ["string", "null"],
+											format: "date-time",
+											description: "null while the node is still online and the window reaches now.",
+										},
+									},
 								},
 							},
 						},
@@ -351,7 +559,10 @@ export const openApiDocument = {
 										to: NodeStatus,
 										at: { type: "string" },
 										reason: { type: "string" },
-										last_seen_at: { type: ["string", "null"] },
+										last_seen_at: {
+											type: ["string", "null"],
+											description: "The last moment the node was heard before the flip, if known.",
+										},
 										incident_id: { type: ["string", "null"] },
 									},
 								},
@@ -382,13 +593,33 @@ export const openApiDocument = {
 				security: nodeToken,
 				requestBody: body(Heartbeat),
 				responses: {
-					200: ok("Status, next interval and maybe a challenge", {
+					200: ok("Status, next interval, maybe a challenge, and challenge results", {
 						type: "object",
+						additionalProperties: false,
+						required: ["status", "next_heartbeat_s", "challenge", "results"],
 						properties: {
 							status: NodeStatus,
-							next_heartbeat_s: { type: "integer" },
-							challenge: { type: ["object", "null"] },
-							results: { type: "array" },
+							next_heartbeat_s: { type: "integer", minimum: 1 },
+							challenge: {
+								type: ["object", "null"],
+								description:
+									"A challenge to answer in the `answers` of a later beat by `deadline` (which allows one beat more).",
+								additionalProperties: false,
+								required: ["id", "kind", "nonce", "deadline"],
+								properties: {
+									id: { type: "string" },
+									kind: { type: "string" },
+									nonce: { type: "string" },
+									deadline: { type: "string", format: "date-time" },
+								},
+							},
+							results: {
+								type: "array",
+								description:
+									"Results recorded before this reply was sent: the outcome of an answer in this beat, and any " +
+									"miss a sweep found since the last beat. None in the reply to a `bye`.",
+								items: ref("ChallengeResult"),
+							},
 						},
 					}),
 					400: E[400],
@@ -517,10 +748,23 @@ export const openApiDocument = {
 				summary: "Ends the open epoch now and settles it (idempotent per epoch); audited",
 				security: [{ admin: [] }],
 				responses: {
-					200: ok("Settled", { type: "object", properties: { epoch: { type: "integer" }, root: { type: "string" } } }),
+					200: ok("Settled: the newest epoch settled, and every epoch this call settled, oldest first", {
+						type: "object",
+						properties: {
+							epoch: { type: "integer" },
+							root: { type: "string" },
+							settled: {
+								type: "array",
+								items: { type: "object", properties: { epoch: { type: "integer" }, root: { type: "string" } } },
+							},
+						},
+					}),
 					401: E[401],
 					403: E[403],
-					409: E409,
+					409: err(
+						"Nothing was settled (`conflict`): another settlement is running, or an epoch's figures break an " +
+							"invariant (it is not published, staff are alerted, and it is recomputed on the next call).",
+					),
 				},
 			},
 		},
@@ -569,16 +813,74 @@ export const openApiDocument = {
 		"/v1/prices": {
 			get: {
 				summary:
-					"Price per GPU-hour of every model now: base × (1 + utilisation), " +
+					"Price per GPU-hour of every model now: ceil(base × (1 + reserved / online)), " +
 					"between 1× and 2× the base; online and reserved GPUs",
-				responses: { 200: ok("Prices") },
+				responses: {
+					200: ok("Prices", {
+						type: "object",
+						additionalProperties: false,
+						required: ["currency", "prices", "rule"],
+						properties: {
+							currency: { type: "string", enum: ["USD"] },
+							rule: { type: "string" },
+							prices: {
+								type: "array",
+								items: {
+									type: "object",
+									additionalProperties: false,
+									required: [
+										"gpu_model",
+										"base_price_per_gpu_hour_cents",
+										"online_gpus",
+										"reserved_gpus",
+										"multiplier",
+										"price_per_gpu_hour_cents",
+									],
+									properties: {
+										gpu_model: { type: "string" },
+										base_price_per_gpu_hour_cents: cents("The model's base price per GPU-hour."),
+										online_gpus: int(
+											"GPUs of online nodes connected over WebSocket. HTTP-heartbeat nodes cannot be told of work, " +
+												"so they are never rented or counted as capacity.",
+										),
+										reserved_gpus: int("GPUs reserved by running clusters."),
+										multiplier: { type: "number", minimum: 1, maximum: 2 },
+										price_per_gpu_hour_cents: cents(
+											"ceil(base × (1 + reserved / online)); 2 × base when none are online. A quote or a " +
+												"deploy at this moment pays this.",
+										),
+									},
+								},
+							},
+						},
+					}),
+				},
 			},
 		},
 		"/v1/quotes": {
 			post: {
-				summary: "Price, hold and network fee (5 %) for a cluster, at the current utilisation",
+				summary:
+					"Price, total (also the hold) and network fee for a cluster, at the model's usage now (before this " +
+					"order): what a deploy now would pay, and what billing charges over the full term",
 				requestBody: body(QuoteRequest),
-				responses: { 200: ok("Quote"), 400: E[400] },
+				responses: {
+					200: ok("Quote", {
+						type: "object",
+						additionalProperties: false,
+						required: ["quote"],
+						properties: {
+							quote: {
+								...Quote,
+								required: [...Quote.required, "available_gpus"],
+								properties: {
+									...Quote.properties,
+									available_gpus: int("Idle GPUs of the model: online (WebSocket-connected) minus reserved."),
+								},
+							},
+						},
+					}),
+					400: E[400],
+				},
 			},
 		},
 		"/v1/clusters": {
@@ -633,17 +935,42 @@ export const openApiDocument = {
 					"and `fees`: the network fee of every billing step the caller was charged or paid in (charge = payouts " +
 					"to operators + fee), with totals as renter and as operator",
 				security: account,
-				responses: { 200: ok("Billing"), 401: E[401] },
+				responses: {
+					200: ok("Billing", {
+						type: "object",
+						additionalProperties: false,
+						required: ["account_id", "currency", "available_cents", "held_cents", "entries", "fees"],
+						properties: {
+							account_id: { type: "string" },
+							currency: { type: "string", enum: ["USD"] },
+							available_cents: int("The sum of the account's entries' `available_delta_cents`."),
+							held_cents: int("The sum of the account's entries' `held_delta_cents`."),
+							entries: { type: "array", description: "Newest 200, newest first.", items: ref("CreditEntry") },
+							fees: BillingFees,
+						},
+					}),
+					401: E[401],
+				},
 			},
 		},
 		"/v1/admin/credits": {
 			post: {
 				summary:
-					"Grant credits (payment rails are outside this project); " +
-					"an optional Idempotency-Key makes the grant happen once (the same key with a different body: 409); audited",
+					"Grant credits (payment rails are outside this project). An optional Idempotency-Key makes the grant " +
+					"happen once: 201 when made, 200 with the same entry on a replay, 409 for the same key with a different " +
+					"body; audited once",
 				security: [{ admin: [] }],
+				parameters: [{ name: "Idempotency-Key", in: "header", schema: { type: "string", maxLength: 64 } }],
 				requestBody: body(CreditGrant),
-				responses: { 201: ok("The ledger entry"), 400: E[400], 401: E[401], 403: E[403], 404: E[404], 409: E[409] },
+				responses: {
+					201: ok("The ledger entry", grantBody),
+					200: ok("The same ledger entry: a replay of a grant already made with this Idempotency-Key", grantBody),
+					400: E[400],
+					401: E[401],
+					403: E[403],
+					404: E[404],
+					409: err("This Idempotency-Key was used for a different grant (`conflict`)."),
+				},
 			},
 		},
 		"/v1/admin/liveness": {
