@@ -16,7 +16,15 @@ export type AgentEvent =
 	| { event: "pong" }
 	| { event: "status"; status: string }
 	| { event: "challenge"; id: string; kind: string; answered: boolean }
-	| { event: "challenge_result"; id: string; passed: boolean }
+	| {
+			event: "challenge_result";
+			id: string;
+			passed: boolean;
+			/** As the coordinator recorded it; `missed` results are told too. */
+			outcome: "passed" | "failed" | "missed";
+			/** The ledger epoch that counts it (null from a coordinator that does not say). */
+			epoch: number | null;
+	  }
 	| { event: "assign"; cluster_id: string; gpu_count: number; duration_s: number; peers: number }
 	| { event: "ready"; cluster_id: string }
 	| { event: "release"; cluster_id: string }
@@ -48,3 +56,17 @@ export const UNKNOWN_NODE = (nodeId: string): string =>
 
 /** Events too frequent to print one line each; they only feed the live status line. */
 export const QUIET_EVENTS: ReadonlySet<AgentEvent["event"]> = new Set(["pong"]);
+
+/** A `challenge_result` as either transport carries it, read defensively (fields a coordinator may not send). */
+export function challengeResult(r: Record<string, unknown>): Extract<AgentEvent, { event: "challenge_result" }> {
+	const passed = r.passed === true;
+	const outcome = r.outcome === "missed" || r.outcome === "failed" || r.outcome === "passed" ? r.outcome : null;
+	const epoch = typeof r.epoch === "number" ? r.epoch : null;
+	return {
+		event: "challenge_result",
+		id: String(r.id),
+		passed,
+		outcome: outcome ?? (passed ? "passed" : "failed"),
+		epoch,
+	};
+}

@@ -3,7 +3,7 @@ import { ECHO_KIND, echoAnswer } from "../workers/domain/challenge.ts";
 import { ApiError, callApi } from "./api.ts";
 import { BACKOFF, nextBackoff, type BackoffPolicy } from "./backoff.ts";
 import { messageOf } from "./errors.ts";
-import { UNKNOWN_NODE, type LinkOutcome } from "./events.ts";
+import { UNKNOWN_NODE, challengeResult, type LinkOutcome } from "./events.ts";
 import type { LinkOptions } from "./ws-link.ts";
 
 /** POST /v1/nodes/:id/heartbeat's answer. */
@@ -134,7 +134,7 @@ export class HttpLink {
 			const nextS = Number.isFinite(res.next_heartbeat_s) && res.next_heartbeat_s > 0 ? res.next_heartbeat_s : 10;
 			this.o.emit({ event: "heartbeat", status: String(res.status), next_heartbeat_s: nextS });
 			for (const r of Array.isArray(res.results) ? res.results : []) {
-				this.o.emit({ event: "challenge_result", id: String(r.id), passed: r.passed === true });
+				this.o.emit(challengeResult(r));
 			}
 			const c = res.challenge;
 			if (c && typeof c.id === "string" && typeof c.nonce === "string") {

@@ -46,8 +46,9 @@ export class LiveState {
 	connectedAt: number | null = null;
 	lastPongAt: number | null = null;
 	reconnectAt: number | null = null;
-	answered = 0;
 	passed = 0;
+	/** Results the coordinator told (each one is counted in the ledger, in the epoch it names). */
+	told = 0;
 	/** Clusters this node is working for. */
 	jobs = new Set<string>();
 
@@ -79,10 +80,8 @@ export class LiveState {
 			case "pong":
 				this.lastPongAt = now;
 				break;
-			case "challenge":
-				if (e.answered) this.answered++;
-				break;
 			case "challenge_result":
+				this.told++;
 				if (e.passed) this.passed++;
 				break;
 			case "ready":
@@ -124,7 +123,7 @@ export class LiveState {
 				? ""
 				: `  ${this.transport === "http" ? "beat" : "pong"} ${duration(now - this.lastPongAt)} ago`;
 		const work = this.jobs.size ? `  rented to ${[...this.jobs].join(", ")}` : "";
-		return `${state}  ${this.nodeId}  ${up}${seen}  challenges ${this.passed}/${this.answered} passed${work}`;
+		return `${state}  ${this.nodeId}  ${up}${seen}  challenges ${this.passed}/${this.told} passed${work}`;
 	}
 }
 

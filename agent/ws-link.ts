@@ -7,7 +7,7 @@ import { describeErrorBody, retryAfterSeconds, websocketUrl } from "./api.ts";
 import { BACKOFF, nextBackoff, type BackoffPolicy } from "./backoff.ts";
 import { SimulatedDriver, parseAssignment, type WorkloadDriver } from "./drivers.ts";
 import { messageOf } from "./errors.ts";
-import { UNKNOWN_NODE, type Emit, type LinkOutcome } from "./events.ts";
+import { UNKNOWN_NODE, challengeResult, type Emit, type LinkOutcome } from "./events.ts";
 
 /** The socket is dead when nothing (not even a pong) came back for this many keepalive intervals. */
 export const MISSED_KEEPALIVES = 3;
@@ -234,8 +234,7 @@ export class WsLink {
 				return;
 			}
 			case "challenge_result":
-				if (typeof msg.id === "string")
-					this.o.emit({ event: "challenge_result", id: msg.id, passed: msg.passed === true });
+				if (typeof msg.id === "string") this.o.emit(challengeResult(msg));
 				return;
 			case "status":
 				if (typeof msg.status === "string") this.o.emit({ event: "status", status: msg.status });

@@ -2,7 +2,6 @@
 import type { ChallengeCounts, HeartbeatResult, NodeLiveness, ShardMetrics, Transport } from "../workers/contracts.ts";
 import type { Origin } from "../workers/domain/incident.ts";
 import { readConfig } from "../workers/config.ts";
-import { writeOutbox } from "../workers/db/flips.ts";
 import { flipId, type Flip, type FlipReason } from "../workers/domain/flips.ts";
 import {
 	CLOSE,
@@ -17,11 +16,12 @@ import type { Settings } from "../workers/domain/settings.ts";
 import { deriveStatus, isSilent, type NodeStatus } from "../workers/domain/status.ts";
 import type { Failure } from "../workers/failure.ts";
 import { failureResponse } from "../workers/http.ts";
-import { Coalesced, KitObject, Sql } from "./kit.ts";
+import { KitObject, Sql } from "./kit.ts";
 import { AlertHandoff } from "./shard-alerts.ts";
 import { HttpBeats } from "./shard-beats.ts";
 import { Counters } from "./shard-counters.ts";
 import { IncidentTracker } from "./shard-incidents.ts";
+import { ShardOutbox } from "./shard-outbox.ts";
 import { ShardChallenges } from "./shard-challenges.ts";
 import { ShardSockets } from "./shard-sockets.ts";
 import { ShardStore, type ShardNode } from "./shard-store.ts";
@@ -66,8 +66,7 @@ export class LivenessShard extends KitObject {
 	/** The incident recorded when this instance found sockets lost by a restart, if it did. */
 	private readonly restartIncident: string | null;
 	private graceDone = false;
-	/** Writes the outbox to D1, one flush at a time. */
-	private readonly flushing = new Coalesced(() => this.flush());
+	private readonly outbox = new ShardOutbox(this.store, this.env, this.counters, this.alerts);
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -443,42 +442,7 @@ export class LivenessShard extends KitObject {
 
 	/** Queues flips in this object's storage first, then writes the queue to D1 (retried next sweep on failure). */
 	private async commit(flips: Flip[]): Promise<void> {
-		if (flips.length) this.store.enqueue({ kind: "flips", flips });
-		await this.flushing.run();
-	}
-
-	/**
-	 * D1 first, then the scheduler's capacity index, then the alert queue; each step is idempotent, so a retry after a
-	 * failure is safe.
-	 */
-	private async flush(): Promise<void> {
-		if (this.store.outboxSize() === 0) return;
-		for (let batch = this.store.outbox(); batch.length; batch = this.store.outbox()) {
-			const ops = batch.map((b) => b.op);
-			let owners: Map<string, string>;
-			try {
-				this.counters.metrics.rowsWrittenD1 += await writeOutbox(this.env.DB, ops);
-				const changes = ops
-					.flatMap((op) => (op.kind === "flips" ? op.flips : []))
-					.map((f) => ({
-						nodeId: f.nodeId,
-						to: f.to,
-						at: f.at,
-						seq: f.seq,
-						lastSeenAt: f.intervalEnd ?? f.lastSeenAt,
-						transport: f.transport ?? null,
-					}));
-				if (changes.length) await this.env.SCHEDULER.getByName("global").onChanges(changes, this.now());
-				owners = await this.alerts.owners(ops);
-			} catch (err) {
-				console.error("writing flips failed; the outbox keeps them for the next sweep", err);
-				return;
-			}
-			// Queued for the alert pipeline in the same step as the ack: a restart in between neither loses nor repeats.
-			this.alerts.queue(ops, owners);
-			this.store.ack(batch[batch.length - 1]?.id ?? 0);
-		}
-		this.alerts.deliver().catch((err) => console.error("alert hand-off failed; retrying next sweep", err));
+		await this.outbox.commit(flips, this.now());
 	}
 
 	// --- Connections ---

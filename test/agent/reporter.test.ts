@@ -36,7 +36,9 @@ describe("reporter", () => {
 		s.apply({ event: "pong" }, T0 + 60_000);
 		s.apply({ event: "challenge", id: "c1", kind: "echo-sha256", answered: true }, T0 + 61_000);
 		s.apply({ event: "challenge", id: "c2", kind: "echo-sha256", answered: true }, T0 + 62_000);
-		s.apply({ event: "challenge_result", id: "c1", passed: true }, T0 + 62_000);
+		s.apply({ event: "challenge_result", id: "c1", passed: true, outcome: "passed", epoch: 7 }, T0 + 62_000);
+		s.apply({ event: "challenge_result", id: "c2", passed: false, outcome: "missed", epoch: 7 }, T0 + 64_000);
+		// Counted as the coordinator told them: what the ledger will say.
 		expect(s.render(T0 + 65_000)).toBe("online  node_abc  up 1m05s  pong 5s ago  challenges 1/2 passed");
 	});
 

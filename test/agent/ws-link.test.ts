@@ -61,8 +61,8 @@ describe("WsLink", () => {
 		);
 		const reply = JSON.parse(await sock.frame((f) => f.includes("challenge_response")));
 		expect(reply).toEqual({ type: "challenge_response", id: "chl_1", answer: await echoAnswer(NODE, "n0nce") });
-		sock.ws.send(JSON.stringify({ type: "challenge_result", id: "chl_1", passed: true }));
-		expect(await event("challenge_result")).toMatchObject({ id: "chl_1", passed: true });
+		sock.ws.send(JSON.stringify({ type: "challenge_result", id: "chl_1", passed: false, outcome: "missed", epoch: 4 }));
+		expect(await event("challenge_result")).toMatchObject({ id: "chl_1", passed: false, outcome: "missed", epoch: 4 });
 	});
 
 	it("ignores message types it does not know and stays connected", async () => {
