@@ -183,6 +183,36 @@ describe("uptime", () => {
 		expect(body.ratio).toBeCloseTo((mid - start) / (mid - start + 1000), 3);
 	});
 
+	it("shows one uptime: uptime_24h, GET /uptime and the incident credit agree to the digit", async () => {
+		const node = await registerNode(await newAccount());
+		await registeredAgo(node, 2 * 24 * 3600_000); // older than the window: the window is the whole day
+		await onlineFor(node, 3600_000); // online for one hour…
+		const interval = (sql: string, ...args: unknown[]) =>
+			env.DB.prepare(sql)
+				.bind(...args, node.id)
+				.run();
+		await interval("UPDATE online_intervals SET ended_at = ended_at - 1800000 WHERE node_id = ?"); // …until 30 min ago
+		const read = async () => ({
+			view: (await callJson<{ node: { uptime_24h: number } }>(`/v1/nodes/${node.id}`)).body.node.uptime_24h,
+			window: (await callJson<{ ratio: number; incident_seconds: number }>(`/v1/nodes/${node.id}/uptime`)).body,
+		});
+		const own = await read();
+		expect(own.view).toBe(own.window.ratio);
+		expect(own.window.ratio).toBeCloseTo(0.5 / 24, 4); // half an hour of a day
+		expect(own.window.incident_seconds).toBe(0);
+		// Had that drop been our incident (ended now), the 30 minutes offline count as online in both figures.
+		await env.DB.prepare(
+			"INSERT INTO incidents (id, scope, reason, started_at, ended_at, nodes_affected) VALUES (?, ?, ?, ?, ?, 1)",
+		)
+			.bind(`inc_${node.id}`, "shard:test", "coordinator_restart", Date.now() - 1800_000, Date.now())
+			.run();
+		await interval("UPDATE online_intervals SET incident_id = ? WHERE node_id = ?", `inc_${node.id}`);
+		const ours = await read();
+		expect(ours.view).toBe(ours.window.ratio);
+		expect(ours.window.ratio).toBeCloseTo(1 / 24, 4);
+		expect(ours.window.incident_seconds).toBeCloseTo(1800, 0);
+	});
+
 	it("gives uptime_24h as the online share of the node's life when it is younger than a day", async () => {
 		const node = await registerNode(await newAccount());
 		// Wall clock: the node's age is its created_at, written by the Worker, so it must really be older than the
