@@ -21,6 +21,8 @@ import { insertLedgerRows, ledgerLeaves, type LedgerRow } from "../workers/db/le
 import { epochNodes, shards as distinctShards } from "../workers/db/nodes.ts";
 import { enqueue } from "../workers/db/discord-outbox.ts";
 import { rentalsIn } from "../workers/db/rentals.ts";
+import { verificationsOf } from "../workers/db/verifications.ts";
+import { verificationOf } from "../workers/domain/verification.ts";
 import { staffChannel } from "../workers/services/discord-outbox.ts";
 import { shard } from "../workers/services/liveness.ts";
 import type { ChallengeCounts, SettleBudget, SettleResult } from "../workers/contracts.ts";
@@ -146,10 +148,11 @@ export class EpochSettler extends KitObject {
 			if (budget.pages-- <= 0) return null;
 			const nodes = await epochNodes(this.env.DB, from, to, p.cursor, budget.size);
 			const ids = nodes.map((n) => n.id);
-			const [intervals, flags, rentals] = await Promise.all([
+			const [intervals, flags, rentals, verifications] = await Promise.all([
 				windowIntervals(this.env.DB, ids, from, to),
 				activeFlags(this.env.DB, ids, from, to),
 				rentalsIn(this.env.DB, ids, from, to),
+				verificationsOf(this.env.DB, ids),
 			]);
 			const violations: string[] = [];
 			const incidentIds = [...intervals.values()].flat().flatMap((i) => (i.incident_id ? [i.incident_id] : []));
@@ -158,11 +161,12 @@ export class EpochSettler extends KitObject {
 				const a = accrue(intervals.get(n.id) ?? [], incidents, from, to);
 				const c = counts.get(n.id) ?? { issued: 0, passed: 0, failed: 0, missed: 0 };
 				const penalties = flags.get(n.id) ?? [];
+				const verified = verificationOf(verifications.get(n.id), n).state === "verified";
 				const rented_gpu_seconds = rentedOnline(rentals.get(n.id) ?? [], intervals.get(n.id) ?? [], from, to);
 				const t = computePoints({
 					gpu_model: n.gpu_model,
 					gpu_count: n.gpu_count,
-					verified: false,
+					verified,
 					...a,
 					rented_gpu_seconds,
 					challenges: c,
@@ -176,7 +180,7 @@ export class EpochSettler extends KitObject {
 					gpu_count: n.gpu_count,
 					tier: t.tier,
 					tier_weight_bp: t.tier_weight_bp,
-					verified: 0,
+					verified: verified ? 1 : 0,
 					...a,
 					rented_gpu_seconds,
 					challenges_issued: c.issued,

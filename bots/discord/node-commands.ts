@@ -1,6 +1,7 @@
 // /status and /node: the same node views GET /v1/nodes and GET /v1/nodes/:id return, written for a chat window.
 import { STATUS_ICON, statusSummary } from "../../workers/domain/node-text.ts";
 import { percent, plural } from "../../workers/domain/text.ts";
+import { verificationText } from "../../workers/domain/verification.ts";
 import { code } from "../../workers/domain/ticket-text.ts";
 import {
 	accountNodes,
@@ -50,7 +51,7 @@ export async function nodeCommand(c: CommandContext): Promise<string> {
 		statusLine(v),
 		`Last seen ${when(v.last_seen_at)}${v.status === "online" ? "" : ` · 24 h uptime ${percent(v.uptime_24h)}`} ` +
 			`· registered ${when(v.created_at)}${v.region ? ` · region ${v.region}` : ""}`,
-		`Hardware (claimed${v.hardware.verified ? ", verified" : ", not yet verified"}): ` +
+		`Hardware (claimed, ${verificationText(v.hardware.verification)}): ` +
 			`${v.hardware.gpu_count}× ${v.hardware.gpu_model}, ${v.hardware.vram_gb} GB VRAM`,
 	];
 	if (v.challenges)

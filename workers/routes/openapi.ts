@@ -300,7 +300,45 @@ const NodePublic = {
 				gpu_model: { type: "string" },
 				gpu_count: { type: "integer" },
 				vram_gb: { type: "number" },
-				verified: { type: "boolean" },
+				verified: { type: "boolean", description: "True when `verification.state` is `verified`." },
+				verification: {
+					description:
+						"Hardware verification of the current claim (docs/VERIFICATION.md); a record of another claim " +
+						"(model or GPU count) does not count: the node is unverified again.",
+					oneOf: [
+						{
+							type: "object",
+							required: ["state"],
+							properties: { state: { const: "unverified" } },
+							additionalProperties: false,
+						},
+						{
+							type: "object",
+							required: ["state", "tier", "measured_ms", "verified_at", "method"],
+							properties: {
+								state: { const: "verified" },
+								tier: { type: "string" },
+								measured_ms: { type: "integer", description: "The challenge time the coordinator measured." },
+								verified_at: { type: "string", format: "date-time" },
+								method: { type: "string", example: "matmul-freivalds-v1" },
+							},
+							additionalProperties: false,
+						},
+						{
+							type: "object",
+							required: ["state", "reason", "evidence", "failed_at"],
+							properties: {
+								state: { const: "failed" },
+								reason: {
+									enum: ["wrong_answer", "late", "claim_mismatch", "shared_hardware", "duplicate_identity"],
+								},
+								evidence: { description: "The attempts: times, rows and checks." },
+								failed_at: { type: "string", format: "date-time" },
+							},
+							additionalProperties: false,
+						},
+					],
+				},
 			},
 		},
 		flags: {

@@ -1,7 +1,9 @@
 // Nodes as every reader shows them (GET /v1/nodes, GET /v1/nodes/:id, the bots, the digest): live status from the
-// shard, 24 h uptime, flags.
+// shard, 24 h uptime, flags, hardware verification.
 import { liveStatus } from "./liveness.ts";
 import { ofAccount, type NodeRow } from "../db/nodes.ts";
+import { verificationsOf } from "../db/verifications.ts";
+import { verificationOf } from "../domain/verification.ts";
 import { flagsFor, ownerNodeView, publicNodeView } from "./nodes.ts";
 import { DAY_MS, uptimes } from "./uptime.ts";
 
@@ -16,16 +18,18 @@ export async function nodeViews(
 	now: number,
 ): Promise<(OwnerNodeView | PublicNodeView)[]> {
 	const ids = rows.map((r) => r.id);
-	const [live, { uptime }, flags] = await Promise.all([
+	const [live, { uptime }, flags, verifications] = await Promise.all([
 		liveStatus(env, rows),
 		uptimes(env.DB, rows, { from: now - DAY_MS, to: now, now }),
 		flagsFor(env.DB, ids),
+		verificationsOf(env.DB, ids),
 	]);
 	return rows.map((r) => {
 		const l = live.get(r.id) ?? { status: r.status, last_seen_at: r.last_seen_at };
 		const u = uptime.get(r.id)?.ratio ?? 0;
 		const f = flags.get(r.id) ?? [];
-		return callerId === r.account_id ? ownerNodeView(r, l, u, f) : publicNodeView(r, l, u, f);
+		const v = verificationOf(verifications.get(r.id), r);
+		return callerId === r.account_id ? ownerNodeView(r, l, u, f, v) : publicNodeView(r, l, u, f, v);
 	});
 }
 

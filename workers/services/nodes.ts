@@ -5,6 +5,7 @@ import type { NodeRow } from "../db/nodes.ts";
 import { iso } from "../http.ts";
 import { newId } from "../ids.ts";
 import { assignShard } from "../domain/shards.ts";
+import type { Verification } from "../domain/verification.ts";
 import type { NodeStatus } from "../domain/status.ts";
 
 export interface NewNode {
@@ -72,7 +73,13 @@ export interface Live {
 }
 
 /** What anyone may see of a node. */
-export function publicNodeView(row: NodeRow, live: Live, uptimeRatio: number, flags: FlagView[] = []) {
+export function publicNodeView(
+	row: NodeRow,
+	live: Live,
+	uptimeRatio: number,
+	flags: FlagView[] = [],
+	verification: Verification = { state: "unverified" },
+) {
 	return {
 		id: row.id,
 		name: row.name,
@@ -82,15 +89,27 @@ export function publicNodeView(row: NodeRow, live: Live, uptimeRatio: number, fl
 		uptime_24h: uptimeRatio,
 		region: row.region,
 		challenges: live.challenges ?? null,
-		hardware: { gpu_model: row.gpu_model, gpu_count: row.gpu_count, vram_gb: row.vram_gb, verified: false },
+		hardware: {
+			gpu_model: row.gpu_model,
+			gpu_count: row.gpu_count,
+			vram_gb: row.vram_gb,
+			verified: verification.state === "verified",
+			verification,
+		},
 		flags,
 		created_at: iso(row.created_at),
 	};
 }
 
 /** What the owner sees: everything, including the key and shard. */
-export function ownerNodeView(row: NodeRow, live: Live, uptimeRatio: number, flags: FlagView[] = []) {
-	const pub = publicNodeView(row, live, uptimeRatio, flags);
+export function ownerNodeView(
+	row: NodeRow,
+	live: Live,
+	uptimeRatio: number,
+	flags: FlagView[] = [],
+	verification: Verification = { state: "unverified" },
+) {
+	const pub = publicNodeView(row, live, uptimeRatio, flags, verification);
 	return {
 		...pub,
 		account_id: row.account_id,
