@@ -60,6 +60,8 @@ export default defineConfig({
 								// Most tests drop one owner's nodes; the spread rule has its own tests (test/unit/incident.test.ts).
 								INCIDENT_MIN_ACCOUNTS: "1",
 								INCIDENT_MIN_NETWORKS: "1",
+								// Small compute challenges, so a test can solve one in milliseconds (docs/VERIFICATION.md §8).
+								VERIFY_SHAPE: "64x64x32",
 								SHARD_COUNT: "1", // one shard per region, so a test owns its shard by picking a region
 								ALERT_GROUP_WINDOW_S: "2",
 								ALERT_EDIT_WINDOW_S: "5",

@@ -8,7 +8,7 @@ import {
 	KEEPALIVE_PING,
 	KEEPALIVE_PONG,
 	MAX_AGENT_MESSAGE_BYTES,
-	agentMessageBytes,
+	frameAllowed,
 	parseAgentMessage,
 	type CoordinatorMessage,
 } from "../workers/domain/protocol.ts";
@@ -24,6 +24,7 @@ import { IncidentTracker } from "./shard-incidents.ts";
 import { ShardOutbox } from "./shard-outbox.ts";
 import { ShardChallenges } from "./shard-challenges.ts";
 import { ShardSockets } from "./shard-sockets.ts";
+import { ShardVerifier } from "./shard-verify.ts";
 import { ShardStore, type ShardNode } from "./shard-store.ts";
 import { ChallengeTally, type Decided } from "./shard-tally.ts";
 
@@ -67,6 +68,9 @@ export class LivenessShard extends KitObject {
 	private readonly restartIncident: string | null;
 	private graceDone = false;
 	private readonly outbox = new ShardOutbox(this.store, this.env, this.counters, this.alerts);
+	private readonly verifier = new ShardVerifier(this.sockets, this.env.DB, readConfig(this.env).verify, () =>
+		this.challenges.openEpoch(),
+	);
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -117,6 +121,8 @@ export class LivenessShard extends KitObject {
 			server_time: new Date(now).toISOString(),
 			status: node.status,
 		});
+		const claim = verifyClaim(h.get("x-pulsegrid-verify"));
+		if (claim) await this.verifier.start(server, nodeId, claim, now);
 		await this.commit(flip ? [flip] : []);
 		await this.ensureAlarm(now);
 		return new Response(null, { status: 101, webSocket: client });
@@ -128,9 +134,9 @@ export class LivenessShard extends KitObject {
 		const st = this.sockets.state(ws);
 		if (!st || st.done) return;
 		st.lastMessageAt = now;
-		if (agentMessageBytes(message) > MAX_AGENT_MESSAGE_BYTES) {
+		if (!frameAllowed(message)) {
 			this.sockets.set(ws, st);
-			ws.close(CLOSE.badMessage, `messages are at most ${MAX_AGENT_MESSAGE_BYTES} bytes`);
+			ws.close(CLOSE.badMessage, `messages are at most ${MAX_AGENT_MESSAGE_BYTES} bytes (verify_open: more)`);
 			return this.disconnected(ws, false, now); // a misbehaving agent, not an outage
 		}
 		const msg = parseAgentMessage(message);
@@ -143,8 +149,11 @@ export class LivenessShard extends KitObject {
 		} else if (msg.type === "ready") {
 			// The agent started the work it was assigned; the cluster checks the node is its member.
 			await this.env.CLUSTERS.getByName(msg.cluster_id).ready(st.nodeId, now);
-		} else {
+		} else if (msg.type === "challenge_response") {
 			await this.challenges.answer(st, msg.id, msg.answer, now);
+		} else {
+			this.sockets.set(ws, st);
+			return this.verifier.message(ws, st.nodeId, msg, now);
 		}
 		this.sockets.set(ws, st);
 	}
@@ -316,6 +325,7 @@ export class LivenessShard extends KitObject {
 		this.incidents.watch(now, live.length + this.http.last.size);
 		const online = (nodeId: string) => this.store.node(nodeId)?.status === "online";
 		await this.challenges.sweep(live, owed, online, now);
+		await this.verifier.sweep(now);
 		await this.commit(flips);
 		await this.alerts.deliver(); // retries what an owner's OperatorAlerts did not take last time
 		this.checkpoint(live, now);
@@ -451,6 +461,7 @@ export class LivenessShard extends KitObject {
 	private end(ws: WebSocket, code?: number, reason?: string): Decided[] {
 		const st = this.sockets.state(ws);
 		const owed = st && !st.done ? this.challenges.owed(st) : null;
+		if (st && !st.done) this.verifier.forget(st.nodeId); // a verification cut short records nothing
 		this.sockets.finish(ws, code, reason);
 		return owed ? [owed] : [];
 	}
@@ -472,4 +483,18 @@ export class LivenessShard extends KitObject {
 	private async ensureAlarm(now: number): Promise<void> {
 		await this.ensureAlarmAt(now + this.s.sweepIntervalS * 1000);
 	}
+}
+
+/** The claim the Worker asks the shard to verify on this connection (`x-pulsegrid-verify`), if any. */
+function verifyClaim(raw: string | null): { gpu_model: string; gpu_count: number } | null {
+	if (!raw) return null;
+	try {
+		const c = JSON.parse(raw) as { gpu_model?: unknown; gpu_count?: unknown };
+		if (typeof c.gpu_model === "string" && Number.isInteger(c.gpu_count) && (c.gpu_count as number) > 0) {
+			return { gpu_model: c.gpu_model, gpu_count: c.gpu_count as number };
+		}
+	} catch {
+		/* not ours: no verification */
+	}
+	return null;
 }

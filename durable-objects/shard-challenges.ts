@@ -57,6 +57,11 @@ export class ShardChallenges {
 		return this.tally.record(decided);
 	}
 
+	/** The epoch this shard counts in now. */
+	openEpoch(): Promise<number> {
+		return this.tally.openEpoch();
+	}
+
 	countsOf(nodeId: string): Promise<ChallengeCounts> {
 		return this.tally.countsOf(nodeId);
 	}

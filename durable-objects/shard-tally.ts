@@ -45,6 +45,10 @@ export class ChallengeTally {
 		return open.n;
 	}
 
+	async openEpoch(): Promise<number> {
+		return (await this.load()).n;
+	}
+
 	/** A node's counts in the open epoch (as stored: everything counted is stored). */
 	async countsOf(nodeId: string): Promise<ChallengeCounts> {
 		return (await this.load()).byNode[nodeId] ?? zero();

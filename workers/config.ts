@@ -1,5 +1,6 @@
 // The one reader of configuration: wrangler vars (and `.dev.vars` locally) → typed settings, defaults and API roots.
 import { DEFAULT_ALERT_RULES, type AlertRules } from "./domain/alerts.ts";
+import { shapeProblem, type Shape } from "./domain/matmul.ts";
 import { readSettings, type SettingVars, type Settings } from "./domain/settings.ts";
 
 export const DEFAULT_TELEGRAM_API_ROOT = "https://api.telegram.org";
@@ -18,7 +19,10 @@ export type ConfigVars = SettingVars & {
 		| "DISCORD_API_ROOT"
 		| "DISCORD_STAFF_ROLE_IDS"
 		| "DISCORD_STAFF_USER_IDS"
-		| "DISCORD_STAFF_CHANNEL_ID"]?: string | undefined;
+		| "DISCORD_STAFF_CHANNEL_ID"
+		| "VERIFY_SECRET"
+		| "VERIFY_SHAPE"
+		| "ADMIN_TOKEN"]?: string | undefined;
 };
 
 export interface Config {
@@ -39,6 +43,13 @@ export interface Config {
 		staffUserIds: ReadonlySet<string>;
 		/** Where tickets are posted; null: not posted. */
 		staffChannelId: string | null;
+	};
+	/** Hardware verification (docs/VERIFICATION.md). */
+	verify: {
+		/** The HMAC key of challenge seeds: VERIFY_SECRET, else the admin token. */
+		secret: string;
+		/** A shape for every claim instead of the table's (local runs and tests: `ROWSxINNERxCOLS`); null: the table. */
+		shape: Shape | null;
 	};
 }
 
@@ -66,6 +77,10 @@ export function readConfig(vars: ConfigVars): Config {
 			staffUserIds: idList(vars.DISCORD_STAFF_USER_IDS),
 			staffChannelId: vars.DISCORD_STAFF_CHANNEL_ID?.trim() || null,
 		},
+		verify: {
+			secret: vars.VERIFY_SECRET || vars.ADMIN_TOKEN || "",
+			shape: shapeOf(vars.VERIFY_SHAPE),
+		},
 	};
 	cache.set(vars, config);
 	return config;
@@ -83,6 +98,14 @@ function seconds(raw: string | undefined, fallbackMs: number): number {
 
 function root(raw: string | undefined, fallback: string): string {
 	return (raw || fallback).replace(/\/+$/, "");
+}
+
+/** `ROWSxINNERxCOLS` (e.g. `64x64x32`) when it is a valid challenge shape, else null. */
+function shapeOf(raw: string | undefined): Shape | null {
+	const m = /^(\d+)x(\d+)x(\d+)$/.exec(raw?.trim() ?? "");
+	if (!m) return null;
+	const shape = { rows: Number(m[1]), inner: Number(m[2]), cols: Number(m[3]) };
+	return shapeProblem(shape) === null ? shape : null;
 }
 
 /** Discord ids separated by commas or spaces; anything that is not an id (digits) is ignored. */

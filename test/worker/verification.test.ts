@@ -2,8 +2,34 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { LedgerRow } from "../../workers/db/ledger.ts";
+import { systemClock } from "../../durable-objects/kit.ts";
 import { recordVerification } from "../../workers/db/verifications.ts";
-import { HARDWARE, callJson, connect, newAccount, registerNode, type TestNode } from "./helpers.ts";
+import { base64url } from "../../workers/domain/challenge.ts";
+import {
+	buildTree,
+	matrixB,
+	multiplyRows,
+	rowHash,
+	rowsOfA,
+	treePath,
+	treeRoot,
+	type Shape,
+} from "../../workers/domain/matmul.ts";
+import { fromBase64url } from "../../workers/domain/verify-session.ts";
+import {
+	HARDWARE,
+	callJson,
+	connect,
+	eventually,
+	type Link,
+	newAccount,
+	registerNode,
+	setClock,
+	shardOf,
+	stopClock,
+	sweepAt,
+	type TestNode,
+} from "./helpers.ts";
 
 interface Hardware {
 	verified: boolean;
@@ -109,5 +135,126 @@ describe("hardware verification", () => {
 		});
 		expect((await breakdown(plain)).body.terms.unverified_factor).toBe(0.5);
 		expect(v?.points).toBeGreaterThan(p?.points ?? 0); // same time online: the verified one earns its full weight
+	});
+});
+
+/** A solver written from docs/VERIFICATION.md with the pure module: C = A·B, row hashes, Merkle tree. */
+async function solve(seedB64: string, shape: Shape) {
+	const seed = fromBase64url(seedB64);
+	const c = multiplyRows(rowsOfA(seed, shape, 0, shape.rows), matrixB(seed, shape), shape, 0, shape.rows);
+	const rows = Array.from({ length: shape.rows }, (_, i) => c.subarray(i * shape.cols, (i + 1) * shape.cols));
+	const tree = await buildTree(await Promise.all(rows.map((r, i) => rowHash(i, r))));
+	const open = (asked: number[], tamper = false) =>
+		asked.map((i, k) => {
+			const values = Int32Array.from(rows[i] as Int32Array);
+			if (tamper && k === 0) values[0] = (values[0] as number) + 1;
+			return { i, values: base64url(new Uint8Array(values.buffer)), path: treePath(tree, i) };
+		});
+	return { root: treeRoot(tree), open };
+}
+
+interface VerifyMsg {
+	id: string;
+	seed: string;
+	shape: Shape;
+	deadline: string;
+}
+
+async function verifying(gpu_count = 1) {
+	const node = await registerNode(await newAccount(), { hardware: { ...HARDWARE, gpu_count } });
+	const link = await connect(node);
+	await link.next("welcome");
+	const parts: VerifyMsg[] = [];
+	for (let k = 0; k < gpu_count; k++) parts.push((await link.next("verify")) as unknown as VerifyMsg);
+	return { node, link, parts };
+}
+
+const send = (link: Link, msg: object) => link.ws.send(JSON.stringify(msg));
+
+describe("the compute challenge on the wire", () => {
+	it("verifies a node that commits in time and opens rows that check, on every claimed GPU at once", async () => {
+		const { node, link, parts } = await verifying(2);
+		expect(parts).toHaveLength(2);
+		expect(new Set(parts.map((p) => p.seed)).size).toBe(2); // one seed per GPU
+		for (const p of parts) send(link, { type: "verify_ack", id: p.id });
+		const solved = await Promise.all(parts.map((p) => solve(p.seed, p.shape)));
+		parts.forEach((p, k) => send(link, { type: "verify_commit", id: p.id, root: solved[k]?.root }));
+		for (let k = 0; k < parts.length; k++) {
+			const reveal = (await link.next("verify_reveal")) as unknown as { id: string; r: string; rows: number[] };
+			const which = parts.findIndex((p) => p.id === reveal.id);
+			expect(reveal.rows.length).toBe(32);
+			send(link, { type: "verify_open", id: reveal.id, rows: solved[which]?.open(reveal.rows) });
+		}
+		expect(await link.next("verify_result")).toMatchObject({ state: "verified" });
+		expect(await hardware(node)).toMatchObject({
+			verified: true,
+			verification: { state: "verified", tier: "consumer-high", method: "matmul-freivalds-v1" },
+		});
+	});
+
+	it("fails a node whose opened row does not check, with the check's reason as evidence", async () => {
+		const { node, link, parts } = await verifying();
+		const p = parts[0] as VerifyMsg;
+		send(link, { type: "verify_ack", id: p.id });
+		const s = await solve(p.seed, p.shape);
+		send(link, { type: "verify_commit", id: p.id, root: s.root });
+		const reveal = (await link.next("verify_reveal")) as unknown as { rows: number[] };
+		send(link, { type: "verify_open", id: p.id, rows: s.open(reveal.rows, true) });
+		expect(await link.next("verify_result")).toMatchObject({ state: "failed", reason: "wrong_answer" });
+		const v = (await hardware(node)).verification as { evidence: { parts: { detail: string }[] } };
+		expect(v).toMatchObject({ state: "failed", reason: "wrong_answer" });
+		expect(v.evidence.parts[0]?.detail).toMatch(/^bad_path/); // a changed value no longer hashes into the root
+	});
+
+	it("fails a commit that comes after the deadline, timed by the coordinator", async () => {
+		const { node, link, parts } = await verifying();
+		const p = parts[0] as VerifyMsg;
+		send(link, { type: "verify_ack", id: p.id });
+		const s = await solve(p.seed, p.shape);
+		const shard = await shardOf(node);
+		const clock = await stopClock(shard);
+		clock.at = Date.parse(p.deadline) + 1; // the commit arrives, by the coordinator's clock, after the deadline
+		send(link, { type: "verify_commit", id: p.id, root: s.root });
+		expect(await link.next("verify_result")).toMatchObject({ state: "failed", reason: "late" });
+		expect((await hardware(node)).verification).toMatchObject({ state: "failed", reason: "late" });
+		await setClock(shard, systemClock); // the shard's own clock again, for the tests after this one
+	});
+
+	it("records nothing for an agent that declines, or never answers (it stays unverified)", async () => {
+		const declined = await verifying();
+		send(declined.link, { type: "verify_ack", id: declined.parts[0]?.id });
+		send(declined.link, { type: "verify_decline", id: declined.parts[0]?.id, reason: "too big for the CPU solver" });
+		const silent = await verifying();
+		const shard = await shardOf(silent.node);
+		await sweepAt(shard, Date.parse(silent.parts[0]?.deadline as string) + 1);
+		for (const n of [declined.node, silent.node]) {
+			await eventually(async () => {
+				const v = (await hardware(n)).verification;
+				return v.state === "unverified";
+			});
+		}
+		const rows = await env.DB.prepare("SELECT count(*) AS n FROM node_verifications WHERE node_id IN (?, ?)")
+			.bind(declined.node.id, silent.node.id)
+			.first<{ n: number }>();
+		expect(rows?.n).toBe(0);
+	});
+
+	it("does not challenge a node whose claim is already verified", async () => {
+		const node = await registerNode(await newAccount());
+		await recordVerification(env.DB, node.id, {
+			state: "verified",
+			...claim,
+			tier: "consumer-high",
+			measured_ms: 1,
+			method: "matmul-freivalds-v1",
+			reason: null,
+			evidence: null,
+			updated_at: Date.now(),
+		});
+		const link = await connect(node);
+		await link.next("welcome");
+		send(link, { type: "bye" });
+		await link.closed;
+		expect(link.messages.map((m) => m.type)).not.toContain("verify");
 	});
 });

@@ -19,6 +19,29 @@ export const AgentMessage = z.discriminatedUnion("type", [
 	z.object({ type: z.literal("challenge_response"), id: z.string().max(64), answer: z.string().max(256) }).strict(),
 	z.object({ type: z.literal("bye"), reason: z.string().max(200).optional() }).strict(),
 	z.object({ type: z.literal("ready"), cluster_id: z.string().regex(/^clu_[A-Za-z0-9_-]{8,40}$/) }).strict(),
+	// Hardware verification (docs/VERIFICATION.md §6).
+	z.object({ type: z.literal("verify_ack"), id: z.string().max(64) }).strict(),
+	z
+		.object({ type: z.literal("verify_commit"), id: z.string().max(64), root: z.string().regex(/^[0-9a-f]{64}$/) })
+		.strict(),
+	z.object({ type: z.literal("verify_decline"), id: z.string().max(64), reason: z.string().max(200) }).strict(),
+	z
+		.object({
+			type: z.literal("verify_open"),
+			id: z.string().max(64),
+			rows: z
+				.array(
+					z
+						.object({
+							i: z.number().int().nonnegative(),
+							values: z.string().max(65_536),
+							path: z.array(z.string().max(64)).max(64),
+						})
+						.strict(),
+				)
+				.max(64),
+		})
+		.strict(),
 ]);
 export type AgentMessage = z.infer<typeof AgentMessage>;
 
@@ -36,10 +59,31 @@ export type CoordinatorMessage =
 	| { type: "status"; status: string }
 	| { type: "assign"; cluster_id: string; gpu_count: number; peers: string[]; duration_s: number }
 	| { type: "release"; cluster_id: string }
-	| { type: "error"; code: string; message: string };
+	| { type: "error"; code: string; message: string }
+	| {
+			type: "verify";
+			id: string;
+			method: string;
+			seed: string;
+			shape: { rows: number; inner: number; cols: number };
+			deadline: string;
+	  }
+	| { type: "verify_reveal"; id: string; r: string; rows: number[] }
+	| { type: "verify_result"; state: "verified" | "failed"; reason?: string; measured_ms: number };
 
-/** Largest agent message the shard reads; anything bigger closes the socket. */
+/** Largest agent message the shard reads; anything bigger closes the socket… */
 export const MAX_AGENT_MESSAGE_BYTES = 4096;
+/** …except a `verify_open`, which carries the opened rows of a compute challenge. */
+export const MAX_VERIFY_OPEN_BYTES = 262_144;
+
+/** Whether a frame of this size may be read: the small limit, or the large one for a `verify_open`. */
+export function frameAllowed(message: string | ArrayBuffer): boolean {
+	const bytes = agentMessageBytes(message);
+	if (bytes <= MAX_AGENT_MESSAGE_BYTES) return true;
+	return (
+		bytes <= MAX_VERIFY_OPEN_BYTES && typeof message === "string" && /^\s*\{\s*"type"\s*:\s*"verify_open"/.test(message)
+	);
+}
 
 /** A frame's size in bytes, as the limit counts it (UTF-8 for text). */
 export function agentMessageBytes(message: string | ArrayBuffer): number {

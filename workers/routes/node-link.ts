@@ -2,7 +2,9 @@
 import type { IRequest } from "itty-router";
 import { requireNode } from "../auth.ts";
 import { ApiError, json, readJson } from "../http.ts";
+import { verificationsOf } from "../db/verifications.ts";
 import { networkOf } from "../domain/incident.ts";
+import { verificationOf } from "../domain/verification.ts";
 import { Heartbeat } from "../schemas.ts";
 import { shard } from "../services/liveness.ts";
 
@@ -13,6 +15,8 @@ export async function connectNode(request: IRequest, env: Env): Promise<Response
 		});
 	}
 	const caller = await requireNode(request, env, request.params.id as string, Date.now());
+	const claim = { gpu_model: caller.node.gpu_model, gpu_count: caller.node.gpu_count };
+	const verified = verificationOf((await verificationsOf(env.DB, [caller.node.id])).get(caller.node.id), claim);
 	// The shard trusts only these headers, set here after verification; nothing from the client is forwarded.
 	return shard(env, caller.node.shard).fetch(
 		new Request(request.url, {
@@ -23,6 +27,8 @@ export async function connectNode(request: IRequest, env: Env): Promise<Response
 				"x-pulsegrid-exp": String(caller.exp * 1000),
 				"x-pulsegrid-account": caller.node.account_id,
 				"x-pulsegrid-network": networkOf(request.headers.get("cf-connecting-ip")),
+				// The claim to prove on this connection, when it is not proven yet (docs/VERIFICATION.md §6).
+				...(verified.state === "verified" ? {} : { "x-pulsegrid-verify": JSON.stringify(claim) }),
 			},
 		}),
 	);
