@@ -30,9 +30,12 @@ export class IncidentTracker {
 		this.open = meta.get<OpenIncident>("incident");
 	}
 
-	/** The id to stamp on a drop happening now, if an incident is open. */
+	/**
+	 * The id to stamp on an unannounced drop happening now: a mass drop's, while it lasts. A restart's incident is
+	 * stamped only on the nodes the restart lost (by the shard), never on a drop that happens while it is open.
+	 */
 	get currentId(): string | null {
-		return this.open?.id ?? null;
+		return this.open?.reason === "mass_drop" ? this.open.id : null;
 	}
 
 	get isOpen(): boolean {
@@ -46,10 +49,12 @@ export class IncidentTracker {
 
 	/**
 	 * A restarted shard lost `affected` sockets, however few: our outage, from its last checkpoint until the lost nodes
-	 * are back or given up on. Drops in its window join it. Returns the incident's id (null when nothing was lost).
+	 * are back or given up on; only those nodes carry it. An incident the previous instance left open ended when that
+	 * instance stopped (its last checkpoint at the latest). Returns the new incident's id (null when nothing was lost).
 	 */
 	restarted(lastCheckpoint: number, affected: number, now: number): string | null {
-		if (affected === 0) return null;
+		if (affected === 0) return null; // a wake from hibernation holds its sockets: an open incident goes on
+		if (this.open) this.record(this.open, Math.max(this.open.startedAt, Math.min(lastCheckpoint, now)));
 		return this.begin("coordinator_restart", lastCheckpoint, affected, now);
 	}
 
@@ -78,7 +83,8 @@ export class IncidentTracker {
 			});
 			return;
 		}
-		const latest = recent[recent.length - 1];
+		// Drops join a mass drop only: a restart's incident is the lost nodes'.
+		const latest = this.open.reason === "mass_drop" ? recent[recent.length - 1] : undefined;
 		if (latest) {
 			this.open.lastDropAt = Math.max(this.open.lastDropAt, latest.at);
 			this.open.affected = Math.max(this.open.affected, recent.length);

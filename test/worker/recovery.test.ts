@@ -140,6 +140,39 @@ describe("shard restart", () => {
 		expect((await nodeFlips(b))[0]).toMatchObject({ reason: "coordinator_restart", incident_id: incident?.id });
 	});
 
+	it("does not stamp a restart's incident on a node's own disconnect while it is open", async () => {
+		const { nodes } = await fleet("ownafter", 2);
+		const stub = env.LIVENESS.getByName("ownafter-0");
+		await runDurableObjectAlarm(stub); // checkpoint
+		await evictDurableObject(stub, { webSockets: "close" });
+		const [a, b] = nodes as [TestNode, TestNode];
+		const back = await connect(a);
+		await back.next("welcome");
+		await (await connect(b)).next("welcome");
+		back.ws.close(1001, "my own router"); // unannounced, the node's own doing, during the restart's grace
+		await eventually(async () => (await nodeStatus(a)) === "offline");
+		const [flip] = await nodeFlips(a);
+		expect(flip).toMatchObject({ to: "offline", reason: "disconnected", incident_id: null });
+	});
+
+	it("ends an incident a crash left open when the shard restarts again", async () => {
+		await fleet("twice", 2);
+		const stub = env.LIVENESS.getByName("twice-0");
+		await runDurableObjectAlarm(stub); // checkpoint
+		await evictDurableObject(stub, { webSockets: "close" });
+		await stub.wake(Date.now()); // restart 1: its incident opens; the nodes are not back yet
+		await evictDurableObject(stub, { webSockets: "close" });
+		await stub.wake(Date.now()); // restart 2, inside the first one's grace
+		await runDurableObjectAlarm(stub); // flushes the records
+		const { body } = await callJson<{ incidents: { scope: string; started_at: string; ended_at: string | null }[] }>(
+			"/v1/incidents",
+		);
+		const mine = body.incidents.filter((i) => i.scope === "shard:twice-0");
+		expect(mine).toHaveLength(2);
+		const first = mine.reduce((x, y) => (x.started_at <= y.started_at ? x : y));
+		expect(first.ended_at).not.toBeNull(); // it ended when the instance holding it stopped
+	});
+
 	it("records a restart's incident even when every node came back in time", async () => {
 		const { nodes } = await fleet("allback", 2);
 		const stub = env.LIVENESS.getByName("allback-0");

@@ -9,9 +9,10 @@ export type Policy = "right" | "wrong" | "never" | "right-then-disconnect";
 
 /**
  * What a `right-then-disconnect` agent does with the next challenge once armed: answer it right and close at once
- * (the answer is on the wire, its result never told), or close instead of answering (the challenge is left pending).
+ * (the answer is on the wire, its result never told), or close instead of answering (the challenge is left pending);
+ * `now` is a close at a moment the test picks, whatever is pending.
  */
-export type DepartureMode = "after-answer" | "instead-of-answer";
+export type DepartureMode = "after-answer" | "instead-of-answer" | "now";
 
 export interface Identity {
 	privateKey: KeyObject;
@@ -91,7 +92,8 @@ export interface Connection {
 export interface Sent {
 	at: number;
 	conn: number;
-	what: "ping" | "challenge_response" | "ready" | "bye";
+	/** `close`: the close frame this side sent (a node that closes is heard closing). */
+	what: "ping" | "challenge_response" | "ready" | "bye" | "close";
 }
 
 export interface Received {
@@ -133,8 +135,11 @@ export class ConformanceAgent {
 	private ws: WebSocket | undefined;
 	private current: Connection | undefined;
 	private attempt = 0;
+	private awayUntil = 0;
 	private stopped = false;
-	private armed: DepartureMode | undefined;
+	private armed: { mode: DepartureMode; awayMs: number } | undefined;
+	private held: (() => void) | undefined;
+	private holding = false;
 	private timers: NodeJS.Timeout[] = [];
 	private waiters: (() => void)[] = [];
 
@@ -150,10 +155,33 @@ export class ConformanceAgent {
 		this.connect();
 	}
 
-	/** The next challenge makes this agent leave (see `DepartureMode`); it then reconnects as after any close. */
-	armDeparture(mode: DepartureMode): void {
+	/**
+	 * The next challenge makes this agent leave (see `DepartureMode`), as an operator restarting its agent would: it
+	 * stays away `awayMs`, then reconnects as after any close.
+	 */
+	armDeparture(mode: DepartureMode, awayMs = 0): void {
 		if (this.policy !== "right-then-disconnect") throw new Error(`${this.nodeId}: policy ${this.policy} never departs`);
-		this.armed = mode;
+		this.armed = { mode, awayMs };
+	}
+
+	/** Closes now (no `bye`), as an operator stopping its agent would, and stays away `awayMs` before reconnecting. */
+	leaveNow(awayMs: number): void {
+		const conn = this.current;
+		if (!conn || !this.isOpen) throw new Error(`${this.nodeId}: not connected`);
+		this.awayUntil = Date.now() + awayMs;
+		this.departures.push({ at: Date.now(), conn: conn.n, mode: "now", challenge: "" });
+		this.closeOurselves("departure (now)");
+	}
+
+	/** The machine is down: after the next close, no reconnect until `release()` (a node that does not come back). */
+	hold(): void {
+		this.holding = true;
+	}
+
+	release(): void {
+		this.holding = false;
+		this.held?.();
+		this.held = undefined;
 	}
 
 	get isOpen(): boolean {
@@ -254,7 +282,10 @@ export class ConformanceAgent {
 			if (upSince && conn.closedAt - upSince >= 30_000) this.attempt = 0;
 			// 4001: another process holds this identity; 4002: the node was deleted. Neither may reconnect.
 			if (this.stopped || code === 4001 || code === 4002) return;
-			this.reconnectLater();
+			const away = this.awayUntil - Date.now();
+			if (this.holding) this.held = () => this.reconnectLater();
+			else if (away > 0) this.timers.push(setTimeout(() => this.reconnectLater(), away));
+			else this.reconnectLater();
 		});
 	}
 
@@ -295,8 +326,9 @@ export class ConformanceAgent {
 		this.challenges.set(c.id, c);
 		// PROTOCOL: an unknown kind is ignored (and counts as missed).
 		if (c.kind !== "echo-sha256" || this.policy === "never") return;
-		const departing = this.policy === "right-then-disconnect" ? this.armed : undefined;
+		const departing = this.policy === "right-then-disconnect" ? this.armed?.mode : undefined;
 		if (departing) {
+			this.awayUntil = at + (this.armed?.awayMs ?? 0);
 			this.armed = undefined;
 			this.departures.push({ at, conn: conn.n, mode: departing, challenge: c.id });
 		}
@@ -339,6 +371,7 @@ export class ConformanceAgent {
 			conn.closedBy = "agent";
 			conn.why = why;
 		}
+		if (this.ws?.readyState === WebSocket.OPEN && conn) this.sent.push({ at: Date.now(), conn: conn.n, what: "close" });
 		this.ws?.close(1000, why.slice(0, 100));
 	}
 
