@@ -25,6 +25,18 @@ export type AgentEvent =
 			/** The ledger epoch that counts it (null from a coordinator that does not say). */
 			epoch: number | null;
 	  }
+	/** A hardware verification challenge arrived (acknowledged at once); the shape's fields are null if unreadable. */
+	| { event: "verify"; id: string; method: string; rows: number | null; inner: number | null; cols: number | null }
+	/** The root was sent, `solve_ms` after the challenge arrived (the agent's clock; the coordinator's is what counts). */
+	| { event: "verify_commit"; id: string; solve_ms: number }
+	/** The challenge was declined: unknown method, a shape the solver refuses, verification turned off, a failure. */
+	| { event: "verify_decline"; id: string; reason: string }
+	/** The revealed rows were opened and sent. */
+	| { event: "verify_open"; id: string; rows: number }
+	/** A part was given up without an answer (a reveal that cannot be answered, or none came). */
+	| { event: "verify_error"; id: string; message: string }
+	/** The coordinator's verdict on the whole verification: `verified` or `failed` (with its reason). */
+	| { event: "verify_result"; state: string; reason?: string; measured_ms: number | null }
 	| { event: "assign"; cluster_id: string; gpu_count: number; duration_s: number; peers: number }
 	| { event: "ready"; cluster_id: string }
 	| { event: "release"; cluster_id: string }

@@ -51,6 +51,8 @@ export class LiveState {
 	told = 0;
 	/** Clusters this node is working for. */
 	jobs = new Set<string>();
+	/** Hardware verification as last heard: "verifying hardware", "hardware verified (1840 ms)"…; null before any. */
+	verification: string | null = null;
 
 	apply(e: AgentEvent, now: number): void {
 		switch (e.event) {
@@ -84,6 +86,15 @@ export class LiveState {
 				this.told++;
 				if (e.passed) this.passed++;
 				break;
+			case "verify":
+				this.verification = "verifying hardware";
+				break;
+			case "verify_decline":
+				this.verification = "verification declined";
+				break;
+			case "verify_result":
+				this.verification = verificationText(e);
+				break;
 			case "ready":
 				this.jobs.add(e.cluster_id);
 				break;
@@ -95,6 +106,8 @@ export class LiveState {
 			case "heartbeat_failed":
 				this.state = "disconnected";
 				this.connectedAt = null;
+				// A verification cut by a disconnect is void; the coordinator runs it again on the next connection.
+				if (this.verification === "verifying hardware") this.verification = null;
 				break;
 			case "reconnecting":
 				this.state = "reconnecting";
@@ -123,8 +136,17 @@ export class LiveState {
 				? ""
 				: `  ${this.transport === "http" ? "beat" : "pong"} ${duration(now - this.lastPongAt)} ago`;
 		const work = this.jobs.size ? `  rented to ${[...this.jobs].join(", ")}` : "";
-		return `${state}  ${this.nodeId}  ${up}${seen}  challenges ${this.passed}/${this.told} passed${work}`;
+		const verified = this.verification === null ? "" : `  ${this.verification}`;
+		return `${state}  ${this.nodeId}  ${up}${seen}  challenges ${this.passed}/${this.told} passed${verified}${work}`;
 	}
+}
+
+/** A verification verdict for people: "hardware verified (1840 ms)", "verification failed: late". */
+export function verificationText(e: Extract<AgentEvent, { event: "verify_result" }>): string {
+	if (e.state === "verified")
+		return e.measured_ms === null ? "hardware verified" : `hardware verified (${e.measured_ms} ms)`;
+	if (e.state === "failed") return `verification failed: ${e.reason ?? "no reason given"}`;
+	return `verification ${e.state}`;
 }
 
 /** Events worth a permanent line above the TTY status line. */
@@ -137,6 +159,8 @@ const NOTABLE = new Set<AgentEvent["event"]>([
 	"stopped",
 	"assign",
 	"release",
+	"verify_decline",
+	"verify_error",
 ]);
 
 export function createReporter(mode: ReportMode, out: Out = process.stdout, now: () => number = Date.now): Reporter {
@@ -164,7 +188,8 @@ export function createReporter(mode: ReportMode, out: Out = process.stdout, now:
 	return {
 		emit(e) {
 			live.apply(e, now());
-			if (NOTABLE.has(e.event) || (e.event === "challenge_result" && !e.passed))
+			if (e.event === "verify_result") out.write(`${CLEAR}${new Date(now()).toISOString()} ${verificationText(e)}\n`);
+			else if (NOTABLE.has(e.event) || (e.event === "challenge_result" && !e.passed))
 				out.write(`${CLEAR}${textLine(e, now())}\n`);
 			draw();
 		},

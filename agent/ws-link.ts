@@ -1,4 +1,5 @@
-// The WebSocket link: connect with a fresh token, keep alive with "ping", answer challenges, reconnect with backoff.
+// The WebSocket link: connect with a fresh token, keep alive with "ping", answer challenges and hardware verification,
+// reconnect with backoff.
 import type { IncomingMessage } from "node:http";
 import WebSocket from "ws";
 import { ECHO_KIND, echoAnswer } from "../workers/domain/challenge.ts";
@@ -8,6 +9,7 @@ import { BACKOFF, nextBackoff, type BackoffPolicy } from "./backoff.ts";
 import { SimulatedDriver, parseAssignment, type WorkloadDriver } from "./drivers.ts";
 import { messageOf } from "./errors.ts";
 import { UNKNOWN_NODE, challengeResult, type Emit, type LinkOutcome } from "./events.ts";
+import { Verifier, cpuBackend, type SolverBackend } from "./verify.ts";
 
 /** The socket is dead when nothing (not even a pong) came back for this many keepalive intervals. */
 export const MISSED_KEEPALIVES = 3;
@@ -27,6 +29,10 @@ export interface LinkOptions {
 	driver?: WorkloadDriver;
 	random?: () => number;
 	backoff?: BackoffPolicy;
+	/** Answer hardware verification (docs/VERIFICATION.md §6); false declines every challenge. Default true. */
+	verify?: boolean;
+	/** Solves verification challenges (default: the CPU solver, one thread per core at most). */
+	solvers?: SolverBackend;
 }
 
 /** One connection attempt and what is known about it. */
@@ -37,6 +43,8 @@ interface Attempt {
 	intervalMs: number;
 	failure: { status: number | null; code: string | null; message: string; retryAfterS: number | null } | null;
 	keepalive: NodeJS.Timeout | null;
+	/** This connection's hardware verification; closed (its solvers disposed) with the socket. */
+	verifier: Verifier;
 }
 
 export class WsLink {
@@ -45,6 +53,9 @@ export class WsLink {
 	private readonly random: () => number;
 	private readonly policy: BackoffPolicy;
 	private readonly driver: WorkloadDriver;
+	private readonly solvers: SolverBackend;
+	/** Resolves once the solvers of every closed connection are disposed. */
+	private verifiersClosed: Promise<unknown> = Promise.resolve();
 	private current: Attempt | null = null;
 	private failures = 0;
 	private stopping = false;
@@ -60,6 +71,7 @@ export class WsLink {
 		this.random = o.random ?? Math.random;
 		this.policy = o.backoff ?? BACKOFF;
 		this.driver = o.driver ?? new SimulatedDriver();
+		this.solvers = o.solvers ?? cpuBackend();
 		this.outcome = new Promise((r) => (this.resolve = r));
 	}
 
@@ -69,7 +81,7 @@ export class WsLink {
 		return this.outcome;
 	}
 
-	/** Says "bye", closes with 1000 and waits briefly for the coordinator's close. */
+	/** Says "bye", closes with 1000, waits briefly for the coordinator's close, and ends any solver threads. */
 	async stop(): Promise<void> {
 		if (this.stopping || this.ended) return;
 		this.stopping = true;
@@ -86,6 +98,7 @@ export class WsLink {
 			a.ws.terminate();
 		}
 		this.end({ reason: "signal", exitCode: 0 });
+		await this.verifiersClosed;
 	}
 
 	private tryConnect(): void {
@@ -122,6 +135,14 @@ export class WsLink {
 			intervalMs: DEFAULT_HEARTBEAT_S * 1000,
 			failure: null,
 			keepalive: null,
+			verifier: new Verifier({
+				send: (m) => {
+					if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(m));
+				},
+				emit: this.o.emit,
+				enabled: this.o.verify !== false,
+				backend: this.solvers,
+			}),
 		};
 		this.current = a;
 		ws.on("unexpected-response", (_req, res) => void this.refused(a, res));
@@ -205,6 +226,8 @@ export class WsLink {
 		} catch {
 			return;
 		}
+		// Hardware verification runs its solvers off the main thread, so keepalives go on while it computes.
+		if (a.verifier.handle(msg)) return;
 		switch (msg.type) {
 			case "welcome": {
 				const hb = Number(msg.heartbeat_interval_s);
@@ -270,6 +293,8 @@ export class WsLink {
 
 	private onClose(a: Attempt, code: number, reason: string): void {
 		if (a.keepalive) clearInterval(a.keepalive);
+		// A verification interrupted by a disconnect is void; the next connection starts afresh.
+		this.verifiersClosed = Promise.all([this.verifiersClosed, a.verifier.close()]);
 		if (a !== this.current) return;
 		this.current = null;
 		const upMs = a.openedAt === null ? 0 : Date.now() - a.openedAt;
@@ -331,7 +356,8 @@ export class WsLink {
 		this.ended = true;
 		if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
 		this.o.emit({ event: "stopped", reason: outcome.reason, exit_code: outcome.exitCode });
-		this.resolve(outcome);
+		// Solver threads are ended before the caller (which may exit the process) hears the outcome.
+		void this.verifiersClosed.then(() => this.resolve(outcome));
 	}
 }
 

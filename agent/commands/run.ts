@@ -14,11 +14,12 @@ const STOP_SIGNALS: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 export const run: Command = {
 	name: "run",
 	summary: "Connect to the coordinator and stay online",
-	help: `Usage: pulsegrid-agent run [--transport ws|http] [--json] [--config PATH]
+	help: `Usage: pulsegrid-agent run [--transport ws|http] [--no-verify] [--json] [--config PATH]
 
 Connects to the coordinator and keeps this node online: keepalive pings, availability challenges,
-and reconnects with exponential backoff and full jitter (1 s base, doubling, 60 s cap; reset after a
-connection stayed up 30 s). Ctrl-C, SIGTERM or SIGHUP says goodbye and exits 0 (twice: exit at once).
+hardware verification (WebSocket only; solved on the CPU, off the main thread), and reconnects
+with exponential backoff and full jitter (1 s base, doubling, 60 s cap; reset after a connection
+stayed up 30 s). Ctrl-C, SIGTERM or SIGHUP says goodbye and exits 0 (twice: exit at once).
 
 Output: on a terminal, a status line redrawn every second; otherwise one line per event, or with
 --json one JSON object per line ({"event": ..., "at": ...}; see agent/README.md for the names).
@@ -29,6 +30,7 @@ Exit codes: 0 stopped by a signal; 1 the node was deleted (close 4002), replaced
 Options:
   --transport ws|http  WebSocket (default), or HTTP heartbeats for networks that block WebSockets
   --driver NAME        Workload driver for rented work (default: simulated; see agent/README.md)
+  --no-verify          Decline hardware verification challenges (the node stays unverified)
   --json               One JSON object per event on stdout
 ${CONFIG_HELP}
   -h, --help           Show this help
@@ -41,6 +43,7 @@ ${CONFIG_HELP}
 				transport: { type: "string", default: "ws" },
 				driver: { type: "string", default: "simulated" },
 				json: { type: "boolean" },
+				"no-verify": { type: "boolean" },
 			},
 		});
 		if (values.help) {
@@ -71,6 +74,7 @@ ${CONFIG_HELP}
 			mintToken: () => signer.mint(),
 			emit,
 			driver: makeDriver(),
+			verify: !values["no-verify"],
 		};
 		const link = transport === "ws" ? new WsLink(options) : new HttpLink(options);
 

@@ -12,6 +12,12 @@ export interface FakeSocket {
 	closed: Promise<{ code: number; reason: string }>;
 	/** Resolves with the first frame (already received or future) that matches. */
 	frame(match: (f: string) => boolean): Promise<string>;
+	/** The JSON messages received so far, parsed, in order (keepalive frames left out). */
+	messages(): Record<string, unknown>[];
+	/** Resolves with the first JSON message (already received or future) of this type and id (if given), parsed. */
+	message(type: string, id?: string): Promise<Record<string, unknown>>;
+	/** Sends a JSON message to the agent. */
+	send(message: Record<string, unknown>): void;
 }
 
 export interface FakeOptions {
@@ -144,6 +150,16 @@ export async function startFakeCoordinator(o: FakeOptions): Promise<FakeCoordina
 						? Promise.resolve(seen)
 						: new Promise((resolve) => frameWaiters.push({ match, resolve }));
 				},
+				messages: () => frames.filter((f) => f.startsWith("{")).map((f) => JSON.parse(f)),
+				async message(type, id) {
+					const text = await fake.frame((f) => {
+						if (!f.startsWith("{")) return false;
+						const m = JSON.parse(f) as Record<string, unknown>;
+						return m.type === type && (id === undefined || m.id === id);
+					});
+					return JSON.parse(text);
+				},
+				send: (message) => ws.send(JSON.stringify(message)),
 			};
 			ws.on("message", (data) => {
 				const text = data.toString();

@@ -42,6 +42,25 @@ describe("reporter", () => {
 		expect(s.render(T0 + 65_000)).toBe("online  node_abc  up 1m05s  pong 5s ago  challenges 1/2 passed");
 	});
 
+	it("shows hardware verification on the status line, and its verdict in words on a terminal", () => {
+		const s = new LiveState();
+		s.apply({ event: "starting", node_id: "node_abc", transport: "ws", coordinator: "http://x" }, T0);
+		s.apply({ event: "verify", id: "vrf_1", method: "matmul-freivalds-v1", rows: 1024, inner: 8192, cols: 256 }, T0);
+		expect(s.render(T0)).toMatch(/challenges 0\/0 passed {2}verifying hardware$/);
+		s.apply({ event: "verify_result", state: "verified", measured_ms: 1840 }, T0);
+		expect(s.render(T0)).toMatch(/ {2}hardware verified \(1840 ms\)$/);
+		s.apply({ event: "verify_result", state: "failed", reason: "late", measured_ms: 2900 }, T0);
+		expect(s.render(T0)).toMatch(/ {2}verification failed: late$/);
+		s.apply({ event: "verify_decline", id: "vrf_2", reason: "too big for the CPU solver: …" }, T0);
+		expect(s.render(T0)).toMatch(/ {2}verification declined$/);
+
+		const out: string[] = [];
+		const r = createReporter("tty", { write: (x: string) => out.push(x) }, () => T0);
+		r.emit({ event: "verify_result", state: "verified", measured_ms: 1840 });
+		r.close();
+		expect(out.join("")).toContain("2026-01-02T03:04:05.000Z hardware verified (1840 ms)\n");
+	});
+
 	it("counts down to the next reconnect attempt", () => {
 		const s = new LiveState();
 		s.apply({ event: "reconnecting", in_ms: 7_500, attempt: 3 }, T0);
