@@ -14,6 +14,7 @@ import {
 	newCluster,
 	nextAlarm,
 	replacing,
+	unverified,
 	startTerm,
 	type ClusterState,
 	type Member,
@@ -125,7 +126,7 @@ export class Cluster extends KitObject {
 		await this.effects.recordRow(st, now);
 		delete st.setup;
 		this.store.save(st);
-		this.store.event(now, "created", { quote: st.quote, nodes: r.nodes.map((n) => n.node_id) });
+		this.store.event(now, "created", { quote: st.quote, nodes: r.nodes.map((n) => n.node_id), ...unverified(r.nodes) });
 		await this.assign(r.nodes, now);
 		await this.replace(now);
 		return { ok: true, created: true, cluster: this.view() as ClusterView };
@@ -249,7 +250,8 @@ export class Cluster extends KitObject {
 				}
 				return;
 			}
-			this.store.event(now, "replacement", { for: replacing(members, missing), nodes: r.nodes.map((n) => n.node_id) });
+			const nodes = r.nodes.map((n) => n.node_id);
+			this.store.event(now, "replacement", { for: replacing(members, missing), nodes, ...unverified(r.nodes) });
 			await this.assign(r.nodes, now);
 		}
 	}

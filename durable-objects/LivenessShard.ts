@@ -68,8 +68,12 @@ export class LivenessShard extends KitObject {
 	private readonly restartIncident: string | null;
 	private graceDone = false;
 	private readonly outbox = new ShardOutbox(this.store, this.env, this.counters, this.alerts);
-	private readonly verifier = new ShardVerifier(this.sockets, this.env.DB, readConfig(this.env).verify, () =>
-		this.challenges.openEpoch(),
+	private readonly verifier = new ShardVerifier(
+		this.sockets,
+		this.env.DB,
+		readConfig(this.env).verify,
+		() => this.challenges.openEpoch(),
+		(nodeId, verified) => this.env.SCHEDULER.getByName("global").onVerified(nodeId, verified),
 	);
 
 	constructor(ctx: DurableObjectState, env: Env) {

@@ -12,7 +12,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS capacity (
   node_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, sku TEXT, gpu_count INTEGER NOT NULL, region TEXT,
   shard TEXT NOT NULL, reliability REAL NOT NULL, price_cents INTEGER NOT NULL, online INTEGER NOT NULL,
-  seq INTEGER NOT NULL, cluster_id TEXT
+  seq INTEGER NOT NULL, cluster_id TEXT, verified INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS capacity_idle ON capacity (sku, online, cluster_id);
 CREATE INDEX IF NOT EXISTS capacity_by_cluster ON capacity (cluster_id);
@@ -26,6 +26,17 @@ export class Scheduler extends KitObject {
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		this.sql.schema(SCHEMA);
+		// An index built before verification existed gets the column (the hourly reconcile fills it in).
+		const cols = this.sql.all<{ name: string }>("SELECT name FROM pragma_table_info('capacity')");
+		if (!cols.some((c) => c.name === "verified")) {
+			this.sql.schema("ALTER TABLE capacity ADD COLUMN verified INTEGER NOT NULL DEFAULT 0");
+		}
+	}
+
+	/** A node's hardware verification ended (its shard recorded it): verified nodes are placed first. */
+	async onVerified(nodeId: string, verified: boolean): Promise<void> {
+		await this.ready(this.now());
+		this.sql.run("UPDATE capacity SET verified = ? WHERE node_id = ?", verified ? 1 : 0, nodeId);
 	}
 
 	/**
@@ -75,7 +86,7 @@ export class Scheduler extends KitObject {
 		await this.ready(this.now());
 		const sku = skuByName(gpuModel)?.name ?? gpuModel;
 		const cands = this.sql.all<Candidate>(
-			`SELECT node_id, gpu_count, region, reliability, price_cents FROM capacity
+			`SELECT node_id, gpu_count, region, reliability, price_cents, verified FROM capacity
 			 WHERE sku = ? AND online = 1 AND cluster_id IS NULL`,
 			sku,
 		);
@@ -132,11 +143,12 @@ export class Scheduler extends KitObject {
 		for (const n of nodes) {
 			const sku = skuOf(n.gpu_model);
 			this.sql.run(
-				`INSERT INTO capacity (node_id, account_id, sku, gpu_count, region, shard, reliability, price_cents, online, seq)
-				 VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
+				`INSERT INTO capacity
+				   (node_id, account_id, sku, gpu_count, region, shard, reliability, price_cents, online, seq, verified)
+				 VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)
 				 ON CONFLICT (node_id) DO UPDATE
 				   SET online = CASE WHEN excluded.seq > capacity.seq THEN excluded.online ELSE capacity.online END,
-				   seq = max(capacity.seq, excluded.seq)`,
+				   seq = max(capacity.seq, excluded.seq), verified = excluded.verified`,
 				n.id,
 				n.account_id,
 				sku?.name ?? null,
@@ -146,6 +158,7 @@ export class Scheduler extends KitObject {
 				sku?.base_cents ?? 0,
 				rentable(n.status, n.transport) ? 1 : 0,
 				n.status_seq,
+				n.verified ? 1 : 0,
 			);
 		}
 	}
@@ -170,7 +183,7 @@ export class Scheduler extends KitObject {
 
 	private reservedView(nodeId: string): Reserved {
 		return this.sql.first<Reserved>(
-			"SELECT node_id, gpu_count, shard, account_id FROM capacity WHERE node_id = ?",
+			"SELECT node_id, gpu_count, shard, account_id, verified FROM capacity WHERE node_id = ?",
 			nodeId,
 		) as Reserved;
 	}

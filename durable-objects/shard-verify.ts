@@ -33,6 +33,8 @@ export class ShardVerifier {
 		private readonly db: D1Database,
 		private readonly cfg: { secret: string; shape: Shape | null },
 		private readonly epoch: () => Promise<number>,
+		/** Told of every recorded outcome (the scheduler places verified nodes first). */
+		private readonly recorded: (nodeId: string, verified: boolean) => Promise<void>,
 	) {}
 
 	get active(): number {
@@ -99,6 +101,9 @@ export class ShardVerifier {
 		this.sessions.delete(nodeId);
 		if (o.kind === "void") return;
 		await recordVerification(this.db, nodeId, o.record);
+		await this.recorded(nodeId, o.record.state === "verified").catch((err) => {
+			console.error("the scheduler did not hear of a verification; its hourly reconcile will", err);
+		});
 		const ws = this.sockets.open(nodeId);
 		if (!ws) return;
 		const { state, reason, measured_ms } = o.record;

@@ -153,6 +153,8 @@ export interface Reserved {
 	gpu_count: number;
 	shard: string;
 	account_id: string;
+	/** 1 when the node's hardware is verified; the scheduler takes verified nodes first and says when it could not. */
+	verified?: number;
 }
 
 export type Reservation = { ok: true; nodes: Reserved[] } | { ok: false; available_gpus: number };

@@ -1,5 +1,5 @@
-// Placement as a pure function: reliability first (in 1 % steps), then the asked-for region, then price; whole nodes
-// only.
+// Placement as a pure function: verified hardware first, then reliability (in 1 % steps), the asked-for region,
+// price; whole nodes only.
 import { describe, expect, it } from "vitest";
 import { place, rank, type Candidate } from "../../workers/domain/placement.ts";
 
@@ -9,6 +9,7 @@ const node = (node_id: string, o: Partial<Candidate> = {}): Candidate => ({
 	region: null,
 	reliability: 1,
 	price_cents: 39,
+	verified: 0,
 	...o,
 });
 const ids = (cs: Candidate[] | null) => cs?.map((c) => c.node_id) ?? null;
@@ -69,5 +70,11 @@ describe("place", () => {
 	it("returns null when the idle pool cannot make the count", () => {
 		expect(place([node("a", { gpu_count: 4 }), node("b", { gpu_count: 4 })], 6, null)).toBeNull();
 		expect(place([node("a", { gpu_count: 4 })], 5, null)).toBeNull();
+	});
+
+	it("places verified nodes before unverified ones, whatever their reliability", () => {
+		const cands = [node("a", { reliability: 1 }), node("b", { reliability: 0.5, verified: 1 })];
+		expect(ids(rank(cands, null))).toEqual(["b", "a"]);
+		expect(ids(place(cands, 1, null))).toEqual(["b"]);
 	});
 });

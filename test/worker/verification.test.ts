@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { LedgerRow } from "../../workers/db/ledger.ts";
 import { systemClock } from "../../durable-objects/kit.ts";
+import { TEST_ADMIN_TOKEN } from "../constants.ts";
 import { recordVerification } from "../../workers/db/verifications.ts";
 import { base64url } from "../../workers/domain/challenge.ts";
 import {
@@ -256,5 +257,53 @@ describe("the compute challenge on the wire", () => {
 		send(link, { type: "bye" });
 		await link.closed;
 		expect(link.messages.map((m) => m.type)).not.toContain("verify");
+	});
+});
+
+describe("verified hardware in the network's figures and placement", () => {
+	it("counts verified GPUs apart in /v1/stats and rents verified nodes first, saying when it could not", async () => {
+		const hw = { ...HARDWARE, gpu_model: "NVIDIA L40S", gpu_count: 1 };
+		const owner = await newAccount();
+		const [proven, plain] = [await registerNode(owner, { hardware: hw }), await registerNode(owner, { hardware: hw })];
+		await recordVerification(env.DB, (proven as TestNode).id, {
+			state: "verified",
+			gpu_model: hw.gpu_model,
+			gpu_count: 1,
+			tier: "datacenter",
+			measured_ms: 900,
+			method: "matmul-freivalds-v1",
+			reason: null,
+			evidence: null,
+			updated_at: Date.now(),
+		});
+		const stats = async () =>
+			(
+				await callJson<{ gpus_online: number; gpus_verified_online: number; by_model: { gpu_model: string }[] }>(
+					"/v1/stats",
+				)
+			).body;
+		const before = await stats();
+		for (const n of [plain, proven] as TestNode[]) await (await connect(n)).next("welcome");
+		await eventually(async () => (await stats()).gpus_online === before.gpus_online + 2);
+		expect((await stats()).gpus_verified_online).toBe(before.gpus_verified_online + 1);
+		expect((await stats()).by_model).toContainEqual(
+			expect.objectContaining({ gpu_model: "NVIDIA L40S", gpus: 2, verified_gpus: 1 }),
+		);
+		const renter = await newAccount("renter");
+		await callJson("/v1/admin/credits", {
+			auth: TEST_ADMIN_TOKEN,
+			body: { account_id: renter.id, amount_cents: 100_000 },
+		});
+		type Created = {
+			cluster: { nodes: { node_id: string }[]; events: { kind: string; unverified_nodes?: string[] }[] };
+		};
+		const deploy = () =>
+			callJson<Created>("/v1/clusters", { auth: renter.key, body: { gpu_model: "L40S", gpu_count: 1, hours: 1 } });
+		const first = (await deploy()).body.cluster;
+		expect(first.nodes.map((n) => n.node_id)).toEqual([(proven as TestNode).id]); // the verified one first
+		expect(first.events.find((e) => e.kind === "created")?.unverified_nodes).toBeUndefined();
+		const second = (await deploy()).body.cluster;
+		expect(second.nodes.map((n) => n.node_id)).toEqual([(plain as TestNode).id]);
+		expect(second.events.find((e) => e.kind === "created")?.unverified_nodes).toEqual([(plain as TestNode).id]);
 	});
 });

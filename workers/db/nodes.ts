@@ -107,19 +107,30 @@ export async function epochNodes(db: D1Database, from: number, to: number, after
 	return results;
 }
 
-/** Live nodes and online nodes and GPUs, in total and per claimed model. */
+/** True for a `nodes` row whose current claim (model, GPU count) a verification proved (docs/VERIFICATION.md §10). */
+const VERIFIED = `EXISTS (SELECT 1 FROM node_verifications v WHERE v.node_id = nodes.id AND v.state = 'verified'
+	AND v.gpu_model = nodes.gpu_model AND v.gpu_count = nodes.gpu_count)`;
+
+/** Live nodes and online nodes and GPUs (claimed and verified), in total and per claimed model. */
 export async function onlineCounts(db: D1Database) {
 	const [totals, models] = await db.batch([
 		db.prepare(`SELECT count(*) AS nodes_registered,
 				coalesce(sum(status = 'online'), 0) AS nodes_online,
-				coalesce(sum(CASE WHEN status = 'online' THEN gpu_count END), 0) AS gpus_online
+				coalesce(sum(CASE WHEN status = 'online' THEN gpu_count END), 0) AS gpus_online,
+				coalesce(sum(CASE WHEN status = 'online' AND ${VERIFIED} THEN gpu_count END), 0) AS gpus_verified_online
 			FROM nodes WHERE deleted_at IS NULL`),
-		db.prepare(`SELECT gpu_model, count(*) AS nodes, sum(gpu_count) AS gpus FROM nodes
-			WHERE deleted_at IS NULL AND status = 'online' GROUP BY gpu_model ORDER BY gpus DESC, gpu_model`),
+		db.prepare(`SELECT gpu_model, count(*) AS nodes, sum(gpu_count) AS gpus,
+				coalesce(sum(CASE WHEN ${VERIFIED} THEN gpu_count END), 0) AS verified_gpus
+			FROM nodes WHERE deleted_at IS NULL AND status = 'online' GROUP BY gpu_model ORDER BY gpus DESC, gpu_model`),
 	]);
 	return {
-		totals: totals?.results[0] as { nodes_registered: number; nodes_online: number; gpus_online: number },
-		byModel: (models?.results ?? []) as { gpu_model: string; nodes: number; gpus: number }[],
+		totals: totals?.results[0] as {
+			nodes_registered: number;
+			nodes_online: number;
+			gpus_online: number;
+			gpus_verified_online: number;
+		},
+		byModel: (models?.results ?? []) as { gpu_model: string; nodes: number; gpus: number; verified_gpus: number }[],
 	};
 }
 
@@ -135,13 +146,15 @@ export interface CapacityNode {
 	status_seq: number;
 	created_at: number;
 	transport: "ws" | "http" | null;
+	/** 1 when the current claim is verified. */
+	verified: number;
 }
 
 /** Every live node with its recorded status (the Scheduler's rebuild). */
 export async function capacity(db: D1Database): Promise<CapacityNode[]> {
 	const { results } = await db
-		.prepare(`SELECT id, account_id, gpu_model, gpu_count, region, shard, status, status_seq, created_at, transport
-			FROM nodes WHERE deleted_at IS NULL`)
+		.prepare(`SELECT id, account_id, gpu_model, gpu_count, region, shard, status, status_seq, created_at, transport,
+			${VERIFIED} AS verified FROM nodes WHERE deleted_at IS NULL`)
 		.all<CapacityNode>();
 	return results;
 }
@@ -159,7 +172,7 @@ export async function createdAt(db: D1Database, ids: string[]): Promise<{ id: st
 export async function capacityByIds(db: D1Database, ids: string[]): Promise<CapacityNode[]> {
 	const { results } = await db
 		.prepare(`SELECT id, account_id, gpu_model, gpu_count, region, shard, 'new' AS status, 0 AS status_seq, created_at,
-			transport FROM nodes WHERE id IN (SELECT value FROM json_each(?1))`)
+			transport, ${VERIFIED} AS verified FROM nodes WHERE id IN (SELECT value FROM json_each(?1))`)
 		.bind(JSON.stringify(ids))
 		.all<CapacityNode>();
 	return results;

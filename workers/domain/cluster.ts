@@ -179,6 +179,15 @@ export function movements(
 	return out;
 }
 
+/**
+ * The scheduler places verified hardware first; when it had to take unverified nodes, the event says which (an empty
+ * object when every node is verified).
+ */
+export function unverified(nodes: Reserved[]): { unverified_nodes?: string[] } {
+	const ids = nodes.filter((n) => !n.verified).map((n) => n.node_id);
+	return ids.length ? { unverified_nodes: ids } : {};
+}
+
 /** Whom replacements for `missing` GPUs stand for: the latest members lost, as many as make up the GPUs. */
 export function replacing(members: Member[], missing: number): string[] {
 	const named: string[] = [];

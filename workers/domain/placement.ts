@@ -1,4 +1,5 @@
-// Which idle nodes a cluster gets: reliability first, then locality, then price (documented in the README).
+// Which idle nodes a cluster gets: verified hardware first, then reliability, locality and price (documented in the
+// README).
 
 export interface Candidate {
 	node_id: string;
@@ -8,6 +9,8 @@ export interface Candidate {
 	reliability: number;
 	/** The node's asking price per GPU-hour in cents (today every node asks its model's base price). */
 	price_cents: number;
+	/** 1 when a hardware verification proved the node's claim (docs/VERIFICATION.md). */
+	verified: number;
 }
 
 /** Reliability is compared in steps of 1 %, so tiny differences do not override locality. */
@@ -20,6 +23,7 @@ export function rank(cands: Candidate[], region: string | null): Candidate[] {
 		.slice()
 		.sort(
 			(a, b) =>
+				b.verified - a.verified ||
 				reliabilityStep(b) - reliabilityStep(a) ||
 				(region ? Number(b.region === region) - Number(a.region === region) : 0) ||
 				a.price_cents - b.price_cents ||

@@ -9,8 +9,11 @@ export const STAT_DEFINITIONS = {
 	nodes_online:
 		"Nodes whose recorded status is 'online': connected, " +
 		"and heard from within OFFLINE_AFTER_S, as measured by the coordinator.",
-	gpus_online: "Sum of the claimed gpu_count of online nodes (claims are unverified until hardware challenges exist).",
-	by_model: "Online nodes and GPUs grouped by the claimed gpu_model string.",
+	gpus_online: "Sum of the claimed gpu_count of online nodes, verified or not.",
+	gpus_verified_online:
+		"Sum of the gpu_count of online nodes whose claim (model and GPU count) a hardware verification proved " +
+		"(docs/VERIFICATION.md); the rest of gpus_online is claimed only.",
+	by_model: "Online nodes and GPUs grouped by the claimed gpu_model string, with the verified part of the GPUs.",
 	incidents_open: "Coordinator incidents not yet ended (see GET /v1/incidents).",
 	gpu_hours_24h:
 		"GPU-hours online: Σ online_seconds × gpu_count / 3600 over the ledger rows of settled epochs " +
@@ -33,6 +36,7 @@ export async function networkStats(db: D1Database, now: number) {
 		nodes_registered: t.nodes_registered,
 		nodes_online: t.nodes_online,
 		gpus_online: t.gpus_online,
+		gpus_verified_online: t.gpus_verified_online,
 		by_model: byModel,
 		incidents_open: incidentsOpen,
 		...(await ledgerStats(db, now)),
