@@ -83,6 +83,11 @@ export const NewFlag = z
 		code: z.string().regex(/^[a-z][a-z0-9_]{2,40}$/, "must be snake_case, 3–41 characters"),
 		reason,
 		share: z.number().gt(0).max(1),
+		/** What the flag rests on, shown to the node's owner (never publicly): at most 4 KB of JSON. */
+		evidence: z
+			.record(z.string(), z.unknown())
+			.refine((e) => JSON.stringify(e).length <= 4096, "evidence is at most 4,096 characters of JSON")
+			.optional(),
 	})
 	.strict();
 

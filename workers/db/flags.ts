@@ -10,6 +10,8 @@ export interface FlagRow {
 	share: number;
 	author: string;
 	created_at: number;
+	/** JSON of what the flag rests on (attempts, timings), or null. */
+	evidence: string | null;
 }
 
 /** Adds a flag and its audit entry in one batch. */
@@ -17,8 +19,9 @@ export async function add(db: D1Database, f: FlagRow, entry: AuditEntry): Promis
 	await audited(
 		db,
 		db
-			.prepare("INSERT INTO flags (id, node_id, code, reason, share, author, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-			.bind(f.id, f.node_id, f.code, f.reason, f.share, f.author, f.created_at),
+			.prepare(`INSERT INTO flags (id, node_id, code, reason, share, author, created_at, evidence)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+			.bind(f.id, f.node_id, f.code, f.reason, f.share, f.author, f.created_at, f.evidence),
 		entry,
 		f.created_at,
 	);
@@ -36,15 +39,42 @@ export async function clear(db: D1Database, id: string, entry: AuditEntry, now: 
 	return cleared.length > 0;
 }
 
-/** Active flags of the given nodes, oldest first. */
+/** Active flags of the given nodes, oldest first, with the latest ticket appealing each (if any). */
 export async function activeOf(db: D1Database, nodeIds: string[]) {
 	if (nodeIds.length === 0) return [];
 	const { results } = await db
-		.prepare(`SELECT node_id, id, code, reason, share, created_at FROM flags
-			WHERE node_id IN (SELECT value FROM json_each(?1)) AND cleared_at IS NULL ORDER BY created_at`)
+		.prepare(`SELECT f.node_id, f.id, f.code, f.reason, f.share, f.created_at, f.evidence,
+				(SELECT t.id FROM tickets t WHERE t.flag_id = f.id ORDER BY t.created_at DESC LIMIT 1) AS appeal_ticket_id
+			FROM flags f WHERE f.node_id IN (SELECT value FROM json_each(?1)) AND f.cleared_at IS NULL
+			ORDER BY f.created_at`)
 		.bind(JSON.stringify(nodeIds))
-		.all<{ node_id: string; id: string; code: string; reason: string; share: number; created_at: number }>();
+		.all<{
+			node_id: string;
+			id: string;
+			code: string;
+			reason: string;
+			share: number;
+			created_at: number;
+			evidence: string | null;
+			appeal_ticket_id: string | null;
+		}>();
 	return results;
+}
+
+/** One flag, active or cleared, with its node's owner (an appeal must come from that owner). */
+export async function flagWithOwner(db: D1Database, id: string) {
+	return db
+		.prepare(`SELECT f.id, f.node_id, f.code, f.reason, f.cleared_at, n.account_id FROM flags f
+			JOIN nodes n ON n.id = f.node_id WHERE f.id = ?`)
+		.bind(id)
+		.first<{
+			id: string;
+			node_id: string;
+			code: string;
+			reason: string;
+			cleared_at: number | null;
+			account_id: string;
+		}>();
 }
 
 /** Flags active at any time during [from, to), per node. */

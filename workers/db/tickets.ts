@@ -9,6 +9,8 @@ export interface TicketRow {
 	account_id: string;
 	subject: string;
 	node_id: string | null;
+	/** The flag this ticket appeals, if it is an appeal. */
+	flag_id: string | null;
 	status: TicketStatus;
 	opened_via: Via;
 	created_at: number;
@@ -72,11 +74,21 @@ export async function open(
 ): Promise<{ messageId: number } | null> {
 	const [inserted, message] = await db.batch([
 		db
-			.prepare(`INSERT INTO tickets (id, account_id, subject, node_id, status, opened_via, created_at, updated_at)
-				SELECT ?1, ?2, ?3, ?4, 'open', ?5, ?6, ?6
+			.prepare(`INSERT INTO tickets (id, account_id, subject, node_id, status, opened_via, created_at, updated_at, flag_id)
+				SELECT ?1, ?2, ?3, ?4, 'open', ?5, ?6, ?6, ?9
 				WHERE (SELECT count(*) FROM tickets WHERE account_id = ?2 AND status != 'closed') < ?7
 				  AND (SELECT count(*) FROM tickets WHERE account_id = ?2 AND created_at > ?6 - ${HOUR_MS}) < ?8`)
-			.bind(t.id, t.account_id, t.subject, t.node_id, t.opened_via, t.created_at, limits.open, limits.perHour),
+			.bind(
+				t.id,
+				t.account_id,
+				t.subject,
+				t.node_id,
+				t.opened_via,
+				t.created_at,
+				limits.open,
+				limits.perHour,
+				t.flag_id,
+			),
 		messageStatement(db, t, m),
 		...announce(db, post, t, t.created_at),
 	]);

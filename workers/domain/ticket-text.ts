@@ -8,6 +8,8 @@ export interface PostTicket {
 	status: string;
 	node_id: string | null;
 	account_id: string;
+	/** Set when the ticket appeals a flag. */
+	flag_id?: string | null;
 }
 export interface PostMessage {
 	author_name: string;
@@ -40,7 +42,8 @@ export function newTicketPost(t: PostTicket, accountName: string, m: PostMessage
 	return withBody(
 		[
 			`🎫 **New ticket** ${code(t.id)} from **${clip(accountName, 64)}** (${code(t.account_id)}) via ${VIA[m.via]}`,
-			`**Subject:** ${t.subject}${t.node_id ? `\n**Node:** ${code(t.node_id)}` : ""}`,
+			`**Subject:** ${t.subject}${t.node_id ? `\n**Node:** ${code(t.node_id)}` : ""}` +
+				(t.flag_id ? `\n**Appeal of flag:** ${code(t.flag_id)}` : ""),
 		],
 		m.body,
 		[`Answer with \`/ticket reply id:${t.id}\` or POST /v1/tickets/${t.id}/messages`],

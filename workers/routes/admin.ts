@@ -60,9 +60,11 @@ export async function postFlag(request: IRequest, env: Env): Promise<Response> {
 	const body = await readJson(request, NewFlag);
 	if (!(await nodes.byId(env.DB, body.node_id))) throw new ApiError(404, "not_found", `No node '${body.node_id}'.`);
 	const now = Date.now();
-	const flag = { id: `flg_${randomToken(9)}`, ...body, author: actor, created_at: now };
-	await flags.add(env.DB, flag, { actor, action: "flag.add", target: `node:${body.node_id}`, details: flag });
-	return json({ flag: { ...flag, created_at: iso(now), cleared_at: null } }, 201);
+	const { evidence, ...rest } = body;
+	const flag = { id: `flg_${randomToken(9)}`, ...rest, author: actor, created_at: now };
+	const row = { ...flag, evidence: evidence === undefined ? null : JSON.stringify(evidence) };
+	await flags.add(env.DB, row, { actor, action: "flag.add", target: `node:${body.node_id}`, details: flag });
+	return json({ flag: { ...flag, evidence: evidence ?? null, created_at: iso(now), cleared_at: null } }, 201);
 }
 
 export async function deleteFlag(request: IRequest, env: Env): Promise<Response> {

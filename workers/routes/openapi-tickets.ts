@@ -19,6 +19,7 @@ const Ticket = {
 		account_name: { type: "string", description: "In lists." },
 		subject: { type: "string", maxLength: 120 },
 		node_id: { type: ["string", "null"] },
+		flag_id: { type: ["string", "null"], description: "The flag this ticket appeals, if it is an appeal." },
 		status: TicketStatus,
 		opened_via: { type: "string", enum: ["api", "discord"] },
 		created_at: { type: "string", format: "date-time" },
@@ -64,7 +65,8 @@ export function ticketPaths({ ok, err, body, E }: Helpers) {
 			post: {
 				summary:
 					"Open a support ticket (an account; at most 10 open at once and 20 opened an hour). " +
-					"`node_id` must be one of the caller's nodes.",
+					"`node_id` must be one of the caller's nodes; `flag_id` makes it the appeal of a flag on one of them " +
+					"(404 unknown flag, 403 another account's, 422 `node_id` not the flag's node, 409 already cleared).",
 				description: TRANSITION_DOC,
 				security: [{ apiKey: [] }],
 				requestBody: body(NewTicket),

@@ -343,7 +343,9 @@ const NodePublic = {
 		},
 		flags: {
 			type: "array",
-			description: "Active staff flags, public with their reason; each cuts the node's points by `share`.",
+			description:
+				"Active staff flags, public with their reason; each cuts the node's points by `share`. The owner's view " +
+				"adds each flag's `evidence` and `appeal_ticket_id` (appeal with POST /v1/tickets and `flag_id`).",
 			items: {
 				type: "object",
 				properties: {
@@ -352,6 +354,8 @@ const NodePublic = {
 					reason: { type: "string" },
 					share: { type: "number" },
 					created_at: { type: ["string", "null"], format: "date-time" },
+					evidence: { description: "Owner's view only: what the flag rests on (JSON), or null." },
+					appeal_ticket_id: { type: ["string", "null"], description: "Owner's view only: the latest appeal." },
 				},
 			},
 		},

@@ -56,13 +56,28 @@ export interface FlagView {
 	created_at: string | null;
 }
 
-/** Active flags of the given nodes: public, each with its reason (appeal through a support ticket). */
-export async function flagsFor(db: D1Database, nodeIds: string[]): Promise<Map<string, FlagView[]>> {
-	const out = new Map<string, FlagView[]>();
-	for (const { node_id, ...f } of await activeFlagsOf(db, nodeIds)) {
-		out.set(node_id, [...(out.get(node_id) ?? []), { ...f, created_at: iso(f.created_at) }]);
+/** What the node's owner also sees of a flag: its evidence, and the ticket appealing it. */
+export interface OwnerFlagView extends FlagView {
+	evidence: unknown;
+	appeal_ticket_id: string | null;
+}
+
+/**
+ * Active flags of the given nodes, each with its reason (public) and its evidence and appeal (the owner's view only;
+ * `publicFlag` strips them). Appeal with a support ticket that names the flag (`flag_id`).
+ */
+export async function flagsFor(db: D1Database, nodeIds: string[]): Promise<Map<string, OwnerFlagView[]>> {
+	const out = new Map<string, OwnerFlagView[]>();
+	for (const { node_id, evidence, ...f } of await activeFlagsOf(db, nodeIds)) {
+		const view = { ...f, created_at: iso(f.created_at), evidence: evidence === null ? null : JSON.parse(evidence) };
+		out.set(node_id, [...(out.get(node_id) ?? []), view]);
 	}
 	return out;
+}
+
+/** A flag as anyone sees it: code, reason, share and date. */
+export function publicFlag({ id, code, reason, share, created_at }: FlagView): FlagView {
+	return { id, code, reason, share, created_at };
 }
 
 export interface Live {
@@ -96,7 +111,7 @@ export function publicNodeView(
 			verified: verification.state === "verified",
 			verification,
 		},
-		flags,
+		flags: flags.map(publicFlag),
 		created_at: iso(row.created_at),
 	};
 }
@@ -106,7 +121,7 @@ export function ownerNodeView(
 	row: NodeRow,
 	live: Live,
 	uptimeRatio: number,
-	flags: FlagView[] = [],
+	flags: OwnerFlagView[] = [],
 	verification: Verification = { state: "unverified" },
 ) {
 	const pub = publicNodeView(row, live, uptimeRatio, flags, verification);
@@ -117,5 +132,6 @@ export function ownerNodeView(
 		shard: row.shard,
 		maintenance: row.maintenance === 1,
 		hardware: { ...pub.hardware, cpu_cores: row.cpu_cores, ram_gb: row.ram_gb },
+		flags,
 	};
 }

@@ -19,6 +19,7 @@ import {
 } from "../domain/tickets.ts";
 import { closedPost, newTicketPost, replyPost } from "../domain/ticket-text.ts";
 import type { Account } from "../db/accounts.ts";
+import { flagWithOwner } from "../db/flags.ts";
 import * as nodes from "../db/nodes.ts";
 import * as tickets from "../db/tickets.ts";
 import type { MessageRow, NewMessage, TicketRow, Via } from "../db/tickets.ts";
@@ -32,6 +33,13 @@ export const NewTicket = z
 		subject: text(SUBJECT_MAX),
 		body: text(BODY_MAX),
 		node_id: z.string().trim().min(1).max(64).optional().describe("One of your nodes, if the ticket is about it"),
+		flag_id: z
+			.string()
+			.trim()
+			.min(1)
+			.max(64)
+			.optional()
+			.describe("A flag on one of your nodes: the ticket is its appeal (the node is the flag's)"),
 	})
 	.strict();
 export const TicketReply = z.object({ body: text(BODY_MAX) }).strict();
@@ -64,6 +72,7 @@ export function ticketView(t: TicketRow & { account_name?: string; messages?: nu
 		...(t.account_name !== undefined ? { account_name: t.account_name } : {}),
 		subject: t.subject,
 		node_id: t.node_id,
+		flag_id: t.flag_id ?? null,
 		status: t.status,
 		opened_via: t.opened_via,
 		created_at: iso(t.created_at),
@@ -113,6 +122,7 @@ export async function openTicket(
 			"forbidden",
 			"Tickets belong to an account: open one with an account's API key, or link your Discord user first.",
 		);
+	const flag = input.flag_id ? await appealed(env.DB, input.flag_id, account.id, input.node_id) : null;
 	if (input.node_id) {
 		const node = await nodes.byId(env.DB, input.node_id);
 		if (!node) throw new ApiError(404, "not_found", `No node '${input.node_id}'.`);
@@ -127,7 +137,8 @@ export async function openTicket(
 		id: newId("tkt"),
 		account_id: account.id,
 		subject: input.subject,
-		node_id: input.node_id ?? null,
+		node_id: input.node_id ?? flag?.node_id ?? null,
+		flag_id: flag?.id ?? null,
 		status: "open",
 		opened_via: actor.via,
 		created_at: now,
@@ -149,6 +160,18 @@ export async function openTicket(
 	if (!opened) throw await openRefusal(env.DB, account.id, now);
 	deliverSoon(env, background, now);
 	return { ticket: t, messages: [{ ...m, id: opened.messageId }] };
+}
+
+/** The flag a new ticket appeals: it must exist, be on the caller's node, and match `nodeId` if one is named. */
+async function appealed(db: D1Database, flagId: string, accountId: string, nodeId: string | undefined) {
+	const flag = await flagWithOwner(db, flagId);
+	if (!flag) throw new ApiError(404, "not_found", `No flag '${flagId}'.`);
+	if (flag.account_id !== accountId)
+		throw new ApiError(403, "forbidden", "That flag is on another account's node; appeal only your own flags.");
+	if (nodeId !== undefined && nodeId !== flag.node_id)
+		throw new ApiError(422, "unprocessable", `Flag '${flagId}' is on node '${flag.node_id}', not '${nodeId}'.`);
+	if (flag.cleared_at !== null) throw new ApiError(409, "conflict", `Flag '${flagId}' is already cleared.`);
+	return flag;
 }
 
 /** Why a ticket could not be opened: too many open (close one), or too many opened this hour (wait). */
