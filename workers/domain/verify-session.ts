@@ -96,6 +96,7 @@ export function onCommit(
 ): { r: string; rows: number[] } | null {
 	const p = s.parts.find((x) => x.id === id);
 	if (!p || p.root !== null || p.ended) return null;
+	s.ackAt ??= now; // a commit without an ack still speaks verification (its round trip counts in full)
 	p.root = root;
 	p.committedAt = now;
 	const due = s.sentAt + deadlineMs(s.cls, rttOf(s));
