@@ -1,7 +1,11 @@
 // Command-line flags of `npm run bench` (pass them after `--`), with the defaults that make the headline run.
 import { parseArgs } from "node:util";
 
+export type Scenario = "liveness" | "exactness";
+
 export interface BenchOptions {
+	/** liveness: the headline run (and its settlement and renting scenarios); exactness: see bench/exactness.ts. */
+	scenario: Scenario;
 	quick: boolean;
 	nodes: number;
 	accounts: number;
@@ -19,12 +23,17 @@ export interface BenchOptions {
 	out: string;
 	keepState: boolean;
 	model: { nodes: number; nodesPerShard: number; reconnectsPerNodePerDay: number; keepaliveS: number };
+	/** The exactness scenario: epochs to settle, coordinator restarts to inject, the fault schedule's seed. */
+	exactness: { epochs: number; restarts: number; seed: number };
 }
 
 export const USAGE =
 	`npm run bench -- [flags]
-  --quick                 500 nodes, 1-minute soak, short windows, a 250-node storm (~5 min)
-  --nodes N               simulated nodes (default 10000)
+  --scenario NAME         liveness (default: the headline run, then settlement and renting) or exactness ` +
+	`(epochs settled under injected coordinator crashes, every ledger and billing invariant checked)
+  --quick                 liveness: 500 nodes, 1-minute soak, short windows, a 250-node storm (~5 min); ` +
+	`exactness: 100 epochs, 5 restarts
+  --nodes N               simulated nodes (default 10000; exactness 200)
   --accounts N            operator accounts (default 50)
   --soak-minutes M        soak length (default 10)
   --silent K              nodes that die silently during the soak (default 200; quick 25)
@@ -44,7 +53,11 @@ export const USAGE =
   --model-nodes N         cost model fleet size (default 1000000)
   --model-nodes-per-shard N  (default 10000)
   --model-reconnects-per-day R  (default 1)
-  --model-keepalive-s S   (default 30)`;
+  --model-keepalive-s S   (default 30)
+exactness only:
+  --epochs N              epochs to settle (default 1000; quick 100)
+  --restarts K            coordinator crashes (SIGKILL) to inject (default epochs/40: 25; quick 5)
+  --seed S                seed of the crash schedule, pacing, churn and renter (default: random, printed)`;
 
 function int(v: string | undefined, name: string, fallback: number, min = 0): number {
 	if (v === undefined) return fallback;
@@ -79,6 +92,10 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
 			"model-nodes-per-shard": { type: "string" },
 			"model-reconnects-per-day": { type: "string" },
 			"model-keepalive-s": { type: "string" },
+			scenario: { type: "string" },
+			epochs: { type: "string" },
+			restarts: { type: "string" },
+			seed: { type: "string" },
 		},
 	});
 	if (values.help) {
@@ -86,8 +103,14 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
 		process.exit(0);
 	}
 	const quick = values.quick === true;
-	const nodes = int(values.nodes, "nodes", quick ? 500 : 10_000, 1);
+	const scenario = values.scenario ?? "liveness";
+	if (scenario !== "liveness" && scenario !== "exactness")
+		throw new Error(`--scenario must be liveness or exactness, got '${scenario}'`);
+	const exact = scenario === "exactness";
+	const nodes = int(values.nodes, "nodes", exact ? 200 : quick ? 500 : 10_000, 1);
+	const epochs = Math.floor(int(values.epochs, "epochs", quick ? 100 : 1000, 1));
 	const o: BenchOptions = {
+		scenario,
 		quick,
 		nodes,
 		accounts: int(values.accounts, "accounts", 50, 1),
@@ -110,7 +133,16 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
 			reconnectsPerNodePerDay: int(values["model-reconnects-per-day"], "model-reconnects-per-day", 1),
 			keepaliveS: int(values["model-keepalive-s"], "model-keepalive-s", 30, 1),
 		},
+		exactness: {
+			epochs,
+			restarts: Math.floor(int(values.restarts, "restarts", quick ? 5 : Math.floor(epochs / 40))),
+			seed: Math.floor(int(values.seed, "seed", Math.floor(Math.random() * 2 ** 31))),
+		},
 	};
+	if (exact) {
+		if (o.exactness.restarts >= epochs) throw new Error(`--restarts must be under --epochs (${epochs})`);
+		return o;
+	}
 	if (o.silent + o.clean > o.nodes / 2)
 		throw new Error(`--silent + --clean (${o.silent + o.clean}) must be at most half of --nodes (${o.nodes})`);
 	if (o.silent + o.clean + o.stormNodes > o.nodes)

@@ -23,6 +23,8 @@ export interface SimNode {
 	closedAt: number | null;
 	serverClose: { code: number; at: number } | null;
 	challenges: { received: number; answered: number; passed: number; failed: number };
+	/** Bumped at every welcome: a keepalive chain of an earlier connection stops at its next slot. */
+	generation: number;
 }
 
 /** One timer for the whole fleet: pings are due in 100 ms slots, each node in a random phase of its interval. */
@@ -31,7 +33,7 @@ const MAX_RTT_SAMPLES = 50_000;
 
 export class Fleet {
 	readonly nodes: SimNode[];
-	private readonly wheel = new Map<number, SimNode[]>();
+	private readonly wheel = new Map<number, { n: SimNode; generation: number }[]>();
 	private lastSlot = Math.floor(Date.now() / SLOT_MS);
 	private timer: NodeJS.Timeout | null = null;
 	private paused = false;
@@ -43,6 +45,9 @@ export class Fleet {
 		unexpectedMessages: 0,
 		healthyClosedByServer: 0,
 		connectFailures: 0,
+		/** Cluster assignments received (each answered `ready`) and releases. */
+		assigns: 0,
+		releases: 0,
 	};
 	readonly closeCodesOfHealthy = new Map<number, number>();
 
@@ -65,6 +70,7 @@ export class Fleet {
 			closedAt: null,
 			serverClose: null,
 			challenges: { received: 0, answered: 0, passed: 0, failed: 0 },
+			generation: 0,
 		}));
 	}
 
@@ -128,6 +134,7 @@ export class Fleet {
 						if (msg.type === "welcome") {
 							n.welcomeAt = Date.now();
 							n.heartbeatMs = Number(msg.heartbeat_interval_s) * 1000;
+							n.generation++;
 							// First ping at a random phase of the interval, so the fleet's pings do not all fire together.
 							this.schedule(n, n.welcomeAt + Math.random() * n.heartbeatMs);
 							settle(true);
@@ -136,6 +143,12 @@ export class Fleet {
 						} else if (msg.type === "challenge_result") {
 							if (msg.passed === true) n.challenges.passed++;
 							else n.challenges.failed++;
+						} else if (msg.type === "assign") {
+							// As the agent does: it has the GPUs, so it says ready at once.
+							this.counts.assigns++;
+							ws.send(JSON.stringify({ type: "ready", cluster_id: String(msg.cluster_id) }));
+						} else if (msg.type === "release") {
+							this.counts.releases++;
 						} else if (msg.type === "error") {
 							this.counts.errorsFromServer++;
 						} else {
@@ -189,9 +202,10 @@ export class Fleet {
 	 */
 	private schedule(n: SimNode, at: number): void {
 		const slot = Math.max(Math.floor(at / SLOT_MS), this.lastSlot + 1);
+		const entry = { n, generation: n.generation };
 		const list = this.wheel.get(slot);
-		if (list) list.push(n);
-		else this.wheel.set(slot, [n]);
+		if (list) list.push(entry);
+		else this.wheel.set(slot, [entry]);
 	}
 
 	private tick(): void {
@@ -202,8 +216,9 @@ export class Fleet {
 			const due = this.wheel.get(slot);
 			if (!due) continue;
 			this.wheel.delete(slot);
-			for (const n of due) {
-				if (n.mode !== "healthy" || n.ws?.readyState !== WebSocket.OPEN) continue; // leaves the wheel
+			for (const { n, generation } of due) {
+				// A dead node, or a chain of an earlier connection (the node reconnected since), leaves the wheel.
+				if (n.mode !== "healthy" || n.ws?.readyState !== WebSocket.OPEN || generation !== n.generation) continue;
 				// Paused: this ping is skipped and the node keeps its phase (silence ≤ pause + one interval).
 				if (!this.paused) {
 					n.ws.send("ping");

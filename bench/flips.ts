@@ -33,7 +33,7 @@ const INCIDENTS =
 	"nodes_affected FROM incidents WHERE started_at >= ? ORDER BY started_at";
 
 /** node:sqlite prints an ExperimentalWarning when loaded; this bench knows, so that one warning is dropped. */
-async function loadSqlite(): Promise<typeof import("node:sqlite")> {
+export async function loadSqlite(): Promise<typeof import("node:sqlite")> {
 	const listeners = process.listeners("warning");
 	process.removeAllListeners("warning");
 	process.on("warning", (w) => {
@@ -43,7 +43,7 @@ async function loadSqlite(): Promise<typeof import("node:sqlite")> {
 }
 
 /** The D1 database file: the one sqlite file under the persist dir's d1 folder that has a `flips` table. */
-async function findD1File(persistDir: string): Promise<string | null> {
+export async function findD1File(persistDir: string): Promise<string | null> {
 	const dir = join(persistDir, "v3", "d1", "miniflare-D1DatabaseObject");
 	if (!existsSync(dir)) return null;
 	const { DatabaseSync } = await loadSqlite();
