@@ -6,6 +6,7 @@ import type { LivenessShard } from "../../durable-objects/LivenessShard.ts";
 import { openEpochNumber } from "../../workers/db/epochs.ts";
 import type { LedgerRow } from "../../workers/db/ledger.ts";
 import { echoAnswer } from "../../workers/domain/challenge.ts";
+import { TEST_ADMIN_TOKEN } from "../constants.ts";
 import { callJson, connect, type Link, newAccount, registerNode, shardOf, sweepAt, type TestNode } from "./helpers.ts";
 
 type Shard = Awaited<ReturnType<typeof shardOf>>;
@@ -170,6 +171,12 @@ describe("settlement invariants", () => {
 		const epoch = await env.DB.prepare("SELECT root, settled_at FROM epochs WHERE n = ?").bind(told.epoch).first();
 		expect(epoch).toEqual({ root: null, settled_at: null });
 		await settler.resume({}, Date.now()); // blocked again: staff are not told twice
+		const route = await callJson<{ error: { code: string; blocked: { epoch: number; violations: string[] } } }>(
+			"/v1/admin/epochs/settle",
+			{ auth: TEST_ADMIN_TOKEN, body: {} },
+		);
+		expect(route.status).toBe(409); // the admin hears why nothing was published
+		expect(route.body.error).toMatchObject({ code: "conflict", blocked: { epoch: told.epoch } });
 		const posts = await env.DB.prepare("SELECT content FROM discord_outbox WHERE content LIKE ?")
 			.bind(`Epoch ${told.epoch} was not published%`)
 			.all<{ content: string }>();

@@ -36,8 +36,13 @@ export async function postSettle(request: IRequest, env: Env): Promise<Response>
 	const last = result.settled[result.settled.length - 1];
 	const target = last ? `epoch:${last.epoch}` : null;
 	await audit.record(env.DB, { actor: "admin", action: "epoch.settle", target, details: result }, now);
-	if (!last) throw new ApiError(409, "conflict", "Nothing was settled; another settlement may be running.");
-	return json({ epoch: last.epoch, root: last.root, settled: result.settled });
+	const b = result.blocked;
+	if (!last) {
+		if (!b) throw new ApiError(409, "conflict", "Nothing was settled; another settlement may be running.");
+		const why = `Epoch ${b.epoch} breaks an invariant and was not published; staff were told.`;
+		throw new ApiError(409, "conflict", why, {}, { blocked: { epoch: b.epoch, violations: b.violations } });
+	}
+	return json({ epoch: last.epoch, root: last.root, settled: result.settled, ...(b ? { blocked: b } : {}) });
 }
 
 export async function postAdjustment(request: IRequest, env: Env): Promise<Response> {

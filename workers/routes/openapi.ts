@@ -231,6 +231,15 @@ const ErrorBody = {
 					minimum: 0,
 					description: "`POST /v1/clusters` only: on 422 when capacity is short, the idle online GPUs of the model.",
 				},
+				blocked: {
+					type: "object",
+					required: ["epoch", "violations"],
+					additionalProperties: false,
+					properties: { epoch: { type: "integer" }, violations: { type: "array", items: { type: "string" } } },
+					description:
+						"`POST /v1/admin/epochs/settle` only: on 409 when the epoch breaks an invariant and was not " +
+						"published (docs/POINTS.md), the epoch and the rules it breaks.",
+				},
 			},
 		},
 	},
