@@ -328,7 +328,8 @@ export class LivenessShard extends KitObject {
 		this.settleAfterBoot(now, flips);
 		this.incidents.watch(now, live.length + this.http.last.size);
 		const online = (nodeId: string) => this.store.node(nodeId)?.status === "online";
-		await this.challenges.sweep(live, owed, online, now);
+		// One row for the whole batch of outcomes, however many nodes: periodic, like a checkpoint.
+		await this.counters.periodic(() => this.challenges.sweep(live, owed, online, now));
 		await this.verifier.sweep(now);
 		await this.commit(flips);
 		await this.alerts.deliver(); // retries what an owner's OperatorAlerts did not take last time

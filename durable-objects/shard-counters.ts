@@ -36,6 +36,21 @@ export class Counters {
 		return m;
 	}
 
+	/**
+	 * Runs `work` and counts the rows it writes as periodic (like a checkpoint's): a few per sweep and shard, whatever
+	 * the node count — the sweep's batch of challenge outcomes is one row. The cost model scales these per shard-hour.
+	 */
+	async periodic<T>(work: () => Promise<T>): Promise<T> {
+		const before = this.sql.rowsWritten;
+		try {
+			return await work();
+		} finally {
+			const written = Math.max(0, this.sql.rowsWritten - before);
+			this.sql.rowsWritten -= written;
+			this.metrics.rowsWrittenCheckpoint += written;
+		}
+	}
+
 	/** Runs the checkpoint's own `writes` and saves the totals. */
 	checkpoint(writes: () => void): void {
 		this.metrics.rowsWrittenDO += this.sql.rowsWritten;
