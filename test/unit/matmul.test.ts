@@ -34,6 +34,8 @@ import {
 	valueBounds,
 	verifyPath,
 	verifyRows,
+	commitTo,
+	product,
 } from "../../workers/domain/matmul.ts";
 import { merkleProof, merkleRoot, nodeHash } from "../../workers/domain/merkle.ts";
 import { fillEntries, threefry4x32 } from "../../workers/domain/prng.ts";
@@ -46,15 +48,9 @@ function lcg(seed: number): () => number {
 
 const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 
-/** Everything an honest solver holds for a challenge: C, the leaves and the tree. */
-async function solve(seed: Uint8Array, shape: Shape, c?: Int32Array) {
-	const product = c ?? multiplyRows(rowsOfA(seed, shape, 0, shape.rows), matrixB(seed, shape), shape, 0, shape.rows);
-	const row = (i: number) => product.subarray(i * shape.cols, (i + 1) * shape.cols);
-	const leaves = await Promise.all(Array.from({ length: shape.rows }, (_, i) => rowHash(i, row(i))));
-	const tree = await buildTree(leaves);
-	const open = (rows: number[]): OpenedRow[] =>
-		rows.map((i) => ({ i, values: row(i).slice(), path: treePath(tree, i) }));
-	return { c: product, leaves, tree, root: treeRoot(tree), open };
+/** Everything a solver holds for a challenge: C (the honest product unless given), the leaves and the tree. */
+function solve(seed: Uint8Array, shape: Shape, c?: Int32Array) {
+	return commitTo(c ?? product(seed, shape), shape);
 }
 
 /** C by the textbook triple loop, for checking the packed kernel. */

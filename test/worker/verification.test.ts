@@ -6,16 +6,7 @@ import { systemClock } from "../../durable-objects/kit.ts";
 import { TEST_ADMIN_TOKEN } from "../constants.ts";
 import { recordVerification } from "../../workers/db/verifications.ts";
 import { base64url } from "../../workers/domain/challenge.ts";
-import {
-	buildTree,
-	matrixB,
-	multiplyRows,
-	rowHash,
-	rowsOfA,
-	treePath,
-	treeRoot,
-	type Shape,
-} from "../../workers/domain/matmul.ts";
+import { type Shape, solve } from "../../workers/domain/matmul.ts";
 import { fromBase64url } from "../../workers/domain/verify-session.ts";
 import {
 	HARDWARE,
@@ -139,19 +130,15 @@ describe("hardware verification", () => {
 	});
 });
 
-/** A solver written from docs/VERIFICATION.md with the pure module: C = A·B, row hashes, Merkle tree. */
-async function solve(seedB64: string, shape: Shape) {
-	const seed = fromBase64url(seedB64);
-	const c = multiplyRows(rowsOfA(seed, shape, 0, shape.rows), matrixB(seed, shape), shape, 0, shape.rows);
-	const rows = Array.from({ length: shape.rows }, (_, i) => c.subarray(i * shape.cols, (i + 1) * shape.cols));
-	const tree = await buildTree(await Promise.all(rows.map((r, i) => rowHash(i, r))));
+/** The reference solver (workers/domain/matmul.ts `solve`), its openings encoded as `verify_open` carries them. */
+async function answers(seedB64: string, shape: Shape) {
+	const solution = await solve(fromBase64url(seedB64) as Uint8Array, shape);
 	const open = (asked: number[], tamper = false) =>
-		asked.map((i, k) => {
-			const values = Int32Array.from(rows[i] as Int32Array);
+		solution.open(asked).map(({ i, values, path }, k) => {
 			if (tamper && k === 0) values[0] = (values[0] as number) + 1;
-			return { i, values: base64url(new Uint8Array(values.buffer)), path: treePath(tree, i) };
+			return { i, values: base64url(new Uint8Array(values.buffer)), path };
 		});
-	return { root: treeRoot(tree), open };
+	return { root: solution.root, open };
 }
 
 interface VerifyMsg {
@@ -178,7 +165,7 @@ describe("the compute challenge on the wire", () => {
 		expect(parts).toHaveLength(2);
 		expect(new Set(parts.map((p) => p.seed)).size).toBe(2); // one seed per GPU
 		for (const p of parts) send(link, { type: "verify_ack", id: p.id });
-		const solved = await Promise.all(parts.map((p) => solve(p.seed, p.shape)));
+		const solved = await Promise.all(parts.map((p) => answers(p.seed, p.shape)));
 		parts.forEach((p, k) => send(link, { type: "verify_commit", id: p.id, root: solved[k]?.root }));
 		for (let k = 0; k < parts.length; k++) {
 			const reveal = (await link.next("verify_reveal")) as unknown as { id: string; r: string; rows: number[] };
@@ -197,7 +184,7 @@ describe("the compute challenge on the wire", () => {
 		const { node, link, parts } = await verifying();
 		const p = parts[0] as VerifyMsg;
 		send(link, { type: "verify_ack", id: p.id });
-		const s = await solve(p.seed, p.shape);
+		const s = await answers(p.seed, p.shape);
 		send(link, { type: "verify_commit", id: p.id, root: s.root });
 		const reveal = (await link.next("verify_reveal")) as unknown as { rows: number[] };
 		send(link, { type: "verify_open", id: p.id, rows: s.open(reveal.rows, true) });
@@ -211,7 +198,7 @@ describe("the compute challenge on the wire", () => {
 		const { node, link, parts } = await verifying();
 		const p = parts[0] as VerifyMsg;
 		send(link, { type: "verify_ack", id: p.id });
-		const s = await solve(p.seed, p.shape);
+		const s = await answers(p.seed, p.shape);
 		const shard = await shardOf(node);
 		const clock = await stopClock(shard);
 		clock.at = Date.parse(p.deadline) + 1; // the commit arrives, by the coordinator's clock, after the deadline

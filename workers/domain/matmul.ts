@@ -259,6 +259,45 @@ export function treePath(tree: RowTree, i: number): string[] {
 	return path;
 }
 
+/** Rows of A generated and multiplied at a time by `product`: 64 × K bytes of A, small next to B. */
+const PRODUCT_CHUNK_ROWS = 64;
+
+/** C = A · B for the whole challenge, A generated a chunk of rows at a time (the reference kernel, on one thread). */
+export function product(seed: Uint8Array, shape: Shape): Int32Array {
+	const { rows, cols } = shape;
+	const b = matrixB(seed, shape);
+	const c = new Int32Array(rows * cols);
+	for (let from = 0; from < rows; from += PRODUCT_CHUNK_ROWS) {
+		const to = Math.min(rows, from + PRODUCT_CHUNK_ROWS);
+		c.set(multiplyRows(rowsOfA(seed, shape, from, to), b, shape, 0, to - from), from * cols);
+	}
+	return c;
+}
+
+/** What a solver holds once it has committed: C, the row hashes, the tree and its root, and the openings. */
+export interface Solution {
+	c: Int32Array;
+	leaves: string[];
+	tree: RowTree;
+	root: string;
+	/** The asked rows with their values and Merkle paths, as the node sends them. */
+	open(rows: number[]): OpenedRow[];
+}
+
+/** The commitment to a given C (honest or not): its row hashes, tree and root. */
+export async function commitTo(c: Int32Array, shape: Shape): Promise<Solution> {
+	const row = (i: number) => c.subarray(i * shape.cols, (i + 1) * shape.cols);
+	const leaves = await Promise.all(Array.from({ length: shape.rows }, (_, i) => rowHash(i, row(i))));
+	const tree = await buildTree(leaves);
+	const open = (rows: number[]) => rows.map((i) => ({ i, values: row(i).slice(), path: treePath(tree, i) }));
+	return { c, leaves, tree, root: treeRoot(tree), open };
+}
+
+/** The honest answer to a challenge, as the reference solver commits to it (the agent's CPU solver runs this). */
+export async function solve(seed: Uint8Array, shape: Shape): Promise<Solution> {
+	return commitTo(product(seed, shape), shape);
+}
+
 /** How many siblings leaf i's path has in a tree of `rows` leaves. */
 export function pathLength(i: number, rows: number): number {
 	let count = 0;
