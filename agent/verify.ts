@@ -1,13 +1,13 @@
 // Hardware verification over the WebSocket (docs/VERIFICATION.md §6): acknowledges each `verify` challenge at once,
 // solves it with a `Solver` off the main thread, commits with the root, opens the revealed rows, and frees the solvers.
 import { availableParallelism } from "node:os";
-import type { OpenedRow, Shape } from "../workers/domain/matmul.ts";
+import { fromBase64url } from "../workers/domain/challenge.ts";
+import { type OpenedRow, type Shape, VERIFY_METHOD, wordsToBase64url } from "../workers/domain/matmul.ts";
 import { messageOf } from "./errors.ts";
 import type { AgentEvent, Emit } from "./events.ts";
 import { cpuSolverRefusal, createCpuSolver, type Solver } from "./solver.ts";
 
 /** The one challenge method this agent answers. */
-export const VERIFY_METHOD = "matmul-freivalds-v1";
 /** The coordinator reads a decline's reason up to this many characters; longer ones are cut. */
 export const MAX_DECLINE_REASON = 200;
 /**
@@ -213,7 +213,7 @@ export class Verifier {
 		this.o.send({
 			type: "verify_open",
 			id,
-			rows: opened.map((r) => ({ i: r.i, values: int32sToBase64url(r.values), path: r.path })),
+			rows: opened.map((r) => ({ i: r.i, values: wordsToBase64url(r.values), path: r.path })),
 		});
 		this.o.emit({ event: "verify_open", id, rows: opened.length });
 		this.end(part); // nothing more is asked of a part once opened: free its solver now
@@ -249,17 +249,4 @@ function readShape(raw: unknown): Shape | null {
 	const { rows, inner, cols } = raw as Record<string, unknown>;
 	if (typeof rows !== "number" || typeof inner !== "number" || typeof cols !== "number") return null;
 	return { rows, inner, cols };
-}
-
-/** The bytes of base64url without padding, or null when `s` is not that. */
-export function fromBase64url(s: unknown): Uint8Array | null {
-	if (typeof s !== "string" || !/^[A-Za-z0-9_-]*$/.test(s) || s.length % 4 === 1) return null;
-	return new Uint8Array(Buffer.from(s, "base64url"));
-}
-
-/** Int32 values as base64url (no padding) of their little-endian bytes, as `verify_open` carries them. */
-export function int32sToBase64url(values: Int32Array): string {
-	const bytes = Buffer.alloc(values.length * 4);
-	for (let n = 0; n < values.length; n++) bytes.writeInt32LE(values[n] as number, 4 * n);
-	return bytes.toString("base64url");
 }

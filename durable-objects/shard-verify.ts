@@ -2,12 +2,19 @@
 // verified, held in memory (a restart voids it: it runs again on the next connection), its outcome recorded in D1.
 import { recordVerification } from "../workers/db/verifications.ts";
 import { randomToken } from "../workers/domain/challenge.ts";
-import { CHALLENGE_SIZES, challengeClass, deriveSeed, secureRandom, type Shape } from "../workers/domain/matmul.ts";
+import {
+	CHALLENGE_SIZES,
+	VERIFY_METHOD,
+	challengeClass,
+	deriveSeed,
+	int32sFromBase64url,
+	secureRandom,
+	type OpenedRow,
+	type Shape,
+} from "../workers/domain/matmul.ts";
 import type { AgentMessage } from "../workers/domain/protocol.ts";
 import {
-	VERIFY_METHOD,
 	expire,
-	fromBase64url,
 	latestCommit,
 	newSession,
 	onAck,
@@ -69,13 +76,10 @@ export class ShardVerifier {
 			const reveal = onCommit(s, msg.id, msg.root, now, secureRandom);
 			if (reveal) this.sockets.send(ws, { type: "verify_reveal", id: msg.id, ...reveal });
 		} else {
-			let rows: { i: number; values: Int32Array; path: string[] }[];
-			try {
-				rows = msg.rows.map((r) => ({ i: r.i, values: int32s(r.values), path: r.path }));
-			} catch {
-				rows = []; // undecodable values: checked as a missing opening
-			}
-			await onOpen(s, msg.id, rows, now);
+			const rows = msg.rows.map((r) => ({ i: r.i, values: int32sFromBase64url(r.values), path: r.path }));
+			// Undecodable values: checked as a missing opening.
+			const decoded = rows.every((r) => r.values !== null) ? (rows as OpenedRow[]) : [];
+			await onOpen(s, msg.id, decoded, now);
 		}
 		await this.settle(nodeId, now);
 	}
@@ -114,11 +118,4 @@ export class ShardVerifier {
 			...(reason ? { reason } : {}),
 		});
 	}
-}
-
-/** Little-endian int32 values from base64url; throws when the bytes are not whole values. */
-function int32s(b64: string): Int32Array {
-	const bytes = fromBase64url(b64);
-	if (bytes.length % 4 !== 0) throw new Error("not whole int32 values");
-	return new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
 }

@@ -5,9 +5,8 @@ import type { LedgerRow } from "../../workers/db/ledger.ts";
 import { systemClock } from "../../durable-objects/kit.ts";
 import { TEST_ADMIN_TOKEN } from "../constants.ts";
 import { recordVerification } from "../../workers/db/verifications.ts";
-import { base64url } from "../../workers/domain/challenge.ts";
-import { type Shape, solve } from "../../workers/domain/matmul.ts";
-import { fromBase64url } from "../../workers/domain/verify-session.ts";
+import { fromBase64url } from "../../workers/domain/challenge.ts";
+import { type Shape, solve, wordsToBase64url } from "../../workers/domain/matmul.ts";
 import {
 	HARDWARE,
 	callJson,
@@ -136,7 +135,7 @@ async function answers(seedB64: string, shape: Shape) {
 	const open = (asked: number[], tamper = false) =>
 		solution.open(asked).map(({ i, values, path }, k) => {
 			if (tamper && k === 0) values[0] = (values[0] as number) + 1;
-			return { i, values: base64url(new Uint8Array(values.buffer)), path };
+			return { i, values: wordsToBase64url(values), path };
 		});
 	return { root: solution.root, open };
 }

@@ -30,6 +30,15 @@ export function base64url(bytes: Uint8Array): string {
 	return btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
+/** The bytes of base64url without padding, or null when `s` is not that (a wrong alphabet or length). */
+export function fromBase64url(s: unknown): Uint8Array | null {
+	if (typeof s !== "string" || !/^[A-Za-z0-9_-]*$/.test(s) || s.length % 4 === 1) return null;
+	const bin = atob(s.replaceAll("-", "+").replaceAll("_", "/"));
+	const out = new Uint8Array(bin.length);
+	for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+	return out;
+}
+
 export function randomToken(bytes = 16): string {
 	return base64url(crypto.getRandomValues(new Uint8Array(bytes)));
 }

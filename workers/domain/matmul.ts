@@ -2,11 +2,14 @@
 // root, then opens where the coordinator asks; the coordinator checks the opened rows exactly with Freivalds' test.
 // Pure: WebCrypto (`crypto.subtle`) for HMAC and SHA-256 and nothing else, so it runs in the Worker and the agent.
 // The full description, enough to write another solver, is docs/VERIFICATION.md.
+import { base64url, fromBase64url } from "./challenge.ts";
 import { nodeHash } from "./merkle.ts";
 import { fillEntries } from "./prng.ts";
 
 /** The challenge's version: it prefixes the seed message and the row hashes. */
 export const MATMUL_VERSION = "pulsegrid-matmul-v1";
+/** The challenge's name on the wire (`verify.method`, docs/VERIFICATION.md §6). */
+export const VERIFY_METHOD = "matmul-freivalds-v1";
 
 /** C = A · B with A rows × inner and B inner × cols; C is rows × cols, int32. */
 export interface Shape {
@@ -257,6 +260,22 @@ export function treePath(tree: RowTree, i: number): string[] {
 		at >>>= 1;
 	}
 	return path;
+}
+
+/** 32-bit words (r, or a row's values) as the wire carries them: base64url of their little-endian bytes. */
+export function wordsToBase64url(words: Int32Array | Uint32Array): string {
+	const bytes = new Uint8Array(words.length * 4);
+	const view = new DataView(bytes.buffer);
+	for (let n = 0; n < words.length; n++) view.setUint32(4 * n, (words[n] as number) >>> 0, true);
+	return base64url(bytes);
+}
+
+/** The int32 words of a base64url string of little-endian bytes; null when it is not whole words of base64url. */
+export function int32sFromBase64url(s: unknown): Int32Array | null {
+	const bytes = fromBase64url(s);
+	if (!bytes || bytes.length % 4 !== 0) return null;
+	const view = new DataView(bytes.buffer);
+	return Int32Array.from({ length: bytes.length / 4 }, (_, n) => view.getInt32(4 * n, true));
 }
 
 /** Rows of A generated and multiplied at a time by `product`: 64 × K bytes of A, small next to B. */

@@ -1,14 +1,17 @@
 // One hardware verification of one node, as a pure state machine clocked by argument (docs/VERIFICATION.md §6): its
 // parts (one per claimed GPU, sent at once), the round trip the first ack measures, each commit timed on arrival
 // against the deadline, the reveal, the opening checked exactly, and the outcome with its evidence.
-import { base64url } from "./challenge.ts";
+import { base64url as base64urlOf, fromBase64url } from "./challenge.ts";
 import {
 	OPENED_ROWS,
+	VERIFY_METHOD,
 	challengeClass,
 	deadlineMs,
 	randomVector,
 	sampleRows,
 	verifyRows,
+	int32sFromBase64url,
+	wordsToBase64url,
 	type ChallengeClass,
 	type OpenedRow,
 	type Shape,
@@ -16,7 +19,6 @@ import {
 import { tierOf } from "./points.ts";
 import type { FailureReason, VerificationRecord } from "./verification.ts";
 
-export const VERIFY_METHOD = "matmul-freivalds-v1";
 /** A node has this long after a reveal to send its opening. */
 export const OPEN_TIMEOUT_MS = 10_000;
 /** The round trip counted into a deadline is at most this (a node that delays its ack gains nothing past it). */
@@ -59,7 +61,7 @@ export function newSession(
 ): Session {
 	const parts = seeds.map(({ id, seed }) => ({
 		id,
-		seed: base64url(seed),
+		seed: base64urlOf(seed),
 		root: null,
 		committedAt: null,
 		reveal: null,
@@ -104,7 +106,7 @@ export function onCommit(
 		return end(p, "late", `committed ${now - s.sentAt} ms after the challenge; due within ${due - s.sentAt}`);
 	const r = randomVector(random, s.shape.cols);
 	const rows = sampleRows(random, s.shape.rows, OPENED_ROWS);
-	p.reveal = { r: base64url(new Uint8Array(r.buffer)), rows, at: now };
+	p.reveal = { r: wordsToBase64url(r), rows, at: now };
 	return { r: p.reveal.r, rows };
 }
 
@@ -114,8 +116,9 @@ export async function onOpen(s: Session, id: string, rows: OpenedRow[], now: num
 	if (!p?.reveal || p.ended || p.root === null) return;
 	if (now > p.reveal.at + OPEN_TIMEOUT_MS)
 		return void end(p, "late", `opened ${now - p.reveal.at} ms after the reveal`);
-	const r = new Uint32Array(fromBase64url(p.reveal.r).buffer);
-	const result = await verifyRows(fromBase64url(p.seed), s.shape, p.root, { r, rows: p.reveal.rows }, rows);
+	const r = new Uint32Array((int32sFromBase64url(p.reveal.r) as Int32Array).buffer);
+	const seed = fromBase64url(p.seed) as Uint8Array; // both written by newSession and onCommit above
+	const result = await verifyRows(seed, s.shape, p.root, { r, rows: p.reveal.rows }, rows);
 	if (result.ok) end(p, "passed", null);
 	else end(p, "wrong_answer", `${result.reason}: ${result.detail}`);
 }
@@ -178,11 +181,4 @@ function end(p: Part, how: NonNullable<Part["ended"]>, detail: string | null): n
 	p.ended = how;
 	p.detail = detail;
 	return null;
-}
-
-export function fromBase64url(s: string): Uint8Array {
-	const bin = atob(s.replaceAll("-", "+").replaceAll("_", "/"));
-	const out = new Uint8Array(bin.length);
-	for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-	return out;
 }
