@@ -6,7 +6,7 @@ import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { nextBackoff, type BackoffPolicy } from "../agent/backoff.ts";
-import type { Coordinator, CoordinatorOptions } from "../scripts/local-coordinator.ts";
+import { SHORT_TIMINGS, type Coordinator, type CoordinatorOptions } from "../scripts/local-coordinator.ts";
 import { createAccounts, registerNodes } from "./api.ts";
 import type { BenchOptions } from "./args.ts";
 import { snapshotCode, type CodeSnapshot } from "./coordinator.ts";
@@ -17,22 +17,10 @@ import { Report } from "./report.ts";
 import { round, summarize } from "./stats.ts";
 
 /**
- * Short liveness timings: test/e2e/support.ts's E2E_VARS (that module cannot be loaded by Node's type stripping), with
- * 4 shards instead of 1 so that settlement gathers challenge counts from several. Epochs are closed by the admin route
- * only (EPOCH_SECONDS stays 3600, no cron).
+ * The e2e tests' short liveness timings, with 4 shards instead of 1 so that settlement gathers challenge counts from
+ * several. Epochs are closed by the admin route only (EPOCH_SECONDS stays 3600, no cron).
  */
-export const EXACTNESS_VARS: Record<string, string> = {
-	HEARTBEAT_INTERVAL_S: "1",
-	OFFLINE_AFTER_S: "4",
-	SWEEP_INTERVAL_S: "1",
-	CHALLENGE_EVERY_S: "2",
-	CHALLENGE_TIMEOUT_S: "3",
-	CHECKPOINT_S: "1",
-	SHARD_COUNT: "4",
-	INCIDENT_MIN_NODES: "2",
-	INCIDENT_MIN_ACCOUNTS: "1",
-	INCIDENT_MIN_NETWORKS: "1",
-};
+export const EXACTNESS_VARS: Record<string, string> = { ...SHORT_TIMINGS, SHARD_COUNT: "4" };
 /** Time between two settle calls: mostly short (many epochs), sometimes a few seconds (whole online seconds). */
 const SHORT_PACE_MS: [number, number] = [200, 500];
 const LONG_PACE_MS: [number, number] = [1000, 4000];

@@ -58,8 +58,11 @@ export class LivenessShard extends KitObject {
 		new ChallengeTally(this.store, this.meta, this.env.DB),
 		this.s,
 	);
-	/** Each node's last keepalive as the previous instance's last checkpoint recorded it (keepalives live in memory). */
-	private readonly heardAtBoot: Record<string, number> = this.meta.get<Record<string, number>>("last_heard") ?? {};
+	/**
+	 * Each node's last keepalive as the previous instance's last checkpoint recorded it (keepalives live in memory).
+	 * Read only when a restart lost sockets: a wake from hibernation holds them all and needs none of it.
+	 */
+	private readonly heardAtBoot: Record<string, number>;
 	/** Nodes stored online with a WebSocket when this instance started but holding none: a restart lost them. */
 	private readonly missingAtBoot: Set<string>;
 	/** The previous instance's last checkpoint: when the shard that held the lost sockets was last seen working. */
@@ -87,6 +90,7 @@ export class LivenessShard extends KitObject {
 				.map((n) => n.nodeId)
 				.filter((id) => !held.has(id)),
 		);
+		this.heardAtBoot = this.missingAtBoot.size ? (this.meta.get<Record<string, number>>("last_heard") ?? {}) : {};
 		this.checkpointAtBoot = this.meta.get<number>("checkpoint_at") ?? this.bootedAt;
 		this.restartIncident = this.incidents.restarted(this.checkpointAtBoot, this.missingAtBoot.size, this.bootedAt);
 	}

@@ -13,6 +13,24 @@ const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
 /** Wrangler needs Node ≥ 22.12: run it with the Node that runs us (the repo's own, under npm scripts). */
 const NODE = process.execPath;
 
+/**
+ * Short liveness timings for a coordinator that tests or benchmarks drive (a silent death takes seconds, not a
+ * minute); the defaults are measured by `npm run bench`. Every agent of a test runs on this machine, on one network
+ * and mostly one account, so the incident spread rule is off here (it has unit tests).
+ */
+export const SHORT_TIMINGS: Readonly<Record<string, string>> = {
+	HEARTBEAT_INTERVAL_S: "1",
+	OFFLINE_AFTER_S: "4",
+	SWEEP_INTERVAL_S: "1",
+	CHALLENGE_EVERY_S: "2",
+	CHALLENGE_TIMEOUT_S: "3",
+	CHECKPOINT_S: "1",
+	SHARD_COUNT: "1",
+	INCIDENT_MIN_NODES: "2",
+	INCIDENT_MIN_ACCOUNTS: "1",
+	INCIDENT_MIN_NETWORKS: "1",
+};
+
 export interface CoordinatorOptions {
 	port?: number;
 	/** Where local D1 and Durable Object state live; a fresh temp dir by default. Reuse it to restart with state. */

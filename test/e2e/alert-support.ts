@@ -3,26 +3,16 @@
 import WebSocket from "ws";
 import { generateIdentity, TokenSigner } from "../../agent/identity.ts";
 import { startFakeBotApi, type FakeBotApiServer, type FakeMessage } from "../fakes/bot-api.ts";
-import { startCoordinator, type Coordinator } from "../../scripts/local-coordinator.ts";
+import { SHORT_TIMINGS, startCoordinator, type Coordinator } from "../../scripts/local-coordinator.ts";
 
 export const BOT_TOKEN = "4242:e2e-bot-token";
 export const WEBHOOK_SECRET = "e2e-webhook-secret";
 
 /**
- * Short liveness timings (as in support.ts's E2E_VARS) and a short group window, so a drop is reported within seconds.
+ * Short liveness timings (SHORT_TIMINGS) and a short group window, so a drop is reported within seconds.
  */
 export const ALERT_VARS: Record<string, string> = {
-	HEARTBEAT_INTERVAL_S: "1",
-	OFFLINE_AFTER_S: "4",
-	SWEEP_INTERVAL_S: "1",
-	CHALLENGE_EVERY_S: "2",
-	CHALLENGE_TIMEOUT_S: "3",
-	CHECKPOINT_S: "1",
-	SHARD_COUNT: "1",
-	INCIDENT_MIN_NODES: "2",
-	// Every test agent runs here, on one network and mostly one account: the spread rule has unit tests.
-	INCIDENT_MIN_ACCOUNTS: "1",
-	INCIDENT_MIN_NETWORKS: "1",
+	...SHORT_TIMINGS,
 	TELEGRAM_BOT_TOKEN: BOT_TOKEN,
 	TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
 	ALERT_GROUP_WINDOW_S: "2",

@@ -3,27 +3,20 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startCoordinator, type Coordinator, type CoordinatorOptions } from "../../scripts/local-coordinator.ts";
+import {
+	SHORT_TIMINGS,
+	startCoordinator,
+	type Coordinator,
+	type CoordinatorOptions,
+} from "../../scripts/local-coordinator.ts";
 
 export { startCoordinator, type Coordinator };
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const AGENT = join(ROOT, "agent/bin.ts");
 
-/** Short timings so a silent death takes seconds; the defaults are measured by `npm run bench`. */
-export const E2E_VARS: Record<string, string> = {
-	HEARTBEAT_INTERVAL_S: "1",
-	OFFLINE_AFTER_S: "4",
-	SWEEP_INTERVAL_S: "1",
-	CHALLENGE_EVERY_S: "2",
-	CHALLENGE_TIMEOUT_S: "3",
-	CHECKPOINT_S: "1",
-	SHARD_COUNT: "1",
-	INCIDENT_MIN_NODES: "2",
-	// Every test agent runs here, on one network and mostly one account: the spread rule has unit tests.
-	INCIDENT_MIN_ACCOUNTS: "1",
-	INCIDENT_MIN_NETWORKS: "1",
-};
+/** Short timings so a silent death takes seconds (scripts/local-coordinator.ts, shared with the bench). */
+export const E2E_VARS: Record<string, string> = { ...SHORT_TIMINGS };
 
 export function coordinator(o: CoordinatorOptions = {}): Promise<Coordinator> {
 	return startCoordinator({ ...o, vars: { ...E2E_VARS, ...o.vars } });

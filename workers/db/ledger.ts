@@ -2,23 +2,16 @@
 import type { AuditEntry } from "./audit.ts";
 import { audited } from "./audit.ts";
 import { LEAF_FIELDS } from "../domain/merkle.ts";
+import type { SettledFacts } from "../domain/invariants.ts";
 
-export interface LedgerRow {
+/** A settled row: the facts the invariants check (domain/invariants.ts), and the rest of the formula's terms. */
+export interface LedgerRow extends SettledFacts {
 	epoch: number;
-	node_id: string;
 	account_id: string;
 	gpu_model: string;
-	gpu_count: number;
 	tier: string;
 	tier_weight_bp: number;
 	verified: number;
-	online_seconds: number;
-	incident_seconds: number;
-	rented_gpu_seconds: number;
-	challenges_issued: number;
-	challenges_passed: number;
-	challenges_failed: number;
-	challenges_missed: number;
 	availability_points: number;
 	compute_points: number;
 	penalty_points: number;
