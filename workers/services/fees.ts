@@ -1,7 +1,7 @@
 // The network fee as an account's billing shows it: the fee entries sit on the network's account, so a renter's or an
 // operator's own entries never show them; this view lists, for every billing step the account was charged or paid
 // in, the step's charge, what operators were paid and the fee the network kept (charge = payouts + fee).
-import { feeSteps, type FeeStepRow } from "../db/fees.ts";
+import { feeSteps, type FeeStepRow } from "../db/credits.ts";
 import { NETWORK_FEE_BP } from "../domain/pricing.ts";
 import { iso } from "../http.ts";
 
