@@ -41,8 +41,9 @@ import { merkleProof, merkleRoot, nodeHash } from "../../workers/domain/merkle.t
 import { fillEntries, threefry4x32 } from "../../workers/domain/prng.ts";
 
 /** A seeded [0, 1) generator, so failures replay. */
+/** Park–Miller for a seed ≥ 1; its state must be in 1..2^31−2 (2^31−1 ≡ 0 is a fixed point: every draw 0). */
 function lcg(seed: number): () => number {
-	let s = seed;
+	let s = seed % 2147483646 || 2147483646;
 	return () => (s = (s * 48271) % 2147483647) / 2147483647;
 }
 
