@@ -60,8 +60,12 @@ export default defineConfig({
 								// Most tests drop one owner's nodes; the spread rule has its own tests (test/unit/incident.test.ts).
 								INCIDENT_MIN_ACCOUNTS: "1",
 								INCIDENT_MIN_NETWORKS: "1",
+								// Nodes earn from the epoch they register in; test/worker/points-identity.test.ts sets it.
+								PROBATION_S: "0",
 								// Small compute challenges, so a test can solve one in milliseconds (docs/VERIFICATION.md §8).
 								VERIFY_SHAPE: "64x64x32",
+								// Co-scheduled rounds start only when a test starts one (test/worker/verify-rounds.test.ts).
+								VERIFY_ROUND_INTERVAL_S: "0",
 								SHARD_COUNT: "1", // one shard per region, so a test owns its shard by picking a region
 								ALERT_GROUP_WINDOW_S: "2",
 								ALERT_EDIT_WINDOW_S: "5",

@@ -37,6 +37,22 @@ export type AgentEvent =
 	| { event: "verify_error"; id: string; message: string }
 	/** The coordinator's verdict on the whole verification: `verified` or `failed` (with its reason). */
 	| { event: "verify_result"; state: string; reason?: string; measured_ms: number | null }
+	/** A bandwidth measurement began (docs/VERIFICATION.md §12): this many uploads, then downloads, one at a time. */
+	| { event: "bandwidth_start"; uploads: number; downloads: number }
+	/** One transfer as the coordinator timed it (`ms`, `mbps` are its figures); `n` of `of` in its direction. */
+	| {
+			event: "bandwidth_sample";
+			direction: "up" | "down";
+			n: number;
+			of: number;
+			bytes: number;
+			ms: number;
+			mbps: number;
+	  }
+	/** The measurement ended: the tier and rates the coordinator now shows for the node. */
+	| { event: "bandwidth_result"; tier: string; up_mbps: number | null; down_mbps: number | null }
+	/** The measurement failed (the agent runs on); it is tried again in `retry_in_s`. */
+	| { event: "bandwidth_error"; message: string; retry_in_s: number }
 	| { event: "assign"; cluster_id: string; gpu_count: number; duration_s: number; peers: number }
 	| { event: "ready"; cluster_id: string }
 	| { event: "release"; cluster_id: string }

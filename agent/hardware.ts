@@ -1,6 +1,7 @@
 // What this machine offers: GPU detection (nvidia-smi, Apple system_profiler), CPU and RAM, and flag overrides.
 import { execFile } from "node:child_process";
 import { availableParallelism, totalmem } from "node:os";
+import { parseGpuUuids } from "../workers/domain/identity.ts";
 import { UsageError } from "./errors.ts";
 
 /** The hardware block of POST /v1/nodes. */
@@ -121,6 +122,20 @@ export const runCommand: RunCommand = (cmd, args) =>
 			resolve(err ? null : stdout),
 		);
 	});
+
+/**
+ * The UUIDs of this machine's NVIDIA GPUs (`nvidia-smi --query-gpu=uuid`), reported on every connection so the
+ * coordinator can tell one card registered twice (docs/VERIFICATION.md §13). None without nvidia-smi, or when its
+ * output is not a list of UUIDs.
+ */
+export async function detectGpuUuids(run: RunCommand = runCommand): Promise<string[]> {
+	const out = await run("nvidia-smi", ["--query-gpu=uuid", "--format=csv,noheader"]);
+	const lines = (out ?? "")
+		.split(/\r?\n/)
+		.map((l) => l.trim())
+		.filter(Boolean);
+	return parseGpuUuids(lines.join(",")) ?? [];
+}
 
 export async function detectGpu(
 	ramGb: number,

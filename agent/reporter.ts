@@ -161,6 +161,10 @@ const NOTABLE = new Set<AgentEvent["event"]>([
 	"release",
 	"verify_decline",
 	"verify_error",
+	"bandwidth_start",
+	"bandwidth_sample",
+	"bandwidth_result",
+	"bandwidth_error",
 ]);
 
 export function createReporter(mode: ReportMode, out: Out = process.stdout, now: () => number = Date.now): Reporter {

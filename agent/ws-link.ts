@@ -33,6 +33,8 @@ export interface LinkOptions {
 	verify?: boolean;
 	/** Solves verification challenges (default: the CPU solver, one thread per core at most). */
 	solvers?: SolverBackend;
+	/** This machine's GPU UUIDs (`detectGpuUuids`), sent with every connection; none: not sent. */
+	gpuUuids?: string[];
 }
 
 /** One connection attempt and what is known about it. */
@@ -124,7 +126,10 @@ export class WsLink {
 		}
 		if (this.stopping) return;
 		const ws = new WebSocket(this.url, {
-			headers: { authorization: `Bearer ${token}` },
+			headers: {
+				authorization: `Bearer ${token}`,
+				...(this.o.gpuUuids?.length ? { "x-pulsegrid-gpu-uuids": this.o.gpuUuids.join(",") } : {}),
+			},
 			handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
 			perMessageDeflate: false,
 		});

@@ -6,11 +6,12 @@ import type * as MerkleModule from "../workers/domain/merkle.ts";
 import { findD1File, loadSqlite } from "./flips.ts";
 import { summarize, type Summary } from "./stats.ts";
 
-/** The rules counted, in words; the first five are the invariants the settler and billing enforce. */
+/** The rules counted, in words; the first six are the invariants the settler and billing enforce. */
 export const RULES = {
 	challenges: "challenges issued = passed + failed + missed",
 	rented: "rented GPU-seconds ≤ (online + incident) × GPUs",
 	epochLength: "online + incident ≤ epoch length",
+	terms: "a leaf-encoding-2 row's terms: GPUs credited by verification, no availability on probation, address share",
 	rewards: "rewards = emission less < 1 unit per row",
 	bill: "charge = payouts + fee, per billing step",
 	negative: "no negative movement in a billing step",
@@ -95,8 +96,24 @@ interface EpochRow {
 	emission: number | null;
 }
 
+/**
+ * A `points_ledger` row as read from D1: the invariants' facts, the hashed fields (encoding 1 or 2, by
+ * `leaf_version`; an encoding-1 row holds null in the columns encoding 2 added) and the leaf hash.
+ */
 type LedgerRow = InvariantsModule.SettledFacts &
-	MerkleModule.LeafRow & { epoch: number; leaf: string; reward: number; points: number };
+	MerkleModule.LeafRow & {
+		epoch: number;
+		leaf: string;
+		reward: number;
+		points: number;
+		leaf_version: number;
+		credited_gpus: number | null;
+		effective_weight_bp: number | null;
+		probation: number | null;
+		address_share_bp: number | null;
+		bandwidth_tier: string | null;
+		bandwidth_factor_bp: number | null;
+	};
 
 interface EntryRow {
 	key: string;
@@ -115,6 +132,8 @@ function rowRule(message: string): Rule {
 	if (/ challenges issued but /.test(message)) return "challenges";
 	if (/ rented GPU-seconds exceed /.test(message)) return "rented";
 	if (/ incident seconds exceed the epoch$/.test(message)) return "epochLength";
+	if (/ GPUs credited, verified = | availability points during probation$| address share .* outside /.test(message))
+		return "terms";
 	return "otherRow";
 }
 

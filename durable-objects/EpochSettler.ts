@@ -3,8 +3,9 @@
 import { accrue, rentedOnline } from "../workers/domain/accrual.ts";
 import { rewardViolation, rowViolations } from "../workers/domain/invariants.ts";
 import { emissionBetween, shareRewards } from "../workers/domain/emission.ts";
-import { leafHash, merkleRoot, type LeafRow } from "../workers/domain/merkle.ts";
-import { computePoints } from "../workers/domain/points.ts";
+import { bandwidthFactorBp, bandwidthOf } from "../workers/domain/bandwidth.ts";
+import { LEAF_VERSION, leafHash, merkleRoot, type LeafRow } from "../workers/domain/merkle.ts";
+import { BP, addressShares, computePoints, creditedGpus, onProbation } from "../workers/domain/points.ts";
 import type { Settings } from "../workers/domain/settings.ts";
 import { readConfig } from "../workers/config.ts";
 import {
@@ -18,7 +19,9 @@ import {
 import { activeFlags } from "../workers/db/flags.ts";
 import { incidentEnds, windowIntervals } from "../workers/db/flips.ts";
 import { insertLedgerRows, ledgerLeaves, type LedgerRow } from "../workers/db/ledger.ts";
-import { epochNodes, shards as distinctShards } from "../workers/db/nodes.ts";
+import { bandwidthSamplesOf } from "../workers/db/bandwidth.ts";
+import { addressKeysOf, nodesBehind, provenAllowances } from "../workers/db/identity-reads.ts";
+import { epochNodes, shards as distinctShards, type EpochNode } from "../workers/db/nodes.ts";
 import { enqueue } from "../workers/db/discord-outbox.ts";
 import { rentalsIn } from "../workers/db/rentals.ts";
 import { verificationsOf } from "../workers/db/verifications.ts";
@@ -147,57 +150,13 @@ export class EpochSettler extends KitObject {
 		while (p.phase === "compute") {
 			if (budget.pages-- <= 0) return null;
 			const nodes = await epochNodes(this.env.DB, from, to, p.cursor, budget.size);
-			const ids = nodes.map((n) => n.id);
-			const [intervals, flags, rentals, verifications] = await Promise.all([
-				windowIntervals(this.env.DB, ids, from, to),
-				activeFlags(this.env.DB, ids, from, to),
-				rentalsIn(this.env.DB, ids, from, to),
-				verificationsOf(this.env.DB, ids),
-			]);
 			const violations: string[] = [];
-			const incidentIds = [...intervals.values()].flat().flatMap((i) => (i.incident_id ? [i.incident_id] : []));
-			const incidents = await incidentEnds(this.env.DB, [...new Set(incidentIds)]);
-			for (const n of nodes) {
-				const a = accrue(intervals.get(n.id) ?? [], incidents, from, to);
-				const c = counts.get(n.id) ?? { issued: 0, passed: 0, failed: 0, missed: 0 };
-				const penalties = flags.get(n.id) ?? [];
-				const verified = verificationOf(verifications.get(n.id), n).state === "verified";
-				const rented_gpu_seconds = rentedOnline(rentals.get(n.id) ?? [], intervals.get(n.id) ?? [], from, to);
-				const t = computePoints({
-					gpu_model: n.gpu_model,
-					gpu_count: n.gpu_count,
-					verified,
-					...a,
-					rented_gpu_seconds,
-					challenges: c,
-					penalties,
-				});
-				const row: Staged = {
-					epoch: e.n,
-					node_id: n.id,
-					account_id: n.account_id,
-					gpu_model: n.gpu_model,
-					gpu_count: n.gpu_count,
-					tier: t.tier,
-					tier_weight_bp: t.tier_weight_bp,
-					verified: verified ? 1 : 0,
-					...a,
-					rented_gpu_seconds,
-					challenges_issued: c.issued,
-					challenges_passed: c.passed,
-					challenges_failed: c.failed,
-					challenges_missed: c.missed,
-					availability_points: t.availability_points,
-					compute_points: t.compute_points,
-					penalty_points: t.penalty_points,
-					points: t.points,
-					penalties: JSON.stringify(penalties),
-				};
+			for (const row of await this.rowsOf(e.n, nodes, counts, from, to)) {
 				violations.push(...rowViolations(row, (to - from) / 1000));
 				this.sql.run(
 					"INSERT OR REPLACE INTO stage (epoch, node_id, row) VALUES (?, ?, ?)",
 					e.n,
-					n.id,
+					row.node_id,
 					JSON.stringify(row),
 				);
 			}
@@ -215,7 +174,11 @@ export class EpochSettler extends KitObject {
 				p.cursor,
 				budget.size,
 			);
-			const staged = page.map((r) => JSON.parse(r.row) as Staged);
+			// A row staged by code from before leaf encoding 2 has no version: it is written and hashed as version 1.
+			const staged = page.map((r): Staged => {
+				const row = JSON.parse(r.row) as Omit<Staged, "leaf_version"> & { leaf_version?: number };
+				return { ...row, leaf_version: row.leaf_version ?? 1 };
+			});
 			const rewards = shareRewardsOf(p, staged);
 			const rows: LedgerRow[] = [];
 			for (const [k, r] of staged.entries()) {
@@ -240,6 +203,100 @@ export class EpochSettler extends KitObject {
 		this.sql.run("DELETE FROM shard_counts WHERE epoch = ?", e.n);
 		this.sql.run("DELETE FROM progress WHERE epoch = ?", e.n);
 		return root;
+	}
+
+	/**
+	 * The rows of one page of the epoch's nodes, from what D1 holds now (docs/POINTS.md "Inputs of one row"). Every
+	 * node behind the page's addresses is read too: the allowance is shared by all of them, in this page or another.
+	 */
+	private async rowsOf(
+		epoch: number,
+		nodes: EpochNode[],
+		counts: Map<string, ChallengeCounts>,
+		from: number,
+		to: number,
+	): Promise<Staged[]> {
+		const db = this.env.DB;
+		const ids = nodes.map((n) => n.id);
+		const addressOf = await addressKeysOf(db, ids);
+		const keys = [...new Set(addressOf.values())];
+		const peers = await nodesBehind(db, keys, from, to);
+		const all = [...new Set([...ids, ...peers.map((q) => q.id)])];
+		const [intervals, flags, rentals, verifications, samples, proven] = await Promise.all([
+			windowIntervals(db, all, from, to),
+			activeFlags(db, ids, from, to),
+			rentalsIn(db, ids, from, to),
+			verificationsOf(db, all),
+			bandwidthSamplesOf(db, ids),
+			provenAllowances(db, keys),
+		]);
+		const incidentIds = [...intervals.values()].flat().flatMap((i) => (i.incident_id ? [i.incident_id] : []));
+		const incidents = await incidentEnds(db, [...new Set(incidentIds)]);
+		const accrued = new Map(all.map((id) => [id, accrue(intervals.get(id) ?? [], incidents, from, to)]));
+		const verified = (n: { id: string; gpu_model: string; gpu_count: number }) =>
+			verificationOf(verifications.get(n.id), n).state === "verified";
+		const probation = (n: { created_at: number }) => onProbation(n.created_at, from, this.s.probationS);
+		// An address's allowance is shared by its nodes that earn availability in the epoch: credited time, no probation.
+		const earning = peers.filter((q) => {
+			const a = accrued.get(q.id);
+			return !probation(q) && a !== undefined && a.online_seconds + a.incident_seconds > 0;
+		});
+		const shares = addressShares(
+			earning.map((q) => ({ address_key: q.address_key, credited_gpus: creditedGpus(verified(q), q.gpu_count) })),
+			(key) => Math.max(this.s.addressAllowanceGpus, proven.get(key) ?? 0),
+		);
+		return nodes.map((n): Staged => {
+			const a = accrued.get(n.id) ?? { online_seconds: 0, incident_seconds: 0 };
+			const c = counts.get(n.id) ?? { issued: 0, passed: 0, failed: 0, missed: 0 };
+			const penalties = flags.get(n.id) ?? [];
+			const isVerified = verified(n);
+			const onProbationNow = probation(n);
+			const key = addressOf.get(n.id);
+			const address_share_bp = (key === undefined ? undefined : shares.get(key)) ?? BP;
+			const bandwidth_tier = bandwidthOf(samples.get(n.id) ?? []).tier;
+			const bandwidth_factor_bp = bandwidthFactorBp(bandwidth_tier);
+			const rented_gpu_seconds = rentedOnline(rentals.get(n.id) ?? [], intervals.get(n.id) ?? [], from, to);
+			const t = computePoints({
+				gpu_model: n.gpu_model,
+				gpu_count: n.gpu_count,
+				verified: isVerified,
+				probation: onProbationNow,
+				address_share_bp,
+				bandwidth_factor_bp,
+				...a,
+				rented_gpu_seconds,
+				challenges: c,
+				penalties,
+			});
+			return {
+				leaf_version: LEAF_VERSION,
+				epoch,
+				node_id: n.id,
+				account_id: n.account_id,
+				gpu_model: n.gpu_model,
+				gpu_count: n.gpu_count,
+				tier: t.tier,
+				tier_weight_bp: t.tier_weight_bp,
+				verified: isVerified ? 1 : 0,
+				credited_gpus: t.credited_gpus,
+				effective_weight_bp: t.effective_weight_bp,
+				probation: onProbationNow ? 1 : 0,
+				address_share_bp,
+				bandwidth_tier,
+				bandwidth_factor_bp,
+				...a,
+				rented_gpu_seconds,
+				challenges_issued: c.issued,
+				challenges_passed: c.passed,
+				challenges_failed: c.failed,
+				challenges_missed: c.missed,
+				availability_points: t.availability_points,
+				compute_points: t.compute_points,
+				penalty_points: t.penalty_points,
+				points: t.points,
+				penalties: JSON.stringify(penalties),
+			};
+		});
 	}
 
 	/**

@@ -24,6 +24,8 @@ import { IncidentTracker } from "./shard-incidents.ts";
 import { ShardOutbox } from "./shard-outbox.ts";
 import { ShardChallenges } from "./shard-challenges.ts";
 import { ShardSockets } from "./shard-sockets.ts";
+import { memberEnded } from "../workers/services/verify-rounds.ts";
+import { recordAttempt } from "../workers/services/verifications.ts";
 import { ShardVerifier } from "./shard-verify.ts";
 import { ShardStore, type ShardNode } from "./shard-store.ts";
 import { ChallengeTally, type Decided } from "./shard-tally.ts";
@@ -73,10 +75,12 @@ export class LivenessShard extends KitObject {
 	private readonly outbox = new ShardOutbox(this.store, this.env, this.counters, this.alerts);
 	private readonly verifier = new ShardVerifier(
 		this.sockets,
-		this.env.DB,
 		readConfig(this.env).verify,
 		() => this.challenges.openEpoch(),
-		(nodeId, verified) => this.env.SCHEDULER.getByName("global").onVerified(nodeId, verified),
+		{
+			recorded: (nodeId, attempt) => recordAttempt(this.env, nodeId, attempt),
+			roundEnded: (round, nodeId, attempt) => memberEnded(this.env, round, nodeId, attempt, this.now()),
+		},
 	);
 
 	constructor(ctx: DurableObjectState, env: Env) {
@@ -280,6 +284,21 @@ export class LivenessShard extends KitObject {
 		await this.ensureAlarm(now);
 	}
 
+	/**
+	 * Challenges the given nodes now, as members of a co-scheduled round (docs/VERIFICATION.md §14), timed by this
+	 * shard's clock like every verification. Returns those challenged: connected by WebSocket, not being verified.
+	 */
+	async coVerify(round: string, nodes: { id: string; claim: { gpu_model: string; gpu_count: number } }[]) {
+		const now = this.now();
+		const started: string[] = [];
+		for (const { id, claim } of nodes) {
+			const ws = this.sockets.open(id);
+			if (ws && (await this.verifier.start(ws, id, claim, now, round))) started.push(id);
+		}
+		if (started.length) await this.ensureAlarm(now);
+		return started;
+	}
+
 	/** Sends messages to connected nodes (cluster assignments); returns the nodes that are not connected. */
 	deliver(messages: { nodeId: string; message: CoordinatorMessage }[]): string[] {
 		const missed: string[] = [];
@@ -470,7 +489,8 @@ export class LivenessShard extends KitObject {
 	private end(ws: WebSocket, code?: number, reason?: string): Decided[] {
 		const st = this.sockets.state(ws);
 		const owed = st && !st.done ? this.challenges.owed(st) : null;
-		if (st && !st.done) this.verifier.forget(st.nodeId); // a verification cut short records nothing
+		// A verification cut short records nothing (a round hears that its member's challenge is void).
+		if (st && !st.done) this.ctx.waitUntil(this.verifier.forget(st.nodeId).catch((err) => console.error(err)));
 		this.sockets.finish(ws, code, reason);
 		return owed ? [owed] : [];
 	}

@@ -1,6 +1,8 @@
 // Owns the capacity index (one instance): which nodes are online over a WebSocket and idle, reserved atomically for
 // clusters.
 import type { CapacityChange, Reservation, Reserved } from "../workers/contracts.ts";
+import { bandwidthSamplesOf } from "../workers/db/bandwidth.ts";
+import { bandwidthOf, tierRank, type BandwidthTier } from "../workers/domain/bandwidth.ts";
 import { place, type Candidate } from "../workers/domain/placement.ts";
 import { skuByName, skuOf } from "../workers/domain/pricing.ts";
 import { uptimes } from "../workers/services/uptime.ts";
@@ -31,6 +33,15 @@ export class Scheduler extends KitObject {
 		if (!cols.some((c) => c.name === "verified")) {
 			this.sql.schema("ALTER TABLE capacity ADD COLUMN verified INTEGER NOT NULL DEFAULT 0");
 		}
+		if (!cols.some((c) => c.name === "bandwidth")) {
+			this.sql.schema("ALTER TABLE capacity ADD COLUMN bandwidth INTEGER NOT NULL DEFAULT 0");
+		}
+	}
+
+	/** A node's bandwidth tier changed (a sample was recorded): among equally reliable nodes the faster go first. */
+	async onBandwidth(nodeId: string, tier: BandwidthTier): Promise<void> {
+		await this.ready(this.now());
+		this.sql.run("UPDATE capacity SET bandwidth = ? WHERE node_id = ?", tierRank(tier), nodeId);
 	}
 
 	/** A node's hardware verification ended (its shard recorded it): verified nodes are placed first. */
@@ -86,7 +97,7 @@ export class Scheduler extends KitObject {
 		await this.ready(this.now());
 		const sku = skuByName(gpuModel)?.name ?? gpuModel;
 		const cands = this.sql.all<Candidate>(
-			`SELECT node_id, gpu_count, region, reliability, price_cents, verified FROM capacity
+			`SELECT node_id, gpu_count, region, reliability, price_cents, verified, bandwidth FROM capacity
 			 WHERE sku = ? AND online = 1 AND cluster_id IS NULL`,
 			sku,
 		);
@@ -125,10 +136,9 @@ export class Scheduler extends KitObject {
 		for (const r of this.sql.all<{ node_id: string }>("SELECT node_id FROM capacity")) {
 			if (!ids.has(r.node_id)) this.sql.run("DELETE FROM capacity WHERE node_id = ? AND cluster_id IS NULL", r.node_id);
 		}
-		await this.refreshReliability(
-			results.filter((r) => r.status === "online").map((r) => r.id),
-			now,
-		);
+		const online = results.filter((r) => r.status === "online").map((r) => r.id);
+		await this.refreshReliability(online, now);
+		await this.refreshBandwidth(online);
 		this.meta.set("reconciled_at", now);
 		return results.length;
 	}
@@ -160,6 +170,16 @@ export class Scheduler extends KitObject {
 				n.status_seq,
 				n.verified ? 1 : 0,
 			);
+		}
+	}
+
+	/** Each node's bandwidth tier from its recorded samples (a safety net under `onBandwidth`). */
+	private async refreshBandwidth(ids: string[]): Promise<void> {
+		for (let i = 0; i < ids.length; i += 500) {
+			const samples = await bandwidthSamplesOf(this.env.DB, ids.slice(i, i + 500));
+			for (const [id, s] of samples) {
+				this.sql.run("UPDATE capacity SET bandwidth = ? WHERE node_id = ?", tierRank(bandwidthOf(s).tier), id);
+			}
 		}
 	}
 

@@ -1,6 +1,7 @@
-// A shard's hardware verifications (docs/VERIFICATION.md §6): one session per connected node whose claim is not
-// verified, held in memory (a restart voids it: it runs again on the next connection), its outcome recorded in D1.
-import { recordVerification } from "../workers/db/verifications.ts";
+// A shard's hardware verifications (docs/VERIFICATION.md §6, §14): one session per connected node whose claim is not
+// verified, or that a co-scheduled round challenges, held in memory (a restart voids it: it runs again on the next
+// connection, and the round judges it void); its outcome handed to the hooks, which record it in D1.
+import type { VerificationRecord } from "../workers/domain/verification.ts";
 import { randomToken } from "../workers/domain/challenge.ts";
 import {
 	CHALLENGE_SIZES,
@@ -32,25 +33,33 @@ const MAX_PARTS = 16;
 
 type VerifyMessage = Extract<AgentMessage, { type: `verify_${string}` }>;
 
+/** Where a session's conclusion goes: a node's own attempt is recorded; a round's member reports to its round. */
+export interface VerifyHooks {
+	recorded(nodeId: string, attempt: VerificationRecord): Promise<unknown>;
+	/** `attempt` null: the member's session ended without a conclusion (declined, silent, disconnected). */
+	roundEnded(round: string, nodeId: string, attempt: VerificationRecord | null): Promise<void>;
+}
+
 export class ShardVerifier {
-	private readonly sessions = new Map<string, Session>();
+	private readonly sessions = new Map<string, Session & { round: string | null }>();
 
 	constructor(
 		private readonly sockets: ShardSockets,
-		private readonly db: D1Database,
 		private readonly cfg: { secret: string; shape: Shape | null },
 		private readonly epoch: () => Promise<number>,
-		/** Told of every recorded outcome (the scheduler places verified nodes first). */
-		private readonly recorded: (nodeId: string, verified: boolean) => Promise<void>,
+		private readonly hooks: VerifyHooks,
 	) {}
 
 	get active(): number {
 		return this.sessions.size;
 	}
 
-	/** Challenges the node on `ws`, one part per claimed GPU, all sent now. */
-	async start(ws: WebSocket, nodeId: string, claim: Claim, now: number): Promise<void> {
-		if (this.sessions.has(nodeId)) return;
+	/**
+	 * Challenges the node on `ws`, one part per claimed GPU, all sent now, as a member of `round` if given. False when
+	 * a session of the node is already running (it is not interrupted).
+	 */
+	async start(ws: WebSocket, nodeId: string, claim: Claim, now: number, round: string | null = null): Promise<boolean> {
+		if (this.sessions.has(nodeId)) return false;
 		const shape = this.cfg.shape ?? CHALLENGE_SIZES[challengeClass(claim.gpu_model)].shape;
 		const epoch = await this.epoch();
 		const seeds = [];
@@ -58,12 +67,13 @@ export class ShardVerifier {
 			const seed = await deriveSeed(this.cfg.secret, epoch, nodeId, randomToken(12));
 			seeds.push({ id: `vrf_${randomToken(9)}`, seed });
 		}
-		const s = newSession(claim, shape, seeds, now);
+		const s = { ...newSession(claim, shape, seeds, now), round };
 		this.sessions.set(nodeId, s);
 		const deadline = new Date(latestCommit(s)).toISOString();
 		for (const p of s.parts) {
 			this.sockets.send(ws, { type: "verify", id: p.id, method: VERIFY_METHOD, seed: p.seed, shape, deadline });
 		}
+		return true;
 	}
 
 	/** A verification message from the node on `ws`; anything for a session it does not have is ignored. */
@@ -92,9 +102,11 @@ export class ShardVerifier {
 		}
 	}
 
-	/** The node's connection ended: its session is void (it runs again on the next connection). */
-	forget(nodeId: string): void {
+	/** The node's connection ended: its session is void (it runs again on the next connection; a round hears so). */
+	forget(nodeId: string): Promise<void> {
+		const s = this.sessions.get(nodeId);
 		this.sessions.delete(nodeId);
+		return s?.round ? this.hooks.roundEnded(s.round, nodeId, null) : Promise.resolve();
 	}
 
 	private async settle(nodeId: string, now: number): Promise<void> {
@@ -103,11 +115,9 @@ export class ShardVerifier {
 		const o = outcome(s, now);
 		if (o.kind === "pending") return;
 		this.sessions.delete(nodeId);
+		if (s.round) await this.hooks.roundEnded(s.round, nodeId, o.kind === "done" ? o.record : null);
 		if (o.kind === "void") return;
-		await recordVerification(this.db, nodeId, o.record);
-		await this.recorded(nodeId, o.record.state === "verified").catch((err) => {
-			console.error("the scheduler did not hear of a verification; its hourly reconcile will", err);
-		});
+		if (!s.round) await this.hooks.recorded(nodeId, o.record);
 		const ws = this.sockets.open(nodeId);
 		if (!ws) return;
 		const { state, reason, measured_ms } = o.record;

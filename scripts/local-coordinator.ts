@@ -29,6 +29,10 @@ export const SHORT_TIMINGS: Readonly<Record<string, string>> = {
 	INCIDENT_MIN_NODES: "2",
 	INCIDENT_MIN_ACCOUNTS: "1",
 	INCIDENT_MIN_NETWORKS: "1",
+	// A test's nodes earn from the epoch they register in (the 24 h probation has its own tests).
+	PROBATION_S: "0",
+	// Co-scheduled verification rounds only when a test or the bench starts one (POST /v1/admin/verify-rounds).
+	VERIFY_ROUND_INTERVAL_S: "0",
 };
 
 export interface CoordinatorOptions {

@@ -22,11 +22,12 @@ export type ConfigVars = SettingVars & {
 		| "DISCORD_STAFF_CHANNEL_ID"
 		| "VERIFY_SECRET"
 		| "VERIFY_SHAPE"
+		| "VERIFY_ROUND_INTERVAL_S"
 		| "ADMIN_TOKEN"]?: string | undefined;
 };
 
 export interface Config {
-	/** Liveness, challenges, shards, incidents and epochs (`workers/domain/settings.ts`). */
+	/** Liveness, challenges, shards, incidents, epochs and the points rules (`workers/domain/settings.ts`). */
 	liveness: Settings;
 	/** Alert grouping, edits and flap damping. */
 	alertRules: AlertRules;
@@ -50,6 +51,8 @@ export interface Config {
 		secret: string;
 		/** A shape for every claim instead of the table's (local runs and tests: `ROWSxINNERxCOLS`); null: the table. */
 		shape: Shape | null;
+		/** How often the cron starts a co-scheduled round (§14), in seconds; 0: only when staff start one. */
+		roundIntervalS: number;
 	};
 }
 
@@ -80,6 +83,7 @@ export function readConfig(vars: ConfigVars): Config {
 		verify: {
 			secret: vars.VERIFY_SECRET || vars.ADMIN_TOKEN || "",
 			shape: shapeOf(vars.VERIFY_SHAPE),
+			roundIntervalS: vars.VERIFY_ROUND_INTERVAL_S === "0" ? 0 : positive(vars.VERIFY_ROUND_INTERVAL_S, 3600),
 		},
 	};
 	cache.set(vars, config);

@@ -3,6 +3,8 @@ import { shardsWithOnlineNodes } from "./db/nodes.ts";
 import { router } from "./router.ts";
 import { shard } from "./services/liveness.ts";
 import { drainDiscordOutbox } from "./services/discord-outbox.ts";
+import { roundDue, startRound } from "./services/verify-rounds.ts";
+import { readConfig } from "./config.ts";
 
 export { Cluster } from "../durable-objects/Cluster.ts";
 export { DeliveryGate } from "../durable-objects/DeliveryGate.ts";
@@ -24,6 +26,10 @@ export default {
 		); // staff-channel posts Discord missed
 		await Promise.all((await shardsWithOnlineNodes(env.DB)).map((name) => shard(env, name).wake(Date.now())));
 		await env.SETTLER.getByName("global").tick(controller.scheduledTime);
+		// Co-scheduled verification: suspects and decoys challenged in the same second (docs/VERIFICATION.md §14).
+		if (await roundDue(env, controller.scheduledTime, readConfig(env).verify.roundIntervalS)) {
+			await startRound(env, Date.now()).catch((err) => console.error("the verification round did not start", err));
+		}
 		// Hourly, the scheduler's capacity index is rebuilt from D1: a safety net under the flip feed.
 		if (new Date(controller.scheduledTime).getUTCMinutes() === 0) {
 			await env.SCHEDULER.getByName("global").reconcile(controller.scheduledTime);

@@ -13,6 +13,7 @@ import {
 } from "./routes/admin.ts";
 import { deleteMute, getAlertSettings, patchAlertSettings, postMute } from "./routes/alerts.ts";
 import { connectNode, heartbeatNode } from "./routes/node-link.ts";
+import { postDownload, postDownloadAnswer, postUpload } from "./routes/bandwidth.ts";
 import { deleteNode, getFlips, getNode, getUptime, listNodes, patchNode, postNode } from "./routes/nodes.ts";
 import { postLink } from "./routes/links.ts";
 import { getOpenApi } from "./routes/openapi.ts";
@@ -31,6 +32,7 @@ import { getIncidents, getStats } from "./routes/stats.ts";
 import { telegramWebhook } from "./routes/telegram.ts";
 import { discordInteractions } from "./routes/discord.ts";
 import { getTicket, getTickets, postTicket, postTicketClose, postTicketMessage } from "./routes/tickets.ts";
+import { getVerifyRound, postVerifyRound } from "./routes/verify-rounds.ts";
 
 export const router = Router<import("itty-router").IRequest, [Env, ExecutionContext]>({ catch: errorResponse })
 	.post("/v1/accounts", postAccount)
@@ -44,6 +46,9 @@ export const router = Router<import("itty-router").IRequest, [Env, ExecutionCont
 	.get("/v1/nodes/:id/flips", getFlips)
 	.get("/v1/nodes/:id/connect", connectNode)
 	.post("/v1/nodes/:id/heartbeat", heartbeatNode)
+	.post("/v1/nodes/:id/bandwidth/upload", postUpload)
+	.post("/v1/nodes/:id/bandwidth/download", postDownload)
+	.post("/v1/nodes/:id/bandwidth/download/:test", postDownloadAnswer)
 	.post("/v1/links", postLink)
 	.get("/v1/stats", getStats)
 	.get("/v1/incidents", getIncidents)
@@ -70,6 +75,8 @@ export const router = Router<import("itty-router").IRequest, [Env, ExecutionCont
 	.post("/v1/admin/adjustments", postAdjustment)
 	.post("/v1/admin/flags", postFlag)
 	.delete("/v1/admin/flags/:id", deleteFlag)
+	.post("/v1/admin/verify-rounds", postVerifyRound)
+	.get("/v1/admin/verify-rounds/:id", getVerifyRound)
 	.get("/v1/admin/audit", getAudit)
 	.put("/v1/admin/accounts/:id/role", putRole)
 	.post("/v1/tickets", postTicket)

@@ -18,7 +18,8 @@ interface Breakdown {
 		challenges: { issued: number; passed: number; failed: number; missed: number };
 	};
 	terms: {
-		unverified_factor: number;
+		credited_gpus: number;
+		effective_weight: number;
 		pass_ratio: number;
 		availability_points: number;
 		compute_points: number;
@@ -107,7 +108,8 @@ export function formatBreakdown(b: Breakdown): string[] {
 	return [
 		`epoch      ${b.epoch}`,
 		`online     ${b.inputs.online_seconds} s (+ ${b.inputs.incident_seconds} s credited for coordinator incidents)`,
-		`hardware   ${b.inputs.gpu_count} GPU(s), tier ${b.inputs.tier}, unverified factor ${b.terms.unverified_factor}`,
+		`hardware   ${b.inputs.gpu_count} GPU(s), tier ${b.inputs.tier}; credited ${b.terms.credited_gpus} ` +
+			`at weight ${b.terms.effective_weight}`,
 		`challenges ${c.passed} passed, ${c.failed} failed, ` +
 			`${c.missed} missed of ${c.issued} (pass ratio ${b.terms.pass_ratio.toFixed(3)})`,
 		`terms      availability ${b.terms.availability_points} + compute ` +

@@ -2,6 +2,7 @@
 import { STATUS_ICON, statusSummary } from "../../workers/domain/node-text.ts";
 import { percent, plural } from "../../workers/domain/text.ts";
 import { verificationText } from "../../workers/domain/verification.ts";
+import { bandwidthText } from "../../workers/domain/bandwidth.ts";
 import { code } from "../../workers/domain/ticket-text.ts";
 import {
 	accountNodes,
@@ -53,6 +54,7 @@ export async function nodeCommand(c: CommandContext): Promise<string> {
 			`· registered ${when(v.created_at)}${v.region ? ` · region ${v.region}` : ""}`,
 		`Hardware (claimed, ${verificationText(v.hardware.verification)}): ` +
 			`${v.hardware.gpu_count}× ${v.hardware.gpu_model}, ${v.hardware.vram_gb} GB VRAM`,
+		`📶 ${bandwidthText(v.hardware.bandwidth)}`,
 	];
 	if (v.challenges)
 		lines.push(

@@ -26,7 +26,9 @@ export function breakdownText(b: Breakdown): string {
 			`challenges ${c.passed}/${c.issued} passed, ${c.failed} failed, ${c.missed} missed`,
 		`• terms: availability **${t.availability_points}** · ` +
 			`compute **${t.compute_points}** · penalty **−${t.penalty_points}** · ` +
-			`pass ratio ${t.pass_ratio.toFixed(3)} · unverified factor ${t.unverified_factor}`,
+			`pass ratio ${t.pass_ratio.toFixed(3)} · ${t.credited_gpus} GPU(s) credited at weight ${t.effective_weight}`,
+		`• availability × address share ${t.address_share} × bandwidth ${t.bandwidth_factor} ` +
+			`(${i.bandwidth_tier ?? "not rated"})${i.probation ? " · probation: no availability" : ""}`,
 	];
 	for (const p of t.penalties as { code?: string; reason?: string; share?: number }[])
 		lines.push(`• flag ${p.code ?? "?"} (share ${p.share ?? "?"}): ${p.reason ?? ""}`);

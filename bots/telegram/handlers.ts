@@ -3,6 +3,7 @@
 import { formatDuration } from "../../workers/domain/duration.ts";
 import { STATUS_ICON, STATUS_LABEL, statusSummary } from "../../workers/domain/node-text.ts";
 import { verificationText } from "../../workers/domain/verification.ts";
+import { bandwidthText } from "../../workers/domain/bandwidth.ts";
 import { TELEGRAM_TEXT_MAX, fitLines, percent, plural, tokens } from "../../workers/domain/text.ts";
 import { iso } from "../../workers/http.ts";
 import type { Account } from "../../workers/services/accounts.ts";
@@ -84,7 +85,8 @@ export async function nodesText(env: Env, account: Account, now: number): Promis
 			(n) =>
 				`${STATUS_ICON[n.status]} ${n.name} (${n.id}) — ${STATUS_LABEL[n.status]}, ` +
 				`last seen ${ago(n.last_seen_at, now)}, 24 h uptime ${percent(n.uptime_24h)}, ` +
-				`${n.hardware.gpu_count}× ${n.hardware.gpu_model} ${verificationText(n.hardware.verification)}`,
+				`${n.hardware.gpu_count}× ${n.hardware.gpu_model} ${verificationText(n.hardware.verification)}, ` +
+				bandwidthText(n.hardware.bandwidth),
 		),
 		"GET /v1/nodes lists them all",
 	);

@@ -3,10 +3,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { importJWK, jwtVerify } from "jose";
 import { WebSocketServer, type WebSocket } from "ws";
+import { createHash, randomBytes } from "node:crypto";
+import { bandwidthOf, mbpsOf, type BandwidthSample } from "../../workers/domain/bandwidth.ts";
 
 export interface FakeSocket {
 	ws: WebSocket;
 	jti: string;
+	/** The upgrade request's `x-pulsegrid-gpu-uuids` header, if the agent sent one. */
+	gpuUuids: string | null;
 	/** Text frames received from the agent, in order. */
 	frames: string[];
 	closed: Promise<{ code: number; reason: string }>;
@@ -33,6 +37,24 @@ export interface FakeOptions {
 	apiKey?: string;
 	/** Handles POST /v1/nodes/:id/heartbeat; receives the parsed body (the beat is recorded before it answers). */
 	heartbeat?: (body: unknown, n: number) => HeartbeatAnswer | Promise<HeartbeatAnswer>;
+	/** Serves the bandwidth test routes (docs/VERIFICATION.md §12), timing transfers with its own clock. */
+	bandwidth?: FakeBandwidth;
+}
+
+export interface FakeBandwidth {
+	/** The download blob's size (default 1 MiB, so tests stay quick). */
+	downloadBytes?: number;
+	/** Answers a request instead of serving it (e.g. a 429); `n` counts that kind of request from 0. */
+	refuse?: (kind: "upload" | "download" | "answer", n: number) => HeartbeatAnswer | null;
+	/** Waits this many ms before reading a request (a slow link), by kind and count. */
+	delayMs?: (kind: "upload" | "download" | "answer", n: number) => number;
+}
+
+export interface FakeUpload {
+	bytes: number;
+	contentLength: string | undefined;
+	contentType: string | undefined;
+	contentEncoding: string | undefined;
 }
 
 export interface HeartbeatAnswer {
@@ -48,6 +70,11 @@ export interface FakeCoordinator {
 	beats: unknown[];
 	/** Bodies of POST /v1/nodes. */
 	registrations: unknown[];
+	/** Bandwidth uploads received, and the hashes download tests were answered with (`right` if it matched). */
+	uploads: FakeUpload[];
+	downloadAnswers: { test: string; sha256: string; right: boolean }[];
+	/** Every request to a bandwidth route, in order ("upload", "download", "answer"). */
+	bandwidthCalls: string[];
 	nextSocket(): Promise<FakeSocket>;
 	close(): Promise<void>;
 }
@@ -59,6 +86,11 @@ export async function startFakeCoordinator(o: FakeOptions): Promise<FakeCoordina
 	const sockets: FakeSocket[] = [];
 	const beats: unknown[] = [];
 	const registrations: unknown[] = [];
+	const uploads: FakeUpload[] = [];
+	const downloadAnswers: { test: string; sha256: string; right: boolean }[] = [];
+	const bandwidthCalls: string[] = [];
+	const samples: BandwidthSample[] = [];
+	const tests = new Map<string, { sha256: string; bytes: number; at: number }>();
 	const waiters: ((s: FakeSocket) => void)[] = [];
 	let attempts = 0;
 
@@ -123,8 +155,77 @@ export async function startFakeCoordinator(o: FakeOptions): Promise<FakeCoordina
 			res.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify({ node }));
 			return;
 		}
+		const bw = o.bandwidth && req.method === "POST" ? bandwidthRoute(req.url ?? "") : null;
+		if (bw && o.bandwidth) return serveBandwidth(req, res, bw, o.bandwidth);
 		refuse(res, 404, "not_found", `No route ${req.method} ${req.url}`);
 	});
+
+	function bandwidthRoute(url: string): { kind: "upload" | "download" | "answer"; test?: string } | null {
+		const prefix = `/v1/nodes/${o.nodeId}/bandwidth/`;
+		if (!url.startsWith(prefix)) return null;
+		const tail = url.slice(prefix.length);
+		if (tail === "upload" || tail === "download") return { kind: tail };
+		const m = /^download\/(bwt_[\w-]+)$/.exec(tail);
+		return m ? { kind: "answer", test: m[1] as string } : null;
+	}
+
+	/** The bandwidth routes as the coordinator serves them, with a fake's shortcuts (no limits, no expiry). */
+	async function serveBandwidth(
+		req: IncomingMessage,
+		res: ServerResponse,
+		route: { kind: "upload" | "download" | "answer"; test?: string },
+		b: FakeBandwidth,
+	) {
+		const started = Date.now();
+		const n = bandwidthCalls.filter((k) => k === route.kind).length;
+		bandwidthCalls.push(route.kind);
+		const delay = b.delayMs?.(route.kind, n) ?? 0;
+		if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+		const chunks: Buffer[] = [];
+		try {
+			for await (const chunk of req) chunks.push(chunk as Buffer);
+		} catch {
+			return; // the agent gave the transfer up
+		}
+		const body = Buffer.concat(chunks);
+		const jti = await verify(req);
+		if (!jti) return refuse(res, 401, "unauthorized", "bad node token");
+		const refused = b.refuse?.(route.kind, n);
+		if (refused) {
+			const headers: Record<string, string> = { "content-type": "application/json" };
+			const retry = (refused.body as { error?: { retry_after?: number } }).error?.retry_after;
+			if (retry !== undefined) headers["retry-after"] = String(retry);
+			return res.writeHead(refused.status, headers).end(JSON.stringify(refused.body));
+		}
+		const record = (s: BandwidthSample) => {
+			samples.push(s);
+			const answer = { ...s, mbps: Math.round(mbpsOf(s.bytes, s.ms) * 10) / 10, bandwidth: bandwidthOf(samples) };
+			res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer));
+		};
+		if (route.kind === "upload") {
+			uploads.push({
+				bytes: body.length,
+				contentLength: req.headers["content-length"],
+				contentType: req.headers["content-type"],
+				contentEncoding: req.headers["content-encoding"],
+			});
+			return record({ direction: "up", bytes: body.length, ms: Date.now() - started, at: Date.now() });
+		}
+		if (route.kind === "download") {
+			const blob = randomBytes(b.downloadBytes ?? 1 << 20);
+			const id = `bwt_${randomBytes(6).toString("hex")}`;
+			tests.set(id, { sha256: createHash("sha256").update(blob).digest("hex"), bytes: blob.length, at: Date.now() });
+			res.writeHead(200, { "content-type": "application/octet-stream", "x-pulsegrid-bandwidth-test": id }).end(blob);
+			return;
+		}
+		const test = tests.get(route.test as string);
+		tests.delete(route.test as string);
+		if (!test) return refuse(res, 404, "not_found", "No such download test.");
+		const sha256 = String((JSON.parse(body.toString() || "{}") as { sha256?: unknown }).sha256);
+		downloadAnswers.push({ test: route.test as string, sha256, right: sha256 === test.sha256 });
+		if (sha256 !== test.sha256) return refuse(res, 422, "unprocessable", "wrong hash");
+		record({ direction: "down", bytes: test.bytes, ms: Date.now() - test.at, at: Date.now() });
+	}
 
 	server.on("upgrade", async (req, socket, head) => {
 		const n = attempts++;
@@ -140,6 +241,7 @@ export async function startFakeCoordinator(o: FakeOptions): Promise<FakeCoordina
 			const fake: FakeSocket = {
 				ws,
 				jti,
+				gpuUuids: (req.headers["x-pulsegrid-gpu-uuids"] as string | undefined) ?? null,
 				frames,
 				closed: new Promise((resolve) =>
 					ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })),
@@ -194,6 +296,9 @@ export async function startFakeCoordinator(o: FakeOptions): Promise<FakeCoordina
 		sockets,
 		beats,
 		registrations,
+		uploads,
+		downloadAnswers,
+		bandwidthCalls,
 		nextSocket() {
 			const i = handed++;
 			const s = sockets[i];

@@ -1,6 +1,12 @@
 // Hardware detection: parsers fed with recorded nvidia-smi and system_profiler output, and the flag rules.
 import { describe, expect, it } from "vitest";
-import { detectGpu, parseNvidiaSmi, parseSystemProfiler, resolveHardware } from "../../agent/hardware.ts";
+import {
+	detectGpu,
+	detectGpuUuids,
+	parseNvidiaSmi,
+	parseSystemProfiler,
+	resolveHardware,
+} from "../../agent/hardware.ts";
 import { UsageError } from "../../agent/errors.ts";
 
 // `nvidia-smi --query-gpu=name,memory.total --format=csv,noheader,nounits` on an 8-GPU A100 server.
@@ -150,5 +156,25 @@ describe("resolveHardware", () => {
 
 	it("asks for --vram-gb when the detected GPU's memory is unknown", () => {
 		expect(() => resolveHardware(parseNvidiaSmi(GB10), local, {})).toThrow(/pass --vram-gb/);
+	});
+});
+
+describe("detectGpuUuids", () => {
+	const U1 = "GPU-5a3b2c1d-0e0f-4a4b-8c8d-112233445566";
+	const U2 = "GPU-00000000-1111-2222-3333-444444444444";
+
+	it("reads nvidia-smi's UUID per GPU, sorted", async () => {
+		const asked: string[][] = [];
+		const run = async (cmd: string, args: string[]) => {
+			asked.push([cmd, ...args]);
+			return `${U1}\r\n${U2}\n`;
+		};
+		expect(await detectGpuUuids(run)).toEqual([U2, U1]);
+		expect(asked).toEqual([["nvidia-smi", "--query-gpu=uuid", "--format=csv,noheader"]]);
+	});
+
+	it("reports none without nvidia-smi, or when its output is not a list of UUIDs", async () => {
+		expect(await detectGpuUuids(async () => null)).toEqual([]);
+		expect(await detectGpuUuids(async () => "No devices were found\n")).toEqual([]);
 	});
 });

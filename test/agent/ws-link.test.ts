@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { echoAnswer } from "../../workers/domain/challenge.ts";
 import type { AgentEvent } from "../../agent/events.ts";
 import { TokenSigner, generateIdentity } from "../../agent/identity.ts";
-import { WsLink } from "../../agent/ws-link.ts";
+import { type LinkOptions, WsLink } from "../../agent/ws-link.ts";
 import { startFakeCoordinator, type FakeCoordinator, type FakeOptions } from "./fake-coordinator.ts";
 
 const NODE = "node_test0000000001";
@@ -16,7 +16,7 @@ afterEach(async () => {
 	link = fake = null;
 });
 
-async function setup(opts: Partial<FakeOptions> = {}) {
+async function setup(opts: Partial<FakeOptions> = {}, linkOpts: Partial<LinkOptions> = {}) {
 	const identity = generateIdentity();
 	fake = await startFakeCoordinator({ nodeId: NODE, publicKey: identity.publicKey, ...opts });
 	const signer = new TokenSigner(identity, NODE);
@@ -27,6 +27,7 @@ async function setup(opts: Partial<FakeOptions> = {}) {
 		nodeId: NODE,
 		mintToken: () => signer.mint(),
 		random: () => 0,
+		...linkOpts,
 		emit: (e) => {
 			events.push(e);
 			for (const w of waiters.splice(0)) w.match(e) ? w.resolve(e) : waiters.push(w);
@@ -165,5 +166,19 @@ describe("WsLink", () => {
 		expect(sock.frames.map((f) => (f === "ping" ? f : JSON.parse(f)))).toContainEqual({ type: "bye" });
 		expect((await sock.closed).code).toBe(1000);
 		expect(events.at(-1)).toMatchObject({ event: "stopped", reason: "signal", exit_code: 0 });
+	});
+});
+
+describe("the GPU UUIDs", () => {
+	it("are sent with every connection when the machine has them, and not at all when it has none", async () => {
+		const uuids = ["GPU-00000000-1111-2222-3333-444444444444", "GPU-5a3b2c1d-0e0f-4a4b-8c8d-112233445566"];
+		const withUuids = await setup({}, { gpuUuids: uuids });
+		void withUuids.link.run();
+		expect((await withUuids.fake.nextSocket()).gpuUuids).toBe(uuids.join(","));
+		await link?.stop();
+		await fake?.close();
+		const without = await setup();
+		void without.link.run();
+		expect((await without.fake.nextSocket()).gpuUuids).toBeNull();
 	});
 });

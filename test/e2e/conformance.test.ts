@@ -4,14 +4,16 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { type ChallengeSeen, ConformanceAgent, newIdentity, type Policy } from "./conformance/agent.ts";
 import {
+	derivedTermBreaks,
 	encodeLeaf,
 	expectedFee,
 	expectedPrice,
 	expectedReward,
 	foldProof,
-	LEAF_FIELDS,
 	type Leaf,
+	LOWEST_WEIGHT_BP,
 	leafHash,
+	leafOfArray,
 	merkleRoot,
 	recomputePoints,
 	rowInvariantBreaks,
@@ -237,30 +239,44 @@ function outcomeFor(ch: ChallengeSeen): string {
 
 describe("conformance: an agent from the docs against a restarted coordinator", () => {
 	it("checks the documents' worked examples with the conformance recomputation", () => {
-		// POINTS.md "Worked example of a leaf": the two leaves exactly as printed there, and their hashes.
+		// POINTS.md "Worked example of a leaf" and "Rows settled before encoding 2": the leaves exactly as printed there.
 		const printed = [
+			'[2,7,"node_ab12cd34ef56","acc_0123456789ab","RTX 4090",2,"consumer-high",10000,1,2,10000,0,8000,"high",10500,' +
+				'3000,300,0,4,3,0,1,4158,0,0,4158,"[]",1234567]',
+			'[2,7,"node_ab12cd34ef56","acc_0123456789ab","GeForce RTX 4090 “Ti” é\\t/\\u0001",2,"consumer-high",10000,1,2,' +
+				'10000,0,8000,"high",10500,3000,300,0,4,3,0,1,4158,0,1039,3119,"[{\\"code\\":\\"shared_gpu\\",\\"reason\\":' +
+				'\\"same \\\\\\"GPU\\\\\\" as node_x — see ticket\\",\\"share\\":0.25}]",1234567]',
 			'[7,"node_ab12cd34ef56","acc_0123456789ab","RTX 4090",2,"consumer-high",10000,0,3000,300,0,4,3,0,1,2475,0,0,' +
 				'2475,"[]",1234567]',
-			'[7,"node_ab12cd34ef56","acc_0123456789ab","GeForce RTX 4090 “Ti” é\\t/\\u0001",2,"consumer-high",10000,0,3000,' +
-				'300,0,4,3,0,1,2475,0,618,1857,"[{\\"code\\":\\"shared_gpu\\",\\"reason\\":\\"same \\\\\\"GPU\\\\\\" as node_x — ' +
-				'see ticket\\",\\"share\\":0.25}]",1234567]',
 		];
 		const hashes = [
+			"eac38d61b564de140a5800fb6dd7f544f9730e8a04b18067a9551a990f1eb111",
+			"7a28e7b02ccf3f8b4bcbc328f3e65514d7fd8df0255021bb221bf1fe3631b635",
 			"b51034fde034e20ccce64d3cc368e0fdf8e5e3415acb389ea554ffbc8225b4f0",
-			"6a825aeef84ce5e6f9df8bcf218a856d8a018272cd5a840594e73333c4e8ec27",
 		];
 		const terms = [
+			{ availability_points: 4158, compute_points: 0, penalty_points: 0, points: 4158 },
+			{ availability_points: 4158, compute_points: 0, penalty_points: 1039, points: 3119 },
 			{ availability_points: 2475, compute_points: 0, penalty_points: 0, points: 2475 },
-			{ availability_points: 2475, compute_points: 0, penalty_points: 618, points: 1857 },
 		];
 		for (const [i, text] of printed.entries()) {
-			const values = JSON.parse(text) as unknown[];
-			const leaf = Object.fromEntries(LEAF_FIELDS.map((f, k) => [f, values[k]])) as unknown as Leaf;
+			const leaf = leafOfArray(JSON.parse(text) as unknown[]);
 			expect(encodeLeaf(leaf)).toBe(text);
 			expect(leafHash(encodeLeaf(leaf))).toBe(hashes[i]);
 			expect(recomputePoints(leaf)).toEqual(terms[i]);
+			expect(derivedTermBreaks(leaf)).toEqual([]);
 		}
-		expect(Buffer.byteLength(printed[0] as string)).toBe(125);
+		expect(Buffer.byteLength(printed[0] as string)).toBe(155);
+		expect(Buffer.byteLength(printed[2] as string)).toBe(125);
+		// "The same node not verified": one GPU at the lowest weight, share 8888: 346.
+		const unverified = {
+			...leafOfArray(JSON.parse(printed[0] as string) as unknown[]),
+			verified: 0,
+			credited_gpus: 1,
+			effective_weight_bp: LOWEST_WEIGHT_BP,
+			address_share_bp: 8888,
+		};
+		expect(recomputePoints(unverified).availability_points).toBe(346);
 		expect(tierOf("H100")).toEqual({ tier: "datacenter-hopper", bp: 30000 });
 		expect(tierOf("RTX 4090")).toEqual({ tier: "consumer-high", bp: 10000 });
 	});
@@ -508,6 +524,8 @@ describe("conformance: an agent from the docs against a restarted coordinator", 
 					problems.merkle.push(`${at}: leaf hashes to ${hash}, API says ${p.body.leaf_hash}`);
 				if (foldProof(hash, p.body.proof) !== e.root)
 					problems.merkle.push(`${at}: proof does not reach root ${e.root}`);
+				if (row.leaf_version !== 2) problems.merkle.push(`${at}: leaf_version ${row.leaf_version}, new rows are 2`);
+				for (const b of derivedTermBreaks(row)) problems.points.push(`${at}: ${b}`);
 				const terms = recomputePoints(row);
 				for (const [k, v] of Object.entries(terms))
 					if (row[k as keyof Leaf] !== v)

@@ -36,8 +36,9 @@ async function paidEpoch(co: Coordinator, nodeId: string): Promise<number | null
 describe("the local cron ticker", () => {
 	it("opens the first epoch at start, then closes and settles epochs on schedule, paying an online node", async () => {
 		const before = Date.now();
-		// Every 2 s and 6 s epochs, so a few epochs pass in seconds; production's is every minute and 3600 s.
-		c = await coordinator({ cron: ["*/2 * * * * *"], vars: { EPOCH_SECONDS: "6" } });
+		// Every 2 s and 10 s epochs, so a few epochs pass in seconds (10 s: an unverified node, paid one GPU at the lowest
+		// weight, earns a point in 8 s); production's is every minute and 3600 s.
+		c = await coordinator({ cron: ["*/2 * * * * *"], vars: { EPOCH_SECONDS: "10" } });
 		const first = await api<EpochView>(c, "/v1/epochs/1");
 		expect(first.status).toBe(200); // opened by the handler's run at start, before anyone asked
 		expect(Date.parse(first.body.started_at)).toBeGreaterThanOrEqual(before);
@@ -52,7 +53,7 @@ describe("the local cron ticker", () => {
 			120_000,
 		);
 		const { body: e } = await api<EpochView>(c, `/v1/epochs/${paid}`);
-		expect(Date.parse(e.ended_at as string) - Date.parse(e.started_at)).toBe(6000); // closed at its boundary
+		expect(Date.parse(e.ended_at as string) - Date.parse(e.started_at)).toBe(10_000); // closed at its boundary
 
 		const lines = readFileSync(c.logFile, "utf8").split("\n");
 		expect(lines.filter((l) => l.startsWith('pulsegrid: cron "*/2 * * * * *" at start,'))).toHaveLength(1);

@@ -32,6 +32,10 @@ interface Breakdown {
 		incident_seconds: number;
 		gpu_model: string;
 		gpu_count: number;
+		verified: boolean;
+		probation: boolean;
+		address_share_bp: number;
+		bandwidth_factor_bp: number;
 		challenges: { issued: number; passed: number; failed: number; missed: number };
 	};
 }
@@ -54,7 +58,8 @@ describe("points with real agents", () => {
 		const agent = await startAgent(c, await newAccount(c), "rig-points");
 		agents.push(agent);
 		await agent.waitFor("challenge_result");
-		await sleep(3000);
+		// Long enough to earn points unverified: one GPU at the lowest weight, 0.15 × 0.9 of a point a second.
+		await sleep(10_000);
 		agent.signal("SIGTERM");
 		await agent.exited;
 		agents.pop();
@@ -68,7 +73,8 @@ describe("points with real agents", () => {
 		expect(b.inputs.online_seconds).toBeGreaterThanOrEqual(3);
 		expect(b.inputs.online_seconds).toBeLessThan(epochSeconds);
 		expect(b.inputs.challenges.passed).toBeGreaterThanOrEqual(1);
-		const expected = computePoints({ ...b.inputs, verified: false, rented_gpu_seconds: 0, penalties: [] });
+		expect(b.inputs).toMatchObject({ probation: false, address_share_bp: 10000 }); // PROBATION_S is 0 here
+		const expected = computePoints({ ...b.inputs, rented_gpu_seconds: 0, penalties: [] });
 		expect(b.points).toBe(expected.points);
 		expect(b.points).toBeGreaterThan(0);
 

@@ -66,8 +66,10 @@ export class RunningAgent {
 	constructor(
 		readonly config: string,
 		readonly nodeId: string,
+		/** Extra `run` flags; by default the agent measures no bandwidth (a test agent would upload ~100 MB each). */
+		runFlags: string[] = ["--no-bandwidth"],
 	) {
-		this.process = spawn(process.execPath, [AGENT, "run", "--json", "--config", config], {
+		this.process = spawn(process.execPath, [AGENT, "run", "--json", ...runFlags, "--config", config], {
 			cwd: ROOT,
 			stdio: ["ignore", "pipe", "pipe"],
 		});
@@ -123,7 +125,12 @@ export class RunningAgent {
 }
 
 /** init + register + run, as a new operator would; returns the running agent. */
-export async function startAgent(c: Coordinator, apiKey: string, name: string): Promise<RunningAgent> {
+export async function startAgent(
+	c: Coordinator,
+	apiKey: string,
+	name: string,
+	runFlags?: string[],
+): Promise<RunningAgent> {
 	const config = join(mkdtempSync(join(tmpdir(), "pulsegrid-agent-")), "agent.json");
 	const init = agentCommand(config, ["init", "--coordinator", c.url]);
 	if (init.code !== 0) throw new Error(`agent init failed: ${init.stderr}`);
@@ -148,7 +155,7 @@ export async function startAgent(c: Coordinator, apiKey: string, name: string): 
 	if (reg.code !== 0) throw new Error(`agent register failed: ${reg.stderr}`);
 	const nodeId = /node_[A-Za-z0-9_-]+/.exec(reg.stdout)?.[0];
 	if (!nodeId) throw new Error(`no node id in register output: ${reg.stdout}`);
-	return new RunningAgent(config, nodeId);
+	return new RunningAgent(config, nodeId, runFlags);
 }
 
 export interface NodeView {

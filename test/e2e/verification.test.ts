@@ -42,4 +42,30 @@ describe("hardware verification with a real agent", () => {
 		agent.signal("SIGINT");
 		expect(await agent.exited).toBe(0);
 	});
+
+	it("challenges two nodes registered together in one round, at one moment, and both real agents pass it", async () => {
+		const key = await newAccount(c);
+		const agents = [await startAgent(c, key, "rig-round-a"), await startAgent(c, key, "rig-round-b")];
+		for (const a of agents) expect(await a.waitFor("verify_result")).toMatchObject({ state: "verified" });
+		type Round = { round_id: string; groups: { key: string; node_ids: string[] }[]; nodes: number };
+		const started = await api<Round>(c, "/v1/admin/verify-rounds", { method: "POST", auth: c.adminToken });
+		const ids = agents.map((a) => a.nodeId).sort();
+		// Registered together by one account, and (locally) behind one address: both groups hold the two.
+		expect(started.body.groups).toContainEqual({ key: expect.stringMatching(/^reg:acc_/), node_ids: ids });
+		for (const a of agents) expect(await a.waitFor("verify_result", 2)).toMatchObject({ state: "verified" });
+		type View = { judged_at: string | null; members: { node_id: string; verdict: string | null }[] };
+		let judged: View | null = null;
+		await until("the round judged", async () => {
+			const r = await api<View>(c, `/v1/admin/verify-rounds/${started.body.round_id}`, { auth: c.adminToken });
+			judged = r.body.judged_at ? r.body : null;
+			return judged !== null;
+		});
+		if (!judged) throw new Error("unreachable");
+		const verdicts = (judged as View).members.filter((m) => ids.includes(m.node_id)).map((m) => m.verdict);
+		expect(verdicts).toEqual(["passed", "passed"]);
+		for (const a of agents) {
+			a.signal("SIGINT");
+			expect(await a.exited).toBe(0);
+		}
+	});
 });

@@ -10,6 +10,7 @@ const node = (node_id: string, o: Partial<Candidate> = {}): Candidate => ({
 	reliability: 1,
 	price_cents: 39,
 	verified: 0,
+	bandwidth: 0,
 	...o,
 });
 const ids = (cs: Candidate[] | null) => cs?.map((c) => c.node_id) ?? null;
@@ -76,5 +77,15 @@ describe("place", () => {
 		const cands = [node("a", { reliability: 1 }), node("b", { reliability: 0.5, verified: 1 })];
 		expect(ids(rank(cands, null))).toEqual(["b", "a"]);
 		expect(ids(place(cands, 1, null))).toEqual(["b"]);
+	});
+
+	it("prefers the better-connected of equally reliable nodes, never over verification or reliability", () => {
+		const cands = [
+			node("slow", { bandwidth: 1 }),
+			node("fast", { bandwidth: 4 }),
+			node("unreliable", { bandwidth: 4, reliability: 0.9 }),
+			node("proven", { verified: 1 }),
+		];
+		expect(ids(rank(cands, null))).toEqual(["proven", "fast", "slow", "unreliable"]);
 	});
 });

@@ -11,6 +11,9 @@ import {
 	MONTH_MS,
 } from "../../workers/domain/emission.ts";
 import {
+	LEAF_FIELDS,
+	LEAF_FIELDS_ADDED_V2,
+	LEAF_FIELDS_V1,
 	canonicalLeaf,
 	leafHash,
 	merkleProof,
@@ -18,12 +21,26 @@ import {
 	verifyProof,
 	type LeafRow,
 } from "../../workers/domain/merkle.ts";
-import { computePoints, tierOf, type PointsInputs } from "../../workers/domain/points.ts";
+import {
+	LOWEST_TIER,
+	OTHER_TIER,
+	TIERS,
+	addressShareBp,
+	addressShares,
+	computePoints,
+	onProbation,
+	tierOf,
+	type PointsInputs,
+} from "../../workers/domain/points.ts";
+import { readSettings } from "../../workers/domain/settings.ts";
 
 const inputs = fc.record({
 	gpu_model: fc.constantFrom("RTX 4090", "H100", "A100", "RTX 3090", "Apple M2", "Radeon VII"),
 	gpu_count: fc.integer({ min: 1, max: 8 }),
 	verified: fc.boolean(),
+	probation: fc.boolean(),
+	address_share_bp: fc.integer({ min: 0, max: 10000 }),
+	bandwidth_factor_bp: fc.constantFrom(9000, 10000, 10500, 11000),
 	online_seconds: fc.integer({ min: 0, max: 3600 }),
 	incident_seconds: fc.integer({ min: 0, max: 600 }),
 	rented_gpu_seconds: fc.integer({ min: 0, max: 28800 }),
@@ -37,6 +54,21 @@ const inputs = fc.record({
 		{ maxLength: 3 },
 	),
 }) as fc.Arbitrary<PointsInputs>;
+
+/** Eight claimed H100s online for a whole hour, nothing else: the figures below scale from it. */
+const hour: PointsInputs = {
+	gpu_model: "H100",
+	gpu_count: 8,
+	verified: false,
+	probation: false,
+	address_share_bp: 10000,
+	bandwidth_factor_bp: 10000,
+	online_seconds: 3600,
+	incident_seconds: 0,
+	rented_gpu_seconds: 0,
+	challenges: { issued: 0, passed: 0, failed: 0, missed: 0 },
+	penalties: [],
+};
 
 describe("computePoints", () => {
 	it("sums its terms to the total", () => {
@@ -67,33 +99,162 @@ describe("computePoints", () => {
 		);
 	});
 
-	it("counts claimed hardware at half weight until it is verified", () => {
-		const base = {
-			gpu_model: "RTX 4090",
-			gpu_count: 1,
-			online_seconds: 3600,
-			incident_seconds: 0,
-			rented_gpu_seconds: 0,
-			challenges: { issued: 0, passed: 0, failed: 0, missed: 0 },
-			penalties: [],
-		};
-		expect(computePoints({ ...base, verified: true }).points).toBe(3600);
-		expect(computePoints({ ...base, verified: false }).points).toBe(1800);
+	it("gives a share-1 flag (shared_hardware, duplicate_identity) everything, and names it in the penalties", () => {
+		fc.assert(
+			fc.property(inputs, fc.constantFrom("shared_hardware", "duplicate_identity"), (i, code) => {
+				const flag = { code, reason: "late together with node_x in round vr_1", share: 1 };
+				const t = computePoints({ ...i, penalties: [...i.penalties, flag] });
+				return t.points === 0 && t.penalty_points === t.availability_points + t.compute_points;
+			}),
+		);
+	});
+
+	it("credits a verified node its tier's full weight for every claimed GPU", () => {
+		fc.assert(
+			fc.property(inputs, (i) => {
+				const t = computePoints({ ...i, verified: true });
+				return t.credited_gpus === i.gpu_count && t.effective_weight_bp === tierOf(i.gpu_model).weight_bp;
+			}),
+		);
+		expect(computePoints({ ...hour, verified: true }).availability_points).toBe(86400); // 8 GPUs × 3.0 × 3600
+	});
+
+	it("credits a node that is not verified one GPU of the lowest tier, whatever it claims", () => {
+		fc.assert(
+			fc.property(inputs, (i) => {
+				const t = computePoints({ ...i, verified: false });
+				const asOneOther = computePoints({ ...i, verified: true, gpu_model: "Radeon VII", gpu_count: 1 });
+				return (
+					t.credited_gpus === 1 &&
+					t.effective_weight_bp === LOWEST_TIER.weight_bp &&
+					t.tier === tierOf(i.gpu_model).tier &&
+					t.availability_points === asOneOther.availability_points &&
+					t.availability_points <= computePoints({ ...i, verified: true }).availability_points
+				);
+			}),
+		);
+		// 8 claimed H100s, unverified: one GPU at weight 0.15 for the hour.
+		expect(computePoints({ ...hour, verified: false }).availability_points).toBe(540);
+		// Rented time of a node that is not verified counts at the lowest weight too: 3600 GPU-s × 0.15 × 2.
+		expect(computePoints({ ...hour, verified: false, rented_gpu_seconds: 3600 }).compute_points).toBe(1080);
+	});
+
+	it("finds the lowest tier among the table and `other`", () => {
+		const all = [...TIERS.map((t) => t.tier), OTHER_TIER];
+		expect(all.every((t) => t.weight_bp >= LOWEST_TIER.weight_bp)).toBe(true);
+		expect(all).toContain(LOWEST_TIER);
+		expect(LOWEST_TIER).toEqual({ tier: "other", weight_bp: 1500 });
+	});
+
+	it("pays no availability during probation, but still pays rented time", () => {
+		fc.assert(
+			fc.property(inputs, (i) => {
+				const t = computePoints({ ...i, probation: true });
+				const free = computePoints({ ...i, probation: false });
+				return t.availability_points === 0 && t.compute_points === free.compute_points;
+			}),
+		);
+		const t = computePoints({ ...hour, verified: true, probation: true, rented_gpu_seconds: 1800 });
+		expect(t).toMatchObject({ availability_points: 0, compute_points: 10800, points: 10800 });
+	});
+
+	it("reads PROBATION_S (0 allowed: off) and ADDRESS_ALLOWANCE_GPUS, with defaults of 24 h and 8 GPUs", () => {
+		expect(readSettings({})).toMatchObject({ probationS: 86_400, addressAllowanceGpus: 8 });
+		expect(readSettings({ PROBATION_S: "0", ADDRESS_ALLOWANCE_GPUS: "0" })).toMatchObject({
+			probationS: 0,
+			addressAllowanceGpus: 8, // an allowance of no GPU is not a setting: the default stays
+		});
+		expect(readSettings({ PROBATION_S: "", ADDRESS_ALLOWANCE_GPUS: "64" })).toMatchObject({
+			probationS: 86_400,
+			addressAllowanceGpus: 64,
+		});
+	});
+
+	it("puts an epoch on probation when it starts less than PROBATION_S after registration; 0 turns it off", () => {
+		const day = 86_400;
+		const at = 1_700_000_000_000;
+		expect(onProbation(at, at - 1000, day)).toBe(true); // the epoch it registered in
+		expect(onProbation(at, at + day * 1000 - 1, day)).toBe(true);
+		expect(onProbation(at, at + day * 1000, day)).toBe(false);
+		expect(onProbation(at, at - 1000, 0)).toBe(false);
+	});
+
+	it("scales availability by the address share and the bandwidth factor, and nothing else by them", () => {
+		fc.assert(
+			fc.property(inputs, fc.integer({ min: 0, max: 10000 }), (i, less) => {
+				const t = computePoints(i);
+				const lower = computePoints({ ...i, address_share_bp: Math.min(less, i.address_share_bp) });
+				const faster = computePoints({ ...i, bandwidth_factor_bp: 11000 });
+				return (
+					lower.availability_points <= t.availability_points &&
+					t.availability_points <= faster.availability_points &&
+					lower.compute_points === t.compute_points &&
+					faster.compute_points === t.compute_points
+				);
+			}),
+		);
+		const t = (address_share_bp: number, bandwidth_factor_bp: number) =>
+			computePoints({ ...hour, verified: true, address_share_bp, bandwidth_factor_bp }).availability_points;
+		expect(t(10000, 10000)).toBe(86400);
+		expect(t(5000, 10000)).toBe(43200);
+		expect(t(10000, 9000)).toBe(77760);
+		expect(t(10000, 11000)).toBe(95040);
+		// Exact: 3600 s × 8 × 30000 × 6666 × 10500 / 10000³ = 60473.952, floored once.
+		expect(t(6666, 10500)).toBe(60473);
+		// 200 s × 0.9 is 180, not the 179.99999999999997 of a left-to-right evaluation in doubles.
+		expect(computePoints({ ...hour, gpu_count: 1, online_seconds: 200, bandwidth_factor_bp: 9000 }).points).toBe(27);
+		expect(
+			computePoints({
+				...hour,
+				verified: true,
+				gpu_model: "RTX 4090",
+				gpu_count: 1,
+				online_seconds: 200,
+				bandwidth_factor_bp: 9000,
+			}).points,
+		).toBe(180);
+	});
+
+	it("shares an address's allowance: floor(allowance × 10000 / credited GPUs) once they exceed it", () => {
+		expect(addressShareBp(8, 8)).toBe(10000);
+		expect(addressShareBp(8, 12)).toBe(6666);
+		expect(addressShareBp(8, 24)).toBe(3333);
+		const shares = addressShares(
+			[
+				{ address_key: "203.0.113.7", credited_gpus: 8 },
+				{ address_key: "203.0.113.7", credited_gpus: 4 },
+				{ address_key: "2001:db8:1:2::/64", credited_gpus: 1 },
+			],
+			(key) => (key === "203.0.113.7" ? 8 : 8),
+		);
+		expect(Object.fromEntries(shares)).toEqual({ "203.0.113.7": 6666, "2001:db8:1:2::/64": 10000 });
+		// A round that proved 12 GPUs behind the address raises its allowance to them.
+		expect(addressShares([{ address_key: "a", credited_gpus: 12 }], () => 12).get("a")).toBe(10000);
+		fc.assert(
+			fc.property(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 0, max: 10_000 }), (allowance, total) => {
+				const bp = addressShareBp(allowance, total);
+				// Paid GPU-equivalents never exceed the allowance, and the share is never above 1.
+				return bp <= 10000 && (total <= allowance ? bp === 10000 : (bp * total) / 10000 <= allowance);
+			}),
+		);
 	});
 
 	it("scales availability by the share of challenges passed", () => {
 		const t = computePoints({
 			gpu_model: "H100",
 			gpu_count: 2,
-			verified: false,
+			verified: true,
+			probation: false,
+			address_share_bp: 10000,
+			bandwidth_factor_bp: 10000,
 			online_seconds: 1800,
 			incident_seconds: 0,
 			rented_gpu_seconds: 0,
 			challenges: { issued: 4, passed: 3, failed: 0, missed: 1 },
 			penalties: [],
 		});
-		// 0.5 h × 2 GPUs × weight 3.0 × 0.5 unverified × 0.75 passed × 3600
-		expect(t.availability_points).toBe(4050);
+		// 0.5 h × 2 GPUs × weight 3.0 × 0.75 passed × 3600
+		expect(t.availability_points).toBe(8100);
 		expect(t.pass_ratio).toBe(0.75);
 	});
 
@@ -274,6 +435,44 @@ describe("shareRewards", () => {
 
 /** The examples of docs/POINTS.md ("Worked example of a leaf"): the leaves and hashes written there. */
 const DOC_LEAF: LeafRow = {
+	leaf_version: 2,
+	epoch: 7,
+	node_id: "node_ab12cd34ef56",
+	account_id: "acc_0123456789ab",
+	gpu_model: "RTX 4090",
+	gpu_count: 2,
+	tier: "consumer-high",
+	tier_weight_bp: 10000,
+	verified: 1,
+	credited_gpus: 2,
+	effective_weight_bp: 10000,
+	probation: 0,
+	address_share_bp: 8000,
+	bandwidth_tier: "high",
+	bandwidth_factor_bp: 10500,
+	online_seconds: 3000,
+	incident_seconds: 300,
+	rented_gpu_seconds: 0,
+	challenges_issued: 4,
+	challenges_passed: 3,
+	challenges_failed: 0,
+	challenges_missed: 1,
+	availability_points: 4158,
+	compute_points: 0,
+	penalty_points: 0,
+	points: 4158,
+	penalties: "[]",
+	reward: 1234567,
+};
+const DOC_FLAGGED: LeafRow = {
+	...DOC_LEAF,
+	gpu_model: "GeForce RTX 4090 \u201cTi\u201d \u00e9\t/\u0001",
+	penalty_points: 1039,
+	points: 3119,
+	penalties: JSON.stringify([{ code: "shared_gpu", reason: 'same "GPU" as node_x \u2014 see ticket', share: 0.25 }]),
+};
+/** POINTS.md "Rows settled before encoding 2": a row of leaf encoding 1, as it was hashed when it was settled. */
+const DOC_LEAF_V1: LeafRow = {
 	epoch: 7,
 	node_id: "node_ab12cd34ef56",
 	account_id: "acc_0123456789ab",
@@ -296,65 +495,88 @@ const DOC_LEAF: LeafRow = {
 	penalties: "[]",
 	reward: 1234567,
 };
-const DOC_FLAGGED: LeafRow = {
-	...DOC_LEAF,
-	gpu_model: "GeForce RTX 4090 \u201cTi\u201d \u00e9\t/\u0001",
-	penalty_points: 618,
-	points: 1857,
-	penalties: JSON.stringify([{ code: "shared_gpu", reason: 'same "GPU" as node_x \u2014 see ticket', share: 0.25 }]),
+
+/** The worked example's inputs (docs/POINTS.md "Worked example"). */
+const WORKED: PointsInputs = {
+	gpu_model: "RTX 4090",
+	gpu_count: 2,
+	verified: true,
+	probation: false,
+	address_share_bp: 8000,
+	bandwidth_factor_bp: 10500,
+	online_seconds: 3000,
+	incident_seconds: 300,
+	rented_gpu_seconds: 0,
+	challenges: { issued: 4, passed: 3, failed: 0, missed: 1 },
+	penalties: [],
 };
 
 describe("the documented leaf encoding", () => {
 	it("gives the worked example of docs/POINTS.md the points, leaf and hash written there", async () => {
-		const t = computePoints({
-			gpu_model: "RTX 4090",
-			gpu_count: 2,
-			verified: false,
-			online_seconds: 3000,
-			incident_seconds: 300,
-			rented_gpu_seconds: 0,
-			challenges: { issued: 4, passed: 3, failed: 0, missed: 1 },
-			penalties: [],
-		});
+		const t = computePoints(WORKED);
 		expect(t).toMatchObject({
-			availability_points: 2475,
+			availability_points: 4158,
 			compute_points: 0,
 			penalty_points: 0,
-			points: 2475,
+			points: 4158,
 			tier: "consumer-high",
 			tier_weight_bp: 10000,
+			credited_gpus: 2,
+			effective_weight_bp: 10000,
 		});
+		// The same node unverified: one GPU at the lowest weight, and its address then counts 9 GPUs (share 8888).
+		expect(computePoints({ ...WORKED, verified: false, address_share_bp: 8888 }).points).toBe(346);
+		expect(computePoints({ ...WORKED, probation: true }).points).toBe(0);
 		expect(canonicalLeaf(DOC_LEAF)).toBe(
-			'[7,"node_ab12cd34ef56","acc_0123456789ab","RTX 4090",2,' +
-				'"consumer-high",10000,0,3000,300,0,4,3,0,1,2475,0,0,2475,"[]",1234567]',
+			'[2,7,"node_ab12cd34ef56","acc_0123456789ab","RTX 4090",2,"consumer-high",10000,1,2,10000,0,8000,"high",' +
+				'10500,3000,300,0,4,3,0,1,4158,0,0,4158,"[]",1234567]',
 		);
-		expect(await leafHash(DOC_LEAF)).toBe("b51034fde034e20ccce64d3cc368e0fdf8e5e3415acb389ea554ffbc8225b4f0");
+		expect(new TextEncoder().encode(canonicalLeaf(DOC_LEAF)).length).toBe(155);
+		expect(await leafHash(DOC_LEAF)).toBe("eac38d61b564de140a5800fb6dd7f544f9730e8a04b18067a9551a990f1eb111");
 	});
 
 	it(
 		"escapes strings exactly as documented: quote, " + "backslash and control characters; non-ASCII and '/' raw",
 		async () => {
 			const t = computePoints({
+				...WORKED,
 				gpu_model: DOC_FLAGGED.gpu_model as string,
-				gpu_count: 2,
-				verified: false,
-				online_seconds: 3000,
-				incident_seconds: 300,
-				rented_gpu_seconds: 0,
-				challenges: { issued: 4, passed: 3, failed: 0, missed: 1 },
 				penalties: [{ code: "shared_gpu", reason: "x", share: 0.25 }],
 			});
-			expect(t).toMatchObject({ penalty_points: 618, points: 1857 });
+			expect(t).toMatchObject({ penalty_points: 1039, points: 3119 });
 			expect(canonicalLeaf(DOC_FLAGGED)).toBe(
-				String.raw`[7,"node_ab12cd34ef56","acc_0123456789ab","GeForce RTX 4090 “Ti” é\t/\u0001",2,"consumer-high",` +
-					String.raw`10000,0,3000,300,0,4,3,0,1,2475,0,618,1857,"[{\"code\":\"shared_gpu\",\"reason\":` +
-					String.raw`\"same \\\"GPU\\\" as node_x — see ticket\",\"share\":0.25}]",1234567]`,
+				String.raw`[2,7,"node_ab12cd34ef56","acc_0123456789ab","GeForce RTX 4090 “Ti” é\t/\u0001",2,"consumer-high",` +
+					String.raw`10000,1,2,10000,0,8000,"high",10500,3000,300,0,4,3,0,1,4158,0,1039,3119,"[{\"code\":\"shared_gpu\",` +
+					String.raw`\"reason\":\"same \\\"GPU\\\" as node_x — see ticket\",\"share\":0.25}]",1234567]`,
 			);
-			expect(await leafHash(DOC_FLAGGED)).toBe("6a825aeef84ce5e6f9df8bcf218a856d8a018272cd5a840594e73333c4e8ec27");
+			expect(await leafHash(DOC_FLAGGED)).toBe("7a28e7b02ccf3f8b4bcbc328f3e65514d7fd8df0255021bb221bf1fe3631b635");
 			const every = canonicalLeaf({ ...DOC_LEAF, gpu_model: '\b\f\n\r\t\u0000\u001f\u007f\\"/\u2028\u00e9' });
 			expect(every).toContain(
 				String.raw`"\b\f\n\r\t\u0000\u001f` + "\u007f" + String.raw`\\\"/` + "\u2028\u00e9" + '"',
 			);
 		},
 	);
+
+	it("hashes a row settled before encoding 2 exactly as it was hashed then", async () => {
+		expect(canonicalLeaf(DOC_LEAF_V1)).toBe(
+			'[7,"node_ab12cd34ef56","acc_0123456789ab","RTX 4090",2,' +
+				'"consumer-high",10000,0,3000,300,0,4,3,0,1,2475,0,0,2475,"[]",1234567]',
+		);
+		expect(await leafHash(DOC_LEAF_V1)).toBe("b51034fde034e20ccce64d3cc368e0fdf8e5e3415acb389ea554ffbc8225b4f0");
+		// As read back from D1 after migration 0012: version 1, nulls in the columns it added.
+		const stored = { ...DOC_LEAF_V1, leaf_version: 1, credited_gpus: null, bandwidth_tier: null } as unknown as LeafRow;
+		expect(await leafHash(stored)).toBe("b51034fde034e20ccce64d3cc368e0fdf8e5e3415acb389ea554ffbc8225b4f0");
+	});
+
+	it("lists encoding 2's fields as encoding 1's with the version first and the new terms after `verified`", () => {
+		const v = LEAF_FIELDS_V1.indexOf("verified") + 1;
+		expect([...LEAF_FIELDS]).toEqual([
+			"leaf_version",
+			...LEAF_FIELDS_V1.slice(0, v),
+			...LEAF_FIELDS_ADDED_V2,
+			...LEAF_FIELDS_V1.slice(v),
+		]);
+		expect(() => canonicalLeaf({ ...DOC_LEAF, leaf_version: 3 })).toThrow(/leaf_version/);
+		expect(() => canonicalLeaf({ ...DOC_LEAF, bandwidth_tier: undefined })).toThrow(/bandwidth_tier/);
+	});
 });

@@ -1,6 +1,9 @@
 // Every route × every role: who may call what, and a refused mutation changes nothing.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { insertRound } from "../../workers/db/rounds.ts";
 import { router } from "../../workers/router.ts";
+import { UPLOAD_MIN_BYTES } from "../../workers/domain/bandwidth.ts";
 import {
 	HARDWARE,
 	TEST_ADMIN_TOKEN,
@@ -23,6 +26,8 @@ interface Route {
 	/** Expected status per role. */
 	expect: Record<Role, number>;
 	body?: (n: TestNode) => unknown;
+	/** A body sent as is (with `headers` naming its type), instead of `body` as JSON. */
+	rawBody?: () => string;
 	headers?: Record<string, string>;
 	/** The route changes state: a refusal must leave the node as it was. */
 	mutates?: boolean;
@@ -91,6 +96,26 @@ async function ownersTicket(n: TestNode): Promise<Record<string, string>> {
 	return { id: body.ticket.id };
 }
 
+/** The node's own token, and nothing else. */
+const nodeOnly = (ok: number): Record<Role, number> => ({
+	anonymous: 401,
+	owner: 401,
+	other: 401,
+	node: ok,
+	admin: 401,
+});
+
+/** The hash that answers each node's pending download test (docs/VERIFICATION.md §12). */
+const downloadHashes = new Map<string, string>();
+
+async function pendingDownload(n: TestNode): Promise<Record<string, string>> {
+	const res = await call(`/v1/nodes/${n.id}/bandwidth/download`, { method: "POST", auth: await nodeToken(n) });
+	if (res.status !== 200) throw new Error(`download test: ${res.status}`);
+	const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await res.arrayBuffer()));
+	downloadHashes.set(n.id, [...digest].map((b) => b.toString(16).padStart(2, "0")).join(""));
+	return { id: n.id, test: res.headers.get("x-pulsegrid-bandwidth-test") ?? "" };
+}
+
 const TABLE: Route[] = [
 	{ method: "POST", path: "/v1/accounts", expect: all(201), body: () => ({ name: "someone" }) },
 	{ method: "GET", path: "/v1/me", expect: accountOnly(200, 200) },
@@ -123,6 +148,21 @@ const TABLE: Route[] = [
 		path: "/v1/nodes/:id/heartbeat",
 		expect: { anonymous: 401, owner: 401, other: 401, node: 200, admin: 401 },
 		body: () => ({}),
+	},
+	{
+		method: "POST",
+		path: "/v1/nodes/:id/bandwidth/upload",
+		expect: nodeOnly(200),
+		headers: { "content-type": "application/octet-stream" },
+		rawBody: () => "x".repeat(UPLOAD_MIN_BYTES),
+	},
+	{ method: "POST", path: "/v1/nodes/:id/bandwidth/download", expect: nodeOnly(200) },
+	{
+		method: "POST",
+		path: "/v1/nodes/:id/bandwidth/download/:test",
+		expect: nodeOnly(200),
+		setup: pendingDownload,
+		body: (n) => ({ sha256: downloadHashes.get(n.id) }),
 	},
 	{ method: "POST", path: "/v1/links", expect: accountOnly(201, 201) },
 	{ method: "GET", path: "/v1/stats", expect: all(200) },
@@ -195,6 +235,17 @@ const TABLE: Route[] = [
 		}),
 	},
 	{ method: "GET", path: "/v1/admin/audit", expect: adminOnly(200) },
+	{ method: "POST", path: "/v1/admin/verify-rounds", expect: adminOnly(200) },
+	{
+		method: "GET",
+		path: "/v1/admin/verify-rounds/:id",
+		expect: adminOnly(200),
+		setup: async (n) => {
+			const plan = { groups: [{ key: "net:test", node_ids: [n.id] }], decoys: [] };
+			await insertRound(env.DB, `vrd_${n.id}`, Date.now(), plan, new Map([[n.id, ["net:test"]]]));
+			return { id: `vrd_${n.id}` };
+		},
+	},
 	{ method: "GET", path: "/v1/prices", expect: all(200) },
 	{
 		method: "POST",
@@ -293,7 +344,13 @@ describe("authorization table", () => {
 				const path = route.path.replace(/:(\w+)/g, (_, k: string) => params[k] ?? node.id);
 				let body = await route.body?.(node);
 				if (body && typeof body === "object" && "epoch" in body) body = { ...body, epoch: Number(params.epoch) };
-				const res = await call(path, { method: route.method, auth, headers: route.headers, body });
+				const res = await call(path, {
+					method: route.method,
+					auth,
+					headers: route.headers,
+					body,
+					rawBody: route.rawBody?.(),
+				});
 				expect(res.status).toBe(route.expect[role]);
 				if (res.status >= 400) {
 					const body = (await res.json()) as { error: { code: string; message: string } };
@@ -314,6 +371,7 @@ describe("authorization table", () => {
 		const b = await registerNode(await newAccount());
 		const token = await nodeToken(a);
 		expect((await call(`/v1/nodes/${b.id}/heartbeat`, { auth: token, body: {} })).status).toBe(401);
+		expect((await call(`/v1/nodes/${b.id}/bandwidth/download`, { method: "POST", auth: token })).status).toBe(401);
 		expect(
 			(await call(`/v1/nodes/${b.id}/connect`, { auth: await nodeToken(a), headers: { upgrade: "websocket" } })).status,
 		).toBe(401);

@@ -7,6 +7,10 @@ import type { LivenessShard } from "../../durable-objects/LivenessShard.ts";
 import { systemClock, type Clock } from "../../durable-objects/kit.ts";
 import type { ShardSockets } from "../../durable-objects/shard-sockets.ts";
 import { readConfig } from "../../workers/config.ts";
+import { recordVerification } from "../../workers/db/verifications.ts";
+import type { VerificationRecord } from "../../workers/domain/verification.ts";
+import { fromBase64url } from "../../workers/domain/challenge.ts";
+import { type Shape, solve, wordsToBase64url } from "../../workers/domain/matmul.ts";
 import { TEST_ADMIN_TOKEN } from "../constants.ts";
 
 export { TEST_ADMIN_TOKEN };
@@ -158,10 +162,11 @@ export interface Link {
 	closed: Promise<{ code: number; reason: string }>;
 }
 
-export async function connect(node: TestNode, token?: string): Promise<Link> {
+/** Connects the node's WebSocket; `headers` add to the upgrade request (e.g. the edge's `cf-connecting-ip`). */
+export async function connect(node: TestNode, token?: string, headers: Record<string, string> = {}): Promise<Link> {
 	const res = await call(`/v1/nodes/${node.id}/connect`, {
 		auth: token ?? (await nodeToken(node)),
-		headers: { upgrade: "websocket" },
+		headers: { upgrade: "websocket", ...headers },
 	});
 	if (res.status !== 101 || !res.webSocket) throw new Error(`connect failed: ${res.status} ${await res.text()}`);
 	const ws = res.webSocket;
@@ -374,4 +379,44 @@ export async function ping(link: Link): Promise<void> {
 	});
 	link.ws.send("ping");
 	await pong;
+}
+
+/** A `verify` challenge as the node receives it (docs/VERIFICATION.md §6). */
+export interface VerifyMsg {
+	id: string;
+	seed: string;
+	shape: Shape;
+	deadline: string;
+}
+
+/**
+ * Answers the link's next `verify` as an honest single-GPU agent: ack, commit to the reference solve
+ * (workers/domain/matmul.ts), open the rows the reveal asks for. Returns the challenge.
+ */
+export async function answerVerify(link: Link): Promise<VerifyMsg> {
+	const v = (await link.next("verify")) as unknown as VerifyMsg;
+	const send = (m: object) => link.ws.send(JSON.stringify(m));
+	send({ type: "verify_ack", id: v.id });
+	const s = await solve(fromBase64url(v.seed) as Uint8Array, v.shape);
+	send({ type: "verify_commit", id: v.id, root: s.root });
+	const reveal = (await link.next("verify_reveal")) as unknown as { rows: number[] };
+	const rows = s.open(reveal.rows).map(({ i, values, path }) => ({ i, values: wordsToBase64url(values), path }));
+	send({ type: "verify_open", id: v.id, rows });
+	return v;
+}
+
+/** Records the node's claim as verified (as a passed verification would), so it is not challenged at connect. */
+export async function markVerified(node: TestNode, o: Partial<VerificationRecord> = {}): Promise<void> {
+	await recordVerification(env.DB, node.id, {
+		state: "verified",
+		gpu_model: HARDWARE.gpu_model,
+		gpu_count: HARDWARE.gpu_count,
+		tier: "consumer-high",
+		measured_ms: 1500,
+		method: "matmul-freivalds-v1",
+		reason: null,
+		evidence: null,
+		updated_at: Date.now(),
+		...o,
+	});
 }

@@ -10,6 +10,7 @@ import { MICRO, MONTH_MS, emissionBetween } from "../../workers/domain/emission.
 import { computePoints } from "../../workers/domain/points.ts";
 import type { EpochRow } from "../../workers/db/epochs.ts";
 import type { LedgerRow } from "../../workers/db/ledger.ts";
+import { recordVerification } from "../../workers/db/verifications.ts";
 import { HARDWARE, TEST_ADMIN_TOKEN, callJson, newAccount, registerNode, type TestNode } from "./helpers.ts";
 
 const S = 1000;
@@ -44,6 +45,23 @@ async function online(node: TestNode, from: number, to: number, incident: string
 	)
 		.bind(node.id, from, to, incident ? "mass_drop" : "disconnected", incident)
 		.run();
+}
+
+/**
+ * A verification of the node's claim, so that it is paid its tier's weight for every GPU (an unverified node earns one
+ * GPU of the lowest tier). None of these nodes had its bandwidth measured: availability counts ×0.9 (docs/POINTS.md).
+ */
+async function verify(node: TestNode, claim: { gpu_model: string; gpu_count: number }): Promise<void> {
+	await recordVerification(env.DB, node.id, {
+		state: "verified",
+		...claim,
+		tier: "consumer-high",
+		measured_ms: 1500,
+		method: "matmul-freivalds-v1",
+		reason: null,
+		evidence: null,
+		updated_at: Date.now(),
+	});
 }
 
 /** Closes the open epoch `length` ms after its start, exactly there, and settles it; its number. */
@@ -103,6 +121,8 @@ describe("a settled epoch", () => {
 		const a = await registerNode(owner); // one RTX 4090
 		const b = await registerNode(owner, { hardware: { ...HARDWARE, gpu_count: 2 } });
 		const c = await registerNode(owner, { hardware: { ...HARDWARE, gpu_model: "H100" } }); // never online
+		await verify(a, HARDWARE);
+		await verify(b, { ...HARDWARE, gpu_count: 2 });
 		// a: online for half an hour, then dropped in a coordinator incident that ended 100 s later; it never came back,
 		// so it is credited the 100 s and the 15 minutes of grace after the incident: 1000 incident seconds.
 		await env.DB.prepare(
@@ -122,17 +142,19 @@ describe("a settled epoch", () => {
 		const n = await closeAfter(H);
 
 		const [ra, rb, rc] = [await row(n, a), await row(n, b), await row(n, c)];
-		expect(ra).toMatchObject({ online_seconds: 1800, incident_seconds: 1000, availability_points: 1400, points: 1400 });
+		// a: 2800 credited seconds × 1 GPU × 1.0 × 0.9 (bandwidth not measured).
+		expect(ra).toMatchObject({ online_seconds: 1800, incident_seconds: 1000, availability_points: 2520, points: 2520 });
+		// b: 2700 s × 2 GPUs × 1.0 × 0.9, and 900 rented GPU-seconds × 1.0 × 2 (bandwidth does not touch rented time).
 		expect(rb).toMatchObject({
 			online_seconds: 2700,
 			rented_gpu_seconds: 900,
-			availability_points: 2700,
-			compute_points: 900,
-			points: 3600,
+			availability_points: 4860,
+			compute_points: 1800,
+			points: 6660,
 		});
 		expect(rc).toMatchObject({ online_seconds: 0, points: 0, reward: 0 });
 		const ep = await epoch(n);
-		expect(ep.total_points).toBe(5000);
+		expect(ep.total_points).toBe(9180);
 		// One hour of month 0: 500M × 8 % / 12 a month, spread evenly over the month, in micro-tokens.
 		expect(ep.emission).toBe(emissionBetween(e.started_at, e.started_at, e.started_at + H));
 		expect(
@@ -140,7 +162,7 @@ describe("a settled epoch", () => {
 		).toBeLessThanOrEqual(1);
 		const E = BigInt(ep.emission as number);
 		// Every row: floor(emission × points / total points), exactly.
-		for (const r of await rows(n)) expect(BigInt(r.reward)).toBe((E * BigInt(r.points)) / 5000n);
+		for (const r of await rows(n)) expect(BigInt(r.reward)).toBe((E * BigInt(r.points)) / 9180n);
 		expect(rb.reward).toBeGreaterThan(2 * ra.reward);
 		const shared = (await rows(n)).reduce((s, r) => s + r.reward, 0);
 		expect(shared).toBeLessThanOrEqual(ep.emission as number);
@@ -152,7 +174,7 @@ describe("a settled epoch", () => {
 		// Online GPU-hours: (1800 s × 1 GPU + 2700 s × 2 GPUs) / 3600 = 2, a's incident credit excluded.
 		expect(after.gpu_hours_24h - before.gpu_hours_24h).toBeCloseTo(2, 9);
 		expect(after.rented_gpu_hours_24h - before.rented_gpu_hours_24h).toBeCloseTo(0.25, 9);
-		expect(after.points_24h - before.points_24h).toBe(5000);
+		expect(after.points_24h - before.points_24h).toBe(9180);
 		expect(after.rewards_24h - before.rewards_24h).toBeCloseTo(shared / MICRO, 6);
 		expect(after.settled_epochs_24h - before.settled_epochs_24h).toBe(1);
 		for (const k of ["gpu_hours_24h", "rented_gpu_hours_24h", "points_24h", "rewards_24h", "settled_epochs_24h"])
@@ -185,8 +207,10 @@ describe("the rolling 7-day leaderboard", () => {
 		async () => {
 			const owner = await newAccount("weekly");
 			const node = await registerNode(owner);
+			await verify(node, HARDWARE);
 			const spans: number[] = [];
-			// Three epochs: an hour (500 points), then one running to 7 days after the first ended (100), then an hour (200).
+			// Three epochs: an hour (900 points: 1000 s × 0.9), then one running to 7 days after the first ended (180),
+			// then an hour (360).
 			// The first ended exactly 7 days before the newest did: outside the window.
 			for (const [length, seconds] of [
 				[H, 1000],
@@ -200,9 +224,9 @@ describe("the rolling 7-day leaderboard", () => {
 			const [old, mid, newest] = spans as [number, number, number];
 			expect(((await epoch(newest)).ended_at as number) - ((await epoch(old)).ended_at as number)).toBe(7 * DAY);
 			for (const [n, pts] of [
-				[old, 500],
-				[mid, 100],
-				[newest, 200],
+				[old, 900],
+				[mid, 180],
+				[newest, 360],
 			] as const)
 				expect((await row(n, node)).points).toBe(pts);
 			for (const [n, points, reason] of [
@@ -229,13 +253,13 @@ describe("the rolling 7-day leaderboard", () => {
 			expect(week.status).toBe(200);
 			expect(week.body).toMatchObject({ from_epoch: mid, to_epoch: newest, window: "7d" });
 			const mine = week.body.leaders.find((l) => l.account_id === owner.id);
-			expect(mine).toMatchObject({ points: 100 + 200 + 7, nodes: 1, rank: 1 });
+			expect(mine).toMatchObject({ points: 180 + 360 + 7, nodes: 1, rank: 1 });
 			expect(mine?.reward).toBe((await row(mid, node)).reward + (await row(newest, node)).reward);
 			const one = await callJson<Board>(`/v1/leaderboard?epoch=${old}`);
 			expect(one.body).toMatchObject({ from_epoch: old, to_epoch: old, window: null });
-			expect(one.body.leaders.find((l) => l.account_id === owner.id)?.points).toBe(550);
+			expect(one.body.leaders.find((l) => l.account_id === owner.id)?.points).toBe(950);
 			const latest = await callJson<Board>("/v1/leaderboard");
-			expect(latest.body.leaders.find((l) => l.account_id === owner.id)?.points).toBe(207);
+			expect(latest.body.leaders.find((l) => l.account_id === owner.id)?.points).toBe(367);
 		},
 	);
 });
@@ -343,6 +367,9 @@ describe("a crash in the write phase", () => {
 				gpu_model: "RTX 4090",
 				gpu_count: 1 + (k % 3),
 				verified: false,
+				probation: false,
+				address_share_bp: 10000,
+				bandwidth_factor_bp: 9000,
 				online_seconds: (k + 1) * 400 - k * 60,
 				incident_seconds: 0,
 				rented_gpu_seconds: 0,

@@ -6,7 +6,9 @@ import worker from "../../workers/index.ts";
 import { describe, expect, it } from "vitest";
 import { leafHash, merkleRoot, verifyProof, type LeafRow, type ProofStep } from "../../workers/domain/merkle.ts";
 import { computePoints } from "../../workers/domain/points.ts";
+import { recordVerification } from "../../workers/db/verifications.ts";
 import {
+	HARDWARE,
 	TEST_ADMIN_TOKEN,
 	TestClock,
 	callJson,
@@ -31,6 +33,10 @@ interface Breakdown {
 		incident_seconds: number;
 		gpu_model: string;
 		gpu_count: number;
+		verified: boolean;
+		probation: boolean;
+		address_share_bp: number;
+		bandwidth_factor_bp: number;
 		challenges: { issued: number; passed: number; failed: number; missed: number };
 	};
 	terms: { availability_points: number; penalty_points: number; penalties: { code: string; reason: string }[] };
@@ -78,6 +84,29 @@ async function settleByRoute(): Promise<{ epoch: number; root: string }> {
 	});
 	expect(status).toBe(200);
 	return body;
+}
+
+/**
+ * A node whose claim (HARDWARE) a verification proved, so that the few seconds a test keeps it online earn points: a
+ * node that is not verified earns one GPU at the lowest weight, 0.15 × 0.9 of a point a second (docs/POINTS.md).
+ */
+async function verifiedNode(
+	owner: { id: string; key: string },
+	extra: Record<string, unknown> = {},
+): Promise<TestNode> {
+	const node = await registerNode(owner, extra);
+	await recordVerification(env.DB, node.id, {
+		state: "verified",
+		gpu_model: HARDWARE.gpu_model,
+		gpu_count: HARDWARE.gpu_count,
+		tier: "consumer-high",
+		measured_ms: 1500,
+		method: "matmul-freivalds-v1",
+		reason: null,
+		evidence: null,
+		updated_at: Date.now(),
+	});
+	return node;
 }
 
 async function points(node: TestNode, epoch: number): Promise<Breakdown> {
@@ -251,7 +280,7 @@ describe("the audit log", () => {
 describe("epoch settlement", () => {
 	it("gives a node online for part of the epoch the points the formula gives for its measured seconds", async () => {
 		await settle(); // start a fresh epoch for this test
-		const node = await registerNode(await newAccount(), { region: "pts-partial" });
+		const node = await verifiedNode(await newAccount(), { region: "pts-partial" });
 		// The node's shard keeps this file's time: the node is online for as long as the test moves it.
 		await setClock(env.LIVENESS.getByName("pts-partial-0"), time);
 		time.at += 500; // half a second into the epoch
@@ -268,10 +297,14 @@ describe("epoch settlement", () => {
 		const b = await points(node, epoch);
 		expect(b.inputs.online_seconds).toBeGreaterThanOrEqual(2);
 		expect(b.inputs.online_seconds).toBeLessThanOrEqual(4);
+		expect(b.inputs).toMatchObject({ verified: true, probation: false, address_share_bp: 10000 });
 		const expected = computePoints({
 			gpu_model: b.inputs.gpu_model,
 			gpu_count: b.inputs.gpu_count,
-			verified: false,
+			verified: b.inputs.verified,
+			probation: b.inputs.probation,
+			address_share_bp: b.inputs.address_share_bp,
+			bandwidth_factor_bp: b.inputs.bandwidth_factor_bp,
 			online_seconds: b.inputs.online_seconds,
 			incident_seconds: 0,
 			rented_gpu_seconds: 0,
@@ -394,7 +427,7 @@ describe("epoch settlement", () => {
 	});
 
 	it("gives a flagged node zero points with the flag's reason in its breakdown", async () => {
-		const node = await registerNode(await newAccount());
+		const node = await verifiedNode(await newAccount());
 		const link = await connect(node);
 		await link.next("welcome");
 		const stop = healthyAgent(link, node);
@@ -445,7 +478,7 @@ describe("epoch settlement", () => {
 
 	it("ranks accounts on the leaderboard and sums an account's points", async () => {
 		const owner = await newAccount("leader");
-		const node = await registerNode(owner);
+		const node = await verifiedNode(owner);
 		const link = await connect(node);
 		await link.next("welcome");
 		const stop = healthyAgent(link, node);

@@ -117,14 +117,15 @@ describe("hardware verification", () => {
 		const [p, v] = [await row(plain), await row(proven)];
 		expect([p?.verified, v?.verified]).toEqual([0, 1]);
 		const breakdown = (n: TestNode) =>
-			callJson<{ inputs: { verified: boolean }; terms: { unverified_factor: number } }>(
+			callJson<{ inputs: { verified: boolean }; terms: { credited_gpus: number; effective_weight: number } }>(
 				`/v1/nodes/${n.id}/points?epoch=${epoch}`,
 			);
 		expect((await breakdown(proven)).body).toMatchObject({
 			inputs: { verified: true },
-			terms: { unverified_factor: 1 },
+			terms: { credited_gpus: claim.gpu_count, effective_weight: 1 },
 		});
-		expect((await breakdown(plain)).body.terms.unverified_factor).toBe(0.5);
+		// Not verified: one GPU of the lowest tier (docs/POINTS.md).
+		expect((await breakdown(plain)).body.terms).toMatchObject({ credited_gpus: 1, effective_weight: 0.15 });
 		expect(v?.points).toBeGreaterThan(p?.points ?? 0); // same time online: the verified one earns its full weight
 	});
 });

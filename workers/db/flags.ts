@@ -88,3 +88,13 @@ export async function activeFlags(db: D1Database, nodeIds: string[], from: numbe
 	for (const { node_id, ...p } of results) out.set(node_id, [...(out.get(node_id) ?? []), p]);
 	return out;
 }
+
+/** Whether the node ever had a flag `code` (active or cleared) whose evidence names `key` = `value`. */
+export async function everFlagged(db: D1Database, nodeId: string, code: string, key: string, value: string) {
+	const row = await db
+		.prepare(`SELECT 1 AS hit FROM flags WHERE node_id = ?1 AND code = ?2
+			AND json_valid(evidence) AND json_extract(evidence, '$.' || ?3) = ?4 LIMIT 1`)
+		.bind(nodeId, code, key, value)
+		.first<{ hit: number }>();
+	return row !== null;
+}

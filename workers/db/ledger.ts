@@ -4,7 +4,10 @@ import { audited } from "./audit.ts";
 import { LEAF_FIELDS } from "../domain/merkle.ts";
 import type { SettledFacts } from "../domain/invariants.ts";
 
-/** A settled row: the facts the invariants check (domain/invariants.ts), and the rest of the formula's terms. */
+/**
+ * A settled row: the facts the invariants check (domain/invariants.ts), and the rest of the formula's terms. Rows of
+ * leaf encoding 1 (settled before migration 0012) hold null in the terms encoding 2 added.
+ */
 export interface LedgerRow extends SettledFacts {
 	epoch: number;
 	account_id: string;
@@ -12,6 +15,13 @@ export interface LedgerRow extends SettledFacts {
 	tier: string;
 	tier_weight_bp: number;
 	verified: number;
+	leaf_version: number;
+	credited_gpus: number | null;
+	effective_weight_bp: number | null;
+	probation: number | null;
+	address_share_bp: number | null;
+	bandwidth_tier: string | null;
+	bandwidth_factor_bp: number | null;
 	availability_points: number;
 	compute_points: number;
 	penalty_points: number;
@@ -31,7 +41,7 @@ export interface AdjustmentRow {
 	created_at: number;
 }
 
-/** The columns written: the leaf fields (hashed, docs/POINTS.md), then the leaf hash itself. */
+/** The columns written: the leaf fields of the current encoding (hashed, docs/POINTS.md), then the leaf hash itself. */
 const LEDGER_COLUMNS = [...LEAF_FIELDS, "leaf"] as const satisfies readonly (keyof LedgerRow)[];
 
 const INSERT_ROWS = `INSERT OR IGNORE INTO points_ledger (${LEDGER_COLUMNS.join(", ")})

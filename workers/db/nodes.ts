@@ -95,12 +95,14 @@ export interface EpochNode {
 	gpu_model: string;
 	gpu_count: number;
 	shard: string;
+	/** When it registered: its probation runs from here (docs/POINTS.md). */
+	created_at: number;
 }
 
 /** Nodes that existed during [from, to), in id order, a page at a time. */
 export async function epochNodes(db: D1Database, from: number, to: number, afterId: string, limit: number) {
 	const { results } = await db
-		.prepare(`SELECT id, account_id, gpu_model, gpu_count, shard FROM nodes
+		.prepare(`SELECT id, account_id, gpu_model, gpu_count, shard, created_at FROM nodes
 			WHERE created_at < ?2 AND (deleted_at IS NULL OR deleted_at > ?1) AND id > ?3 ORDER BY id LIMIT ?4`)
 		.bind(from, to, afterId, limit)
 		.all<EpochNode>();

@@ -5,7 +5,8 @@ import type { VerificationRecord } from "../domain/verification.ts";
 export async function verificationsOf(db: D1Database, ids: string[]): Promise<Map<string, VerificationRecord>> {
 	if (ids.length === 0) return new Map();
 	const { results } = await db
-		.prepare(`SELECT node_id, state, gpu_model, gpu_count, tier, measured_ms, method, reason, evidence, updated_at
+		.prepare(`SELECT node_id, state, gpu_model, gpu_count, tier, measured_ms, method, reason, evidence, updated_at,
+				failures
 			FROM node_verifications WHERE node_id IN (SELECT value FROM json_each(?1))`)
 		.bind(JSON.stringify(ids))
 		.all<VerificationRecord & { node_id: string }>();
@@ -16,12 +17,12 @@ export async function verificationsOf(db: D1Database, ids: string[]): Promise<Ma
 export async function recordVerification(db: D1Database, nodeId: string, r: VerificationRecord): Promise<void> {
 	await db
 		.prepare(`INSERT INTO node_verifications
-			(node_id, state, gpu_model, gpu_count, tier, measured_ms, method, reason, evidence, updated_at)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+			(node_id, state, gpu_model, gpu_count, tier, measured_ms, method, reason, evidence, updated_at, failures)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
 			ON CONFLICT (node_id) DO UPDATE SET state = excluded.state, gpu_model = excluded.gpu_model,
 			  gpu_count = excluded.gpu_count, tier = excluded.tier, measured_ms = excluded.measured_ms,
 			  method = excluded.method, reason = excluded.reason, evidence = excluded.evidence,
-			  updated_at = excluded.updated_at`)
+			  updated_at = excluded.updated_at, failures = excluded.failures`)
 		.bind(
 			nodeId,
 			r.state,
@@ -33,6 +34,7 @@ export async function recordVerification(db: D1Database, nodeId: string, r: Veri
 			r.reason,
 			r.evidence,
 			r.updated_at,
+			r.failures ?? 0,
 		)
 		.run();
 }

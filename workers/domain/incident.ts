@@ -1,4 +1,5 @@
 // Coordinator incidents: when most of a shard's nodes drop together, the fault is ours, not the operators'.
+import { ipv6Groups, ipv6Prefix, observedAddress } from "./identity.ts";
 import type { Settings } from "./settings.ts";
 
 /** Drops counted together: a keepalive interval plus a sweep, so that one event's silent drops land in one window. */
@@ -15,19 +16,9 @@ export interface Origin {
 
 /** The network an address belongs to, coarse enough that one operator's machines behind one line share it. */
 export function networkOf(ip: string | null): string {
-	if (!ip) return "unknown";
-	if (/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) return `${ip.split(".").slice(0, 3).join(".")}.0/24`;
-	if (ip.includes(":")) {
-		const [head = "", tail = ""] = ip.toLowerCase().split("::");
-		const left = head ? head.split(":") : [];
-		const right = tail ? tail.split(":") : [];
-		const groups = ip.includes("::") ? [...left, ...Array(8 - left.length - right.length).fill("0"), ...right] : left;
-		return `${groups
-			.slice(0, 3)
-			.map((g) => Number.parseInt(g || "0", 16).toString(16))
-			.join(":")}::/48`;
-	}
-	return "unknown";
+	const { address, network } = observedAddress(ip);
+	if (address === "unknown" || !network.endsWith("::/64")) return network;
+	return ipv6Prefix(ipv6Groups(address) as number[], 3); // an IPv6 site: its /48
 }
 
 /**

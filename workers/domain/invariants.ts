@@ -11,6 +11,13 @@ export interface SettledFacts {
 	challenges_passed: number;
 	challenges_failed: number;
 	challenges_missed: number;
+	/** Leaf encoding 2 rows (docs/POINTS.md) also carry the terms below; older rows have none of them. */
+	leaf_version?: number;
+	verified?: number;
+	credited_gpus?: number | null;
+	probation?: number | null;
+	address_share_bp?: number | null;
+	availability_points?: number;
 }
 
 /** The broken rules of one ledger row, in words (empty when it is sound). */
@@ -27,6 +34,22 @@ export function rowViolations(r: SettledFacts, epochSeconds: number): string[] {
 	if (r.online_seconds + r.incident_seconds > epochSeconds) {
 		out.push(`${r.node_id}: ${r.online_seconds} online + ${r.incident_seconds} incident seconds exceed the epoch`);
 	}
+	if (r.leaf_version === 2) out.push(...termViolations(r));
+	return out;
+}
+
+/** The rules of the terms an encoding-2 row records: GPUs credited by verification, probation, the address share. */
+function termViolations(r: SettledFacts): string[] {
+	const out: string[] = [];
+	const credited = r.verified === 1 ? r.gpu_count : 1;
+	if (r.credited_gpus !== credited) {
+		out.push(`${r.node_id}: ${r.credited_gpus} GPUs credited, verified = ${r.verified} gives ${credited}`);
+	}
+	if (r.probation === 1 && r.availability_points !== 0) {
+		out.push(`${r.node_id}: ${r.availability_points} availability points during probation`);
+	}
+	const share = r.address_share_bp ?? -1;
+	if (!(share >= 0 && share <= 10000)) out.push(`${r.node_id}: address share ${r.address_share_bp} outside 0–10000`);
 	return out;
 }
 

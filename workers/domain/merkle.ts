@@ -1,7 +1,7 @@
 // Epoch Merkle trees: canonical leaf encoding, the root, inclusion proofs and their check (shared with the agent).
 
-/** A ledger row as hashed: exactly these fields, in this order (docs/POINTS.md). */
-export const LEAF_FIELDS = [
+/** A ledger row as hashed by leaf encoding 1 (rows settled before migration 0012): these fields, in this order. */
+export const LEAF_FIELDS_V1 = [
 	"epoch",
 	"node_id",
 	"account_id",
@@ -25,7 +25,64 @@ export const LEAF_FIELDS = [
 	"reward",
 ] as const;
 
-export type LeafRow = Record<(typeof LEAF_FIELDS)[number], string | number>;
+/** The fields encoding 2 adds, after `verified`: the terms of verification, probation, address and bandwidth. */
+export const LEAF_FIELDS_ADDED_V2 = [
+	"credited_gpus",
+	"effective_weight_bp",
+	"probation",
+	"address_share_bp",
+	"bandwidth_tier",
+	"bandwidth_factor_bp",
+] as const;
+
+/** The encoding new rows are hashed with. */
+export const LEAF_VERSION = 2;
+
+/**
+ * A ledger row as hashed by leaf encoding 2 (docs/POINTS.md): its version, then the version-1 fields with those of
+ * LEAF_FIELDS_ADDED_V2 after `verified`.
+ */
+export const LEAF_FIELDS = [
+	"leaf_version",
+	"epoch",
+	"node_id",
+	"account_id",
+	"gpu_model",
+	"gpu_count",
+	"tier",
+	"tier_weight_bp",
+	"verified",
+	"credited_gpus",
+	"effective_weight_bp",
+	"probation",
+	"address_share_bp",
+	"bandwidth_tier",
+	"bandwidth_factor_bp",
+	"online_seconds",
+	"incident_seconds",
+	"rented_gpu_seconds",
+	"challenges_issued",
+	"challenges_passed",
+	"challenges_failed",
+	"challenges_missed",
+	"availability_points",
+	"compute_points",
+	"penalty_points",
+	"points",
+	"penalties",
+	"reward",
+] as const;
+
+/** A row to hash: the version-1 fields, and for encoding 2 its version and the fields it adds. */
+export type LeafRow = Record<(typeof LEAF_FIELDS_V1)[number], string | number> &
+	Partial<Record<"leaf_version" | (typeof LEAF_FIELDS_ADDED_V2)[number], string | number>>;
+
+/** The fields a row is hashed with, by its `leaf_version` (absent: 1, every row settled before encoding 2). */
+export function leafFields(version: unknown): readonly string[] {
+	if (version === undefined || version === null || version === 1) return LEAF_FIELDS_V1;
+	if (version === 2) return LEAF_FIELDS;
+	throw new Error(`unknown leaf_version ${JSON.stringify(version)}`);
+}
 
 export interface ProofStep {
 	/** Where the sibling sits: hash(left ‖ right). */
@@ -56,9 +113,14 @@ async function sha256(parts: Uint8Array[]): Promise<string> {
 	return hex(await crypto.subtle.digest("SHA-256", all));
 }
 
-/** The canonical encoding: a JSON array of the fields in LEAF_FIELDS order (integers and strings only). */
+/** The canonical encoding: a JSON array of the row's fields in its version's order (integers and strings only). */
 export function canonicalLeaf(row: LeafRow): string {
-	return JSON.stringify(LEAF_FIELDS.map((f) => row[f]));
+	const values = leafFields(row.leaf_version).map((f) => {
+		const v = (row as Record<string, unknown>)[f];
+		if (typeof v !== "number" && typeof v !== "string") throw new Error(`leaf field ${f} is missing`);
+		return v;
+	});
+	return JSON.stringify(values);
 }
 
 /** leaf = SHA-256(0x00 ‖ UTF-8(canonical)) */

@@ -1,5 +1,5 @@
-// Which idle nodes a cluster gets: verified hardware first, then reliability, locality and price (documented in the
-// README).
+// Which idle nodes a cluster gets: verified hardware first, then reliability, bandwidth, locality and price
+// (documented in the README).
 
 export interface Candidate {
 	node_id: string;
@@ -11,6 +11,8 @@ export interface Candidate {
 	price_cents: number;
 	/** 1 when a hardware verification proved the node's claim (docs/VERIFICATION.md). */
 	verified: number;
+	/** The bandwidth tier's rank (`tierRank`, docs/VERIFICATION.md §12): 0 unmeasured … 4 premium. */
+	bandwidth: number;
 }
 
 /** Reliability is compared in steps of 1 %, so tiny differences do not override locality. */
@@ -25,6 +27,7 @@ export function rank(cands: Candidate[], region: string | null): Candidate[] {
 			(a, b) =>
 				b.verified - a.verified ||
 				reliabilityStep(b) - reliabilityStep(a) ||
+				b.bandwidth - a.bandwidth ||
 				(region ? Number(b.region === region) - Number(a.region === region) : 0) ||
 				a.price_cents - b.price_cents ||
 				a.node_id.localeCompare(b.node_id),

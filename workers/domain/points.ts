@@ -4,8 +4,6 @@
 export const POINTS_PER_GPU_HOUR = 3600;
 /** Rented GPU time earns this many times the availability rate. */
 export const COMPUTE_MULTIPLIER = 2;
-/** Claimed hardware counts at this share until hardware verification exists. */
-export const UNVERIFIED_FACTOR_BP = 5000;
 
 export interface Tier {
 	tier: string;
@@ -25,6 +23,14 @@ export const TIERS: { pattern: RegExp; tier: Tier }[] = [
 ];
 export const OTHER_TIER: Tier = { tier: "other", weight_bp: 1500 };
 
+/** The tier of least weight: a node that is not verified is credited one GPU of it. */
+export const LOWEST_TIER: Tier = [...TIERS.map((t) => t.tier), OTHER_TIER].reduce((low, t) =>
+	t.weight_bp < low.weight_bp ? t : low,
+);
+
+/** Basis points: 10000 = the whole (an address share, a bandwidth factor). */
+export const BP = 10000;
+
 export function tierOf(gpuModel: string): Tier {
 	return TIERS.find((t) => t.pattern.test(gpuModel))?.tier ?? OTHER_TIER;
 }
@@ -39,7 +45,14 @@ export interface Penalty {
 export interface PointsInputs {
 	gpu_model: string;
 	gpu_count: number;
+	/** The node's verification holds for its current claim (`verificationOf(...).state === "verified"`). */
 	verified: boolean;
+	/** The epoch started within PROBATION_S of the node's registration: no availability points. */
+	probation: boolean;
+	/** What the node's address allowance leaves of its availability, in basis points (`addressShareBp`). */
+	address_share_bp: number;
+	/** Its bandwidth tier's factor on availability, in basis points. */
+	bandwidth_factor_bp: number;
 	online_seconds: number;
 	/** Offline time inside coordinator incidents: credited as online. */
 	incident_seconds: number;
@@ -49,9 +62,12 @@ export interface PointsInputs {
 }
 
 export interface PointsTerms {
+	/** The claimed model's tier and its weight (whether or not verified). */
 	tier: string;
 	tier_weight_bp: number;
-	/** Effective weight after the unverified factor, in basis points. */
+	/** GPUs availability is paid for: the claimed count once verified, else 1. */
+	credited_gpus: number;
+	/** The weight applied, in basis points: the tier's once verified, else the lowest tier's. */
 	effective_weight_bp: number;
 	/** passed / (passed + failed + missed), or 1 when none resolved. */
 	pass_ratio: number;
@@ -61,21 +77,67 @@ export interface PointsTerms {
 	points: number;
 }
 
+/** GPUs whose availability is paid for: every claimed GPU once verified, one otherwise. */
+export function creditedGpus(verified: boolean, gpuCount: number): number {
+	return verified ? gpuCount : 1;
+}
+
+/** Whether an epoch starting at `epochStart` is inside the probation of a node registered at `createdAt` (ms). */
+export function onProbation(createdAt: number, epochStart: number, probationS: number): boolean {
+	return probationS > 0 && epochStart < createdAt + probationS * 1000;
+}
+
+/** One address's share: all of it within the allowance, else floor(allowance × 10000 / total) basis points. */
+export function addressShareBp(allowanceGpus: number, totalGpus: number): number {
+	return totalGpus > allowanceGpus ? Math.floor((allowanceGpus * BP) / totalGpus) : BP;
+}
+
 /**
- * availability = (online + incident) hours × gpu_count × weight × pass ratio × 3600
- * compute      = rented GPU-hours × weight × 3600 × 2
- * penalty      = (availability + compute) × min(1, Σ flag shares)
- * points       = availability + compute − penalty        (each term floored to an integer first)
+ * Each address's share (basis points) from the nodes counted behind it: their credited GPUs add up, and the allowance
+ * is `allowanceOf(key)` (the setting, or more GPUs a co-scheduled round proved there).
+ */
+export function addressShares(
+	counted: { address_key: string; credited_gpus: number }[],
+	allowanceOf: (addressKey: string) => number,
+): Map<string, number> {
+	const totals = new Map<string, number>();
+	for (const n of counted) totals.set(n.address_key, (totals.get(n.address_key) ?? 0) + n.credited_gpus);
+	return new Map([...totals].map(([key, total]) => [key, addressShareBp(allowanceOf(key), total)]));
+}
+
+/**
+ * Exact rational arithmetic, floored once per term (docs/POINTS.md "The formula"): every input is an integer, so the
+ * result is the same in any language with big integers, and a hand calculation agrees with it.
+ *
+ * availability = probation ? 0 : ⌊(online + incident) s × credited GPUs × weight × passed/resolved × address share ×
+ *                bandwidth factor × 3600 / 3600⌋
+ * compute      = ⌊rented GPU-s × weight × 3600 × 2 / 3600⌋
+ * penalty      = ⌊(availability + compute) × min(1, Σ flag shares)⌋
+ * points       = availability + compute − penalty
  */
 export function computePoints(i: PointsInputs): PointsTerms {
 	const t = tierOf(i.gpu_model);
-	const effective = i.verified ? t.weight_bp : Math.floor((t.weight_bp * UNVERIFIED_FACTOR_BP) / 10000);
-	const weight = effective / 10000;
+	const effective = i.verified ? t.weight_bp : LOWEST_TIER.weight_bp;
+	const credited_gpus = creditedGpus(i.verified, i.gpu_count);
 	const resolved = i.challenges.passed + i.challenges.failed + i.challenges.missed;
 	const pass_ratio = resolved > 0 ? i.challenges.passed / resolved : 1;
-	const creditedHours = (i.online_seconds + i.incident_seconds) / 3600;
-	const availability_points = Math.floor(creditedHours * i.gpu_count * weight * pass_ratio * POINTS_PER_GPU_HOUR);
-	const compute_points = Math.floor((i.rented_gpu_seconds / 3600) * weight * POINTS_PER_GPU_HOUR * COMPUTE_MULTIPLIER);
+	const [passed, of] = resolved > 0 ? [i.challenges.passed, resolved] : [1, 1];
+	const n = BigInt;
+	const bp = n(BP);
+	const hour = n(POINTS_PER_GPU_HOUR);
+	const availability_points = i.probation
+		? 0
+		: Number(
+				(n(i.online_seconds + i.incident_seconds) *
+					n(credited_gpus) *
+					n(effective) *
+					n(passed) *
+					n(i.address_share_bp) *
+					n(i.bandwidth_factor_bp) *
+					hour) /
+					(3600n * bp * n(of) * bp * bp),
+			);
+	const compute_points = Number((n(i.rented_gpu_seconds) * n(effective) * hour * n(COMPUTE_MULTIPLIER)) / (3600n * bp));
 	const gross = availability_points + compute_points;
 	const share = Math.min(
 		1,
@@ -85,6 +147,7 @@ export function computePoints(i: PointsInputs): PointsTerms {
 	return {
 		tier: t.tier,
 		tier_weight_bp: t.weight_bp,
+		credited_gpus,
 		effective_weight_bp: effective,
 		pass_ratio,
 		availability_points,

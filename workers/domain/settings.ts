@@ -1,4 +1,4 @@
-// Liveness and epoch settings: parsed once from wrangler vars, with the defaults that meet DESIGN §6.
+// Liveness, epoch and points settings: parsed once from wrangler vars, with the defaults that meet DESIGN §6.
 
 export interface Settings {
 	/** How often an agent sends its keepalive ("ping"). */
@@ -24,6 +24,10 @@ export interface Settings {
 	/** …on at least this many networks (IPv4 /24, IPv6 /48). */
 	incidentMinNetworks: number;
 	epochSeconds: number;
+	/** A node earns no availability points in an epoch that starts less than this long after it registered; 0: off. */
+	probationS: number;
+	/** GPUs whose availability one address (an IPv4 address, an IPv6 /64) is paid for in full (docs/POINTS.md). */
+	addressAllowanceGpus: number;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -39,6 +43,8 @@ export const DEFAULT_SETTINGS: Settings = {
 	incidentMinAccounts: 3,
 	incidentMinNetworks: 3,
 	epochSeconds: 3600,
+	probationS: 86_400,
+	addressAllowanceGpus: 8,
 };
 
 const VARS = {
@@ -54,18 +60,26 @@ const VARS = {
 	incidentMinAccounts: "INCIDENT_MIN_ACCOUNTS",
 	incidentMinNetworks: "INCIDENT_MIN_NETWORKS",
 	epochSeconds: "EPOCH_SECONDS",
+	probationS: "PROBATION_S",
+	addressAllowanceGpus: "ADDRESS_ALLOWANCE_GPUS",
 } as const satisfies Record<keyof Settings, string>;
 
 /** The wrangler vars these settings are read from (Env, process.env or a plain record all fit). */
 export type SettingVars = { readonly [K in (typeof VARS)[keyof Settings]]?: unknown };
 
-/** Reads settings from an env-like record; a missing or non-positive value falls back to its default. */
+/** Settings for which 0 is a value (it turns the rule off) rather than a missing one. */
+const ZERO_ALLOWED: ReadonlySet<keyof Settings> = new Set(["probationS"]);
+
+/**
+ * Reads settings from an env-like record; a missing or non-positive value falls back to its default (0 is kept for
+ * the settings in ZERO_ALLOWED).
+ */
 export function readSettings(vars: SettingVars): Settings {
 	const out = { ...DEFAULT_SETTINGS };
 	for (const key of Object.keys(VARS) as (keyof Settings)[]) {
 		const raw = vars[VARS[key]];
-		const n = typeof raw === "number" ? raw : typeof raw === "string" ? Number(raw) : NaN;
-		if (Number.isFinite(n) && n > 0) out[key] = n;
+		const n = typeof raw === "number" ? raw : typeof raw === "string" && raw.trim() !== "" ? Number(raw) : NaN;
+		if (Number.isFinite(n) && (n > 0 || (n === 0 && ZERO_ALLOWED.has(key)))) out[key] = n;
 	}
 	if (out.offlineAfterS <= out.heartbeatIntervalS) {
 		throw new Error(

@@ -10,9 +10,25 @@ export const FAILURE_REASONS = [
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
+/**
+ * A verified node keeps its state through this many consecutive failed attempts minus one: the second failure in a
+ * row fails it (an honest node on a jittery line may miss one deadline; a node that cannot do the work misses every
+ * one). Failures that are judgements, not timings (`shared_hardware` over two rounds, `duplicate_identity`,
+ * `claim_mismatch`), apply at once.
+ */
+export const FAILURES_TO_PENALISE = 2;
+
 export type Verification =
 	| { state: "unverified" }
-	| { state: "verified"; tier: string; measured_ms: number; verified_at: string; method: string }
+	| {
+			state: "verified";
+			tier: string;
+			measured_ms: number;
+			verified_at: string;
+			method: string;
+			/** Failed attempts since, fewer than FAILURES_TO_PENALISE (the next one in a row fails the node). */
+			failures: number;
+	  }
 	| { state: "failed"; reason: FailureReason; evidence: unknown; failed_at: string };
 
 /** A stored verification (`node_verifications` row). */
@@ -26,6 +42,24 @@ export interface VerificationRecord {
 	reason: FailureReason | null;
 	evidence: string | null;
 	updated_at: number;
+	/** Consecutive failed attempts (0 after a pass); absent = 0. */
+	failures?: number;
+}
+
+/**
+ * The record after an attempt: a pass replaces whatever was there; a timing or answer failure of a node verified for
+ * the same claim keeps it verified until the FAILURES_TO_PENALISE-th failure in a row (the attempt's evidence is
+ * kept either way); a judgement (`shared_hardware`, `duplicate_identity`, `claim_mismatch`) applies at once.
+ */
+export function afterAttempt(prev: VerificationRecord | null, attempt: VerificationRecord): VerificationRecord {
+	if (attempt.state === "verified") return { ...attempt, failures: 0 };
+	const sameClaim = prev !== null && prev.gpu_model === attempt.gpu_model && prev.gpu_count === attempt.gpu_count;
+	const failures = (sameClaim ? (prev.failures ?? 0) : 0) + 1;
+	const judged = attempt.reason !== "late" && attempt.reason !== "wrong_answer";
+	if (sameClaim && prev.state === "verified" && !judged && failures < FAILURES_TO_PENALISE) {
+		return { ...prev, evidence: attempt.evidence, failures };
+	}
+	return { ...attempt, failures };
 }
 
 /** The node's verification for its current claim: a record of another claim (or none) is `unverified`. */
@@ -42,6 +76,7 @@ export function verificationOf(
 			measured_ms: rec.measured_ms ?? 0,
 			verified_at: at,
 			method: rec.method ?? "",
+			failures: rec.failures ?? 0,
 		};
 	}
 	return {
@@ -63,7 +98,10 @@ function parseEvidence(json: string | null): unknown {
 
 /** How a chat message names the state: one short phrase per state. */
 export function verificationText(v: Verification): string {
-	if (v.state === "verified") return `verified (${v.tier}, ${v.measured_ms} ms, ${v.method})`;
+	if (v.state === "verified") {
+		const retry = v.failures > 0 ? `; ${v.failures} failed attempt since, the next in a row fails it` : "";
+		return `verified (${v.tier}, ${v.measured_ms} ms, ${v.method}${retry})`;
+	}
 	if (v.state === "failed") return `verification failed: ${v.reason.replaceAll("_", " ")}`;
 	return "not yet verified";
 }

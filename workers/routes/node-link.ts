@@ -3,9 +3,11 @@ import type { IRequest } from "itty-router";
 import { requireNode } from "../auth.ts";
 import { ApiError, json, readJson } from "../http.ts";
 import { verificationsOf } from "../db/verifications.ts";
+import { MAX_GPU_UUIDS, parseGpuUuids } from "../domain/identity.ts";
 import { networkOf } from "../domain/incident.ts";
 import { verificationOf } from "../domain/verification.ts";
 import { Heartbeat } from "../schemas.ts";
+import { observeConnection } from "../services/identity.ts";
 import { shard } from "../services/liveness.ts";
 
 export async function connectNode(request: IRequest, env: Env): Promise<Response> {
@@ -14,9 +16,23 @@ export async function connectNode(request: IRequest, env: Env): Promise<Response
 			upgrade: "websocket",
 		});
 	}
-	const caller = await requireNode(request, env, request.params.id as string, Date.now());
+	const now = Date.now();
+	const caller = await requireNode(request, env, request.params.id as string, now);
+	const uuids = parseGpuUuids(request.headers.get("x-pulsegrid-gpu-uuids"));
+	if (uuids === null) {
+		throw new ApiError(
+			400,
+			"validation_failed",
+			`x-pulsegrid-gpu-uuids: at most ${MAX_GPU_UUIDS} distinct GPU UUIDs as nvidia-smi prints them, comma-separated.`,
+		);
+	}
+	const ip = request.headers.get("cf-connecting-ip");
+	const contradicted = await observeConnection(env, caller.node, ip, uuids, now);
 	const claim = { gpu_model: caller.node.gpu_model, gpu_count: caller.node.gpu_count };
 	const verified = verificationOf((await verificationsOf(env.DB, [caller.node.id])).get(caller.node.id), claim);
+	// The claim to prove on this connection, when it is not proven yet and the reported GPUs do not contradict it.
+	const verify: Record<string, string> =
+		verified.state === "verified" || contradicted ? {} : { "x-pulsegrid-verify": JSON.stringify(claim) };
 	// The shard trusts only these headers, set here after verification; nothing from the client is forwarded.
 	return shard(env, caller.node.shard).fetch(
 		new Request(request.url, {
@@ -26,9 +42,8 @@ export async function connectNode(request: IRequest, env: Env): Promise<Response
 				"x-pulsegrid-jti": caller.jti,
 				"x-pulsegrid-exp": String(caller.exp * 1000),
 				"x-pulsegrid-account": caller.node.account_id,
-				"x-pulsegrid-network": networkOf(request.headers.get("cf-connecting-ip")),
-				// The claim to prove on this connection, when it is not proven yet (docs/VERIFICATION.md §6).
-				...(verified.state === "verified" ? {} : { "x-pulsegrid-verify": JSON.stringify(claim) }),
+				"x-pulsegrid-network": networkOf(ip),
+				...verify, // docs/VERIFICATION.md §6
 			},
 		}),
 	);

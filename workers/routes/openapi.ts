@@ -15,8 +15,10 @@ import {
 	QuoteRequest,
 	RoleChange,
 } from "../schemas.ts";
-import { LEAF_FIELDS } from "../domain/merkle.ts";
 import { ALERT_PATHS } from "./openapi-alerts.ts";
+import { BreakdownSchema, LeafSchema } from "./openapi-points.ts";
+import { BandwidthSchema, bandwidthPaths } from "./openapi-bandwidth.ts";
+import { GpuUuidsHeader, verificationPaths } from "./openapi-verification.ts";
 import { STAT_DEFINITIONS } from "./stats.ts";
 import { ticketPaths } from "./openapi-tickets.ts";
 
@@ -348,6 +350,7 @@ const NodePublic = {
 						},
 					],
 				},
+				bandwidth: BandwidthSchema,
 			},
 		},
 		flags: {
@@ -625,12 +628,13 @@ export const openApiDocument = {
 			},
 		},
 		"/v1/nodes/{id}/connect": {
-			parameters: [idParam],
+			parameters: [idParam, GpuUuidsHeader],
 			get: {
 				summary: "WebSocket upgrade for the node agent (docs/PROTOCOL.md)",
 				security: nodeToken,
 				responses: {
 					101: ok("Switching protocols"),
+					400: err("A malformed `x-pulsegrid-gpu-uuids` (`validation_failed`)."),
 					401: E[401],
 					404: E[404],
 					426: err("Not a WebSocket upgrade (`upgrade_required`)."),
@@ -679,6 +683,8 @@ export const openApiDocument = {
 				},
 			},
 		},
+		...bandwidthPaths({ ok, err, body, E }),
+		...verificationPaths({ ok, E }),
 		"/v1/links": {
 			post: {
 				summary:
@@ -736,7 +742,7 @@ export const openApiDocument = {
 					"The node's ledger row in an epoch with every input and term, the formula, and staff adjustments. " +
 					"Settled rows are public and never change: a deleted node's rows stay readable (and provable), " +
 					"with `node_deleted_at` set; a deleted node without a row is unknown (404)",
-				responses: { 200: ok("Breakdown"), 400: E[400], 404: E[404], 409: E409 },
+				responses: { 200: ok("Breakdown", BreakdownSchema), 400: E[400], 404: E[404], 409: E409 },
 			},
 		},
 		"/v1/points": {
@@ -781,7 +787,7 @@ export const openApiDocument = {
 							epoch: { type: "integer" },
 							root: { type: "string" },
 							index: { type: "integer" },
-							leaf: { type: "object", description: `Fields, hashed in this order: ${LEAF_FIELDS.join(", ")}` },
+							leaf: LeafSchema,
 							leaf_hash: { type: "string" },
 							proof: {
 								type: "array",

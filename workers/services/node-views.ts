@@ -1,14 +1,20 @@
 // Nodes as every reader shows them (GET /v1/nodes, GET /v1/nodes/:id, the bots, the digest): live status from the
-// shard, 24 h uptime, flags, hardware verification.
+// shard, 24 h uptime, flags, hardware verification, bandwidth tier.
 import { liveStatus } from "./liveness.ts";
+import { bandwidthSamplesOf } from "../db/bandwidth.ts";
 import { ofAccount, type NodeRow } from "../db/nodes.ts";
 import { verificationsOf } from "../db/verifications.ts";
 import { verificationOf } from "../domain/verification.ts";
+import { type Bandwidth, bandwidthOf } from "../domain/bandwidth.ts";
 import { flagsFor, ownerNodeView, publicNodeView } from "./nodes.ts";
 import { DAY_MS, uptimes } from "./uptime.ts";
 
-export type OwnerNodeView = ReturnType<typeof ownerNodeView>;
-export type PublicNodeView = ReturnType<typeof publicNodeView>;
+/** A view whose `hardware` also carries the node's bandwidth tier (docs/VERIFICATION.md §12). */
+type WithBandwidth<V extends { hardware: object }> = Omit<V, "hardware"> & {
+	hardware: V["hardware"] & { bandwidth: Bandwidth };
+};
+export type OwnerNodeView = WithBandwidth<ReturnType<typeof ownerNodeView>>;
+export type PublicNodeView = WithBandwidth<ReturnType<typeof publicNodeView>>;
 
 /** The owner's view of the caller's own rows, the public view of everyone else's, in the order given. */
 export async function nodeViews(
@@ -18,18 +24,20 @@ export async function nodeViews(
 	now: number,
 ): Promise<(OwnerNodeView | PublicNodeView)[]> {
 	const ids = rows.map((r) => r.id);
-	const [live, { uptime }, flags, verifications] = await Promise.all([
+	const [live, { uptime }, flags, verifications, bandwidth] = await Promise.all([
 		liveStatus(env, rows),
 		uptimes(env.DB, rows, { from: now - DAY_MS, to: now, now }),
 		flagsFor(env.DB, ids),
 		verificationsOf(env.DB, ids),
+		bandwidthSamplesOf(env.DB, ids),
 	]);
 	return rows.map((r) => {
 		const l = live.get(r.id) ?? { status: r.status, last_seen_at: r.last_seen_at };
 		const u = uptime.get(r.id)?.ratio ?? 0;
 		const f = flags.get(r.id) ?? [];
 		const v = verificationOf(verifications.get(r.id), r);
-		return callerId === r.account_id ? ownerNodeView(r, l, u, f, v) : publicNodeView(r, l, u, f, v);
+		const view = callerId === r.account_id ? ownerNodeView(r, l, u, f, v) : publicNodeView(r, l, u, f, v);
+		return { ...view, hardware: { ...view.hardware, bandwidth: bandwidthOf(bandwidth.get(r.id) ?? []) } };
 	});
 }
 

@@ -2,11 +2,44 @@
 import * as ledger from "../db/ledger.ts";
 import type { LedgerRow } from "../db/ledger.ts";
 import { iso } from "../http.ts";
-import { COMPUTE_MULTIPLIER, POINTS_PER_GPU_HOUR, UNVERIFIED_FACTOR_BP } from "../domain/points.ts";
-import { LEAF_FIELDS, type LeafRow } from "../domain/merkle.ts";
+import { BP, COMPUTE_MULTIPLIER, POINTS_PER_GPU_HOUR } from "../domain/points.ts";
+import { leafFields, type LeafRow } from "../domain/merkle.ts";
 
 export async function adjustmentsOf(db: D1Database, nodeId: string, epoch: number) {
 	return (await ledger.adjustmentsOf(db, nodeId, epoch)).map((a) => ({ ...a, created_at: iso(a.created_at) }));
+}
+
+/** Leaf encoding 1 rows (settled before 0012) halved an unverified claim's weight: that was their only factor. */
+const V1_UNVERIFIED_FACTOR_BP = 5000;
+const V1_FORMULA =
+	"settled before leaf encoding 2: every claimed GPU credited, the weight halved while unverified, no probation, " +
+	"allowance or bandwidth factor, each floor over the expression in IEEE-754 doubles, left to right";
+
+/**
+ * The terms a row was computed with. A row of encoding 1 has none stored: its formula is the current one with every
+ * claimed GPU credited, the weight halved while unverified, no probation, the whole address share and no bandwidth
+ * factor (each ×1 is exact in doubles, so its figures recompute the same way).
+ */
+function termsOf(row: LedgerRow) {
+	if (row.leaf_version >= 2) {
+		return {
+			credited_gpus: row.credited_gpus ?? 0,
+			effective_weight_bp: row.effective_weight_bp ?? 0,
+			probation: row.probation === 1,
+			address_share_bp: row.address_share_bp ?? BP,
+			bandwidth_tier: row.bandwidth_tier,
+			bandwidth_factor_bp: row.bandwidth_factor_bp ?? BP,
+		};
+	}
+	const halved = Math.floor((row.tier_weight_bp * V1_UNVERIFIED_FACTOR_BP) / BP);
+	return {
+		credited_gpus: row.gpu_count,
+		effective_weight_bp: row.verified === 1 ? row.tier_weight_bp : halved,
+		probation: false,
+		address_share_bp: BP,
+		bandwidth_tier: null,
+		bandwidth_factor_bp: BP,
+	};
 }
 
 /**
@@ -19,16 +52,22 @@ export async function breakdown(db: D1Database, row: LedgerRow) {
 		ledger.nodeDeletedAt(db, row.node_id),
 	]);
 	const resolved = row.challenges_passed + row.challenges_failed + row.challenges_missed;
+	const t = termsOf(row);
 	return {
 		epoch: row.epoch,
 		node_id: row.node_id,
 		node_deleted_at: iso(deletedAt),
+		leaf_version: row.leaf_version,
 		inputs: {
 			gpu_model: row.gpu_model,
 			gpu_count: row.gpu_count,
 			tier: row.tier,
-			tier_weight: row.tier_weight_bp / 10000,
+			tier_weight: row.tier_weight_bp / BP,
 			verified: row.verified === 1,
+			probation: t.probation,
+			address_share_bp: t.address_share_bp,
+			bandwidth_tier: t.bandwidth_tier,
+			bandwidth_factor_bp: t.bandwidth_factor_bp,
 			online_seconds: row.online_seconds,
 			incident_seconds: row.incident_seconds,
 			rented_gpu_seconds: row.rented_gpu_seconds,
@@ -40,8 +79,11 @@ export async function breakdown(db: D1Database, row: LedgerRow) {
 			},
 		},
 		terms: {
-			unverified_factor: row.verified === 1 ? 1 : UNVERIFIED_FACTOR_BP / 10000,
+			credited_gpus: t.credited_gpus,
+			effective_weight: t.effective_weight_bp / BP,
 			pass_ratio: resolved > 0 ? row.challenges_passed / resolved : 1,
+			address_share: t.address_share_bp / BP,
+			bandwidth_factor: t.bandwidth_factor_bp / BP,
 			availability_points: row.availability_points,
 			compute_points: row.compute_points,
 			penalty_points: row.penalty_points,
@@ -52,14 +94,17 @@ export async function breakdown(db: D1Database, row: LedgerRow) {
 		adjustments,
 		points_after_adjustments: row.points + adjustments.reduce((s, a) => s + a.points, 0),
 		formula: {
+			weight: "effective_weight = tier_weight once verified, else the lowest tier's weight (one GPU credited)",
 			availability:
-				`floor((online_seconds + incident_seconds) / 3600 × gpu_count × ` +
-				`tier_weight × unverified_factor × pass_ratio × ${POINTS_PER_GPU_HOUR})`,
+				`floor((online_seconds + incident_seconds) / 3600 × credited_gpus × effective_weight × pass_ratio × ` +
+				`address_share × bandwidth_factor × ${POINTS_PER_GPU_HOUR}), exactly (no rounding before the floor); ` +
+				"0 on probation",
 			compute:
-				`floor(rented_gpu_seconds / 3600 × tier_weight × ` +
-				`unverified_factor × ${POINTS_PER_GPU_HOUR} × ${COMPUTE_MULTIPLIER})`,
+				`floor(rented_gpu_seconds / 3600 × effective_weight × ${POINTS_PER_GPU_HOUR} × ${COMPUTE_MULTIPLIER}), ` +
+				"exactly",
 			penalty: "floor((availability + compute) × min(1, Σ flag shares)); all of it when the shares reach 1",
 			points: "availability + compute − penalty",
+			...(row.leaf_version < 2 ? { encoding_1: V1_FORMULA } : {}),
 			docs: "docs/POINTS.md",
 		},
 		leaf: leafOf(row),
@@ -67,8 +112,9 @@ export async function breakdown(db: D1Database, row: LedgerRow) {
 	};
 }
 
+/** The row's hashed fields, by its leaf encoding (what GET /v1/epochs/{n}/proof/{node} returns as `leaf`). */
 export function leafOf(row: LedgerRow): LeafRow {
-	return Object.fromEntries(LEAF_FIELDS.map((f) => [f, row[f]])) as LeafRow;
+	return Object.fromEntries(leafFields(row.leaf_version).map((f) => [f, row[f as keyof LedgerRow]])) as LeafRow;
 }
 
 /** Top accounts by points (ledger plus adjustments) over the given settled epochs. */

@@ -3,8 +3,8 @@
 // difference between the two is a finding, not a shared bug.
 import { createHash } from "node:crypto";
 
-/** POINTS.md "Checking your row", step 1: the leaf's fields, in hashing order. */
-export const LEAF_FIELDS = [
+/** POINTS.md "Rows settled before encoding 2": the fields of a leaf without `leaf_version`, in hashing order. */
+export const LEAF_FIELDS_V1 = [
 	"epoch",
 	"node_id",
 	"account_id",
@@ -28,9 +28,54 @@ export const LEAF_FIELDS = [
 	"reward",
 ] as const;
 
-const STRING_FIELDS = new Set(["node_id", "account_id", "gpu_model", "tier", "penalties"]);
+/** POINTS.md "Checking your row", step 1: the fields of a leaf with `leaf_version` 2, in hashing order. */
+export const LEAF_FIELDS = [
+	"leaf_version",
+	"epoch",
+	"node_id",
+	"account_id",
+	"gpu_model",
+	"gpu_count",
+	"tier",
+	"tier_weight_bp",
+	"verified",
+	"credited_gpus",
+	"effective_weight_bp",
+	"probation",
+	"address_share_bp",
+	"bandwidth_tier",
+	"bandwidth_factor_bp",
+	"online_seconds",
+	"incident_seconds",
+	"rented_gpu_seconds",
+	"challenges_issued",
+	"challenges_passed",
+	"challenges_failed",
+	"challenges_missed",
+	"availability_points",
+	"compute_points",
+	"penalty_points",
+	"points",
+	"penalties",
+	"reward",
+] as const;
+
+const STRING_FIELDS = new Set(["node_id", "account_id", "gpu_model", "tier", "bandwidth_tier", "penalties"]);
 
 export type Leaf = Record<(typeof LEAF_FIELDS)[number], string | number>;
+
+/** A leaf's fields by its encoding: `leaf_version` 2, or none (a row settled before encoding 2). */
+export function fieldsOf(leaf: Record<string, unknown>): readonly string[] {
+	if (leaf.leaf_version === undefined) return LEAF_FIELDS_V1;
+	if (leaf.leaf_version === 2) return LEAF_FIELDS;
+	throw new Error(`leaf_version ${JSON.stringify(leaf.leaf_version)} is not documented`);
+}
+
+/** A printed leaf (the JSON array) back to its named fields: 28 values are encoding 2, 21 encoding 1. */
+export function leafOfArray(values: unknown[]): Leaf {
+	const fields = values.length === LEAF_FIELDS.length ? LEAF_FIELDS : LEAF_FIELDS_V1;
+	return Object.fromEntries(fields.map((f, k) => [f, values[k]])) as unknown as Leaf;
+}
 
 const SHORT_ESCAPES: Record<string, string> = {
 	'"': '\\"',
@@ -64,7 +109,7 @@ function encodeInteger(field: string, v: unknown): string {
 }
 
 export function encodeLeaf(leaf: Record<string, unknown>): string {
-	const parts = LEAF_FIELDS.map((f) => {
+	const parts = fieldsOf(leaf).map((f) => {
 		const v = leaf[f];
 		if (STRING_FIELDS.has(f)) {
 			if (typeof v !== "string") throw new Error(`leaf field ${f} must be a string, got ${JSON.stringify(v)}`);
@@ -143,16 +188,20 @@ export interface Terms {
 	points: number;
 }
 
-/** POINTS.md "The formula", each floor over the expression evaluated left to right in doubles, as written. */
-export function recomputePoints(row: Leaf): Terms {
-	const n = (f: keyof Leaf) => row[f] as number;
-	const bp = n("tier_weight_bp");
-	const weight = n("verified") ? bp / 10000 : Math.floor((bp * 5000) / 10000) / 10000;
-	const resolved = n("challenges_passed") + n("challenges_failed") + n("challenges_missed");
-	const passRatio = resolved === 0 ? 1 : n("challenges_passed") / resolved;
-	const credited = n("online_seconds") + n("incident_seconds");
-	const availability = Math.floor((credited / 3600) * n("gpu_count") * weight * passRatio * 3600);
-	const compute = Math.floor((n("rented_gpu_seconds") / 3600) * weight * 3600 * 2);
+/** POINTS.md "Tiers": the lowest weight in the table, which a claim that is not verified is paid at. */
+export const LOWEST_WEIGHT_BP = Math.min(...TIERS.map((t) => t.bp));
+
+/** POINTS.md "Bandwidth factor". */
+export const BANDWIDTH_FACTOR_BP: Record<string, number> = {
+	unmeasured: 9000,
+	low: 9000,
+	standard: 10000,
+	high: 10500,
+	premium: 11000,
+};
+
+/** POINTS.md "The formula": penalty from the flags' shares (doubles, summed left to right), and the total. */
+function withPenalty(row: Leaf, availability: number, compute: number): Terms {
 	const flags = JSON.parse(String(row.penalties)) as { share: number }[];
 	const shares = flags.reduce((s, f) => s + f.share, 0);
 	const penalty = Math.floor((availability + compute) * Math.min(1, shares));
@@ -162,6 +211,51 @@ export function recomputePoints(row: Leaf): Terms {
 		penalty_points: penalty,
 		points: availability + compute - penalty,
 	};
+}
+
+/**
+ * POINTS.md "The formula" (encoding 2): availability and compute as exact fractions of big integers, floored once;
+ * a row of encoding 1 by the formula of its time, each floor over the expression evaluated left to right in doubles.
+ */
+export function recomputePoints(row: Leaf): Terms {
+	const n = (f: keyof Leaf) => row[f] as number;
+	const resolved = n("challenges_passed") + n("challenges_failed") + n("challenges_missed");
+	const credited = n("online_seconds") + n("incident_seconds");
+	if (row.leaf_version === undefined) {
+		const bp = n("tier_weight_bp");
+		const weight = n("verified") ? bp / 10000 : Math.floor((bp * 5000) / 10000) / 10000;
+		const passRatio = resolved === 0 ? 1 : n("challenges_passed") / resolved;
+		const availability = Math.floor((credited / 3600) * n("gpu_count") * weight * passRatio * 3600);
+		const compute = Math.floor((n("rented_gpu_seconds") / 3600) * weight * 3600 * 2);
+		return withPenalty(row, availability, compute);
+	}
+	const b = (f: keyof Leaf) => BigInt(n(f));
+	const [passed, of] = resolved === 0 ? [1n, 1n] : [b("challenges_passed"), BigInt(resolved)];
+	const weight = b("effective_weight_bp");
+	const availability = n("probation")
+		? 0
+		: Number(
+				(BigInt(credited) * b("credited_gpus") * weight * passed * b("address_share_bp") * b("bandwidth_factor_bp")) /
+					(of * 10000n * 10000n * 10000n),
+			);
+	const compute = Number((b("rented_gpu_seconds") * weight * 2n) / 10000n);
+	return withPenalty(row, availability, compute);
+}
+
+/** POINTS.md "Verified and not verified", "Bandwidth factor": the terms an encoding-2 row derives from its inputs. */
+export function derivedTermBreaks(row: Leaf): string[] {
+	if (row.leaf_version === undefined) return [];
+	const n = (f: keyof Leaf) => row[f] as number;
+	const verified = n("verified") === 1;
+	const out: string[] = [];
+	const credited = verified ? n("gpu_count") : 1;
+	if (n("credited_gpus") !== credited) out.push(`credited_gpus ${n("credited_gpus")}, the docs give ${credited}`);
+	const weight = verified ? n("tier_weight_bp") : LOWEST_WEIGHT_BP;
+	if (n("effective_weight_bp") !== weight) out.push(`effective_weight_bp ${n("effective_weight_bp")}, docs ${weight}`);
+	const factor = BANDWIDTH_FACTOR_BP[String(row.bandwidth_tier)];
+	if (n("bandwidth_factor_bp") !== factor)
+		out.push(`bandwidth ${row.bandwidth_tier} × ${n("bandwidth_factor_bp")}, the table gives ${factor}`);
+	return out;
 }
 
 /** POINTS.md "Invariants", per row; `epochSeconds` is the epoch's length. Returns the broken ones, in words. */
@@ -175,6 +269,11 @@ export function rowInvariantBreaks(row: Leaf, epochSeconds: number): string[] {
 		out.push(`rented ${n("rented_gpu_seconds")} > (online + incident ${credited}) × ${n("gpu_count")} GPUs`);
 	}
 	if (credited > epochSeconds) out.push(`online + incident ${credited} > the epoch's ${epochSeconds} s`);
+	if (row.leaf_version !== undefined) {
+		if (n("probation") === 1 && n("availability_points") !== 0) out.push("availability points during probation");
+		const share = n("address_share_bp");
+		if (!(share >= 0 && share <= 10000)) out.push(`address_share_bp ${share} outside 0–10000`);
+	}
 	return out;
 }
 

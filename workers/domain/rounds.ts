@@ -1,0 +1,133 @@
+// Co-scheduled verification rounds (docs/VERIFICATION.md §14): which nodes are challenged in the same second (the
+// suspect groups, with random decoys so no one can tell a suspicion from a draw), and the judgement on how they did.
+// One device cannot hold two working sets, and time-slicing it doubles the latency: a group whose members are late
+// together, in two rounds in a row, shares hardware.
+
+/** A group of nodes that might share a device: same network, same GPU UUID, or registered together. */
+export interface SuspectGroup {
+	/** `net:<IPv4 /24 | IPv6 /64>`, `uuid:<GPU UUID>` or `reg:<account>:<10-minute window>`. */
+	key: string;
+	node_ids: string[];
+}
+
+/** A group larger than this is challenged on a random sample of this many (a data centre's line still proves out). */
+export const MAX_GROUP = 64;
+/** At most this many groups in one round (the rest wait for the next round; the order is random each time). */
+export const MAX_GROUPS = 500;
+/** Decoys: this share of the suspects' count (at least MIN_DECOYS), drawn from the other online nodes. */
+export const DECOY_SHARE = 0.5;
+export const MIN_DECOYS = 2;
+/** Nodes one account registers within this window are "registered together". */
+export const REGISTRATION_WINDOW_MS = 10 * 60_000;
+
+export interface RoundPlan {
+	groups: SuspectGroup[];
+	decoys: string[];
+}
+
+/** A uniform random sample of `k` of `items` (all of them when k ≥ length), in a random order. */
+export function sample<T>(items: T[], k: number, random: () => number): T[] {
+	const a = [...items];
+	const n = Math.min(k, a.length);
+	for (let i = 0; i < n; i++) {
+		const j = i + Math.floor(random() * (a.length - i));
+		[a[i], a[j]] = [a[j] as T, a[i] as T];
+	}
+	return a.slice(0, n);
+}
+
+/**
+ * The round: up to MAX_GROUPS groups of two or more (each capped at MAX_GROUP members), and decoys drawn from
+ * `decoyPool` (online nodes; any that are suspects are skipped).
+ */
+export function planRound(groups: SuspectGroup[], decoyPool: string[], random: () => number): RoundPlan {
+	const kept = sample(
+		groups.filter((g) => new Set(g.node_ids).size >= 2),
+		MAX_GROUPS,
+		random,
+	).map((g) => ({ key: g.key, node_ids: sample([...new Set(g.node_ids)], MAX_GROUP, random).sort() }));
+	kept.sort((a, b) => a.key.localeCompare(b.key));
+	const suspects = new Set(kept.flatMap((g) => g.node_ids));
+	const pool = [...new Set(decoyPool)].filter((id) => !suspects.has(id));
+	const want = kept.length === 0 ? 0 : Math.max(MIN_DECOYS, Math.ceil(suspects.size * DECOY_SHARE));
+	return { groups: kept, decoys: sample(pool, want, random).sort() };
+}
+
+/** Every node of a plan, each with the keys of the groups it is in (`[]` for a decoy). */
+export function membersOf(plan: RoundPlan): Map<string, string[]> {
+	const out = new Map<string, string[]>(plan.decoys.map((id) => [id, []]));
+	for (const g of plan.groups) for (const id of g.node_ids) out.set(id, [...(out.get(id) ?? []), g.key]);
+	return out;
+}
+
+/** How a member's challenge ended, as its shard recorded it; null when it never ended (void when judged). */
+export type MemberOutcome = "passed" | "late" | "wrong_answer" | "void";
+
+export interface MemberResult {
+	node_id: string;
+	groups: string[];
+	outcome: MemberOutcome | null;
+	/** The slowest part's commit, timed by the coordinator (null when nothing was committed). */
+	measured_ms: number | null;
+}
+
+export type Verdict = "passed" | "shared" | "late" | "wrong_answer" | "void";
+
+export interface Judgement {
+	verdict: Verdict;
+	/** For `shared`: the group that was late together, with every member's timing (the flag's evidence). */
+	group?: { key: string; members: { node_id: string; outcome: MemberOutcome; measured_ms: number | null }[] };
+}
+
+/**
+ * The verdict on each member: `shared` when it was late and so was at least one other member of one of its groups
+ * (they were challenged in the same second; a device of their own each would have kept them apart), else its own
+ * outcome. A member that never ended (its connection or shard went away) is void: nothing is concluded from it.
+ */
+export function judgeRound(members: MemberResult[]): Map<string, Judgement> {
+	const late = (m: MemberResult) => m.outcome === "late";
+	const byGroup = new Map<string, MemberResult[]>();
+	for (const m of members) for (const g of m.groups) byGroup.set(g, [...(byGroup.get(g) ?? []), m]);
+	const out = new Map<string, Judgement>();
+	for (const m of members) {
+		const outcome = m.outcome ?? "void";
+		const together = late(m) ? m.groups.find((g) => (byGroup.get(g) ?? []).filter(late).length >= 2) : undefined;
+		if (together === undefined) {
+			out.set(m.node_id, { verdict: outcome });
+			continue;
+		}
+		const group = (byGroup.get(together) ?? []).map((x) => ({
+			node_id: x.node_id,
+			outcome: x.outcome ?? ("void" as const),
+			measured_ms: x.measured_ms,
+		}));
+		out.set(m.node_id, { verdict: "shared", group: { key: together, members: group } });
+	}
+	return out;
+}
+
+/**
+ * The GPUs proven behind each address key: when every member of the round behind a key passed, the sum of their
+ * claimed GPUs (they did the work in the same second, so the hardware is real and separate); otherwise the GPUs of
+ * those that passed. Keys with a single member are left out (one node needs no allowance beyond the default).
+ */
+export function provenGpus(
+	members: { node_id: string; address_key: string; gpu_count: number }[],
+	verdicts: Map<string, Judgement>,
+): Map<string, number> {
+	const byKey = new Map<string, { gpu_count: number; passed: boolean }[]>();
+	for (const m of members) {
+		if (m.address_key === "unknown") continue;
+		const passed = verdicts.get(m.node_id)?.verdict === "passed";
+		byKey.set(m.address_key, [...(byKey.get(m.address_key) ?? []), { gpu_count: m.gpu_count, passed }]);
+	}
+	const out = new Map<string, number>();
+	for (const [key, ms] of byKey) {
+		if (ms.length < 2) continue;
+		out.set(
+			key,
+			ms.filter((m) => m.passed).reduce((s, m) => s + m.gpu_count, 0),
+		);
+	}
+	return out;
+}

@@ -1,0 +1,168 @@
+// Co-scheduled verification rounds (docs/VERIFICATION.md §14): planned from D1, started on every member's shard at
+// the same moment, ended member by member by the shards, and judged once, when the last member ends.
+import { randomToken } from "../domain/challenge.ts";
+import * as rounds from "../db/rounds.ts";
+import { secureRandom } from "../domain/matmul.ts";
+import {
+	DECOY_SHARE,
+	MIN_DECOYS,
+	REGISTRATION_WINDOW_MS,
+	judgeRound,
+	membersOf,
+	planRound,
+	provenGpus,
+	type MemberOutcome,
+} from "../domain/rounds.ts";
+import type { VerificationRecord } from "../domain/verification.ts";
+import { shard } from "./liveness.ts";
+import { flagJudged, recordAttempt } from "./verifications.ts";
+
+/** A round none of whose members ended within this long is judged with what it has (the rest are void). */
+export const ROUND_STALE_MS = 10 * 60_000;
+
+export interface StartedRound {
+	round_id: string;
+	at: string;
+	groups: { key: string; node_ids: string[] }[];
+	decoys: string[];
+	/** Members challenged (on their shard, at this moment). */
+	nodes: number;
+	/** Members that could not be (not connected by WebSocket, or already being verified): void in this round. */
+	not_started: string[];
+}
+
+/** Plans a round from the online nodes and starts it; null when no two online nodes are suspects together. */
+export async function startRound(env: Env, now: number, random = secureRandom): Promise<StartedRound | null> {
+	for (const id of await rounds.staleRounds(env.DB, now - ROUND_STALE_MS)) await judgeIfComplete(env, id, now, true);
+	const groups = await rounds.suspectGroups(env.DB, REGISTRATION_WINDOW_MS);
+	const suspects = new Set(groups.flatMap((g) => g.node_ids)).size;
+	const pool = await rounds.randomOnline(env.DB, suspects + Math.max(MIN_DECOYS, Math.ceil(suspects * DECOY_SHARE)));
+	const plan = planRound(groups, pool, random);
+	const members = membersOf(plan);
+	if (plan.groups.length === 0) return null;
+	const id = `vrd_${randomToken(9)}`;
+	await rounds.insertRound(env.DB, id, now, plan, members);
+	const facts = await rounds.memberFacts(env.DB, [...members.keys()]);
+	const byShard = new Map<string, typeof facts>();
+	for (const f of facts) byShard.set(f.shard, [...(byShard.get(f.shard) ?? []), f]);
+	const started = new Set<string>();
+	// Every shard at once: the members of a group are challenged within the same second wherever they are held.
+	await Promise.all(
+		[...byShard].map(async ([name, fs]) => {
+			const asked = fs.map((f) => ({ id: f.node_id, claim: { gpu_model: f.gpu_model, gpu_count: f.gpu_count } }));
+			try {
+				for (const n of await shard(env, name).coVerify(id, asked)) started.add(n);
+			} catch (err) {
+				console.error(`shard ${name} did not start its part of round ${id}`, err);
+			}
+		}),
+	);
+	const notStarted = facts.map((f) => f.node_id).filter((n) => !started.has(n));
+	const why = JSON.stringify({ why: "not connected by WebSocket, or already being verified, when the round began" });
+	for (const n of notStarted)
+		await rounds.endMember(env.DB, id, n, { outcome: "void", measured_ms: null, detail: why }, now);
+	if (notStarted.length) await judgeIfComplete(env, id, now);
+	return {
+		round_id: id,
+		at: new Date(now).toISOString(),
+		...plan,
+		nodes: started.size,
+		not_started: notStarted.sort(),
+	};
+}
+
+/** A member's challenge ended on its shard: `attempt` is what its session concluded (null: void). */
+export async function memberEnded(
+	env: Env,
+	roundId: string,
+	nodeId: string,
+	attempt: VerificationRecord | null,
+	now: number,
+): Promise<void> {
+	const outcome: MemberOutcome =
+		attempt === null
+			? "void"
+			: attempt.state === "verified"
+				? "passed"
+				: attempt.reason === "late"
+					? "late"
+					: "wrong_answer";
+	const detail = attempt === null ? null : JSON.stringify(attempt);
+	await rounds.endMember(env.DB, roundId, nodeId, { outcome, measured_ms: attempt?.measured_ms ?? null, detail }, now);
+	await judgeIfComplete(env, roundId, now);
+}
+
+/**
+ * Judges the round once every member has ended (or, `force`d, with what it has): the verdicts are stored, each
+ * member's attempt is recorded (a pass, a failure under the consecutive-failure rule, or — late together with its
+ * group in this round and the one before — `shared_hardware` with a flag), and the GPUs proven behind each address
+ * raise its allowance. The round is claimed before anything is applied, so it is applied at most once.
+ */
+export async function judgeIfComplete(env: Env, roundId: string, now: number, force = false): Promise<void> {
+	const members = await rounds.roundMembers(env.DB, roundId);
+	if (members.length === 0 || (!force && members.some((m) => m.outcome === null))) return;
+	if (!(await rounds.claimJudgement(env.DB, roundId, now))) return;
+	const verdicts = judgeRound(members);
+	await rounds.setVerdicts(env.DB, roundId, verdicts);
+	const shared = [...verdicts].filter(([, j]) => j.verdict === "shared").map(([id]) => id);
+	const before = await rounds.previousVerdicts(env.DB, roundId, shared);
+	const facts = new Map(
+		(
+			await rounds.memberFacts(
+				env.DB,
+				members.map((m) => m.node_id),
+			)
+		).map((f) => [f.node_id, f]),
+	);
+	for (const m of members) {
+		const j = verdicts.get(m.node_id);
+		const attempt = m.detail === null ? null : (JSON.parse(m.detail) as VerificationRecord | { why: string });
+		if (!j || j.verdict === "void" || !attempt || !("state" in attempt)) continue;
+		const f = facts.get(m.node_id);
+		if (j.verdict === "shared" && before.get(m.node_id) === "shared" && f) {
+			const evidence = { round: roundId, group: j.group, previous_round_verdict: "shared" };
+			const reason = `late together with the other members of ${j.group?.key} in two rounds in a row`;
+			await flagJudged(
+				env,
+				{ id: m.node_id, gpu_model: f.gpu_model, gpu_count: f.gpu_count },
+				"shared_hardware",
+				reason,
+				evidence,
+				now,
+			);
+			continue;
+		}
+		const evidence = j.group
+			? { round: roundId, group: j.group, attempt: JSON.parse(attempt.evidence ?? "null") }
+			: null;
+		await recordAttempt(env, m.node_id, evidence ? { ...attempt, evidence: JSON.stringify(evidence) } : attempt);
+	}
+	await rounds.setAllowances(env.DB, provenGpus([...facts.values()], verdicts), roundId, now);
+}
+
+/** The round as staff read it: its plan, and each member's outcome and verdict. */
+export async function roundView(env: Env, id: string) {
+	const r = await rounds.round(env.DB, id);
+	if (!r) return null;
+	const members = await rounds.roundMembers(env.DB, id);
+	return {
+		round_id: r.id,
+		at: new Date(r.at).toISOString(),
+		judged_at: r.judged_at === null ? null : new Date(r.judged_at).toISOString(),
+		...(JSON.parse(r.plan) as object),
+		members: members.map((m) => ({
+			node_id: m.node_id,
+			groups: m.groups,
+			outcome: m.outcome,
+			measured_ms: m.measured_ms,
+			verdict: m.verdict,
+		})),
+	};
+}
+
+/** Whether the cron should start a round at `now`: every `intervalS` (0: never; staff can still start one). */
+export async function roundDue(env: Env, now: number, intervalS: number): Promise<boolean> {
+	if (intervalS <= 0) return false;
+	const last = await rounds.lastRoundAt(env.DB);
+	return last === null || now - last >= intervalS * 1000;
+}
