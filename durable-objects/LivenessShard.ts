@@ -1,5 +1,12 @@
 // Owns the liveness of the nodes assigned to one shard: their sockets, status flips, challenges and incidents.
-import type { ChallengeCounts, HeartbeatResult, NodeLiveness, ShardMetrics, Transport } from "../workers/contracts.ts";
+import type {
+	ChallengeCounts,
+	HeartbeatOutcome,
+	HeartbeatResult,
+	NodeLiveness,
+	ShardMetrics,
+	Transport,
+} from "../workers/contracts.ts";
 import type { Origin } from "../workers/domain/incident.ts";
 import { readConfig } from "../workers/config.ts";
 import { flipId, type Flip, type FlipReason } from "../workers/domain/flips.ts";
@@ -81,6 +88,7 @@ export class LivenessShard extends KitObject {
 			recorded: (nodeId, attempt) => recordAttempt(this.env, nodeId, attempt),
 			roundEnded: (round, nodeId, attempt) => memberEnded(this.env, round, nodeId, attempt, this.now()),
 		},
+		this.counters,
 	);
 
 	constructor(ctx: DurableObjectState, env: Env) {
@@ -205,10 +213,11 @@ export class LivenessShard extends KitObject {
 		exp: number,
 		beat: { answers: { id: string; answer: string }[]; bye: boolean; origin: Origin },
 		now: number,
-	): Promise<HeartbeatResult | "replayed"> {
+	): Promise<HeartbeatOutcome | "replayed"> {
 		if (this.store.jtiUsed(jti) || !this.http.accept(jti, iat, exp * 1000, now)) return "replayed";
 		this.counters.metrics.heartbeats++;
-		if (beat.bye) return this.heartbeatBye(nodeId, now);
+		if (beat.bye) return { ...(await this.heartbeatBye(nodeId, now)), sessionStart: false };
+		const sessionStart = !this.http.last.has(nodeId);
 		this.http.last.set(nodeId, now);
 		this.http.origins.set(nodeId, beat.origin);
 		const flip = this.heard(nodeId, "http", now);
@@ -218,6 +227,7 @@ export class LivenessShard extends KitObject {
 		await this.ensureAlarm(now);
 		return {
 			status,
+			sessionStart,
 			next_heartbeat_s: this.s.heartbeatIntervalS,
 			results,
 			challenge: challenge && {
@@ -489,8 +499,10 @@ export class LivenessShard extends KitObject {
 	private end(ws: WebSocket, code?: number, reason?: string): Decided[] {
 		const st = this.sockets.state(ws);
 		const owed = st && !st.done ? this.challenges.owed(st) : null;
-		// A verification cut short records nothing (a round hears that its member's challenge is void).
-		if (st && !st.done) this.ctx.waitUntil(this.verifier.forget(st.nodeId).catch((err) => console.error(err)));
+		// A verification cut short records nothing, unless a round required it (then the attempt failed).
+		if (st && !st.done) {
+			this.ctx.waitUntil(this.verifier.forget(st.nodeId, this.now()).catch((err) => console.error(err)));
+		}
 		this.sockets.finish(ws, code, reason);
 		return owed ? [owed] : [];
 	}

@@ -58,7 +58,10 @@ export class Scheduler extends KitObject {
 	async onChanges(changes: CapacityChange[], now = this.now()): Promise<void> {
 		await this.ready(now);
 		const unknown = changes.filter((c) => !this.row(c.nodeId)).map((c) => c.nodeId);
-		if (unknown.length) await this.load(await nodes.capacityByIds(this.env.DB, unknown));
+		if (unknown.length) {
+			await this.load(await nodes.capacityByIds(this.env.DB, unknown));
+			await this.refreshBandwidth(unknown); // a tier measured before the node was first indexed
+		}
 		const lost: { clusterId: string; change: CapacityChange }[] = [];
 		for (const c of changes) {
 			const row = this.row(c.nodeId);

@@ -6,6 +6,7 @@ const ZERO: ShardMetrics = {
 	alarms: 0,
 	socketsSwept: 0,
 	messagesIn: 0,
+	verifyRefused: 0,
 	connects: 0,
 	heartbeats: 0,
 	rowsWrittenDO: 0,

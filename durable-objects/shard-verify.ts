@@ -1,7 +1,8 @@
 // A shard's hardware verifications (docs/VERIFICATION.md §6, §14): one session per connected node whose claim is not
 // verified, or that a co-scheduled round challenges, held in memory (a restart voids it: it runs again on the next
 // connection, and the round judges it void); its outcome handed to the hooks, which record it in D1.
-import type { VerificationRecord } from "../workers/domain/verification.ts";
+import type { ShardMetrics } from "../workers/contracts.ts";
+import { MAX_GPUS_PER_NODE, type VerificationRecord } from "../workers/domain/verification.ts";
 import { randomToken } from "../workers/domain/challenge.ts";
 import {
 	CHALLENGE_SIZES,
@@ -23,21 +24,22 @@ import {
 	onDecline,
 	onOpen,
 	outcome,
+	refusalOf,
+	unanswered,
 	type Claim,
 	type Session,
 } from "../workers/domain/verify-session.ts";
 import type { ShardSockets } from "./shard-sockets.ts";
 
-/** A rig is challenged on at most this many GPUs at once (a bigger claim is checked on this many). */
-const MAX_PARTS = 16;
+/** A rig is challenged on every GPU it claims, at once (registration allows at most this many). */
+const MAX_PARTS = MAX_GPUS_PER_NODE;
 
 type VerifyMessage = Extract<AgentMessage, { type: `verify_${string}` }>;
 
 /** Where a session's conclusion goes: a node's own attempt is recorded; a round's member reports to its round. */
 export interface VerifyHooks {
 	recorded(nodeId: string, attempt: VerificationRecord): Promise<unknown>;
-	/** `attempt` null: the member's session ended without a conclusion (declined, silent, disconnected). */
-	roundEnded(round: string, nodeId: string, attempt: VerificationRecord | null): Promise<void>;
+	roundEnded(round: string, nodeId: string, attempt: VerificationRecord): Promise<void>;
 }
 
 export class ShardVerifier {
@@ -48,6 +50,8 @@ export class ShardVerifier {
 		private readonly cfg: { secret: string; shape: Shape | null },
 		private readonly epoch: () => Promise<number>,
 		private readonly hooks: VerifyHooks,
+		/** The shard's counters (their `metrics` object is replaced at each checkpoint: read it each time). */
+		private readonly counters: { metrics: Pick<ShardMetrics, "verifyRefused"> },
 	) {}
 
 	get active(): number {
@@ -76,10 +80,18 @@ export class ShardVerifier {
 		return true;
 	}
 
-	/** A verification message from the node on `ws`; anything for a session it does not have is ignored. */
+	/**
+	 * A verification message from the node on `ws`. One its session does not take (`refusalOf`) is answered with an
+	 * `error` (`verify_refused`, the reason) and counted; it changes nothing.
+	 */
 	async message(ws: WebSocket, nodeId: string, msg: VerifyMessage, now: number): Promise<void> {
 		const s = this.sessions.get(nodeId);
-		if (!s) return;
+		const refused = refusalOf(s, msg);
+		if (refused !== null || !s) {
+			this.counters.metrics.verifyRefused++;
+			this.sockets.send(ws, { type: "error", code: "verify_refused", message: refused ?? "" });
+			return;
+		}
 		if (msg.type === "verify_ack") onAck(s, now);
 		else if (msg.type === "verify_decline") onDecline(s, msg.reason);
 		else if (msg.type === "verify_commit") {
@@ -102,11 +114,15 @@ export class ShardVerifier {
 		}
 	}
 
-	/** The node's connection ended: its session is void (it runs again on the next connection; a round hears so). */
-	forget(nodeId: string): Promise<void> {
+	/**
+	 * The node's connection ended: its own session is void (it runs again on the next connection); a round's member
+	 * that left before finishing failed its attempt (`unanswered`).
+	 */
+	forget(nodeId: string, now: number): Promise<void> {
 		const s = this.sessions.get(nodeId);
 		this.sessions.delete(nodeId);
-		return s?.round ? this.hooks.roundEnded(s.round, nodeId, null) : Promise.resolve();
+		if (!s?.round) return Promise.resolve();
+		return this.hooks.roundEnded(s.round, nodeId, unanswered(s, "disconnected before finishing", now));
 	}
 
 	private async settle(nodeId: string, now: number): Promise<void> {
@@ -115,9 +131,11 @@ export class ShardVerifier {
 		const o = outcome(s, now);
 		if (o.kind === "pending") return;
 		this.sessions.delete(nodeId);
-		if (s.round) await this.hooks.roundEnded(s.round, nodeId, o.kind === "done" ? o.record : null);
+		const attempt = o.kind === "done" ? o.record : s.round ? unanswered(s, o.why, now) : null;
+		if (!attempt) return; // its own session, declined or never acknowledged: nothing is recorded
+		if (s.round) await this.hooks.roundEnded(s.round, nodeId, attempt);
+		else await this.hooks.recorded(nodeId, attempt);
 		if (o.kind === "void") return;
-		if (!s.round) await this.hooks.recorded(nodeId, o.record);
 		const ws = this.sockets.open(nodeId);
 		if (!ws) return;
 		const { state, reason, measured_ms } = o.record;

@@ -35,6 +35,12 @@ export interface HeartbeatResult {
 	results: ChallengeResult[];
 }
 
+/** What a shard answers a beat with: the wire's result, and whether the beat began the node's HTTP session. */
+export interface HeartbeatOutcome extends HeartbeatResult {
+	/** The first beat this shard instance heard from the node: the route records where it came from (§13). */
+	sessionStart: boolean;
+}
+
 /** Billable-operation counters of a shard, read by the benchmark's cost model (GET /v1/admin/liveness). */
 export interface ShardMetrics {
 	alarms: number;
@@ -49,6 +55,8 @@ export interface ShardMetrics {
 	rowsWrittenD1: number;
 	/** Rows read from the shard's SQLite (billed too): a healthy sweep reads none per node. */
 	rowsReadDO: number;
+	/** Verification messages refused (not issued, ended, repeated, out of order): answered `verify_refused`. */
+	verifyRefused: number;
 }
 
 export type IncidentReason = "mass_drop" | "coordinator_restart";

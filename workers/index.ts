@@ -3,7 +3,7 @@ import { shardsWithOnlineNodes } from "./db/nodes.ts";
 import { router } from "./router.ts";
 import { shard } from "./services/liveness.ts";
 import { drainDiscordOutbox } from "./services/discord-outbox.ts";
-import { roundDue, startRound } from "./services/verify-rounds.ts";
+import { finishStaleRounds, roundDue, startRound } from "./services/verify-rounds.ts";
 import { readConfig } from "./config.ts";
 
 export { Cluster } from "../durable-objects/Cluster.ts";
@@ -29,7 +29,7 @@ export default {
 		// Co-scheduled verification: suspects and decoys challenged in the same second (docs/VERIFICATION.md §14).
 		if (await roundDue(env, controller.scheduledTime, readConfig(env).verify.roundIntervalS)) {
 			await startRound(env, Date.now()).catch((err) => console.error("the verification round did not start", err));
-		}
+		} else await finishStaleRounds(env, Date.now()).catch((err) => console.error("stale rounds not finished", err));
 		// Hourly, the scheduler's capacity index is rebuilt from D1: a safety net under the flip feed.
 		if (new Date(controller.scheduledTime).getUTCMinutes() === 0) {
 			await env.SCHEDULER.getByName("global").reconcile(controller.scheduledTime);

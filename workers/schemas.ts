@@ -1,6 +1,7 @@
 // Request schemas: strict (unknown fields refused), bounded, validated at the edge before anything runs.
 import { z } from "zod";
 import { SKUS, skuByName } from "./domain/pricing.ts";
+import { MAX_GPUS_PER_NODE } from "./domain/verification.ts";
 
 const name = z.string().trim().min(1).max(64);
 
@@ -14,7 +15,7 @@ export const PublicKey = z
 export const Hardware = z
 	.object({
 		gpu_model: z.string().trim().min(1).max(64),
-		gpu_count: z.number().int().min(1).max(64),
+		gpu_count: z.number().int().min(1).max(MAX_GPUS_PER_NODE),
 		vram_gb: z.number().positive().max(1024),
 		cpu_cores: z.number().int().min(1).max(1024),
 		ram_gb: z.number().positive().max(65536),

@@ -43,7 +43,6 @@ CREATE TABLE verify_round_members (
   measured_ms INTEGER,                        -- the slowest part's commit, as the coordinator timed it
   detail     TEXT,                            -- JSON: the session's evidence
   ended_at   INTEGER,
-  verdict    TEXT,                            -- the judgement: passed | shared | late | wrong_answer | void
   PRIMARY KEY (round_id, node_id)
 );
 CREATE INDEX verify_round_members_by_node ON verify_round_members (node_id, round_id);

@@ -26,7 +26,7 @@ describe("planning a round", () => {
 			fc.property(
 				fc.array(fc.integer({ min: 1, max: 100 }), { maxLength: 8 }),
 				fc.integer({ min: 0, max: 60 }),
-				fc.integer({ min: 1, max: 2 ** 31 - 2 }),
+				fc.noBias(fc.integer({ min: 1, max: 2 ** 31 - 2 })),
 				(sizes, others, seed) => {
 					const groups = sizes.map((n, g) => ({ key: `net:${g}`, node_ids: ids(`g${g}_`, n) }));
 					const pool = [...ids("o", others), ...(groups[0]?.node_ids ?? [])];
@@ -127,6 +127,15 @@ describe("judging a round", () => {
 			member("g", [], "passed"),
 		]);
 		expect(Object.fromEntries(provenGpus(facts, verdicts))).toEqual({ "1.1.1.1": 16, "2.2.2.2": 4 });
+	});
+
+	it("proves nothing behind an address where a member's challenge never ended (an earlier figure stands)", () => {
+		const facts = [
+			{ node_id: "a", address_key: "1.1.1.1", gpu_count: 8 },
+			{ node_id: "b", address_key: "1.1.1.1", gpu_count: 8 },
+		];
+		const verdicts = judgeRound([member("a", ["net:1"], "passed"), member("b", ["net:1"], null)]);
+		expect(provenGpus(facts, verdicts).size).toBe(0);
 	});
 });
 

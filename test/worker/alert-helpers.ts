@@ -7,10 +7,9 @@ import type { FakeCall } from "../fakes/bot-api.ts";
 import type { FakeMessage, FakeRequest } from "../fakes/bot-api-types.ts";
 import { TEST_WEBHOOK_SECRET } from "../constants.ts";
 import { readConfig } from "../../workers/config.ts";
-import { recordVerification } from "../../workers/db/verifications.ts";
 import { advanceAlerts } from "./clock.ts";
 import {
-	HARDWARE,
+	markVerified,
 	TEST_ADMIN_TOKEN,
 	call,
 	callJson,
@@ -188,17 +187,7 @@ export async function nodeWithPoints(
 	const node = await registerNode(account, name ? { name } : {});
 	// Verified, so that the seconds it is online earn points: a node that is not verified is paid one GPU at the lowest
 	// weight, 0.15 × 0.9 of a point a second (docs/POINTS.md), nothing in 2.5 s.
-	await recordVerification(env.DB, node.id, {
-		state: "verified",
-		gpu_model: HARDWARE.gpu_model,
-		gpu_count: HARDWARE.gpu_count,
-		tier: "consumer-high",
-		measured_ms: 1500,
-		method: "matmul-freivalds-v1",
-		reason: null,
-		evidence: null,
-		updated_at: Date.now(),
-	});
+	await markVerified(node);
 	const link = await connect(node);
 	await link.next("welcome");
 	const stop = healthyAgent(link, node);

@@ -89,14 +89,19 @@ describe("GPU UUIDs", () => {
 			.bind(`node:${a?.id}`)
 			.first<{ n: number }>();
 		expect(audit?.n).toBe(1);
-		// Staff clear A's flag after an appeal: A reconnecting with the same UUID is not flagged again for it.
+		// While the judgement stands, a connection brings no compute challenge: no pass can undo it.
+		expect((await visit(b as TestNode, "198.18.2.1", [uuid(2)])).messages.map((m) => m.type)).not.toContain("verify");
+		// Staff clear A's flag after an appeal: A is unverified again, challenged on its next connection, and not
+		// flagged again for that UUID.
 		const flagId = (await view(a as TestNode)).flags[0]?.id as string;
 		expect((await call(`/v1/admin/flags/${flagId}`, { method: "DELETE", auth: TEST_ADMIN_TOKEN })).status).toBe(200);
-		await visit(a as TestNode, "198.18.1.2", [uuid(1), uuid(2)]);
+		expect((await view(a as TestNode)).hardware.verification).toEqual({ state: "unverified" });
+		const again = await visit(a as TestNode, "198.18.1.2", [uuid(1), uuid(2)]);
+		expect(again.messages.map((m) => m.type)).toContain("verify");
 		expect((await view(a as TestNode)).flags).toEqual([]);
 	});
 
-	it("fails a claim of more GPUs than the agent reports (claim_mismatch) without a compute challenge", async () => {
+	it("fails a claim of more GPUs than the agent reports (claim_mismatch), unchallenged until fixed", async () => {
 		const node = await registerNode(await newAccount(), { hardware: { ...HARDWARE, gpu_count: 4 } });
 		const link = await visit(node, "198.18.3.1", [uuid(9)]);
 		expect(link.messages.map((m) => m.type)).not.toContain("verify");
@@ -105,5 +110,25 @@ describe("GPU UUIDs", () => {
 			reason: "claim_mismatch",
 			evidence: { reported_uuids: 1, claimed_gpus: 4 },
 		});
+		// The four GPUs show up (a loose riser reseated): the claim is challenged afresh, on all four at once.
+		const fixed = await visit(node, "198.18.3.1", [uuid(9), uuid(10), uuid(11), uuid(12)]);
+		expect(fixed.messages.filter((m) => m.type === "verify")).toHaveLength(4);
+	});
+
+	it("records where an HTTP-heartbeat node beats from, so it counts behind its address like any other", async () => {
+		const node = await registerNode(await newAccount());
+		const beat = await call(`/v1/nodes/${node.id}/heartbeat`, {
+			auth: await nodeToken(node),
+			headers: { "cf-connecting-ip": "203.0.113.200", "content-length": "0" },
+			method: "POST",
+		});
+		expect(beat.status).toBe(200);
+		expect(Object.keys((await beat.json()) as object).sort()).toEqual([
+			"challenge",
+			"next_heartbeat_s",
+			"results",
+			"status",
+		]);
+		expect(await identity(node)).toMatchObject({ address_key: "203.0.113.200", gpu_uuids: "[]" });
 	});
 });

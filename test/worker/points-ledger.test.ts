@@ -10,8 +10,15 @@ import { MICRO, MONTH_MS, emissionBetween } from "../../workers/domain/emission.
 import { computePoints } from "../../workers/domain/points.ts";
 import type { EpochRow } from "../../workers/db/epochs.ts";
 import type { LedgerRow } from "../../workers/db/ledger.ts";
-import { recordVerification } from "../../workers/db/verifications.ts";
-import { HARDWARE, TEST_ADMIN_TOKEN, callJson, newAccount, registerNode, type TestNode } from "./helpers.ts";
+import {
+	HARDWARE,
+	TEST_ADMIN_TOKEN,
+	callJson,
+	markVerified,
+	newAccount,
+	registerNode,
+	type TestNode,
+} from "./helpers.ts";
 
 const S = 1000;
 const H = 3600 * S;
@@ -52,16 +59,7 @@ async function online(node: TestNode, from: number, to: number, incident: string
  * GPU of the lowest tier). None of these nodes had its bandwidth measured: availability counts ×0.9 (docs/POINTS.md).
  */
 async function verify(node: TestNode, claim: { gpu_model: string; gpu_count: number }): Promise<void> {
-	await recordVerification(env.DB, node.id, {
-		state: "verified",
-		...claim,
-		tier: "consumer-high",
-		measured_ms: 1500,
-		method: "matmul-freivalds-v1",
-		reason: null,
-		evidence: null,
-		updated_at: Date.now(),
-	});
+	await markVerified(node, claim);
 }
 
 /** Closes the open epoch `length` ms after its start, exactly there, and settles it; its number. */

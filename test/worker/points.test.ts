@@ -6,9 +6,8 @@ import worker from "../../workers/index.ts";
 import { describe, expect, it } from "vitest";
 import { leafHash, merkleRoot, verifyProof, type LeafRow, type ProofStep } from "../../workers/domain/merkle.ts";
 import { computePoints } from "../../workers/domain/points.ts";
-import { recordVerification } from "../../workers/db/verifications.ts";
 import {
-	HARDWARE,
+	markVerified,
 	TEST_ADMIN_TOKEN,
 	TestClock,
 	callJson,
@@ -95,17 +94,7 @@ async function verifiedNode(
 	extra: Record<string, unknown> = {},
 ): Promise<TestNode> {
 	const node = await registerNode(owner, extra);
-	await recordVerification(env.DB, node.id, {
-		state: "verified",
-		gpu_model: HARDWARE.gpu_model,
-		gpu_count: HARDWARE.gpu_count,
-		tier: "consumer-high",
-		measured_ms: 1500,
-		method: "matmul-freivalds-v1",
-		reason: null,
-		evidence: null,
-		updated_at: Date.now(),
-	});
+	await markVerified(node);
 	return node;
 }
 

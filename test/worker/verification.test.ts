@@ -12,6 +12,7 @@ import {
 	callJson,
 	connect,
 	eventually,
+	markVerified,
 	type Link,
 	newAccount,
 	registerNode,
@@ -27,8 +28,10 @@ interface Hardware {
 	verification: { state: string; tier?: string; measured_ms?: number; reason?: string; evidence?: unknown };
 }
 
+/** The node's hardware as its owner sees it (a failure's evidence is the owner's alone). */
 async function hardware(node: TestNode): Promise<Hardware> {
-	return (await callJson<{ node: { hardware: Hardware } }>(`/v1/nodes/${node.id}`)).body.node.hardware;
+	const res = await callJson<{ node: { hardware: Hardware } }>(`/v1/nodes/${node.id}`, { auth: node.owner.key });
+	return res.body.node.hardware;
 }
 
 const claim = { gpu_model: HARDWARE.gpu_model, gpu_count: HARDWARE.gpu_count };
@@ -75,7 +78,7 @@ describe("hardware verification", () => {
 		expect((await hardware(node)).verification).toEqual({ state: "unverified" });
 	});
 
-	it("shows a failure with its reason and evidence", async () => {
+	it("shows a failure with its reason to anyone, and its evidence to the owner", async () => {
 		const node = await registerNode(await newAccount());
 		const evidence = { attempts: [{ measured_ms: 9100, deadline_ms: 2600 }] };
 		await recordVerification(env.DB, node.id, {
@@ -89,22 +92,19 @@ describe("hardware verification", () => {
 			updated_at: Date.now(),
 		});
 		expect((await hardware(node)).verification).toMatchObject({ state: "failed", reason: "late", evidence });
+		const pub = await callJson<{ node: { hardware: Hardware } }>(`/v1/nodes/${node.id}`);
+		expect(pub.body.node.hardware.verification).toEqual({
+			state: "failed",
+			reason: "late",
+			failed_at: expect.any(String),
+		});
 	});
 
 	it("is what the ledger records: a verified node's row says verified and earns the full tier weight", async () => {
 		const owner = await newAccount();
 		const plain = await registerNode(owner, { region: "verif" });
 		const proven = await registerNode(owner, { region: "verif" });
-		await recordVerification(env.DB, proven.id, {
-			state: "verified",
-			...claim,
-			tier: "consumer-high",
-			measured_ms: 1500,
-			method: "matmul-freivalds-v1",
-			reason: null,
-			evidence: null,
-			updated_at: Date.now(),
-		});
+		await markVerified(proven);
 		const settler = env.SETTLER.getByName("global");
 		await settler.settleNow(Date.now());
 		for (const n of [plain, proven]) await (await connect(n)).next("welcome");
@@ -292,5 +292,32 @@ describe("verified hardware in the network's figures and placement", () => {
 		const second = (await deploy()).body.cluster;
 		expect(second.nodes.map((n) => n.node_id)).toEqual([(plain as TestNode).id]);
 		expect(second.events.find((e) => e.kind === "created")?.unverified_nodes).toEqual([(plain as TestNode).id]);
+	});
+});
+
+describe("verification messages the coordinator does not take", () => {
+	it("refuses a commit never issued, a second commit and an opening before its reveal, and counts them", async () => {
+		const { node, link, parts } = await verifying();
+		const p = parts[0] as VerifyMsg;
+		const refusals = async () => (await shardOf(node)).metricsSnapshot().then((m) => m.verifyRefused);
+		const before = await refusals();
+		send(link, { type: "verify_ack", id: p.id });
+		send(link, { type: "verify_open", id: p.id, rows: [] }); // nothing revealed yet
+		send(link, { type: "verify_commit", id: "vrf_never_issued", root: "ab".repeat(32) });
+		const s = await answers(p.seed, p.shape);
+		send(link, { type: "verify_commit", id: p.id, root: s.root });
+		await link.next("verify_reveal");
+		send(link, { type: "verify_commit", id: p.id, root: s.root }); // a repeat
+		const errors = (await eventually(async () => {
+			const seen = link.messages.filter((m) => m.type === "error");
+			return seen.length >= 3 ? seen : null;
+		})) as Record<string, unknown>[];
+		expect(errors.map((e) => [e.code, e.message])).toEqual([
+			["verify_refused", `'${p.id}' has not been revealed`],
+			["verify_refused", "'vrf_never_issued' is not a challenge issued to this node"],
+			["verify_refused", `'${p.id}' is committed already`],
+		]);
+		expect((await refusals()) - before).toBe(3);
+		expect((await hardware(node)).verification.state).toBe("unverified"); // still running: nothing recorded
 	});
 });

@@ -27,16 +27,41 @@ export async function add(db: D1Database, f: FlagRow, entry: AuditEntry): Promis
 	);
 }
 
-/** Clears an active flag, with its audit entry; false (and no entry) when there is no active flag `id`. */
-export async function clear(db: D1Database, id: string, entry: AuditEntry, now: number): Promise<boolean> {
+/**
+ * Adds a flag unless one with its id exists, active or cleared (a judgement reached twice is one flag, and one staff
+ * cleared is not raised again), with its audit entry only if added. True when added.
+ */
+export async function addOnce(db: D1Database, f: FlagRow, entry: AuditEntry): Promise<boolean> {
+	const added = await auditedIf(
+		db,
+		{ sql: "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM flags WHERE id = ?)", params: [f.id] },
+		db
+			.prepare(`INSERT OR IGNORE INTO flags (id, node_id, code, reason, share, author, created_at, evidence)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
+			.bind(f.id, f.node_id, f.code, f.reason, f.share, f.author, f.created_at, f.evidence),
+		entry,
+		f.created_at,
+	);
+	return added.length > 0;
+}
+
+/** Clears an active flag, with its audit entry; null (and no entry) when there is no active flag `id`. */
+export async function clear(
+	db: D1Database,
+	id: string,
+	entry: AuditEntry,
+	now: number,
+): Promise<{ node_id: string; code: string } | null> {
 	const cleared = await auditedIf(
 		db,
 		{ sql: "SELECT 1 FROM flags WHERE id = ? AND cleared_at IS NULL", params: [id] },
-		db.prepare("UPDATE flags SET cleared_at = ? WHERE id = ? AND cleared_at IS NULL RETURNING node_id").bind(now, id),
+		db
+			.prepare("UPDATE flags SET cleared_at = ? WHERE id = ? AND cleared_at IS NULL RETURNING node_id, code")
+			.bind(now, id),
 		entry,
 		now,
 	);
-	return cleared.length > 0;
+	return (cleared[0] as { node_id: string; code: string } | undefined) ?? null;
 }
 
 /** Active flags of the given nodes, oldest first, with the latest ticket appealing each (if any). */
@@ -87,14 +112,4 @@ export async function activeFlags(db: D1Database, nodeIds: string[], from: numbe
 		.all<Penalty & { node_id: string }>();
 	for (const { node_id, ...p } of results) out.set(node_id, [...(out.get(node_id) ?? []), p]);
 	return out;
-}
-
-/** Whether the node ever had a flag `code` (active or cleared) whose evidence names `key` = `value`. */
-export async function everFlagged(db: D1Database, nodeId: string, code: string, key: string, value: string) {
-	const row = await db
-		.prepare(`SELECT 1 AS hit FROM flags WHERE node_id = ?1 AND code = ?2
-			AND json_valid(evidence) AND json_extract(evidence, '$.' || ?3) = ?4 LIMIT 1`)
-		.bind(nodeId, code, key, value)
-		.first<{ hit: number }>();
-	return row !== null;
 }

@@ -1,5 +1,5 @@
 // Owns the `node_identity` and `gpu_uuids` tables: where each node's latest connection came from (private) and the
-// GPU UUIDs its agent reported (docs/VERIFICATION.md §13).
+// GPU UUIDs its agent reported (docs/VERIFICATION.md §13); the settlement reads the address keys for the allowance.
 import type { ObservedAddress } from "../domain/identity.ts";
 
 export interface IdentityRow extends ObservedAddress {
@@ -54,5 +54,42 @@ export async function otherHolders(db: D1Database, nodeId: string, uuids: string
 			ORDER BY u.uuid, n.id`)
 		.bind(JSON.stringify(uuids), nodeId)
 		.all<{ uuid: string; node_id: string; gpu_model: string; gpu_count: number }>();
+	return results;
+}
+
+/** A node of an epoch behind one of the address keys asked about, with what its credited GPUs and probation need. */
+export interface AddressPeer {
+	id: string;
+	address_key: string;
+	gpu_model: string;
+	gpu_count: number;
+	created_at: number;
+}
+
+/**
+ * The address key of each given node's latest connection. Nodes that never connected, and connections whose address
+ * the edge did not give (`unknown`), are absent: they are not grouped with anyone.
+ */
+export async function addressKeysOf(db: D1Database, ids: string[]): Promise<Map<string, string>> {
+	if (ids.length === 0) return new Map();
+	const { results } = await db
+		.prepare(`SELECT node_id, address_key FROM node_identity
+			WHERE node_id IN (SELECT value FROM json_each(?1)) AND address_key != 'unknown'`)
+		.bind(JSON.stringify(ids))
+		.all<{ node_id: string; address_key: string }>();
+	return new Map(results.map((r) => [r.node_id, r.address_key]));
+}
+
+/** The nodes that existed during [from, to) (as the ledger counts them) whose latest connection came from `keys`. */
+export async function nodesBehind(db: D1Database, keys: string[], from: number, to: number): Promise<AddressPeer[]> {
+	if (keys.length === 0) return [];
+	const { results } = await db
+		.prepare(`SELECT n.id, i.address_key, n.gpu_model, n.gpu_count, n.created_at
+			FROM node_identity i JOIN nodes n ON n.id = i.node_id
+			WHERE i.address_key IN (SELECT value FROM json_each(?1))
+			  AND n.created_at < ?3 AND (n.deleted_at IS NULL OR n.deleted_at > ?2)
+			ORDER BY n.id`)
+		.bind(JSON.stringify(keys), from, to)
+		.all<AddressPeer>();
 	return results;
 }

@@ -83,14 +83,25 @@ export async function endMember(
 		.run();
 }
 
+/** Members a round could not challenge (not connected, already verifying): void, in one statement. */
+export async function voidMembers(db: D1Database, roundId: string, ids: string[], why: string, now: number) {
+	if (ids.length === 0) return;
+	await db
+		.prepare(`UPDATE verify_round_members SET outcome = 'void', detail = ?3, ended_at = ?4
+			WHERE round_id = ?1 AND node_id IN (SELECT value FROM json_each(?2)) AND outcome IS NULL`)
+		.bind(roundId, JSON.stringify(ids), JSON.stringify({ why }), now)
+		.run();
+}
+
 export interface MemberRow extends MemberResult {
 	detail: string | null;
 	verdict: string | null;
+	applied_at: number | null;
 }
 
 export async function roundMembers(db: D1Database, roundId: string): Promise<MemberRow[]> {
 	const { results } = await db
-		.prepare(`SELECT node_id, groups, outcome, measured_ms, detail, verdict FROM verify_round_members
+		.prepare(`SELECT node_id, groups, outcome, measured_ms, detail, verdict, applied_at FROM verify_round_members
 			WHERE round_id = ? ORDER BY node_id`)
 		.bind(roundId)
 		.all<Omit<MemberRow, "groups"> & { groups: string }>();
@@ -104,23 +115,34 @@ export async function round(db: D1Database, id: string) {
 		.first<{ id: string; at: number; plan: string; judged_at: number | null }>();
 }
 
-/** Takes the round for judging; false when someone else already did (the judgement is applied once). */
-export async function claimJudgement(db: D1Database, roundId: string, now: number): Promise<boolean> {
-	const r = await db
-		.prepare("UPDATE verify_rounds SET judged_at = ? WHERE id = ? AND judged_at IS NULL")
-		.bind(now, roundId)
-		.run();
-	return (r.meta.changes ?? 0) > 0;
+/**
+ * Stores the verdicts and marks the round judged, in one transaction. Verdicts follow from the members' outcomes
+ * alone, so two judges of one round store the same ones; a verdict already stored is kept.
+ */
+export async function storeVerdicts(db: D1Database, roundId: string, verdicts: Map<string, Judgement>, now: number) {
+	const rows = [...verdicts].map(([node_id, j]) => ({ node_id, verdict: j.verdict }));
+	await db.batch([
+		db
+			.prepare(`UPDATE verify_round_members SET verdict = (SELECT json_extract(value, '$.verdict') FROM json_each(?2)
+					WHERE json_extract(value, '$.node_id') = verify_round_members.node_id)
+				WHERE round_id = ?1 AND verdict IS NULL
+				  AND node_id IN (SELECT json_extract(value, '$.node_id') FROM json_each(?2))`)
+			.bind(roundId, JSON.stringify(rows)),
+		db.prepare("UPDATE verify_rounds SET judged_at = coalesce(judged_at, ?2) WHERE id = ?1").bind(roundId, now),
+	]);
 }
 
-export async function setVerdicts(db: D1Database, roundId: string, verdicts: Map<string, Judgement>): Promise<void> {
-	const rows = [...verdicts].map(([node_id, j]) => ({ node_id, verdict: j.verdict }));
-	await db
-		.prepare(`UPDATE verify_round_members SET verdict = (SELECT json_extract(value, '$.verdict') FROM json_each(?2)
-				WHERE json_extract(value, '$.node_id') = verify_round_members.node_id)
-			WHERE round_id = ?1 AND node_id IN (SELECT json_extract(value, '$.node_id') FROM json_each(?2))`)
-		.bind(roundId, JSON.stringify(rows))
+/**
+ * Takes one member's verdict for applying; false when it was taken already. Taken before it is applied, so a verdict
+ * is never applied twice (a failure counted twice); one interrupted in between is lost, not repeated.
+ */
+export async function takeVerdict(db: D1Database, roundId: string, nodeId: string, now: number): Promise<boolean> {
+	const r = await db
+		.prepare(`UPDATE verify_round_members SET applied_at = ?3
+			WHERE round_id = ?1 AND node_id = ?2 AND applied_at IS NULL AND verdict IS NOT NULL`)
+		.bind(roundId, nodeId, now)
 		.run();
+	return (r.meta.changes ?? 0) > 0;
 }
 
 /** Each node's verdict in the latest judged round before `roundId` that concluded anything about it. */
@@ -131,20 +153,34 @@ export async function previousVerdicts(db: D1Database, roundId: string, ids: str
 				SELECT m.node_id, m.verdict, row_number() OVER (PARTITION BY m.node_id ORDER BY r.at DESC) AS k
 				FROM verify_round_members m JOIN verify_rounds r ON r.id = m.round_id
 				WHERE m.node_id IN (SELECT value FROM json_each(?2)) AND m.round_id != ?1
-				  AND r.at <= (SELECT at FROM verify_rounds WHERE id = ?1) AND m.verdict IS NOT NULL AND m.verdict != 'void'
+				  AND r.at < (SELECT at FROM verify_rounds WHERE id = ?1) AND m.verdict IS NOT NULL AND m.verdict != 'void'
 			) WHERE k = 1`)
 		.bind(roundId, JSON.stringify(ids))
 		.all<{ node_id: string; verdict: string }>();
 	return new Map(results.map((r) => [r.node_id, r.verdict]));
 }
 
-/** Rounds never judged that started before `before` (a member's shard restarted, or its verdict was lost). */
+/**
+ * Rounds started before `before` that are not finished: never judged (a member's shard restarted, or the judge was
+ * interrupted), or judged with verdicts not yet taken for applying.
+ */
 export async function staleRounds(db: D1Database, before: number): Promise<string[]> {
 	const { results } = await db
-		.prepare("SELECT id FROM verify_rounds WHERE judged_at IS NULL AND at < ? ORDER BY at LIMIT 20")
+		.prepare(`SELECT id FROM verify_rounds r WHERE r.at < ?1 AND (r.judged_at IS NULL OR EXISTS (
+				SELECT 1 FROM verify_round_members m WHERE m.round_id = r.id AND m.verdict IS NOT NULL
+				  AND m.verdict != 'void' AND m.applied_at IS NULL))
+			ORDER BY r.at LIMIT 20`)
 		.bind(before)
 		.all<{ id: string }>();
 	return results.map((r) => r.id);
+}
+
+/** A planning that found no suspects: recorded (judged, without members) so the cron waits its interval again. */
+export async function recordEmptyRound(db: D1Database, id: string, at: number): Promise<void> {
+	await db
+		.prepare("INSERT INTO verify_rounds (id, at, plan, judged_at) VALUES (?1, ?2, ?3, ?2)")
+		.bind(id, at, JSON.stringify({ groups: [], decoys: [] }))
+		.run();
 }
 
 export async function lastRoundAt(db: D1Database): Promise<number | null> {
@@ -166,4 +202,15 @@ export async function setAllowances(
 			ON CONFLICT (address_key) DO UPDATE SET gpus = excluded.gpus, round_id = excluded.round_id, at = excluded.at`)
 		.bind(JSON.stringify([...proven]), roundId, now)
 		.run();
+}
+
+/** The GPUs a co-scheduled round proved behind each of `keys` (keys with no such round are absent). */
+export async function provenAllowances(db: D1Database, keys: string[]): Promise<Map<string, number>> {
+	if (keys.length === 0) return new Map();
+	const { results } = await db
+		.prepare(`SELECT address_key, gpus FROM address_allowances
+			WHERE address_key IN (SELECT value FROM json_each(?1))`)
+		.bind(JSON.stringify(keys))
+		.all<{ address_key: string; gpus: number }>();
+	return new Map(results.map((r) => [r.address_key, r.gpus]));
 }

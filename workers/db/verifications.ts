@@ -38,3 +38,11 @@ export async function recordVerification(db: D1Database, nodeId: string, r: Veri
 		)
 		.run();
 }
+
+/** Removes the node's failed verification when it failed for `reason` (a judgement undone): it is unverified again. */
+export async function forgetJudgement(db: D1Database, nodeId: string, reason: string): Promise<void> {
+	await db
+		.prepare("DELETE FROM node_verifications WHERE node_id = ? AND state = 'failed' AND reason = ?")
+		.bind(nodeId, reason)
+		.run();
+}

@@ -2,6 +2,7 @@
 // suspect groups, with random decoys so no one can tell a suspicion from a draw), and the judgement on how they did.
 // One device cannot hold two working sets, and time-slicing it doubles the latency: a group whose members are late
 // together, in two rounds in a row, shares hardware.
+import { sample } from "./challenge.ts";
 
 /** A group of nodes that might share a device: same network, same GPU UUID, or registered together. */
 export interface SuspectGroup {
@@ -23,17 +24,6 @@ export const REGISTRATION_WINDOW_MS = 10 * 60_000;
 export interface RoundPlan {
 	groups: SuspectGroup[];
 	decoys: string[];
-}
-
-/** A uniform random sample of `k` of `items` (all of them when k ≥ length), in a random order. */
-export function sample<T>(items: T[], k: number, random: () => number): T[] {
-	const a = [...items];
-	const n = Math.min(k, a.length);
-	for (let i = 0; i < n; i++) {
-		const j = i + Math.floor(random() * (a.length - i));
-		[a[i], a[j]] = [a[j] as T, a[i] as T];
-	}
-	return a.slice(0, n);
 }
 
 /**
@@ -107,26 +97,27 @@ export function judgeRound(members: MemberResult[]): Map<string, Judgement> {
 }
 
 /**
- * The GPUs proven behind each address key: when every member of the round behind a key passed, the sum of their
- * claimed GPUs (they did the work in the same second, so the hardware is real and separate); otherwise the GPUs of
- * those that passed. Keys with a single member are left out (one node needs no allowance beyond the default).
+ * The GPUs proven behind each address key: the claimed GPUs of its members that passed (they did the work in the same
+ * second, so the hardware is real and separate). Keys with a single member are left out (one node needs no allowance
+ * beyond the default), and so are keys with a void member: a round the coordinator could not finish there (a member
+ * not connected, a shard restarted) proves nothing, and does not lower what an earlier round proved.
  */
 export function provenGpus(
 	members: { node_id: string; address_key: string; gpu_count: number }[],
 	verdicts: Map<string, Judgement>,
 ): Map<string, number> {
-	const byKey = new Map<string, { gpu_count: number; passed: boolean }[]>();
+	const byKey = new Map<string, { gpu_count: number; verdict: Verdict }[]>();
 	for (const m of members) {
 		if (m.address_key === "unknown") continue;
-		const passed = verdicts.get(m.node_id)?.verdict === "passed";
-		byKey.set(m.address_key, [...(byKey.get(m.address_key) ?? []), { gpu_count: m.gpu_count, passed }]);
+		const verdict = verdicts.get(m.node_id)?.verdict ?? "void";
+		byKey.set(m.address_key, [...(byKey.get(m.address_key) ?? []), { gpu_count: m.gpu_count, verdict }]);
 	}
 	const out = new Map<string, number>();
 	for (const [key, ms] of byKey) {
-		if (ms.length < 2) continue;
+		if (ms.length < 2 || ms.some((m) => m.verdict === "void")) continue;
 		out.set(
 			key,
-			ms.filter((m) => m.passed).reduce((s, m) => s + m.gpu_count, 0),
+			ms.filter((m) => m.verdict === "passed").reduce((s, m) => s + m.gpu_count, 0),
 		);
 	}
 	return out;

@@ -1,6 +1,9 @@
 // A node's hardware verification as everyone reads it: unverified, verified (tier, measured time, when, how), or
 // failed (a reason, with the attempts as evidence). It holds for the claim it checked; another claim starts over.
 
+/** A node claims at most this many GPUs (registration refuses more), and verification challenges every one at once. */
+export const MAX_GPUS_PER_NODE = 64;
+
 export const FAILURE_REASONS = [
 	"wrong_answer",
 	"late",
@@ -52,14 +55,31 @@ export interface VerificationRecord {
  * kept either way); a judgement (`shared_hardware`, `duplicate_identity`, `claim_mismatch`) applies at once.
  */
 export function afterAttempt(prev: VerificationRecord | null, attempt: VerificationRecord): VerificationRecord {
-	if (attempt.state === "verified") return { ...attempt, failures: 0 };
 	const sameClaim = prev !== null && prev.gpu_model === attempt.gpu_model && prev.gpu_count === attempt.gpu_count;
+	// A judgement stands until staff clear its flag or the claim changes: no challenge passed later undoes it.
+	if (sameClaim && isJudgement(prev) && !isJudgement(attempt)) return prev;
+	if (attempt.state === "verified") return { ...attempt, failures: 0 };
 	const failures = (sameClaim ? (prev.failures ?? 0) : 0) + 1;
-	const judged = attempt.reason !== "late" && attempt.reason !== "wrong_answer";
-	if (sameClaim && prev.state === "verified" && !judged && failures < FAILURES_TO_PENALISE) {
+	if (sameClaim && prev.state === "verified" && !isJudgement(attempt) && failures < FAILURES_TO_PENALISE) {
 		return { ...prev, evidence: attempt.evidence, failures };
 	}
 	return { ...attempt, failures };
+}
+
+/** What anyone may see: a failure's evidence (timings, the group, GPU UUIDs) is the owner's alone. */
+export type PublicVerification =
+	| Exclude<Verification, { state: "failed" }>
+	| Omit<Extract<Verification, { state: "failed" }>, "evidence">;
+
+export function publicVerification(v: Verification): PublicVerification {
+	if (v.state !== "failed") return v;
+	const { evidence: _owners, ...rest } = v;
+	return rest;
+}
+
+/** A failure concluded without a timing: it applies at once and stands until undone (§13, §14). */
+export function isJudgement(r: VerificationRecord): boolean {
+	return r.state === "failed" && r.reason !== "late" && r.reason !== "wrong_answer";
 }
 
 /** The node's verification for its current claim: a record of another claim (or none) is `unverified`. */
@@ -97,7 +117,7 @@ function parseEvidence(json: string | null): unknown {
 }
 
 /** How a chat message names the state: one short phrase per state. */
-export function verificationText(v: Verification): string {
+export function verificationText(v: PublicVerification): string {
 	if (v.state === "verified") {
 		const retry = v.failures > 0 ? `; ${v.failures} failed attempt since, the next in a row fails it` : "";
 		return `verified (${v.tier}, ${v.measured_ms} ms, ${v.method}${retry})`;

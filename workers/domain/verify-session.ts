@@ -81,6 +81,21 @@ export function latestCommit(s: Session): number {
 	return s.sentAt + deadlineMs(s.cls, MAX_RTT_MS);
 }
 
+/**
+ * Why a verification message from the node is refused (sent back as an `error` with code `verify_refused`, and
+ * counted), or null when its session takes it: no session, a part never issued to this node, a part that has ended,
+ * a second commit, an opening before its reveal.
+ */
+export function refusalOf(s: Session | undefined, msg: { type: string; id: string }): string | null {
+	if (!s) return "no verification is running on this connection";
+	const p = s.parts.find((x) => x.id === msg.id);
+	if (!p) return `'${msg.id.slice(0, 64)}' is not a challenge issued to this node`;
+	if (p.ended) return `'${p.id}' has ended (${p.ended})`;
+	if (msg.type === "verify_commit" && p.root !== null) return `'${p.id}' is committed already`;
+	if (msg.type === "verify_open" && !p.reveal) return `'${p.id}' has not been revealed`;
+	return null;
+}
+
 export function onAck(s: Session, now: number): void {
 	s.ackAt ??= now;
 }
@@ -151,9 +166,35 @@ export function outcome(s: Session, now: number): Outcome {
 	if (s.ackAt === null)
 		return now > latestCommit(s) ? { kind: "void", why: "never acknowledged" } : { kind: "pending" };
 	if (s.parts.some((p) => p.ended === null)) return { kind: "pending" };
-	const measured = Math.max(...s.parts.map((p) => (p.committedAt ?? now) - s.sentAt));
 	const failed = s.parts.find((p) => p.ended !== "passed");
-	const evidence = {
+	if (!failed) {
+		const record = { ...base(s, now), state: "verified" as const, tier: tierOf(s.claim.gpu_model).tier, reason: null };
+		return { kind: "done", record: { ...record, evidence: JSON.stringify(evidenceOf(s)) } };
+	}
+	const reason: FailureReason = failed.ended === "late" ? "late" : "wrong_answer";
+	return { kind: "done", record: failedRecord(s, reason, evidenceOf(s), now) };
+}
+
+/**
+ * The attempt of a session a co-scheduled round required and the node did not finish (declined, never acknowledged,
+ * disconnected): failed as `late`, with `why`. Outside a round such a session records nothing; in one, ignoring the
+ * challenge would be a free way out of being challenged together (docs/VERIFICATION.md §14).
+ */
+export function unanswered(s: Session, why: string, now: number): VerificationRecord {
+	return failedRecord(s, "late", { ...evidenceOf(s), unanswered: why }, now);
+}
+
+function base(s: Session, now: number) {
+	const measured = Math.max(...s.parts.map((p) => (p.committedAt ?? now) - s.sentAt));
+	return { ...s.claim, method: VERIFY_METHOD, measured_ms: measured, updated_at: now };
+}
+
+function failedRecord(s: Session, reason: FailureReason, evidence: object, now: number): VerificationRecord {
+	return { ...base(s, now), state: "failed", tier: null, reason, evidence: JSON.stringify(evidence) };
+}
+
+function evidenceOf(s: Session) {
+	return {
 		class: s.cls,
 		shape: s.shape,
 		rtt_ms: rttOf(s),
@@ -164,16 +205,6 @@ export function outcome(s: Session, now: number): Outcome {
 			ended: p.ended,
 			detail: p.detail,
 		})),
-	};
-	const base = { ...s.claim, method: VERIFY_METHOD, measured_ms: measured, updated_at: now };
-	if (!failed) {
-		const record = { ...base, state: "verified" as const, tier: tierOf(s.claim.gpu_model).tier, reason: null };
-		return { kind: "done", record: { ...record, evidence: JSON.stringify(evidence) } };
-	}
-	const reason: FailureReason = failed.ended === "late" ? "late" : "wrong_answer";
-	return {
-		kind: "done",
-		record: { ...base, state: "failed", tier: null, reason, evidence: JSON.stringify(evidence) },
 	};
 }
 

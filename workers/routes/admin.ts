@@ -13,6 +13,7 @@ import * as ledger from "../db/ledger.ts";
 import * as nodes from "../db/nodes.ts";
 import { listAudit } from "../services/audit.ts";
 import { shard } from "../services/liveness.ts";
+import { flagCleared } from "../services/verifications.ts";
 
 /** Counters of billable operations summed over every shard that owns nodes (the benchmark's cost model reads this). */
 export async function getLivenessMetrics(request: IRequest, env: Env): Promise<Response> {
@@ -84,6 +85,7 @@ export async function deleteFlag(request: IRequest, env: Env): Promise<Response>
 		now,
 	);
 	if (!cleared) throw new ApiError(404, "not_found", `No active flag '${id}'.`);
+	await flagCleared(env, cleared);
 	return json({ flag: { id, cleared_at: iso(now) } });
 }
 

@@ -30,9 +30,10 @@ export async function connectNode(request: IRequest, env: Env): Promise<Response
 	const contradicted = await observeConnection(env, caller.node, ip, uuids, now);
 	const claim = { gpu_model: caller.node.gpu_model, gpu_count: caller.node.gpu_count };
 	const verified = verificationOf((await verificationsOf(env.DB, [caller.node.id])).get(caller.node.id), claim);
-	// The claim to prove on this connection, when it is not proven yet and the reported GPUs do not contradict it.
+	// The claim to prove on this connection, when it is neither proven nor failed by a judgement (§13, §14).
+	const judgedOut = verified.state === "failed" && !["late", "wrong_answer"].includes(verified.reason);
 	const verify: Record<string, string> =
-		verified.state === "verified" || contradicted ? {} : { "x-pulsegrid-verify": JSON.stringify(claim) };
+		verified.state === "verified" || judgedOut || contradicted ? {} : { "x-pulsegrid-verify": JSON.stringify(claim) };
 	// The shard trusts only these headers, set here after verification; nothing from the client is forwarded.
 	return shard(env, caller.node.shard).fetch(
 		new Request(request.url, {
@@ -70,5 +71,9 @@ export async function heartbeatNode(request: IRequest, env: Env): Promise<Respon
 			"unauthorized",
 			"This node token was already used, or predates a coordinator restart; mint a new one.",
 		);
-	return json(result);
+	const { sessionStart, ...wire } = result;
+	// Where an HTTP node beats from counts like a connection's address (the allowance; no UUIDs come this way).
+	if (sessionStart)
+		await observeConnection(env, caller.node, request.headers.get("cf-connecting-ip"), null, Date.now());
+	return json(wire);
 }

@@ -325,25 +325,30 @@ const NodePublic = {
 						},
 						{
 							type: "object",
-							required: ["state", "tier", "measured_ms", "verified_at", "method"],
+							required: ["state", "tier", "measured_ms", "verified_at", "method", "failures"],
 							properties: {
 								state: { const: "verified" },
 								tier: { type: "string" },
 								measured_ms: { type: "integer", description: "The challenge time the coordinator measured." },
 								verified_at: { type: "string", format: "date-time" },
 								method: { type: "string", example: "matmul-freivalds-v1" },
+								failures: {
+									type: "integer",
+									minimum: 0,
+									description: "Failed attempts since (0 or 1): the second in a row fails the node (§14).",
+								},
 							},
 							additionalProperties: false,
 						},
 						{
 							type: "object",
-							required: ["state", "reason", "evidence", "failed_at"],
+							required: ["state", "reason", "failed_at"],
 							properties: {
 								state: { const: "failed" },
 								reason: {
 									enum: ["wrong_answer", "late", "claim_mismatch", "shared_hardware", "duplicate_identity"],
 								},
-								evidence: { description: "The attempts: times, rows and checks." },
+								evidence: { description: "Owner's view only: the attempts (times, rows, checks, the group)." },
 								failed_at: { type: "string", format: "date-time" },
 							},
 							additionalProperties: false,
@@ -356,8 +361,9 @@ const NodePublic = {
 		flags: {
 			type: "array",
 			description:
-				"Active staff flags, public with their reason; each cuts the node's points by `share`. The owner's view " +
-				"adds each flag's `evidence` and `appeal_ticket_id` (appeal with POST /v1/tickets and `flag_id`).",
+				"Active flags (set by staff, or by the coordinator for `shared_hardware` and `duplicate_identity`), public " +
+				"with their reason; each cuts the node's points by `share`. The owner's view adds each flag's `evidence` " +
+				"and `appeal_ticket_id` (appeal with POST /v1/tickets and `flag_id`).",
 			items: {
 				type: "object",
 				properties: {

@@ -1,8 +1,7 @@
 // What a connection tells the coordinator about who is behind a node (docs/VERIFICATION.md §13): its address,
 // recorded privately and only when it changed, and its GPU UUIDs, which flag duplicates and contradict claims.
-import * as flags from "../db/flags.ts";
 import { identityOf, otherHolders, recordIdentity } from "../db/identity.ts";
-import { verificationsOf } from "../db/verifications.ts";
+import { forgetJudgement, verificationsOf } from "../db/verifications.ts";
 import { claimMismatch, observedAddress } from "../domain/identity.ts";
 import { flagJudged, judged, recordAttempt } from "./verifications.ts";
 
@@ -14,26 +13,33 @@ interface ConnectingNode {
 
 /**
  * Records the connection's address and UUIDs when they differ from the last ones (a reconnect from the same line
- * writes nothing), flags every pair of live nodes reporting one UUID `duplicate_identity` (once per node and UUID:
- * a flag staff cleared is not raised again), and fails a claim the UUIDs contradict. Returns true when the claim
- * was contradicted (no challenge is needed on this connection).
+ * writes nothing; `reported` null, an HTTP beat: keep the last UUIDs), flags every pair of live nodes reporting one
+ * UUID `duplicate_identity` (once per node and UUID: a flag staff cleared is not raised again), and fails a claim
+ * the UUIDs contradict (undone once they no longer do). Returns true when the claim is contradicted (no challenge
+ * is needed on this connection).
  */
 export async function observeConnection(
 	env: Env,
 	node: ConnectingNode,
 	ip: string | null,
-	uuids: string[],
+	reported: string[] | null,
 	now: number,
 ): Promise<boolean> {
 	const address = observedAddress(ip);
 	const prev = await identityOf(env.DB, node.id);
+	// An HTTP beat reports no UUIDs (null): the ones its last WebSocket connection reported stand.
+	const uuids = reported ?? (JSON.parse(prev?.gpu_uuids ?? "[]") as string[]);
 	const changed = !prev || prev.address !== address.address || prev.gpu_uuids !== JSON.stringify(uuids);
 	if (changed) {
 		await recordIdentity(env.DB, node.id, address, uuids, now);
 		await flagDuplicates(env, node, uuids, now);
 	}
 	const mismatch = claimMismatch(uuids, node.gpu_count);
-	if (!mismatch) return false;
+	if (!mismatch) {
+		// The GPUs no longer contradict the claim (fixed hardware or a corrected count): challenge it afresh.
+		if (changed) await forgetJudgement(env.DB, node.id, "claim_mismatch");
+		return false;
+	}
 	const rec = (await verificationsOf(env.DB, [node.id])).get(node.id);
 	const already =
 		rec?.reason === "claim_mismatch" && rec.gpu_model === node.gpu_model && rec.gpu_count === node.gpu_count;
@@ -46,12 +52,11 @@ export async function observeConnection(
 
 async function flagDuplicates(env: Env, node: ConnectingNode, uuids: string[], now: number): Promise<void> {
 	for (const other of await otherHolders(env.DB, node.id, uuids)) {
-		const pair = [node.id, other.node_id].sort();
-		const evidence = { uuid: other.uuid, nodes: pair, seen_at: new Date(now).toISOString() };
-		const reason = `GPU ${other.uuid} is reported by two nodes (${pair.join(", ")})`;
+		// The owner sees the UUID and the other node's id (evidence); the public sees the reason, which names neither.
+		const evidence = { uuid: other.uuid, nodes: [node.id, other.node_id].sort(), seen_at: new Date(now).toISOString() };
+		const reason = "one of its GPUs (by UUID) is reported by another node too";
 		for (const n of [node, { id: other.node_id, gpu_model: other.gpu_model, gpu_count: other.gpu_count }]) {
-			if (await flags.everFlagged(env.DB, n.id, "duplicate_identity", "uuid", other.uuid)) continue;
-			await flagJudged(env, n, "duplicate_identity", reason, evidence, now);
+			await flagJudged(env, n, "duplicate_identity", reason, evidence, `${n.id}:${other.uuid}`, now);
 		}
 	}
 }

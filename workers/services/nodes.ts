@@ -5,7 +5,7 @@ import type { NodeRow } from "../db/nodes.ts";
 import { iso } from "../http.ts";
 import { newId } from "../ids.ts";
 import { assignShard } from "../domain/shards.ts";
-import type { Verification } from "../domain/verification.ts";
+import { publicVerification, type PublicVerification, type Verification } from "../domain/verification.ts";
 import type { NodeStatus } from "../domain/status.ts";
 
 export interface NewNode {
@@ -109,7 +109,7 @@ export function publicNodeView(
 			gpu_count: row.gpu_count,
 			vram_gb: row.vram_gb,
 			verified: verification.state === "verified",
-			verification,
+			verification: publicVerification(verification) as PublicVerification | Verification,
 		},
 		flags: flags.map(publicFlag),
 		created_at: iso(row.created_at),
@@ -131,7 +131,7 @@ export function ownerNodeView(
 		public_key: row.public_key,
 		shard: row.shard,
 		maintenance: row.maintenance === 1,
-		hardware: { ...pub.hardware, cpu_cores: row.cpu_cores, ram_gb: row.ram_gb },
+		hardware: { ...pub.hardware, verification, cpu_cores: row.cpu_cores, ram_gb: row.ram_gb },
 		flags,
 	};
 }

@@ -1,8 +1,8 @@
 // Recording what verification concludes about a node (docs/VERIFICATION.md §10, §13): attempts under the
 // consecutive-failure rule, the automatic flags of a judgement, and the scheduler told of every change.
-import { randomToken } from "../domain/challenge.ts";
 import * as flags from "../db/flags.ts";
-import { recordVerification, verificationsOf } from "../db/verifications.ts";
+import { forgetJudgement, recordVerification, verificationsOf } from "../db/verifications.ts";
+import { sha256Hex } from "../ids.ts";
 import { VERIFY_METHOD } from "../domain/matmul.ts";
 import { afterAttempt, type FailureReason, type VerificationRecord } from "../domain/verification.ts";
 
@@ -41,22 +41,37 @@ export function judged(
 }
 
 /**
- * Fails the node's verification with a judgement and flags it (author `coordinator`, share 1: the node earns nothing
- * while the flag stands; audited, visible with its evidence to the owner, cleared by staff, appealed by ticket).
+ * Flags the node with a judgement (author `coordinator`, share 1: the node earns nothing while the flag stands;
+ * audited, visible with its evidence to the owner, cleared by staff, appealed by ticket) and fails its verification
+ * with it. `key` names the judgement (a round and node, a node and UUID): its flag id derives from it, so reaching it
+ * twice, or again after staff cleared it, changes nothing.
  */
 export async function flagJudged(
 	env: Env,
 	node: { id: string; gpu_model: string; gpu_count: number },
-	code: "shared_hardware" | "duplicate_identity",
+	code: JudgedFlag,
 	reason: string,
 	evidence: Record<string, unknown>,
+	key: string,
 	now: number,
 ): Promise<void> {
-	await recordAttempt(env, node.id, judged(node, code, evidence, now));
-	const flag = { id: `flg_${randomToken(9)}`, node_id: node.id, code, reason, share: 1, author: "coordinator" };
-	await flags.add(
+	const id = `flg_${(await sha256Hex(`${code}:${key}`)).slice(0, 20)}`;
+	const flag = { id, node_id: node.id, code, reason, share: 1, author: "coordinator" };
+	const added = await flags.addOnce(
 		env.DB,
 		{ ...flag, created_at: now, evidence: JSON.stringify(evidence) },
 		{ actor: "coordinator", action: "flag.add", target: `node:${node.id}`, details: { ...flag, evidence } },
 	);
+	if (added) await recordAttempt(env, node.id, judged(node, code, evidence, now));
+}
+
+export type JudgedFlag = "shared_hardware" | "duplicate_identity";
+
+/**
+ * Staff cleared a judgement's flag: the failure it caused is undone (the node is unverified and is challenged again on
+ * its next connection), so the appeal restores what the judgement took.
+ */
+export async function flagCleared(env: Env, flag: { node_id: string; code: string }): Promise<void> {
+	if (flag.code !== "shared_hardware" && flag.code !== "duplicate_identity") return;
+	await forgetJudgement(env.DB, flag.node_id, flag.code);
 }

@@ -11,6 +11,7 @@ import {
 	membersOf,
 	planRound,
 	provenGpus,
+	type Judgement,
 	type MemberOutcome,
 } from "../domain/rounds.ts";
 import type { VerificationRecord } from "../domain/verification.ts";
@@ -33,14 +34,17 @@ export interface StartedRound {
 
 /** Plans a round from the online nodes and starts it; null when no two online nodes are suspects together. */
 export async function startRound(env: Env, now: number, random = secureRandom): Promise<StartedRound | null> {
-	for (const id of await rounds.staleRounds(env.DB, now - ROUND_STALE_MS)) await judgeIfComplete(env, id, now, true);
+	await finishStaleRounds(env, now);
 	const groups = await rounds.suspectGroups(env.DB, REGISTRATION_WINDOW_MS);
+	const id = `vrd_${randomToken(9)}`;
+	if (groups.length === 0) {
+		await rounds.recordEmptyRound(env.DB, id, now); // the cron waits its interval before planning again
+		return null;
+	}
 	const suspects = new Set(groups.flatMap((g) => g.node_ids)).size;
 	const pool = await rounds.randomOnline(env.DB, suspects + Math.max(MIN_DECOYS, Math.ceil(suspects * DECOY_SHARE)));
 	const plan = planRound(groups, pool, random);
 	const members = membersOf(plan);
-	if (plan.groups.length === 0) return null;
-	const id = `vrd_${randomToken(9)}`;
 	await rounds.insertRound(env.DB, id, now, plan, members);
 	const facts = await rounds.memberFacts(env.DB, [...members.keys()]);
 	const byShard = new Map<string, typeof facts>();
@@ -57,53 +61,43 @@ export async function startRound(env: Env, now: number, random = secureRandom): 
 			}
 		}),
 	);
-	const notStarted = facts.map((f) => f.node_id).filter((n) => !started.has(n));
-	const why = JSON.stringify({ why: "not connected by WebSocket, or already being verified, when the round began" });
-	for (const n of notStarted)
-		await rounds.endMember(env.DB, id, n, { outcome: "void", measured_ms: null, detail: why }, now);
+	const notStarted = [...members.keys()].filter((n) => !started.has(n)).sort();
+	await rounds.voidMembers(env.DB, id, notStarted, "not connected by WebSocket, or already verifying", now);
 	if (notStarted.length) await judgeIfComplete(env, id, now);
-	return {
-		round_id: id,
-		at: new Date(now).toISOString(),
-		...plan,
-		nodes: started.size,
-		not_started: notStarted.sort(),
-	};
+	return { round_id: id, at: new Date(now).toISOString(), ...plan, nodes: started.size, not_started: notStarted };
 }
 
-/** A member's challenge ended on its shard: `attempt` is what its session concluded (null: void). */
+/** Rounds left unfinished (a shard restarted mid-round, a judge was interrupted): judged with what they have. */
+export async function finishStaleRounds(env: Env, now: number): Promise<void> {
+	for (const id of await rounds.staleRounds(env.DB, now - ROUND_STALE_MS)) await judgeIfComplete(env, id, now, true);
+}
+
+/** A member's challenge ended on its shard, with the attempt its session concluded. */
 export async function memberEnded(
 	env: Env,
 	roundId: string,
 	nodeId: string,
-	attempt: VerificationRecord | null,
+	attempt: VerificationRecord,
 	now: number,
 ): Promise<void> {
 	const outcome: MemberOutcome =
-		attempt === null
-			? "void"
-			: attempt.state === "verified"
-				? "passed"
-				: attempt.reason === "late"
-					? "late"
-					: "wrong_answer";
-	const detail = attempt === null ? null : JSON.stringify(attempt);
-	await rounds.endMember(env.DB, roundId, nodeId, { outcome, measured_ms: attempt?.measured_ms ?? null, detail }, now);
+		attempt.state === "verified" ? "passed" : attempt.reason === "late" ? "late" : "wrong_answer";
+	const ended = { outcome, measured_ms: attempt.measured_ms, detail: JSON.stringify(attempt) };
+	await rounds.endMember(env.DB, roundId, nodeId, ended, now);
 	await judgeIfComplete(env, roundId, now);
 }
 
 /**
- * Judges the round once every member has ended (or, `force`d, with what it has): the verdicts are stored, each
- * member's attempt is recorded (a pass, a failure under the consecutive-failure rule, or — late together with its
- * group in this round and the one before — `shared_hardware` with a flag), and the GPUs proven behind each address
- * raise its allowance. The round is claimed before anything is applied, so it is applied at most once.
+ * Judges the round once every member has ended (or, `force`d, with what it has: a member that never ended is void),
+ * then applies each verdict once: a pass or a failure is the member's attempt (under the consecutive-failure rule);
+ * `shared` in this round and the one before is `shared_hardware`, with a flag. Then the GPUs proven behind each
+ * address raise its allowance. Safe to run again: verdicts are stored once and each is taken once for applying.
  */
 export async function judgeIfComplete(env: Env, roundId: string, now: number, force = false): Promise<void> {
 	const members = await rounds.roundMembers(env.DB, roundId);
 	if (members.length === 0 || (!force && members.some((m) => m.outcome === null))) return;
-	if (!(await rounds.claimJudgement(env.DB, roundId, now))) return;
 	const verdicts = judgeRound(members);
-	await rounds.setVerdicts(env.DB, roundId, verdicts);
+	await rounds.storeVerdicts(env.DB, roundId, verdicts, now);
 	const shared = [...verdicts].filter(([, j]) => j.verdict === "shared").map(([id]) => id);
 	const before = await rounds.previousVerdicts(env.DB, roundId, shared);
 	const facts = new Map(
@@ -116,28 +110,45 @@ export async function judgeIfComplete(env: Env, roundId: string, now: number, fo
 	);
 	for (const m of members) {
 		const j = verdicts.get(m.node_id);
-		const attempt = m.detail === null ? null : (JSON.parse(m.detail) as VerificationRecord | { why: string });
-		if (!j || j.verdict === "void" || !attempt || !("state" in attempt)) continue;
 		const f = facts.get(m.node_id);
-		if (j.verdict === "shared" && before.get(m.node_id) === "shared" && f) {
-			const evidence = { round: roundId, group: j.group, previous_round_verdict: "shared" };
-			const reason = `late together with the other members of ${j.group?.key} in two rounds in a row`;
+		if (!j || !f || j.verdict === "void" || m.detail === null) continue;
+		if (!(await rounds.takeVerdict(env.DB, roundId, m.node_id, now))) continue;
+		const attempt = JSON.parse(m.detail) as VerificationRecord;
+		const group = j.group ? groupEvidence(j.group, m.node_id) : null;
+		if (j.verdict === "shared" && before.get(m.node_id) === "shared") {
+			const evidence = { round: roundId, group, previous_round_verdict: "shared" };
+			const reason =
+				`late together with ${(group?.size ?? 2) - 1} other node(s) it was challenged with, ` +
+				"in two rounds in a row: one device's throughput shared between identities";
 			await flagJudged(
 				env,
-				{ id: m.node_id, gpu_model: f.gpu_model, gpu_count: f.gpu_count },
+				{ id: m.node_id, ...f },
 				"shared_hardware",
 				reason,
 				evidence,
+				`${roundId}_${m.node_id}`,
 				now,
 			);
 			continue;
 		}
-		const evidence = j.group
-			? { round: roundId, group: j.group, attempt: JSON.parse(attempt.evidence ?? "null") }
-			: null;
+		const evidence = group ? { round: roundId, group, attempt: JSON.parse(attempt.evidence ?? "null") } : null;
 		await recordAttempt(env, m.node_id, evidence ? { ...attempt, evidence: JSON.stringify(evidence) } : attempt);
 	}
 	await rounds.setAllowances(env.DB, provenGpus([...facts.values()], verdicts), roundId, now);
+}
+
+/**
+ * The group as its member may see it (the flag's evidence is the owner's): what kind of suspicion, how many, and each
+ * member's outcome and time, without the network, the UUID, the account or the other nodes' ids.
+ */
+function groupEvidence(g: NonNullable<Judgement["group"]>, self: string) {
+	const kind = g.key.startsWith("net:") ? "network" : g.key.startsWith("uuid:") ? "gpu_uuid" : "registration";
+	const members = g.members.map((m) => ({
+		node: m.node_id === self ? "this node" : "another node",
+		outcome: m.outcome,
+		measured_ms: m.measured_ms,
+	}));
+	return { kind, size: g.members.length, members };
 }
 
 /** The round as staff read it: its plan, and each member's outcome and verdict. */
