@@ -1,7 +1,7 @@
 // Command-line flags of `npm run bench` (pass them after `--`), with the defaults that make the headline run.
 import { parseArgs } from "node:util";
 
-export type Scenario = "liveness" | "exactness";
+export type Scenario = "liveness" | "exactness" | "adversarial";
 
 export interface BenchOptions {
 	/** liveness: the headline run (and its settlement and renting scenarios); exactness: see bench/exactness.ts. */
@@ -25,15 +25,21 @@ export interface BenchOptions {
 	model: { nodes: number; nodesPerShard: number; reconnectsPerNodePerDay: number; keepaliveS: number };
 	/** The exactness scenario: epochs to settle, coordinator restarts to inject, the fault schedule's seed. */
 	exactness: { epochs: number; restarts: number; seed: number };
+	/**
+	 * The adversarial scenario (bench/adversarial.ts): co-scheduled rounds (one per epoch), the fleet's seed, and the
+	 * cost model's rounds a day (null: wrangler.toml's VERIFY_ROUND_INTERVAL_S) and share of nodes in suspect groups.
+	 */
+	adversarial: { rounds: number; seed: number; roundsPerDay: number | null; suspectShare: number };
 }
 
 export const USAGE =
 	`npm run bench -- [flags]
-  --scenario NAME         liveness (default: the headline run, then settlement and renting) or exactness ` +
-	`(epochs settled under injected coordinator crashes, every ledger and billing invariant checked)
+  --scenario NAME         liveness (default: the headline run, then settlement and renting), exactness ` +
+	`(epochs settled under injected coordinator crashes, every ledger and billing invariant checked) or adversarial ` +
+	`(honest nodes, farms, overclaimers, partial computers, duplicated UUIDs, crowded addresses vs. verification)
   --quick                 liveness: 500 nodes, 1-minute soak, short windows, a 250-node storm (~5 min); ` +
-	`exactness: 100 epochs, 5 restarts
-  --nodes N               simulated nodes (default 10000; exactness 200)
+	`exactness: 100 epochs, 5 restarts; adversarial: 40 identities, 3 rounds
+  --nodes N               simulated nodes (default 10000; exactness 200; adversarial 200, quick 40)
   --accounts N            operator accounts (default 50)
   --soak-minutes M        soak length (default 10)
   --silent K              nodes that die silently during the soak (default 200; quick 25)
@@ -57,7 +63,11 @@ export const USAGE =
 exactness only:
   --epochs N              epochs to settle (default 1000; quick 100)
   --restarts K            coordinator crashes (SIGKILL) to inject (default epochs/40: 25; quick 5)
-  --seed S                seed of the crash schedule, pacing, churn and renter (default: random, printed)`;
+  --seed S                seed of the crash schedule, pacing, churn and renter (default: random, printed)
+adversarial only (and --nodes, --seed: the fleet's make-up):
+  --rounds N              co-scheduled verification rounds, one per epoch (default 5; quick 3; at least 3)
+  --rounds-per-day R      cost model: rounds a day (default: 86400 / wrangler.toml's VERIFY_ROUND_INTERVAL_S)
+  --suspect-share S       cost model: share of nodes in a suspect group (default 0.3)`;
 
 function int(v: string | undefined, name: string, fallback: number, min = 0): number {
 	if (v === undefined) return fallback;
@@ -96,6 +106,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
 			epochs: { type: "string" },
 			restarts: { type: "string" },
 			seed: { type: "string" },
+			rounds: { type: "string" },
+			"rounds-per-day": { type: "string" },
+			"suspect-share": { type: "string" },
 		},
 	});
 	if (values.help) {
@@ -104,10 +117,17 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
 	}
 	const quick = values.quick === true;
 	const scenario = values.scenario ?? "liveness";
-	if (scenario !== "liveness" && scenario !== "exactness")
-		throw new Error(`--scenario must be liveness or exactness, got '${scenario}'`);
+	if (scenario !== "liveness" && scenario !== "exactness" && scenario !== "adversarial")
+		throw new Error(`--scenario must be liveness, exactness or adversarial, got '${scenario}'`);
 	const exact = scenario === "exactness";
-	const nodes = int(values.nodes, "nodes", exact ? 200 : quick ? 500 : 10_000, 1);
+	const adversarial = scenario === "adversarial";
+	const nodes = int(
+		values.nodes,
+		"nodes",
+		exact ? 200 : adversarial ? (quick ? 40 : 200) : quick ? 500 : 10_000,
+		adversarial ? 20 : 1,
+	);
+	const seed = Math.floor(int(values.seed, "seed", Math.floor(Math.random() * 2 ** 31)));
 	const epochs = Math.floor(int(values.epochs, "epochs", quick ? 100 : 1000, 1));
 	const o: BenchOptions = {
 		scenario,
@@ -136,9 +156,19 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
 		exactness: {
 			epochs,
 			restarts: Math.floor(int(values.restarts, "restarts", quick ? 5 : Math.floor(epochs / 40))),
-			seed: Math.floor(int(values.seed, "seed", Math.floor(Math.random() * 2 ** 31))),
+			seed,
+		},
+		adversarial: {
+			rounds: Math.floor(int(values.rounds, "rounds", quick ? 3 : 5, 3)),
+			seed,
+			roundsPerDay: values["rounds-per-day"] === undefined ? null : int(values["rounds-per-day"], "rounds-per-day", 0),
+			suspectShare: int(values["suspect-share"], "suspect-share", 0.3),
 		},
 	};
+	if (adversarial) {
+		if (o.adversarial.suspectShare > 1) throw new Error("--suspect-share must be at most 1");
+		return o;
+	}
 	if (exact) {
 		if (o.exactness.restarts >= epochs) throw new Error(`--restarts must be under --epochs (${epochs})`);
 		return o;

@@ -15,6 +15,7 @@ export const PRICES = {
 	doRowsWritten: { usdPerMillion: 1.0, includedPerMonth: 50_000_000 },
 	doRowsRead: { usdPerMillion: 0.001, includedPerMonth: 25_000_000_000 },
 	d1RowsWritten: { usdPerMillion: 1.0, includedPerMonth: 50_000_000 },
+	d1RowsRead: { usdPerMillion: 0.001, includedPerMonth: 25_000_000_000 },
 	footnotes: {
 		autoResponse:
 			'Durable Objects pricing, footnote: "Application-level auto-response messages handled by ' +
@@ -436,6 +437,156 @@ export function costFigures(m: CostModel, model: CostInputs["model"], disconnect
 		pass: m.withChurn.totalUsd <= 100,
 	});
 	return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Hardware verification (issue 11): compute challenges at connect and in co-scheduled rounds, priced at 1M nodes.
+
+export interface VerificationCostInputs {
+	/** Measured by the adversarial scenario, per challenge part of a round. */
+	perChallenge: {
+		/** Incoming WebSocket messages (ack, commit, opening). */
+		messagesIn: number;
+		/** The coordinator process tree's CPU at the bench's stand-in shape, idle baseline removed: an upper bound. */
+		coordinatorCpuMs: number;
+		/** verifyRows at the real GPU size (the stand-in's check is nearly free). */
+		verifierCpuMs: number;
+		/** D1 rows written, as billed (rows + index entries), the round's own rows shared among its members. */
+		d1RowsWritten: number;
+	};
+	/** D1 rows a (re)connect writes for identity (address, GPU UUIDs), as billed. */
+	perConnect: { d1RowsWritten: number };
+	model: {
+		nodes: number;
+		shards: number;
+		roundsPerDay: number;
+		/** Nodes in a suspect group (same /24 or /64, same GPU UUID, registered together), and a group's mean size. */
+		suspectShare: number;
+		meanGroupSize: number;
+		/** The planner's caps (workers/domain/rounds.ts): groups per round, members per group, decoys per suspect. */
+		maxGroups: number;
+		maxGroup: number;
+		decoyShare: number;
+		minDecoys: number;
+		reconnectsPerNodePerDay: number;
+		/** Challenges at connect per node per day: new nodes, changed claims, failed ones reconnecting. */
+		connectChallengesPerNodePerDay: number;
+	};
+}
+
+export interface VerificationCost {
+	/** Suspect groups at the modelled size, and how many a round takes. */
+	groups: number;
+	groupsPerRound: number;
+	membersPerRound: number;
+	/** Rounds, and days, between two rounds that include a given group; a farm is flagged after two in a row. */
+	roundsBetweenVisits: number;
+	daysToFlag: number;
+	challengesPerMonth: number;
+	lines: CostLine[];
+	totalUsd: number;
+	/** The most rounds a day that keep the total within `budgetUsd` (everything else as assumed). */
+	maxRoundsPerDay: number;
+	budgetUsd: number;
+	assumptions: string[];
+}
+
+/**
+ * Verification's cost on top of liveness at `model.nodes` nodes a month. Priced without the plan's included
+ * allowances: the liveness model already counts them, so this is the marginal bill.
+ */
+export function verificationCost(i: VerificationCostInputs, budgetUsd = 100): VerificationCost {
+	const m = i.model;
+	const days = HOURS_PER_MONTH / 24;
+	const groups = (m.nodes * m.suspectShare) / m.meanGroupSize;
+	const groupsPerRound = Math.min(groups, m.maxGroups);
+	const suspects = groupsPerRound * Math.min(m.meanGroupSize, m.maxGroup);
+	const members = suspects + Math.max(m.minDecoys, Math.ceil(suspects * m.decoyShare));
+	const pc = i.perChallenge;
+	const marginal = (p: { usdPerMillion: number }) => ({ usdPerMillion: p.usdPerMillion, includedPerMonth: 0 });
+	const cost = (roundsPerDay: number) => {
+		const rounds = roundsPerDay * days;
+		const challenges = members * rounds + m.nodes * m.connectChallengesPerNodePerDay * days;
+		const reconnects = m.nodes * m.reconnectsPerNodePerDay * days;
+		const lines = [
+			price(
+				"Workers requests (round starts)",
+				rounds,
+				"requests",
+				marginal(PRICES.workersRequests),
+				`${fmt(roundsPerDay, 1)} rounds/day × ${fmt(days, 1)} days`,
+				"modelled-from-code",
+			),
+			price(
+				"DO requests (verification)",
+				(challenges * pc.messagesIn) / 20 + rounds * m.shards,
+				"requests",
+				marginal(PRICES.doRequests),
+				`${fmt(challenges)} challenges × ${fmt(pc.messagesIn, 2)} messages in ÷ 20 + ${fmt(rounds)} rounds × ` +
+					`${fmt(m.shards)} shards (one coVerify RPC each)`,
+				"counters",
+			),
+			price(
+				"DO duration (verification)",
+				((challenges * (pc.coordinatorCpuMs + pc.verifierCpuMs)) / 1000) * DO_MEMORY_GB,
+				"GB-s",
+				marginal(PRICES.doDurationGbS),
+				`${fmt(challenges)} challenges × (${fmt(pc.coordinatorCpuMs, 2)} CPU-ms measured + ` +
+					`${fmt(pc.verifierCpuMs, 2)} CPU-ms verifyRows at the GPU size) ÷ 1000 × ${DO_MEMORY_GB} GB`,
+				"cpu",
+			),
+			price(
+				"D1 rows written (verification)",
+				challenges * pc.d1RowsWritten + reconnects * i.perConnect.d1RowsWritten,
+				"rows",
+				marginal(PRICES.d1RowsWritten),
+				`${fmt(challenges)} challenges × ${fmt(pc.d1RowsWritten, 2)} + ${fmt(reconnects)} reconnects × ` +
+					`${fmt(i.perConnect.d1RowsWritten, 2)} (identity rows)`,
+				"counters",
+			),
+			price(
+				"D1 rows read (planning and judging)",
+				rounds * (4 * m.nodes + members * members),
+				"rows",
+				marginal(PRICES.d1RowsRead),
+				`${fmt(rounds)} rounds × (4 × ${fmt(m.nodes)}: planning scans nodes, node_identity, gpu_uuids and sorts ` +
+					`the online nodes for decoys + ${fmt(members)}²: each member's end reads every member's row)`,
+				"modelled-from-code",
+			),
+		];
+		return { challenges, lines, total: lines.reduce((s, l) => s + l.monthlyUsd, 0) };
+	};
+	const at = cost(m.roundsPerDay);
+	// The bill is affine in the number of rounds: solve for the budget from two points.
+	const zero = cost(0).total;
+	const perRoundDay = cost(1).total - zero;
+	const roundsBetweenVisits = groups / Math.max(1, groupsPerRound);
+	return {
+		groups,
+		groupsPerRound,
+		membersPerRound: members,
+		roundsBetweenVisits,
+		daysToFlag: (2 * roundsBetweenVisits) / m.roundsPerDay,
+		challengesPerMonth: at.challenges,
+		lines: at.lines,
+		totalUsd: at.total,
+		maxRoundsPerDay: perRoundDay > 0 ? Math.max(0, (budgetUsd - zero) / perRoundDay) : Infinity,
+		budgetUsd,
+		assumptions: [
+			`${fmt(m.nodes)} nodes, ${fmt(m.roundsPerDay, 1)} rounds a day. ${fmt(m.suspectShare * 100)} % of nodes are ` +
+				`suspects (an assumption) in groups of ${fmt(m.meanGroupSize, 2)} (the bench's mean) = ${fmt(groups)} ` +
+				`groups; a round takes at most ${fmt(m.maxGroups)} groups (workers/domain/rounds.ts MAX_GROUPS) and ` +
+				`${fmt(m.decoyShare * 100)} % as many decoys: ${fmt(members)} challenges a round, so a given group is ` +
+				`in a round every ${fmt(roundsBetweenVisits, 1)} rounds.`,
+			`${fmt(m.connectChallengesPerNodePerDay, 2)} challenges at connect per node per day (new nodes, changed ` +
+				`claims, failed nodes reconnecting; a verified node is not challenged when it reconnects), ` +
+				`${fmt(m.reconnectsPerNodePerDay, 2)} reconnects per node per day (each files its address and UUIDs).`,
+			"Per-challenge figures are the adversarial scenario's (one part per node: the fleet claims one GPU each).",
+			"DO duration: the coordinator's CPU per challenge measured at the stand-in shape (an upper bound: workerd, " +
+				"wrangler and D1 included) plus verifyRows measured in Node at the real size, × 128 MB.",
+			"Marginal cost: the plan's included allowances are already used by liveness (bench/cost.ts costModel).",
+		],
+	};
 }
 
 export { fmt, usd };

@@ -40,6 +40,7 @@ import {
 	type CodeSnapshot,
 } from "./coordinator.ts";
 import { costFigures, costModel, fmt, PRICES } from "./cost.ts";
+import { adversarialMain } from "./adversarial.ts";
 import { exactnessMain } from "./exactness.ts";
 import { detection, wrongFlips } from "./detection.ts";
 import { FlipReader, type FlipRow } from "./flips.ts";
@@ -1268,6 +1269,7 @@ async function main(): Promise<number> {
 		return 2;
 	}
 	if (o.scenario === "exactness") return exactnessMain(o, log);
+	if (o.scenario === "adversarial") return adversarialMain(o, log);
 	const bench = new Bench(o);
 	const startedAt = new Date().toISOString();
 	const load0 = loadAverage();
@@ -1325,10 +1327,11 @@ async function main(): Promise<number> {
 		}`,
 	);
 	const code = bench.code as CodeSnapshot;
-	// The exactness scenario's results (`--scenario exactness`) live in the same file: kept, not measured again here.
-	const exactness = existsSync(o.out)
-		? (JSON.parse(readFileSync(o.out, "utf8")) as { exactness?: unknown }).exactness
-		: undefined;
+	// The exactness and adversarial scenarios' results live in the same file: kept, not measured again here.
+	const kept = existsSync(o.out)
+		? (JSON.parse(readFileSync(o.out, "utf8")) as { exactness?: unknown; adversarial?: unknown })
+		: {};
+	const { exactness, adversarial } = kept;
 	bench.report.write(o.out, {
 		bench: "pulsegrid liveness benchmark (DESIGN §6)",
 		started_at: startedAt,
@@ -1350,6 +1353,7 @@ async function main(): Promise<number> {
 		},
 		table,
 		...(exactness === undefined ? {} : { exactness }),
+		...(adversarial === undefined ? {} : { adversarial }),
 	});
 	console.log(`results written to ${o.out}`);
 	await bench.cleanup();

@@ -39,13 +39,7 @@ import {
 } from "../../workers/domain/matmul.ts";
 import { merkleProof, merkleRoot, nodeHash } from "../../workers/domain/merkle.ts";
 import { fillEntries, threefry4x32 } from "../../workers/domain/prng.ts";
-
-/** A seeded [0, 1) generator, so failures replay. */
-/** Park–Miller for a seed ≥ 1; its state must be in 1..2^31−2 (2^31−1 ≡ 0 is a fixed point: every draw 0). */
-function lcg(seed: number): () => number {
-	let s = seed % 2147483646 || 2147483646;
-	return () => (s = (s * 48271) % 2147483647) / 2147483647;
-}
+import { lcg } from "../lcg.ts";
 
 const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 

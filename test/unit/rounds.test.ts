@@ -12,11 +12,7 @@ import {
 	type MemberResult,
 } from "../../workers/domain/rounds.ts";
 import { afterAttempt, verificationOf, type VerificationRecord } from "../../workers/domain/verification.ts";
-
-function lcg(seed: number): () => number {
-	let s = seed % 2147483646 || 2147483646;
-	return () => (s = (s * 48271) % 2147483647) / 2147483647;
-}
+import { lcg } from "../lcg.ts";
 
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 
@@ -75,7 +71,7 @@ describe("judging a round", () => {
 			member("b", ["net:x"], "late", 3800),
 			member("c", ["net:x"], "passed", 1500),
 			member("d", ["net:y"], "late", 4000),
-			member("e", ["net:y"], "passed"),
+			member("e", ["net:y"], "passed", 3000), // 75 % of d's time: not served before it
 			member("z", [], "late"),
 		]);
 		expect(v.get("a")).toEqual({
@@ -96,6 +92,18 @@ describe("judging a round", () => {
 			"passed",
 			"late",
 		]);
+	});
+
+	it("calls a late member shared when a group-mate was served before it (a queue: about half its time)", () => {
+		const v = judgeRound([
+			member("first", ["net:q"], "passed", 1500),
+			member("second", ["net:q"], "late", 3000),
+			member("slow", ["net:h"], "late", 2700),
+			member("peer", ["net:h"], "passed", 2000),
+		]);
+		expect(v.get("second")?.verdict).toBe("shared");
+		expect(v.get("first")?.verdict).toBe("passed");
+		expect(v.get("slow")?.verdict).toBe("late"); // its neighbour took 74 % of its time: not one after the other
 	});
 
 	it("concludes nothing from a member that never ended, and a wrong answer is never 'shared'", () => {

@@ -194,7 +194,7 @@ describe("the compute challenge on the wire", () => {
 		expect(v.evidence.parts[0]?.detail).toMatch(/^bad_path/); // a changed value no longer hashes into the root
 	});
 
-	it("fails a commit that comes after the deadline, timed by the coordinator", async () => {
+	it("fails a node late twice in a row, timed by the coordinator (once is a retry)", async () => {
 		const { node, link, parts } = await verifying();
 		const p = parts[0] as VerifyMsg;
 		send(link, { type: "verify_ack", id: p.id });
@@ -204,6 +204,18 @@ describe("the compute challenge on the wire", () => {
 		clock.at = Date.parse(p.deadline) + 1; // the commit arrives, by the coordinator's clock, after the deadline
 		send(link, { type: "verify_commit", id: p.id, root: s.root });
 		expect(await link.next("verify_result")).toMatchObject({ state: "failed", reason: "late" });
+		// One late attempt on a jittery line is not a failure yet: the node is challenged again on its next connection.
+		expect((await hardware(node)).verification).toEqual({ state: "unverified", failures: 1 });
+		await setClock(shard, systemClock);
+		send(link, { type: "bye" });
+		await link.closed;
+		const again = await connect(node);
+		const q = (await again.next("verify")) as unknown as VerifyMsg;
+		send(again, { type: "verify_ack", id: q.id });
+		const clock2 = await stopClock(shard);
+		clock2.at = Date.parse(q.deadline) + 1;
+		send(again, { type: "verify_commit", id: q.id, root: (await answers(q.seed, q.shape)).root });
+		expect(await again.next("verify_result")).toMatchObject({ state: "failed", reason: "late" });
 		expect((await hardware(node)).verification).toMatchObject({ state: "failed", reason: "late" });
 		await setClock(shard, systemClock); // the shard's own clock again, for the tests after this one
 	});

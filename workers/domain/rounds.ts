@@ -70,18 +70,36 @@ export interface Judgement {
 }
 
 /**
- * The verdict on each member: `shared` when it was late and so was at least one other member of one of its groups
- * (they were challenged in the same second; a device of their own each would have kept them apart), else its own
- * outcome. A member that never ended (its connection or shard went away) is void: nothing is concluded from it.
+ * A late member whose group-mate passed in at most this share of its time was served after it: a device answering
+ * one identity's challenge, then the next (a queue), makes the second take twice as long as the first.
+ */
+export const SERVED_AFTER_RATIO = 0.6;
+
+/**
+ * The verdict on each member: `shared` when it was late and one of its groups shows one device's throughput split
+ * between identities challenged in the same second (a device of their own each would have kept them apart): another
+ * member late too (time-slicing), or another member that passed in at most SERVED_AFTER_RATIO of its time (served
+ * one after the other); else its own outcome. A member that never ended (its shard went away) is void: nothing is
+ * concluded from it.
  */
 export function judgeRound(members: MemberResult[]): Map<string, Judgement> {
 	const late = (m: MemberResult) => m.outcome === "late";
 	const byGroup = new Map<string, MemberResult[]>();
 	for (const m of members) for (const g of m.groups) byGroup.set(g, [...(byGroup.get(g) ?? []), m]);
+	const sharing = (m: MemberResult, g: string) =>
+		(byGroup.get(g) ?? []).some(
+			(x) =>
+				x !== m &&
+				(late(x) ||
+					(x.outcome === "passed" &&
+						x.measured_ms !== null &&
+						m.measured_ms !== null &&
+						x.measured_ms <= SERVED_AFTER_RATIO * m.measured_ms)),
+		);
 	const out = new Map<string, Judgement>();
 	for (const m of members) {
 		const outcome = m.outcome ?? "void";
-		const together = late(m) ? m.groups.find((g) => (byGroup.get(g) ?? []).filter(late).length >= 2) : undefined;
+		const together = late(m) ? m.groups.find((g) => sharing(m, g)) : undefined;
 		if (together === undefined) {
 			out.set(m.node_id, { verdict: outcome });
 			continue;

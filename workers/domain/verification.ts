@@ -22,7 +22,8 @@ export type FailureReason = (typeof FAILURE_REASONS)[number];
 export const FAILURES_TO_PENALISE = 2;
 
 export type Verification =
-	| { state: "unverified" }
+	/** `failures`: 1 when the one attempt so far came late (a jittery line gets a second chance before "failed"). */
+	| { state: "unverified"; failures?: number }
 	| {
 			state: "verified";
 			tier: string;
@@ -78,8 +79,19 @@ export function publicVerification(v: Verification): PublicVerification {
 }
 
 /** A failure concluded without a timing: it applies at once and stands until undone (§13, §14). */
-export function isJudgement(r: VerificationRecord): boolean {
+export function isJudgement(r: Pick<VerificationRecord, "state" | "reason">): boolean {
 	return r.state === "failed" && r.reason !== "late" && r.reason !== "wrong_answer";
+}
+
+/**
+ * Whether a connection brings the node a challenge of its own: when its claim is unverified, or failed by its own
+ * attempt outside a round. A judgement, or a failure in a co-scheduled round, is proven again only in a round (a
+ * farm's identities each pass alone: that is what rounds are for), or undone by staff.
+ */
+export function challengedAtConnect(v: Verification): boolean {
+	if (v.state === "unverified") return true;
+	if (v.state === "verified" || isJudgement(v)) return false;
+	return typeof (v.evidence as { round?: unknown } | null)?.round !== "string";
 }
 
 /** The node's verification for its current claim: a record of another claim (or none) is `unverified`. */
@@ -89,6 +101,9 @@ export function verificationOf(
 ): Verification {
 	if (!rec || rec.gpu_model !== claim.gpu_model || rec.gpu_count !== claim.gpu_count) return { state: "unverified" };
 	const at = new Date(rec.updated_at).toISOString();
+	// A first attempt that came late is not a failure yet: the node is retried on its next connection or round.
+	if (rec.state === "failed" && rec.reason === "late" && rec.failures === 1)
+		return { state: "unverified", failures: 1 };
 	if (rec.state === "verified") {
 		return {
 			state: "verified",

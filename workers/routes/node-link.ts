@@ -5,7 +5,7 @@ import { ApiError, json, readJson } from "../http.ts";
 import { verificationsOf } from "../db/verifications.ts";
 import { MAX_GPU_UUIDS, parseGpuUuids } from "../domain/identity.ts";
 import { networkOf } from "../domain/incident.ts";
-import { verificationOf } from "../domain/verification.ts";
+import { challengedAtConnect, verificationOf } from "../domain/verification.ts";
 import { Heartbeat } from "../schemas.ts";
 import { observeConnection } from "../services/identity.ts";
 import { shard } from "../services/liveness.ts";
@@ -30,10 +30,9 @@ export async function connectNode(request: IRequest, env: Env): Promise<Response
 	const contradicted = await observeConnection(env, caller.node, ip, uuids, now);
 	const claim = { gpu_model: caller.node.gpu_model, gpu_count: caller.node.gpu_count };
 	const verified = verificationOf((await verificationsOf(env.DB, [caller.node.id])).get(caller.node.id), claim);
-	// The claim to prove on this connection, when it is neither proven nor failed by a judgement (§13, §14).
-	const judgedOut = verified.state === "failed" && !["late", "wrong_answer"].includes(verified.reason);
+	// The claim to prove on this connection, if the node may prove it alone now (docs/VERIFICATION.md §6, §14).
 	const verify: Record<string, string> =
-		verified.state === "verified" || judgedOut || contradicted ? {} : { "x-pulsegrid-verify": JSON.stringify(claim) };
+		challengedAtConnect(verified) && !contradicted ? { "x-pulsegrid-verify": JSON.stringify(claim) } : {};
 	// The shard trusts only these headers, set here after verification; nothing from the client is forwarded.
 	return shard(env, caller.node.shard).fetch(
 		new Request(request.url, {

@@ -320,7 +320,13 @@ const NodePublic = {
 						{
 							type: "object",
 							required: ["state"],
-							properties: { state: { const: "unverified" } },
+							properties: {
+								state: { const: "unverified" },
+								failures: {
+									type: "integer",
+									description: "1 when the one attempt so far came late: retried before it counts as failed.",
+								},
+							},
 							additionalProperties: false,
 						},
 						{

@@ -1,6 +1,7 @@
 // Co-scheduled verification rounds (docs/VERIFICATION.md §14): planned from D1, started on every member's shard at
 // the same moment, ended member by member by the shards, and judged once, when the last member ends.
 import { randomToken } from "../domain/challenge.ts";
+import { activeOf } from "../db/flags.ts";
 import * as rounds from "../db/rounds.ts";
 import { secureRandom } from "../domain/matmul.ts";
 import {
@@ -100,14 +101,8 @@ export async function judgeIfComplete(env: Env, roundId: string, now: number, fo
 	await rounds.storeVerdicts(env.DB, roundId, verdicts, now);
 	const shared = [...verdicts].filter(([, j]) => j.verdict === "shared").map(([id]) => id);
 	const before = await rounds.previousVerdicts(env.DB, roundId, shared);
-	const facts = new Map(
-		(
-			await rounds.memberFacts(
-				env.DB,
-				members.map((m) => m.node_id),
-			)
-		).map((f) => [f.node_id, f]),
-	);
+	const facts = new Map((await rounds.memberFacts(env.DB, ids(members))).map((f) => [f.node_id, f]));
+	const flagged = new Set((await activeOf(env.DB, shared)).filter(isShared).map((f) => f.node_id));
 	for (const m of members) {
 		const j = verdicts.get(m.node_id);
 		const f = facts.get(m.node_id);
@@ -116,6 +111,7 @@ export async function judgeIfComplete(env: Env, roundId: string, now: number, fo
 		const attempt = JSON.parse(m.detail) as VerificationRecord;
 		const group = j.group ? groupEvidence(j.group, m.node_id) : null;
 		if (j.verdict === "shared" && before.get(m.node_id) === "shared") {
+			if (flagged.has(m.node_id)) continue; // flagged already: a farm stays flagged, once, until staff clear it
 			const evidence = { round: roundId, group, previous_round_verdict: "shared" };
 			const reason =
 				`late together with ${(group?.size ?? 2) - 1} other node(s) it was challenged with, ` +
@@ -136,6 +132,9 @@ export async function judgeIfComplete(env: Env, roundId: string, now: number, fo
 	}
 	await rounds.setAllowances(env.DB, provenGpus([...facts.values()], verdicts), roundId, now);
 }
+
+const ids = (members: { node_id: string }[]) => members.map((m) => m.node_id);
+const isShared = (f: { code: string }) => f.code === "shared_hardware";
 
 /**
  * The group as its member may see it (the flag's evidence is the owner's): what kind of suspicion, how many, and each
