@@ -7,6 +7,7 @@ import {
 	MIN_DECOYS,
 	judgeRound,
 	membersOf,
+	sharesHardware,
 	planRound,
 	provenGpus,
 	type MemberResult,
@@ -86,8 +87,9 @@ describe("judging a round", () => {
 			},
 		});
 		expect(v.get("b")?.verdict).toBe("shared");
+		// c passed in 38 % of a's time in a group of three: served first, on the same device.
 		expect([v.get("c"), v.get("d"), v.get("e"), v.get("z")].map((j) => j?.verdict)).toEqual([
-			"passed",
+			"shared",
 			"late",
 			"passed",
 			"late",
@@ -102,8 +104,15 @@ describe("judging a round", () => {
 			member("peer", ["net:h"], "passed", 2000),
 		]);
 		expect(v.get("second")?.verdict).toBe("shared");
-		expect(v.get("first")?.verdict).toBe("passed");
+		expect(v.get("first")?.verdict).toBe("shared"); // a small group: the one served first holds the same device
 		expect(v.get("slow")?.verdict).toBe("late"); // its neighbour took 74 % of its time: not one after the other
+	});
+
+	it("never marks a fast member of a large group for a neighbour's late answer", () => {
+		const big = Array.from({ length: 6 }, (_, i) => member(`n${i}`, ["net:dc"], "passed", 1500));
+		const v = judgeRound([...big, member("spike", ["net:dc"], "late", 2800)]);
+		expect(v.get("spike")?.verdict).toBe("shared");
+		expect(big.map((m) => v.get(m.node_id)?.verdict)).toEqual(Array(6).fill("passed"));
 	});
 
 	it("concludes nothing from a member that never ended, and a wrong answer is never 'shared'", () => {
@@ -182,5 +191,15 @@ describe("the consecutive-failure rule", () => {
 		for (const reason of ["shared_hardware", "duplicate_identity", "claim_mismatch"] as const) {
 			expect(afterAttempt(pass(1), fail(2, reason))).toMatchObject({ state: "failed", reason });
 		}
+	});
+});
+
+describe("shared hardware over rounds", () => {
+	it("takes a second `shared` within three rounds: in a row, or with one round between (a farm taking turns)", () => {
+		expect(sharesHardware([])).toBe(false);
+		expect(sharesHardware(["passed"])).toBe(false);
+		expect(sharesHardware(["shared"])).toBe(true);
+		expect(sharesHardware(["passed", "shared"])).toBe(true);
+		expect(sharesHardware(["late", "passed", "shared"])).toBe(false); // three rounds back: out of the window
 	});
 });

@@ -145,8 +145,16 @@ export async function takeVerdict(db: D1Database, roundId: string, nodeId: strin
 	return (r.meta.changes ?? 0) > 0;
 }
 
-/** Each node's verdict in the latest judged round before `roundId` that concluded anything about it. */
-export async function previousVerdicts(db: D1Database, roundId: string, ids: string[]): Promise<Map<string, string>> {
+/**
+ * Each node's verdicts in the judged rounds before `roundId` that concluded anything about it, newest first, at most
+ * `count` of them.
+ */
+export async function previousVerdicts(
+	db: D1Database,
+	roundId: string,
+	ids: string[],
+	count: number,
+): Promise<Map<string, string[]>> {
 	if (ids.length === 0) return new Map();
 	const { results } = await db
 		.prepare(`SELECT node_id, verdict FROM (
@@ -154,10 +162,12 @@ export async function previousVerdicts(db: D1Database, roundId: string, ids: str
 				FROM verify_round_members m JOIN verify_rounds r ON r.id = m.round_id
 				WHERE m.node_id IN (SELECT value FROM json_each(?2)) AND m.round_id != ?1
 				  AND r.at < (SELECT at FROM verify_rounds WHERE id = ?1) AND m.verdict IS NOT NULL AND m.verdict != 'void'
-			) WHERE k = 1`)
-		.bind(roundId, JSON.stringify(ids))
+			) WHERE k <= ?3 ORDER BY node_id, k`)
+		.bind(roundId, JSON.stringify(ids), count)
 		.all<{ node_id: string; verdict: string }>();
-	return new Map(results.map((r) => [r.node_id, r.verdict]));
+	const out = new Map<string, string[]>();
+	for (const r of results) out.set(r.node_id, [...(out.get(r.node_id) ?? []), r.verdict]);
+	return out;
 }
 
 /**

@@ -43,6 +43,20 @@ export function planRound(groups: SuspectGroup[], decoyPool: string[], random: (
 	return { groups: kept, decoys: sample(pool, want, random).sort() };
 }
 
+/**
+ * A node is judged to share hardware when it is `shared` in SHARED_STRIKES of SHARED_WINDOW consecutive rounds it
+ * was part of: twice in a row, or with one round between (a farm that serves its identities in turn makes each of
+ * them late every other round). An honest node late twice within three rounds by chance: about 3p² for a
+ * per-challenge chance p of a late answer (p ≈ 0.7 % in the benchmark: 0.015 %).
+ */
+export const SHARED_STRIKES = 2;
+export const SHARED_WINDOW = 3;
+
+/** Whether a `shared` verdict now, after `earlier` verdicts (newest first), makes SHARED_STRIKES within the window. */
+export function sharesHardware(earlier: readonly string[]): boolean {
+	return 1 + earlier.slice(0, SHARED_WINDOW - 1).filter((v) => v === "shared").length >= SHARED_STRIKES;
+}
+
 /** Every node of a plan, each with the keys of the groups it is in (`[]` for a decoy). */
 export function membersOf(plan: RoundPlan): Map<string, string[]> {
 	const out = new Map<string, string[]>(plan.decoys.map((id) => [id, []]));
@@ -76,6 +90,13 @@ export interface Judgement {
 export const SERVED_AFTER_RATIO = 0.6;
 
 /**
+ * In a group of at most this many, the member served first is `shared` too: a queue's first identity holds the same
+ * device. Not in larger groups (a data centre's line): there a late node somewhere in most rounds would mark its fast
+ * neighbours every time.
+ */
+export const SMALL_GROUP = 4;
+
+/**
  * The verdict on each member: `shared` when it was late and one of its groups shows one device's throughput split
  * between identities challenged in the same second (a device of their own each would have kept them apart): another
  * member late too (time-slicing), or another member that passed in at most SERVED_AFTER_RATIO of its time (served
@@ -86,20 +107,28 @@ export function judgeRound(members: MemberResult[]): Map<string, Judgement> {
 	const late = (m: MemberResult) => m.outcome === "late";
 	const byGroup = new Map<string, MemberResult[]>();
 	for (const m of members) for (const g of m.groups) byGroup.set(g, [...(byGroup.get(g) ?? []), m]);
-	const sharing = (m: MemberResult, g: string) =>
-		(byGroup.get(g) ?? []).some(
-			(x) =>
-				x !== m &&
-				(late(x) ||
-					(x.outcome === "passed" &&
-						x.measured_ms !== null &&
-						m.measured_ms !== null &&
-						x.measured_ms <= SERVED_AFTER_RATIO * m.measured_ms)),
-		);
+	/** `first` passed in at most SERVED_AFTER_RATIO of `then`'s time: it may have been served before it. */
+	const servedBefore = (first: MemberResult, then: MemberResult) =>
+		first.outcome === "passed" &&
+		first.measured_ms !== null &&
+		then.measured_ms !== null &&
+		first.measured_ms <= SERVED_AFTER_RATIO * then.measured_ms;
+	/** Another member of group `g` shows `m`'s device split: late too, or served before it. */
+	const splitWith = (m: MemberResult, g: string) =>
+		(byGroup.get(g) ?? []).some((x) => x !== m && (late(x) || servedBefore(x, m)));
+	/** In a small group, the member served first shares the device as much as the one that waited for it. */
+	const servedFirst = (m: MemberResult, g: string) => {
+		const group = byGroup.get(g) ?? [];
+		return group.length <= SMALL_GROUP && group.some((x) => late(x) && servedBefore(m, x) && splitWith(x, g));
+	};
 	const out = new Map<string, Judgement>();
 	for (const m of members) {
 		const outcome = m.outcome ?? "void";
-		const together = late(m) ? m.groups.find((g) => sharing(m, g)) : undefined;
+		const together = late(m)
+			? m.groups.find((g) => splitWith(m, g))
+			: m.outcome === "passed"
+				? m.groups.find((g) => servedFirst(m, g))
+				: undefined;
 		if (together === undefined) {
 			out.set(m.node_id, { verdict: outcome });
 			continue;

@@ -12,6 +12,9 @@ import {
 	membersOf,
 	planRound,
 	provenGpus,
+	SHARED_STRIKES,
+	SHARED_WINDOW,
+	sharesHardware,
 	type Judgement,
 	type MemberOutcome,
 } from "../domain/rounds.ts";
@@ -91,7 +94,7 @@ export async function memberEnded(
 /**
  * Judges the round once every member has ended (or, `force`d, with what it has: a member that never ended is void),
  * then applies each verdict once: a pass or a failure is the member's attempt (under the consecutive-failure rule);
- * `shared` in this round and the one before is `shared_hardware`, with a flag. Then the GPUs proven behind each
+ * `shared` in 2 of its last 3 rounds (`sharesHardware`) is `shared_hardware`, with a flag. Then the GPUs proven behind each
  * address raise its allowance. Safe to run again: verdicts are stored once and each is taken once for applying.
  */
 export async function judgeIfComplete(env: Env, roundId: string, now: number, force = false): Promise<void> {
@@ -100,7 +103,7 @@ export async function judgeIfComplete(env: Env, roundId: string, now: number, fo
 	const verdicts = judgeRound(members);
 	await rounds.storeVerdicts(env.DB, roundId, verdicts, now);
 	const shared = [...verdicts].filter(([, j]) => j.verdict === "shared").map(([id]) => id);
-	const before = await rounds.previousVerdicts(env.DB, roundId, shared);
+	const before = await rounds.previousVerdicts(env.DB, roundId, shared, SHARED_WINDOW - 1);
 	const facts = new Map((await rounds.memberFacts(env.DB, ids(members))).map((f) => [f.node_id, f]));
 	const flagged = new Set((await activeOf(env.DB, shared)).filter(isShared).map((f) => f.node_id));
 	for (const m of members) {
@@ -110,12 +113,12 @@ export async function judgeIfComplete(env: Env, roundId: string, now: number, fo
 		if (!(await rounds.takeVerdict(env.DB, roundId, m.node_id, now))) continue;
 		const attempt = JSON.parse(m.detail) as VerificationRecord;
 		const group = j.group ? groupEvidence(j.group, m.node_id) : null;
-		if (j.verdict === "shared" && before.get(m.node_id) === "shared") {
+		if (j.verdict === "shared" && sharesHardware(before.get(m.node_id) ?? [])) {
 			if (flagged.has(m.node_id)) continue; // flagged already: a farm stays flagged, once, until staff clear it
-			const evidence = { round: roundId, group, previous_round_verdict: "shared" };
+			const evidence = { round: roundId, group, earlier_verdicts: before.get(m.node_id) ?? [] };
 			const reason =
-				`late together with ${(group?.size ?? 2) - 1} other node(s) it was challenged with, ` +
-				"in two rounds in a row: one device's throughput shared between identities";
+				`late with ${(group?.size ?? 2) - 1} other node(s) it was challenged with at the same moment, ` +
+				`in ${SHARED_STRIKES} of ${SHARED_WINDOW} rounds: one device's throughput shared between identities`;
 			await flagJudged(
 				env,
 				{ id: m.node_id, ...f },
