@@ -94,8 +94,9 @@ export async function memberEnded(
 /**
  * Judges the round once every member has ended (or, `force`d, with what it has: a member that never ended is void),
  * then applies each verdict once: a pass or a failure is the member's attempt (under the consecutive-failure rule);
- * `shared` in 2 of its last 3 rounds (`sharesHardware`) is `shared_hardware`, with a flag. Then the GPUs proven behind each
- * address raise its allowance. Safe to run again: verdicts are stored once and each is taken once for applying.
+ * `shared` in 2 of its last 3 rounds (`sharesHardware`) is `shared_hardware`, with a flag. Then the GPUs proven
+ * behind each address raise its allowance. Safe to run again: verdicts are stored once and each is taken once for
+ * applying.
  */
 export async function judgeIfComplete(env: Env, roundId: string, now: number, force = false): Promise<void> {
 	const members = await rounds.roundMembers(env.DB, roundId);
