@@ -95,13 +95,11 @@ export class LivenessShard extends KitObject {
 		super(ctx, env);
 		// Keepalives are answered by the runtime without waking this object: no CPU, no billing per keepalive.
 		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE_PING, KEEPALIVE_PONG));
-		const held = new Set(this.sockets.all().map((ws) => this.sockets.state(ws)?.nodeId));
-		this.missingAtBoot = new Set(
-			this.store
-				.onlineNodes("ws")
-				.map((n) => n.nodeId)
-				.filter((id) => !held.has(id)),
-		);
+		// A wake from hibernation keeps every open socket (one closed meanwhile is delivered as a close): only an instance
+		// that holds none can have lost sockets to a restart, so only then are the online rows read. Reading them on
+		// every wake would read every online node's row each time the shard wakes for a sweep.
+		const held = this.sockets.all().length;
+		this.missingAtBoot = new Set(held > 0 ? [] : this.store.onlineNodes("ws").map((n) => n.nodeId));
 		this.heardAtBoot = this.missingAtBoot.size ? (this.meta.get<Record<string, number>>("last_heard") ?? {}) : {};
 		this.checkpointAtBoot = this.meta.get<number>("checkpoint_at") ?? this.bootedAt;
 		this.restartIncident = this.incidents.restarted(this.checkpointAtBoot, this.missingAtBoot.size, this.bootedAt);
