@@ -13,7 +13,7 @@ import { type AdversarialRun, printAndWrite, type RoundRecord } from "./adversar
 import type { Observed } from "./adversarial-score.ts";
 import { SolverPool } from "./adversarial-solver.ts";
 import { timeVerifier } from "./adversarial-verifier.ts";
-import { livenessCounters, pool } from "./api.ts";
+import { call, type Call, type CallOptions, livenessCounters, pool } from "./api.ts";
 import type { BenchOptions } from "./args.ts";
 import { snapshotCode, wranglerVars, type CodeSnapshot } from "./coordinator.ts";
 import { DeviceQueue, macsPerSecond } from "./devices.ts";
@@ -34,11 +34,6 @@ function groupBy<T, K>(items: T[], key: (t: T) => K): T[][] {
 }
 
 export class SetupError extends Error {}
-
-interface Call {
-	status: number;
-	body: Record<string, unknown>;
-}
 
 export class Adversarial {
 	private c: Coordinator | null = null;
@@ -64,24 +59,8 @@ export class Adversarial {
 		return this.c;
 	}
 
-	private async http(path: string, x: { body?: unknown; auth?: string; ip?: string; method?: string } = {}) {
-		const headers: Record<string, string> = { "cf-connecting-ip": x.ip ?? "198.51.100.7" };
-		if (x.auth) headers.authorization = `Bearer ${x.auth}`;
-		if (x.body !== undefined) headers["content-type"] = "application/json";
-		const res = await fetch(`${this.coordinator.url}${path}`, {
-			method: x.method ?? (x.body !== undefined ? "POST" : "GET"),
-			headers,
-			body: x.body === undefined ? undefined : JSON.stringify(x.body),
-			signal: AbortSignal.timeout(60_000),
-		});
-		const text = await res.text();
-		let body: Record<string, unknown> = {};
-		try {
-			body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-		} catch {
-			body = { text: text.slice(0, 200) };
-		}
-		return { status: res.status, body } satisfies Call;
+	private http(path: string, o: CallOptions = {}): Promise<Call> {
+		return call(this.coordinator.url, path, { timeoutMs: 60_000, ...o });
 	}
 
 	/** Accounts (one sign-up address each: 20 a minute per address) and nodes, each claiming its model. */

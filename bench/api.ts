@@ -26,6 +26,42 @@ export const COUNTER_KEYS = [
 ] as const;
 export type LivenessCounters = Record<(typeof COUNTER_KEYS)[number], number>;
 
+/** A coordinator's answer: its status and JSON body (a body that is not JSON is kept as `text`, cut to 200). */
+export interface Call {
+	status: number;
+	body: Record<string, unknown>;
+}
+
+export interface CallOptions {
+	method?: string;
+	body?: unknown;
+	auth?: string;
+	/** The client address the edge would see (`cf-connecting-ip`). */
+	ip?: string;
+	timeoutMs?: number;
+}
+
+/** One request to the coordinator at `baseUrl`, as the scenarios' clients make them. */
+export async function call(baseUrl: string, path: string, o: CallOptions = {}): Promise<Call> {
+	const headers: Record<string, string> = { "cf-connecting-ip": o.ip ?? "198.51.100.7" };
+	if (o.auth) headers.authorization = `Bearer ${o.auth}`;
+	if (o.body !== undefined) headers["content-type"] = "application/json";
+	const res = await fetch(`${baseUrl}${path}`, {
+		method: o.method ?? (o.body !== undefined ? "POST" : "GET"),
+		headers,
+		body: o.body === undefined ? undefined : JSON.stringify(o.body),
+		signal: AbortSignal.timeout(o.timeoutMs ?? 30_000),
+	});
+	const text = await res.text();
+	let body: Record<string, unknown> = {};
+	try {
+		body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+	} catch {
+		body = { text: text.slice(0, 200) };
+	}
+	return { status: res.status, body };
+}
+
 /** Runs `fn` over `count` indexes with at most `limit` in flight. */
 export async function pool(count: number, limit: number, fn: (i: number) => Promise<void>): Promise<void> {
 	let next = 0;

@@ -7,12 +7,12 @@ import { join } from "node:path";
 import WebSocket from "ws";
 import { nextBackoff, type BackoffPolicy } from "../agent/backoff.ts";
 import { SHORT_TIMINGS, type Coordinator, type CoordinatorOptions } from "../scripts/local-coordinator.ts";
-import { createAccounts, registerNodes } from "./api.ts";
+import { call, type Call, type CallOptions, createAccounts, registerNodes } from "./api.ts";
 import type { BenchOptions } from "./args.ts";
 import { snapshotCode, type CodeSnapshot } from "./coordinator.ts";
 import { auditLedger, RULES, type Audit, type Rule } from "./exactness-audit.ts";
 import { Fleet, type SimNode } from "./fleet.ts";
-import { between, isOver, Renter, RENTER, seeded, type Call } from "./renter.ts";
+import { between, isOver, Renter, RENTER, seeded } from "./renter.ts";
 import { Report } from "./report.ts";
 import { round, summarize } from "./stats.ts";
 
@@ -125,27 +125,8 @@ export class Exactness {
 		return this.c;
 	}
 
-	private async http(
-		path: string,
-		o: { method?: string; body?: unknown; auth?: string; ip?: string; timeoutMs?: number } = {},
-	): Promise<Call> {
-		const headers: Record<string, string> = { "cf-connecting-ip": o.ip ?? "198.51.100.7" };
-		if (o.auth) headers.authorization = `Bearer ${o.auth}`;
-		if (o.body !== undefined) headers["content-type"] = "application/json";
-		const res = await fetch(`${this.coordinator.url}${path}`, {
-			method: o.method ?? (o.body !== undefined ? "POST" : "GET"),
-			headers,
-			body: o.body === undefined ? undefined : JSON.stringify(o.body),
-			signal: AbortSignal.timeout(o.timeoutMs ?? 30_000),
-		});
-		const text = await res.text();
-		let body: Record<string, unknown> = {};
-		try {
-			body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-		} catch {
-			body = { text: text.slice(0, 200) };
-		}
-		return { status: res.status, body };
+	private http(path: string, o: CallOptions = {}): Promise<Call> {
+		return call(this.coordinator.url, path, o);
 	}
 
 	/** Starts the coordinator; again on the same port and persist dir (and admin token) after a crash. */

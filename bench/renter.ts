@@ -1,5 +1,6 @@
 // The exactness scenario's renter: deploys small clusters of random models now and then, ends some early, lets the
 // rest run their term, and counts what it was told; any call may be cut by a coordinator crash.
+import type { Call } from "./api.ts";
 
 /** The renter keeps at most `max_clusters`, deploys every `deploy_every_ms`, ends `end_early_share` of them early. */
 export const RENTER = {
@@ -29,11 +30,6 @@ export function seeded(seed: number): () => number {
 }
 
 export const between = (rng: () => number, [lo, hi]: [number, number]) => lo + rng() * (hi - lo);
-
-export interface Call {
-	status: number;
-	body: Record<string, unknown>;
-}
 
 export class Renter {
 	readonly counts = {

@@ -37,8 +37,9 @@ import {
 	commitTo,
 	product,
 } from "../../workers/domain/matmul.ts";
-import { merkleProof, merkleRoot, nodeHash } from "../../workers/domain/merkle.ts";
+import { merkleProof, merkleRoot } from "../../workers/domain/merkle.ts";
 import { fillEntries, threefry4x32 } from "../../workers/domain/prng.ts";
+import { sparseCommitment } from "../../bench/sparse-commitment.ts";
 import { lcg } from "../lcg.ts";
 
 const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -426,53 +427,6 @@ describe("Freivalds' check", () => {
 		console.log(`verifyRows, 5 runs each, ${CHALLENGE_INNER} × ${CHALLENGE_COLS}, k = 32:\n${lines.join("\n")}`);
 	});
 });
-
-/**
- * A commitment for a challenge too big to compute: the k asked rows are computed honestly, every other leaf is one
- * filler hash, and the root and paths are those of that tree (the same rules as `buildTree`, computed sparsely in
- * O(k · log rows) hashes). The verifier does exactly its real work on it.
- */
-async function sparseCommitment(seed: Uint8Array, shape: Shape, rows: number[]) {
-	const b = matrixB(seed, shape);
-	const values = new Map<number, Int32Array>();
-	const leaf = new Map<number, string>();
-	for (const i of rows) {
-		values.set(i, multiplyRows(rowOfA(seed, shape, i), b, shape, 0, 1));
-		leaf.set(i, await rowHash(i, values.get(i) as Int32Array));
-	}
-	const filler = await rowHash(0, new Int32Array(shape.cols));
-	const widths = [shape.rows];
-	while ((widths[widths.length - 1] as number) > 1) widths.push(Math.ceil((widths[widths.length - 1] as number) / 2));
-	const full = [filler]; // full[l]: a complete subtree of 2^l filler leaves
-	for (let l = 1; l < widths.length; l++) full.push(await nodeHash(full[l - 1] as string, full[l - 1] as string));
-	const memo = new Map<string, string>();
-	const node = async (level: number, j: number): Promise<string> => {
-		if (level === 0) return leaf.get(j) ?? filler;
-		const first = j * 2 ** level;
-		const last = Math.min(shape.rows, (j + 1) * 2 ** level) - 1;
-		const touched = rows.some((i) => i >= first && i <= last);
-		if (!touched && last - first + 1 === 2 ** level) return full[level] as string;
-		const key = `${level}:${j}`;
-		const known = memo.get(key);
-		if (known) return known;
-		const right = 2 * j + 1 < (widths[level - 1] as number);
-		const h = right
-			? await nodeHash(await node(level - 1, 2 * j), await node(level - 1, 2 * j + 1))
-			: await node(level - 1, 2 * j);
-		memo.set(key, h);
-		return h;
-	};
-	const root = await node(widths.length - 1, 0);
-	const answer: OpenedRow[] = [];
-	for (const i of rows) {
-		const path: string[] = [];
-		for (let level = 0, at = i; level < widths.length - 1; level++, at >>>= 1) {
-			if ((at ^ 1) < (widths[level] as number)) path.push(await node(level, at ^ 1));
-		}
-		answer.push({ i, values: values.get(i) as Int32Array, path });
-	}
-	return { root, answer };
-}
 
 describe("sampling", () => {
 	it("picks k distinct rows in range (all of them when k ≥ rows)", () => {
