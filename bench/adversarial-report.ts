@@ -3,7 +3,7 @@
 // and added to bench/results.json under "adversarial".
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
-import { challengeClass, deadlineMs, OPENED_ROWS, passProbability } from "../workers/domain/matmul.ts";
+import { challengeClass, OPENED_ROWS, passProbability, proofMs } from "../workers/domain/matmul.ts";
 import { DECOY_SHARE, MAX_GROUP, MAX_GROUPS, MIN_DECOYS } from "../workers/domain/rounds.ts";
 import type { Written } from "./adversarial-d1.ts";
 import { MAX_RTT_MS } from "../workers/domain/verify-session.ts";
@@ -23,10 +23,10 @@ import {
 	wilson,
 } from "./adversarial-score.ts";
 import type { SolverPool } from "./adversarial-solver.ts";
-import type { VerifierTiming } from "./adversarial-verifier.ts";
+import { type VerifierTiming, WARM_UP } from "./adversarial-verifier.ts";
 import type { BenchOptions } from "./args.ts";
 import { verificationCost } from "./cost.ts";
-import { DEVICE_MODEL, EFFICIENCY, GPUS, LINES, passingShare } from "./devices.ts";
+import { DEVICE_MODEL, EFFICIENCY, expectedPassShare, GPUS, type GpuModel, LINES, passingShare } from "./devices.ts";
 import { type Figure, Report } from "./report.ts";
 import { round, summarize } from "./stats.ts";
 
@@ -120,14 +120,14 @@ function challengeOutcomes(run: AdversarialRun): ChallengeOutcome[] {
 }
 
 /**
- * Whether the simulated card and line alone make a part late: the commit would leave the bench after the deadline
- * counted from the moment the challenge reached it (null when it never committed).
+ * Whether the simulated card and line alone make a part late: the commit would leave the bench after the time that
+ * proves the claim (`proofMs`) counted from the moment the challenge reached it (null when it never committed).
  */
 function lateInModel(p: PartRecord, claim: string): boolean | null {
 	if (p.deviceAt === null || Number.isNaN(p.deviceAt) || p.commitSentAt === null) return null;
 	if (p.commitWireAt === null || p.ackWireAt === null) return null;
 	const ms = p.deviceAt + (p.commitWireAt - p.commitSentAt) - p.wireAt;
-	return ms > deadlineMs(challengeClass(claim), Math.min(MAX_RTT_MS, p.ackWireAt - p.wireAt));
+	return ms > proofMs(challengeClass(claim), Math.min(MAX_RTT_MS, p.ackWireAt - p.wireAt));
 }
 
 export function figures(run: AdversarialRun): { report: Report; data: Record<string, unknown> } {
@@ -167,16 +167,33 @@ export function figures(run: AdversarialRun): { report: Report; data: Record<str
 			`${MIX.ack_hold_ms} ms; detected = ${SIGNALS.failed} at the end; per challenge ${overCh.caught}/${overCh.n} late`,
 		95,
 	);
+	const modelOf = (device: string) => plan.devices.get(device)?.model as GpuModel;
 	for (const [v, r] of Object.entries(ids.overclaimByVariant)) {
 		const p = plan.identities.find((x) => x.variant === v);
 		const rtt = Math.min(500, 100 + (p?.ackHoldMs ?? 0));
+		const expected = p ? 1 - expectedPassShare(modelOf(p.device), p.claim, p.ackHoldMs) : null;
 		rateFig(
 			`  overclaim: ${v}`,
 			r,
 			`a card passes when it runs at ≥ ${round(passingShare(p?.claim ?? "", rtt) * 100, 0)} % of a nominal card ` +
-				`of the claimed class (round trip ${rtt} ms)`,
+				`of the claimed class (round trip ${rtt} ms); the device model expects ${pct(expected)} % caught`,
 		);
 	}
+	// What the device model expects, for this fleet's overclaimers and if every one held its ack back.
+	const over = plan.identities.filter((p) => p.attack === "overclaim");
+	const expectedRecall = (hold: (p: (typeof over)[number]) => number) =>
+		over.length === 0
+			? null
+			: 1 - over.reduce((s, p) => s + expectedPassShare(modelOf(p.device), p.claim, hold(p)), 0) / over.length;
+	add({
+		name: "  claims above the card, expected from the device model",
+		value: pct(expectedRecall((p) => p.ackHoldMs)),
+		unit: "% recall",
+		how:
+			"the share of each overclaimer's card model whose commit alone proves the claim (±20 % unevenness, no " +
+			`jitter, its held ack counted): the measured figure is ${over.length} identities, this is its expectation; ` +
+			`${pct(expectedRecall(() => MIX.ack_hold_ms))} % if every overclaimer held its ack ${MIX.ack_hold_ms} ms`,
+	});
 	const partial = scoreChallenges(outcomes, (i) => attackOf(i) === "partial", ["wrong_answer"]);
 	const hardest = scoreChallenges(
 		outcomes,
@@ -336,24 +353,23 @@ export function figures(run: AdversarialRun): { report: Report; data: Record<str
 
 	// The verifier, the hour, the cost.
 	const V = "adversarial: cost";
-	const worst = run.verifier.reduce((a, b) => ((a.cpu_ms.p50 ?? 0) >= (b.cpu_ms.p50 ?? 0) ? a : b));
+	const inWorkerd = run.verifier.filter((v) => v.runtime === "workerd");
+	const worst = Math.max(...inWorkerd.map((v) => v.cpu_ms_mean));
+	const timing = (v: VerifierTiming) =>
+		`${v.runtime}, ${v.class} ${v.shape.rows} rows: ${round(v.cpu_ms_mean, 1)} ms CPU, wall p50 ` +
+		`${round(v.wall_ms.p50, 1)}, max ${round(v.wall_ms.max, 1)} ms (${v.runs} runs, load average ${round(v.loadavg, 2)})`;
 	rep.add({
 		section: V,
 		name: "verifier CPU per challenge (k = 32)",
-		value: round(worst.cpu_ms.p50, 1),
-		unit: "ms (p50)",
+		value: round(worst, 1),
+		unit: "ms (mean, workerd)",
 		goal: "≤ 50 ms",
-		pass: (worst.cpu_ms.p50 ?? Infinity) <= 50,
+		pass: inWorkerd.length > 0 && worst <= 50,
 		how:
-			`verifyRows on an honest opening at the real sizes, measured in Node ${process.version} in the bench process ` +
-			`before the coordinator starts (not workerd; process CPU, WebCrypto's libuv threads included; 2 warm-up ` +
-			`runs left out; the machine is shared, so the max is noise as much as cost): ${run.verifier
-				.map(
-					(v) =>
-						`${v.class} ${v.shape.rows} rows: CPU p50 ${round(v.cpu_ms.p50, 1)}, max ${round(v.cpu_ms.max, 1)}, ` +
-						`wall p50 ${round(v.wall_ms.p50, 1)} ms (${v.runs} runs, load average ${round(v.loadavg, 2)})`,
-				)
-				.join("; ")}`,
+			"verifyRows on fresh honest openings at the real sizes, before the coordinator starts, in workerd (the " +
+			"coordinator's runtime: bench/verifier-worker.ts in Miniflare; the workerd process's CPU from /proc over " +
+			`all the runs ÷ runs) and, for comparison, in Node ${process.version} (process CPU, WebCrypto's libuv threads ` +
+			`included); ${WARM_UP} warm-up runs left out: ${run.verifier.map(timing).join("; ")}`,
 	});
 	const honestIds = new Set(plan.identities.filter((p) => p.attack === "honest").map((p) => p.index));
 	const honestMs = outcomes
@@ -386,7 +402,7 @@ export function figures(run: AdversarialRun): { report: Report; data: Record<str
 	const perChallenge = {
 		messagesIn: run.rounds.reduce((s, r) => s + r.messages_in, 0) / Math.max(1, started),
 		coordinatorCpuMs: run.rounds.reduce((s, r) => s + r.coordinator_cpu_ms, 0) / Math.max(1, started),
-		verifierCpuMs: worst.cpu_ms.p50 ?? 0,
+		verifierCpuMs: worst,
 		d1RowsWritten: run.rounds.reduce((s, r) => s + r.d1_billed, 0) / Math.max(1, started),
 	};
 	const groupSizes = run.rounds.flatMap((r) =>

@@ -12,12 +12,13 @@ import { planFleet, type FleetPlan } from "./adversarial-plan.ts";
 import { type AdversarialRun, printAndWrite, type RoundRecord } from "./adversarial-report.ts";
 import type { Observed } from "./adversarial-score.ts";
 import { SolverPool } from "./adversarial-solver.ts";
-import { timeVerifier } from "./adversarial-verifier.ts";
+import { timeVerifierInNode, timeVerifierInWorkerd } from "./adversarial-verifier.ts";
 import { call, type Call, type CallOptions, livenessCounters, pool } from "./api.ts";
 import type { BenchOptions } from "./args.ts";
 import { snapshotCode, wranglerVars, type CodeSnapshot } from "./coordinator.ts";
 import { DeviceQueue, macsPerSecond } from "./devices.ts";
 import { treeCpuMs } from "./proc.ts";
+import type { ChallengeClass } from "../workers/domain/matmul.ts";
 import { seeded } from "./renter.ts";
 
 /** The stand-in shape the coordinator sends every claim: real arithmetic stays cheap (the card's time is modelled). */
@@ -196,12 +197,14 @@ export class Adversarial {
 		const { rounds, seed } = o.adversarial;
 		const t0 = Date.now();
 		this.log(`adversarial: ${o.nodes} identities, ${rounds} rounds, seed ${seed}${o.quick ? " (quick)" : ""}`);
-		this.log("adversarial: timing the verifier at the real GPU sizes (Node, before anything else runs)…");
-		const verifier = await timeVerifier(["RTX 4090", "H100"], o.quick ? 8 : 20);
+		this.log("adversarial: timing the verifier at the real GPU sizes in workerd and Node (before anything else runs)…");
+		const classes: ChallengeClass[] = ["RTX 4090", "H100"];
+		const runs = o.quick ? 8 : 20;
+		const verifier = [...(await timeVerifierInWorkerd(classes, runs)), ...(await timeVerifierInNode(classes, runs))];
 		for (const v of verifier)
 			this.log(
-				`  verifyRows ${v.class} ${v.shape.rows} rows: wall p50 ${v.wall_ms.p50?.toFixed(1)} ms, CPU p50 ` +
-					`${v.cpu_ms.p50?.toFixed(1)} ms, max ${v.cpu_ms.max?.toFixed(1)} ms (${v.runs} runs)`,
+				`  verifyRows in ${v.runtime}, ${v.class} ${v.shape.rows} rows: CPU ${v.cpu_ms_mean.toFixed(1)} ms a ` +
+					`challenge, wall p50 ${v.wall_ms.p50?.toFixed(1)} ms (${v.runs} runs)`,
 			);
 
 		const plan = planFleet(o.nodes, seeded(seed));

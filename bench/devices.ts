@@ -5,7 +5,7 @@ import {
 	ASSUMED_EFFICIENCY,
 	CHALLENGE_SIZES,
 	challengeClass,
-	deadlineMs,
+	proofMs,
 	TARGET_SECONDS,
 } from "../workers/domain/matmul.ts";
 
@@ -35,19 +35,22 @@ export type GpuModel = keyof typeof GPUS;
 
 /**
  * The device model's parameters. A challenge is sized so that the slowest model of the claimed class takes
- * TARGET_SECONDS (2 s) at ASSUMED_EFFICIENCY (25 %) of its peak, and the coordinator's deadline is p99 2,000 ms ×
- * 1.25 + the measured round trip (`deadlineMs`, uncalibrated). An honest card of the class is modelled to take
- * NOMINAL_S, so its solver runs at ASSUMED_EFFICIENCY × TARGET_SECONDS / NOMINAL_S ≈ 34 % of peak; each device's
- * throughput is off by up to ±UNEVENNESS (clocks, cooling, power limit, PCIe, driver), so honest cards take
- * 1.21–1.81 s, and each challenge's work by up to ±JITTER (scheduling noise).
+ * TARGET_SECONDS (8 s) at ASSUMED_EFFICIENCY (25 %) of its peak; the claim is proven by a commit within the p99
+ * (uncalibrated: 8,000 ms) × 1.05 + the measured round trip (`proofMs`), and the coordinator waits until p99 × 1.25 +
+ * the round trip (`deadlineMs`). An honest card of the class is modelled to take NOMINAL_SHARE of TARGET_SECONDS, so
+ * its solver runs at ASSUMED_EFFICIENCY / NOMINAL_SHARE ≈ 34 % of peak; each device's throughput is off by up to
+ * ±UNEVENNESS (clocks, cooling, power limit, PCIe, driver), so honest cards take 0.60–0.91 of TARGET_SECONDS, and
+ * each challenge's work by up to ±JITTER (scheduling noise).
  */
+const NOMINAL_SHARE = 0.725;
 export const DEVICE_MODEL = {
-	nominal_s: 1.45,
+	nominal_s: NOMINAL_SHARE * TARGET_SECONDS,
 	unevenness: 0.2,
 	jitter: 0.03,
 	why:
-		"an honest card of the claimed class takes 1.45 s (1.21–1.81 s with ±20 % unevenness), inside the " +
-		"uncalibrated p99 of 2,000 ms that sizes the challenge; the deadline adds 25 % and the round trip on top",
+		`an honest card of the claimed class takes ${NOMINAL_SHARE * TARGET_SECONDS} s (${NOMINAL_SHARE} of the ` +
+		`challenge's target, ± 20 % unevenness), inside the uncalibrated p99 of ${TARGET_SECONDS * 1000} ms that sizes ` +
+		"the challenge; the claim is proven within 5 % more plus the round trip",
 } as const;
 export const EFFICIENCY = (ASSUMED_EFFICIENCY * TARGET_SECONDS) / DEVICE_MODEL.nominal_s;
 
@@ -69,7 +72,18 @@ export function soloMs(model: GpuModel, unevenness: number, claimedModel: string
 
 /** The slowest a device can be and still commit in time, as a share of a nominal card of the class (no network). */
 export function passingShare(claimedModel: string, rttMs: number): number {
-	return (DEVICE_MODEL.nominal_s * 1000) / deadlineMs(challengeClass(claimedModel), rttMs);
+	return (DEVICE_MODEL.nominal_s * 1000) / proofMs(challengeClass(claimedModel), rttMs);
+}
+
+/**
+ * The share of `real` cards (throughput factor uniform in 1 ± UNEVENNESS) whose commit alone proves `claimed`
+ * (`proofMs`), when the node has `holdMs` more round trip counted than its line has: what the device model expects
+ * of an overclaim, without jitter or the line's own delays.
+ */
+export function expectedPassShare(real: GpuModel, claimed: string, holdMs: number): number {
+	const slowestPassing = soloMs(real, 1, claimed) / (proofMs(challengeClass(claimed), 0) + holdMs);
+	const u = DEVICE_MODEL.unevenness;
+	return Math.min(1, Math.max(0, (1 + u - slowestPassing) / (2 * u)));
 }
 
 /**

@@ -12,23 +12,32 @@ import {
 	type Truth,
 	wilson,
 } from "../../bench/adversarial-score.ts";
-import { DeviceQueue, Line, macsPerSecond, passingShare, soloMs } from "../../bench/devices.ts";
-import { passProbability } from "../../workers/domain/matmul.ts";
+import { DeviceQueue, expectedPassShare, Line, macsPerSecond, passingShare, soloMs } from "../../bench/devices.ts";
+import { passProbability, proofMs } from "../../workers/domain/matmul.ts";
+import { MAX_RTT_MS } from "../../workers/domain/verify-session.ts";
 import { lcg } from "../lcg.ts";
 
 describe("simulated cards", () => {
-	it("makes an honest card of the claimed class take 1.2–1.8 s, inside the 2.5 s deadline", () => {
-		expect(soloMs("RTX 4090", 1, "RTX 4090")).toBeCloseTo(1450, -1);
-		expect(soloMs("H100 PCIe", 1, "NVIDIA H100 PCIe")).toBeCloseTo(1450, -1);
-		expect(soloMs("RTX 4090", 1.2, "RTX 4090")).toBeGreaterThan(1200);
-		expect(soloMs("RTX 4090", 0.8, "RTX 4090")).toBeLessThan(1820);
+	it("makes an honest card of the claimed class take 4.8–7.3 s, inside the 8.4 s that proves the claim", () => {
+		expect(soloMs("RTX 4090", 1, "RTX 4090")).toBeCloseTo(5800, -1);
+		expect(soloMs("H100 PCIe", 1, "NVIDIA H100 PCIe")).toBeCloseTo(5800, -1);
+		expect(soloMs("RTX 4090", 1.2, "RTX 4090")).toBeGreaterThan(4800);
+		expect(soloMs("RTX 4090", 0.8, "RTX 4090")).toBeLessThan(7300);
+		expect(proofMs("RTX 4090", 0)).toBe(8400);
 	});
 
-	it("makes a card one tier below its claim miss the deadline unless it is among the fastest of its kind", () => {
-		// A 4080 runs at 59 % of a 4090; the deadline passes a card down to ~56 % of the class's nominal speed.
+	it("makes a card one tier below its claim miss the proof unless it is among the fastest of its kind", () => {
+		// A 4080 runs at 59 % of a 4090; the claim is proven down to ~68 % of the class's nominal speed (100 ms round
+		// trip), so only 4080s at +17 % or more pass, and holding the ack back 450 ms lets those at +11 % through.
 		expect(soloMs("RTX 4080", 1, "RTX 4090") / soloMs("RTX 4090", 1, "RTX 4090")).toBeCloseTo(660.6 / 389.9, 3);
-		expect(passingShare("RTX 4090", 100)).toBeCloseTo(1450 / 2600, 3);
-		expect(soloMs("RTX 4090", 1, "H100")).toBeGreaterThan(3000);
+		expect(passingShare("RTX 4090", 100)).toBeCloseTo(5800 / 8500, 3);
+		expect(soloMs("RTX 4080", 1.16, "RTX 4090")).toBeGreaterThan(proofMs("RTX 4090", 0));
+		expect(soloMs("RTX 4080", 1.18, "RTX 4090")).toBeLessThan(proofMs("RTX 4090", 0));
+		expect(expectedPassShare("RTX 4080", "RTX 4090", 0)).toBeCloseTo(0.075, 2);
+		expect(expectedPassShare("RTX 4080", "RTX 4090", 450)).toBeCloseTo(0.224, 2);
+		expect(expectedPassShare("RTX 4090", "RTX 4090", 0)).toBe(1); // every honest card proves its own claim
+		expect(expectedPassShare("RTX 3090", "RTX 4090", 450)).toBe(0);
+		expect(soloMs("RTX 4090", 1.2, "H100")).toBeGreaterThan(proofMs("H100", MAX_RTT_MS));
 	});
 
 	it("time-slices a shared card: two challenges at once both take twice as long", () => {

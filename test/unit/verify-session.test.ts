@@ -1,6 +1,7 @@
 // The verification session as a pure state machine: timing by the coordinator's clock, acks, declines and outcomes.
 import { describe, expect, it } from "vitest";
-import { deadlineMs } from "../../workers/domain/matmul.ts";
+import { fromBase64url } from "../../workers/domain/challenge.ts";
+import { deadlineMs, proofMs, solve } from "../../workers/domain/matmul.ts";
 import {
 	MAX_RTT_MS,
 	expire,
@@ -9,6 +10,7 @@ import {
 	onAck,
 	onCommit,
 	onDecline,
+	onOpen,
 	outcome,
 	rttOf,
 } from "../../workers/domain/verify-session.ts";
@@ -63,5 +65,29 @@ describe("a verification session", () => {
 		expect(onCommit(s, "vrf_a", ROOT, T + 300, random)).not.toBeNull();
 		expect(s.ackAt).toBe(T + 300);
 		expect(outcome(s, latestCommit(s) + 1).kind).toBe("pending"); // waiting for the opening, not void
+	});
+
+	it("proves the claim only within p99 × 1.05 + RTT: a right answer after that fails as late", async () => {
+		const run = async (commitAfter: (proof: number) => number) => {
+			const s = newSession(claim, shape, seeds, T);
+			onAck(s, T + 40);
+			const proof = proofMs(s.cls, 40);
+			for (const [k, p] of s.parts.entries()) {
+				const solution = await solve(fromBase64url(p.seed) as Uint8Array, shape);
+				const at = k === 0 ? T + 100 : T + commitAfter(proof); // the slowest part decides
+				const reveal = onCommit(s, p.id, solution.root, at, Math.random);
+				expect(reveal, "a commit before the deadline is revealed").not.toBeNull();
+				await onOpen(s, p.id, solution.open(reveal?.rows ?? []), at + 50);
+			}
+			expect(s.parts.map((p) => p.ended)).toEqual(["passed", "passed"]); // the answers were right either way
+			const o = outcome(s, T + 20_000);
+			return o.kind === "done" ? { ...o.record, evidence: JSON.parse(o.record.evidence as string) } : null;
+		};
+		expect(proofMs("RTX 4090", 40)).toBeLessThan(deadlineMs("RTX 4090", 40));
+		expect(await run((proof) => proof)).toMatchObject({ state: "verified", tier: "consumer-high" });
+		const slow = await run((proof) => proof + 1);
+		expect(slow).toMatchObject({ state: "failed", reason: "late", tier: null });
+		expect(slow?.evidence.slower_than_claim).toMatch(/^right answers, committed after \d+ ms: RTX 4090 hardware/);
+		expect(slow?.evidence).toMatchObject({ rtt_ms: 40, proof_ms: proofMs("RTX 4090", 40) });
 	});
 });

@@ -568,8 +568,15 @@ export const OPENED_ROWS = 32;
  */
 export const CHALLENGE_INNER = 8192;
 export const CHALLENGE_COLS = 256;
-/** A challenge is sized to take this long on the claimed hardware running at ASSUMED_EFFICIENCY of its peak. */
-export const TARGET_SECONDS = 2;
+/**
+ * A challenge is sized to take this long on the claimed hardware running at ASSUMED_EFFICIENCY of its peak. Long
+ * enough that what a node can add to its own timing is small next to it: the round trip counted into its deadline
+ * (at most MAX_RTT_MS = 500 ms, verify-session.ts, and a node can slow its ack to get all of it) is 6 % of 8 s, and
+ * a card one tier below the claim is at least 30 % slower (points.ts TIERS; an RTX 4080 has 59 % of an RTX 4090's
+ * INT8 rate). At 2 s the same 500 ms was 25 %, and an RTX 4080 claiming an RTX 4090 passed (docs/VERIFICATION.md
+ * §15). The cost is the node's time, measured in the same place.
+ */
+export const TARGET_SECONDS = 8;
 /**
  * The share of the datasheet's dense INT8 peak a straightforward solver is assumed to reach (generating A on the
  * fly, an int8 GEMM, hashing rows): an assumption, not a measurement, until calibration replaces it.
@@ -605,11 +612,11 @@ function sized(int8Tops: number, source: string, memoryGb: number): ChallengeSiz
 /**
  * The challenge per class of claimed model, sized for the slowest model the class matches (a faster one finishes
  * early and passes). Throughput, not memory, is what a challenge proves: a solver streams A and C, and keeps only the
- * row hashes for the reveal — the straightforward solver's working set is the tree, (2 · rows − 1) × 32 bytes (RTX
- * 4090: 5.0 GB, 21 % of 24 GB; H100: 11.5 GB, 14 % of 80 GB; A100: 4.8 GB, 12 % of 40 GB), but a solver may keep
- * only the upper levels and recompute the subtrees of the k opened rows, so no share of memory is enforced. Sharing
- * one device between identities is caught by co-scheduled challenges instead: each needs the device's full
- * throughput for TARGET_SECONDS at the same moment.
+ * row hashes for the reveal, in host memory — the whole tree is (2 · rows − 1) × 32 bytes (RTX 4090: 20 GB; H100:
+ * 46 GB; A100: 19 GB), but a solver may keep only the levels from 32 rows up (1/32 of that: 630 MB for an RTX 4090)
+ * and hash the 32 rows under each opened row again, so no share of memory is enforced. Sharing one device between
+ * identities is caught by co-scheduled challenges instead: each needs the device's full throughput for
+ * TARGET_SECONDS at the same moment.
  */
 export const CHALLENGE_SIZES: Record<ChallengeClass, ChallengeSize> = {
 	H100: sized(
@@ -685,4 +692,19 @@ export const CALIBRATION: Record<ChallengeClass, Calibration> = {
 /** The commit deadline: the class's p99 × 1.25 plus the round-trip time the coordinator measured, ms. */
 export function deadlineMs(cls: ChallengeClass, measuredRttMs: number): number {
 	return Math.ceil(CALIBRATION[cls].p99_ms * 1.25 + Math.max(0, measuredRttMs));
+}
+
+/**
+ * How much over the class's p99 a commit may come and still prove the claimed model: 5 % for an honest card's own
+ * spread past the 99th percentile (clocks, cooling, power limits; the benchmark models ± 20 % between cards).
+ */
+export const PROOF_MARGIN = 1.05;
+
+/**
+ * The time that proves the claim: the class's p99 × PROOF_MARGIN plus the measured round trip, ms. A right answer
+ * committed after it but before `deadlineMs` came from slower hardware than the claim (a card one tier below takes
+ * at least 1.4 × as long) and fails as `late`; the 25 % to the deadline only decides how long the coordinator waits.
+ */
+export function proofMs(cls: ChallengeClass, measuredRttMs: number): number {
+	return Math.ceil(CALIBRATION[cls].p99_ms * PROOF_MARGIN + Math.max(0, measuredRttMs));
 }

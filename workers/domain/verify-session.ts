@@ -7,6 +7,7 @@ import {
 	VERIFY_METHOD,
 	challengeClass,
 	deadlineMs,
+	proofMs,
 	randomVector,
 	sampleRows,
 	verifyRows,
@@ -168,6 +169,12 @@ export function outcome(s: Session, now: number): Outcome {
 	if (s.parts.some((p) => p.ended === null)) return { kind: "pending" };
 	const failed = s.parts.find((p) => p.ended !== "passed");
 	if (!failed) {
+		const slowest = base(s, now).measured_ms;
+		const proof = proofMs(s.cls, rttOf(s));
+		if (slowest > proof) {
+			const slow = `right answers, committed after ${slowest} ms: ${s.cls} hardware commits within ${proof} ms`;
+			return { kind: "done", record: failedRecord(s, "late", { ...evidenceOf(s), slower_than_claim: slow }, now) };
+		}
 		const record = { ...base(s, now), state: "verified" as const, tier: tierOf(s.claim.gpu_model).tier, reason: null };
 		return { kind: "done", record: { ...record, evidence: JSON.stringify(evidenceOf(s)) } };
 	}
@@ -198,6 +205,7 @@ function evidenceOf(s: Session) {
 		class: s.cls,
 		shape: s.shape,
 		rtt_ms: rttOf(s),
+		proof_ms: proofMs(s.cls, rttOf(s)),
 		deadline_ms: deadlineMs(s.cls, rttOf(s)),
 		parts: s.parts.map((p) => ({
 			id: p.id,
