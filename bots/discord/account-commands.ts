@@ -1,16 +1,17 @@
 // /link, /unlink, /help and /alerts: tying a Discord user to an account with the shared one-time codes, and what the
 // bot can do.
 import { alertSettings, changeAlertSettings, type SettingsView } from "../../workers/services/alerts.ts";
+import { escapeDiscord as md } from "../../workers/domain/text.ts";
 import { orRefusal } from "../shared/failure.ts";
 import { linkWithCode, unlinkText } from "../shared/linking.ts";
 import { helpText } from "./commands.ts";
 import { DISCORD_LINKING, NOT_LINKED, needAccount, text, type CommandContext } from "./context.ts";
 
 export async function linkCommand(c: CommandContext): Promise<string> {
-	const r = await linkWithCode(c.env.DB, DISCORD_LINKING, c.user.id, text(c, "code") as string, c.now);
-	const before = r.before ? ` (it was linked to ${r.before.name} before)` : "";
+	const r = await linkWithCode(c.env.DB, DISCORD_LINKING, c.user.id, text(c, "code") as string, c.now, c.user.id);
+	const before = r.before ? ` (it was linked to ${md(r.before.name)} before)` : "";
 	return (
-		`✅ Your Discord user is now linked to **${r.account.name}**${before}. ` +
+		`✅ Your Discord user is now linked to **${md(r.account.name)}**${before}. ` +
 		`Try \`/status\`, \`/points\` or \`/ticket open\`.`
 	);
 }
@@ -20,7 +21,7 @@ export async function unlinkCommand(c: CommandContext): Promise<string> {
 }
 
 export async function helpCommand(c: CommandContext): Promise<string> {
-	const who = c.account ? `You are linked to **${c.account.name}**.` : NOT_LINKED;
+	const who = c.account ? `You are linked to **${md(c.account.name)}**.` : NOT_LINKED;
 	return [
 		helpText(),
 		"",
@@ -54,8 +55,8 @@ function settingsText(head: string, v: SettingsView): string {
 		head,
 		`Node alerts: **${v.alerts ? "on" : "off"}** · daily digest: ` +
 			`**${v.digest ? `on, ${v.digest_hour_utc}:00 UTC` : "off"}**`,
-		`Discord webhook: ${v.discord_webhook ?? "none (set one with `/alerts webhook:<url>`)"} · ` +
+		`Discord webhook: ${v.discord_webhook ? md(v.discord_webhook) : "none (set one with `/alerts webhook:<url>`)"} · ` +
 			`Telegram chats linked: ${v.telegram_chats}`,
-		...v.mutes.map((m) => `Muted: ${m.target} until ${m.until}`),
+		...v.mutes.map((m) => `Muted: ${md(m.target)} until ${m.until}`),
 	].join("\n");
 }

@@ -1,6 +1,6 @@
 // /status and /node: the same node views GET /v1/nodes and GET /v1/nodes/:id return, written for a chat window.
 import { STATUS_ICON, statusSummary } from "../../workers/domain/node-text.ts";
-import { percent, plural } from "../../workers/domain/text.ts";
+import { escapeDiscord as md, percent, plural } from "../../workers/domain/text.ts";
 import { verificationText } from "../../workers/domain/verification.ts";
 import { bandwidthText } from "../../workers/domain/bandwidth.ts";
 import { code } from "../../workers/domain/ticket-text.ts";
@@ -18,7 +18,7 @@ import { fitLines, when } from "./format.ts";
 type View = PublicNodeView | OwnerNodeView;
 
 export function statusLine(v: View): string {
-	const head = `${STATUS_ICON[v.status]} **${v.name}** ${code(v.id)}`;
+	const head = `${STATUS_ICON[v.status]} **${md(v.name)}** ${code(v.id)}`;
 	switch (v.status) {
 		case "offline":
 			return `${head} — offline since ${when(v.status_since)}, last seen ${when(v.last_seen_at)}`;
@@ -36,7 +36,7 @@ export async function statusCommand(c: CommandContext): Promise<string> {
 	const views = await accountNodes(c.env, account.id, c.now);
 	if (!views.length) return "You have no nodes yet. Register one with `npx pulsegrid-agent register --api-key pgk_…`.";
 	return fitLines(
-		[`**${account.name}** — ${plural(views.length, "node")}: ${statusSummary(views, " · ")}`, ""],
+		[`**${md(account.name)}** — ${plural(views.length, "node")}: ${statusSummary(views, " · ")}`, ""],
 		views.map(statusLine),
 		(left) => `…and ${left} more (\`GET /v1/nodes\` lists them all).`,
 	);
@@ -51,9 +51,9 @@ export async function nodeCommand(c: CommandContext): Promise<string> {
 	const lines = [
 		statusLine(v),
 		`Last seen ${when(v.last_seen_at)}${v.status === "online" ? "" : ` · 24 h uptime ${percent(v.uptime_24h)}`} ` +
-			`· registered ${when(v.created_at)}${v.region ? ` · region ${v.region}` : ""}`,
+			`· registered ${when(v.created_at)}${v.region ? ` · region ${md(v.region)}` : ""}`,
 		`Hardware (claimed, ${verificationText(v.hardware.verification)}): ` +
-			`${v.hardware.gpu_count}× ${v.hardware.gpu_model}, ${v.hardware.vram_gb} GB VRAM`,
+			`${v.hardware.gpu_count}× ${md(v.hardware.gpu_model)}, ${v.hardware.vram_gb} GB VRAM`,
 		`📶 ${bandwidthText(v.hardware.bandwidth)}`,
 	];
 	if (v.challenges)
@@ -63,8 +63,8 @@ export async function nodeCommand(c: CommandContext): Promise<string> {
 		);
 	for (const f of v.flags)
 		lines.push(
-			`🚩 **${f.code}** (−${Math.round(f.share * 100)}% points) since ${when(f.created_at)}: ` +
-				`${f.reason} — appeal with \`/ticket open\``,
+			`🚩 **${md(f.code)}** (−${Math.round(f.share * 100)}% points) since ${when(f.created_at)}: ` +
+				`${md(f.reason)} — appeal with \`/ticket open\``,
 		);
 	if (isOwnerView(v))
 		lines.push(

@@ -1,6 +1,6 @@
 // /points, /leaderboard and /network: the ledger's breakdown, the leaderboard and the network statistics the HTTP API
 // serves.
-import { tokens } from "../../workers/domain/text.ts";
+import { escapeDiscord as md, tokens } from "../../workers/domain/text.ts";
 import { code } from "../../workers/domain/ticket-text.ts";
 import { ledgerRow } from "../../workers/db/ledger.ts";
 import { settledEpoch } from "../../workers/services/points-reads.ts";
@@ -21,7 +21,7 @@ export function breakdownText(b: Breakdown): string {
 	const lines = [
 		`**${b.node_id}** — **${b.points}** points, reward ${tokens(b.reward)}`,
 		`• inputs: online ${i.online_seconds} s · incident credit ${i.incident_seconds} s · ` +
-			`rented ${i.rented_gpu_seconds} GPU-s · ${i.gpu_count}× ${i.gpu_model} ` +
+			`rented ${i.rented_gpu_seconds} GPU-s · ${i.gpu_count}× ${md(i.gpu_model)} ` +
 			`(tier ${i.tier}, weight ${i.tier_weight}) · ${i.verified ? "verified" : "unverified"} · ` +
 			`challenges ${c.passed}/${c.issued} passed, ${c.failed} failed, ${c.missed} missed`,
 		`• terms: availability **${t.availability_points}** · ` +
@@ -31,9 +31,9 @@ export function breakdownText(b: Breakdown): string {
 			`(${i.bandwidth_tier ?? "not rated"})${i.probation ? " · probation: no availability" : ""}`,
 	];
 	for (const p of t.penalties as { code?: string; reason?: string; share?: number }[])
-		lines.push(`• flag ${p.code ?? "?"} (share ${p.share ?? "?"}): ${p.reason ?? ""}`);
+		lines.push(`• flag ${md(p.code ?? "?")} (share ${p.share ?? "?"}): ${md(p.reason ?? "")}`);
 	for (const a of b.adjustments)
-		lines.push(`• adjustment ${a.points > 0 ? "+" : ""}${a.points} by ${a.author}: ${a.reason}`);
+		lines.push(`• adjustment ${a.points > 0 ? "+" : ""}${a.points} by ${md(a.author)}: ${md(a.reason)}`);
 	if (b.adjustments.length) lines.push(`• after adjustments: **${b.points_after_adjustments}**`);
 	return lines.join("\n");
 }
@@ -89,7 +89,7 @@ export async function leaderboardCommand(c: CommandContext): Promise<string> {
 		`🏆 **Leaderboard, epoch ${e.n}** (settled ${when(e.settled_at)})`,
 		...leaders.map(
 			(l) =>
-				`${l.rank}. **${l.name}** — ${l.points} points, ` +
+				`${l.rank}. **${md(l.name)}** — ${l.points} points, ` +
 				`${l.nodes} node${l.nodes === 1 ? "" : "s"}${l.account_id === c.account?.id ? " ← you" : ""}`,
 		),
 		"Every row can be checked against the epoch's Merkle root: `GET /v1/epochs/<n>/proof/<node_id>`.",
@@ -100,7 +100,7 @@ export async function networkCommand(c: CommandContext): Promise<string> {
 	const s = await networkStats(c.env.DB, c.now);
 	const models = s.by_model
 		.slice(0, 5)
-		.map((m) => `${m.gpus}× ${m.gpu_model}`)
+		.map((m) => `${m.gpus}× ${md(m.gpu_model)}`)
 		.join(", ");
 	return [
 		`📡 **pulsegrid network** (${when(s.as_of)})`,

@@ -1,5 +1,5 @@
 // /ticket open|list|view|reply|close: the same ticket service as /v1/tickets, so both doors meet in one store.
-import { DISCORD_CONTENT_MAX as CONTENT_MAX, clip } from "../../workers/domain/text.ts";
+import { DISCORD_CONTENT_MAX as CONTENT_MAX, clip, escapeDiscord as md } from "../../workers/domain/text.ts";
 import { code, quote } from "../../workers/domain/ticket-text.ts";
 import { validate } from "../../workers/http.ts";
 import {
@@ -26,15 +26,15 @@ export async function ticketOpen(c: CommandContext): Promise<string> {
 	});
 	const { ticket } = await openTicket(c.env, actorOf(c), input, c.now, c.after);
 	return (
-		`🎫 Opened ${code(ticket.id)} — **${ticket.subject}**. ` +
+		`🎫 Opened ${code(ticket.id)} — **${md(ticket.subject)}**. ` +
 		`Staff have been told; follow it with \`/ticket view id:${ticket.id}\`.`
 	);
 }
 
 function listLine(t: TicketRow & { account_name: string; messages: number }, staff: boolean): string {
 	return (
-		`${code(t.id)} **${clip(t.subject, 80)}** — \`${t.status}\` · updated ${when(t.updated_at)} · ` +
-		`${t.messages} message${t.messages === 1 ? "" : "s"}${staff ? ` · ${t.account_name}` : ""}`
+		`${code(t.id)} **${md(clip(t.subject, 80))}** — \`${t.status}\` · updated ${when(t.updated_at)} · ` +
+		`${t.messages} message${t.messages === 1 ? "" : "s"}${staff ? ` · ${md(t.account_name)}` : ""}`
 	);
 }
 
@@ -54,7 +54,7 @@ export async function ticketList(c: CommandContext): Promise<string> {
 
 function messageBlock(m: MessageRow): string {
 	return (
-		`**${m.author_name}**${m.author_role === "staff" ? " (staff)" : ""} ${when(m.created_at)}:\n` +
+		`**${md(m.author_name)}**${m.author_role === "staff" ? " (staff)" : ""} ${when(m.created_at)}:\n` +
 		`${quote(m.body, 900)}`
 	);
 }
@@ -63,9 +63,9 @@ export async function ticketView(c: CommandContext): Promise<string> {
 	if (!c.account && !c.staff) return NOT_LINKED;
 	const { ticket: t, messages } = await readTicket(c.env.DB, actorOf(c), text(c, "id") as string);
 	const head = [
-		`🎫 ${code(t.id)} **${t.subject}** — \`${t.status}\`${t.node_id ? ` · node ${code(t.node_id)}` : ""}`,
+		`🎫 ${code(t.id)} **${md(t.subject)}** — \`${t.status}\`${t.node_id ? ` · node ${code(t.node_id)}` : ""}`,
 		`Opened ${when(t.created_at)} via ` +
-			`${t.opened_via}${t.closed_at ? ` · closed ${when(t.closed_at)} by ${t.closed_by}` : ""}`,
+			`${t.opened_via}${t.closed_at ? ` · closed ${when(t.closed_at)} by ${md(t.closed_by ?? "")}` : ""}`,
 		"",
 	];
 	// The newest messages matter most: fill from the end, then say how many earlier ones did not fit.
@@ -95,5 +95,5 @@ export async function ticketReply(c: CommandContext): Promise<string> {
 export async function ticketClose(c: CommandContext): Promise<string> {
 	if (!c.account && !c.staff) return NOT_LINKED;
 	const { ticket } = await closeTicket(c.env, actorOf(c), text(c, "id") as string, c.now, c.after);
-	return `🔒 Closed ${code(ticket.id)} — **${ticket.subject}**. Open a new ticket any time with \`/ticket open\`.`;
+	return `🔒 Closed ${code(ticket.id)} — **${md(ticket.subject)}**. Open a new ticket any time with \`/ticket open\`.`;
 }

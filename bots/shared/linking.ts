@@ -50,8 +50,9 @@ function redeemRefused(s: LinkSurface, reason: "unknown" | "expired" | "used"): 
 }
 
 /**
- * Spends the code and links this chat to its account; `before` is the account it was linked to until now, if another.
- * A code that cannot be spent is refused (an ApiError whose message is the answer).
+ * Spends the code and links this chat to its account, recording who sent it (`linkedBy`); `before` is the account
+ * it was linked to until now, if another. A code that cannot be spent is refused (an ApiError whose message is the
+ * answer).
  */
 export async function linkWithCode(
 	db: D1Database,
@@ -59,9 +60,10 @@ export async function linkWithCode(
 	externalId: string,
 	code: string,
 	now: number,
+	linkedBy: string | null,
 ): Promise<{ account: Account; before: Account | null }> {
 	const before = await links.linkedAccount(db, s.kind, externalId);
-	const r = await links.redeem(db, code, s.kind, externalId, now);
+	const r = await links.redeem(db, code, s.kind, externalId, now, linkedBy);
 	if (!r.ok) throw redeemRefused(s, r.reason);
 	const account = await links.linkedAccount(db, s.kind, externalId);
 	if (!account) throw redeemRefused(s, "unknown");

@@ -4,7 +4,8 @@ import { Bot, type Context } from "grammy";
 import type { UserFromGetMe } from "grammy/types";
 import { readConfig } from "../../workers/config.ts";
 import type { Account } from "../../workers/db/accounts.ts";
-import { linkedAccount } from "../../workers/db/links.ts";
+import { chatLink, linkedAccount } from "../../workers/db/links.ts";
+import { oneLine } from "../../workers/domain/text.ts";
 import { failureAnswer, orRefusal } from "../shared/failure.ts";
 import { linkWithCode, notLinkedText, unlinkText, type LinkSurface } from "../shared/linking.ts";
 import { COMMANDS, helpText } from "./commands.ts";
@@ -37,7 +38,10 @@ export function botInfo(env: Env): UserFromGetMe {
 	};
 }
 
-/** How linking reads in Telegram: plain text (messages are sent without a parse mode). */
+/**
+ * How linking reads in Telegram: plain text. Every message is sent without a parse mode, so Telegram parses no markup
+ * in it (`<b>`, `*`, `[x](y)` show as typed); user text only needs keeping on its line (`oneLine`).
+ */
 const TELEGRAM_LINKING: LinkSurface = {
 	kind: "telegram",
 	subject: "This chat",
@@ -48,22 +52,58 @@ const TELEGRAM_LINKING: LinkSurface = {
 };
 const NOT_LINKED = notLinkedText(TELEGRAM_LINKING);
 
+export const NOT_YOURS_TO_CHANGE =
+	"🔒 In a group, only the member who linked this chat, or a group admin, can change anything. " +
+	"Anyone here can read: /status, /nodes, /points, /alerts.";
+
+/**
+ * Whether the sender may change something for the account this chat is linked to (or the link itself). In a private
+ * chat the sender is the chat. In a group: the member who linked it (`linkedBy`), a group administrator (asked of
+ * Telegram, only when the sender is not the linker), or an anonymous administrator posting as the group itself.
+ */
+async function mayChange(ctx: Context, linkedBy: string | null): Promise<boolean> {
+	const chat = ctx.chat;
+	if (!chat || chat.type === "private") return true;
+	if (ctx.senderChat?.id === chat.id) return true;
+	const from = ctx.from?.id;
+	if (from === undefined) return false;
+	if (linkedBy !== null && String(from) === linkedBy) return true;
+	try {
+		return (await ctx.getChatAdministrators()).some((m) => m.user.id === from);
+	} catch (err) {
+		console.warn(`telegram: could not read the administrators of chat ${chat.id}; refusing the change`, err);
+		return false;
+	}
+}
+
 export function createBot(env: Env): Bot {
 	const client = { apiRoot: readConfig(env).telegram.apiRoot };
 	const bot = new Bot(env.TELEGRAM_BOT_TOKEN, { botInfo: botInfo(env), client });
 	const chatId = (ctx: Context) => String(ctx.chat?.id ?? "");
 
+	// An update we could not answer (no chat: a message always has one, so it is malformed) is ignored with a 200:
+	// Telegram retries anything else.
+	bot.use(async (ctx, next) => {
+		if (ctx.chat) await next();
+	});
+
 	/**
 	 * Runs `handler` for the account this chat is linked to; other chats are told how to link. A refusal the user can act
-	 * on is the answer.
+	 * on is the answer. `changes` says whether these arguments change something: in a group only some members may.
 	 */
 	const linked =
-		(handler: (ctx: Context, account: Account, args: string) => Promise<string>) => async (ctx: Context) => {
-			const account = await linkedAccount(env.DB, "telegram", chatId(ctx));
-			if (!account) return void (await ctx.reply(NOT_LINKED));
+		(
+			handler: (ctx: Context, account: Account, args: string) => Promise<string>,
+			changes: (args: string) => boolean = () => false,
+		) =>
+		async (ctx: Context) => {
+			const link = await chatLink(env.DB, "telegram", chatId(ctx));
+			if (!link) return void (await ctx.reply(NOT_LINKED));
+			const args = typeof ctx.match === "string" ? ctx.match : "";
+			if (changes(args) && !(await mayChange(ctx, link.linkedBy))) return void (await ctx.reply(NOT_YOURS_TO_CHANGE));
 			let answer: string;
 			try {
-				answer = await handler(ctx, account, typeof ctx.match === "string" ? ctx.match : "");
+				answer = await handler(ctx, link.account, args);
 			} catch (err) {
 				answer = failureAnswer(err, `telegram update ${ctx.update.update_id}`);
 			}
@@ -75,14 +115,21 @@ export function createBot(env: Env): Bot {
 		if (!code) {
 			const account = await linkedAccount(env.DB, "telegram", chatId(ctx));
 			return void (await ctx.reply(
-				account ? `This chat is linked to ${account.name}.\n\n${helpText()}` : `${NOT_LINKED}\n\n${helpText()}`,
+				account
+					? `This chat is linked to ${oneLine(account.name)}.\n\n${helpText()}`
+					: `${NOT_LINKED}\n\n${helpText()}`,
 			));
 		}
+		// Linking a group that is linked already changes that link: the same members as any other change.
+		const link = await chatLink(env.DB, "telegram", chatId(ctx));
+		if (link && !(await mayChange(ctx, link.linkedBy))) return void (await ctx.reply(NOT_YOURS_TO_CHANGE));
+		const by = ctx.from ? String(ctx.from.id) : null;
 		const answer = await orRefusal(
 			async () => {
-				const r = await linkWithCode(env.DB, TELEGRAM_LINKING, chatId(ctx), code, Date.now());
-				const before = r.before ? ` (it was linked to ${r.before.name} before)` : "";
-				return `✅ Linked to ${r.account.name}${before}. Alerts about your nodes will come here.\n\n${helpText()}`;
+				const r = await linkWithCode(env.DB, TELEGRAM_LINKING, chatId(ctx), code, Date.now(), by);
+				const before = r.before ? ` (it was linked to ${oneLine(r.before.name)} before)` : "";
+				const name = oneLine(r.account.name);
+				return `✅ Linked to ${name}${before}. Alerts about your nodes will come here.\n\n${helpText()}`;
 			},
 			(message) => message,
 		);
@@ -101,23 +148,32 @@ export function createBot(env: Env): Bot {
 		"points",
 		linked((_ctx, account, args) => pointsText(env, account, args)),
 	);
+	const always = () => true;
 	bot.command(
 		"mute",
-		linked((_ctx, account, args) => muteCommand(env, account, args, Date.now())),
+		linked((_ctx, account, args) => muteCommand(env, account, args, Date.now()), always),
 	);
 	bot.command(
 		"unmute",
-		linked((_ctx, account, args) => unmuteCommand(env, account, args)),
+		linked((_ctx, account, args) => unmuteCommand(env, account, args), always),
 	);
 	bot.command(
 		"maintenance",
-		linked((_ctx, account, args) => maintenanceCommand(env, account, args)),
+		linked((_ctx, account, args) => maintenanceCommand(env, account, args), always),
 	);
+	// `/alerts` alone only shows the settings.
 	bot.command(
 		"alerts",
-		linked((_ctx, account, args) => alertsCommand(env, account, args, Date.now())),
+		linked(
+			(_ctx, account, args) => alertsCommand(env, account, args, Date.now()),
+			(args) => args.trim() !== "",
+		),
 	);
-	bot.command("unlink", async (ctx) => void (await ctx.reply(await unlinkText(env.DB, TELEGRAM_LINKING, chatId(ctx)))));
+	bot.command("unlink", async (ctx) => {
+		const link = await chatLink(env.DB, "telegram", chatId(ctx));
+		if (link && !(await mayChange(ctx, link.linkedBy))) return void (await ctx.reply(NOT_YOURS_TO_CHANGE));
+		await ctx.reply(await unlinkText(env.DB, TELEGRAM_LINKING, chatId(ctx)));
+	});
 
 	// Anything else: an unknown command (addressed to us) or, in a private chat, plain text → help.
 	bot.on("message:text", async (ctx) => {

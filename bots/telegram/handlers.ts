@@ -1,10 +1,10 @@
 // What each linked-chat command answers: thin shells over the services the HTTP API uses (nodes, points, maintenance,
-// alert settings, mutes).
+// alert settings, mutes). Plain text, no parse mode: every user's text goes in through `oneLine`.
 import { formatDuration } from "../../workers/domain/duration.ts";
 import { STATUS_ICON, STATUS_LABEL, statusSummary } from "../../workers/domain/node-text.ts";
 import { verificationText } from "../../workers/domain/verification.ts";
 import { bandwidthText } from "../../workers/domain/bandwidth.ts";
-import { TELEGRAM_TEXT_MAX, fitLines, percent, plural, tokens } from "../../workers/domain/text.ts";
+import { TELEGRAM_TEXT_MAX, fitLines, oneLine, percent, plural, tokens } from "../../workers/domain/text.ts";
 import { iso } from "../../workers/http.ts";
 import type { Account } from "../../workers/services/accounts.ts";
 import {
@@ -53,25 +53,25 @@ export async function statusText(env: Env, account: Account, now: number): Promi
 		alertSettings(env, account.id, now),
 		operatorAlerts(env, account.id).flapping(),
 	]);
-	const name = (id: string) => (id === "all" ? "all nodes" : (nodes.find((n) => n.id === id)?.name ?? id));
+	const name = (id: string) => oneLine(id === "all" ? "all nodes" : (nodes.find((n) => n.id === id)?.name ?? id));
 	const mutes = settings.mutes.map((m) => `${name(m.target)} until ${m.until?.slice(11, 16)} UTC`);
 	const paused = new Set(flapping);
 	const head = [
-		`${account.name}: ${plural(nodes.length, "node")} — ${statusSummary(nodes)}`,
+		`${oneLine(account.name)}: ${plural(nodes.length, "node")} — ${statusSummary(nodes)}`,
 		`Alerts: ${settings.alerts ? "on" : "off"}${mutes.length ? `; muted: ${mutes.join(", ")}` : ""}`,
 	];
 	if (paused.size)
 		head.push(
 			`Flapping (alerts paused until stable): ${nodes
 				.filter((n) => paused.has(n.id))
-				.map((n) => n.name)
+				.map((n) => oneLine(n.name))
 				.join(", ")}`,
 		);
 	const down = nodes.filter((n) => n.status === "offline");
 	if (!down.length) return head.join("\n");
 	return listed(
 		[...head, "Offline:"],
-		down.map((n) => `${STATUS_ICON.offline} ${n.name} — last seen ${ago(n.last_seen_at, now)}`),
+		down.map((n) => `${STATUS_ICON.offline} ${oneLine(n.name)} — last seen ${ago(n.last_seen_at, now)}`),
 		"/nodes",
 	);
 }
@@ -83,9 +83,9 @@ export async function nodesText(env: Env, account: Account, now: number): Promis
 		[],
 		nodes.map(
 			(n) =>
-				`${STATUS_ICON[n.status]} ${n.name} (${n.id}) — ${STATUS_LABEL[n.status]}, ` +
+				`${STATUS_ICON[n.status]} ${oneLine(n.name)} (${n.id}) — ${STATUS_LABEL[n.status]}, ` +
 				`last seen ${ago(n.last_seen_at, now)}, 24 h uptime ${percent(n.uptime_24h)}, ` +
-				`${n.hardware.gpu_count}× ${n.hardware.gpu_model} ${verificationText(n.hardware.verification)}, ` +
+				`${n.hardware.gpu_count}× ${oneLine(n.hardware.gpu_model)} ${verificationText(n.hardware.verification)}, ` +
 				bandwidthText(n.hardware.bandwidth),
 		),
 		"GET /v1/nodes lists them all",
@@ -134,7 +134,7 @@ export async function muteCommand(env: Env, account: Account, text: string, now:
 		async () => {
 			const r = await muteAlerts(env, account.id, target, duration, now);
 			return (
-				`🔕 Muted ${r.label} for ${formatDuration(r.until - now)} ` +
+				`🔕 Muted ${oneLine(r.label)} for ${formatDuration(r.until - now)} ` +
 				`(until ${utc(r.until)}). I will say when the mute ends.`
 			);
 		},
@@ -154,9 +154,10 @@ export async function maintenanceCommand(env: Env, account: Account, text: strin
 	if (!ref || (onOff !== "on" && onOff !== "off") || extra) return `Usage: ${usageOf("maintenance")}`;
 	const node = await findOwnNode(env.DB, account.id, ref);
 	const status = await setNodeMaintenance(env, node, onOff === "on");
+	const name = oneLine(node.name);
 	return onOff === "on"
-		? `🛠 ${node.name} is in maintenance: no alerts for it until you turn maintenance off.`
-		: `${node.name} is out of maintenance and ${status}. Alerts for it are back on.`;
+		? `🛠 ${name} is in maintenance: no alerts for it until you turn maintenance off.`
+		: `${name} is out of maintenance and ${status}. Alerts for it are back on.`;
 }
 
 function settingsText(head: string, v: SettingsView): string {
@@ -165,8 +166,8 @@ function settingsText(head: string, v: SettingsView): string {
 		`Alerts: ${v.alerts ? "on" : "off"}`,
 		`Daily digest: ${v.digest ? "on" : "off"} (${String(v.digest_hour_utc).padStart(2, "0")}:00 UTC)`,
 		`Telegram chats linked: ${v.telegram_chats}`,
-		`Discord webhook: ${v.discord_webhook ?? "none (set it with PATCH /v1/alerts/settings)"}`,
-		`Mutes: ${v.mutes.length ? v.mutes.map((m) => `${m.target} until ${m.until}`).join(", ") : "none"}`,
+		`Discord webhook: ${v.discord_webhook ? oneLine(v.discord_webhook) : "none (set it with PATCH /v1/alerts/settings)"}`,
+		`Mutes: ${v.mutes.length ? v.mutes.map((m) => `${oneLine(m.target)} until ${m.until}`).join(", ") : "none"}`,
 		`Change: ${usageOf("alerts")}`,
 	].join("\n");
 }

@@ -32,6 +32,8 @@ export class FakeBotApi {
 	private blockedUntil = new Map<string, number>();
 	private lastAt = new Map<string, number>();
 	private recent: number[] = [];
+	/** chat id → the user ids getChatAdministrators lists for it (none unless a test says so). */
+	private admins = new Map<string, number[]>();
 
 	/** The next `times` requests to `dest` (or every dest with "*") get 429 with `retry_after` seconds. */
 	throttle(dest: string, times: number, retryAfterS: number): void {
@@ -88,6 +90,10 @@ export class FakeBotApi {
 			const name = url.searchParams.get("method");
 			return { status: 200, body: { calls: name ? this.callsOf(name) : this.calls } };
 		}
+		if (url.pathname === "/__fake/admins" && method === "POST") {
+			this.admins.set(String(body.chat_id), (body.user_ids as number[]) ?? []);
+			return { status: 200, body: { ok: true } };
+		}
 		if (url.pathname === "/__fake/throttle" && method === "POST") {
 			this.throttle(String(body.dest), Number(body.times), Number(body.retry_after));
 			return { status: 200, body: { ok: true } };
@@ -101,6 +107,17 @@ export class FakeBotApi {
 				status: 200,
 				body: { ok: true, result: { id: 1, is_bot: true, first_name: "fake", username: "fake_bot" } },
 			};
+		if (method === "getChatAdministrators") {
+			const ids = this.admins.get(String(body.chat_id)) ?? [];
+			const user = (id: number) => ({ id, is_bot: false, first_name: `admin ${id}` });
+			return {
+				status: 200,
+				body: {
+					ok: true,
+					result: ids.map((id) => ({ status: "administrator", user: user(id), can_be_edited: false })),
+				},
+			};
+		}
 		if (method !== "sendMessage" && method !== "editMessageText")
 			return { status: 200, body: { ok: true, result: true } };
 		const dest = `tg:${String(body.chat_id)}`;

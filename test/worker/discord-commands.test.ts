@@ -152,11 +152,11 @@ describe("Discord commands: nodes", () => {
 		const owner = await newAccount("owner");
 		const node = await registerNode(owner, { name: "rig-9" });
 		const mine = await slash(await linkedUser(owner), "node", [opt("id", node.id)]);
-		expect(mine.content).toContain("**rig-9**");
+		expect(mine.content).toContain("**rig\\-9**");
 		expect(mine.content).toContain("1× RTX 4090, 24 GB VRAM");
 		expect(mine.content).toContain("Yours · maintenance off · shard");
 		const theirs = await slash(discordUser(), "node", [opt("id", node.id)]);
-		expect(theirs.content).toContain("**rig-9**");
+		expect(theirs.content).toContain("**rig\\-9**");
 		expect(theirs.content).not.toContain("shard");
 		expect(theirs.content).not.toContain("Yours");
 		expect((await slash(discordUser(), "node", [opt("id", "node_nothere")])).content).toContain(

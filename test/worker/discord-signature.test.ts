@@ -2,8 +2,10 @@
 // out.
 import { InteractionResponseType, InteractionType } from "discord-interactions";
 import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { firstSighting } from "../../workers/db/discord-interactions.ts";
 import { call } from "./helpers.ts";
-import { commandPayload, discordUser, signedPost } from "./discord-helpers.ts";
+import { commandPayload, discordUser, signedPost, snowflake } from "./discord-helpers.ts";
 
 const PING = JSON.stringify({
 	id: "1",
@@ -90,5 +92,30 @@ describe("POST /discord/interactions signature", () => {
 	it("refuses a body over 64 KiB with 413 before checking anything else", async () => {
 		const res = await call("/discord/interactions", { rawBody: "x".repeat(65 * 1024) });
 		expect(res.status).toBe(413);
+	});
+
+	it("handles a signed interaction once: its replay within 15 minutes is refused with 409 before it runs", async () => {
+		const body = JSON.stringify(commandPayload(discordUser(), "help"));
+		const timestamp = String(Math.floor(Date.now() / 1000));
+		const first = await signedPost(body, { timestamp });
+		expect(first.status).toBe(200);
+		expect(((await first.json()) as { data: { content: string } }).data.content).toMatch(/^\*\*pulsegrid\*\*/);
+		for (const replay of [await signedPost(body, { timestamp }), await signedPost(body)]) {
+			expect(replay.status).toBe(409);
+			expect(await replay.json()).toEqual({
+				error: { code: "conflict", message: "This interaction was already handled." },
+			});
+		}
+	});
+
+	it("keeps handled interaction ids for 30 minutes (the whole replay window), then forgets them", async () => {
+		const id = snowflake();
+		const t = Date.now();
+		const keep = 30 * 60_000;
+		expect(await firstSighting(env.DB, id, t, keep)).toBe(true);
+		expect(await firstSighting(env.DB, id, t + keep - 1, keep)).toBe(false);
+		// A later interaction's insert deletes ids older than the window.
+		expect(await firstSighting(env.DB, snowflake(), t + keep + 1, keep)).toBe(true);
+		expect(await firstSighting(env.DB, id, t + keep + 2, keep)).toBe(true);
 	});
 });

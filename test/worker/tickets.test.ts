@@ -274,7 +274,7 @@ describe("tickets from Discord and the API meet in one store", () => {
 			expect(api.body.messages[0]).toMatchObject({ via: "discord", author: { role: "owner", name: "dave" } });
 			const [post] = await staffPosts(id);
 			expect(post?.content).toContain("via Discord");
-			expect(post?.content).toContain("> Epoch 12 gave me nothing @everyone");
+			expect(post?.content).toContain("> Epoch 12 gave me nothing \\@everyone");
 			expect(post?.allowed_mentions).toEqual({ parse: [] });
 
 			const mod = staffByRole();

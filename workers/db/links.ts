@@ -15,13 +15,17 @@ export async function createCode(db: D1Database, code: string, accountId: string
 		.run();
 }
 
-/** Spends a code (as typed: case and spaces ignored) once, atomically, and links `kind:externalId` to its account. */
+/**
+ * Spends a code (as typed: case and spaces ignored) once, atomically, and links `kind:externalId` to its account;
+ * `linkedBy` is who sent the code (a Telegram user id; in a group, they may change things for the account).
+ */
 export async function redeem(
 	db: D1Database,
 	code: string,
 	kind: ChatKind,
 	externalId: string,
 	now: number,
+	linkedBy: string | null = null,
 ): Promise<Redeemed> {
 	const codeHash = await sha256Hex(code.trim().toUpperCase());
 	const spent = await db
@@ -37,9 +41,10 @@ export async function redeem(
 		return { ok: false, reason: !row ? "unknown" : row.used_at !== null ? "used" : "expired" };
 	}
 	await db
-		.prepare(`INSERT INTO chat_links (kind, external_id, account_id, linked_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (kind, external_id) DO UPDATE SET account_id = excluded.account_id, linked_at = excluded.linked_at`)
-		.bind(kind, externalId, spent.account_id, now)
+		.prepare(`INSERT INTO chat_links (kind, external_id, account_id, linked_at, linked_by) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (kind, external_id) DO UPDATE SET account_id = excluded.account_id, linked_at = excluded.linked_at,
+				linked_by = excluded.linked_by`)
+		.bind(kind, externalId, spent.account_id, now, linkedBy)
 		.run();
 	return { ok: true, accountId: spent.account_id };
 }
@@ -50,6 +55,22 @@ export async function linkedAccount(db: D1Database, kind: ChatKind, externalId: 
 			WHERE l.kind = ? AND l.external_id = ?`)
 		.bind(kind, externalId)
 		.first<Account>();
+}
+
+/** The chat's link: its account, and who linked it (null for links made before that was recorded). */
+export async function chatLink(
+	db: D1Database,
+	kind: ChatKind,
+	externalId: string,
+): Promise<{ account: Account; linkedBy: string | null } | null> {
+	const row = await db
+		.prepare(`SELECT a.id, a.name, a.role, a.created_at, l.linked_by FROM chat_links l
+			JOIN accounts a ON a.id = l.account_id WHERE l.kind = ? AND l.external_id = ?`)
+		.bind(kind, externalId)
+		.first<Account & { linked_by: string | null }>();
+	if (!row) return null;
+	const { linked_by, ...account } = row;
+	return { account, linkedBy: linked_by };
 }
 
 /** Removes the link; false when there was none. */

@@ -1,9 +1,9 @@
 // The words of alert messages: a notice rendered as plain text that fits Telegram and Discord (names are the operator's
-// own, never markup).
+// own text, each kept on one line; the Discord transport escapes the whole message, Telegram parses none of it).
 import type { AlertRules, Notice } from "./alerts.ts";
 import { formatDuration } from "./duration.ts";
 import type { FlipReason } from "./flips.ts";
-import { clip, fitLines, plural } from "./text.ts";
+import { clip, fitLines, oneLine, plural } from "./text.ts";
 
 /** Discord allows 2,000 characters, Telegram 4,096: one budget for both. */
 export const MAX_TEXT = 1900;
@@ -26,7 +26,8 @@ function list(head: string[], lines: string[]): string {
 	return fitLines(head, lines, (left) => `…and ${left} more`, { maxLines: MAX_LINES });
 }
 
-export function renderNotice(n: Notice, name: (nodeId: string) => string, rules: AlertRules): string {
+export function renderNotice(n: Notice, nameOf: (nodeId: string) => string, rules: AlertRules): string {
+	const name = (nodeId: string) => oneLine(nameOf(nodeId));
 	const parts: string[] = [];
 	if (n.down.length) {
 		parts.push(

@@ -1,10 +1,40 @@
-// Text every chat message uses: clipping to a limit, lists that end in "…and N more" when they do not fit, plurals,
-// percentages, tokens.
+// Text every chat message uses: user text made literal (one line; Discord markdown), clipping to a limit, lists that
+// end in "…and N more" when they do not fit, plurals, percentages, tokens.
 
 /** Discord's limit on a message's content. */
 export const DISCORD_CONTENT_MAX = 2000;
 /** Telegram's limit on a message's text. */
 export const TELEGRAM_TEXT_MAX = 4096;
+
+/**
+ * User text for a one-line field of any message: line breaks and every other control character become one space, so
+ * a name or a subject can never start a line of its own (and forge one). Telegram messages are sent as plain text,
+ * without a parse mode, so this is all Telegram needs: nothing in them is parsed as markup.
+ */
+export function oneLine(text: string): string {
+	return text.replace(/[\p{Cc}\u2028\u2029]+/gu, " ");
+}
+
+/**
+ * Every character Discord's markdown gives a meaning to: emphasis, spoilers, code, quotes, headings, lists, masked
+ * links, mentions (`@everyone`, `<@id>`, `<@&role>`, `<#channel>`) and the backslash itself.
+ */
+const DISCORD_MARKUP = /[\\*_~`|>#\-[\]()<@]/g;
+
+/**
+ * The one way user text goes into a Discord message: each markdown character backslash-escaped, which Discord renders
+ * as the character itself, so the text reads exactly as typed and nothing in it formats, links or mentions. One line
+ * (`oneLine`) unless `lines` is "keep" (a whole plain-text message, or a body quoted line by line). Messages also go
+ * with `allowed_mentions: {parse: []}`, so even a mention that got through would ping no one.
+ */
+export function escapeDiscord(text: string, lines: "one" | "keep" = "one"): string {
+	return (lines === "one" ? oneLine(text) : keptLines(text)).replace(DISCORD_MARKUP, "\\$&");
+}
+
+/** Text whose lines are kept: each line break as "\n", every other control character a space. */
+function keptLines(text: string): string {
+	return text.replace(/\r\n?|[\u0085\u2028\u2029]/g, "\n").replace(/[^\P{Cc}\n]/gu, " ");
+}
 
 /** Shortens text to at most `max` characters, marking the cut with an ellipsis. */
 export function clip(text: string, max: number): string {

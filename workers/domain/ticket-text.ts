@@ -1,6 +1,6 @@
-// What the bot posts to the staff channel about tickets, in Discord markdown: pure text, always within Discord's 2000
-// characters.
-import { DISCORD_CONTENT_MAX as CONTENT_MAX, clip } from "./text.ts";
+// What the bot posts to the staff channel about tickets, in Discord markdown with every user's text escaped: pure text,
+// always within Discord's 2000 characters.
+import { DISCORD_CONTENT_MAX as CONTENT_MAX, clip, escapeDiscord, oneLine } from "./text.ts";
 
 export interface PostTicket {
 	id: string;
@@ -20,18 +20,24 @@ export interface PostMessage {
 
 const VIA = { api: "the API", discord: "Discord" } as const;
 
-/** Quotes a user's text as a Discord block quote, every line, cut to fit. */
+/** Quotes a user's text as a Discord block quote, every line escaped (so no line leaves the quote), cut to fit. */
 export function quote(text: string, max: number): string {
-	return clip(text, max)
+	return clip(escapeDiscord(text, "keep"), max)
 		.split("\n")
 		.map((l) => `> ${l}`)
 		.join("\n");
 }
 
-/** Inline code that stays inline code whatever the text holds. */
+/**
+ * Inline code that stays one piece of inline code whatever the text holds (nothing is parsed inside it, so backticks,
+ * which would end it, and line breaks are all that need taking out).
+ */
 export function code(text: string): string {
-	return `\`${text.replaceAll("`", "'")}\``;
+	return `\`${oneLine(text).replaceAll("`", "'")}\``;
 }
+
+/** A user's one-line text (a name, a subject), cut to `max` and escaped. */
+const md = (text: string, max: number) => escapeDiscord(clip(text, max));
 
 function withBody(head: string[], body: string, tail: string[]): string {
 	const fixed = [...head, ...tail].join("\n").length + 2;
@@ -41,8 +47,8 @@ function withBody(head: string[], body: string, tail: string[]): string {
 export function newTicketPost(t: PostTicket, accountName: string, m: PostMessage): string {
 	return withBody(
 		[
-			`🎫 **New ticket** ${code(t.id)} from **${clip(accountName, 64)}** (${code(t.account_id)}) via ${VIA[m.via]}`,
-			`**Subject:** ${t.subject}${t.node_id ? `\n**Node:** ${code(t.node_id)}` : ""}` +
+			`🎫 **New ticket** ${code(t.id)} from **${md(accountName, 64)}** (${code(t.account_id)}) via ${VIA[m.via]}`,
+			`**Subject:** ${md(t.subject, 120)}${t.node_id ? `\n**Node:** ${code(t.node_id)}` : ""}` +
 				(t.flag_id ? `\n**Appeal of flag:** ${code(t.flag_id)}` : ""),
 		],
 		m.body,
@@ -54,8 +60,8 @@ export function replyPost(t: PostTicket, m: PostMessage): string {
 	const who = m.author_role === "staff" ? "staff" : "owner";
 	return withBody(
 		[
-			`💬 ${code(t.id)} **${clip(t.subject, 120)}** — ` +
-				`${who} **${clip(m.author_name, 64)}** replied via ${VIA[m.via]}; now \`${t.status}\``,
+			`💬 ${code(t.id)} **${md(t.subject, 120)}** — ` +
+				`${who} **${md(m.author_name, 64)}** replied via ${VIA[m.via]}; now \`${t.status}\``,
 		],
 		m.body,
 		[],
@@ -63,5 +69,5 @@ export function replyPost(t: PostTicket, m: PostMessage): string {
 }
 
 export function closedPost(t: PostTicket, by: string, via: "api" | "discord"): string {
-	return `🔒 ${code(t.id)} **${clip(t.subject, 120)}** — closed by **${clip(by, 64)}** via ${VIA[via]}`;
+	return `🔒 ${code(t.id)} **${md(t.subject, 120)}** — closed by **${md(by, 64)}** via ${VIA[via]}`;
 }

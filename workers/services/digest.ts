@@ -2,7 +2,7 @@
 // tickets.
 import { MAX_TEXT } from "../domain/alert-text.ts";
 import { statusSummary } from "../domain/node-text.ts";
-import { clip, fitLines, percent, plural, tokens } from "../domain/text.ts";
+import { clip, fitLines, oneLine, percent, plural, tokens } from "../domain/text.ts";
 import { dropsSince } from "../db/flips.ts";
 import { accountSettledSince } from "../db/ledger.ts";
 import { accountNodes } from "./node-views.ts";
@@ -40,7 +40,7 @@ export async function buildDigest(env: Env, accountId: string, now: number): Pro
 		const avg = nodes.reduce((s, n) => s + n.uptime_24h, 0) / nodes.length;
 		const total = [...drops.values()].reduce((s, n) => s + n, 0);
 		const worst = nodes
-			.map((n) => ({ name: n.name, u: n.uptime_24h, drops: drops.get(n.id) ?? 0 }))
+			.map((n) => ({ name: oneLine(n.name), u: n.uptime_24h, drops: drops.get(n.id) ?? 0 }))
 			.filter((x) => x.u < 1 || x.drops > 0)
 			.sort((a, b) => a.u - b.u || b.drops - a.drops)
 			.map((w) => `• ${w.name}: ${percent(w.u)}${w.drops ? `, ${plural(w.drops, "drop")}` : ""}`);
@@ -60,7 +60,9 @@ export async function buildDigest(env: Env, accountId: string, now: number): Pro
 			: "Points, last 24 h: no epoch was settled.",
 	);
 	const flags = nodes.flatMap((n) =>
-		n.flags.map((f) => `• ${n.name}: ${f.code} (−${Math.round(f.share * 100)}% points) — ${f.reason}`),
+		n.flags.map(
+			(f) => `• ${oneLine(n.name)}: ${f.code} (−${Math.round(f.share * 100)}% points) — ${oneLine(f.reason)}`,
+		),
 	);
 	parts.push(
 		fitLines(

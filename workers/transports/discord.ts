@@ -1,5 +1,6 @@
 // Sends and edits alert messages through a Discord channel webhook (DISCORD_API_ROOT, the public API by default).
 import type { DiscordWebhook } from "../contracts.ts";
+import { DISCORD_CONTENT_MAX, clip, escapeDiscord } from "../domain/text.ts";
 import type { Delivery, Dest, Transport } from "./delivery.ts";
 
 export type { DiscordWebhook };
@@ -29,8 +30,11 @@ export class DiscordTransport implements Transport {
 			res = await fetch(url, {
 				method,
 				headers: { "content-type": "application/json" },
-				// Names are the operator's own text: no mention may ping anyone.
-				body: JSON.stringify({ content, allowed_mentions: { parse: [] } }),
+				// Alert texts are plain text holding the operator's own names: shown literally, and no mention pings anyone.
+				body: JSON.stringify({
+					content: clip(escapeDiscord(content, "keep"), DISCORD_CONTENT_MAX),
+					allowed_mentions: { parse: [] },
+				}),
 			});
 		} catch (err) {
 			return { ok: false, transient: err instanceof Error ? err.message : String(err) };
