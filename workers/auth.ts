@@ -8,6 +8,10 @@ import { byId as nodeById, type NodeRow } from "./db/nodes.ts";
 export const NODE_TOKEN_AUDIENCE = "pulsegrid";
 /** A node token may live at most this long (DESIGN §4); a little clock skew is tolerated on top. */
 export const NODE_TOKEN_MAX_LIFETIME_S = 300;
+/**
+ * How far a node's clock may be off ours: `exp` may be this much later than the lifetime allows, and `iat` at most
+ * this far in the future (a token "issued" later would outlive the shard-restart replay rule, docs/PROTOCOL.md §1).
+ */
 export const CLOCK_SKEW_S = 30;
 
 function bearer(request: Request): string | null {
@@ -34,9 +38,20 @@ export async function requireAccount(request: Request, env: Env): Promise<Accoun
 	return account;
 }
 
-/** The account if a valid key was sent, null if none was sent; a wrong key is still an error. */
+/**
+ * For public routes, which serve anyone: the account of a valid API key (so an owner sees more), otherwise null.
+ * Credentials the route does not need are ignored, not refused: a node token, the admin token, another scheme or a
+ * wrong or revoked key are served as anonymous. A wrong `pgk_` key still counts against the address's failed
+ * authentications (else a public route would be an unlimited key-guessing oracle), so past that limit it is a 429.
+ */
 export async function optionalAccount(request: Request, env: Env): Promise<Account | null> {
-	return bearer(request) ? requireAccount(request, env) : null;
+	const token = bearer(request);
+	if (!token?.startsWith("pgk_")) return null;
+	const account = await accountByKeyHash(env.DB, await sha256Hex(token));
+	if (account) return account;
+	const failure = await authFailure(env, request, "The API key is not valid.");
+	if (failure.status === 429) throw failure;
+	return null;
 }
 
 /** The admin token, compared in constant time; an account key gets 403 (known caller, not allowed). */
@@ -74,7 +89,8 @@ export interface NodeCaller {
 
 /**
  * Verifies a node token for the node named in the path: EdDSA only, signed by that node's registered key,
- * `sub` = node id, `aud` = "pulsegrid", `exp` at most 5 minutes ahead, `iat` and `jti` present.
+ * `sub` = node id, `aud` = "pulsegrid", `exp` at most 5 minutes ahead, `iat` not in the future (beyond CLOCK_SKEW_S),
+ * `jti` present.
  * Replays are refused by the node's shard, which remembers used `jti`s.
  */
 export async function requireNode(request: Request, env: Env, nodeId: string, now: number): Promise<NodeCaller> {
@@ -101,6 +117,13 @@ export async function requireNode(request: Request, env: Env, nodeId: string, no
 			currentDate: new Date(now),
 		});
 		const exp = payload.exp as number;
+		if ((payload.iat as number) * 1000 - now > CLOCK_SKEW_S * 1000) {
+			throw await authFailure(
+				env,
+				request,
+				`The node token's 'iat' is in the future; it may be at most ${CLOCK_SKEW_S} s ahead of the coordinator's clock.`,
+			);
+		}
 		if (exp * 1000 - now > (NODE_TOKEN_MAX_LIFETIME_S + CLOCK_SKEW_S) * 1000) {
 			throw await authFailure(env, request, `Node tokens may expire at most ${NODE_TOKEN_MAX_LIFETIME_S} s ahead.`);
 		}

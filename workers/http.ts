@@ -1,6 +1,8 @@
 // The HTTP edge: one JSON error shape, JSON responses, and bounded, strictly validated request bodies.
+import type { IRequest } from "itty-router";
 import type { z } from "zod";
 import { ApiError, type Failure } from "./failure.ts";
+import { textProblem } from "./schemas.ts";
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -22,6 +24,41 @@ export function errorResponse(err: unknown): Response {
 	if (err instanceof ApiError) return failureResponse(err);
 	console.error("unhandled error", err instanceof Error ? `${err.name}: ${err.message}\n${err.stack}` : err);
 	return json({ error: { code: "internal", message: "Something went wrong on our side; it has been logged." } }, 500);
+}
+
+/** `raw` percent-decoded, or a 400 that says which part of the path (`what`) is malformed. */
+function percentDecoded(raw: string, what: string): string {
+	try {
+		return decodeURIComponent(raw);
+	} catch {
+		throw new ApiError(400, "validation_failed", `${what} is not valid percent-encoded UTF-8.`);
+	}
+}
+
+function decodedParam(name: string, raw: string): string {
+	const value = percentDecoded(raw, `The path parameter '${name}'`);
+	const problem = textProblem(value);
+	if (problem) throw new ApiError(400, "validation_failed", `The path parameter '${name}' ${problem}.`);
+	return value;
+}
+
+/**
+ * The router's first step, for every route at once: a path whose percent-encoding is malformed (`/v1/x/%ff`) is a 400
+ * before any handler runs, and path parameters reach handlers decoded (itty-router hands them over raw), so
+ * `DELETE /v1/alerts/mutes/my%20rig` names "my rig". A decoded parameter is held to the user-text rules (no control or
+ * bidi characters): ids and names never contain them.
+ */
+export function decodePath(request: IRequest): void {
+	percentDecoded(new URL(request.url).pathname, "The path");
+	let params: Record<string, string> = {};
+	Object.defineProperty(request, "params", {
+		configurable: true,
+		enumerable: true,
+		get: () => params,
+		set: (raw: Record<string, string>) => {
+			params = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, decodedParam(k, v)]));
+		},
+	});
 }
 
 /** Reads at most MAX_BODY_BYTES of a JSON body, then validates it; unknown fields are refused by the strict schemas. */

@@ -1,6 +1,6 @@
 // Every public route, one line each, delegating to a named handler (the contract is in /openapi.json).
 import { Router } from "itty-router";
-import { ApiError, errorResponse } from "./http.ts";
+import { ApiError, decodePath, errorResponse } from "./http.ts";
 import { getMe, postAccount } from "./routes/accounts.ts";
 import {
 	deleteFlag,
@@ -34,7 +34,10 @@ import { discordInteractions } from "./routes/discord.ts";
 import { getTicket, getTickets, postTicket, postTicketClose, postTicketMessage } from "./routes/tickets.ts";
 import { getVerifyRound, postVerifyRound } from "./routes/verify-rounds.ts";
 
-export const router = Router<import("itty-router").IRequest, [Env, ExecutionContext]>({ catch: errorResponse })
+export const router = Router<import("itty-router").IRequest, [Env, ExecutionContext]>({
+	before: [decodePath],
+	catch: errorResponse,
+})
 	.post("/v1/accounts", postAccount)
 	.get("/v1/me", getMe)
 	.post("/v1/nodes", postNode)

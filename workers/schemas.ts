@@ -3,7 +3,53 @@ import { z } from "zod";
 import { SKUS, skuByName } from "./domain/pricing.ts";
 import { MAX_GPUS_PER_NODE } from "./domain/verification.ts";
 
-const name = z.string().trim().min(1).max(64);
+// --- User text: every field a person types (names, models, reasons, memos, ticket subjects and bodies) ---
+
+/** Bidi embeddings, overrides and isolates: they reorder the text around them when shown ("Trojan Source"). */
+const BIDI_CONTROLS = new Set([0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069]);
+
+const hex = (cp: number) => `U+${cp.toString(16).toUpperCase().padStart(4, "0")}`;
+
+/**
+ * Why `s` may not be stored as user text, or null when it may. Refused: lone UTF-16 surrogates (D1 cannot store them
+ * exactly: they come back as U+FFFD), control characters (C0, DEL, C1; `multiline` text keeps newline and tab), the
+ * line and paragraph separators U+2028/U+2029, and bidi embedding, override and isolate controls
+ * (U+202A–U+202E, U+2066–U+2069). The bidi marks (U+200E, U+200F, U+061C) stay allowed: they reorder nothing, and
+ * right-to-left names use them. Everything allowed is stored and shown back byte for byte.
+ */
+export function textProblem(s: string, multiline = false): string | null {
+	for (let i = 0; i < s.length; ) {
+		const cp = s.codePointAt(i) as number;
+		const at = `${hex(cp)} at character ${i + 1}`;
+		if (cp >= 0xd800 && cp <= 0xdfff) return `must be well-formed Unicode (a lone surrogate, ${at}, cannot be stored)`;
+		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+			if (!(multiline && (cp === 0x0a || cp === 0x09)))
+				return `must not contain control characters (${at}${multiline ? "; newline and tab are fine" : ""})`;
+		}
+		if (cp === 0x2028 || cp === 0x2029) return `must not contain line or paragraph separators (${at})`;
+		if (BIDI_CONTROLS.has(cp)) return `must not contain bidirectional override or isolate controls (${at})`;
+		i += cp > 0xffff ? 2 : 1;
+	}
+	return null;
+}
+
+/**
+ * `schema` refusing what {@link textProblem} refuses, with a 400 that names the field. `multiline` text keeps newlines
+ * and tabs, and a CRLF becomes LF (after the checks already on `schema`, before this one and before anything is
+ * stored).
+ */
+export function userText(schema: z.ZodString, { multiline = false } = {}): z.ZodString {
+	const base = multiline ? schema.overwrite((s) => s.replaceAll("\r\n", "\n")) : schema;
+	return base.check((ctx) => {
+		const problem = textProblem(ctx.value, multiline);
+		if (problem) ctx.issues.push({ code: "custom", message: problem, input: ctx.value });
+	});
+}
+
+/** One line of user text, trimmed: 1 to `max` characters. */
+export const line = (max: number) => userText(z.string().trim().min(1).max(max));
+
+const name = line(64);
 
 export const CreateAccount = z.object({ name }).strict();
 
@@ -14,7 +60,7 @@ export const PublicKey = z
 
 export const Hardware = z
 	.object({
-		gpu_model: z.string().trim().min(1).max(64),
+		gpu_model: line(64),
 		gpu_count: z.number().int().min(1).max(MAX_GPUS_PER_NODE),
 		vram_gb: z.number().positive().max(1024),
 		cpu_cores: z.number().int().min(1).max(1024),
@@ -62,7 +108,7 @@ export const LeaderboardQuery = z
 	.strict()
 	.refine((q) => !(q.epoch && q.window), "send either 'epoch' or 'window', not both");
 
-const reason = z.string().trim().min(5, "say why, in at least 5 characters").max(500);
+const reason = userText(z.string().trim().min(5, "say why, in at least 5 characters").max(500));
 
 export const Adjustment = z
 	.object({
@@ -94,12 +140,9 @@ export const NewFlag = z
 
 export const RoleChange = z.object({ role: z.enum(["user", "staff"]) }).strict();
 
-const knownModel = z
-	.string()
-	.trim()
-	.min(1)
-	.max(64)
-	.refine((m) => skuByName(m) !== null, { message: `must be one of: ${SKUS.map((s) => s.name).join(", ")}` });
+const knownModel = line(64).refine((m) => skuByName(m) !== null, {
+	message: `must be one of: ${SKUS.map((s) => s.name).join(", ")}`,
+});
 
 export const QuoteRequest = z
 	.object({ gpu_model: knownModel, gpu_count: z.number().int().min(1).max(4096), hours: z.number().min(0.01).max(720) })
@@ -122,6 +165,6 @@ export const CreditGrant = z
 	.object({
 		account_id: z.string().max(64),
 		amount_cents: z.number().int().min(1).max(1e9),
-		memo: z.string().max(200).optional(),
+		memo: userText(z.string().max(200)).optional(),
 	})
 	.strict();

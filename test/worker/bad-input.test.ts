@@ -147,6 +147,9 @@ describe("node tokens", () => {
 		["a token without jti", { jti: null }],
 		["a token for another audience", { aud: "someone-else" }],
 		["a token whose sub is another node", { sub: "node_other" }],
+		// Issued "tomorrow", it would outlive the shard-restart replay rule (docs/PROTOCOL.md §1).
+		["a token issued a day in the future", { iat: now() + 86_400 }],
+		["a token issued 60 s in the future (beyond the 30 s skew)", { iat: now() + 60 }],
 		["something that is not a JWT", "garbage"],
 		["an HS256 token", "hs256"],
 	];
@@ -162,6 +165,21 @@ describe("node tokens", () => {
 			expect(body.node.status).toBe("new");
 		});
 	}
+
+	it("says why a future-dated token is refused, in the one error shape", async () => {
+		const node = await registerNode(await newAccount());
+		const token = await nodeToken(node, { iat: now() + 86_400 });
+		const res = await call(`/v1/nodes/${node.id}/connect`, { auth: token, headers: { upgrade: "websocket" } });
+		expect(res.status).toBe(401);
+		const body = (await res.json()) as { error: { code: string; message: string } };
+		expect(body.error).toEqual({ code: "unauthorized", message: expect.stringMatching(/'iat' is in the future/) });
+	});
+
+	it("accepts a token issued a few seconds ahead, within the tolerated clock skew", async () => {
+		const node = await registerNode(await newAccount());
+		const token = await nodeToken(node, { iat: now() + 10 });
+		expect((await call(`/v1/nodes/${node.id}/heartbeat`, { auth: token, body: {} })).status).toBe(200);
+	});
 
 	it("refuses a token signed by another key", async () => {
 		const node = await registerNode(await newAccount());

@@ -3,6 +3,7 @@ import type { IRequest } from "itty-router";
 import { z } from "zod";
 import { requireAccount } from "../auth.ts";
 import { ApiError, iso, json, readJson } from "../http.ts";
+import { line, userText } from "../schemas.ts";
 import { alertSettings, changeAlertSettings, muteAlerts, unmuteAlerts } from "../services/alerts.ts";
 
 export const PatchAlertSettings = z
@@ -10,15 +11,15 @@ export const PatchAlertSettings = z
 		alerts: z.boolean().optional(),
 		digest: z.boolean().optional(),
 		digest_hour_utc: z.number().int().min(0).max(23).optional(),
-		discord_webhook_url: z.string().max(300).nullable().optional(),
+		discord_webhook_url: userText(z.string().max(300)).nullable().optional(),
 	})
 	.strict()
 	.refine((v) => Object.keys(v).length > 0, "send at least one setting");
 
 export const PostMute = z
 	.object({
-		target: z.string().trim().min(1).max(64).describe('A node id or name of yours, or "all"'),
-		duration: z.string().trim().min(2).max(8).describe("30m, 2h, 1d… at most 30d"),
+		target: line(64).describe('A node id or name of yours, or "all"'),
+		duration: userText(z.string().trim().min(2).max(8)).describe("30m, 2h, 1d… at most 30d"),
 	})
 	.strict();
 
@@ -42,7 +43,7 @@ export async function postMute(request: IRequest, env: Env): Promise<Response> {
 
 export async function deleteMute(request: IRequest, env: Env): Promise<Response> {
 	const account = await requireAccount(request, env);
-	const lifted = await unmuteAlerts(env, account.id, decodeURIComponent(request.params.target as string));
+	const lifted = await unmuteAlerts(env, account.id, request.params.target as string); // decoded by the router
 	if (!lifted.length) throw new ApiError(404, "not_found", "Nothing is muted under that name.");
 	return json({ lifted });
 }

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { ApiError, iso } from "../http.ts";
 import { newId } from "../ids.ts";
+import { userText } from "../schemas.ts";
 import {
 	BODY_MAX,
 	MESSAGES_MAX,
@@ -25,13 +26,13 @@ import * as tickets from "../db/tickets.ts";
 import type { MessageRow, NewMessage, TicketRow, Via } from "../db/tickets.ts";
 import { drainDiscordOutbox, staffChannel } from "./discord-outbox.ts";
 
-const text = (max: number) =>
-	z.string().trim().min(1, "must not be empty").max(max, `must be at most ${max} characters`);
+const text = (max: number, multiline: boolean) =>
+	userText(z.string().trim().min(1, "must not be empty").max(max, `must be at most ${max} characters`), { multiline });
 
 export const NewTicket = z
 	.object({
-		subject: text(SUBJECT_MAX),
-		body: text(BODY_MAX),
+		subject: text(SUBJECT_MAX, false),
+		body: text(BODY_MAX, true),
 		node_id: z.string().trim().min(1).max(64).optional().describe("One of your nodes, if the ticket is about it"),
 		flag_id: z
 			.string()
@@ -42,7 +43,7 @@ export const NewTicket = z
 			.describe("A flag on one of your nodes: the ticket is its appeal (the node is the flag's)"),
 	})
 	.strict();
-export const TicketReply = z.object({ body: text(BODY_MAX) }).strict();
+export const TicketReply = z.object({ body: text(BODY_MAX, true) }).strict();
 /** `active` = every status but closed. Default: all of an owner's tickets; for staff, the active ones of everyone. */
 export const TicketListQuery = z
 	.object({
