@@ -12,6 +12,7 @@ export const RULES = {
 	rented: "rented GPU-seconds ≤ (online + incident) × GPUs",
 	epochLength: "online + incident ≤ epoch length",
 	terms: "a leaf-encoding-2 row's terms: GPUs credited by verification, no availability on probation, address share",
+	uncounted: "a leaf-encoding-3 row's self-rented + unpaid GPU-seconds ≤ its rented GPU-seconds",
 	rewards: "rewards = emission less < 1 unit per row",
 	bill: "charge = payouts + fee, per billing step",
 	negative: "no negative movement in a billing step",
@@ -97,8 +98,8 @@ interface EpochRow {
 }
 
 /**
- * A `points_ledger` row as read from D1: the invariants' facts, the hashed fields (encoding 1 or 2, by
- * `leaf_version`; an encoding-1 row holds null in the columns encoding 2 added) and the leaf hash.
+ * A `points_ledger` row as read from D1: the invariants' facts, the hashed fields (encoding 1, 2 or 3, by
+ * `leaf_version`; an older row holds null in the columns later encodings added) and the leaf hash.
  */
 type LedgerRow = InvariantsModule.SettledFacts &
 	MerkleModule.LeafRow & {
@@ -113,6 +114,8 @@ type LedgerRow = InvariantsModule.SettledFacts &
 		address_share_bp: number | null;
 		bandwidth_tier: string | null;
 		bandwidth_factor_bp: number | null;
+		self_rented_gpu_seconds: number | null;
+		unpaid_gpu_seconds: number | null;
 	};
 
 interface EntryRow {
@@ -129,6 +132,7 @@ const OVER = new Set(["completed", "terminated", "failed"]);
 
 /** Which invariants.ts row rule a message comes from (its wording is the rule's). */
 function rowRule(message: string): Rule {
+	if (/ self-rented \+ .* unpaid exceed /.test(message)) return "uncounted";
 	if (/ challenges issued but /.test(message)) return "challenges";
 	if (/ rented GPU-seconds exceed /.test(message)) return "rented";
 	if (/ incident seconds exceed the epoch$/.test(message)) return "epochLength";

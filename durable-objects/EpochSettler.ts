@@ -1,11 +1,19 @@
 // Owns epoch settlement (one instance): closes epochs, computes every node's row, writes the ledger and publishes
 // the root.
-import { accrue, rentedOnline } from "../workers/domain/accrual.ts";
+import { accrue, rentedOnlineEach } from "../workers/domain/accrual.ts";
 import { rewardViolation, rowViolations } from "../workers/domain/invariants.ts";
 import { emissionBetween, shareRewards } from "../workers/domain/emission.ts";
 import { bandwidthFactorBp, bandwidthOf } from "../workers/domain/bandwidth.ts";
 import { LEAF_VERSION, leafHash, merkleRoot, type LeafRow } from "../workers/domain/merkle.ts";
-import { BP, addressShares, computePoints, creditedGpus, onProbation } from "../workers/domain/points.ts";
+import {
+	BP,
+	addressShares,
+	computePoints,
+	creditedGpus,
+	onProbation,
+	splitRented,
+	type RentalPart,
+} from "../workers/domain/points.ts";
 import type { Settings } from "../workers/domain/settings.ts";
 import { readConfig } from "../workers/config.ts";
 import {
@@ -24,7 +32,7 @@ import { addressKeysOf, nodesBehind } from "../workers/db/identity.ts";
 import { provenAllowances } from "../workers/db/rounds.ts";
 import { epochNodes, shards as distinctShards, type EpochNode } from "../workers/db/nodes.ts";
 import { enqueue } from "../workers/db/discord-outbox.ts";
-import { rentalsIn } from "../workers/db/rentals.ts";
+import { pairKey, rentalsIn, tiedRenters, type RentalRow } from "../workers/db/rentals.ts";
 import { verificationsOf } from "../workers/db/verifications.ts";
 import { verificationOf } from "../workers/domain/verification.ts";
 import { staffChannel } from "../workers/services/discord-outbox.ts";
@@ -231,6 +239,7 @@ export class EpochSettler extends KitObject {
 			bandwidthSamplesOf(db, ids),
 			provenAllowances(db, keys),
 		]);
+		const ties = await tiedRenters(db, renterPairs(nodes, rentals));
 		const incidentIds = [...intervals.values()].flat().flatMap((i) => (i.incident_id ? [i.incident_id] : []));
 		const incidents = await incidentEnds(db, [...new Set(incidentIds)]);
 		const accrued = new Map(all.map((id) => [id, accrue(intervals.get(id) ?? [], incidents, from, to)]));
@@ -256,7 +265,18 @@ export class EpochSettler extends KitObject {
 			const address_share_bp = (key === undefined ? undefined : shares.get(key)) ?? BP;
 			const bandwidth_tier = bandwidthOf(samples.get(n.id) ?? []).tier;
 			const bandwidth_factor_bp = bandwidthFactorBp(bandwidth_tier);
-			const rented_gpu_seconds = rentedOnline(rentals.get(n.id) ?? [], intervals.get(n.id) ?? [], from, to);
+			const own = rentals.get(n.id) ?? [];
+			const seconds = rentedOnlineEach(own, intervals.get(n.id) ?? [], from, to);
+			// Each cluster's time in the epoch is judged once: no renter on record is no independent renter, and no
+			// price on record is nothing paid.
+			const perCluster = new Map<string, RentalPart>();
+			for (const [k, r] of own.entries()) {
+				const tied =
+					r.renter_id === null || r.renter_id === n.account_id || ties.has(pairKey({ ...r, renter: r.renter_id }));
+				const part = perCluster.get(r.cluster_id) ?? { gpu_seconds: 0, price_cents: r.price_cents ?? 0, tied };
+				perCluster.set(r.cluster_id, { ...part, gpu_seconds: part.gpu_seconds + (seconds[k] ?? 0) });
+			}
+			const rented = splitRented([...perCluster.values()]);
 			const t = computePoints({
 				gpu_model: n.gpu_model,
 				gpu_count: n.gpu_count,
@@ -265,7 +285,7 @@ export class EpochSettler extends KitObject {
 				address_share_bp,
 				bandwidth_factor_bp,
 				...a,
-				rented_gpu_seconds,
+				...rented,
 				challenges: c,
 				penalties,
 			});
@@ -286,7 +306,7 @@ export class EpochSettler extends KitObject {
 				bandwidth_tier,
 				bandwidth_factor_bp,
 				...a,
-				rented_gpu_seconds,
+				...rented,
 				challenges_issued: c.issued,
 				challenges_passed: c.passed,
 				challenges_failed: c.failed,
@@ -354,6 +374,17 @@ export class EpochSettler extends KitObject {
 /** How long after an epoch's end the cron waits to settle it: the longest a silence can go unnoticed, and a sweep. */
 export function settleDelayMs(s: Settings): number {
 	return (s.offlineAfterS + 2 * s.sweepIntervalS) * 1000;
+}
+
+/** Each rented node's operator and its renters from other accounts, whose ties settlement looks up. */
+function renterPairs(nodes: EpochNode[], rentals: Map<string, RentalRow[]>) {
+	return nodes.flatMap((n) =>
+		(rentals.get(n.id) ?? []).flatMap((r) =>
+			r.renter_id !== null && r.renter_id !== n.account_id
+				? [{ node_id: n.id, operator: n.account_id, renter: r.renter_id }]
+				: [],
+		),
+	);
 }
 
 /** Rewards of one page, pro rata to the epoch's total (fixed before the first row is written). */

@@ -3,7 +3,7 @@
 import type { CapacityChange, Reservation, Reserved } from "../workers/contracts.ts";
 import { bandwidthSamplesOf } from "../workers/db/bandwidth.ts";
 import { bandwidthOf, tierRank, type BandwidthTier } from "../workers/domain/bandwidth.ts";
-import { place, type Candidate } from "../workers/domain/placement.ts";
+import { place, unplaceable, type Candidate } from "../workers/domain/placement.ts";
 import { skuByName, skuOf } from "../workers/domain/pricing.ts";
 import { uptimes } from "../workers/services/uptime.ts";
 import * as nodes from "../workers/db/nodes.ts";
@@ -89,7 +89,10 @@ export class Scheduler extends KitObject {
 		if (failed) throw failed.reason;
 	}
 
-	/** Reserves whole idle online nodes of the model for a cluster, all or nothing, in one synchronous step. */
+	/**
+	 * Reserves whole idle online nodes of the model whose GPUs add up to exactly `gpuCount` (`place`), all or nothing,
+	 * in one synchronous step; refused with the reason (`unplaceable`) when no such set is idle.
+	 */
 	async reserve(
 		clusterId: string,
 		gpuModel: string,
@@ -106,7 +109,10 @@ export class Scheduler extends KitObject {
 		);
 		const pool = cands.filter((c) => !exclude.includes(c.node_id));
 		const picked = place(pool, gpuCount, region);
-		if (!picked) return { ok: false, available_gpus: pool.reduce((s, c) => s + c.gpu_count, 0) };
+		if (!picked) {
+			const available_gpus = pool.reduce((s, c) => s + c.gpu_count, 0);
+			return { ok: false, available_gpus, why: unplaceable(pool, gpuCount, gpuModel) };
+		}
 		for (const p of picked) this.sql.run("UPDATE capacity SET cluster_id = ? WHERE node_id = ?", clusterId, p.node_id);
 		return { ok: true, nodes: picked.map((p) => this.reservedView(p.node_id)) };
 	}

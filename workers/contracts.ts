@@ -165,7 +165,11 @@ export interface Reserved {
 	verified?: number;
 }
 
-export type Reservation = { ok: true; nodes: Reserved[] } | { ok: false; available_gpus: number };
+/**
+ * What `Scheduler.reserve` found: the nodes, or (refused) the idle GPUs of the model and `why` in a sentence that is
+ * true of them: too few idle GPUs, or no set of whole idle nodes adding up to exactly the count.
+ */
+export type Reservation = { ok: true; nodes: Reserved[] } | { ok: false; available_gpus: number; why: string };
 
 // --- Cluster ---
 

@@ -239,8 +239,10 @@ function outcomeFor(ch: ChallengeSeen): string {
 
 describe("conformance: an agent from the docs against a restarted coordinator", () => {
 	it("checks the documents' worked examples with the conformance recomputation", () => {
-		// POINTS.md "Worked example of a leaf" and "Rows settled before encoding 2": the leaves exactly as printed there.
+		// POINTS.md "Worked example of a leaf" and "Rows settled before encoding 3" and "… 2": the leaves as printed there.
 		const printed = [
+			'[3,7,"node_ab12cd34ef56","acc_0123456789ab","RTX 4090",2,"consumer-high",10000,1,2,10000,0,8000,"high",10500,' +
+				'3000,300,1120,120,77,4,3,0,1,4158,1846,0,6004,"[]",1234567]',
 			'[2,7,"node_ab12cd34ef56","acc_0123456789ab","RTX 4090",2,"consumer-high",10000,1,2,10000,0,8000,"high",10500,' +
 				'3000,300,0,4,3,0,1,4158,0,0,4158,"[]",1234567]',
 			'[2,7,"node_ab12cd34ef56","acc_0123456789ab","GeForce RTX 4090 “Ti” é\\t/\\u0001",2,"consumer-high",10000,1,2,' +
@@ -250,11 +252,13 @@ describe("conformance: an agent from the docs against a restarted coordinator", 
 				'2475,"[]",1234567]',
 		];
 		const hashes = [
+			"a900bd2e6e9147367033a3385f4556d64b6b1ceeaba29fde69a0292d41e858bb",
 			"eac38d61b564de140a5800fb6dd7f544f9730e8a04b18067a9551a990f1eb111",
 			"7a28e7b02ccf3f8b4bcbc328f3e65514d7fd8df0255021bb221bf1fe3631b635",
 			"b51034fde034e20ccce64d3cc368e0fdf8e5e3415acb389ea554ffbc8225b4f0",
 		];
 		const terms = [
+			{ availability_points: 4158, compute_points: 1846, penalty_points: 0, points: 6004 },
 			{ availability_points: 4158, compute_points: 0, penalty_points: 0, points: 4158 },
 			{ availability_points: 4158, compute_points: 0, penalty_points: 1039, points: 3119 },
 			{ availability_points: 2475, compute_points: 0, penalty_points: 0, points: 2475 },
@@ -266,11 +270,12 @@ describe("conformance: an agent from the docs against a restarted coordinator", 
 			expect(recomputePoints(leaf)).toEqual(terms[i]);
 			expect(derivedTermBreaks(leaf)).toEqual([]);
 		}
-		expect(Buffer.byteLength(printed[0] as string)).toBe(155);
-		expect(Buffer.byteLength(printed[2] as string)).toBe(125);
+		expect(Buffer.byteLength(printed[0] as string)).toBe(168);
+		expect(Buffer.byteLength(printed[1] as string)).toBe(155);
+		expect(Buffer.byteLength(printed[3] as string)).toBe(125);
 		// "The same node not verified": one GPU at the lowest weight, share 8888: 346.
 		const unverified = {
-			...leafOfArray(JSON.parse(printed[0] as string) as unknown[]),
+			...leafOfArray(JSON.parse(printed[1] as string) as unknown[]),
 			verified: 0,
 			credited_gpus: 1,
 			effective_weight_bp: LOWEST_WEIGHT_BP,
@@ -524,7 +529,7 @@ describe("conformance: an agent from the docs against a restarted coordinator", 
 					problems.merkle.push(`${at}: leaf hashes to ${hash}, API says ${p.body.leaf_hash}`);
 				if (foldProof(hash, p.body.proof) !== e.root)
 					problems.merkle.push(`${at}: proof does not reach root ${e.root}`);
-				if (row.leaf_version !== 2) problems.merkle.push(`${at}: leaf_version ${row.leaf_version}, new rows are 2`);
+				if (row.leaf_version !== 3) problems.merkle.push(`${at}: leaf_version ${row.leaf_version}, new rows are 3`);
 				for (const b of derivedTermBreaks(row)) problems.points.push(`${at}: ${b}`);
 				const terms = recomputePoints(row);
 				for (const [k, v] of Object.entries(terms))

@@ -13,7 +13,9 @@ import {
 import {
 	LEAF_FIELDS,
 	LEAF_FIELDS_ADDED_V2,
+	LEAF_FIELDS_ADDED_V3,
 	LEAF_FIELDS_V1,
+	LEAF_FIELDS_V2,
 	canonicalLeaf,
 	leafHash,
 	merkleProof,
@@ -28,10 +30,14 @@ import {
 	addressShareBp,
 	addressShares,
 	computePoints,
+	countedGpuSeconds,
 	onProbation,
+	paidGpuSeconds,
+	splitRented,
 	tierOf,
 	type PointsInputs,
 } from "../../workers/domain/points.ts";
+import { rowViolations } from "../../workers/domain/invariants.ts";
 import { readSettings } from "../../workers/domain/settings.ts";
 
 const inputs = fc.record({
@@ -496,6 +502,17 @@ const DOC_LEAF_V1: LeafRow = {
 	reward: 1234567,
 };
 
+/** POINTS.md "Worked example of a leaf": the worked example's node with rented time that partly did not count. */
+const DOC_LEAF_V3: LeafRow = {
+	...DOC_LEAF,
+	leaf_version: 3,
+	rented_gpu_seconds: 1120,
+	self_rented_gpu_seconds: 120,
+	unpaid_gpu_seconds: 77,
+	compute_points: 1846,
+	points: 6004,
+};
+
 /** The worked example's inputs (docs/POINTS.md "Worked example"). */
 const WORKED: PointsInputs = {
 	gpu_model: "RTX 4090",
@@ -570,13 +587,126 @@ describe("the documented leaf encoding", () => {
 
 	it("lists encoding 2's fields as encoding 1's with the version first and the new terms after `verified`", () => {
 		const v = LEAF_FIELDS_V1.indexOf("verified") + 1;
-		expect([...LEAF_FIELDS]).toEqual([
+		expect([...LEAF_FIELDS_V2]).toEqual([
 			"leaf_version",
 			...LEAF_FIELDS_V1.slice(0, v),
 			...LEAF_FIELDS_ADDED_V2,
 			...LEAF_FIELDS_V1.slice(v),
 		]);
-		expect(() => canonicalLeaf({ ...DOC_LEAF, leaf_version: 3 })).toThrow(/leaf_version/);
+		expect(() => canonicalLeaf({ ...DOC_LEAF, leaf_version: 4 })).toThrow(/leaf_version/);
 		expect(() => canonicalLeaf({ ...DOC_LEAF, bandwidth_tier: undefined })).toThrow(/bandwidth_tier/);
+	});
+
+	it("lists encoding 3's fields as encoding 2's with the uncounted rented time after `rented_gpu_seconds`", () => {
+		const r = LEAF_FIELDS_V2.indexOf("rented_gpu_seconds") + 1;
+		expect([...LEAF_FIELDS]).toEqual([
+			...LEAF_FIELDS_V2.slice(0, r),
+			...LEAF_FIELDS_ADDED_V3,
+			...LEAF_FIELDS_V2.slice(r),
+		]);
+		expect([...LEAF_FIELDS_ADDED_V3]).toEqual(["self_rented_gpu_seconds", "unpaid_gpu_seconds"]);
+		expect(() => canonicalLeaf({ ...DOC_LEAF_V3, unpaid_gpu_seconds: undefined })).toThrow(/unpaid_gpu_seconds/);
+	});
+
+	it("gives the encoding-3 worked example of docs/POINTS.md the points, leaf and hash written there", async () => {
+		// 60 s × 2 GPUs rented by the operator itself, 500 s × 2 GPUs by an independent renter at 39¢ per GPU-hour.
+		const split = splitRented([
+			{ gpu_seconds: 120, price_cents: 39, tied: true },
+			{ gpu_seconds: 1000, price_cents: 39, tied: false },
+		]);
+		expect(split).toEqual({ rented_gpu_seconds: 1120, self_rented_gpu_seconds: 120, unpaid_gpu_seconds: 77 });
+		expect(computePoints({ ...WORKED, ...split })).toMatchObject({ compute_points: 1846, points: 6004 });
+		expect(canonicalLeaf(DOC_LEAF_V3)).toBe(
+			'[3,7,"node_ab12cd34ef56","acc_0123456789ab","RTX 4090",2,"consumer-high",10000,1,2,10000,0,8000,"high",' +
+				'10500,3000,300,1120,120,77,4,3,0,1,4158,1846,0,6004,"[]",1234567]',
+		);
+		expect(new TextEncoder().encode(canonicalLeaf(DOC_LEAF_V3)).length).toBe(168);
+		expect(await leafHash(DOC_LEAF_V3)).toBe("a900bd2e6e9147367033a3385f4556d64b6b1ceeaba29fde69a0292d41e858bb");
+		// The encoding-2 rows keep their hashes: read back from D1 after 0014, with nulls in the columns it added.
+		const stored = { ...DOC_LEAF, self_rented_gpu_seconds: null, unpaid_gpu_seconds: null } as unknown as LeafRow;
+		expect(await leafHash(stored)).toBe("eac38d61b564de140a5800fb6dd7f544f9730e8a04b18067a9551a990f1eb111");
+	});
+});
+
+describe("rented time that counts", () => {
+	it("counts nothing the operator rented from itself: the issue's 60 s self-rental earns 0 compute points", () => {
+		// 60 s of 8 GPUs rented by the node's own account: the charge came back as its payout, less the fee.
+		const split = splitRented([{ gpu_seconds: 60 * 8, price_cents: 4000, tied: true }]);
+		expect(split).toEqual({ rented_gpu_seconds: 480, self_rented_gpu_seconds: 480, unpaid_gpu_seconds: 0 });
+		expect(computePoints({ ...WORKED, ...split }).compute_points).toBe(0);
+		expect(computePoints({ ...WORKED, rented_gpu_seconds: 480 }).compute_points).toBe(960);
+	});
+
+	it("counts nothing of a rental too short to cost a cent (2 s of one GPU is 0¢)", () => {
+		expect(paidGpuSeconds(2, 39)).toBe(0);
+		expect(paidGpuSeconds(92, 39)).toBe(0); // 0.99¢
+		expect(paidGpuSeconds(93, 39)).toBe(92); // 1¢ pays for 3600 / 39 = 92.3 GPU-seconds
+		expect(paidGpuSeconds(3600, 39)).toBe(3600); // a whole hour at a whole-cent price counts in full
+		expect(paidGpuSeconds(1000, 0)).toBe(0); // nothing paid
+		const short = splitRented([{ gpu_seconds: 2, price_cents: 39, tied: false }]);
+		expect(short).toEqual({ rented_gpu_seconds: 2, self_rented_gpu_seconds: 0, unpaid_gpu_seconds: 2 });
+		expect(computePoints({ ...WORKED, ...short }).compute_points).toBe(0);
+	});
+
+	it("never counts more than was paid for, nor more than was rented, and loses under a cent's worth", () => {
+		fc.assert(
+			fc.property(fc.integer({ min: 0, max: 10_000_000 }), fc.integer({ min: 1, max: 2000 }), (s, price) => {
+				const paid = paidGpuSeconds(s, price);
+				const cents = Math.floor((s * price) / 3600);
+				return (
+					paid >= 0 &&
+					paid <= s &&
+					paid * price <= cents * 3600 && // what counts is covered by the cents charged
+					(s - paid) * price < 3600 + price // and what does not is under one cent's worth (plus flooring)
+				);
+			}),
+		);
+	});
+
+	it("holds an encoding-3 row whose uncounted time exceeds its rented time back from publication", () => {
+		const row = {
+			node_id: "node_x",
+			gpu_count: 1,
+			online_seconds: 3600,
+			incident_seconds: 0,
+			rented_gpu_seconds: 100,
+			challenges_issued: 0,
+			challenges_passed: 0,
+			challenges_failed: 0,
+			challenges_missed: 0,
+			leaf_version: 3,
+			verified: 0,
+			credited_gpus: 1,
+			probation: 0,
+			address_share_bp: 10000,
+			availability_points: 540,
+		};
+		expect(rowViolations({ ...row, self_rented_gpu_seconds: 60, unpaid_gpu_seconds: 40 }, 3600)).toEqual([]);
+		expect(rowViolations({ ...row, self_rented_gpu_seconds: 60, unpaid_gpu_seconds: 41 }, 3600)).toEqual([
+			"node_x: 60 self-rented + 41 unpaid exceed 100 rented GPU-seconds",
+		]);
+		expect(rowViolations({ ...row, self_rented_gpu_seconds: null, unpaid_gpu_seconds: 0 }, 3600)).toHaveLength(1);
+	});
+
+	it("splits any mix of rentals so that self-rented + unpaid + counted = rented", () => {
+		const part = fc.record({
+			gpu_seconds: fc.integer({ min: 0, max: 28_800 }),
+			price_cents: fc.integer({ min: 0, max: 600 }),
+			tied: fc.boolean(),
+		});
+		fc.assert(
+			fc.property(fc.array(part, { maxLength: 6 }), (parts) => {
+				const s = splitRented(parts);
+				const counted = countedGpuSeconds(s);
+				const independentPaid = parts
+					.filter((p) => !p.tied)
+					.reduce((sum, p) => sum + paidGpuSeconds(p.gpu_seconds, p.price_cents), 0);
+				return (
+					s.self_rented_gpu_seconds + s.unpaid_gpu_seconds + counted === s.rented_gpu_seconds &&
+					counted === independentPaid &&
+					s.self_rented_gpu_seconds === parts.filter((p) => p.tied).reduce((sum, p) => sum + p.gpu_seconds, 0)
+				);
+			}),
+		);
 	});
 });

@@ -9,7 +9,6 @@ import { z } from "zod";
 import type { EpochSettler } from "../../durable-objects/EpochSettler.ts";
 import { readConfig } from "../../workers/config.ts";
 import { recordSample } from "../../workers/db/bandwidth.ts";
-import type { EpochRow } from "../../workers/db/epochs.ts";
 import type { LedgerRow } from "../../workers/db/ledger.ts";
 import { recordVerification } from "../../workers/db/verifications.ts";
 import {
@@ -31,30 +30,12 @@ import {
 	registeredAgo,
 	type TestNode,
 } from "./helpers.ts";
+import { ledgerRow as row, online, openEpoch } from "./ledger-fixtures.ts";
 
 const S = 1000;
 const H = 3600 * S;
 
 const settler = () => env.SETTLER.getByName("global");
-
-async function openEpoch(): Promise<EpochRow> {
-	return (await env.DB.prepare("SELECT * FROM epochs WHERE ended_at IS NULL").first<EpochRow>()) as EpochRow;
-}
-
-async function row(n: number, node: TestNode): Promise<LedgerRow> {
-	return (await env.DB.prepare("SELECT * FROM points_ledger WHERE epoch = ? AND node_id = ?")
-		.bind(n, node.id)
-		.first<LedgerRow>()) as LedgerRow;
-}
-
-/** An online interval as a shard records it. */
-async function online(node: TestNode, from: number, to: number): Promise<void> {
-	await env.DB.prepare(
-		"INSERT INTO online_intervals (node_id, started_at, ended_at, end_reason, incident_id) VALUES (?, ?, ?, ?, NULL)",
-	)
-		.bind(node.id, from, to, "disconnected")
-		.run();
-}
 
 /** The address of the node's latest connection, as the node link files it (`node_identity`, migration 0010). */
 async function behind(node: TestNode, addressKey: string): Promise<void> {
@@ -117,6 +98,8 @@ function recomputed(r: LedgerRow) {
 		online_seconds: r.online_seconds,
 		incident_seconds: r.incident_seconds,
 		rented_gpu_seconds: r.rented_gpu_seconds,
+		self_rented_gpu_seconds: r.self_rented_gpu_seconds ?? 0,
+		unpaid_gpu_seconds: r.unpaid_gpu_seconds ?? 0,
 		challenges: { issued: 0, passed: 0, failed: 0, missed: 0 },
 		penalties: JSON.parse(r.penalties),
 	});
@@ -143,7 +126,7 @@ describe("verification in the ledger", () => {
 
 		const [p, u, f] = [await row(e, proven), await row(e, plain), await row(e, failed)];
 		// A whole hour online, never measured for bandwidth (×0.9): 4 × 3.0 × 3600 × 0.9, and 1 × 0.15 × 3600 × 0.9.
-		expect(p).toMatchObject({ leaf_version: 2, verified: 1, credited_gpus: 4, effective_weight_bp: 30000 });
+		expect(p).toMatchObject({ leaf_version: 3, verified: 1, credited_gpus: 4, effective_weight_bp: 30000 });
 		expect(p).toMatchObject({ bandwidth_tier: "unmeasured", bandwidth_factor_bp: 9000, availability_points: 38880 });
 		for (const r of [u, f]) {
 			expect(r).toMatchObject({ verified: 0, credited_gpus: 1, effective_weight_bp: 1500, availability_points: 486 });
@@ -157,7 +140,7 @@ describe("verification in the ledger", () => {
 		const { status, body } = await callJson<Record<string, unknown>>(`/v1/nodes/${proven.id}/points?epoch=${e}`);
 		expect(status).toBe(200);
 		expect(body).toMatchObject({
-			leaf_version: 2,
+			leaf_version: 3,
 			inputs: { verified: true, probation: false, address_share_bp: 10000, bandwidth_tier: "unmeasured" },
 			terms: { credited_gpus: 4, effective_weight: 3, address_share: 1, bandwidth_factor: 0.9 },
 			formula: { availability: expect.stringMatching(/credited_gpus × effective_weight/) },
@@ -200,6 +183,14 @@ describe("probation", () => {
 		const owner = await newAccount("newcomer");
 		const node = await registerNode(owner, { hardware: h100(1) });
 		await verify(node, h100(1));
+		// Rented by another account at 360¢ per GPU-hour (1¢ pays for 10 GPU-seconds): every second is paid for.
+		const renter = await newAccount("renter");
+		await env.DB.prepare(
+			`INSERT INTO clusters (id, account_id, gpu_model, gpu_count, hours, status, price_cents, created_at)
+			VALUES ('clu_probation', ?, 'H100', 1, 1, 'completed', 360, 0)`,
+		)
+			.bind(renter.id)
+			.run();
 		const rented = async (from: number, to: number) =>
 			env.DB.prepare(
 				"INSERT INTO rentals (node_id, cluster_id, gpu_count, started_at, ended_at) VALUES (?, 'clu_probation', 1, ?, ?)",

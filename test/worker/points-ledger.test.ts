@@ -54,6 +54,16 @@ async function online(node: TestNode, from: number, to: number, incident: string
 		.run();
 }
 
+/** A cluster's summary row, as the Cluster object records it: who rented, at what price per GPU-hour. */
+async function cluster(id: string, renterId: string, priceCents: number): Promise<void> {
+	await env.DB.prepare(
+		`INSERT INTO clusters (id, account_id, gpu_model, gpu_count, hours, status, price_cents, created_at)
+		VALUES (?, ?, 'RTX 4090', 1, 1, 'completed', ?, 0)`,
+	)
+		.bind(id, renterId, priceCents)
+		.run();
+}
+
 /**
  * A verification of the node's claim, so that it is paid its tier's weight for every GPU (an unverified node earns one
  * GPU of the lowest tier). None of these nodes had its bandwidth measured: availability counts ×0.9 (docs/POINTS.md).
@@ -130,8 +140,10 @@ describe("a settled epoch", () => {
 			.bind(t0 + 1800 * S, t0 + 1900 * S)
 			.run();
 		await online(a, t0, t0 + 1800 * S, "inc_ledger");
-		// b: online 2700 s on both GPUs, one of them rented for 900 s of it.
+		// b: online 2700 s on both GPUs, one of them rented for 900 s of it by another account, at 40¢ per GPU-hour
+		// (10¢: all 900 GPU-seconds paid for).
 		await online(b, t0 + 900 * S, t0 + 3600 * S);
+		await cluster("clu_ledger", (await newAccount("renter")).id, 40);
 		await env.DB.prepare(
 			"INSERT INTO rentals (node_id, cluster_id, gpu_count, started_at, ended_at) VALUES (?, 'clu_ledger', 1, ?, ?)",
 		)

@@ -6,7 +6,8 @@ import type { SettledFacts } from "../domain/invariants.ts";
 
 /**
  * A settled row: the facts the invariants check (domain/invariants.ts), and the rest of the formula's terms. Rows of
- * leaf encoding 1 (settled before migration 0012) hold null in the terms encoding 2 added.
+ * leaf encoding 1 (settled before migration 0012) hold null in the terms encoding 2 added, and rows of encodings 1
+ * and 2 (before 0014) null in those encoding 3 added.
  */
 export interface LedgerRow extends SettledFacts {
 	epoch: number;
@@ -22,6 +23,9 @@ export interface LedgerRow extends SettledFacts {
 	address_share_bp: number | null;
 	bandwidth_tier: string | null;
 	bandwidth_factor_bp: number | null;
+	/** Leaf encoding 3 (since 0014): rented time that earned nothing; null in older rows. */
+	self_rented_gpu_seconds: number | null;
+	unpaid_gpu_seconds: number | null;
 	availability_points: number;
 	compute_points: number;
 	penalty_points: number;

@@ -1,4 +1,5 @@
-// Owns the `rentals` table: the stretches each node worked for a cluster (the ledger's compute part).
+// Owns the `rentals` table: the stretches each node worked for a cluster (the ledger's compute part), and the reads
+// that judge whether its renter was independent of the node's operator (docs/POINTS.md "Rented time that counts").
 
 /** Records rental starts (rows of node_id, gpu_count, started_at) in one statement; one already recorded is ignored. */
 export async function start(
@@ -28,19 +29,58 @@ export async function end(
 
 export interface RentalRow {
 	node_id: string;
+	cluster_id: string;
 	gpu_count: number;
 	started_at: number;
 	ended_at: number | null;
+	/** The renter's account and the price per GPU-hour (cents) from the cluster's row; null when there is none. */
+	renter_id: string | null;
+	price_cents: number | null;
 }
 
-/** The rentals of the given nodes that overlap [from, to), per node. */
+/** The rentals of the given nodes that overlap [from, to), per node, with their renter and price. */
 export async function rentalsIn(db: D1Database, nodeIds: string[], from: number, to: number) {
 	const { results } = await db
-		.prepare(`SELECT node_id, gpu_count, started_at, ended_at FROM rentals
-			WHERE node_id IN (SELECT value FROM json_each(?1)) AND started_at < ?3 AND (ended_at IS NULL OR ended_at > ?2)`)
+		.prepare(`SELECT r.node_id, r.cluster_id, r.gpu_count, r.started_at, r.ended_at,
+			       c.account_id AS renter_id, c.price_cents
+			FROM rentals r LEFT JOIN clusters c ON c.id = r.cluster_id
+			WHERE r.node_id IN (SELECT value FROM json_each(?1)) AND r.started_at < ?3
+			  AND (r.ended_at IS NULL OR r.ended_at > ?2)
+			ORDER BY r.node_id, r.started_at, r.cluster_id`)
 		.bind(JSON.stringify(nodeIds), from, to)
 		.all<RentalRow>();
 	const out = new Map<string, RentalRow[]>();
 	for (const r of results) out.set(r.node_id, [...(out.get(r.node_id) ?? []), r]);
 	return out;
+}
+
+/** A renter of a node, and the node's operator: different accounts whose ties `tiedRenters` looks for. */
+export interface RenterPair {
+	node_id: string;
+	operator: string;
+	renter: string;
+}
+
+/** `node_id renter`: the key of a pair in `tiedRenters`' answer. */
+export const pairKey = (p: { node_id: string; renter: string }) => `${p.node_id} ${p.renter}`;
+
+/**
+ * The pairs whose renter is tied to the operator by what the coordinator records: a Discord user or Telegram chat
+ * that redeemed link codes of both accounts (now or ever: `link_codes.used_by`), or a node of the renter's whose latest
+ * connection came from the rented node's address unit (`node_identity.address_key`; `unknown` ties nobody).
+ */
+export async function tiedRenters(db: D1Database, pairs: RenterPair[]): Promise<Set<string>> {
+	if (pairs.length === 0) return new Set();
+	const { results } = await db
+		.prepare(`WITH p AS (SELECT DISTINCT value->>'node_id' AS node_id, value->>'operator' AS operator,
+			                        value->>'renter' AS renter FROM json_each(?1))
+			SELECT p.node_id, p.renter FROM p
+			WHERE EXISTS (SELECT 1 FROM link_codes a JOIN link_codes b ON b.used_by = a.used_by
+			              WHERE a.account_id = p.renter AND b.account_id = p.operator AND a.used_by IS NOT NULL)
+			   OR EXISTS (SELECT 1 FROM node_identity theirs JOIN node_identity mine ON mine.address_key = theirs.address_key
+			              JOIN nodes n ON n.id = mine.node_id
+			              WHERE theirs.node_id = p.node_id AND theirs.address_key != 'unknown' AND n.account_id = p.renter)`)
+		.bind(JSON.stringify(pairs))
+		.all<{ node_id: string; renter: string }>();
+	return new Set(results.map(pairKey));
 }

@@ -97,16 +97,26 @@ export interface RentalSpan {
  * rented seconds never exceed online seconds × GPUs, whenever the silence that ended it was noticed.
  */
 export function rentedOnline(rentals: RentalSpan[], intervals: AccrualInterval[], from: number, to: number): number {
+	return rentedOnlineEach(rentals, intervals, from, to).reduce((sum, s) => sum + s, 0);
+}
+
+/** `rentedOnline` of each rental on its own, in the order given (settlement judges each cluster: docs/POINTS.md). */
+export function rentedOnlineEach(
+	rentals: RentalSpan[],
+	intervals: AccrualInterval[],
+	from: number,
+	to: number,
+): number[] {
 	const online = uptime(intervals, from, to, to).intervals;
-	let gpuSeconds = 0;
-	for (const r of rentals) {
+	return rentals.map((r) => {
 		const start = Math.max(r.started_at, from);
 		const end = Math.min(r.ended_at ?? to, to);
+		let gpuSeconds = 0;
 		for (const iv of online) {
 			const overlap = Math.min(end, iv.ended_at) - Math.max(start, iv.started_at);
 			// Whole seconds per stretch: their sum never exceeds the floored online seconds they lie in.
 			if (overlap > 0) gpuSeconds += Math.floor(overlap / 1000) * r.gpu_count;
 		}
-	}
-	return gpuSeconds;
+		return gpuSeconds;
+	});
 }

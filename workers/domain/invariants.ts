@@ -11,13 +11,16 @@ export interface SettledFacts {
 	challenges_passed: number;
 	challenges_failed: number;
 	challenges_missed: number;
-	/** Leaf encoding 2 rows (docs/POINTS.md) also carry the terms below; older rows have none of them. */
+	/** Leaf encoding 2 and 3 rows (docs/POINTS.md) also carry the terms below; older rows have none of them. */
 	leaf_version?: number;
 	verified?: number;
 	credited_gpus?: number | null;
 	probation?: number | null;
 	address_share_bp?: number | null;
 	availability_points?: number;
+	/** Encoding 3: rented time that did not count; never more than the rented time. */
+	self_rented_gpu_seconds?: number | null;
+	unpaid_gpu_seconds?: number | null;
 }
 
 /** The broken rules of one ledger row, in words (empty when it is sound). */
@@ -34,7 +37,15 @@ export function rowViolations(r: SettledFacts, epochSeconds: number): string[] {
 	if (r.online_seconds + r.incident_seconds > epochSeconds) {
 		out.push(`${r.node_id}: ${r.online_seconds} online + ${r.incident_seconds} incident seconds exceed the epoch`);
 	}
-	if (r.leaf_version === 2) out.push(...termViolations(r));
+	if (r.leaf_version === 2 || r.leaf_version === 3) out.push(...termViolations(r));
+	if (r.leaf_version === 3) {
+		const [self, unpaid] = [r.self_rented_gpu_seconds ?? -1, r.unpaid_gpu_seconds ?? -1];
+		if (!(self >= 0 && unpaid >= 0 && self + unpaid <= r.rented_gpu_seconds)) {
+			out.push(
+				`${r.node_id}: ${self} self-rented + ${unpaid} unpaid exceed ${r.rented_gpu_seconds} rented GPU-seconds`,
+			);
+		}
+	}
 	return out;
 }
 

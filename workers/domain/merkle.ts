@@ -35,28 +35,47 @@ export const LEAF_FIELDS_ADDED_V2 = [
 	"bandwidth_factor_bp",
 ] as const;
 
-/** The encoding new rows are hashed with. */
-export const LEAF_VERSION = 2;
-
 /**
- * A ledger row as hashed by leaf encoding 2 (docs/POINTS.md): its version, then the version-1 fields with those of
- * LEAF_FIELDS_ADDED_V2 after `verified`.
+ * A ledger row as hashed by leaf encoding 2 (rows settled from migration 0012 to 0014): its version, then the
+ * version-1 fields with those of LEAF_FIELDS_ADDED_V2 after `verified`.
  */
-export const LEAF_FIELDS = [
+export const LEAF_FIELDS_V2 = [
 	"leaf_version",
 	...LEAF_FIELDS_V1.slice(0, LEAF_FIELDS_V1.indexOf("verified") + 1),
 	...LEAF_FIELDS_ADDED_V2,
 	...LEAF_FIELDS_V1.slice(LEAF_FIELDS_V1.indexOf("verified") + 1),
 ] as const;
 
-/** A row to hash: the version-1 fields, and for encoding 2 its version and the fields it adds. */
+/** The fields encoding 3 adds, after `rented_gpu_seconds`: the rented time that did not count, and why. */
+export const LEAF_FIELDS_ADDED_V3 = ["self_rented_gpu_seconds", "unpaid_gpu_seconds"] as const;
+
+/** The encoding new rows are hashed with. */
+export const LEAF_VERSION = 3;
+
+/**
+ * A ledger row as hashed by leaf encoding 3 (docs/POINTS.md): the encoding-2 fields with those of LEAF_FIELDS_ADDED_V3
+ * after `rented_gpu_seconds`.
+ */
+export const LEAF_FIELDS = [
+	...LEAF_FIELDS_V2.slice(0, LEAF_FIELDS_V2.indexOf("rented_gpu_seconds") + 1),
+	...LEAF_FIELDS_ADDED_V3,
+	...LEAF_FIELDS_V2.slice(LEAF_FIELDS_V2.indexOf("rented_gpu_seconds") + 1),
+] as const;
+
+/** A row to hash: the version-1 fields, and for encodings 2 and 3 its version and the fields they add. */
 export type LeafRow = Record<(typeof LEAF_FIELDS_V1)[number], string | number> &
-	Partial<Record<"leaf_version" | (typeof LEAF_FIELDS_ADDED_V2)[number], string | number>>;
+	Partial<
+		Record<
+			"leaf_version" | (typeof LEAF_FIELDS_ADDED_V2)[number] | (typeof LEAF_FIELDS_ADDED_V3)[number],
+			string | number
+		>
+	>;
 
 /** The fields a row is hashed with, by its `leaf_version` (absent: 1, every row settled before encoding 2). */
 export function leafFields(version: unknown): readonly string[] {
 	if (version === undefined || version === null || version === 1) return LEAF_FIELDS_V1;
-	if (version === 2) return LEAF_FIELDS;
+	if (version === 2) return LEAF_FIELDS_V2;
+	if (version === 3) return LEAF_FIELDS;
 	throw new Error(`unknown leaf_version ${JSON.stringify(version)}`);
 }
 

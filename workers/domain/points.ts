@@ -56,7 +56,12 @@ export interface PointsInputs {
 	online_seconds: number;
 	/** Offline time inside coordinator incidents: credited as online. */
 	incident_seconds: number;
+	/** GPU-seconds rented while online, whoever rented them (`rentedOnline`). */
 	rented_gpu_seconds: number;
+	/** Of those, rented by the operator itself or a renter tied to it (`splitRented`): they earn nothing. Default 0. */
+	self_rented_gpu_seconds?: number;
+	/** Of those, rented by independent renters but not covered by whole cents paid (`paidGpuSeconds`). Default 0. */
+	unpaid_gpu_seconds?: number;
 	challenges: { issued: number; passed: number; failed: number; missed: number };
 	penalties: Penalty[];
 }
@@ -111,7 +116,7 @@ export function addressShares(
  *
  * availability = probation ? 0 : ⌊(online + incident) s × credited GPUs × weight × passed/resolved × address share ×
  *                bandwidth factor × 3600 / 3600⌋
- * compute      = ⌊rented GPU-s × weight × 3600 × 2 / 3600⌋
+ * compute      = ⌊(rented − self-rented − unpaid) GPU-s × weight × 3600 × 2 / 3600⌋
  * penalty      = ⌊(availability + compute) × min(1, Σ flag shares)⌋
  * points       = availability + compute − penalty
  */
@@ -137,7 +142,8 @@ export function computePoints(i: PointsInputs): PointsTerms {
 					hour) /
 					(3600n * bp * n(of) * bp * bp),
 			);
-	const compute_points = Number((n(i.rented_gpu_seconds) * n(effective) * hour * n(COMPUTE_MULTIPLIER)) / (3600n * bp));
+	const counted = countedGpuSeconds(i);
+	const compute_points = Number((n(counted) * n(effective) * hour * n(COMPUTE_MULTIPLIER)) / (3600n * bp));
 	const gross = availability_points + compute_points;
 	const share = Math.min(
 		1,
@@ -155,4 +161,53 @@ export function computePoints(i: PointsInputs): PointsTerms {
 		penalty_points,
 		points: gross - penalty_points,
 	};
+}
+
+/** The rented GPU-seconds that earn compute points: those an independent renter paid for. */
+export function countedGpuSeconds(i: {
+	rented_gpu_seconds: number;
+	self_rented_gpu_seconds?: number;
+	unpaid_gpu_seconds?: number;
+}): number {
+	return Math.max(0, i.rented_gpu_seconds - (i.self_rented_gpu_seconds ?? 0) - (i.unpaid_gpu_seconds ?? 0));
+}
+
+/**
+ * The GPU-seconds that whole cents pay for, of `gpuSeconds` at `priceCents` per GPU-hour: the cents billing charges
+ * for them, ⌊gpuSeconds × price / 3600⌋, turned back into time, ⌊cents × 3600 / price⌋ (0 at a price of 0). A rental
+ * too short to cost a cent earns nothing; a whole hour at a whole-cent price counts in full.
+ */
+export function paidGpuSeconds(gpuSeconds: number, priceCents: number): number {
+	if (!(priceCents > 0) || gpuSeconds <= 0) return 0;
+	const cents = Math.floor((gpuSeconds * priceCents) / 3600);
+	return Math.min(gpuSeconds, Math.floor((cents * 3600) / priceCents));
+}
+
+/** One cluster's rented time on a node in an epoch, as the settlement sees it. */
+export interface RentalPart {
+	/** GPU-seconds rented while online in the epoch (`rentedOnlineEach`, summed over the cluster's stretches). */
+	gpu_seconds: number;
+	/** The cluster's price per GPU-hour in cents (0 when no cluster is on record: nothing was paid). */
+	price_cents: number;
+	/** The renter is the operator's own account, or tied to it (docs/POINTS.md "Rented time that counts"). */
+	tied: boolean;
+}
+
+/**
+ * A node's rented time in an epoch, split: rented by a renter tied to the operator (`self_rented`: none of it counts),
+ * rented by independent renters but beyond the whole cents their price makes of it (`unpaid`), and the total. Each
+ * cluster's time is judged on its own, so one renter's payment never covers another's time.
+ */
+export function splitRented(parts: RentalPart[]): {
+	rented_gpu_seconds: number;
+	self_rented_gpu_seconds: number;
+	unpaid_gpu_seconds: number;
+} {
+	let [rented, self, unpaid] = [0, 0, 0];
+	for (const p of parts) {
+		rented += p.gpu_seconds;
+		if (p.tied) self += p.gpu_seconds;
+		else unpaid += p.gpu_seconds - paidGpuSeconds(p.gpu_seconds, p.price_cents);
+	}
+	return { rented_gpu_seconds: rented, self_rented_gpu_seconds: self, unpaid_gpu_seconds: unpaid };
 }

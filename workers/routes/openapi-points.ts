@@ -1,7 +1,7 @@
 // The OpenAPI schemas of a ledger row: the breakdown of GET /v1/nodes/{id}/points (`breakdown` in
 // workers/services/points.ts) and the leaf of a proof, in both leaf encodings (docs/POINTS.md).
 import { TIER_FACTOR_BP } from "../domain/bandwidth.ts";
-import { LEAF_FIELDS, LEAF_FIELDS_V1 } from "../domain/merkle.ts";
+import { LEAF_FIELDS, LEAF_FIELDS_V1, LEAF_FIELDS_V2 } from "../domain/merkle.ts";
 import { BP, LOWEST_TIER } from "../domain/points.ts";
 
 const int = (description: string) => ({ type: "integer", minimum: 0, description });
@@ -12,8 +12,9 @@ const bandwidthTiers = Object.keys(TIER_FACTOR_BP);
 export const LeafSchema = {
 	type: "object",
 	description:
-		`The row's hashed fields. Encoding 2 (\`leaf_version\`: 2, every row settled since migration 0012), hashed ` +
-		`in this order: ${LEAF_FIELDS.join(", ")}. Encoding 1 (older rows: no \`leaf_version\`): ` +
+		`The row's hashed fields. Encoding 3 (\`leaf_version\`: 3, every row settled since migration 0014), hashed ` +
+		`in this order: ${LEAF_FIELDS.join(", ")}. Encoding 2 (\`leaf_version\`: 2, rows settled from 0012 to 0014): ` +
+		`${LEAF_FIELDS_V2.join(", ")}. Encoding 1 (older rows: no \`leaf_version\`): ` +
 		`${LEAF_FIELDS_V1.join(", ")}. docs/POINTS.md "Checking your row".`,
 };
 
@@ -25,8 +26,10 @@ export const BreakdownSchema = {
 		node_id: { type: "string" },
 		node_deleted_at: { type: ["string", "null"], format: "date-time" },
 		leaf_version: {
-			enum: [1, 2],
-			description: "The row's leaf encoding: 2 since migration 0012; 1 rows predate probation, allowance, bandwidth.",
+			enum: [1, 2, 3],
+			description:
+				"The row's leaf encoding: 3 since migration 0014; 2 rows (since 0012) counted every rented second; 1 rows " +
+				"predate probation, allowance, bandwidth.",
 		},
 		inputs: {
 			type: "object",
@@ -52,7 +55,16 @@ export const BreakdownSchema = {
 				),
 				online_seconds: { type: "integer" },
 				incident_seconds: { type: "integer" },
-				rented_gpu_seconds: { type: "integer" },
+				rented_gpu_seconds: int("GPU-seconds rented out while online, whoever rented them."),
+				self_rented_gpu_seconds: int(
+					"Of those, rented by the operator's own account or a renter tied to it (the same Discord user or " +
+						"Telegram chat linked to both, or a node of the renter's behind this node's address): they earn no " +
+						"points. 0 on rows before encoding 3.",
+				),
+				unpaid_gpu_seconds: int(
+					"Of those, rented by independent renters but not covered by whole cents paid: per rental, the " +
+						"GPU-seconds beyond floor(floor(seconds × price / 3600) × 3600 / price). 0 on rows before encoding 3.",
+				),
 				challenges: {
 					type: "object",
 					properties: {
@@ -74,6 +86,9 @@ export const BreakdownSchema = {
 				pass_ratio: num("passed / (passed + failed + missed), 1 when none resolved."),
 				address_share: num("address_share_bp / 10000."),
 				bandwidth_factor: num("bandwidth_factor_bp / 10000."),
+				counted_gpu_seconds: int(
+					"Rented GPU-seconds that earn compute points: rented − self_rented − unpaid (an independent renter paid).",
+				),
 				availability_points: { type: "integer" },
 				compute_points: { type: "integer" },
 				penalty_points: { type: "integer" },

@@ -33,7 +33,10 @@ const ok = (description: string, schema?: object) => ({
 });
 const err = (description: string) => ({ description, content: { "application/json": { schema: ref("Error") } } });
 const E = {
-	400: err("Malformed JSON, wrong types or unknown fields (`invalid_json`, `validation_failed`)."),
+	400: err(
+		"Malformed JSON, wrong types or unknown fields (`invalid_json`, `validation_failed`); text with a control, bidi " +
+			"override or isolate character or a lone surrogate; a path whose percent-encoding is malformed.",
+	),
 	401: err("No or invalid credentials (`unauthorized`)."),
 	403: err("The thing exists but is not the caller's (`forbidden`)."),
 	404: err("Unknown id (`not_found`)."),
@@ -409,7 +412,11 @@ export const openApiDocument = {
 		description:
 			'Coordinator of a decentralized GPU network. Errors are always `{"error": {"code", "message"}}`; a ' +
 			"refused cluster deploy adds `quote` or `available_gpus` beside them (the `Error` schema). " +
-			"Times are ISO-8601 UTC. The node protocol is in docs/PROTOCOL.md.",
+			"Times are ISO-8601 UTC. The node protocol is in docs/PROTOCOL.md. Every text field a person types refuses " +
+			"control characters (multi-line bodies keep newline and tab; CRLF becomes LF), bidi embedding, override and " +
+			"isolate controls (U+202A–U+202E, U+2066–U+2069), U+2028/U+2029 and lone surrogates with a 400 " +
+			"`validation_failed` whose message starts with the field; what is accepted is stored and shown back exactly. " +
+			"Path parameters are percent-decoded once; malformed percent-encoding is a 400.",
 	},
 	components: {
 		securitySchemes: {
@@ -419,7 +426,8 @@ export const openApiDocument = {
 				scheme: "bearer",
 				bearerFormat: "JWT",
 				description:
-					'EdDSA JWT signed by the node\'s own key: sub = node id, aud = "pulsegrid", iat, exp ≤ 5 min ahead, unique jti.',
+					'EdDSA JWT signed by the node\'s own key: sub = node id, aud = "pulsegrid", iat (at most 30 s in the future), ' +
+					"exp ≤ 5 min ahead, unique jti.",
 			},
 			admin: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN." },
 		},
@@ -488,6 +496,10 @@ export const openApiDocument = {
 			parameters: [idParam],
 			get: {
 				summary: "A node: the owner sees everything, others the public fields",
+				description:
+					"Public: a credential other than a valid API key (a node token, the admin token, a wrong key) is ignored " +
+					"and the public view served, never a 401; wrong API keys still count against the address (429 past 30 a " +
+					"minute).",
 				security: [{}, ...account],
 				responses: {
 					200: ok("The node", {
@@ -499,8 +511,9 @@ export const openApiDocument = {
 							},
 						},
 					}),
-					401: E[401],
+					400: E[400],
 					404: E[404],
+					429: E[429],
 				},
 			},
 			patch: {
@@ -971,7 +984,8 @@ export const openApiDocument = {
 					}),
 					409: E409,
 					422: err(
-						"`unprocessable`: not enough idle capacity (with `available_gpus`), " +
+						"`unprocessable`: no set of idle nodes adds up to the GPUs asked for (the message says why; with " +
+							"`available_gpus`), " +
 							"or the price is above `max_price_per_gpu_hour` (with the `quote`).",
 					),
 				},

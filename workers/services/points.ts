@@ -2,7 +2,7 @@
 import * as ledger from "../db/ledger.ts";
 import type { LedgerRow } from "../db/ledger.ts";
 import { iso } from "../http.ts";
-import { BP, COMPUTE_MULTIPLIER, POINTS_PER_GPU_HOUR } from "../domain/points.ts";
+import { BP, COMPUTE_MULTIPLIER, POINTS_PER_GPU_HOUR, countedGpuSeconds } from "../domain/points.ts";
 import { leafFields, type LeafRow } from "../domain/merkle.ts";
 
 export async function adjustmentsOf(db: D1Database, nodeId: string, epoch: number) {
@@ -14,6 +14,10 @@ const V1_UNVERIFIED_FACTOR_BP = 5000;
 const V1_FORMULA =
 	"settled before leaf encoding 2: every claimed GPU credited, the weight halved while unverified, no probation, " +
 	"allowance or bandwidth factor, each floor over the expression in IEEE-754 doubles, left to right";
+
+const BEFORE_V3 =
+	"settled before leaf encoding 3: every rented second counted, whoever rented it and whatever was paid " +
+	"(self_rented and unpaid are 0)";
 
 /**
  * The terms a row was computed with. A row of encoding 1 has none stored: its formula is the current one with every
@@ -53,6 +57,12 @@ export async function breakdown(db: D1Database, row: LedgerRow) {
 	]);
 	const resolved = row.challenges_passed + row.challenges_failed + row.challenges_missed;
 	const t = termsOf(row);
+	// Rows before encoding 3 counted every rented second: nothing was set aside.
+	const rented = {
+		rented_gpu_seconds: row.rented_gpu_seconds,
+		self_rented_gpu_seconds: row.self_rented_gpu_seconds ?? 0,
+		unpaid_gpu_seconds: row.unpaid_gpu_seconds ?? 0,
+	};
 	return {
 		epoch: row.epoch,
 		node_id: row.node_id,
@@ -70,7 +80,7 @@ export async function breakdown(db: D1Database, row: LedgerRow) {
 			bandwidth_factor_bp: t.bandwidth_factor_bp,
 			online_seconds: row.online_seconds,
 			incident_seconds: row.incident_seconds,
-			rented_gpu_seconds: row.rented_gpu_seconds,
+			...rented,
 			challenges: {
 				issued: row.challenges_issued,
 				passed: row.challenges_passed,
@@ -84,6 +94,7 @@ export async function breakdown(db: D1Database, row: LedgerRow) {
 			pass_ratio: resolved > 0 ? row.challenges_passed / resolved : 1,
 			address_share: t.address_share_bp / BP,
 			bandwidth_factor: t.bandwidth_factor_bp / BP,
+			counted_gpu_seconds: countedGpuSeconds(rented),
 			availability_points: row.availability_points,
 			compute_points: row.compute_points,
 			penalty_points: row.penalty_points,
@@ -99,12 +110,16 @@ export async function breakdown(db: D1Database, row: LedgerRow) {
 				`floor((online_seconds + incident_seconds) / 3600 × credited_gpus × effective_weight × pass_ratio × ` +
 				`address_share × bandwidth_factor × ${POINTS_PER_GPU_HOUR}), exactly (no rounding before the floor); ` +
 				"0 on probation",
+			counted:
+				"counted_gpu_seconds = rented_gpu_seconds − self_rented_gpu_seconds − unpaid_gpu_seconds: only time an " +
+				"independent renter paid for earns compute points",
 			compute:
-				`floor(rented_gpu_seconds / 3600 × effective_weight × ${POINTS_PER_GPU_HOUR} × ${COMPUTE_MULTIPLIER}), ` +
+				`floor(counted_gpu_seconds / 3600 × effective_weight × ${POINTS_PER_GPU_HOUR} × ${COMPUTE_MULTIPLIER}), ` +
 				"exactly",
 			penalty: "floor((availability + compute) × min(1, Σ flag shares)); all of it when the shares reach 1",
 			points: "availability + compute − penalty",
 			...(row.leaf_version < 2 ? { encoding_1: V1_FORMULA } : {}),
+			...(row.leaf_version < 3 ? { before_encoding_3: BEFORE_V3 } : {}),
 			docs: "docs/POINTS.md",
 		},
 		leaf: leafOf(row),

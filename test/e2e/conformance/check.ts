@@ -28,8 +28,8 @@ export const LEAF_FIELDS_V1 = [
 	"reward",
 ] as const;
 
-/** POINTS.md "Checking your row", step 1: the fields of a leaf with `leaf_version` 2, in hashing order. */
-export const LEAF_FIELDS = [
+/** POINTS.md "Rows settled before encoding 3": the fields of a leaf with `leaf_version` 2, in hashing order. */
+export const LEAF_FIELDS_V2 = [
 	"leaf_version",
 	"epoch",
 	"node_id",
@@ -60,20 +60,62 @@ export const LEAF_FIELDS = [
 	"reward",
 ] as const;
 
+/**
+ * POINTS.md "Checking your row", step 1: the fields of a leaf with `leaf_version` 3, in hashing order (encoding 2's
+ * with `self_rented_gpu_seconds, unpaid_gpu_seconds` after `rented_gpu_seconds`).
+ */
+export const LEAF_FIELDS = [
+	"leaf_version",
+	"epoch",
+	"node_id",
+	"account_id",
+	"gpu_model",
+	"gpu_count",
+	"tier",
+	"tier_weight_bp",
+	"verified",
+	"credited_gpus",
+	"effective_weight_bp",
+	"probation",
+	"address_share_bp",
+	"bandwidth_tier",
+	"bandwidth_factor_bp",
+	"online_seconds",
+	"incident_seconds",
+	"rented_gpu_seconds",
+	"self_rented_gpu_seconds",
+	"unpaid_gpu_seconds",
+	"challenges_issued",
+	"challenges_passed",
+	"challenges_failed",
+	"challenges_missed",
+	"availability_points",
+	"compute_points",
+	"penalty_points",
+	"points",
+	"penalties",
+	"reward",
+] as const;
+
 const STRING_FIELDS = new Set(["node_id", "account_id", "gpu_model", "tier", "bandwidth_tier", "penalties"]);
 
 export type Leaf = Record<(typeof LEAF_FIELDS)[number], string | number>;
 
-/** A leaf's fields by its encoding: `leaf_version` 2, or none (a row settled before encoding 2). */
+/** A leaf's fields by its encoding: `leaf_version` 3 or 2, or none (a row settled before encoding 2). */
 export function fieldsOf(leaf: Record<string, unknown>): readonly string[] {
 	if (leaf.leaf_version === undefined) return LEAF_FIELDS_V1;
-	if (leaf.leaf_version === 2) return LEAF_FIELDS;
+	if (leaf.leaf_version === 2) return LEAF_FIELDS_V2;
+	if (leaf.leaf_version === 3) return LEAF_FIELDS;
 	throw new Error(`leaf_version ${JSON.stringify(leaf.leaf_version)} is not documented`);
 }
 
-/** A printed leaf (the JSON array) back to its named fields: 28 values are encoding 2, 21 encoding 1. */
+/** A printed leaf (the JSON array) back to its named fields: 30 values are encoding 3, 28 encoding 2, 21 encoding 1. */
 export function leafOfArray(values: unknown[]): Leaf {
-	const fields = values.length === LEAF_FIELDS.length ? LEAF_FIELDS : LEAF_FIELDS_V1;
+	const byLength = new Map<number, readonly string[]>([
+		[LEAF_FIELDS.length, LEAF_FIELDS],
+		[LEAF_FIELDS_V2.length, LEAF_FIELDS_V2],
+	]);
+	const fields = byLength.get(values.length) ?? LEAF_FIELDS_V1;
 	return Object.fromEntries(fields.map((f, k) => [f, values[k]])) as unknown as Leaf;
 }
 
@@ -214,7 +256,8 @@ function withPenalty(row: Leaf, availability: number, compute: number): Terms {
 }
 
 /**
- * POINTS.md "The formula" (encoding 2): availability and compute as exact fractions of big integers, floored once;
+ * POINTS.md "The formula" (encodings 2 and 3): availability and compute as exact fractions of big integers, floored
+ * once;
  * a row of encoding 1 by the formula of its time, each floor over the expression evaluated left to right in doubles.
  */
 export function recomputePoints(row: Leaf): Terms {
@@ -238,7 +281,9 @@ export function recomputePoints(row: Leaf): Terms {
 				(BigInt(credited) * b("credited_gpus") * weight * passed * b("address_share_bp") * b("bandwidth_factor_bp")) /
 					(of * 10000n * 10000n * 10000n),
 			);
-	const compute = Number((b("rented_gpu_seconds") * weight * 2n) / 10000n);
+	// Encoding 3: only counted time earns (rented − self-rented − unpaid); encoding 2 counted every rented second.
+	const uncounted = row.leaf_version === 3 ? n("self_rented_gpu_seconds") + n("unpaid_gpu_seconds") : 0;
+	const compute = Number((BigInt(n("rented_gpu_seconds") - uncounted) * weight * 2n) / 10000n);
 	return withPenalty(row, availability, compute);
 }
 
@@ -273,6 +318,9 @@ export function rowInvariantBreaks(row: Leaf, epochSeconds: number): string[] {
 		if (n("probation") === 1 && n("availability_points") !== 0) out.push("availability points during probation");
 		const share = n("address_share_bp");
 		if (!(share >= 0 && share <= 10000)) out.push(`address_share_bp ${share} outside 0–10000`);
+	}
+	if (row.leaf_version === 3 && n("self_rented_gpu_seconds") + n("unpaid_gpu_seconds") > n("rented_gpu_seconds")) {
+		out.push(`self-rented ${n("self_rented_gpu_seconds")} + unpaid ${n("unpaid_gpu_seconds")} > rented`);
 	}
 	return out;
 }
