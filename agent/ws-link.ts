@@ -280,7 +280,8 @@ export class WsLink {
 					duration_s: job.duration_s,
 					peers: job.peers.length,
 				});
-				await this.driver.start(job);
+				// The coordinator sends an assignment again after a reconnect: a job already running is not started twice.
+				if (!this.driver.running().includes(job.cluster_id)) await this.driver.start(job);
 				if (a.ws.readyState !== WebSocket.OPEN) return;
 				a.ws.send(JSON.stringify({ type: "ready", cluster_id: job.cluster_id }));
 				this.o.emit({ event: "ready", cluster_id: job.cluster_id });

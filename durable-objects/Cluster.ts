@@ -116,8 +116,7 @@ export class Cluster extends KitObject {
 		await scheduler.release(id); // what a half-done earlier try reserved
 		const r = await scheduler.reserve(id, s.gpu_model, s.gpu_count, s.region);
 		if (!r.ok) {
-			const why = `Only ${r.available_gpus} idle ${s.gpu_model} GPUs are online; ${s.gpu_count} were asked for.`;
-			return this.undo(st, now, failed(422, "unprocessable", why, { available_gpus: r.available_gpus }));
+			return this.undo(st, now, failed(422, "unprocessable", r.why, { available_gpus: r.available_gpus }));
 		}
 		if (!(await hold(this.env.DB, s.account_id, st.hold_cents, id, now))) {
 			const why = `Holding ${st.hold_cents}¢ needs more credits than the account has available.`;
@@ -200,6 +199,10 @@ export class Cluster extends KitObject {
 		for (const m of this.store.membersIn("assigned")) {
 			if (now >= m.assigned_at + ACK_TIMEOUT_MS) await this.lose(m.node_id, now, "no_ack");
 		}
+		// Members still to answer are told again: a restart may have cut the deploy before its `assign` went out, or
+		// taken the sockets that carried it. One not connected now keeps its time to answer (it may be reconnecting).
+		const waiting = this.store.membersIn("assigned");
+		if (waiting.length) await this.tellAssign(waiting);
 		const fresh = this.current();
 		if (fresh.ends_at !== null && now >= fresh.ends_at) return this.finish("completed", fresh.ends_at);
 		if (fresh.status === "pending" && now >= fresh.created_at + START_TIMEOUT_MS) return this.finish("failed", now);
@@ -209,21 +212,26 @@ export class Cluster extends KitObject {
 
 	/** Makes reserved nodes members and sends each its `assign`; one that cannot be told is dropped (and replaced). */
 	private async assign(nodes: Reserved[], now: number): Promise<void> {
-		const st = this.current();
-		const active = this.store.members().filter((m) => m.state === "ready" || m.state === "assigned");
-		const peers = [...active.map((m) => m.node_id), ...nodes.map((n) => n.node_id)];
 		const fresh = { state: "assigned", assigned_at: now, ready_at: null, ended_at: null, seg_start: null } as const;
 		for (const n of nodes) this.store.saveMember({ ...n, ...fresh });
+		const undelivered = await this.tellAssign(nodes);
+		this.store.event(now, "assigned", { nodes: nodes.map((n) => n.node_id) });
+		for (const id of undelivered) await this.lose(id, now, "not_connected");
+	}
+
+	/** Sends `assign` to these members, with every active member as peers; returns those not connected. */
+	private tellAssign(nodes: Reserved[]): Promise<string[]> {
+		const st = this.current();
+		const active = this.store.members().filter((m) => m.state === "ready" || m.state === "assigned");
+		const peers = active.map((m) => m.node_id);
 		const duration_s = Math.round(st.spec.hours * 3600);
-		const undelivered = await this.effects.tell(nodes, (n) => ({
+		return this.effects.tell(nodes, (n) => ({
 			type: "assign",
 			cluster_id: st.id,
 			gpu_count: n.gpu_count,
 			peers,
 			duration_s,
 		}));
-		this.store.event(now, "assigned", { nodes: nodes.map((n) => n.node_id) });
-		for (const id of undelivered) await this.lose(id, now, "not_connected");
 	}
 
 	/**

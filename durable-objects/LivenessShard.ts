@@ -45,6 +45,7 @@ const REPLAYED: Failure = {
 /** A connection that came without its origin headers (an older Worker during a deploy). */
 const UNKNOWN_ORIGIN: Origin = { accountId: "", network: "unknown" };
 const BAD_MESSAGE = "Unknown or malformed message; see docs/PROTOCOL.md.";
+const NOT_ASSIGNED = "This node holds no assignment to that cluster; `ready` answers an `assign`.";
 const BAD_UPGRADE: Failure = {
 	status: 400,
 	code: "validation_failed",
@@ -139,6 +140,8 @@ export class LivenessShard extends KitObject {
 			server_time: new Date(now).toISOString(),
 			status: node.status,
 		});
+		// Assignments the node held before this connection: the socket that carried them is gone (PROTOCOL.md §2).
+		for (const assign of this.store.assignmentsOf(nodeId)) this.sockets.send(server, assign as CoordinatorMessage);
 		const claim = verifyClaim(h.get("x-pulsegrid-verify"));
 		if (claim) await this.verifier.start(server, nodeId, claim, now);
 		await this.commit(flip ? [flip] : []);
@@ -165,8 +168,13 @@ export class LivenessShard extends KitObject {
 			ws.close(CLOSE.normal, "bye");
 			return this.disconnected(ws, false, now);
 		} else if (msg.type === "ready") {
-			// The agent started the work it was assigned; the cluster checks the node is its member.
-			await this.env.CLUSTERS.getByName(msg.cluster_id).ready(st.nodeId, now);
+			// The agent started the work it was assigned. Only a cluster that assigned this node is addressed: an id the
+			// node made up would otherwise create a Cluster object of its own.
+			if (this.store.isAssigned(st.nodeId, msg.cluster_id)) {
+				await this.env.CLUSTERS.getByName(msg.cluster_id).ready(st.nodeId, now);
+			} else {
+				this.sockets.send(ws, { type: "error", code: "not_assigned", message: NOT_ASSIGNED });
+			}
 		} else if (msg.type === "challenge_response") {
 			await this.challenges.answer(st, msg.id, msg.answer, now);
 		} else {
@@ -307,13 +315,21 @@ export class LivenessShard extends KitObject {
 		return started;
 	}
 
-	/** Sends messages to connected nodes (cluster assignments); returns the nodes that are not connected. */
+	/**
+	 * Sends messages to connected nodes (cluster assignments); returns the nodes that are not connected. A delivered
+	 * `assign` is kept until its `release` (sent again at a reconnect; what the node may address with `ready`).
+	 */
 	deliver(messages: { nodeId: string; message: CoordinatorMessage }[]): string[] {
 		const missed: string[] = [];
 		for (const { nodeId, message } of messages) {
+			if (message.type === "release") this.store.forgetAssignment(nodeId, message.cluster_id);
 			const ws = this.sockets.open(nodeId);
-			if (ws) this.sockets.send(ws, message);
-			else missed.push(nodeId);
+			if (!ws) {
+				missed.push(nodeId);
+				continue;
+			}
+			this.sockets.send(ws, message);
+			if (message.type === "assign") this.store.recordAssignment(nodeId, message.cluster_id, message);
 		}
 		return missed;
 	}

@@ -1,4 +1,5 @@
-// A LivenessShard's own tables: node rows, the D1 outbox, used token ids and per-epoch challenge counts.
+// A LivenessShard's own tables: node rows, the D1 outbox, used token ids, per-epoch challenge counts and the cluster
+// assignments its nodes hold.
 import type { ChallengeCounts, OutboxOp, Transport } from "../workers/contracts.ts";
 import type { Flip } from "../workers/domain/flips.ts";
 import type { NodeStatus } from "../workers/domain/status.ts";
@@ -39,6 +40,9 @@ CREATE INDEX IF NOT EXISTS node_by_status ON node (status);
 CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, op TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS used_jti (jti TEXT PRIMARY KEY, exp INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS challenge_counts (epoch INTEGER PRIMARY KEY, counts TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS assignment (
+  node_id TEXT NOT NULL, cluster_id TEXT NOT NULL, message TEXT NOT NULL, PRIMARY KEY (node_id, cluster_id)
+);
 `;
 
 /** Named reads and writes of the shard's tables, through the object's counted `Sql` (rows are billed, benchmarked). */
@@ -65,6 +69,36 @@ export class ShardStore {
 				seq: 0,
 			}
 		);
+	}
+
+	/**
+	 * An `assign` delivered to a node, kept until its `release`: the node may address that cluster (`ready`), and the
+	 * message is sent again when the node reconnects (a socket that dropped took the first one with it).
+	 */
+	recordAssignment(nodeId: string, clusterId: string, message: object): void {
+		this.sql.run(
+			"INSERT OR REPLACE INTO assignment (node_id, cluster_id, message) VALUES (?, ?, ?)",
+			nodeId,
+			clusterId,
+			JSON.stringify(message),
+		);
+	}
+
+	forgetAssignment(nodeId: string, clusterId: string): void {
+		this.sql.run("DELETE FROM assignment WHERE node_id = ? AND cluster_id = ?", nodeId, clusterId);
+	}
+
+	isAssigned(nodeId: string, clusterId: string): boolean {
+		return (
+			this.sql.first("SELECT 1 AS x FROM assignment WHERE node_id = ? AND cluster_id = ?", nodeId, clusterId) !== null
+		);
+	}
+
+	/** The `assign` messages a node holds, to send again when it reconnects. */
+	assignmentsOf(nodeId: string): object[] {
+		return this.sql
+			.all<{ message: string }>("SELECT message FROM assignment WHERE node_id = ? ORDER BY cluster_id", nodeId)
+			.map((r) => JSON.parse(r.message) as object);
 	}
 
 	saveNode(n: ShardNode): void {

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { echoAnswer } from "../../workers/domain/challenge.ts";
 import type { AgentEvent } from "../../agent/events.ts";
 import { TokenSigner, generateIdentity } from "../../agent/identity.ts";
+import { type Assignment, SimulatedDriver } from "../../agent/drivers.ts";
 import { type LinkOptions, WsLink } from "../../agent/ws-link.ts";
 import { startFakeCoordinator, type FakeCoordinator, type FakeOptions } from "./fake-coordinator.ts";
 
@@ -76,6 +77,29 @@ describe("WsLink", () => {
 		expect(await event("status")).toMatchObject({ status: "maintenance" });
 		expect(events.map((e) => e.event)).not.toContain("disconnected");
 		expect(sock.frames.filter((f) => f !== "ping")).toEqual([]);
+	});
+
+	it("starts an assignment sent again (after a reconnect) only once, and answers `ready` each time", async () => {
+		const starts: string[] = [];
+		const counting = new (class extends SimulatedDriver {
+			override async start(a: Assignment): Promise<void> {
+				starts.push(a.cluster_id);
+				await super.start(a);
+			}
+		})();
+		const { fake, link } = await setup({}, { driver: counting });
+		void link.run();
+		const sock = await fake.nextSocket();
+		const assign = { type: "assign", cluster_id: "clu_again0001", gpu_count: 1, peers: [NODE], duration_s: 60 };
+		for (let i = 0; i < 2; i++) {
+			sock.ws.send(JSON.stringify(assign));
+			await sock.frame((f) => f.includes('"ready"') && sock.frames.filter((x) => x.includes('"ready"')).length > i);
+		}
+		expect(sock.frames.filter((f) => f.includes('"ready"')).map((f) => JSON.parse(f))).toEqual([
+			{ type: "ready", cluster_id: "clu_again0001" },
+			{ type: "ready", cluster_id: "clu_again0001" },
+		]);
+		expect(starts).toEqual(["clu_again0001"]);
 	});
 
 	it('sends "ping" every heartbeat interval named in the welcome', async () => {

@@ -14,7 +14,17 @@ import {
 } from "../../workers/domain/bandwidth.ts";
 import { sha256Hex } from "../../workers/ids.ts";
 import { nodesText } from "../../bots/telegram/handlers.ts";
-import { callJson, connect, freshIp, grant, newAccount, nodeToken, registerNode, type TestNode } from "./helpers.ts";
+import {
+	callJson,
+	connect,
+	freshIp,
+	grant,
+	newAccount,
+	nodeToken,
+	registerNode,
+	registeredAgo,
+	type TestNode,
+} from "./helpers.ts";
 
 interface SampleAnswer {
 	direction: "up" | "down";
@@ -291,12 +301,16 @@ describe("the bandwidth tier where people see it", () => {
 		// The measured one has the larger id, so the last tie-break (the id) alone would pick the other.
 		const pair = [await registerNode(owner, { hardware }), await registerNode(owner, { hardware })];
 		const [plain, measured] = pair.sort((x, y) => x.id.localeCompare(y.id));
+		// Registered over a week ago, both have minutes of uptime in the 7-day window: the same reliability step (0 %),
+		// however far apart the scheduler reads it. Then only one measures its bandwidth.
+		for (const n of pair) await registeredAgo(n, 8 * 24 * 3_600_000);
+		const links = await Promise.all(([plain, measured] as TestNode[]).map((n) => connect(n)));
+		await Promise.all(links.map((l) => l.next("welcome")));
 		for (let i = 0; i < 4; i++) {
 			expect((await upload(measured as TestNode)).status).toBe(200);
 			const { test, sha256 } = await download(measured as TestNode);
 			expect((await answer(measured as TestNode, test, sha256)).status).toBe(200);
 		}
-		for (const n of [plain, measured] as TestNode[]) await (await connect(n)).next("welcome");
 		const renter = await newAccount("renter");
 		await grant(renter.id, 100_000);
 		type Created = { cluster: { nodes: { node_id: string }[] } };

@@ -224,7 +224,8 @@ export function nextAlarm(st: ClusterState | null, o: Outstanding, now: number):
 		times.push(st.last_billed_at + HOUR_MS);
 		if (st.ends_at !== null) times.push(st.ends_at);
 		const firstAssignedAt = o.firstAssignedAt;
-		if (firstAssignedAt !== null) times.push(firstAssignedAt + ACK_TIMEOUT_MS);
+		// A member to answer: told again every RETRY_MS (Cluster.onAlarm), dropped at its ACK_TIMEOUT_MS.
+		if (firstAssignedAt !== null) times.push(Math.min(now + RETRY_MS, firstAssignedAt + ACK_TIMEOUT_MS));
 		if (st.status === "pending") times.push(st.created_at + START_TIMEOUT_MS);
 		if (o.rentals) times.push(now + RENTALS_BATCH_MS);
 	}
