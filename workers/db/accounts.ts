@@ -1,4 +1,5 @@
-// Owns the `accounts` table: accounts, their roles and API keys (stored as the key's SHA-256, never the key).
+// Owns the `accounts` table: accounts, their roles, and the hash of the key each was created with (the keys themselves,
+// and what authentication reads, are in `api_keys`: workers/db/keys.ts).
 import { auditedIf, type AuditEntry } from "./audit.ts";
 
 export interface Account {
@@ -8,13 +9,22 @@ export interface Account {
 	created_at: number;
 }
 
-export async function create(db: D1Database, account: Account, apiKeyHash: string): Promise<void> {
-	await db
-		.prepare("INSERT INTO accounts (id, name, api_key_hash, role, created_at) VALUES (?, ?, ?, ?, ?)")
-		.bind(account.id, account.name, apiKeyHash, account.role, account.created_at)
-		.run();
+/** Inserts the account and, in the same transaction, `alsoRun` (its first key's row). */
+export async function create(
+	db: D1Database,
+	account: Account,
+	apiKeyHash: string,
+	alsoRun: D1PreparedStatement[] = [],
+): Promise<void> {
+	await db.batch([
+		db
+			.prepare("INSERT INTO accounts (id, name, api_key_hash, role, created_at) VALUES (?, ?, ?, ?, ?)")
+			.bind(account.id, account.name, apiKeyHash, account.role, account.created_at),
+		...alsoRun,
+	]);
 }
 
+/** The account created with the key of this hash (its sign-up key, even if since revoked; authentication uses keys). */
 export async function byKeyHash(db: D1Database, hash: string): Promise<Account | null> {
 	return db
 		.prepare("SELECT id, name, role, created_at FROM accounts WHERE api_key_hash = ?")

@@ -1,4 +1,5 @@
-// Owns the `audit_log` table: every admin or staff action, who did it, to what, with its details.
+// Owns the `audit_log` table: every admin, staff or credential action, who did it, to what (and so to whose account),
+// with its details.
 
 export interface AuditEntry {
 	actor: string;
@@ -16,10 +17,28 @@ export interface AuditRow {
 	details: string;
 }
 
-function entryStatement(db: D1Database, e: AuditEntry, now: number): D1PreparedStatement {
+/**
+ * An entry as an `INSERT … SELECT` over the row `(SELECT ? AS t)` (t = the target), filling `account_id` (0016): the
+ * account the entry concerns, found from its target in the same statement (`account:<id>`, `node:<id>`, `flag:<id>`
+ * or `key:<id>`; NULL for anything else), so every writer's entry is readable by that account (GET /v1/me/audit).
+ * `where` (SQL with its own `?` parameters, bound after the entry's) decides whether the row is written at all.
+ */
+function insertEntry(db: D1Database, e: AuditEntry, now: number, where = "", params: unknown[] = []) {
 	return db
-		.prepare("INSERT INTO audit_log (at, actor, action, target, details) VALUES (?, ?, ?, ?, ?)")
-		.bind(now, e.actor, e.action, e.target, JSON.stringify(e.details));
+		.prepare(`INSERT INTO audit_log (at, actor, action, details, target, account_id)
+			SELECT ?, ?, ?, ?, t, CASE
+				WHEN t LIKE 'account:%' THEN substr(t, 9)
+				WHEN t LIKE 'node:%' THEN (SELECT n.account_id FROM nodes n WHERE n.id = substr(t, 6))
+				WHEN t LIKE 'flag:%' THEN (SELECT n.account_id FROM flags f JOIN nodes n ON n.id = f.node_id
+					WHERE f.id = substr(t, 6))
+				WHEN t LIKE 'key:%' THEN (SELECT k.account_id FROM api_keys k WHERE k.id = substr(t, 5))
+			END
+			FROM (SELECT ? AS t) ${where}`)
+		.bind(now, e.actor, e.action, JSON.stringify(e.details), e.target, ...params);
+}
+
+function entryStatement(db: D1Database, e: AuditEntry, now: number): D1PreparedStatement {
+	return insertEntry(db, e, now);
 }
 
 export async function record(db: D1Database, e: AuditEntry, now: number): Promise<void> {
@@ -43,14 +62,38 @@ export async function auditedIf(
 	e: AuditEntry,
 	now: number,
 ): Promise<unknown[]> {
-	const [, changed] = await db.batch([
-		db
-			.prepare(`INSERT INTO audit_log (at, actor, action, target, details)
-				SELECT ?, ?, ?, ?, ? WHERE EXISTS (${exists.sql})`)
-			.bind(now, e.actor, e.action, e.target, JSON.stringify(e.details), ...exists.params),
-		change,
-	]);
+	const [, changed] = await db.batch([insertEntry(db, e, now, `WHERE EXISTS (${exists.sql})`, exists.params), change]);
 	return changed?.results ?? [];
+}
+
+/** An account's entries (those whose target is its own), newest first, older than entry `before` when given. */
+export async function ofAccount(
+	db: D1Database,
+	accountId: string,
+	limit: number,
+	before: number | null,
+): Promise<AuditRow[]> {
+	const { results } = await db
+		.prepare(`SELECT id, at, actor, action, target, details FROM audit_log
+			WHERE account_id = ? AND id < ? ORDER BY id DESC LIMIT ?`)
+		.bind(accountId, before ?? Number.MAX_SAFE_INTEGER, limit)
+		.all<AuditRow>();
+	return results;
+}
+
+/**
+ * Runs `change`, then records its entry only when `exists` (SQL with its own `?` parameters) finds a row after the
+ * change: for a change that may insert nothing, whose entry's account is found through the row it inserts. One batch.
+ */
+export async function auditedAfter(
+	db: D1Database,
+	change: D1PreparedStatement,
+	exists: { sql: string; params: unknown[] },
+	e: AuditEntry,
+	now: number,
+): Promise<D1Result> {
+	const [changed] = await db.batch([change, insertEntry(db, e, now, `WHERE EXISTS (${exists.sql})`, exists.params)]);
+	return changed as D1Result;
 }
 
 /** The newest entries first. */

@@ -13,6 +13,8 @@ export const CLOSE = {
 	replaced: 4001,
 	deleted: 4002,
 	badMessage: 4003,
+	/** The node's key was rotated or revoked (issue 12): reconnect with the current key; a revoked key gets 401. */
+	keyChanged: 4004,
 } as const;
 
 export const AgentMessage = z.discriminatedUnion("type", [

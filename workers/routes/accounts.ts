@@ -1,9 +1,10 @@
-// Routes for accounts: sign-up (rate limited per IP) and "who am I".
+// Routes for accounts: sign-up (rate limited per IP) and "who am I" (and with which key).
 import type { IRequest } from "itty-router";
 import { requireAccount } from "../auth.ts";
 import { ApiError, clientIp, json, readJson } from "../http.ts";
 import { CreateAccount } from "../schemas.ts";
 import { accountView, createAccount } from "../services/accounts.ts";
+import { keyView } from "../services/keys.ts";
 
 export async function postAccount(request: IRequest, env: Env): Promise<Response> {
 	const { success } = await env.SIGNUP_LIMITER.limit({ key: clientIp(request) });
@@ -17,5 +18,7 @@ export async function postAccount(request: IRequest, env: Env): Promise<Response
 }
 
 export async function getMe(request: IRequest, env: Env): Promise<Response> {
-	return json({ account: accountView(await requireAccount(request, env)) });
+	const caller = await requireAccount(request, env);
+	// The account's own role; what this key may do is its scope (staff powers need an `admin` key).
+	return json({ account: accountView({ ...caller, role: caller.accountRole }), key: keyView(caller.key) });
 }
