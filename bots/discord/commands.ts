@@ -121,6 +121,7 @@ export const COMMANDS: readonly CommandSpec[] = [
 						max_length: BODY_MAX,
 					}),
 					str("node", "One of your nodes, if it is about one (node_…)", { min_length: 5, max_length: 64 }),
+					str("flag", "A flag on one of your nodes: the ticket appeals it (flg_…)", { min_length: 5, max_length: 64 }),
 				],
 			},
 			{

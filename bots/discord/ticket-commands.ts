@@ -23,6 +23,7 @@ export async function ticketOpen(c: CommandContext): Promise<string> {
 		subject: text(c, "subject"),
 		body: text(c, "body"),
 		...(text(c, "node") ? { node_id: text(c, "node") } : {}),
+		...(text(c, "flag") ? { flag_id: text(c, "flag") } : {}),
 	});
 	const { ticket } = await openTicket(c.env, actorOf(c), input, c.now, c.after);
 	return (
@@ -31,10 +32,11 @@ export async function ticketOpen(c: CommandContext): Promise<string> {
 	);
 }
 
-function listLine(t: TicketRow & { account_name: string; messages: number }, staff: boolean): string {
+function listLine(t: TicketRow & { account_name: string; messages: number; unread: number }, staff: boolean): string {
+	const unread = !staff && t.unread ? ` · **${t.unread} unread repl${t.unread === 1 ? "y" : "ies"}**` : "";
 	return (
 		`${code(t.id)} **${md(clip(t.subject, 80))}** — \`${t.status}\` · updated ${when(t.updated_at)} · ` +
-		`${t.messages} message${t.messages === 1 ? "" : "s"}${staff ? ` · ${md(t.account_name)}` : ""}`
+		`${t.messages} message${t.messages === 1 ? "" : "s"}${staff ? ` · ${md(t.account_name)}` : ""}${unread}`
 	);
 }
 

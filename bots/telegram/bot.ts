@@ -6,6 +6,7 @@ import { readConfig } from "../../workers/config.ts";
 import type { Account } from "../../workers/db/accounts.ts";
 import { chatLink, linkedAccount } from "../../workers/db/links.ts";
 import { oneLine } from "../../workers/domain/text.ts";
+import type { Background } from "../../workers/services/tickets.ts";
 import { failureAnswer, orRefusal } from "../shared/failure.ts";
 import { linkWithCode, notLinkedText, unlinkText, type LinkSurface } from "../shared/linking.ts";
 import { COMMANDS, helpText } from "./commands.ts";
@@ -18,6 +19,7 @@ import {
 	statusText,
 	unmuteCommand,
 } from "./handlers.ts";
+import { ticketChanges, ticketCommand } from "./tickets.ts";
 
 /** What getMe would answer, from configuration: the bot id is the token's first part. */
 export function botInfo(env: Env): UserFromGetMe {
@@ -54,7 +56,7 @@ const NOT_LINKED = notLinkedText(TELEGRAM_LINKING);
 
 export const NOT_YOURS_TO_CHANGE =
 	"🔒 In a group, only the member who linked this chat, or a group admin, can change anything. " +
-	"Anyone here can read: /status, /nodes, /points, /alerts.";
+	"Anyone here can read: /status, /nodes, /points, /alerts, /ticket list and /ticket view.";
 
 /**
  * Whether the sender may change something for the account this chat is linked to (or the link itself). In a private
@@ -93,7 +95,7 @@ export function createBot(env: Env): Bot {
 	 */
 	const linked =
 		(
-			handler: (ctx: Context, account: Account, args: string) => Promise<string>,
+			handler: (ctx: Context, account: Account, args: string, background: Background) => Promise<string>,
 			changes: (args: string) => boolean = () => false,
 		) =>
 		async (ctx: Context) => {
@@ -102,12 +104,15 @@ export function createBot(env: Env): Bot {
 			const args = typeof ctx.match === "string" ? ctx.match : "";
 			if (changes(args) && !(await mayChange(ctx, link.linkedBy))) return void (await ctx.reply(NOT_YOURS_TO_CHANGE));
 			let answer: string;
+			// Deliveries a command queued (a ticket's staff post, notices) run after the answer, within this update.
+			const later: Promise<unknown>[] = [];
 			try {
-				answer = await handler(ctx, link.account, args);
+				answer = await handler(ctx, link.account, args, (w) => later.push(w));
 			} catch (err) {
 				answer = failureAnswer(err, `telegram update ${ctx.update.update_id}`);
 			}
 			await ctx.reply(answer);
+			await Promise.allSettled(later);
 		};
 
 	bot.command("start", async (ctx) => {
@@ -167,6 +172,13 @@ export function createBot(env: Env): Bot {
 		linked(
 			(_ctx, account, args) => alertsCommand(env, account, args, Date.now()),
 			(args) => args.trim() !== "",
+		),
+	);
+	bot.command(
+		"ticket",
+		linked(
+			(_ctx, account, args, background) => ticketCommand(env, account, args, Date.now(), background),
+			ticketChanges,
 		),
 	);
 	bot.command("unlink", async (ctx) => {

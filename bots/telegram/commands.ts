@@ -37,6 +37,15 @@ export const COMMANDS: CommandSpec[] = [
 		description: "Show or change alert settings",
 		usage: "/alerts [on|off] · /alerts digest on|off · /alerts digest-hour 0-23",
 	},
+	{
+		command: "ticket",
+		description: "Support tickets: open, appeal a flag, list, view, reply, close",
+		usage:
+			"/ticket open <subject> (your message on the next lines)\n" +
+			"/ticket appeal <flag id> <why>\n" +
+			"/ticket [list] [unread|open|closed|…] · /ticket view <id>\n" +
+			"/ticket reply <id> <message> · /ticket close <id>",
+	},
 	{ command: "unlink", description: "Stop alerts here and unlink this chat", usage: "/unlink" },
 	{ command: "help", description: "What I can do", usage: "/help" },
 ];

@@ -5,7 +5,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 /** Paths the Discord bot fake owns; everything else (Bot API, alert webhooks) goes to the Bot API fake. */
 function isDiscordBotPath(path: string): boolean {
 	return (
-		/^\/(channels|applications|__discord)\//.test(path) || /^\/webhooks\/[^/]+\/[^/]+\/messages\/@original/.test(path)
+		/^\/(channels|applications|users|__discord)\//.test(path) ||
+		/^\/webhooks\/[^/]+\/[^/]+\/messages\/@original/.test(path)
 	);
 }
 

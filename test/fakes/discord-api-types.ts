@@ -33,6 +33,8 @@ export interface DiscordFakeState {
 	registrations: Registration[];
 	/** Requests answered with an injected failure, in order. */
 	refused: { path: string; status: number; content: string }[];
+	/** DM channels the bot opened (POST /users/@me/channels), one per user. */
+	dm_channels: { recipient_id: string; channel_id: string }[];
 }
 
 /**

@@ -10,7 +10,7 @@ export type { DiscordFakeState, Fault };
 type Answer = { status: number; body: unknown };
 
 export class FakeDiscordApi {
-	readonly state: DiscordFakeState = { posts: [], edits: [], registrations: [], refused: [] };
+	readonly state: DiscordFakeState = { posts: [], edits: [], registrations: [], refused: [], dm_channels: [] };
 	private faults: Fault[] = [];
 	private nextId = 1_000_000_000_000_000n;
 
@@ -29,6 +29,7 @@ export class FakeDiscordApi {
 			this.fail(body as unknown as Fault);
 			return { status: 200, body: { ok: true } };
 		}
+		if (path === "/users/@me/channels" && method === "POST") return this.openDm(authorization, body);
 		const post = /^\/channels\/(\d+)\/messages$/.exec(path);
 		if (post && method === "POST") return this.post(post[1] as string, authorization, body, path);
 		const edit = /^\/webhooks\/(\d+)\/([^/]+)\/messages\/@original$/.exec(path);
@@ -78,6 +79,20 @@ export class FakeDiscordApi {
 		};
 		this.state.posts.push(message);
 		return { status: 200, body: { id: message.id, channel_id: channelId, content } };
+	}
+
+	/** As Discord does: the bot's DM channel with a user, the same channel every time. */
+	private openDm(authorization: string | null, body: Record<string, unknown>): Answer {
+		if (authorization !== `Bot ${this.botToken}`)
+			return { status: 401, body: { message: "401: Unauthorized", code: 0 } };
+		const recipient = typeof body.recipient_id === "string" ? body.recipient_id : "";
+		if (!/^\d+$/.test(recipient)) return { status: 400, body: { message: "Invalid Form Body", code: 50035 } };
+		let dm = this.state.dm_channels.find((d) => d.recipient_id === recipient);
+		if (!dm) {
+			dm = { recipient_id: recipient, channel_id: String(this.nextId++) };
+			this.state.dm_channels.push(dm);
+		}
+		return { status: 200, body: { id: dm.channel_id, type: 1, recipients: [{ id: recipient }] } };
 	}
 
 	private edit(applicationId: string, token: string, body: Record<string, unknown>, path: string): Answer {

@@ -38,6 +38,24 @@ export function enqueueStatement(db: D1Database, post: Post, now: number, guard?
 		.bind(post.channelId, post.content, `pg${randomToken(15)}`, now, now, ...(guard?.params ?? []));
 }
 
+/**
+ * The statement that queues a direct message to every Discord user linked to the account, only if `guard` holds. The
+ * channel is `dm:<user id>`: the drain opens the DM channel before posting. Nonces are random per row (`dm` + 22 hex).
+ */
+export function dmStatement(
+	db: D1Database,
+	accountId: string,
+	content: string,
+	now: number,
+	guard: Guard,
+): D1PreparedStatement {
+	return db
+		.prepare(`INSERT INTO discord_outbox (channel_id, content, nonce, created_at, next_attempt_at)
+			SELECT 'dm:' || external_id, ?, 'dm' || lower(hex(randomblob(11))), ?, ?
+			FROM chat_links WHERE kind = 'discord' AND account_id = ? AND ${guard.sql}`)
+		.bind(content, now, now, accountId, ...guard.params);
+}
+
 /** Queues a post on its own (when it announces no D1 change of its own). */
 export async function enqueue(db: D1Database, post: Post, now: number): Promise<void> {
 	await enqueueStatement(db, post, now).run();

@@ -1,6 +1,10 @@
-// Owns the `flags` table: penalties on nodes (a share of their points withheld while active), set by staff.
+// Owns the `flags` table: penalties on nodes (a share of their points withheld while active), set by staff or by the
+// coordinator's judgements; the node's owner is told of each flag at once, and of its clearing (which closes appeals).
 import type { Penalty } from "../domain/points.ts";
+import { flagClearedNote, flagClearedNotice, flagNotice } from "../domain/ticket-text.ts";
 import { audited, auditedIf, type AuditEntry } from "./audit.ts";
+import { noticeStatements } from "./notices.ts";
+import { closeAppealsStatements, openAppeals } from "./tickets.ts";
 
 export interface FlagRow {
 	id: string;
@@ -14,7 +18,29 @@ export interface FlagRow {
 	evidence: string | null;
 }
 
-/** Adds a flag and its audit entry in one batch. */
+/** The node's owner and name, for telling them of a flag. */
+async function ownerOf(db: D1Database, nodeId: string) {
+	return db
+		.prepare("SELECT account_id, name FROM nodes WHERE id = ?")
+		.bind(nodeId)
+		.first<{ account_id: string; name: string }>();
+}
+
+/**
+ * Queues the owner's notice of flag `f`, only if it is the flag just added (same id and creation time, still active): a
+ * judgement reached again adds nothing and tells no one twice.
+ */
+async function tellFlagged(db: D1Database, f: FlagRow): Promise<void> {
+	const owner = await ownerOf(db, f.node_id);
+	if (!owner) return;
+	const guard = {
+		sql: "EXISTS (SELECT 1 FROM flags WHERE id = ? AND created_at = ? AND cleared_at IS NULL)",
+		params: [f.id, f.created_at],
+	};
+	await db.batch(noticeStatements(db, owner.account_id, flagNotice(f, owner.name), f.created_at, guard));
+}
+
+/** Adds a flag and its audit entry in one batch, then queues the owner's notice of it. */
 export async function add(db: D1Database, f: FlagRow, entry: AuditEntry): Promise<void> {
 	await audited(
 		db,
@@ -25,6 +51,7 @@ export async function add(db: D1Database, f: FlagRow, entry: AuditEntry): Promis
 		entry,
 		f.created_at,
 	);
+	await tellFlagged(db, f);
 }
 
 /**
@@ -42,10 +69,14 @@ export async function addOnce(db: D1Database, f: FlagRow, entry: AuditEntry): Pr
 		entry,
 		f.created_at,
 	);
+	if (added.length > 0) await tellFlagged(db, f);
 	return added.length > 0;
 }
 
-/** Clears an active flag, with its audit entry; null (and no entry) when there is no active flag `id`. */
+/**
+ * Clears an active flag, with its audit entry; null (and no entry) when there is no active flag `id`. Then closes the
+ * loop: each open appeal of the flag gets staff's note and is closed, and the owner is told.
+ */
 export async function clear(
 	db: D1Database,
 	id: string,
@@ -61,7 +92,19 @@ export async function clear(
 		entry,
 		now,
 	);
-	return (cleared[0] as { node_id: string; code: string } | undefined) ?? null;
+	const flag = (cleared[0] as { node_id: string; code: string } | undefined) ?? null;
+	if (flag) await closeLoop(db, { id, ...flag }, entry.actor, now);
+	return flag;
+}
+
+/** After flag `f` was cleared at `now`: its open appeals answered and closed, and the owner told (if cleared now). */
+async function closeLoop(db: D1Database, f: { id: string; node_id: string; code: string }, actor: string, now: number) {
+	const [owner, appeals] = await Promise.all([ownerOf(db, f.node_id), openAppeals(db, f.id)]);
+	const guard = { sql: "EXISTS (SELECT 1 FROM flags WHERE id = ? AND cleared_at = ?)", params: [f.id, now] };
+	await db.batch([
+		...closeAppealsStatements(db, f.id, { author: actor, body: flagClearedNote(f.id) }, now, guard),
+		...(owner ? noticeStatements(db, owner.account_id, flagClearedNotice(f, appeals), now, guard) : []),
+	]);
 }
 
 /** Active flags of the given nodes, oldest first, with the latest ticket appealing each (if any). */

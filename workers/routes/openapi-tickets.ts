@@ -21,12 +21,19 @@ const Ticket = {
 		node_id: { type: ["string", "null"] },
 		flag_id: { type: ["string", "null"], description: "The flag this ticket appeals, if it is an appeal." },
 		status: TicketStatus,
-		opened_via: { type: "string", enum: ["api", "discord"] },
+		opened_via: { type: "string", enum: ["api", "discord", "telegram"] },
 		created_at: { type: "string", format: "date-time" },
 		updated_at: { type: "string", format: "date-time" },
 		closed_at: { type: ["string", "null"], format: "date-time" },
 		closed_by: { type: ["string", "null"] },
 		messages: { type: "integer", description: "In lists: how many messages." },
+		unread_replies: {
+			type: "integer",
+			description:
+				"In lists and `GET /v1/tickets/{id}`: staff messages the owner has not seen. The owner's " +
+				"`GET /v1/tickets/{id}` marks every message seen (its own answer still counts those it showed for the first " +
+				"time); an owner's reply counts as having seen. Staff reading changes nothing.",
+		},
 	},
 };
 const Message = {
@@ -41,7 +48,7 @@ const Message = {
 				name: { type: "string" },
 			},
 		},
-		via: { type: "string", enum: ["api", "discord"] },
+		via: { type: "string", enum: ["api", "discord", "telegram"] },
 		body: { type: "string", maxLength: 4000 },
 		created_at: { type: "string", format: "date-time" },
 	},
@@ -50,7 +57,10 @@ const Message = {
 const TRANSITION_DOC =
 	"Status: `open` until staff first answer; a staff reply makes it `waiting_on_user`, " +
 	"an owner reply `waiting_on_staff`; owner or staff can close it (`closed`: no more replies, open a new ticket). " +
-	"A new ticket, each reply and each close are posted to the staff Discord channel.";
+	"A new ticket, each reply and each close are posted to the staff Discord channel. A staff reply (with its text) " +
+	"and a staff close reach the owner where they are: every Telegram chat and Discord user linked to the account " +
+	"(a DM), paced by the delivery gate and retried from an outbox; the owner answers there " +
+	"(`/ticket reply` in either bot). Clearing a flag answers and closes its open appeals, and tells the owner.";
 
 export function ticketPaths({ ok, err, body, E }: Helpers) {
 	const idParam = { name: "id", in: "path", required: true, schema: { type: "string", pattern: "^tkt_" } };
@@ -67,7 +77,10 @@ export function ticketPaths({ ok, err, body, E }: Helpers) {
 					"Open a support ticket (an account; at most 10 open at once and 20 opened an hour). " +
 					"`node_id` must be one of the caller's nodes; `flag_id` makes it the appeal of a flag on one of them " +
 					"(404 unknown flag, 403 another account's, 422 `node_id` not the flag's node, 409 already cleared).",
-				description: TRANSITION_DOC,
+				description:
+					`${TRANSITION_DOC} A new flag reaches its node's owner within a minute in the same places, with how to ` +
+					"appeal it (`/ticket appeal <flag id> <why>` in Telegram, `/ticket open flag:<id>` in Discord, or this " +
+					"route with `flag_id`).",
 				security: [{ apiKey: [] }],
 				requestBody: body(NewTicket),
 				responses: {
@@ -94,6 +107,12 @@ export function ticketPaths({ ok, err, body, E }: Helpers) {
 						schema: { type: "string", enum: [...Object.keys(TRANSITIONS), "active", "all"] },
 					},
 					{ name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 100, default: 50 } },
+					{
+						name: "unread",
+						in: "query",
+						description: "`true`: only tickets with staff replies the owner has not seen (`unread_replies` > 0).",
+						schema: { type: "string", enum: ["true", "false"] },
+					},
 				],
 				responses: {
 					200: ok("Tickets", {
@@ -108,7 +127,7 @@ export function ticketPaths({ ok, err, body, E }: Helpers) {
 		"/v1/tickets/{id}": {
 			parameters: [idParam],
 			get: {
-				summary: "A ticket with its messages (its owner, or staff)",
+				summary: "A ticket with its messages (its owner, or staff); the owner reading it marks its staff replies seen",
 				security: both,
 				responses: { 200: one, 401: E[401], 404: missing },
 			},
@@ -158,6 +177,7 @@ export function ticketPaths({ ok, err, body, E }: Helpers) {
 					200: ok("An interaction response (PONG, a message, or a deferred message completed by a follow-up)"),
 					400: E[400],
 					401: err("Missing, wrong or stale signature (`unauthorized`)."),
+					409: err("An interaction id already handled (a replay within the signature's 15 minutes): `conflict`."),
 					413: E[413],
 				},
 			},

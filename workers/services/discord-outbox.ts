@@ -3,7 +3,13 @@
 import { readConfig } from "../config.ts";
 import * as outbox from "../db/discord-outbox.ts";
 import { retryDelayMs, shouldGiveUp } from "../domain/retry.ts";
-import { postChannelMessage } from "../transports/discord-rest.ts";
+import {
+	openDmChannel,
+	postChannelMessage,
+	type OutgoingMessage,
+	type RestResult,
+} from "../transports/discord-rest.ts";
+import { handTelegramNotices } from "./notices.ts";
 
 /** How long a drain may hold claimed rows before another drain may take them (a crashed drain frees them by itself). */
 export const LEASE_MS = 60_000;
@@ -29,17 +35,21 @@ export interface DrainResult {
  */
 export async function drainDiscordOutbox(env: Env, now: number): Promise<DrainResult> {
 	const out: DrainResult = { sent: 0, failed: 0, gaveUp: 0 };
+	// The owners' Telegram notices ride the same drains (the request's and the cron's) to the delivery gate.
+	await handTelegramNotices(env, now).catch((err) => console.error("handing telegram notices to the gate failed", err));
 	if (!env.DISCORD_BOT_TOKEN) return out;
 	const rows = await outbox.claimDue(env.DB, now, LEASE_MS, DRAIN_BATCH);
 	for (const [i, row] of rows.entries()) {
-		const r = await postChannelMessage(env, row.channel_id, { content: row.content }, row.nonce);
+		const r = await post(env, row.channel_id, { content: row.content }, row.nonce);
 		if (r.ok) {
 			await outbox.markSent(env.DB, row.id, String(r.body.id ?? ""), Date.now());
 			out.sent++;
 			continue;
 		}
 		const attempts = row.attempts + 1;
-		if (shouldGiveUp(attempts)) {
+		// A user who does not take DMs from the bot (403) will not start to on a retry.
+		const gaveUp = shouldGiveUp(attempts) || (row.channel_id.startsWith("dm:") && r.status === 403);
+		if (gaveUp) {
 			console.error(
 				`discord outbox: giving up on post ${row.id} to channel ${row.channel_id} after ${attempts} attempts: ${r.error}`,
 			);
@@ -49,7 +59,7 @@ export async function drainDiscordOutbox(env: Env, now: number): Promise<DrainRe
 			out.failed++;
 		}
 		const nextAttemptAt = now + retryDelayMs(attempts, r.retryAfterMs);
-		const failure = { attempts, nextAttemptAt, error: r.error.slice(0, 500), gaveUp: shouldGiveUp(attempts) };
+		const failure = { attempts, nextAttemptAt, error: r.error.slice(0, 500), gaveUp };
 		// The rest of this batch is freed at once; they keep their place in line.
 		await outbox.markFailed(
 			env.DB,
@@ -61,4 +71,12 @@ export async function drainDiscordOutbox(env: Env, now: number): Promise<DrainRe
 		break;
 	}
 	return out;
+}
+
+/** A post to a channel, or to a user's DM channel (`dm:<user id>`, opened first). */
+async function post(env: Env, channel: string, m: OutgoingMessage, nonce: string): Promise<RestResult> {
+	if (!channel.startsWith("dm:")) return postChannelMessage(env, channel, m, nonce);
+	const dm = await openDmChannel(env, channel.slice(3));
+	if (!dm.ok) return dm;
+	return postChannelMessage(env, String(dm.body.id ?? ""), m, nonce);
 }

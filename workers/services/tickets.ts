@@ -1,5 +1,5 @@
-// Support tickets, shared by the HTTP API and the Discord bot: open, list, read, reply and close, each checked against
-// the caller.
+// Support tickets, shared by the HTTP API and both bots: open, list, read, reply and close, each checked against the
+// caller; staff answers reach the owner where they are (their linked Telegram chats and Discord DMs).
 import { z } from "zod";
 import { ApiError, iso } from "../http.ts";
 import { newId } from "../ids.ts";
@@ -18,7 +18,7 @@ import {
 	transition,
 	type TicketViewer,
 } from "../domain/tickets.ts";
-import { closedPost, newTicketPost, replyPost } from "../domain/ticket-text.ts";
+import { closedPost, newTicketPost, replyPost, staffClosedNotice, staffReplyNotice } from "../domain/ticket-text.ts";
 import type { Account } from "../db/accounts.ts";
 import { flagWithOwner } from "../db/flags.ts";
 import * as nodes from "../db/nodes.ts";
@@ -49,6 +49,10 @@ export const TicketListQuery = z
 	.object({
 		status: z.enum([...TICKET_STATUSES, "active", "all"]).optional(),
 		limit: z.coerce.number().int().min(1).max(100).optional(),
+		unread: z
+			.enum(["true", "false"])
+			.optional()
+			.describe("true: only tickets with staff replies the owner has not seen"),
 	})
 	.strict();
 
@@ -66,7 +70,7 @@ export function ticketActor(account: Account | null, staff: boolean, name: strin
 	return { account, accountId: account?.id ?? null, staff: isStaff(staff, account), name, via };
 }
 
-export function ticketView(t: TicketRow & { account_name?: string; messages?: number }) {
+export function ticketView(t: TicketRow & { account_name?: string; messages?: number; unread?: number }) {
 	return {
 		id: t.id,
 		account_id: t.account_id,
@@ -81,6 +85,7 @@ export function ticketView(t: TicketRow & { account_name?: string; messages?: nu
 		closed_at: iso(t.closed_at),
 		closed_by: t.closed_by,
 		...(t.messages !== undefined ? { messages: t.messages } : {}),
+		...(t.unread !== undefined ? { unread_replies: t.unread } : {}),
 	};
 }
 
@@ -97,9 +102,11 @@ export function messageView(m: MessageRow) {
 /** Work a request finishes after its answer (`ctx.waitUntil`). */
 export type Background = (work: Promise<unknown>) => void;
 
-/** Sends the staff-channel post a write just queued, after the answer; the cron retries whatever this misses. */
-function deliverSoon(env: Env, background: Background, now: number): void {
-	if (!staffChannel(env)) return;
+/**
+ * Sends what a write just queued (the staff-channel post, the owner's DMs, their Telegram notices to the gate), after
+ * the answer; the cron retries whatever this misses.
+ */
+export function deliverSoon(env: Env, background: Background, now: number): void {
 	background(drainDiscordOutbox(env, now).catch((err) => console.error("discord outbox drain failed", err)));
 }
 
@@ -207,6 +214,7 @@ export async function listTickets(db: D1Database, actor: TicketActor, q: z.infer
 		accountId: actor.accountId,
 		status,
 		limit: q.limit ?? 50,
+		unreadOnly: q.unread === "true",
 	});
 	return { status, tickets: list };
 }
@@ -218,9 +226,14 @@ export async function visibleTicket(db: D1Database, actor: TicketViewer, id: str
 	return t;
 }
 
+/**
+ * The ticket and its messages. When its owner reads it, every message becomes seen; `unread` still counts the staff
+ * replies this read showed them for the first time (for staff it is what the owner has not seen).
+ */
 export async function readTicket(db: D1Database, actor: TicketViewer, id: string) {
 	const t = await visibleTicket(db, actor, id);
-	return { ticket: t, messages: await tickets.messages(db, id, MESSAGES_MAX) };
+	const unread = authorRole(t, actor) === "owner" ? await tickets.markSeen(db, id) : await tickets.unreadOf(db, id);
+	return { ticket: { ...t, unread }, messages: await tickets.messages(db, id, MESSAGES_MAX) };
 }
 
 export async function replyToTicket(
@@ -261,7 +274,9 @@ export async function replyToTicket(
 		body,
 		created_at: now,
 	};
-	const replied = await tickets.reply(env.DB, t, after, m, announcement(env, replyPost(after, m)));
+	// A staff answer reaches the owner where they are; an owner's own words are only posted to staff.
+	const notice = role === "staff" ? staffReplyNotice(after, m) : null;
+	const replied = await tickets.reply(env.DB, t, after, m, announcement(env, replyPost(after, m)), notice);
 	if (!replied)
 		throw new ApiError(409, "conflict", "The ticket changed while you were replying; look at it again and retry.");
 	deliverSoon(env, background, now);
@@ -273,7 +288,8 @@ export async function closeTicket(env: Env, actor: TicketActor, id: string, now:
 	const next = transition(t.status, "close");
 	if (!next.ok) throw new ApiError(409, "conflict", next.reason);
 	const after: TicketRow = { ...t, status: "closed", updated_at: now, closed_at: now, closed_by: actor.name };
-	if (!(await tickets.close(env.DB, t, after, announcement(env, closedPost(after, actor.name, actor.via)))))
+	const notice = authorRole(t, actor) === "staff" ? staffClosedNotice(after, actor.name) : null;
+	if (!(await tickets.close(env.DB, t, after, announcement(env, closedPost(after, actor.name, actor.via)), notice)))
 		throw new ApiError(409, "conflict", "The ticket changed meanwhile; look at it again.");
 	deliverSoon(env, background, now);
 	return { ticket: after };

@@ -1,4 +1,4 @@
-// The bot's calls to Discord's REST API (DISCORD_API_ROOT): channel posts with the bot token, and interaction
+// The bot's calls to Discord's REST API (DISCORD_API_ROOT): channel posts and DMs with the bot token, and interaction
 // follow-ups.
 import { readConfig } from "../config.ts";
 
@@ -62,6 +62,15 @@ export async function postChannelMessage(
 		method: "POST",
 		headers: { authorization: `Bot ${env.DISCORD_BOT_TOKEN}` },
 		body: payload(m, { nonce, enforce_nonce: true }),
+	});
+}
+
+/** Opens (or finds: Discord answers the same channel again) the bot's DM channel with a user; its id is `body.id`. */
+export async function openDmChannel(env: Env, userId: string): Promise<RestResult> {
+	return call(`${readConfig(env).discord.apiRoot}/users/@me/channels`, {
+		method: "POST",
+		headers: { authorization: `Bot ${env.DISCORD_BOT_TOKEN}` },
+		body: JSON.stringify({ recipient_id: userId }),
 	});
 }
 
