@@ -6,7 +6,7 @@ import { ECHO_KIND, echoAnswer } from "../workers/domain/challenge.ts";
 import { CLOSE, KEEPALIVE_PING, KEEPALIVE_PONG } from "../workers/domain/protocol.ts";
 import { describeErrorBody, retryAfterSeconds, websocketUrl } from "./api.ts";
 import { BACKOFF, nextBackoff, type BackoffPolicy } from "./backoff.ts";
-import { SimulatedDriver, parseAssignment, type WorkloadDriver } from "./drivers.ts";
+import { type Assignment, SimulatedDriver, parseAssignment, type WorkloadDriver } from "./drivers.ts";
 import { messageOf } from "./errors.ts";
 import { UNKNOWN_NODE, challengeResult, type Emit, type LinkOutcome } from "./events.ts";
 import { Verifier, cpuBackend, type SolverBackend } from "./verify.ts";
@@ -55,6 +55,8 @@ export class WsLink {
 	private readonly random: () => number;
 	private readonly policy: BackoffPolicy;
 	private readonly driver: WorkloadDriver;
+	/** Jobs whose driver start is under way, by cluster id. */
+	private readonly starting = new Map<string, Promise<void>>();
 	private readonly solvers: SolverBackend;
 	/** Resolves once the solvers of every closed connection are disposed. */
 	private verifiersClosed: Promise<unknown> = Promise.resolve();
@@ -280,8 +282,7 @@ export class WsLink {
 					duration_s: job.duration_s,
 					peers: job.peers.length,
 				});
-				// The coordinator sends an assignment again after a reconnect: a job already running is not started twice.
-				if (!this.driver.running().includes(job.cluster_id)) await this.driver.start(job);
+				await this.startOnce(job);
 				if (a.ws.readyState !== WebSocket.OPEN) return;
 				a.ws.send(JSON.stringify({ type: "ready", cluster_id: job.cluster_id }));
 				this.o.emit({ event: "ready", cluster_id: job.cluster_id });
@@ -295,6 +296,20 @@ export class WsLink {
 			default:
 				return; // message types newer than this agent are ignored
 		}
+	}
+
+	/**
+	 * Starts a job once. The coordinator repeats an `assign` until it hears `ready` (on each reconnect, and every 10 s
+	 * while it waits): a repeat for a job running, or starting, waits for that start instead of starting it again.
+	 */
+	private startOnce(job: Assignment): Promise<void> {
+		if (this.driver.running().includes(job.cluster_id)) return Promise.resolve();
+		let started = this.starting.get(job.cluster_id);
+		if (!started) {
+			started = this.driver.start(job).finally(() => this.starting.delete(job.cluster_id));
+			this.starting.set(job.cluster_id, started);
+		}
+		return started;
 	}
 
 	private onClose(a: Attempt, code: number, reason: string): void {

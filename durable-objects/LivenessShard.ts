@@ -279,6 +279,22 @@ export class LivenessShard extends KitObject {
 		await this.commit(flip ? [flip] : []);
 	}
 
+	/**
+	 * Closes the node's open sockets with `code` (its key was rotated or revoked: the sockets were opened with the old
+	 * one). The node goes offline as after a `bye` (a drop that never counts toward an incident) unless it reconnects.
+	 */
+	async closeNode(nodeId: string, code: number, reason: string, now: number): Promise<void> {
+		for (const ws of this.sockets.all(nodeId)) {
+			if (this.sockets.state(ws)?.done) continue;
+			try {
+				ws.close(code, reason);
+			} catch {
+				/* already closed */
+			}
+			await this.disconnected(ws, false, now);
+		}
+	}
+
 	/** Live status and last-seen time of the given nodes, measured here rather than self-reported. */
 	async liveness(nodeIds: string[], now: number): Promise<Record<string, NodeLiveness>> {
 		const out: Record<string, NodeLiveness> = {};

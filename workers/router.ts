@@ -2,11 +2,14 @@
 import { Router } from "itty-router";
 import { ApiError, decodePath, errorResponse } from "./http.ts";
 import { getMe, postAccount } from "./routes/accounts.ts";
+import { deleteKey, getKeys, getMyAudit, postKey } from "./routes/keys.ts";
+import { deleteNodeKey, postNodeKeyRotation, putNodeKey } from "./routes/node-keys.ts";
 import {
 	deleteFlag,
 	getAudit,
 	getLivenessMetrics,
 	postAdjustment,
+	postAdjustmentApproval,
 	postFlag,
 	postSettle,
 	putRole,
@@ -40,11 +43,18 @@ export const router = Router<import("itty-router").IRequest, [Env, ExecutionCont
 })
 	.post("/v1/accounts", postAccount)
 	.get("/v1/me", getMe)
+	.post("/v1/me/keys", postKey)
+	.get("/v1/me/keys", getKeys)
+	.delete("/v1/me/keys/:id", deleteKey)
+	.get("/v1/me/audit", getMyAudit)
 	.post("/v1/nodes", postNode)
 	.get("/v1/nodes", listNodes)
 	.get("/v1/nodes/:id", getNode)
 	.patch("/v1/nodes/:id", patchNode)
 	.delete("/v1/nodes/:id", deleteNode)
+	.put("/v1/nodes/:id/key", putNodeKey)
+	.delete("/v1/nodes/:id/key", deleteNodeKey)
+	.post("/v1/nodes/:id/key/rotate", postNodeKeyRotation)
 	.get("/v1/nodes/:id/uptime", getUptime)
 	.get("/v1/nodes/:id/flips", getFlips)
 	.get("/v1/nodes/:id/connect", connectNode)
@@ -76,6 +86,7 @@ export const router = Router<import("itty-router").IRequest, [Env, ExecutionCont
 	.get("/v1/admin/liveness", getLivenessMetrics)
 	.post("/v1/admin/epochs/settle", postSettle)
 	.post("/v1/admin/adjustments", postAdjustment)
+	.post("/v1/admin/adjustments/:id/approve", postAdjustmentApproval)
 	.post("/v1/admin/flags", postFlag)
 	.delete("/v1/admin/flags/:id", deleteFlag)
 	.post("/v1/admin/verify-rounds", postVerifyRound)

@@ -79,26 +79,31 @@ describe("WsLink", () => {
 		expect(sock.frames.filter((f) => f !== "ping")).toEqual([]);
 	});
 
-	it("starts an assignment sent again (after a reconnect) only once, and answers `ready` each time", async () => {
+	it("starts a repeated assignment once, even while its start is under way, and answers `ready` each time", async () => {
 		const starts: string[] = [];
-		const counting = new (class extends SimulatedDriver {
+		let finish = () => {};
+		const slow = new (class extends SimulatedDriver {
 			override async start(a: Assignment): Promise<void> {
 				starts.push(a.cluster_id);
+				await new Promise<void>((resolve) => {
+					finish = resolve;
+				});
 				await super.start(a);
 			}
 		})();
-		const { fake, link } = await setup({}, { driver: counting });
+		const { fake, link, event } = await setup({}, { driver: slow });
 		void link.run();
 		const sock = await fake.nextSocket();
 		const assign = { type: "assign", cluster_id: "clu_again0001", gpu_count: 1, peers: [NODE], duration_s: 60 };
-		for (let i = 0; i < 2; i++) {
-			sock.ws.send(JSON.stringify(assign));
-			await sock.frame((f) => f.includes('"ready"') && sock.frames.filter((x) => x.includes('"ready"')).length > i);
-		}
-		expect(sock.frames.filter((f) => f.includes('"ready"')).map((f) => JSON.parse(f))).toEqual([
-			{ type: "ready", cluster_id: "clu_again0001" },
-			{ type: "ready", cluster_id: "clu_again0001" },
-		]);
+		const readies = () => sock.frames.filter((f) => f.includes('"ready"'));
+		sock.ws.send(JSON.stringify(assign));
+		sock.ws.send(JSON.stringify(assign)); // repeated while the first start is still under way
+		await event("assign", () => starts.length === 1);
+		finish();
+		await sock.frame(() => readies().length === 2);
+		sock.ws.send(JSON.stringify(assign)); // and once it runs
+		await sock.frame(() => readies().length === 3);
+		expect(readies().map((f) => JSON.parse(f))).toEqual(Array(3).fill({ type: "ready", cluster_id: "clu_again0001" }));
 		expect(starts).toEqual(["clu_again0001"]);
 	});
 

@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_ALERT_RULES, type Notice } from "../../workers/domain/alerts.ts";
 import { renderNotice } from "../../workers/domain/alert-text.ts";
 import { closedPost, code, newTicketPost, quote, replyPost } from "../../workers/domain/ticket-text.ts";
-import { escapeDiscord, oneLine } from "../../workers/domain/text.ts";
+import { DISCORD_CONTENT_MAX, escapeDiscord, oneLine } from "../../workers/domain/text.ts";
+import { discordContent } from "../../workers/transports/discord.ts";
 
 /** Characters Discord's markdown acts on: emphasis, spoilers, code, quotes, headings, lists, links, mentions. */
 const ACTIVE = new Set([..."\\*_~`|>#-[]()<@"]);
@@ -166,5 +167,19 @@ describe("alert messages", () => {
 			"🟢 1 node back online",
 			"• ok — down 1m",
 		]);
+	});
+});
+
+describe("an alert sent to a Discord webhook", () => {
+	it("stays within Discord's limit once escaped, cut only at the end of a whole line", () => {
+		const lines = Array.from({ length: 120 }, (_, i) => `• rig_${i}-*gpu*_box (offline since 12:0${i % 10})`);
+		const text = lines.join("\n");
+		expect(escapeDiscord(text, "keep").length).toBeGreaterThan(DISCORD_CONTENT_MAX); // fits only unescaped
+		const sent = discordContent(text);
+		expect(sent.length).toBeLessThanOrEqual(DISCORD_CONTENT_MAX);
+		expect(sent.endsWith("\n…")).toBe(true);
+		const kept = sent.slice(0, -2).split("\n");
+		expect(kept).toEqual(lines.slice(0, kept.length).map((l) => escapeDiscord(l, "keep")));
+		expect(discordContent("short *alert*")).toBe(escapeDiscord("short *alert*", "keep"));
 	});
 });

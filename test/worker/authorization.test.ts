@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import { insertRound } from "../../workers/db/rounds.ts";
 import { router } from "../../workers/router.ts";
 import { UPLOAD_MIN_BYTES } from "../../workers/domain/bandwidth.ts";
+import { ROUTE_ACCESS, SCOPES, type Scope } from "../../workers/scopes.ts";
+import { SignJWT } from "jose";
 import {
 	HARDWARE,
 	TEST_ADMIN_TOKEN,
@@ -35,6 +37,8 @@ interface Route {
 	setup?: (n: TestNode, other: { id: string }) => Promise<Record<string, string>>;
 	/** Runs as the owner before the call (e.g. creates what the route deletes). */
 	before?: (n: TestNode) => Promise<void>;
+	/** What the node role sends instead of a node token (a key-rotation statement). */
+	nodeCredential?: (n: TestNode) => Promise<string>;
 }
 
 async function admin<T = Record<string, unknown>>(path: string, body?: unknown): Promise<T> {
@@ -116,9 +120,63 @@ async function pendingDownload(n: TestNode): Promise<Record<string, string>> {
 	return { id: n.id, test: res.headers.get("x-pulsegrid-bandwidth-test") ?? "" };
 }
 
+/** A new API key of `scope` on the account (made with its full sign-up key). */
+async function scopedKey(owner: { key: string }, scope: Scope): Promise<{ key: string; id: string }> {
+	const { status, body } = await callJson<{ api_key: string; key: { id: string } }>("/v1/me/keys", {
+		auth: owner.key,
+		body: { name: `${scope} key`, scope },
+	});
+	if (status !== 201) throw new Error(`key: ${status}`);
+	return { key: body.api_key, id: body.key.id };
+}
+
+/** A statement rotating the node's key to a fresh one, signed by its current key (docs/PROTOCOL.md). */
+async function rotationStatement(n: TestNode): Promise<string> {
+	const now = Math.floor(Date.now() / 1000);
+	return new SignJWT({ new_public_key: (await newNodeKeys()).publicKey })
+		.setProtectedHeader({ alg: "EdDSA" })
+		.setSubject(n.id)
+		.setAudience("pulsegrid:rotate-key")
+		.setIssuedAt(now)
+		.setExpirationTime(now + 120)
+		.setJti(crypto.randomUUID())
+		.sign(n.keys.privateKey);
+}
+
 const TABLE: Route[] = [
 	{ method: "POST", path: "/v1/accounts", expect: all(201), body: () => ({ name: "someone" }) },
 	{ method: "GET", path: "/v1/me", expect: accountOnly(200, 200) },
+	{
+		method: "POST",
+		path: "/v1/me/keys",
+		expect: accountOnly(201, 201),
+		body: () => ({ name: "table", scope: "read" }),
+	},
+	{ method: "GET", path: "/v1/me/keys", expect: accountOnly(200, 200) },
+	// Another account's key is unknown to the caller (404), and stays live.
+	{
+		method: "DELETE",
+		path: "/v1/me/keys/:id",
+		expect: accountOnly(200, 404),
+		setup: async (n) => ({ id: (await scopedKey(n.owner, "read")).id }),
+	},
+	{ method: "GET", path: "/v1/me/audit", expect: accountOnly(200, 200) },
+	{
+		method: "PUT",
+		path: "/v1/nodes/:id/key",
+		expect: accountOnly(200, 403),
+		body: async () => ({ public_key: (await newNodeKeys()).publicKey }),
+		mutates: true,
+	},
+	{ method: "DELETE", path: "/v1/nodes/:id/key", expect: accountOnly(200, 403), mutates: true },
+	// The node's credential here is a statement its key signed; its ordinary token, or anyone else's, is refused.
+	{
+		method: "POST",
+		path: "/v1/nodes/:id/key/rotate",
+		expect: nodeOnly(200),
+		nodeCredential: rotationStatement,
+		mutates: true,
+	},
 	{
 		method: "POST",
 		path: "/v1/nodes",
@@ -213,6 +271,24 @@ const TABLE: Route[] = [
 		expect: adminOnly(201),
 		setup: async (n) => ({ epoch: await settled(), node: n.id }),
 		body: (n) => ({ node_id: n.id, epoch: 0, points: 5, reason: "test adjustment" }),
+	},
+	{
+		method: "POST",
+		path: "/v1/admin/adjustments/:id/approve",
+		expect: adminOnly(200),
+		mutates: true,
+		// A staff account's adjustment above the size waits for a second staff member: the admin token is one.
+		setup: async (n) => {
+			const epoch = Number(await settled());
+			const staff = await newAccount("authz-staff");
+			const role = { method: "PUT", auth: TEST_ADMIN_TOKEN, body: { role: "staff" } };
+			if ((await callJson(`/v1/admin/accounts/${staff.id}/role`, role)).status !== 200) throw new Error("role");
+			const { body } = await callJson<{ adjustment: { id: string } }>("/v1/admin/adjustments", {
+				auth: staff.key,
+				body: { node_id: n.id, epoch, points: 1e6, reason: "authorization table" },
+			});
+			return { id: body.adjustment.id };
+		},
 	},
 	{
 		method: "POST",
@@ -340,7 +416,10 @@ describe("authorization table", () => {
 				const node = await registerNode(await newAccount("owner"));
 				const other = await newAccount("other");
 				const params = (await route.setup?.(node, other)) ?? { id: node.id };
-				const auth = await credentialFor(role, node, other);
+				const auth =
+					role === "node" && route.nodeCredential
+						? await route.nodeCredential(node)
+						: await credentialFor(role, node, other);
 				await route.before?.(node);
 				const path = route.path.replace(/:(\w+)/g, (_, k: string) => params[k] ?? node.id);
 				let body = await route.body?.(node);
@@ -366,6 +445,11 @@ describe("authorization table", () => {
 			});
 		}
 	}
+
+	it("names the credential of every route the router serves in the one scope table", () => {
+		const served = router.routes.map(([method, , , path]) => `${method} ${path}`).filter((r) => !r.startsWith("ALL"));
+		expect(served.sort()).toEqual(Object.keys(ROUTE_ACCESS).sort());
+	});
 
 	it("refuses a valid token of one node on another node's routes", async () => {
 		const a = await registerNode(await newAccount());
@@ -403,4 +487,64 @@ describe("authorization table", () => {
 		const mine = await callJson<{ nodes: { id: string }[] }>("/v1/nodes", { auth: node.owner.key });
 		expect(mine.body.nodes.map((n) => n.id)).toEqual([node.id]);
 	});
+});
+
+/** Routes whose handler adds a rule on top of the scope: `read` revokes only the calling key (api-keys.test.ts). */
+const FURTHER_RULES = new Set(["DELETE /v1/me/keys/:id"]);
+
+/** The scope just below `s`, or null for the least. */
+const below = (s: Scope): Scope | null => SCOPES[SCOPES.indexOf(s) - 1] ?? null;
+
+describe("authorization table: API key scopes", () => {
+	for (const route of TABLE) {
+		const access = ROUTE_ACCESS[`${route.method} ${route.path}`];
+		if (!access || !(SCOPES as readonly string[]).includes(access)) continue;
+		const needed = access as Scope;
+		const lesser = below(needed);
+		if (lesser) {
+			it(`${route.method} ${route.path} with a '${lesser}' key → 403 (needs '${needed}')`, async () => {
+				const node = await registerNode(await newAccount("owner"));
+				const params = (await route.setup?.(node, await newAccount("other"))) ?? { id: node.id };
+				await route.before?.(node);
+				const path = route.path.replace(/:(\w+)/g, (_, k: string) => params[k] ?? node.id);
+				let body = await route.body?.(node);
+				if (body && typeof body === "object" && "epoch" in body) body = { ...body, epoch: Number(params.epoch) };
+				const key = await scopedKey(node.owner, lesser);
+				const res = await callJson<{ error: { code: string; required_scope: string; key_scope: string } }>(path, {
+					method: route.method,
+					auth: key.key,
+					headers: route.headers,
+					body,
+					rawBody: route.rawBody?.(),
+				});
+				expect(res.status).toBe(403);
+				expect(res.body.error).toMatchObject({ code: "forbidden", required_scope: needed, key_scope: lesser });
+				if (route.mutates) {
+					const after = await callJson<{ node: { name: string; public_key: string } }>(`/v1/nodes/${node.id}`, {
+						auth: node.owner.key,
+					});
+					expect(after.body.node).toMatchObject({ name: "rig-1", public_key: node.keys.publicKey });
+				}
+			});
+		}
+		if (FURTHER_RULES.has(`${route.method} ${route.path}`)) continue;
+		const same = `${route.method} ${route.path} with a '${needed}' key → ${route.expect.owner}, as the owner's full key`;
+		it(same, async () => {
+			const node = await registerNode(await newAccount("owner"));
+			const params = (await route.setup?.(node, await newAccount("other"))) ?? { id: node.id };
+			await route.before?.(node);
+			const path = route.path.replace(/:(\w+)/g, (_, k: string) => params[k] ?? node.id);
+			let body = await route.body?.(node);
+			if (body && typeof body === "object" && "epoch" in body) body = { ...body, epoch: Number(params.epoch) };
+			const key = await scopedKey(node.owner, needed);
+			const res = await call(path, {
+				method: route.method,
+				auth: key.key,
+				headers: route.headers,
+				body,
+				rawBody: route.rawBody?.(),
+			});
+			expect(res.status).toBe(route.expect.owner);
+		});
+	}
 });

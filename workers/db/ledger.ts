@@ -1,6 +1,6 @@
 // Owns the `points_ledger` and `points_adjustments` tables: each node's row per settled epoch, and staff corrections.
 import type { AuditEntry } from "./audit.ts";
-import { audited } from "./audit.ts";
+import { audited, auditedIf } from "./audit.ts";
 import { LEAF_FIELDS } from "../domain/merkle.ts";
 import type { SettledFacts } from "../domain/invariants.ts";
 
@@ -43,7 +43,14 @@ export interface AdjustmentRow {
 	reason: string;
 	author: string;
 	created_at: number;
+	/** Why it waits for a second staff member (workers/domain/adjustments.ts); null when it needed none. */
+	needs_approval: string | null;
+	approved_by: string | null;
+	approved_at: number | null;
 }
+
+/** An adjustment that counts: it needed no approval, or has it (`adjustmentStatus`, in SQL). */
+const APPLIED = (alias: string) => `(${alias}.needs_approval IS NULL OR ${alias}.approved_at IS NOT NULL)`;
 
 /** The columns written: the leaf fields of the current encoding (hashed, docs/POINTS.md), then the leaf hash itself. */
 const LEDGER_COLUMNS = [...LEAF_FIELDS, "leaf"] as const satisfies readonly (keyof LedgerRow)[];
@@ -87,7 +94,7 @@ export async function nodeDeletedAt(db: D1Database, nodeId: string): Promise<num
 	return r?.deleted_at ?? null;
 }
 
-/** Staff adjustments of one node's row, oldest first. */
+/** Staff adjustments of one node's row (pending ones too), oldest first. */
 export async function adjustmentsOf(db: D1Database, nodeId: string, epoch: number): Promise<AdjustmentRow[]> {
 	const { results } = await db
 		.prepare("SELECT * FROM points_adjustments WHERE node_id = ? AND epoch = ? ORDER BY created_at")
@@ -96,23 +103,62 @@ export async function adjustmentsOf(db: D1Database, nodeId: string, epoch: numbe
 	return results;
 }
 
+/** A node's newest adjustments over every epoch (pending ones too), for its public page. */
+export async function recentAdjustments(db: D1Database, nodeId: string, limit: number): Promise<AdjustmentRow[]> {
+	const { results } = await db
+		.prepare("SELECT * FROM points_adjustments WHERE node_id = ? ORDER BY created_at DESC, id LIMIT ?")
+		.bind(nodeId, limit)
+		.all<AdjustmentRow>();
+	return results;
+}
+
+export async function adjustment(db: D1Database, id: string): Promise<AdjustmentRow | null> {
+	return db.prepare("SELECT * FROM points_adjustments WHERE id = ?").bind(id).first<AdjustmentRow>();
+}
+
 /** Adds a staff adjustment and its audit entry in one batch. */
 export async function addAdjustment(db: D1Database, a: AdjustmentRow, entry: AuditEntry): Promise<void> {
 	await audited(
 		db,
 		db
-			.prepare(`INSERT INTO points_adjustments (id, epoch, node_id, points, reason, author, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`)
-			.bind(a.id, a.epoch, a.node_id, a.points, a.reason, a.author, a.created_at),
+			.prepare(`INSERT INTO points_adjustments (id, epoch, node_id, points, reason, author, created_at, needs_approval)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+			.bind(a.id, a.epoch, a.node_id, a.points, a.reason, a.author, a.created_at, a.needs_approval),
 		entry,
 		a.created_at,
 	);
 }
 
+/**
+ * Approves a pending adjustment as `approver` at `now`, with its audit entry, once: the entry is written only when
+ * the adjustment was still pending (a second approval changes nothing). Returns whether this call approved it.
+ */
+export async function approveAdjustment(
+	db: D1Database,
+	id: string,
+	approver: string,
+	now: number,
+	entry: AuditEntry,
+): Promise<boolean> {
+	const pending =
+		"SELECT 1 FROM points_adjustments WHERE id = ? AND needs_approval IS NOT NULL AND approved_at IS NULL";
+	const changed = await auditedIf(
+		db,
+		{ sql: pending, params: [id] },
+		db
+			.prepare(`UPDATE points_adjustments SET approved_by = ?, approved_at = ?
+				WHERE id = ? AND needs_approval IS NOT NULL AND approved_at IS NULL RETURNING id`)
+			.bind(approver, now, id),
+		entry,
+		now,
+	);
+	return changed.length > 0;
+}
+
 /** Sum of the adjustments to account ?1's nodes (in the epoch `epoch` names; all when empty), for the sums below. */
 const ADJUSTMENTS = (epoch: string) =>
 	`coalesce((SELECT sum(a.points) FROM points_adjustments a JOIN nodes n ON n.id = a.node_id
-		WHERE n.account_id = ?1${epoch ? ` AND a.epoch = ${epoch}` : ""}), 0)`;
+		WHERE n.account_id = ?1 AND ${APPLIED("a")}${epoch ? ` AND a.epoch = ${epoch}` : ""}), 0)`;
 
 /** An account's rows in one epoch, most points first, and its totals in the epoch (adjustments included). */
 export async function accountEpochRows(db: D1Database, accountId: string, epoch: number, limit: number) {
@@ -160,7 +206,7 @@ export async function leaderboard(db: D1Database, fromEpoch: number, toEpoch: nu
 		            FROM points_ledger WHERE epoch BETWEEN ?1 AND ?2 GROUP BY account_id),
 		          adj AS (
 		            SELECT n.account_id, sum(a.points) AS points FROM points_adjustments a JOIN nodes n ON n.id = a.node_id
-		            WHERE a.epoch BETWEEN ?1 AND ?2 GROUP BY n.account_id)
+		            WHERE a.epoch BETWEEN ?1 AND ?2 AND ${APPLIED("a")} GROUP BY n.account_id)
 		          SELECT t.account_id, acc.name, t.nodes, t.points + coalesce(adj.points, 0) AS points, t.reward
 		          FROM totals t JOIN accounts acc ON acc.id = t.account_id LEFT JOIN adj ON adj.account_id = t.account_id
 		          ORDER BY points DESC, t.account_id LIMIT ?3`)

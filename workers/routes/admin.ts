@@ -12,6 +12,9 @@ import * as flags from "../db/flags.ts";
 import * as ledger from "../db/ledger.ts";
 import * as nodes from "../db/nodes.ts";
 import { listAudit } from "../services/audit.ts";
+import { adjustmentView } from "../services/points.ts";
+import { deliverSoon } from "../services/tickets.ts";
+import { approvalNeeded, approvalRefused } from "../domain/adjustments.ts";
 import { shard } from "../services/liveness.ts";
 import { flagCleared } from "../services/verifications.ts";
 
@@ -46,22 +49,48 @@ export async function postSettle(request: IRequest, env: Env): Promise<Response>
 	return json({ epoch: last.epoch, root: last.root, settled: result.settled, ...(b ? { blocked: b } : {}) });
 }
 
+/**
+ * A staff adjustment of a node's points in a settled epoch. One to a node of the author's own account, or of more
+ * than ADJUSTMENT_APPROVAL_POINTS, is recorded `pending` and counts nowhere until a second staff member approves it.
+ */
 export async function postAdjustment(request: IRequest, env: Env): Promise<Response> {
 	const actor = await requireStaff(request, env);
 	const body = await readJson(request, Adjustment);
 	const e = await getEpoch(env.DB, body.epoch);
 	if (!e || e.settled_at === null)
 		throw new ApiError(409, "conflict", `Epoch ${body.epoch} is not settled; adjust settled epochs only.`);
-	if (!(await ledger.ledgerRow(env.DB, body.epoch, body.node_id)))
-		throw new ApiError(404, "not_found", `Node '${body.node_id}' has no row in epoch ${body.epoch}.`);
+	const row = await ledger.ledgerRow(env.DB, body.epoch, body.node_id);
+	if (!row) throw new ApiError(404, "not_found", `Node '${body.node_id}' has no row in epoch ${body.epoch}.`);
 	const now = Date.now();
-	const adjustment = { id: `adj_${randomToken(9)}`, ...body, author: actor, created_at: now };
+	const needs_approval = approvalNeeded(body.points, actor, row.account_id);
+	const adjustment = { id: `adj_${randomToken(9)}`, ...body, author: actor, created_at: now, needs_approval };
 	const entry = { actor, action: "points.adjust", target: `node:${body.node_id}`, details: adjustment };
-	await ledger.addAdjustment(env.DB, adjustment, entry);
-	return json({ adjustment: { ...adjustment, created_at: iso(now) } }, 201);
+	await ledger.addAdjustment(env.DB, { ...adjustment, approved_by: null, approved_at: null }, entry);
+	return json({ adjustment: adjustmentView({ ...adjustment, approved_by: null, approved_at: null }) }, 201);
 }
 
-export async function postFlag(request: IRequest, env: Env): Promise<Response> {
+/** A second staff member approves a pending adjustment: from now it counts (docs/POINTS.md "Staff adjustments"). */
+export async function postAdjustmentApproval(request: IRequest, env: Env): Promise<Response> {
+	const actor = await requireStaff(request, env);
+	const id = request.params.id as string;
+	const a = await ledger.adjustment(env.DB, id);
+	if (!a) throw new ApiError(404, "not_found", `No adjustment '${id}'.`);
+	const row = await ledger.ledgerRow(env.DB, a.epoch, a.node_id);
+	const refused = approvalRefused(a, actor, row?.account_id ?? "");
+	if (refused) {
+		const settled = a.approved_at !== null || a.needs_approval === null; // nothing left to approve
+		throw new ApiError(settled ? 409 : 403, settled ? "conflict" : "forbidden", refused);
+	}
+	const now = Date.now();
+	const entry = { actor, action: "points.approve", target: `node:${a.node_id}`, details: { id, points: a.points } };
+	if (!(await ledger.approveAdjustment(env.DB, id, actor, now, entry))) {
+		throw new ApiError(409, "conflict", "This adjustment is approved already.");
+	}
+	return json({ adjustment: adjustmentView({ ...a, approved_by: actor, approved_at: now }) });
+}
+
+/** Flags a node; the owner is told at once (Telegram, Discord DM) with how to appeal, after the answer. */
+export async function postFlag(request: IRequest, env: Env, ctx: ExecutionContext): Promise<Response> {
 	const actor = await requireStaff(request, env);
 	const body = await readJson(request, NewFlag);
 	if (!(await nodes.byId(env.DB, body.node_id))) throw new ApiError(404, "not_found", `No node '${body.node_id}'.`);
@@ -70,10 +99,12 @@ export async function postFlag(request: IRequest, env: Env): Promise<Response> {
 	const flag = { id: `flg_${randomToken(9)}`, ...rest, author: actor, created_at: now };
 	const row = { ...flag, evidence: evidence === undefined ? null : JSON.stringify(evidence) };
 	await flags.add(env.DB, row, { actor, action: "flag.add", target: `node:${body.node_id}`, details: flag });
+	deliverSoon(env, (w) => ctx.waitUntil(w), now);
 	return json({ flag: { ...flag, evidence: evidence ?? null, created_at: iso(now), cleared_at: null } }, 201);
 }
 
-export async function deleteFlag(request: IRequest, env: Env): Promise<Response> {
+/** Clears a flag; its open appeals are answered and closed, and the owner told, after the answer. */
+export async function deleteFlag(request: IRequest, env: Env, ctx: ExecutionContext): Promise<Response> {
 	const actor = await requireStaff(request, env);
 	const id = request.params.id as string;
 	const now = Date.now();
@@ -86,6 +117,7 @@ export async function deleteFlag(request: IRequest, env: Env): Promise<Response>
 	);
 	if (!cleared) throw new ApiError(404, "not_found", `No active flag '${id}'.`);
 	await flagCleared(env, cleared);
+	deliverSoon(env, (w) => ctx.waitUntil(w), now);
 	return json({ flag: { id, cleared_at: iso(now) } });
 }
 

@@ -15,6 +15,11 @@ import { DAY_MS, uptimes } from "../services/uptime.ts";
 import { listFlips } from "../services/history.ts";
 import { setNodeMaintenance } from "../services/maintenance.ts";
 import { nodeViews } from "../services/node-views.ts";
+import { recentAdjustments } from "../db/ledger.ts";
+import { adjustmentView } from "../services/points.ts";
+
+/** The newest staff adjustments a node's page shows (GET /v1/nodes/{id}). */
+const NODE_PAGE_ADJUSTMENTS = 50;
 
 async function views(env: Env, rows: NodeRow[], caller: Account | null, now: number) {
 	return nodeViews(env, rows, caller?.id ?? null, now);
@@ -51,8 +56,13 @@ export async function listNodes(request: IRequest, env: Env): Promise<Response> 
 
 export async function getNode(request: IRequest, env: Env): Promise<Response> {
 	const caller = await optionalAccount(request, env);
-	const [view] = await views(env, [await existing(env, request.params.id as string)], caller, Date.now());
-	return json({ node: view });
+	const row = await existing(env, request.params.id as string);
+	const [[view], adjustments] = await Promise.all([
+		views(env, [row], caller, Date.now()),
+		recentAdjustments(env.DB, row.id, NODE_PAGE_ADJUSTMENTS),
+	]);
+	// Every staff adjustment of the node's points is public here with its reason, author and approval (issue 12).
+	return json({ node: { ...view, adjustments: adjustments.map(adjustmentView) } });
 }
 
 export async function patchNode(request: IRequest, env: Env): Promise<Response> {

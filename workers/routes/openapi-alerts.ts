@@ -121,6 +121,10 @@ export const ALERT_PATHS = {
 						},
 					},
 				},
+				400: err(
+					"The target is not valid percent-encoded UTF-8, or decodes to a control or bidi character " +
+						"(`validation_failed`), as on every route.",
+				),
 				401: err("No or invalid credentials (`unauthorized`)."),
 				404: err("Nothing muted under that name, or no such node (`not_found`)."),
 			},

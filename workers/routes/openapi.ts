@@ -21,6 +21,7 @@ import { BandwidthSchema, bandwidthPaths } from "./openapi-bandwidth.ts";
 import { GpuUuidsHeader, verificationPaths } from "./openapi-verification.ts";
 import { STAT_DEFINITIONS } from "./stats.ts";
 import { ticketPaths } from "./openapi-tickets.ts";
+import { ROTATION_STATEMENT_SCHEME, keyPaths } from "./openapi-keys.ts";
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const body = (schema: z.ZodType) => ({
@@ -269,6 +270,28 @@ const grantBody = {
 const idParam = { name: "id", in: "path", required: true, schema: { type: "string", pattern: "^node_" } };
 
 const NodeStatus = { type: "string", enum: ["new", "online", "offline", "maintenance"] };
+/** A staff adjustment as anyone reads it (the node's page, its breakdown, the staff routes). */
+const AdjustmentView = {
+	type: "object",
+	required: ["id", "epoch", "node_id", "points", "reason", "author", "status", "needs_approval"],
+	properties: {
+		id: { type: "string" },
+		epoch: { type: "integer" },
+		node_id: { type: "string" },
+		points: { type: "integer", description: "Signed: added to the node's points in that epoch once applied." },
+		reason: { type: "string" },
+		author: { type: "string", description: "`admin` or the staff account's id." },
+		created_at: { type: "string", format: "date-time" },
+		status: {
+			enum: ["applied", "pending"],
+			description: "`pending` counts nowhere until a second staff member approves it (docs/POINTS.md).",
+		},
+		needs_approval: { type: ["string", "null"], description: "Why it needs a second staff member; null: it did not." },
+		approved_by: { type: ["string", "null"] },
+		approved_at: { type: ["string", "null"], format: "date-time" },
+	},
+	additionalProperties: false,
+};
 const NodePublic = {
 	type: "object",
 	properties: {
@@ -387,6 +410,13 @@ const NodePublic = {
 			},
 		},
 		created_at: { type: "string", format: "date-time" },
+		adjustments: {
+			type: "array",
+			description:
+				"GET /v1/nodes/{id} only: the node's newest 50 staff adjustments, newest first, public with their reason " +
+				"and author, pending ones too.",
+			items: AdjustmentView,
+		},
 	},
 };
 const NodeOwner = {
@@ -420,7 +450,13 @@ export const openApiDocument = {
 	},
 	components: {
 		securitySchemes: {
-			apiKey: { type: "http", scheme: "bearer", description: "The account's API key from POST /v1/accounts." },
+			apiKey: {
+				type: "http",
+				scheme: "bearer",
+				description:
+					"An API key of the account (POST /v1/accounts, POST /v1/me/keys); each operation needs a scope " +
+					"(read < operate < rent < admin; README, API keys and scopes).",
+			},
 			nodeToken: {
 				type: "http",
 				scheme: "bearer",
@@ -430,6 +466,7 @@ export const openApiDocument = {
 					"exp ≤ 5 min ahead, unique jti.",
 			},
 			admin: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN." },
+			rotationStatement: ROTATION_STATEMENT_SCHEME,
 		},
 		schemas: {
 			Error: ErrorBody,
@@ -465,9 +502,15 @@ export const openApiDocument = {
 		},
 		"/v1/me": {
 			get: {
-				summary: "The caller's account",
+				summary: "The caller's account, and the key the request was made with (its name and scope)",
 				security: account,
-				responses: { 200: ok("The account", { type: "object", properties: { account: ref("Account") } }), 401: E[401] },
+				responses: {
+					200: ok("The account and the key", {
+						type: "object",
+						properties: { account: ref("Account"), key: { type: "object", description: "As in GET /v1/me/keys." } },
+					}),
+					401: E[401],
+				},
 			},
 		},
 		"/v1/nodes": {
@@ -857,7 +900,38 @@ export const openApiDocument = {
 					"a new row with a reason and an author, never an edit; audited",
 				security: staff,
 				requestBody: body(Adjustment),
-				responses: { 201: ok("Adjustment"), 400: E[400], 401: E[401], 403: E[403], 404: E[404], 409: E409 },
+				responses: {
+					201: ok(
+						"The adjustment: `applied`, or `pending` (the author owns the node, or more than 25,000 points either " +
+							"way) until a second staff member approves it",
+						{ type: "object", properties: { adjustment: AdjustmentView }, required: ["adjustment"] },
+					),
+					400: E[400],
+					401: E[401],
+					403: E[403],
+					404: E[404],
+					409: E409,
+				},
+			},
+		},
+		"/v1/admin/adjustments/{id}/approve": {
+			parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+			post: {
+				summary:
+					"A second staff member approves a pending adjustment: from now it counts; audited (`points.approve`). " +
+					"403 for its author or the node's owner, 409 when there is nothing to approve",
+				security: staff,
+				responses: {
+					200: ok("The adjustment, applied", {
+						type: "object",
+						properties: { adjustment: AdjustmentView },
+						required: ["adjustment"],
+					}),
+					401: E[401],
+					403: E[403],
+					404: E[404],
+					409: E409,
+				},
 			},
 		},
 		"/v1/admin/flags": {
@@ -1066,6 +1140,7 @@ export const openApiDocument = {
 			},
 		},
 		...ticketPaths({ ok, err, body, E }),
+		...keyPaths({ ok, err, body, E }),
 		"/openapi.json": { get: { summary: "This document", responses: { 200: ok("OpenAPI 3.1") } } },
 		...ALERT_PATHS,
 	},

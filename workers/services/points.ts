@@ -4,9 +4,16 @@ import type { LedgerRow } from "../db/ledger.ts";
 import { iso } from "../http.ts";
 import { BP, COMPUTE_MULTIPLIER, POINTS_PER_GPU_HOUR, countedGpuSeconds } from "../domain/points.ts";
 import { leafFields, type LeafRow } from "../domain/merkle.ts";
+import { adjustmentStatus } from "../domain/adjustments.ts";
+
+/** An adjustment as anyone reads it: its status (pending ones count nowhere yet) and who approved it, when. */
+export function adjustmentView({ needs_approval, approved_by, approved_at, created_at, ...a }: ledger.AdjustmentRow) {
+	const status = adjustmentStatus({ needs_approval, approved_at });
+	return { ...a, created_at: iso(created_at), status, needs_approval, approved_by, approved_at: iso(approved_at) };
+}
 
 export async function adjustmentsOf(db: D1Database, nodeId: string, epoch: number) {
-	return (await ledger.adjustmentsOf(db, nodeId, epoch)).map((a) => ({ ...a, created_at: iso(a.created_at) }));
+	return (await ledger.adjustmentsOf(db, nodeId, epoch)).map(adjustmentView);
 }
 
 /** Leaf encoding 1 rows (settled before 0012) halved an unverified claim's weight: that was their only factor. */
@@ -103,7 +110,7 @@ export async function breakdown(db: D1Database, row: LedgerRow) {
 		points: row.points,
 		reward: row.reward,
 		adjustments,
-		points_after_adjustments: row.points + adjustments.reduce((s, a) => s + a.points, 0),
+		points_after_adjustments: row.points + adjustments.reduce((s, a) => s + (a.status === "applied" ? a.points : 0), 0),
 		formula: {
 			weight: "effective_weight = tier_weight once verified, else the lowest tier's weight (one GPU credited)",
 			availability:

@@ -32,7 +32,7 @@ export class DiscordTransport implements Transport {
 				headers: { "content-type": "application/json" },
 				// Alert texts are plain text holding the operator's own names: shown literally, and no mention pings anyone.
 				body: JSON.stringify({
-					content: clip(escapeDiscord(content, "keep"), DISCORD_CONTENT_MAX),
+					content: discordContent(content),
 					allowed_mentions: { parse: [] },
 				}),
 			});
@@ -49,4 +49,15 @@ export class DiscordTransport implements Transport {
 		if (res.status >= 500) return { ok: false, transient: `${res.status} ${body.message ?? ""}` };
 		return { ok: false, permanent: `${res.status} ${body.message ?? ""}` };
 	}
+}
+
+/**
+ * The alert escaped for Discord, within its limit. Alerts are fitted to it before escaping, which can lengthen them:
+ * one cut that much is cut at the end of a whole line, so no line (and no escape) is left half.
+ */
+export function discordContent(text: string): string {
+	const escaped = escapeDiscord(text, "keep");
+	if (escaped.length <= DISCORD_CONTENT_MAX) return escaped;
+	const end = escaped.lastIndexOf("\n", DISCORD_CONTENT_MAX - 2);
+	return end > 0 ? `${escaped.slice(0, end)}\n…` : clip(escaped, DISCORD_CONTENT_MAX);
 }
