@@ -3,12 +3,13 @@ import { ApiError } from "./api.ts";
 import { init } from "./commands/init.ts";
 import { points } from "./commands/points.ts";
 import { register } from "./commands/register.ts";
+import { rotateKey } from "./commands/rotate-key.ts";
 import { run } from "./commands/run.ts";
 import { status } from "./commands/status.ts";
 import type { Command } from "./commands/command.ts";
 import { CliError, EXIT_RUNTIME, EXIT_USAGE, messageOf } from "./errors.ts";
 
-const COMMANDS: Command[] = [init, register, run, status, points];
+const COMMANDS: Command[] = [init, register, run, status, points, rotateKey];
 
 export const HELP = `pulsegrid-agent: connects this machine to a pulsegrid coordinator as a GPU node.
 

@@ -3,6 +3,8 @@ import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { SignJWT, importJWK, type JWK } from "jose";
 
 export const TOKEN_AUDIENCE = "pulsegrid";
+/** The audience of a key-rotation statement (docs/PROTOCOL.md "Rotating a node's key"): never a node token. */
+export const ROTATE_AUDIENCE = "pulsegrid:rotate-key";
 /** Tokens live two minutes: well inside the coordinator's five-minute cap. */
 export const TOKEN_LIFETIME_S = 120;
 
@@ -30,11 +32,20 @@ export class TokenSigner {
 	}
 
 	async mint(now = Date.now()): Promise<string> {
+		return this.sign({}, TOKEN_AUDIENCE, now);
+	}
+
+	/** A statement, signed by this (the current) key, that the node's key is now `newPublicKey`. */
+	async mintRotation(newPublicKey: string, now = Date.now()): Promise<string> {
+		return this.sign({ new_public_key: newPublicKey }, ROTATE_AUDIENCE, now);
+	}
+
+	private async sign(claims: Record<string, string>, audience: string, now: number): Promise<string> {
 		const iat = Math.floor(now / 1000);
-		return new SignJWT({})
+		return new SignJWT(claims)
 			.setProtectedHeader({ alg: "EdDSA", typ: "JWT" })
 			.setSubject(this.nodeId)
-			.setAudience(TOKEN_AUDIENCE)
+			.setAudience(audience)
 			.setIssuedAt(iat)
 			.setExpirationTime(iat + TOKEN_LIFETIME_S)
 			.setJti(randomUUID())

@@ -1,4 +1,5 @@
 // A new user's path, end to end: a real coordinator (wrangler dev) and real agent processes.
+import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
 	agentCommand,
@@ -7,6 +8,7 @@ import {
 	flips,
 	newAccount,
 	nodeStatus,
+	RunningAgent,
 	startAgent,
 	until,
 	type Coordinator,
@@ -43,6 +45,34 @@ describe("a node's life, with real agents", () => {
 		const status = agentCommand(agent.config, ["status", "--json"]);
 		expect(status.code).toBe(0);
 		expect(JSON.parse(status.stdout)).toMatchObject({ node: { id: agent.nodeId, status: "offline" } });
+	});
+
+	it("rotates its key with `rotate-key`: the coordinator holds the new one, `run` connects with it", async () => {
+		const key = await newAccount(c);
+		const agent = await startAgent(c, key, "rig-rotate");
+		await agent.waitFor("welcome");
+		agent.signal("SIGINT");
+		expect(await agent.exited).toBe(0);
+		const old = `${agent.config}.old`;
+		copyFileSync(agent.config, old);
+		const publicKey = (path: string) => (JSON.parse(readFileSync(path, "utf8")) as { public_key: string }).public_key;
+
+		const rotated = agentCommand(agent.config, ["rotate-key"]);
+		expect(rotated.code, rotated.stderr).toBe(0);
+		expect(publicKey(agent.config)).not.toBe(publicKey(old));
+		expect(existsSync(`${agent.config}.rotating`)).toBe(false);
+		const node = await api<{ node: { public_key: string } }>(c, `/v1/nodes/${agent.nodeId}`, { auth: key });
+		expect(node.body.node.public_key).toBe(publicKey(agent.config));
+
+		const back = new RunningAgent(agent.config, agent.nodeId);
+		await back.waitFor("welcome");
+		back.signal("SIGINT");
+		expect(await back.exited).toBe(0);
+		// The old key signs nothing any more: a rotation from the old config is refused, and leaves nothing behind.
+		const stale = agentCommand(old, ["rotate-key"]);
+		expect(stale.code).toBe(1);
+		expect(stale.stderr).toMatch(/coordinator answered 401/);
+		expect(existsSync(`${old}.rotating`)).toBe(false);
 	});
 
 	it("marks a frozen agent (silent, socket left open) offline, and online again when it wakes", async () => {
