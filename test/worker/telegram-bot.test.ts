@@ -6,7 +6,17 @@ import { describe, expect, it } from "vitest";
 import { TEST_BOT_TOKEN } from "../constants.ts";
 import { LINK_CODE_TTL_MS, createLinkCode } from "../../workers/services/links.ts";
 import { callJson, newAccount, registerNode } from "./helpers.ts";
-import { FAKE, ask, callsOf, linkViaBot, messagesTo, newChatId, nodeWithPoints, sendUpdate } from "./alert-helpers.ts";
+import {
+	FAKE,
+	ask,
+	callsOf,
+	linkViaBot,
+	messagesTo,
+	newChatId,
+	nodeWithPoints,
+	sendUpdate,
+	throttle,
+} from "./alert-helpers.ts";
 
 describe("POST /telegram/webhook", () => {
 	it("answers 401 without the secret token, or with a wrong one, and does nothing", async () => {
@@ -164,6 +174,16 @@ describe("POST /telegram/webhook", () => {
 			expect(await ask(chat, "/points soon")).toMatch(/^Usage: \/points/);
 		},
 	);
+
+	it("acknowledges an update whose answer Telegram refused, so the command is not run a second time", async () => {
+		const account = await newAccount();
+		const chat = await linkViaBot(account);
+		await throttle(`tg:${chat}`, 1, 1); // Telegram answers the bot's next message 429
+		const res = await sendUpdate(chat, "/ticket open Fan is loud\nSince this morning");
+		expect(res.status).toBe(200); // a 500 would make Telegram send the update again: a second ticket
+		const { body } = await callJson<{ tickets: { subject: string }[] }>("/v1/tickets", { auth: account.key });
+		expect(body.tickets.map((t) => t.subject)).toEqual(["Fan is loud"]);
+	});
 
 	it("handles updates without ever calling getMe: the bot's identity is preset (botInfo)", async () => {
 		const chat = newChatId();
