@@ -25,9 +25,11 @@ INSERT INTO tickets_new (id, account_id, subject, node_id, status, opened_via, c
     coalesce((SELECT max(m.id) FROM ticket_messages m WHERE m.ticket_id = tickets.id), 0)
   FROM tickets;
 
+-- Messages reference the new table from the start (the rename below carries the reference along), so dropping the old
+-- tables leaves no row pointing at a dropped one: a foreign-key violation counted then would fail the commit.
 CREATE TABLE ticket_messages_new (
   id                 INTEGER PRIMARY KEY AUTOINCREMENT,
-  ticket_id          TEXT NOT NULL REFERENCES tickets(id),
+  ticket_id          TEXT NOT NULL REFERENCES tickets_new(id),
   author_role        TEXT NOT NULL CHECK (author_role IN ('owner', 'staff')),
   author_account_id  TEXT,
   author_name        TEXT NOT NULL,
