@@ -1,5 +1,11 @@
 // /ticket open|list|view|reply|close: the same ticket service as /v1/tickets, so both doors meet in one store.
-import { DISCORD_CONTENT_MAX as CONTENT_MAX, clip, escapeDiscord as md } from "../../workers/domain/text.ts";
+import {
+	DISCORD_CONTENT_MAX as CONTENT_MAX,
+	clip,
+	escapeDiscord as md,
+	newestThatFit,
+	plural,
+} from "../../workers/domain/text.ts";
 import { code, quote } from "../../workers/domain/ticket-text.ts";
 import { validate } from "../../workers/http.ts";
 import {
@@ -70,21 +76,8 @@ export async function ticketView(c: CommandContext): Promise<string> {
 			`${t.opened_via}${t.closed_at ? ` · closed ${when(t.closed_at)} by ${md(t.closed_by ?? "")}` : ""}`,
 		"",
 	];
-	// The newest messages matter most: fill from the end, then say how many earlier ones did not fit.
-	const budget = CONTENT_MAX - head.join("\n").length - 80;
-	const chosen: string[] = [];
-	let size = 0;
-	for (const block of messages.map(messageBlock).reverse()) {
-		if (size + block.length + 1 > budget) break;
-		chosen.unshift(block);
-		size += block.length + 1;
-	}
-	const left = messages.length - chosen.length;
-	return [
-		...head,
-		...(left ? [`…${left} earlier message${left === 1 ? "" : "s"}: \`GET /v1/tickets/${t.id}\``] : []),
-		...chosen,
-	].join("\n");
+	const earlier = (left: number) => `…${plural(left, "earlier message")}: \`GET /v1/tickets/${t.id}\``;
+	return newestThatFit(head, messages.map(messageBlock), earlier, CONTENT_MAX, 80);
 }
 
 export async function ticketReply(c: CommandContext): Promise<string> {

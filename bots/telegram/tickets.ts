@@ -2,7 +2,7 @@
 // /ticket, answered in plain text (no parse mode; user text through `oneLine` and `plainQuote`).
 import { formatDuration } from "../../workers/domain/duration.ts";
 import { plainQuote } from "../../workers/domain/ticket-text.ts";
-import { TELEGRAM_TEXT_MAX, clip, fitLines, oneLine, plural } from "../../workers/domain/text.ts";
+import { TELEGRAM_TEXT_MAX, clip, fitLines, newestThatFit, oneLine, plural } from "../../workers/domain/text.ts";
 import { validate } from "../../workers/http.ts";
 import type { Account } from "../../workers/services/accounts.ts";
 import {
@@ -98,7 +98,8 @@ export async function ticketCommand(
 				`🎫 ${t.id} "${oneLine(t.subject)}" — ${t.status}${t.node_id ? `, node ${t.node_id}` : ""}` +
 					(t.flag_id ? `, appeal of ${t.flag_id}` : ""),
 			];
-			return newestFirstFit(head, messages.map(block), t.id);
+			const earlier = (left: number) => `…${plural(left, "earlier message")}: GET /v1/tickets/${t.id}`;
+			return newestThatFit(head, messages.map(block), earlier, TELEGRAM_TEXT_MAX, 100);
 		}
 		case "reply": {
 			const [id, message] = split(rest);
@@ -122,20 +123,4 @@ function block(m: MessageRow): string {
 	const who = `${oneLine(m.author_name)}${m.author_role === "staff" ? " (staff)" : ""}`;
 	const at = new Date(m.created_at).toISOString().slice(0, 16).replace("T", " ");
 	return `${who}, ${at} UTC:\n${plainQuote(m.body, 1500)}`;
-}
-
-/** The newest messages that fit one Telegram message, then how many earlier ones did not. */
-function newestFirstFit(head: string[], blocks: string[], id: string): string {
-	const budget = TELEGRAM_TEXT_MAX - head.join("\n").length - 100;
-	const chosen: string[] = [];
-	let size = 0;
-	for (const b of [...blocks].reverse()) {
-		if (size + b.length + 1 > budget) break;
-		chosen.unshift(b);
-		size += b.length + 1;
-	}
-	const left = blocks.length - chosen.length;
-	return [...head, ...(left ? [`…${plural(left, "earlier message")}: GET /v1/tickets/${id}`] : []), ...chosen].join(
-		"\n",
-	);
 }

@@ -113,16 +113,6 @@ function suffixReach(nodes: Candidate[], max: number) {
 	};
 }
 
-/** The GPU counts up to `max` that some set of whole candidates adds up to exactly (index = count). */
-export function placeableCounts(cands: Candidate[], max: number): Uint8Array {
-	const can = new Uint8Array(max + 1);
-	can[0] = 1;
-	for (const c of usefulNodes(rank(cands, null), max)) {
-		for (let s = max; s >= c.gpu_count; s--) if (can[s - c.gpu_count]) can[s] = 1;
-	}
-	return can;
-}
-
 /**
  * Why `place` found nothing, as a sentence that is true of the pool it was given: too few idle GPUs, or enough of them
  * but no set of whole nodes adds up to the count (with the nodes' sizes and the nearest counts that can be placed).
@@ -130,9 +120,10 @@ export function placeableCounts(cands: Candidate[], max: number): Uint8Array {
 export function unplaceable(cands: Candidate[], gpuCount: number, model: string): string {
 	const total = cands.reduce((s, c) => s + c.gpu_count, 0);
 	if (total < gpuCount) return `Only ${total} idle ${model} GPUs are online; ${gpuCount} were asked for.`;
-	const can = placeableCounts(cands, gpuCount);
+	// The sums the whole pool can make: the first row of the table `place` reads.
+	const reach = suffixReach(usefulNodes(rank(cands, null), gpuCount), gpuCount);
 	let below = gpuCount - 1;
-	while (below > 0 && !can[below]) below--;
+	while (below > 0 && !reach.has(0, below)) below--;
 	const sizes = sizesText(cands.map((c) => c.gpu_count));
 	const nearest = below > 0 ? ` The largest count that can be placed now below ${gpuCount} is ${below}.` : "";
 	return (

@@ -70,6 +70,30 @@ export function fitLines(head: string[], lines: string[], more: (left: number) =
 	return out.join("\n");
 }
 
+/**
+ * The head, then the newest blocks (the last of `blocks`) that fit `maxChars` with `reserve` characters to spare, in
+ * their order; when earlier ones do not fit, `earlier(left)` says how many, right after the head. A ticket's view in
+ * both bots: the newest messages matter most.
+ */
+export function newestThatFit(
+	head: string[],
+	blocks: string[],
+	earlier: (left: number) => string,
+	maxChars: number,
+	reserve: number,
+): string {
+	const budget = maxChars - head.join("\n").length - reserve;
+	const chosen: string[] = [];
+	let size = 0;
+	for (const block of [...blocks].reverse()) {
+		if (size + block.length + 1 > budget) break;
+		chosen.unshift(block);
+		size += block.length + 1;
+	}
+	const left = blocks.length - chosen.length;
+	return [...head, ...(left ? [earlier(left)] : []), ...chosen].join("\n");
+}
+
 export function plural(n: number, one: string, many = `${one}s`): string {
 	return `${n} ${n === 1 ? one : many}`;
 }

@@ -65,36 +65,10 @@ export const LEAF_FIELDS_V2 = [
  * with `self_rented_gpu_seconds, unpaid_gpu_seconds` after `rented_gpu_seconds`).
  */
 export const LEAF_FIELDS = [
-	"leaf_version",
-	"epoch",
-	"node_id",
-	"account_id",
-	"gpu_model",
-	"gpu_count",
-	"tier",
-	"tier_weight_bp",
-	"verified",
-	"credited_gpus",
-	"effective_weight_bp",
-	"probation",
-	"address_share_bp",
-	"bandwidth_tier",
-	"bandwidth_factor_bp",
-	"online_seconds",
-	"incident_seconds",
-	"rented_gpu_seconds",
+	...LEAF_FIELDS_V2.slice(0, LEAF_FIELDS_V2.indexOf("rented_gpu_seconds") + 1),
 	"self_rented_gpu_seconds",
 	"unpaid_gpu_seconds",
-	"challenges_issued",
-	"challenges_passed",
-	"challenges_failed",
-	"challenges_missed",
-	"availability_points",
-	"compute_points",
-	"penalty_points",
-	"points",
-	"penalties",
-	"reward",
+	...LEAF_FIELDS_V2.slice(LEAF_FIELDS_V2.indexOf("rented_gpu_seconds") + 1),
 ] as const;
 
 const STRING_FIELDS = new Set(["node_id", "account_id", "gpu_model", "tier", "bandwidth_tier", "penalties"]);
